@@ -1,0 +1,29 @@
+package app
+
+import "time"
+
+// House is a listing that tenants book viewings of.
+type House struct {
+	ID         int64     `json:"house_id"`
+	LandlordID int64     `json:"landlord_id"`
+	Title      string    `json:"title"`
+	City       string    `json:"city"`
+	District   string    `json:"district"`
+	Price      int       `json:"price"` // yuan per month
+	Rooms      int       `json:"rooms"`
+	Area       float64   `json:"area"` // square metres
+	Tags       []string  `json:"tags"`
+	Popularity int       `json:"popularity"` // reservations in the recent window
+	Score      float64   `json:"score,omitempty"`
+	CreatedAt  time.Time `json:"-"`
+}
+
+// HouseFilter narrows a recommendation list. Zero fields do not filter.
+type HouseFilter struct {
+	City     string
+	District string
+	MinPrice int
+	MaxPrice int
+	Rooms    int
+	Page
+}

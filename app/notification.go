@@ -1,0 +1,40 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+)
+
+// MessageType is the "type" field of a notification.
+type MessageType int
+
+// Notification types of the public contract.
+const (
+	MsgReservationCreated   MessageType = 1
+	MsgReservationConfirmed MessageType = 2
+	MsgReservationCancelled MessageType = 3
+	MsgReservationReminder  MessageType = 4
+	MsgReservationRejected  MessageType = 5
+	MsgGenericPush          MessageType = 6
+)
+
+// Notification is one message to one user. Its JSON is the original
+// system's message format; Seq is given by the publisher, per recipient.
+type Notification struct {
+	ID            string      `json:"id"`
+	Seq           int64       `json:"seq,omitempty"`
+	Type          MessageType `json:"type"`
+	UserID        int64       `json:"user_id"`
+	ReservationID int64       `json:"reservation_id,omitempty"`
+	Title         string      `json:"title"`
+	Content       string      `json:"content"`
+	Timestamp     int64       `json:"timestamp"`
+	Detail        any         `json:"detail,omitempty"`
+}
+
+// NewMessageID returns a fresh unique message id (128 random bits, hex).
+func NewMessageID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails since Go 1.24
+	return hex.EncodeToString(b[:])
+}
