@@ -27,3 +27,13 @@ type HouseFilter struct {
 	Rooms    int
 	Page
 }
+
+// Taste sums up what a tenant has booked: the basis of personal
+// recommendation scores.
+type Taste struct {
+	Cities    []string
+	Districts []string // "city/district"
+	AvgPrice  float64
+	AvgRooms  float64
+	Booked    int // how many reservations it is drawn from
+}

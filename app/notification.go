@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 )
 
 // MessageType is the "type" field of a notification.
@@ -37,4 +38,24 @@ func NewMessageID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails since Go 1.24
 	return hex.EncodeToString(b[:])
+}
+
+// Message is a notification ready for the wire: its JSON without seq, which
+// the publisher assigns.
+type Message struct {
+	ID      string
+	UserID  int64
+	Payload []byte // a JSON object
+}
+
+// Message encodes n for publishing.
+func (n *Notification) Message() (Message, error) {
+	if n.Seq != 0 {
+		return Message{}, Errorf(EInternal, "notification %s already has seq %d", n.ID, n.Seq)
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{ID: n.ID, UserID: n.UserID, Payload: b}, nil
 }

@@ -1,0 +1,125 @@
+// Package mysql stores houses, reservations and the notification outbox in
+// MySQL 8 / MariaDB 10.11 through gorm.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	drv "github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	gormmysql "gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	gwsql "github.com/houseview/gateway/sql"
+)
+
+// Open connects to the database named in dsn, creating it (utf8mb4) when it
+// does not exist. The DSN must set parseTime=true; loc is forced to UTC.
+func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
+	cfg, err := drv.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql dsn: %w", err)
+	}
+	if cfg.DBName == "" {
+		return nil, errors.New("mysql dsn: no database name")
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["charset"]; !ok {
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	if err := createDatabase(ctx, *cfg); err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(gormmysql.Open(cfg.FormatDSN()), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mysql open: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(50)
+	sqlDB.SetMaxIdleConns(25)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("mysql ping: %w", err)
+	}
+	return db, nil
+}
+
+func createDatabase(ctx context.Context, cfg drv.Config) error {
+	name := cfg.DBName
+	cfg.DBName = ""
+	server, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return fmt.Errorf("mysql open server: %w", err)
+	}
+	defer server.Close()
+	q := "CREATE DATABASE IF NOT EXISTS `" + escapeIdent(name) + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	if _, err := server.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("mysql create database %q: %w", name, err)
+	}
+	return nil
+}
+
+func escapeIdent(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			out = append(out, '`')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// Migrate applies every pending migration of sql/, holding a table lock so
+// that nodes starting together migrate once.
+func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewMySQLTableLocker()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectMySQL, sqlDB, gwsql.Migrations, goose.WithLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		if log != nil {
+			log.Info("migration applied", "version", r.Source.Version, "path", r.Source.Path, "took", r.Duration)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}

@@ -1,0 +1,175 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	drv "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Store is the MySQL side of the reservation service.
+type Store struct {
+	db *gorm.DB
+}
+
+// NewStore returns a Store on db (migrated: see Migrate).
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+// House returns house id, or ENotFound.
+func (s *Store) House(ctx context.Context, id int64) (*app.House, error) {
+	var row houseRow
+	err := s.db.WithContext(ctx).Take(&row, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENotFound, "house %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get house %d: %w", id, err)
+	}
+	return row.house(), nil
+}
+
+// Reservation returns reservation id, or ENotFound.
+func (s *Store) Reservation(ctx context.Context, id int64) (*app.Reservation, error) {
+	var row reservationRow
+	err := s.db.WithContext(ctx).Take(&row, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, app.Errorf(app.ENotFound, "reservation %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get reservation %d: %w", id, err)
+	}
+	return row.reservation(), nil
+}
+
+// CreateReservation inserts r (setting r.ID) and, in the same transaction,
+// the messages that notify builds from the stored reservation. It returns
+// those messages. An active reservation of the same tenant, house and time
+// is EAlreadyExists.
+func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notify func(*app.Reservation) ([]app.Message, error)) ([]app.Message, error) {
+	var msgs []app.Message
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := toReservationRow(r)
+		if err := tx.Omit("ID").Create(row).Error; err != nil {
+			if isDuplicate(err) {
+				return app.Errorf(app.EAlreadyExists, "tenant %d already has an active reservation of house %d at %s",
+					r.TenantID, r.HouseID, r.ReserveTime.Format(app.TimeLayout))
+			}
+			return fmt.Errorf("insert reservation: %w", err)
+		}
+		r.ID = row.ID
+		var err error
+		if msgs, err = notify(r); err != nil {
+			return err
+		}
+		return insertMessages(tx, msgs, r.CreatedAt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// UpdateReservation writes r's state if the stored row still has version
+// fromVersion, and stores msgs in the same transaction. A row that moved on
+// is EAborted: the caller read a state that is no longer current.
+func (s *Store) UpdateReservation(ctx context.Context, r *app.Reservation, fromVersion int64, msgs []app.Message) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&reservationRow{}).
+			Where("id = ? AND version = ?", r.ID, fromVersion).
+			Updates(map[string]any{
+				"status":       string(r.Status),
+				"reason":       r.Reason,
+				"cancelled_by": r.CancelledBy,
+				"version":      r.Version,
+				"updated_at":   r.UpdatedAt.UTC(),
+			})
+		if res.Error != nil {
+			return fmt.Errorf("update reservation %d: %w", r.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return app.Errorf(app.EAborted, "reservation %d was changed concurrently; read it again", r.ID)
+		}
+		return insertMessages(tx, msgs, r.UpdatedAt)
+	})
+}
+
+// AddMessages stores msgs in the outbox.
+func (s *Store) AddMessages(ctx context.Context, msgs []app.Message, at time.Time) error {
+	return insertMessages(s.db.WithContext(ctx), msgs, at)
+}
+
+func insertMessages(tx *gorm.DB, msgs []app.Message, at time.Time) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows := make([]outboxRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = outboxRow{MsgID: m.ID, UserID: m.UserID, Payload: string(m.Payload), CreatedAt: at.UTC()}
+	}
+	if err := tx.Omit("ID").Create(&rows).Error; err != nil {
+		return fmt.Errorf("insert outbox: %w", err)
+	}
+	return nil
+}
+
+// PendingMessages returns up to limit outbox messages written at or before
+// before, oldest first.
+func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int) ([]app.Message, error) {
+	var rows []outboxRow
+	err := s.db.WithContext(ctx).Where("created_at <= ?", before.UTC()).Order("id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	msgs := make([]app.Message, len(rows))
+	for i, r := range rows {
+		msgs[i] = app.Message{ID: r.MsgID, UserID: r.UserID, Payload: []byte(r.Payload)}
+	}
+	return msgs, nil
+}
+
+// DeleteMessages removes published messages from the outbox.
+func (s *Store) DeleteMessages(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Where("msg_id IN ?", ids).Delete(&outboxRow{}).Error; err != nil {
+		return fmt.Errorf("delete outbox: %w", err)
+	}
+	return nil
+}
+
+// ListReservations returns a page of one user's reservations, newest first,
+// and how many there are in all.
+func (s *Store) ListReservations(ctx context.Context, f app.ReservationFilter) ([]*app.Reservation, int, error) {
+	col := "tenant_id"
+	if f.Role == app.RoleLandlord {
+		col = "landlord_id"
+	}
+	q := s.db.WithContext(ctx).Model(&reservationRow{}).Where(col+" = ?", f.UserID)
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("count reservations: %w", err)
+	}
+	var rows []reservationRow
+	if err := q.Order("id DESC").Limit(f.PageSize).Offset(f.Offset()).Find(&rows).Error; err != nil {
+		return nil, 0, fmt.Errorf("list reservations: %w", err)
+	}
+	out := make([]*app.Reservation, len(rows))
+	for i := range rows {
+		out[i] = rows[i].reservation()
+	}
+	return out, int(total), nil
+}
+
+func isDuplicate(err error) bool {
+	var me *drv.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}

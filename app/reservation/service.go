@@ -1,0 +1,102 @@
+// Package reservation is the one reservation service behind REST and gRPC:
+// it validates requests, applies state transitions atomically in MySQL,
+// writes each notification to the outbox in the same transaction and then
+// publishes it.
+package reservation
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Store is what the service needs from the database.
+type Store interface {
+	House(ctx context.Context, id int64) (*app.House, error)
+	Reservation(ctx context.Context, id int64) (*app.Reservation, error)
+	CreateReservation(ctx context.Context, r *app.Reservation, notify func(*app.Reservation) ([]app.Message, error)) ([]app.Message, error)
+	UpdateReservation(ctx context.Context, r *app.Reservation, fromVersion int64, msgs []app.Message) error
+	AddMessages(ctx context.Context, msgs []app.Message, at time.Time) error
+	ListReservations(ctx context.Context, f app.ReservationFilter) ([]*app.Reservation, int, error)
+	RecommendHouses(ctx context.Context, f app.HouseFilter, since time.Time, excludeTenant int64) ([]*app.House, int, error)
+	UserTaste(ctx context.Context, user int64) (app.Taste, error)
+	PersonalRecommendHouses(ctx context.Context, user int64, t app.Taste, p app.Page, since time.Time) ([]*app.House, int, error)
+	OutboxStore
+}
+
+// Publisher delivers one message to its recipient and returns its seq.
+// Publishing the same message id again must not deliver it twice.
+type Publisher interface {
+	Publish(ctx context.Context, m app.Message) (int64, error)
+}
+
+// Options tune the service. Zero values take the defaults.
+type Options struct {
+	Location         *time.Location   // zone of reserve_time (default Asia/Shanghai)
+	Now              func() time.Time // clock (default time.Now)
+	MaxAhead         time.Duration    // how far ahead a viewing may be booked (default 90 days)
+	PopularityWindow time.Duration    // reservations counted for popularity (default 30 days)
+	Logger           *slog.Logger
+}
+
+// Service implements app.ReservationService.
+type Service struct {
+	store Store
+	pub   Publisher
+	loc   *time.Location
+	now   func() time.Time
+	ahead time.Duration
+	popw  time.Duration
+	log   *slog.Logger
+}
+
+var _ app.ReservationService = (*Service)(nil)
+
+// New returns the service over store and pub.
+func New(store Store, pub Publisher, opts Options) *Service {
+	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
+		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: opts.Logger}
+	if s.loc == nil {
+		s.loc = DefaultLocation()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ahead <= 0 {
+		s.ahead = 90 * 24 * time.Hour
+	}
+	if s.popw <= 0 {
+		s.popw = 30 * 24 * time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// DefaultLocation is Asia/Shanghai (the binary embeds the zone database).
+func DefaultLocation() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// Location is the zone reserve_time is read and written in.
+func (s *Service) Location() *time.Location { return s.loc }
+
+// local converts r's times into the service's zone.
+func (s *Service) local(r *app.Reservation) *app.Reservation {
+	r.ReserveTime = r.ReserveTime.In(s.loc)
+	return r
+}
+
+// deliver publishes msgs after their transaction committed and removes the
+// published ones from the outbox. What fails stays in the outbox for the
+// Relay: the caller's request has succeeded either way.
+func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
+	deliver(context.WithoutCancel(ctx), s.store, s.pub, msgs, s.log)
+}

@@ -1,0 +1,126 @@
+package reservation
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/houseview/gateway/app"
+)
+
+// ConfirmReservation lets the landlord accept a pending reservation; the
+// tenant is told (type 2).
+func (s *Service) ConfirmReservation(ctx context.Context, id, actor int64) (*app.Reservation, error) {
+	return s.transition(ctx, id, actor, app.StatusConfirmed, "", landlordOnly)
+}
+
+// RejectReservation lets the landlord refuse a pending reservation; the
+// tenant is told (type 5).
+func (s *Service) RejectReservation(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error) {
+	return s.transition(ctx, id, actor, app.StatusRejected, reason, landlordOnly)
+}
+
+// CancelReservation lets either party cancel a pending or confirmed
+// reservation; the other party is told (type 3).
+func (s *Service) CancelReservation(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error) {
+	return s.transition(ctx, id, actor, app.StatusCancelled, reason, partiesOnly)
+}
+
+// MaxReasonLen bounds the reason of a rejection or cancellation, in characters.
+const MaxReasonLen = 255
+
+func landlordOnly(r *app.Reservation, actor int64) error {
+	if actor != r.LandlordID {
+		return app.Errorf(app.EPermissionDenied, "only the landlord of reservation %d may do this", r.ID)
+	}
+	return nil
+}
+
+func partiesOnly(r *app.Reservation, actor int64) error {
+	if !r.IsParty(actor) {
+		return app.Errorf(app.EPermissionDenied, "user %d is not a party to reservation %d", actor, r.ID)
+	}
+	return nil
+}
+
+// transition moves reservation id to state to on behalf of actor. The write
+// is conditional on the version read, so under concurrency each request
+// either applies to the state it saw or fails with EAborted.
+func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status, reason string,
+	allowed func(*app.Reservation, int64) error) (*app.Reservation, error) {
+	if id <= 0 {
+		return nil, app.Errorf(app.EInvalidArgument, "reservation id must be a positive integer")
+	}
+	if actor <= 0 {
+		return nil, app.Errorf(app.EInvalidArgument, "the acting user id must be a positive integer")
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.store.Reservation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := allowed(cur, actor); err != nil {
+		return nil, err
+	}
+	if !cur.Status.CanMove(to) {
+		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s and cannot become %s", id, cur.Status, to)
+	}
+	next := *cur
+	next.Status = to
+	next.Reason = reason
+	next.Version = cur.Version + 1
+	next.UpdatedAt = s.now().Truncate(time.Millisecond)
+	if to == app.StatusCancelled {
+		next.CancelledBy = actor
+	}
+	s.local(&next)
+	msgs, err := s.messages(&next, eventFor[to], actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateReservation(ctx, &next, cur.Version, msgs); err != nil {
+		return nil, err
+	}
+	s.deliver(ctx, msgs)
+	return &next, nil
+}
+
+func checkReason(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReasonLen {
+		return "", app.Errorf(app.EInvalidArgument, "reason must be valid text of at most %d characters", MaxReasonLen)
+	}
+	return s, nil
+}
+
+// RemindReservation sends a reminder of a confirmed viewing to both parties
+// now (type 4). Either party may ask.
+func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.Reservation, error) {
+	if id <= 0 {
+		return nil, app.Errorf(app.EInvalidArgument, "reservation id must be a positive integer")
+	}
+	r, err := s.store.Reservation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := partiesOnly(r, actor); err != nil {
+		return nil, err
+	}
+	if r.Status != app.StatusConfirmed {
+		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s; only a confirmed viewing is reminded", id, r.Status)
+	}
+	s.local(r)
+	msgs, err := s.messages(r, eventReminder, actor)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.AddMessages(ctx, msgs, s.now()); err != nil {
+		return nil, err
+	}
+	s.deliver(ctx, msgs)
+	return r, nil
+}
