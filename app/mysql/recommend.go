@@ -12,13 +12,13 @@ import (
 )
 
 type scoredHouseRow struct {
-	houseRow
+	Row        houseRow `gorm:"embedded"`
 	Popularity int
 	Score      float64
 }
 
 func (r *scoredHouseRow) house() *app.House {
-	h := r.houseRow.house()
+	h := r.Row.house()
 	h.Popularity = r.Popularity
 	h.Score = math.Round(r.Score*1000) / 1000
 	return h
@@ -46,7 +46,7 @@ func (s *Store) RecommendHouses(ctx context.Context, f app.HouseFilter, since ti
 	err := q.Select("houses.*, COALESCE(pop.cnt, 0) AS popularity, 0 AS score").
 		Joins(popularityJoin, since.UTC()).
 		Order("popularity DESC, houses.created_at DESC, houses.id DESC").
-		Limit(f.PageSize).Offset(f.Offset()).Find(&rows).Error
+		Limit(f.PageSize).Offset(f.Offset()).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("recommend houses: %w", err)
 	}
@@ -129,7 +129,7 @@ func (s *Store) PersonalRecommendHouses(ctx context.Context, user int64, t app.T
 		t.Districts, t.AvgPrice, math.Max(t.AvgPrice, 1), rooms, t.AvgRooms).
 		Joins(popularityJoin, since.UTC()).
 		Order("score DESC, popularity DESC, houses.created_at DESC, houses.id DESC").
-		Limit(p.PageSize).Offset(p.Offset()).Find(&rows).Error
+		Limit(p.PageSize).Offset(p.Offset()).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("personal recommend: %w", err)
 	}
