@@ -1,6 +1,9 @@
 package app
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // House is a listing that tenants book viewings of.
 type House struct {
@@ -16,6 +19,15 @@ type House struct {
 	Popularity int       `json:"popularity"` // reservations in the recent window
 	Score      float64   `json:"score,omitempty"`
 	CreatedAt  time.Time `json:"-"`
+}
+
+// MarshalJSON writes h with created_at in unix seconds.
+func (h *House) MarshalJSON() ([]byte, error) {
+	type plain House
+	return json.Marshal(struct {
+		*plain
+		Created int64 `json:"created_at"`
+	}{(*plain)(h), h.CreatedAt.Unix()})
 }
 
 // HouseFilter narrows a recommendation list. Zero fields do not filter.

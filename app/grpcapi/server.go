@@ -1,0 +1,97 @@
+// Package grpcapi serves the house.v1.House gRPC service on top of
+// app.ReservationService, together with grpc.health.v1 and server
+// reflection.
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/houseview/gateway/app"
+	housev1 "github.com/houseview/gateway/proto/house/v1"
+)
+
+// ServiceName is the full name of the House service, also its health
+// check name.
+const ServiceName = "house.v1.House"
+
+// Options configure the gRPC server.
+type Options struct {
+	// AuthMode is app.AuthInsecure or app.AuthJWT; anything else panics.
+	AuthMode app.AuthMode
+	// Verify returns the user a bearer token names. Required in jwt mode,
+	// unused in insecure mode.
+	Verify func(token string) (int64, error)
+	// Logger receives panics and internal errors (nil: discarded).
+	Logger *slog.Logger
+	// ServerOptions are passed to grpc.NewServer after the interceptors
+	// (e.g. credentials or keepalive settings).
+	ServerOptions []grpc.ServerOption
+}
+
+// Server is a gRPC server with the House, health and reflection services.
+type Server struct {
+	GRPC   *grpc.Server
+	Health *health.Server
+}
+
+// NewServer returns a server for svc. Health reports SERVING for "" and
+// ServiceName until Shutdown.
+func NewServer(svc app.ReservationService, opts Options) *Server {
+	switch opts.AuthMode {
+	case app.AuthInsecure:
+	case app.AuthJWT:
+		if opts.Verify == nil {
+			panic("grpcapi: jwt auth mode needs Options.Verify")
+		}
+	default:
+		panic(fmt.Sprintf("grpcapi: unknown auth mode %q", opts.AuthMode))
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, log: log}
+	sopts := append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(in.mapErrors, in.recoverUnary, in.auth),
+		grpc.ChainStreamInterceptor(in.recoverStream),
+	}, opts.ServerOptions...)
+	gs := grpc.NewServer(sopts...)
+	housev1.RegisterHouseServer(gs, &house{svc: svc, mode: opts.AuthMode})
+
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return &Server{GRPC: gs, Health: hs}
+}
+
+// Serve accepts connections on lis until the server stops.
+func (s *Server) Serve(lis net.Listener) error { return s.GRPC.Serve(lis) }
+
+// Shutdown marks every service NOT_SERVING, then stops gracefully; if ctx
+// ends first, open RPCs are cut off and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.GRPC.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.GRPC.Stop()
+		<-done
+		return ctx.Err()
+	}
+}

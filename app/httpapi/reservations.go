@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/houseview/gateway/app"
+)
+
+// reserveBody is the body of POST /house/reserve, the original system's.
+type reserveBody struct {
+	LandlordID  int64  `json:"landlord_id"`
+	UserID      int64  `json:"user_id"`
+	UserName    string `json:"user_name"`
+	HouseID     int64  `json:"house_id"`
+	HouseTitle  string `json:"house_title"`
+	ReserveTime string `json:"reserve_time"`
+}
+
+// actionBody is the body of confirm, reject, cancel and remind. Every field
+// is optional: in jwt mode the token names the caller.
+type actionBody struct {
+	LandlordID int64  `json:"landlord_id"`
+	UserID     int64  `json:"user_id"`
+	Reason     string `json:"reason"`
+}
+
+// reservationPage is the answer of GET /api/reservations.
+type reservationPage struct {
+	Reservations []app.ReservationJSON `json:"reservations"`
+	Total        int                   `json:"total"`
+	Page         int                   `json:"page"`
+	PageSize     int                   `json:"page_size"`
+}
+
+// reply answers one reservation.
+func reply(c *gin.Context, status int, r *app.Reservation) {
+	c.JSON(status, gin.H{"reservation": r.JSON()})
+}
+
+// reserve is POST /house/reserve: the tenant books a viewing.
+func (h *handler) reserve(c *gin.Context) {
+	r, err := h.doReserve(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	reply(c, http.StatusCreated, r)
+}
+
+func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
+	tok, err := h.tokenUser(c)
+	if err != nil {
+		return nil, err
+	}
+	var b reserveBody
+	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, false); err != nil {
+		return nil, err
+	}
+	if err := checkIDs([]string{"user_id", "landlord_id", "house_id"}, b.UserID, b.LandlordID, b.HouseID); err != nil {
+		return nil, err
+	}
+	tenant, err := app.Actor(h.opts.AuthMode, tok, b.UserID, "user_id")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case b.HouseID == 0:
+		return nil, app.Errorf(app.EInvalidArgument, "house_id is required")
+	case strings.TrimSpace(b.UserName) == "":
+		return nil, app.Errorf(app.EInvalidArgument, "user_name is required")
+	case strings.TrimSpace(b.ReserveTime) == "":
+		return nil, app.Errorf(app.EInvalidArgument, "reserve_time is required")
+	}
+	return h.svc.CreateReservation(c.Request.Context(), app.CreateReservation{
+		HouseID:     b.HouseID,
+		TenantID:    tenant,
+		TenantName:  b.UserName,
+		LandlordID:  b.LandlordID,
+		HouseTitle:  b.HouseTitle,
+		ReserveTime: b.ReserveTime,
+	})
+}
+
+// transition runs one state change on a reservation.
+type transition func(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error)
+
+// action returns the handler of POST /api/reservations/:id/<verb>. The
+// caller is body.landlord_id when landlordOnly, else body.user_id or, when
+// that is absent, body.landlord_id (a landlord cancels and reminds too).
+func (h *handler) action(landlordOnly bool, run transition) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r, err := h.doAction(c, landlordOnly, run)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		reply(c, http.StatusOK, r)
+	}
+}
+
+func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*app.Reservation, error) {
+	tok, err := h.tokenUser(c)
+	if err != nil {
+		return nil, err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return nil, err
+	}
+	var b actionBody
+	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, true); err != nil {
+		return nil, err
+	}
+	if err := checkIDs([]string{"user_id", "landlord_id"}, b.UserID, b.LandlordID); err != nil {
+		return nil, err
+	}
+	claimed, field := b.LandlordID, "landlord_id"
+	if !landlordOnly && b.UserID != 0 {
+		claimed, field = b.UserID, "user_id"
+	} else if !landlordOnly && b.LandlordID == 0 {
+		field = "user_id"
+	}
+	actor, err := app.Actor(h.opts.AuthMode, tok, claimed, field)
+	if err != nil {
+		return nil, err
+	}
+	return run(c.Request.Context(), id, actor, b.Reason)
+}
+
+// get is GET /api/reservations/:id for either party.
+func (h *handler) get(c *gin.Context) {
+	r, err := h.doGet(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, r)
+}
+
+func (h *handler) doGet(c *gin.Context) (*app.Reservation, error) {
+	tok, err := h.tokenUser(c)
+	if err != nil {
+		return nil, err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return nil, err
+	}
+	q := query{c: c}
+	claimed := q.id("user_id")
+	if q.err != nil {
+		return nil, q.err
+	}
+	viewer, err := app.Viewer(h.opts.AuthMode, tok, claimed, "user_id")
+	if err != nil {
+		return nil, err
+	}
+	return h.svc.GetReservation(c.Request.Context(), id, viewer)
+}
+
+// list is GET /api/reservations: one user's reservations, in the service's
+// order.
+func (h *handler) list(c *gin.Context) {
+	page, err := h.doList(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handler) doList(c *gin.Context) (*reservationPage, error) {
+	tok, err := h.tokenUser(c)
+	if err != nil {
+		return nil, err
+	}
+	q := query{c: c}
+	f := app.ReservationFilter{
+		UserID: q.id("user_id"),
+		Role:   app.Role(c.DefaultQuery("role", string(app.RoleTenant))),
+		Status: app.Status(c.Query("status")),
+		Page:   q.page(),
+	}
+	switch {
+	case q.err != nil:
+		return nil, q.err
+	case f.Role != app.RoleTenant && f.Role != app.RoleLandlord:
+		return nil, app.Errorf(app.EInvalidArgument, "role must be tenant or landlord, got %q", f.Role)
+	case f.Status != "" && !f.Status.Valid():
+		return nil, app.Errorf(app.EInvalidArgument, "status must be pending, confirmed, rejected or cancelled, got %q", f.Status)
+	}
+	if f.UserID, err = app.Actor(h.opts.AuthMode, tok, f.UserID, "user_id"); err != nil {
+		return nil, err
+	}
+	rs, total, err := h.svc.ListReservations(c.Request.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	page := &reservationPage{Reservations: make([]app.ReservationJSON, 0, len(rs)), Total: total, Page: f.Page.Page, PageSize: f.Page.PageSize}
+	for _, r := range rs {
+		page.Reservations = append(page.Reservations, r.JSON())
+	}
+	return page, nil
+}
