@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/pkg/testenv"
+	housev1 "github.com/houseview/gateway/proto/house/v1"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gateway-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "gateway")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building the gateway binary: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a gateway process started by a test.
+type proc struct {
+	cmd      *exec.Cmd
+	httpURL  string
+	grpcAddr string
+	exited   chan error
+	logs     *bytes.Buffer
+}
+
+// procEnv is the environment of a test proc: its own database and Redis
+// DB, loopback ports chosen by the kernel, JSON logs.
+func procEnv(tb testing.TB, extra ...string) []string {
+	tb.Helper()
+	db, _ := testenv.MustRedisDB(tb)
+	return append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"GATEWAY_MYSQL_DSN=" + testenv.MustDatabase(tb),
+		"GATEWAY_REDIS_ADDR=" + testenv.RedisAddr(),
+		fmt.Sprintf("GATEWAY_REDIS_DB=%d", db),
+		"GATEWAY_HTTP_ADDR=127.0.0.1:0",
+		"GATEWAY_GRPC_ADDR=127.0.0.1:0",
+		"GATEWAY_LOG_FORMAT=json",
+		"GATEWAY_NODE_ID=test-node",
+	}, extra...)
+}
+
+// MustStart runs `gateway serve` and waits until it listens and is ready.
+func MustStart(tb testing.TB, env []string) *proc {
+	tb.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	n := &proc{cmd: cmd, exited: make(chan error, 1), logs: &bytes.Buffer{}}
+	addrs := make(chan [2]string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			n.logs.Write(append(sc.Bytes(), '\n'))
+			var line struct{ Msg, HTTPAddr, GRPCAddr string }
+			var raw map[string]any
+			if json.Unmarshal(sc.Bytes(), &raw) == nil && raw["msg"] == "gateway listening" {
+				line.HTTPAddr, _ = raw["http_addr"].(string)
+				line.GRPCAddr, _ = raw["grpc_addr"].(string)
+				addrs <- [2]string{line.HTTPAddr, line.GRPCAddr}
+			}
+		}
+		n.exited <- cmd.Wait()
+	}()
+	tb.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-n.exited
+		}
+	})
+	select {
+	case a := <-addrs:
+		n.httpURL, n.grpcAddr = "http://"+a[0], a[1]
+	case err := <-n.exited:
+		tb.Fatalf("gateway exited before listening: %v\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		tb.Fatalf("gateway did not listen within 60s\n%s", stderr.String())
+	}
+	waitReady(tb, n.httpURL)
+	return n
+}
+
+func waitReady(tb testing.TB, base string) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s/readyz not 200 within 30s (last: %v)", base, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// call sends a JSON request and decodes the JSON answer.
+func call(tb testing.TB, method, url, token, body string) (int, map[string]any) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		tb.Fatalf("%s %s: non-JSON answer %q", method, url, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func dial(tb testing.TB, addr string) *grpc.ClientConn {
+	tb.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+func future(d time.Duration) string {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	return time.Now().Add(d).In(loc).Format("2006-01-02 15:04:05")
+}
+
+// TestBinaryInsecureFlow drives the real binary over HTTP and gRPC as the
+// original README shows, then stops it with SIGTERM.
+func TestBinaryInsecureFlow(t *testing.T) {
+	env := procEnv(t, "GATEWAY_AUTH_MODE=insecure", "GATEWAY_REDIS_NAMESPACE=e2e")
+	n := MustStart(t, env)
+
+	body := fmt.Sprintf(`{
+    "landlord_id": 2001,
+    "user_id": 1001,
+    "user_name": "张三",
+    "house_id": 3001,
+    "house_title": "精装修两室一厅",
+    "reserve_time": %q
+  }`, future(48*time.Hour))
+	code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body)
+	if code != 201 {
+		t.Fatalf("reserve: %d %v", code, out)
+	}
+	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
+	code, out = call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.httpURL, id), "", `{"landlord_id": 2001}`)
+	if code != 200 || out["reservation"].(map[string]any)["status"] != "confirmed" {
+		t.Fatalf("confirm: %d %v", code, out)
+	}
+
+	ctx := context.Background()
+	cc := dial(t, n.grpcAddr)
+	hc, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || hc.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("grpc health: %v %v", hc, err)
+	}
+	house := housev1.NewHouseClient(cc)
+	got, err := house.GetReservation(ctx, &housev1.GetReservationRequest{ReservationId: id, UserId: 1001})
+	if err != nil || got.GetReservation().GetStatus() != "confirmed" {
+		t.Fatalf("grpc get: %v %v", got, err)
+	}
+	res, err := house.ReserveHouse(ctx, &housev1.ReserveHouseRequest{UserId: 1002, UserName: "李四", HouseId: 3001, ReserveTime: future(72 * time.Hour)})
+	if err != nil {
+		t.Fatalf("grpc reserve: %v", err)
+	}
+	if _, err := house.CancelReservation(ctx, &housev1.CancelReservationRequest{ReservationId: res.GetReservation().GetReservationId(), UserId: 1002}); err != nil {
+		t.Fatalf("grpc cancel: %v", err)
+	}
+
+	// The landlord was told of both bookings and the cancel, the tenant of the confirm.
+	rdb := redisFor(t, env)
+	keys := redis.NewKeys("e2e", rdb.Options().DB)
+	if got, _ := rdb.LLen(ctx, keys.Messages(2001)).Result(); got != 3 {
+		t.Errorf("landlord has %d stored messages, want 3", got)
+	}
+	if got, _ := rdb.LLen(ctx, keys.Messages(1001)).Result(); got != 1 {
+		t.Errorf("tenant has %d stored messages, want 1", got)
+	}
+
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-n.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, n.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+	if !strings.Contains(n.logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no orderly stop in the log:\n%s", n.logs)
+	}
+}
+
+// TestBinaryJWT runs a jwt-mode proc with tokens from `gateway token`.
+func TestBinaryJWT(t *testing.T) {
+	env := procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_AUTH_MODE=jwt")
+	n := MustStart(t, env)
+	token := func(user string) string {
+		cmd := exec.Command(binary, "token", "-user", user, "-ttl", "10m")
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gateway token: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tenant, landlord := token("1001"), token("2001")
+
+	body := fmt.Sprintf(`{"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(5*time.Hour))
+	if code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body); code != 401 || out["error"].(map[string]any)["code"] != "unauthenticated" {
+		t.Fatalf("reserve without token: %d %v", code, out)
+	}
+	if code, _ := call(t, "POST", n.httpURL+"/house/reserve", tenant, strings.Replace(body, "{", `{"user_id":1002,`, 1)); code != 403 {
+		t.Fatalf("reserve for someone else: %d, want 403", code)
+	}
+	code, out := call(t, "POST", n.httpURL+"/house/reserve", tenant, body)
+	if code != 201 {
+		t.Fatalf("reserve with token: %d %v", code, out)
+	}
+	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
+
+	ctx := context.Background()
+	house := housev1.NewHouseClient(dial(t, n.grpcAddr))
+	_, err := house.ConfirmReservation(ctx, &housev1.ConfirmReservationRequest{ReservationId: id})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("grpc confirm without token: %v", err)
+	}
+	asTenant := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tenant)
+	if _, err := house.ConfirmReservation(asTenant, &housev1.ConfirmReservationRequest{ReservationId: id}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("grpc confirm as tenant: %v", err)
+	}
+	asLandlord := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+landlord)
+	got, err := house.ConfirmReservation(asLandlord, &housev1.ConfirmReservationRequest{ReservationId: id})
+	if err != nil || got.GetReservation().GetStatus() != "confirmed" {
+		t.Fatalf("grpc confirm as landlord: %v %v", got, err)
+	}
+}
+
+func TestBinaryRefusesToStartWithoutAuth(t *testing.T) {
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("serve without auth started:\n%s", out)
+	}
+	for _, want := range []string{"GATEWAY_AUTH_MODE", "GATEWAY_JWT_SECRET", "insecure"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("message does not mention %s:\n%s", want, out)
+		}
+	}
+}
