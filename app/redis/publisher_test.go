@@ -1,0 +1,134 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/pkg/testenv"
+)
+
+func mustMessage(tb testing.TB, user int64, content string) app.Message {
+	tb.Helper()
+	n := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user, Title: "t", Content: content, Timestamp: 1}
+	m, err := n.Message()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys("pubtest", db)
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 3, HistoryTTL: time.Hour})
+
+	sub := rdb.Subscribe(ctx, keys.Channel(1001))
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil { // subscription confirmed
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		seq, err := pub.Publish(ctx, mustMessage(t, 1001, fmt.Sprint(i)))
+		if err != nil || seq != int64(i) {
+			t.Fatalf("publish %d: seq %d, %v", i, seq, err)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n app.Notification
+		if err := json.Unmarshal([]byte(msg.Payload), &n); err != nil {
+			t.Fatalf("published %q: %v", msg.Payload, err)
+		}
+		if n.Seq != int64(i) || n.Content != fmt.Sprint(i) {
+			t.Errorf("live message %d = seq %d content %q", i, n.Seq, n.Content)
+		}
+	}
+	// The list keeps the newest 3 and expires.
+	stored, _ := rdb.LRange(ctx, keys.Messages(1001), 0, -1).Result()
+	if len(stored) != 3 {
+		t.Fatalf("stored %d messages, want 3", len(stored))
+	}
+	var first app.Notification
+	_ = json.Unmarshal([]byte(stored[0]), &first)
+	if first.Seq != 3 {
+		t.Errorf("oldest kept seq = %d, want 3", first.Seq)
+	}
+	if ttl, _ := rdb.TTL(ctx, keys.Messages(1001)).Result(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("list ttl = %v", ttl)
+	}
+	// Another user's sequence is its own.
+	if seq, _ := pub.Publish(ctx, mustMessage(t, 1002, "x")); seq != 1 {
+		t.Errorf("user 1002 first seq = %d", seq)
+	}
+}
+
+func TestPublishIsIdempotentPerMessageID(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys("pubtest", db)
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	m := mustMessage(t, 7, "once")
+	a, err := pub.Publish(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pub.Publish(ctx, m)
+	if err != nil || a != b {
+		t.Fatalf("republish seq %d, %v; want %d", b, err, a)
+	}
+	if n, _ := rdb.LLen(ctx, keys.Messages(7)).Result(); n != 1 {
+		t.Errorf("stored %d copies", n)
+	}
+	if c, _ := pub.Publish(ctx, mustMessage(t, 7, "next")); c != a+1 {
+		t.Errorf("next seq = %d, want %d", c, a+1)
+	}
+}
+
+// TestNamespacesIsolateDeployments: two deployments on one Redis (different
+// DB numbers) never share keys or channels, though pub/sub ignores the DB.
+func TestNamespacesIsolateDeployments(t *testing.T) {
+	ctx := context.Background()
+	dbA, rdbA := testenv.MustRedisDB(t)
+	dbB, rdbB := testenv.MustRedisDB(t)
+	keysA, keysB := redis.NewKeys("gw", dbA), redis.NewKeys("gw", dbB)
+	if keysA.Channel(1) == keysB.Channel(1) {
+		t.Fatalf("deployments share channel %s", keysA.Channel(1))
+	}
+	subB := rdbB.Subscribe(ctx, keysB.Channel(1))
+	defer subB.Close()
+	if _, err := subB.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redis.NewPublisher(rdbA, keysA, redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for A")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redis.NewPublisher(rdbB, keysB, redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for B")); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := subB.ReceiveMessage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n app.Notification
+	_ = json.Unmarshal([]byte(msg.Payload), &n)
+	if n.Content != "for B" || n.Seq != 1 {
+		t.Errorf("B's subscriber got %q seq %d, want B's own first message", n.Content, n.Seq)
+	}
+}
+
+func TestPublishRejectsNonObjectPayload(t *testing.T) {
+	db, rdb := testenv.MustRedisDB(t)
+	pub := redis.NewPublisher(rdb, redis.NewKeys("pubtest", db), redis.PublisherOptions{})
+	if _, err := pub.Publish(context.Background(), app.Message{ID: "x", UserID: 1, Payload: []byte(`[1]`)}); err == nil {
+		t.Fatal("a JSON array was published")
+	}
+}
