@@ -2,3 +2,30 @@
 
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
+
+.PHONY: run test build proto-check vet services
+
+# One node against the local MariaDB and Redis (start them with `make services`).
+run:
+	go run ./cmd/gateway serve -config config/dev.yaml
+
+# The test command (README); the tests need MariaDB and Redis (`make services`).
+test:
+	go test -count=1 -p 2 -timeout 20m ./...
+
+# Static binary at bin/gateway.
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/gateway ./cmd/gateway
+
+# Fails when the committed generated code differs from what `make proto` makes.
+proto-check: proto
+	@git diff --exit-code -- proto/ || { echo "proto/: generated code is stale: run make proto and commit" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- proto/); \
+	if [ -n "$$untracked" ]; then echo "proto/: untracked generated files: $$untracked" >&2; exit 1; fi
+
+vet:
+	go vet ./...
+
+# Installs (when absent) and starts (when not answering) MariaDB and Redis.
+services:
+	bash .ci/services.sh

@@ -1,11 +1,9 @@
 package grpcapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,22 +99,4 @@ func wantCode(tb testing.TB, err error, want codes.Code) {
 	if got := status.Code(err); got != want {
 		tb.Errorf("code = %v (err %v), want %v", got, err, want)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/grpcapi"
+	"github.com/houseview/gateway/pkg/testenv"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -77,7 +78,7 @@ func TestReflection(t *testing.T) {
 // TestPanicRecovered serves without a service: the handler's nil
 // dereference must become Internal, be logged, and leave the server up.
 func TestPanicRecovered(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	ts := mustServe(t, nil, grpcapi.Options{AuthMode: app.AuthInsecure, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for range 2 {
 		_, err := ts.client.RecommendList(t.Context(), &housev1.HouseRecommendRequest{})

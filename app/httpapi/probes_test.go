@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 func TestProbes(t *testing.T) {
@@ -99,29 +99,11 @@ func TestRecommendOrder(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A panic is a 500 in the error format; the access log names method, route
 // and status and never the token.
 func TestRecoveryAndAccessLog(t *testing.T) {
 	env := apptest.MustEnv(t)
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	h := httpapi.NewHandler(env.Service, httpapi.Options{
 		AuthMode: app.AuthJWT,
 		Verify:   jwtauth.NewVerifier(secret, nil).Verify,

@@ -52,7 +52,7 @@ type proc struct {
 	httpURL  string
 	grpcAddr string
 	exited   chan error
-	logs     *bytes.Buffer
+	logs     *testenv.SyncBuffer
 }
 
 // procEnv is the environment of a test proc: its own database and Redis
@@ -86,7 +86,7 @@ func MustStart(tb testing.TB, env []string) *proc {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	n := &proc{cmd: cmd, exited: make(chan error, 1), logs: &bytes.Buffer{}}
+	n := &proc{cmd: cmd, exited: make(chan error, 1), logs: &testenv.SyncBuffer{}}
 	addrs := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)

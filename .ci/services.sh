@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Makes sure MariaDB (127.0.0.1:3306, root, empty password) and Redis
+# (127.0.0.1:6379) answer, as the tests need: installs them with apt-get when
+# absent and starts them when they do not answer. Used by `make services` and
+# .ci/run. Safe to run again: a service that answers is left alone.
+set -euo pipefail
+
+log() { echo "services: $*"; }
+die() { echo "services: ERROR: $*" >&2; exit 1; }
+
+# apt_install PKG... installs with apt-get (update once per run: .ci/run
+# exports CI_APT_UPDATED after its own update).
+apt_install() {
+	[ "$(id -u)" = 0 ] || die "$* missing and not root: install $* yourself"
+	if [ -z "${CI_APT_UPDATED:-}" ]; then
+		log "apt-get update"
+		apt-get update -qq
+		export CI_APT_UPDATED=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+mariadb_up() {
+	mysqladmin -uroot --connect-timeout=2 ping >/dev/null 2>&1 ||
+		mariadb -uroot --connect-timeout=2 -e 'select 1' >/dev/null 2>&1
+}
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+mariadb_tcp_root() { mariadb -uroot -h127.0.0.1 -P3306 --connect-timeout=2 -e 'select 1' >/dev/null 2>&1; }
+
+# wait_for NAME CHECK: polls CHECK for up to 60 s.
+wait_for() {
+	local name=$1 check=$2 i
+	for i in $(seq 1 120); do
+		if "$check"; then
+			log "$name answers"
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+# Tools: mariadb client + server, redis server + cli.
+need=()
+command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
+[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+
+# MariaDB.
+fresh_datadir=""
+if mariadb_up; then
+	log "MariaDB already answers"
+else
+	[ "$(id -u)" = 0 ] || die "MariaDB does not answer and only root can start it here"
+	install -d -o mysql -g mysql /run/mysqld /var/log/mysql
+	if [ ! -d /var/lib/mysql/mysql ]; then
+		log "initialising MariaDB datadir"
+		mariadb-install-db --user=mysql --auth-root-authentication-method=normal >/dev/null
+		fresh_datadir=1
+	fi
+	log "starting MariaDB"
+	start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+	wait_for MariaDB mariadb_up || die "MariaDB did not answer within 60 s (see /var/log/mysql/error.log)"
+fi
+if [ -n "$fresh_datadir" ]; then
+	# A datadir we just made has only root@localhost; the server may skip name
+	# resolution, so TCP from 127.0.0.1 needs its own account.
+	mariadb -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+		GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+fi
+if ! mariadb_tcp_root; then
+	echo "services: ******************************************************************" >&2
+	echo "services: ERROR: MariaDB answers, but root cannot log in with an empty password" >&2
+	echo "services: over TCP 127.0.0.1:3306, which the tests need. Fix the account, e.g.:" >&2
+	echo "services:   mariadb -uroot -e \"CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';" >&2
+	echo "services:     GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION\"" >&2
+	echo "services: ******************************************************************" >&2
+	exit 1
+fi
+log "MariaDB root login over 127.0.0.1:3306 works"
+
+# Redis.
+if redis_up; then
+	log "Redis already answers"
+else
+	log "starting Redis"
+	mkdir -p /var/lib/redis /var/log/redis
+	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+		--dir /var/lib/redis --logfile /var/log/redis/ci.log
+	wait_for Redis redis_up || die "Redis did not answer within 60 s (see /var/log/redis/ci.log)"
+fi
