@@ -41,3 +41,34 @@ func (k Keys) Published(user int64, id string) string { return k.user(user) + ":
 
 // Channel is the user's pub/sub channel.
 func (k Keys) Channel(user int64) string { return k.user(user) + ":ch" }
+
+// Cursor is the highest seq of the user's messages delivered to any live
+// session: a session that connects without last_seq gets what follows it.
+func (k Keys) Cursor(user int64) string { return k.user(user) + ":cursor" }
+
+// Presence keys share the hash tag {ns:presence} so that one node may read
+// them together on a Redis Cluster too.
+func (k Keys) presence() string { return "{" + k.ns + ":presence}" }
+
+// Nodes is a sorted set of node ids scored by their last heartbeat (unix ms).
+func (k Keys) Nodes() string { return k.presence() + ":nodes" }
+
+// Node is a hash of one node's stats (connections, users, started_at...).
+func (k Keys) Node(id string) string { return k.presence() + ":node:" + id }
+
+// NodeUsers is the set of users with a session on node id.
+func (k Keys) NodeUsers(id string) string { return k.presence() + ":node:" + id + ":users" }
+
+// NodeProbe is the channel a node publishes to itself to prove that its
+// pub/sub subscription delivers.
+func (k Keys) NodeProbe(id string) string { return k.presence() + ":node:" + id + ":probe" }
+
+// ChannelUser returns the user whose Channel is ch, or false.
+func (k Keys) ChannelUser(ch string) (int64, bool) {
+	prefix := "{" + k.ns + ":u:"
+	if len(ch) <= len(prefix)+4 || ch[:len(prefix)] != prefix || ch[len(ch)-4:] != "}:ch" {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(ch[len(prefix):len(ch)-4], 10, 64)
+	return id, err == nil
+}
