@@ -1,0 +1,234 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/testenv"
+)
+
+// cluster is one deployment: a Redis DB, a namespace and a publisher.
+type cluster struct {
+	rdb  *goredis.Client
+	keys redis.Keys
+	pub  *redis.Publisher
+}
+
+func newCluster(tb testing.TB) *cluster {
+	db, rdb := testenv.MustRedisDB(tb)
+	keys := redis.NewKeys(testenv.RandomName("ws"), db)
+	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
+}
+
+// push publishes n generic messages to user and returns their seqs.
+func (c *cluster) push(tb testing.TB, user int64, n int) []int64 {
+	tb.Helper()
+	seqs := make([]int64, n)
+	for i := range n {
+		note := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user,
+			Title: "t", Content: fmt.Sprintf("m%d", i), Timestamp: time.Now().Unix()}
+		m, err := note.Message()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if seqs[i], err = c.pub.Publish(context.Background(), m); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return seqs
+}
+
+// node is a gateway node's delivery side on a loopback port.
+type node struct {
+	id      string
+	hub     *ws.Hub
+	sub     *redis.Subscriber
+	cursors *redis.Cursors
+	srv     *httptest.Server
+	cancel  context.CancelFunc
+	once    sync.Once
+}
+
+func startNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *node {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Each node has its own Redis connections, as separate processes would.
+	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB, ClientName: "node-" + id})
+	tb.Cleanup(func() { rdb.Close() })
+	pub := redis.NewPublisher(rdb, c.keys, redis.PublisherOptions{})
+	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
+	cursors := redis.NewCursors(rdb, c.keys, 50*time.Millisecond, time.Hour, nil)
+	opts := ws.Options{NodeID: id, AuthMode: app.AuthInsecure, SlowTimeout: time.Second}
+	if tune != nil {
+		tune(&opts)
+	}
+	hub := ws.New(pub, sub, cursors, nil, opts)
+	if err := sub.Start(ctx, hub); err != nil {
+		tb.Fatal(err)
+	}
+	go sub.Probe(ctx)
+	go cursors.Run(ctx)
+	mux := http.NewServeMux()
+	mux.Handle("/ws", hub)
+	n := &node{id: id, hub: hub, sub: sub, cursors: cursors, srv: httptest.NewServer(mux), cancel: cancel}
+	tb.Cleanup(n.kill)
+	return n
+}
+
+// kill stops the node abruptly: sockets cut without close frames, nothing
+// flushed or cleaned up, as if the process died.
+func (n *node) kill() {
+	n.once.Do(func() {
+		n.srv.CloseClientConnections()
+		n.srv.Close()
+		n.cancel()
+		n.hub.Close()
+		n.sub.Close()
+	})
+}
+
+func (n *node) url(query string) string {
+	return "ws" + strings.TrimPrefix(n.srv.URL, "http") + "/ws?" + query
+}
+
+// frame is what a client received.
+type frame struct {
+	Event     string `json:"event"`
+	Seq       int64  `json:"seq"`
+	ID        string `json:"id"`
+	Type      int    `json:"type"`
+	UserID    int64  `json:"user_id"`
+	Content   string `json:"content"`
+	Code      string `json:"code"`
+	LastSeq   int64  `json:"last_seq"`
+	HeadSeq   int64  `json:"head_seq"`
+	Truncated bool   `json:"truncated"`
+	NodeID    string `json:"node_id"`
+}
+
+// client is a WebSocket client that reads into a channel.
+type client struct {
+	conn   *websocket.Conn
+	frames chan frame
+	closed chan error // the read error that ended the connection
+}
+
+func dial(tb testing.TB, url string) *client {
+	tb.Helper()
+	conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		tb.Fatalf("dial %s: %v (status %d)", url, err, status)
+	}
+	c := &client{conn: conn, frames: make(chan frame, 100000), closed: make(chan error, 1)}
+	go func() {
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				c.closed <- err
+				return
+			}
+			var f frame
+			if err := json.Unmarshal(b, &f); err != nil {
+				c.closed <- fmt.Errorf("bad frame %q: %w", b, err)
+				return
+			}
+			c.frames <- f
+		}
+	}()
+	tb.Cleanup(func() { conn.Close() })
+	return c
+}
+
+const wait = 10 * time.Second
+
+// next returns the next frame or fails after wait.
+func (c *client) next(tb testing.TB) frame {
+	tb.Helper()
+	select {
+	case f := <-c.frames:
+		return f
+	case err := <-c.closed:
+		tb.Fatalf("connection ended: %v", err)
+	case <-time.After(wait):
+		tb.Fatal("no frame within", wait)
+	}
+	return frame{}
+}
+
+// connected reads the first frame, which must be "connected".
+func (c *client) connected(tb testing.TB) frame {
+	tb.Helper()
+	f := c.next(tb)
+	if f.Event != "connected" {
+		tb.Fatalf("first frame %+v, want connected", f)
+	}
+	return f
+}
+
+// seqs reads messages until it has n, and returns their seqs.
+func (c *client) seqs(tb testing.TB, n int) []int64 {
+	tb.Helper()
+	out := make([]int64, 0, n)
+	for len(out) < n {
+		f := c.next(tb)
+		if f.Event != "" {
+			tb.Fatalf("unexpected control frame %+v", f)
+		}
+		out = append(out, f.Seq)
+	}
+	return out
+}
+
+// quiet asserts no message arrives for d.
+func (c *client) quiet(tb testing.TB, d time.Duration) {
+	tb.Helper()
+	select {
+	case f := <-c.frames:
+		tb.Fatalf("unexpected frame %+v", f)
+	case <-time.After(d):
+	}
+}
+
+func (c *client) ack(tb testing.TB, seq int64) {
+	tb.Helper()
+	if err := c.conn.WriteJSON(map[string]any{"action": "ack", "seq": seq}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func span(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or wait passes.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %s", what, wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,79 @@
+package ws
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+// authenticate returns the user a handshake speaks for.
+func (h *Hub) authenticate(r *http.Request) (int64, error) {
+	q := r.URL.Query()
+	if h.opts.AuthMode == app.AuthJWT {
+		tok := q.Get("token")
+		if tok == "" {
+			tok = jwtauth.BearerToken(r.Header.Get("Authorization"))
+		}
+		if tok == "" {
+			return 0, app.Errorf(app.EUnauthenticated, "missing token: pass ?token=JWT or Authorization: Bearer JWT")
+		}
+		user, err := h.opts.Verify(tok)
+		if err != nil {
+			return 0, app.Errorf(app.EUnauthenticated, "invalid token")
+		}
+		claimed, _ := strconv.ParseInt(q.Get("user_id"), 10, 64)
+		return app.Actor(h.opts.AuthMode, user, claimed, "user_id")
+	}
+	claimed, err := strconv.ParseInt(q.Get("user_id"), 10, 64)
+	if err != nil || claimed <= 0 {
+		return 0, app.Errorf(app.EUnauthenticated, "user_id is required and must be a positive integer")
+	}
+	return claimed, nil
+}
+
+// originChecker allows requests without Origin (non-browser clients), from
+// the request's own host, and from the allowed list ("*" allows any).
+func originChecker(allowed []string) func(*http.Request) bool {
+	set := map[string]bool{}
+	for _, o := range allowed {
+		set[strings.TrimRight(strings.ToLower(strings.TrimSpace(o)), "/")] = true
+	}
+	return func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" || set["*"] || set[strings.ToLower(origin)] {
+			return true
+		}
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+}
+
+var httpStatus = map[string]int{
+	app.EInvalidArgument:  http.StatusBadRequest,
+	app.EUnauthenticated:  http.StatusUnauthorized,
+	app.EPermissionDenied: http.StatusForbidden,
+	app.EUnavailable:      http.StatusServiceUnavailable,
+}
+
+func writeAppError(w http.ResponseWriter, err error) {
+	code := app.ErrorCode(err)
+	status, ok := httpStatus[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeError(w, status, code, app.ErrorMessage(err))
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}

@@ -1,0 +1,255 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/olahol/melody"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+)
+
+// Hub owns the node's WebSocket sessions and the registry user -> sessions.
+// Delivery never blocks: a message for a user is offered to that user's
+// sessions only, and a session that cannot take it catches up from Redis on
+// its own goroutine.
+type Hub struct {
+	opts     Options
+	m        *melody.Melody
+	history  History
+	subs     Subscriptions
+	cursors  Cursors
+	presence Presence
+	log      *slog.Logger
+
+	ctx    context.Context // ends when the hub is closed
+	cancel context.CancelFunc
+
+	mu    sync.RWMutex
+	users map[int64][]*conn
+	count int
+
+	draining atomic.Bool
+	stats    counters
+}
+
+var _ redis.Receiver = (*Hub)(nil)
+
+// New returns a Hub. presence may be nil.
+func New(history History, subs Subscriptions, cursors Cursors, presence Presence, opts Options) *Hub {
+	opts.defaults()
+	m := melody.New()
+	m.Config.MaxMessageSize = opts.MaxMessageSize
+	m.Config.MessageBufferSize = opts.BufferSize
+	m.Config.PingPeriod = opts.PingPeriod
+	m.Config.PongWait = opts.PongWait
+	m.Config.WriteWait = opts.WriteWait
+	m.Upgrader.ReadBufferSize = 512
+	m.Upgrader.WriteBufferSize = 1024
+	m.Upgrader.WriteBufferPool = &sync.Pool{}
+	m.Upgrader.CheckOrigin = originChecker(opts.AllowedOrigins)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{opts: opts, m: m, history: history, subs: subs, cursors: cursors, presence: presence,
+		log: opts.Logger, ctx: ctx, cancel: cancel, users: map[int64][]*conn{}}
+	m.HandleConnect(h.onConnect)
+	m.HandleDisconnect(h.onDisconnect)
+	m.HandleMessage(h.onMessage)
+	m.HandleSentMessage(h.onSent)
+	m.HandleError(h.onError)
+	return h
+}
+
+// ServeHTTP authenticates the request and upgrades it: GET /ws?user_id=U
+// (insecure mode) or ?token=JWT / Authorization: Bearer (jwt mode), with an
+// optional &last_seq=N. Refusals answer before the upgrade.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.draining.Load() {
+		writeError(w, http.StatusServiceUnavailable, app.EUnavailable, "node is shutting down; connect to another node")
+		return
+	}
+	user, err := h.authenticate(r)
+	if err != nil {
+		writeAppError(w, err)
+		return
+	}
+	c, err := newConn(h, user, r.URL.Query().Get("last_seq"))
+	if err != nil {
+		writeAppError(w, err)
+		return
+	}
+	if err := h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+		// The upgrader has answered the client already.
+		h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
+	}
+}
+
+const connKey = "conn"
+
+func connOf(s *melody.Session) *conn {
+	v, _ := s.Get(connKey)
+	c, _ := v.(*conn)
+	return c
+}
+
+func (h *Hub) onConnect(s *melody.Session) {
+	c := connOf(s)
+	c.s = s
+	h.add(c)
+	h.stats.opened.Add(1)
+	go c.start()
+}
+
+func (h *Hub) onDisconnect(s *melody.Session) {
+	c := connOf(s)
+	if c == nil {
+		return
+	}
+	c.shut()
+	h.remove(c)
+}
+
+func (h *Hub) onSent(s *melody.Session, msg []byte) {
+	if seq, ok := redis.Seq(msg); ok {
+		connOf(s).sent(seq)
+	}
+}
+
+func (h *Hub) onError(s *melody.Session, err error) {
+	if errors.Is(err, melody.ErrMessageBufferFull) {
+		// Only control frames can get here (data is metered): evict.
+		if c := connOf(s); c != nil {
+			go c.evict(CloseSlowConsumer, "slow consumer, resume with last_seq")
+		}
+	}
+}
+
+func (h *Hub) add(c *conn) {
+	h.mu.Lock()
+	first := len(h.users[c.user]) == 0
+	h.users[c.user] = append(h.users[c.user], c)
+	h.count++
+	n := h.count
+	h.mu.Unlock()
+	if h.presence != nil {
+		h.presence.SetConnections(n)
+		if first {
+			h.presence.UserOnline(c.user)
+		}
+	}
+}
+
+func (h *Hub) remove(c *conn) {
+	h.mu.Lock()
+	list := h.users[c.user]
+	for i, x := range list {
+		if x == c {
+			list[i] = list[len(list)-1]
+			list = list[:len(list)-1]
+			h.count--
+			break
+		}
+	}
+	last := len(list) == 0
+	if last {
+		delete(h.users, c.user)
+	} else {
+		h.users[c.user] = list
+	}
+	n := h.count
+	h.mu.Unlock()
+	if h.presence != nil {
+		h.presence.SetConnections(n)
+		if last {
+			h.presence.UserOffline(c.user)
+		}
+	}
+}
+
+// Deliver offers a message published on user's channel to the user's
+// sessions on this node. It never blocks.
+func (h *Hub) Deliver(user int64, msg []byte) {
+	seq, ok := redis.Seq(msg)
+	if !ok {
+		h.log.Warn("dropping a message without seq", "user_id", user)
+		return
+	}
+	h.mu.RLock()
+	for _, c := range h.users[user] {
+		c.offer(seq, msg)
+	}
+	h.mu.RUnlock()
+}
+
+// Resubscribed makes every session of user catch up from the stored list:
+// messages published while the subscription was down never arrived.
+func (h *Hub) Resubscribed(user int64) {
+	h.mu.RLock()
+	for _, c := range h.users[user] {
+		c.behind()
+	}
+	h.mu.RUnlock()
+}
+
+// Connections returns how many sessions the node holds.
+func (h *Hub) Connections() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.count
+}
+
+// Users returns how many distinct users have a session on the node.
+func (h *Hub) Users() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.users)
+}
+
+// Drain refuses new sessions and closes the open ones with 1001, spread
+// evenly over window so their clients do not reconnect all at once. It
+// returns when all are closed or ctx ends.
+func (h *Hub) Drain(ctx context.Context, window time.Duration) {
+	h.draining.Store(true)
+	h.mu.RLock()
+	var all []*conn
+	for _, list := range h.users {
+		all = append(all, list...)
+	}
+	h.mu.RUnlock()
+	if len(all) == 0 {
+		return
+	}
+	step := window / time.Duration(len(all))
+	t := time.NewTicker(max(step, time.Microsecond))
+	defer t.Stop()
+	for i, c := range all {
+		c.evict(CloseGoingAway, "node shutting down, reconnect with last_seq")
+		h.stats.drained.Add(1)
+		if i == len(all)-1 {
+			break
+		}
+		if step > 0 {
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				for _, rest := range all[i+1:] {
+					rest.evict(CloseGoingAway, "node shutting down, reconnect with last_seq")
+				}
+				return
+			}
+		}
+	}
+}
+
+// Close ends every session at once and stops the hub's background work.
+func (h *Hub) Close() error {
+	h.draining.Store(true)
+	h.cancel()
+	return h.m.Close()
+}

@@ -1,0 +1,105 @@
+// Package ws delivers notifications to WebSocket sessions (melody on gin):
+// a per-user session registry fed by the node's Redis subscription, with
+// resume from a seq, catch-up from the stored list, slow-consumer eviction
+// and a draining shutdown.
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+)
+
+// Close codes the gateway sends.
+const (
+	CloseGoingAway    = 1001 // node shutting down: reconnect (elsewhere) with last_seq
+	CloseTooBig       = 1009 // a client frame over the size limit
+	CloseTryAgain     = 1013 // the node cannot reach Redis right now: reconnect with backoff
+	CloseSlowConsumer = 4000 // send buffer full for too long: resume with last_seq
+)
+
+// History reads a user's stored messages.
+type History interface {
+	Tail(ctx context.Context, user, after int64, limit int) (redis.Tail, error)
+}
+
+// Subscriptions keeps the node subscribed to the channels of users it has
+// sessions of.
+type Subscriptions interface {
+	Acquire(ctx context.Context, user int64) error
+	Release(user int64)
+}
+
+// Cursors records what was delivered to a user's live sessions.
+type Cursors interface {
+	Advance(user, seq int64)
+	Get(ctx context.Context, user int64) (int64, error)
+}
+
+// Presence is told who is online on this node. It must not block.
+type Presence interface {
+	UserOnline(user int64)
+	UserOffline(user int64)
+	SetConnections(n int)
+}
+
+// Reconnect is the reconnect policy advised to clients in the connected
+// frame: wait min(Max, Base*2^attempt) scaled by a random factor in
+// [1-Jitter, 1], then reconnect with last_seq.
+type Reconnect struct {
+	BaseMS int64   `json:"base_ms"`
+	MaxMS  int64   `json:"max_ms"`
+	Jitter float64 `json:"jitter"`
+}
+
+// Options configure a Hub. Zero values take the defaults.
+type Options struct {
+	NodeID         string
+	AuthMode       app.AuthMode
+	Verify         func(token string) (int64, error) // jwt mode
+	AllowedOrigins []string                          // besides the request's own host; "*" allows any
+
+	MaxMessageSize int64         // largest client frame (default 512 B); larger closes with 1009
+	BufferSize     int           // per-session send buffer in messages (default 64)
+	PingPeriod     time.Duration // default 54 s
+	PongWait       time.Duration // a silent peer is dropped after this (default 60 s)
+	WriteWait      time.Duration // default 10 s
+	SlowTimeout    time.Duration // a full send buffer may make no progress this long (default 5 s)
+	ReplayPage     int           // messages read from Redis per catch-up step (default 100)
+	Reconnect      Reconnect     // default 500 ms base, 30 s max, 0.5 jitter
+
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = 512
+	}
+	if o.BufferSize <= 0 {
+		o.BufferSize = 64
+	}
+	if o.PingPeriod <= 0 {
+		o.PingPeriod = 54 * time.Second
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = 60 * time.Second
+	}
+	if o.WriteWait <= 0 {
+		o.WriteWait = 10 * time.Second
+	}
+	if o.SlowTimeout <= 0 {
+		o.SlowTimeout = 5 * time.Second
+	}
+	if o.ReplayPage <= 0 {
+		o.ReplayPage = 100
+	}
+	if o.Reconnect == (Reconnect{}) {
+		o.Reconnect = Reconnect{BaseMS: 500, MaxMS: 30000, Jitter: 0.5}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
