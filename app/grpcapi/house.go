@@ -13,6 +13,7 @@ type house struct {
 	housev1.UnimplementedHouseServer
 	svc  app.ReservationService
 	mode app.AuthMode
+	push PushService // nil: Push is UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {

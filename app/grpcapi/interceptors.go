@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/pkg/jwtauth"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
@@ -25,6 +26,7 @@ var publicMethods = map[string]bool{
 type interceptors struct {
 	mode   app.AuthMode
 	verify func(token string) (int64, error)
+	apiKey string
 	log    *slog.Logger
 }
 
@@ -75,8 +77,15 @@ func (in *interceptors) recoverStream(srv any, ss grpc.ServerStream, info *grpc.
 // auth puts the bearer token's user into the context. In jwt mode the
 // House methods that are not public need a valid token; a token sent to a
 // public method must be valid too. Other services (health) are open, and
-// insecure mode ignores tokens.
+// insecure mode ignores tokens. Push needs the API key in both modes
+// (push.CheckAPIKey) and never a user token.
 func (in *interceptors) auth(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	if info.FullMethod == housev1.House_Push_FullMethodName {
+		if err := push.CheckAPIKey(in.apiKey, bearer(ctx)); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
 	if in.mode != app.AuthJWT || !strings.HasPrefix(info.FullMethod, "/"+ServiceName+"/") {
 		return next(ctx, req)
 	}

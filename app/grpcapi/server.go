@@ -31,6 +31,11 @@ type Options struct {
 	Verify func(token string) (int64, error)
 	// Logger receives panics and internal errors (nil: discarded).
 	Logger *slog.Logger
+	// APIKey is the bearer token of trusted backends, the only credential
+	// the Push method accepts (in both auth modes). Empty disables Push.
+	APIKey string
+	// Push serves the Push method (nil: UNAVAILABLE).
+	Push PushService
 	// ServerOptions are passed to grpc.NewServer after the interceptors
 	// (e.g. credentials or keepalive settings).
 	ServerOptions []grpc.ServerOption
@@ -58,13 +63,13 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, log: log}
+	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, apiKey: opts.APIKey, log: log}
 	sopts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(in.mapErrors, in.recoverUnary, in.auth),
 		grpc.ChainStreamInterceptor(in.recoverStream),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
-	housev1.RegisterHouseServer(gs, &house{svc: svc, mode: opts.AuthMode})
+	housev1.RegisterHouseServer(gs, &house{svc: svc, mode: opts.AuthMode, push: opts.Push})
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -30,6 +30,13 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Logger receives the access log and internal errors (nil: discarded).
 	Logger *slog.Logger
+	// APIKey is the bearer token of trusted backends (POST /api/push), in
+	// both auth modes. Empty disables server push.
+	APIKey string
+	// Push serves POST /api/push (nil: 503).
+	Push PushService
+	// Presence serves GET /api/websocket/online-users and /stats (nil: 503).
+	Presence PresenceReader
 }
 
 // handler holds what every route needs.
@@ -77,6 +84,8 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	e.GET("/house/recommend", h.recommend)
 	e.GET("/house/personal-recommend", h.personalRecommend)
 	e.POST("/house/reserve", h.reserve)
+	e.POST("/api/push", h.push)
+	h.websocketRoutes(e)
 
 	r := e.Group("/api/reservations")
 	r.GET("", h.list)

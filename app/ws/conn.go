@@ -38,6 +38,7 @@ type conn struct {
 	catching   bool
 	last       int64 // highest seq handed to the send buffer
 	maxSeen    int64 // highest live seq seen while catching up
+	again      bool  // read the list once more before going live
 	inflight   int   // data messages in the send buffer
 }
 
@@ -152,7 +153,13 @@ func (c *conn) offer(seq int64, msg []byte) {
 func (c *conn) behind() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.catching || !c.subscribed {
+	if c.closed || !c.subscribed {
+		return
+	}
+	if c.catching {
+		// The running catch-up may have read the list before what was
+		// lost: make it read again.
+		c.again = true
 		return
 	}
 	c.catching = true
@@ -240,6 +247,11 @@ func (c *conn) catchUp(first redis.Tail) {
 			continue
 		}
 		c.mu.Lock()
+		if c.again {
+			c.again = false
+			c.mu.Unlock()
+			continue
+		}
 		if c.last >= c.maxSeen || c.closed {
 			c.catching = false
 			c.maxSeen = 0

@@ -38,29 +38,60 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	LogFormat       string
 	LogLevel        string
+
+	HistorySize       int
+	HistoryTTL        time.Duration
+	WSAllowedOrigins  []string
+	WSMaxMessageBytes int64
+	WSBufferSize      int
+	WSPingPeriod      time.Duration
+	WSPongWait        time.Duration
+	WSWriteWait       time.Duration
+	WSSlowTimeout     time.Duration
+	WSDrainWindow     time.Duration
+	WSReconnectBase   time.Duration
+	WSReconnectMax    time.Duration
+	PresenceHeartbeat time.Duration
+	PresenceTTL       time.Duration
+	PushMaxBatch      int
 }
 
 // defaults lists every configuration key with its default. A key's
 // environment variable is GATEWAY_ + the key upper-cased with dots as
 // underscores: redis.db -> GATEWAY_REDIS_DB.
 var defaults = map[string]any{
-	"node_id":             "",
-	"http.addr":           ":8080",
-	"http.max_body_bytes": "65536",
-	"grpc.addr":           ":9000",
-	"mysql.dsn":           "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
-	"redis.addr":          "127.0.0.1:6379",
-	"redis.password":      "",
-	"redis.db":            "0",
-	"redis.namespace":     "gw",
-	"auth.mode":           "",
-	"jwt.secret":          "",
-	"api_key":             "",
-	"reminder.leads":      "24h,1h",
-	"timezone":            "Asia/Shanghai",
-	"shutdown.timeout":    "20s",
-	"log.format":          "text",
-	"log.level":           "info",
+	"node_id":              "",
+	"http.addr":            ":8080",
+	"http.max_body_bytes":  "65536",
+	"grpc.addr":            ":9000",
+	"mysql.dsn":            "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
+	"redis.addr":           "127.0.0.1:6379",
+	"redis.password":       "",
+	"redis.db":             "0",
+	"redis.namespace":      "gw",
+	"auth.mode":            "",
+	"jwt.secret":           "",
+	"api_key":              "",
+	"reminder.leads":       "24h,1h",
+	"timezone":             "Asia/Shanghai",
+	"shutdown.timeout":     "20s",
+	"log.format":           "text",
+	"log.level":            "info",
+	"history.size":         "1000",
+	"history.ttl":          "168h",
+	"ws.allowed_origins":   "",
+	"ws.max_message_bytes": "512",
+	"ws.buffer_size":       "64",
+	"ws.ping_period":       "54s",
+	"ws.pong_wait":         "60s",
+	"ws.write_wait":        "10s",
+	"ws.slow_timeout":      "5s",
+	"ws.drain_window":      "10s",
+	"ws.reconnect_base":    "500ms",
+	"ws.reconnect_max":     "30s",
+	"presence.heartbeat":   "5s",
+	"presence.ttl":         "30s",
+	"push.max_batch":       "1000",
 }
 
 // EnvName is the environment variable that overrides key.
@@ -136,6 +167,28 @@ func parse(k *koanf.Koanf) (*Config, error) {
 		ShutdownTimeout: p.duration("shutdown.timeout"),
 		LogFormat:       p.oneOf("log.format", "text", "json"),
 		LogLevel:        p.oneOf("log.level", "debug", "info", "warn", "error"),
+
+		HistorySize:       p.intRange("history.size", 10, 100000),
+		HistoryTTL:        p.duration("history.ttl"),
+		WSAllowedOrigins:  p.list("ws.allowed_origins"),
+		WSMaxMessageBytes: int64(p.intRange("ws.max_message_bytes", 128, 1<<20)),
+		WSBufferSize:      p.intRange("ws.buffer_size", 16, 4096),
+		WSPingPeriod:      p.duration("ws.ping_period"),
+		WSPongWait:        p.duration("ws.pong_wait"),
+		WSWriteWait:       p.duration("ws.write_wait"),
+		WSSlowTimeout:     p.duration("ws.slow_timeout"),
+		WSDrainWindow:     p.duration("ws.drain_window"),
+		WSReconnectBase:   p.duration("ws.reconnect_base"),
+		WSReconnectMax:    p.duration("ws.reconnect_max"),
+		PresenceHeartbeat: p.duration("presence.heartbeat"),
+		PresenceTTL:       p.duration("presence.ttl"),
+		PushMaxBatch:      p.intRange("push.max_batch", 1, 100000),
+	}
+	if c.WSPingPeriod >= c.WSPongWait {
+		p.fail("ws.ping_period", "must be shorter than ws.pong_wait (%s)", c.WSPongWait)
+	}
+	if c.PresenceTTL <= 2*c.PresenceHeartbeat {
+		p.fail("presence.ttl", "must be more than twice presence.heartbeat (%s)", c.PresenceHeartbeat)
 	}
 	if c.NodeID == "" {
 		host, _ := os.Hostname()
@@ -203,6 +256,16 @@ func (p *parser) durations(key string) []time.Duration {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+func (p *parser) list(key string) []string {
+	var out []string
+	for _, part := range strings.Split(p.str(key), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
 	return out
 }
 

@@ -1052,6 +1052,187 @@ func (x *ListReservationsReply) GetTotal() int64 {
 	return 0
 }
 
+// PushRequest is one generic push: the same message to every user.
+type PushRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 positive user ids; duplicates receive one copy.
+	UserIds []int64 `protobuf:"varint,1,rep,packed,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	// 1 to 128 characters.
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// At most 4096 characters.
+	Content string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
+	// Optional "detail" of the message: a JSON object as text.
+	DetailJson    string `protobuf:"bytes,4,opt,name=detail_json,json=detailJson,proto3" json:"detail_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushRequest) Reset() {
+	*x = PushRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushRequest) ProtoMessage() {}
+
+func (x *PushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
+func (*PushRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PushRequest) GetUserIds() []int64 {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+func (x *PushRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PushRequest) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *PushRequest) GetDetailJson() string {
+	if x != nil {
+		return x.DetailJson
+	}
+	return ""
+}
+
+// PushReply has one result per distinct user, in request order.
+type PushReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*PushResult          `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushReply) Reset() {
+	*x = PushReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushReply) ProtoMessage() {}
+
+func (x *PushReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushReply.ProtoReflect.Descriptor instead.
+func (*PushReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PushReply) GetResults() []*PushResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// PushResult is the message one user received.
+type PushResult struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The message's seq in the user's stream.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The message id.
+	Id            string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushResult) Reset() {
+	*x = PushResult{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushResult) ProtoMessage() {}
+
+func (x *PushResult) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushResult.ProtoReflect.Descriptor instead.
+func (*PushResult) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PushResult) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *PushResult) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PushResult) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 var File_proto_house_v1_house_proto protoreflect.FileDescriptor
 
 const file_proto_house_v1_house_proto_rawDesc = "" +
@@ -1145,7 +1326,20 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"h\n" +
 	"\x15ListReservationsReply\x129\n" +
 	"\freservations\x18\x01 \x03(\v2\x15.house.v1.ReservationR\freservations\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total2\xa8\x05\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"y\n" +
+	"\vPushRequest\x12\x19\n" +
+	"\buser_ids\x18\x01 \x03(\x03R\auserIds\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
+	"\acontent\x18\x03 \x01(\tR\acontent\x12\x1f\n" +
+	"\vdetail_json\x18\x04 \x01(\tR\n" +
+	"detailJson\";\n" +
+	"\tPushReply\x12.\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"G\n" +
+	"\n" +
+	"PushResult\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id2\xdc\x05\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +
@@ -1154,7 +1348,8 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x11RejectReservation\x12\".house.v1.RejectReservationRequest\x1a\x1a.house.v1.ReservationReply\x12S\n" +
 	"\x11CancelReservation\x12\".house.v1.CancelReservationRequest\x1a\x1a.house.v1.ReservationReply\x12M\n" +
 	"\x0eGetReservation\x12\x1f.house.v1.GetReservationRequest\x1a\x1a.house.v1.ReservationReply\x12V\n" +
-	"\x10ListReservations\x12!.house.v1.ListReservationsRequest\x1a\x1f.house.v1.ListReservationsReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
+	"\x10ListReservations\x12!.house.v1.ListReservationsRequest\x1a\x1f.house.v1.ListReservationsReply\x122\n" +
+	"\x04Push\x12\x15.house.v1.PushRequest\x1a\x13.house.v1.PushReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
 
 var (
 	file_proto_house_v1_house_proto_rawDescOnce sync.Once
@@ -1168,7 +1363,7 @@ func file_proto_house_v1_house_proto_rawDescGZIP() []byte {
 	return file_proto_house_v1_house_proto_rawDescData
 }
 
-var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_proto_house_v1_house_proto_goTypes = []any{
 	(*HouseInfo)(nil),                 // 0: house.v1.HouseInfo
 	(*HouseRecommendRequest)(nil),     // 1: house.v1.HouseRecommendRequest
@@ -1184,33 +1379,39 @@ var file_proto_house_v1_house_proto_goTypes = []any{
 	(*ReservationReply)(nil),          // 11: house.v1.ReservationReply
 	(*ListReservationsRequest)(nil),   // 12: house.v1.ListReservationsRequest
 	(*ListReservationsReply)(nil),     // 13: house.v1.ListReservationsReply
+	(*PushRequest)(nil),               // 14: house.v1.PushRequest
+	(*PushReply)(nil),                 // 15: house.v1.PushReply
+	(*PushResult)(nil),                // 16: house.v1.PushResult
 }
 var file_proto_house_v1_house_proto_depIdxs = []int32{
 	0,  // 0: house.v1.HouseRecommendReply.houses:type_name -> house.v1.HouseInfo
 	6,  // 1: house.v1.ReserveHouseReply.reservation:type_name -> house.v1.Reservation
 	6,  // 2: house.v1.ReservationReply.reservation:type_name -> house.v1.Reservation
 	6,  // 3: house.v1.ListReservationsReply.reservations:type_name -> house.v1.Reservation
-	1,  // 4: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
-	2,  // 5: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
-	4,  // 6: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
-	7,  // 7: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
-	8,  // 8: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
-	9,  // 9: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
-	10, // 10: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
-	12, // 11: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
-	3,  // 12: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
-	3,  // 13: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
-	5,  // 14: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
-	11, // 15: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
-	11, // 16: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
-	11, // 17: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
-	11, // 18: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
-	13, // 19: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	16, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
+	1,  // 5: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
+	2,  // 6: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
+	4,  // 7: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
+	7,  // 8: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
+	8,  // 9: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
+	9,  // 10: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
+	10, // 11: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
+	12, // 12: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
+	14, // 13: house.v1.House.Push:input_type -> house.v1.PushRequest
+	3,  // 14: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
+	3,  // 15: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
+	5,  // 16: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
+	11, // 17: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
+	11, // 18: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
+	11, // 19: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
+	11, // 20: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
+	13, // 21: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
+	15, // 22: house.v1.House.Push:output_type -> house.v1.PushReply
+	14, // [14:23] is the sub-list for method output_type
+	5,  // [5:14] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_proto_house_v1_house_proto_init() }
@@ -1224,7 +1425,7 @@ func file_proto_house_v1_house_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_house_v1_house_proto_rawDesc), len(file_proto_house_v1_house_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

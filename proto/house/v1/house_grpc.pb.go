@@ -27,6 +27,7 @@ const (
 	House_CancelReservation_FullMethodName     = "/house.v1.House/CancelReservation"
 	House_GetReservation_FullMethodName        = "/house.v1.House/GetReservation"
 	House_ListReservations_FullMethodName      = "/house.v1.House/ListReservations"
+	House_Push_FullMethodName                  = "/house.v1.House/Push"
 )
 
 // HouseClient is the client API for House service.
@@ -59,6 +60,13 @@ type HouseClient interface {
 	GetReservation(ctx context.Context, in *GetReservationRequest, opts ...grpc.CallOption) (*ReservationReply, error)
 	// ListReservations returns a page of one user's reservations.
 	ListReservations(ctx context.Context, in *ListReservationsRequest, opts ...grpc.CallOption) (*ListReservationsReply, error)
+	// Push sends one generic notification (type 6) to each listed user. It
+	// is for trusted backends: in both auth modes it needs the server's API
+	// key ("authorization: Bearer <api key>"); user tokens are refused
+	// (UNAUTHENTICATED), and without a configured key it is
+	// PERMISSION_DENIED. On UNAVAILABLE some users may have their copy
+	// already; a retry creates new message ids, so retry only on error.
+	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushReply, error)
 }
 
 type houseClient struct {
@@ -149,6 +157,16 @@ func (c *houseClient) ListReservations(ctx context.Context, in *ListReservations
 	return out, nil
 }
 
+func (c *houseClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PushReply)
+	err := c.cc.Invoke(ctx, House_Push_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseServer is the server API for House service.
 // All implementations must embed UnimplementedHouseServer
 // for forward compatibility.
@@ -179,6 +197,13 @@ type HouseServer interface {
 	GetReservation(context.Context, *GetReservationRequest) (*ReservationReply, error)
 	// ListReservations returns a page of one user's reservations.
 	ListReservations(context.Context, *ListReservationsRequest) (*ListReservationsReply, error)
+	// Push sends one generic notification (type 6) to each listed user. It
+	// is for trusted backends: in both auth modes it needs the server's API
+	// key ("authorization: Bearer <api key>"); user tokens are refused
+	// (UNAUTHENTICATED), and without a configured key it is
+	// PERMISSION_DENIED. On UNAVAILABLE some users may have their copy
+	// already; a retry creates new message ids, so retry only on error.
+	Push(context.Context, *PushRequest) (*PushReply, error)
 	mustEmbedUnimplementedHouseServer()
 }
 
@@ -212,6 +237,9 @@ func (UnimplementedHouseServer) GetReservation(context.Context, *GetReservationR
 }
 func (UnimplementedHouseServer) ListReservations(context.Context, *ListReservationsRequest) (*ListReservationsReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReservations not implemented")
+}
+func (UnimplementedHouseServer) Push(context.Context, *PushRequest) (*PushReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
 }
 func (UnimplementedHouseServer) mustEmbedUnimplementedHouseServer() {}
 func (UnimplementedHouseServer) testEmbeddedByValue()               {}
@@ -378,6 +406,24 @@ func _House_ListReservations_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _House_Push_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PushRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).Push(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_Push_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).Push(ctx, req.(*PushRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // House_ServiceDesc is the grpc.ServiceDesc for House service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -416,6 +462,10 @@ var House_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReservations",
 			Handler:    _House_ListReservations_Handler,
+		},
+		{
+			MethodName: "Push",
+			Handler:    _House_Push_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+// PushService sends generic server pushes (see push.Service).
+type PushService interface {
+	Push(ctx context.Context, req push.Request) ([]push.Result, error)
+}
+
+// pushBody is the body of POST /api/push.
+type pushBody struct {
+	UserIDs []int64         `json:"user_ids"`
+	Title   string          `json:"title"`
+	Content string          `json:"content"`
+	Detail  json.RawMessage `json:"detail"`
+}
+
+// pushReply is the answer of POST /api/push.
+type pushReply struct {
+	Results []push.Result `json:"results"`
+}
+
+// push serves POST /api/push: a backend holding the API key sends one
+// message to many users. User tokens are not accepted, in either auth mode.
+func (h *handler) push(c *gin.Context) {
+	if err := checkAPIKey(h.opts.APIKey, c.GetHeader("Authorization")); err != nil {
+		h.fail(c, err)
+		return
+	}
+	if h.opts.Push == nil {
+		h.fail(c, app.Errorf(app.EUnavailable, "server push is not available"))
+		return
+	}
+	var body pushBody
+	if err := decodeJSON(c, h.opts.MaxBodyBytes, &body, false); err != nil {
+		h.fail(c, err)
+		return
+	}
+	results, err := h.opts.Push.Push(c.Request.Context(), push.Request{
+		UserIDs: body.UserIDs, Title: body.Title, Content: body.Content, Detail: body.Detail,
+	})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pushReply{Results: results})
+}
+
+// checkAPIKey checks that the Authorization header carries "Bearer key"
+// (see push.CheckAPIKey). The presence routes use it too.
+func checkAPIKey(key, header string) error {
+	return push.CheckAPIKey(key, jwtauth.BearerToken(header))
+}

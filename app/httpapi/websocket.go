@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+)
+
+// PresenceReader reads the cluster-wide presence of WebSocket users (see
+// redis.Presence).
+type PresenceReader interface {
+	// Online returns every user with a session on a live node, sorted.
+	Online(ctx context.Context) ([]int64, error)
+	// Stats returns the live nodes and the cluster totals.
+	Stats(ctx context.Context) (redis.ClusterStats, error)
+}
+
+// onlineReply is the answer of GET /api/websocket/online-users.
+type onlineReply struct {
+	Users []int64 `json:"users"`
+	Count int     `json:"count"`
+}
+
+// websocketRoutes registers the presence endpoints of the original
+// system. They are open in insecure mode (as the original was) and need
+// the server API key in jwt mode.
+func (h *handler) websocketRoutes(e *gin.Engine) {
+	g := e.Group("/api/websocket", h.presenceAuth)
+	g.GET("/online-users", h.onlineUsers)
+	g.GET("/stats", h.websocketStats)
+}
+
+// presenceAuth lets the request through in insecure mode, and in jwt mode
+// only with "Authorization: Bearer <api key>".
+func (h *handler) presenceAuth(c *gin.Context) {
+	if h.opts.AuthMode == app.AuthJWT {
+		if h.opts.APIKey == "" {
+			h.fail(c, app.Errorf(app.EPermissionDenied, "no api_key configured"))
+			return
+		}
+		if err := checkAPIKey(h.opts.APIKey, c.GetHeader("Authorization")); err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
+	if h.opts.Presence == nil {
+		h.fail(c, app.Errorf(app.EUnavailable, "presence is not available"))
+		return
+	}
+	c.Next()
+}
+
+// onlineUsers serves GET /api/websocket/online-users.
+func (h *handler) onlineUsers(c *gin.Context) {
+	users, err := h.opts.Presence.Online(c.Request.Context())
+	if err != nil {
+		h.presenceFailed(c, err)
+		return
+	}
+	if users == nil {
+		users = []int64{}
+	}
+	c.JSON(http.StatusOK, onlineReply{Users: users, Count: len(users)})
+}
+
+// websocketStats serves GET /api/websocket/stats.
+func (h *handler) websocketStats(c *gin.Context) {
+	st, err := h.opts.Presence.Stats(c.Request.Context())
+	if err != nil {
+		h.presenceFailed(c, err)
+		return
+	}
+	if st.Nodes == nil {
+		st.Nodes = []redis.NodeStats{}
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+// presenceFailed answers a presence read error: Redis trouble is logged
+// and answered 503, a gone client as such.
+func (h *handler) presenceFailed(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil {
+		h.fail(c, c.Request.Context().Err())
+		return
+	}
+	h.log.WarnContext(c.Request.Context(), "presence read failed", "route", c.FullPath(), "err", err.Error())
+	h.fail(c, app.Errorf(app.EUnavailable, "presence is unavailable"))
+}

@@ -1,0 +1,179 @@
+// Package push is generic server push: a trusted backend sends one
+// notification (type app.MsgGenericPush) to a list of users. Each user's
+// copy gets its own id and the user's next seq, is stored in the user's
+// message list and is delivered live to the user's sessions.
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Limits of a push request.
+const (
+	DefaultMaxBatch = 1000     // user ids per request when Options.MaxBatch is 0
+	MaxTitleChars   = 128      // characters (runes) of the title
+	MaxContentChars = 4096     // characters (runes) of the content
+	MaxMessageBytes = 64 << 10 // bytes of one encoded message (detail included)
+)
+
+// Publisher stores and delivers messages, as redis.Publisher does: seqs in
+// the order of msgs, each message idempotent per id.
+type Publisher interface {
+	PublishBatch(ctx context.Context, msgs []app.Message) ([]int64, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	MaxBatch int              // user ids per request (DefaultMaxBatch when <= 0)
+	Now      func() time.Time // the clock of message timestamps (time.Now when nil)
+}
+
+// Request is one push: the same title, content and detail to every user.
+type Request struct {
+	UserIDs []int64
+	Title   string
+	Content string
+	// Detail is an optional JSON object delivered as the message's
+	// "detail"; empty or null means none.
+	Detail json.RawMessage
+}
+
+// Result is the message one user received.
+type Result struct {
+	UserID int64  `json:"user_id"`
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+}
+
+// Service sends generic pushes.
+type Service struct {
+	pub  Publisher
+	opts Options
+}
+
+// New returns a Service publishing through pub.
+func New(pub Publisher, opts Options) *Service {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{pub: pub, opts: opts}
+}
+
+// Push sends req to each of its users (duplicates once, in the order of
+// their first appearance) and returns one Result per user in that order.
+// An invalid request is app.EInvalidArgument and sends nothing.
+//
+// When Redis fails the error is app.EUnavailable ("push not stored; retry")
+// and some users may already have their copy. Every call creates new
+// message ids, so a retried request sends such users a second copy:
+// clients should retry only on error, never after a success.
+func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
+	users, err := s.users(req.UserIDs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText(req.Title, req.Content); err != nil {
+		return nil, err
+	}
+	detail, err := checkDetail(req.Detail)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now().Unix()
+	msgs := make([]app.Message, len(users))
+	for i, user := range users {
+		n := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user,
+			Title: req.Title, Content: req.Content, Timestamp: now}
+		if detail != nil {
+			n.Detail = detail
+		}
+		m, err := n.Message()
+		if err != nil {
+			return nil, err
+		}
+		if len(m.Payload) > MaxMessageBytes {
+			return nil, app.Errorf(app.EInvalidArgument, "message is %d bytes encoded, at most %d", len(m.Payload), MaxMessageBytes)
+		}
+		msgs[i] = m
+	}
+	seqs, err := s.pub.PublishBatch(ctx, msgs)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", app.Errorf(app.EUnavailable, "push not stored; retry"), err)
+	}
+	if len(seqs) != len(msgs) {
+		return nil, fmt.Errorf("push: %d seqs for %d messages", len(seqs), len(msgs))
+	}
+	out := make([]Result, len(msgs))
+	for i, m := range msgs {
+		out[i] = Result{UserID: m.UserID, Seq: seqs[i], ID: m.ID}
+	}
+	return out, nil
+}
+
+// users checks ids and drops duplicates, keeping the first order.
+func (s *Service) users(ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, app.Errorf(app.EInvalidArgument, "user_ids is required")
+	}
+	if len(ids) > s.opts.MaxBatch {
+		return nil, app.Errorf(app.EInvalidArgument, "user_ids has %d entries, at most %d", len(ids), s.opts.MaxBatch)
+	}
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id <= 0 {
+			return nil, app.Errorf(app.EInvalidArgument, "user_ids must be positive integers, got %d", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// checkText checks the title and content lengths.
+func checkText(title, content string) error {
+	switch {
+	case !utf8.ValidString(title) || !utf8.ValidString(content):
+		return app.Errorf(app.EInvalidArgument, "title and content must be valid UTF-8")
+	case strings.TrimSpace(title) == "":
+		return app.Errorf(app.EInvalidArgument, "title is required")
+	case utf8.RuneCountInString(title) > MaxTitleChars:
+		return app.Errorf(app.EInvalidArgument, "title is longer than %d characters", MaxTitleChars)
+	case utf8.RuneCountInString(content) > MaxContentChars:
+		return app.Errorf(app.EInvalidArgument, "content is longer than %d characters", MaxContentChars)
+	}
+	return nil
+}
+
+// checkDetail returns the detail to send: nil when absent or null, else a
+// JSON object.
+func checkDetail(detail json.RawMessage) (json.RawMessage, error) {
+	d := bytes.TrimSpace(detail)
+	if len(d) == 0 || string(d) == "null" {
+		return nil, nil
+	}
+	if d[0] != '{' || !json.Valid(d) {
+		return nil, app.Errorf(app.EInvalidArgument, "detail must be a JSON object")
+	}
+	if len(d) > MaxMessageBytes {
+		return nil, app.Errorf(app.EInvalidArgument, "detail is larger than %d bytes", MaxMessageBytes)
+	}
+	return d, nil
+}

@@ -1,0 +1,177 @@
+package push_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/pkg/testenv"
+)
+
+// env is a push service on a real publisher and a private Redis database.
+type env struct {
+	svc  *push.Service
+	rdb  *goredis.Client
+	keys redis.Keys
+}
+
+// at is the clock of the test services.
+var at = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// newEnv returns a push service allowing maxBatch user ids.
+func newEnv(tb testing.TB, maxBatch int) *env {
+	tb.Helper()
+	db, rdb := testenv.MustRedisDB(tb)
+	keys := redis.NewKeys(testenv.RandomName("push-"), db)
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	svc := push.New(pub, push.Options{MaxBatch: maxBatch, Now: func() time.Time { return at }})
+	return &env{svc: svc, rdb: rdb, keys: keys}
+}
+
+// stored returns the messages stored for user, oldest first.
+func (e *env) stored(tb testing.TB, user int64) []app.Notification {
+	tb.Helper()
+	raw, err := e.rdb.LRange(context.Background(), e.keys.Messages(user), 0, -1).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]app.Notification, len(raw))
+	for i, s := range raw {
+		if err := json.Unmarshal([]byte(s), &out[i]); err != nil {
+			tb.Fatalf("stored %q: %v", s, err)
+		}
+	}
+	return out
+}
+
+func TestPushStoresOneMessagePerUser(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 0)
+	first, err := e.svc.Push(ctx, push.Request{UserIDs: []int64{7}, Title: "warm-up", Content: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.Push(ctx, push.Request{
+		UserIDs: []int64{9, 7, 9, 8}, Title: "系统通知", Content: "明天停水",
+		Detail: json.RawMessage(` {"area": "朝阳", "n": 2} `),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []push.Result{{UserID: 9, Seq: 1}, {UserID: 7, Seq: 2}, {UserID: 8, Seq: 1}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b push.Result) bool {
+		return a.UserID == b.UserID && a.Seq == b.Seq
+	})); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	for _, r := range got {
+		msgs := e.stored(t, r.UserID)
+		last := msgs[len(msgs)-1]
+		wantMsg := app.Notification{ID: r.ID, Seq: r.Seq, Type: app.MsgGenericPush, UserID: r.UserID,
+			Title: "系统通知", Content: "明天停水", Timestamp: at.Unix(),
+			Detail: map[string]any{"area": "朝阳", "n": float64(2)}}
+		if diff := cmp.Diff(wantMsg, last); diff != "" {
+			t.Errorf("user %d message (-want +got):\n%s", r.UserID, diff)
+		}
+		if len(r.ID) != 32 || r.ID == first[0].ID {
+			t.Errorf("user %d id %q", r.UserID, r.ID)
+		}
+	}
+	if n := len(e.stored(t, 9)); n != 1 {
+		t.Errorf("duplicate id 9 stored %d messages", n)
+	}
+}
+
+func TestPushWithoutDetailOmitsIt(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, detail := range []string{"", "null", " null "} {
+		if _, err := e.svc.Push(context.Background(), push.Request{UserIDs: []int64{1}, Title: "t", Detail: json.RawMessage(detail)}); err != nil {
+			t.Fatalf("detail %q: %v", detail, err)
+		}
+	}
+	raw, _ := e.rdb.LRange(context.Background(), e.keys.Messages(1), 0, -1).Result()
+	for _, s := range raw {
+		if strings.Contains(s, `"detail"`) {
+			t.Errorf("stored %s", s)
+		}
+	}
+}
+
+func TestPushRefusesInvalidRequests(t *testing.T) {
+	e := newEnv(t, 3)
+	ok := push.Request{UserIDs: []int64{1}, Title: "t", Content: "c"}
+	with := func(f func(r *push.Request)) push.Request {
+		r := ok
+		f(&r)
+		return r
+	}
+	tests := []struct {
+		name string
+		req  push.Request
+		msg  string
+	}{
+		{"no user ids", with(func(r *push.Request) { r.UserIDs = nil }), "user_ids is required"},
+		{"over the batch limit", with(func(r *push.Request) { r.UserIDs = []int64{1, 2, 3, 4} }), "user_ids has 4 entries, at most 3"},
+		{"zero id", with(func(r *push.Request) { r.UserIDs = []int64{1, 0} }), "user_ids must be positive integers, got 0"},
+		{"negative id", with(func(r *push.Request) { r.UserIDs = []int64{-5} }), "user_ids must be positive integers, got -5"},
+		{"missing title", with(func(r *push.Request) { r.Title = "" }), "title is required"},
+		{"blank title", with(func(r *push.Request) { r.Title = " \t" }), "title is required"},
+		{"long title", with(func(r *push.Request) { r.Title = strings.Repeat("题", 129) }), "title is longer than 128 characters"},
+		{"long content", with(func(r *push.Request) { r.Content = strings.Repeat("x", 4097) }), "content is longer than 4096 characters"},
+		{"invalid utf-8", with(func(r *push.Request) { r.Content = "\xff" }), "title and content must be valid UTF-8"},
+		{"detail array", with(func(r *push.Request) { r.Detail = json.RawMessage(`[1]`) }), "detail must be a JSON object"},
+		{"detail string", with(func(r *push.Request) { r.Detail = json.RawMessage(`"x"`) }), "detail must be a JSON object"},
+		{"detail broken", with(func(r *push.Request) { r.Detail = json.RawMessage(`{"a":`) }), "detail must be a JSON object"},
+		{"detail too large", with(func(r *push.Request) {
+			r.Detail = json.RawMessage(`{"a":"` + strings.Repeat("x", push.MaxMessageBytes) + `"}`)
+		}), "detail is larger than 65536 bytes"},
+		{"message too large", with(func(r *push.Request) {
+			r.Content = strings.Repeat("<", 4096) // escaped as \u003c: 6 bytes each
+			r.Detail = json.RawMessage(`{"a":"` + strings.Repeat("x", 50<<10) + `"}`)
+		}), "message is 75904 bytes encoded, at most 65536"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Push(context.Background(), tt.req)
+			if code := app.ErrorCode(err); code != app.EInvalidArgument {
+				t.Fatalf("code %q (%v), want %q", code, err, app.EInvalidArgument)
+			}
+			if tt.msg != "" {
+				if diff := cmp.Diff(tt.msg, app.ErrorMessage(err)); diff != "" {
+					t.Errorf("message (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+	for _, user := range []int64{1, 2, 3, 4} {
+		if n := len(e.stored(t, user)); n != 0 {
+			t.Errorf("refused requests stored %d messages for user %d", n, user)
+		}
+	}
+}
+
+func TestPushReportsRedisFailure(t *testing.T) {
+	// A real client on a port nothing listens on.
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	svc := push.New(redis.NewPublisher(rdb, redis.NewKeys("push-down", 1), redis.PublisherOptions{}), push.Options{})
+	_, err := svc.Push(context.Background(), push.Request{UserIDs: []int64{1, 2}, Title: "t"})
+	if app.ErrorCode(err) != app.EUnavailable || app.ErrorMessage(err) != "push not stored; retry" {
+		t.Errorf("err = %v, want unavailable: push not stored; retry", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := svc.Push(ctx, push.Request{UserIDs: []int64{1}, Title: "t"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled push: err = %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,75 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+)
+
+// PublishBatch sends every message of msgs as Publish does and returns
+// their seqs, in the order of msgs. The messages travel in one pipeline
+// (one round trip) of EVALSHA calls of the publish script; if Redis lacks
+// the script (NOSCRIPT, e.g. after a restart or SCRIPT FLUSH) it is loaded
+// with SCRIPT LOAD and the pipeline is sent once more. Resending is safe:
+// a message that was published before keeps its seq and is not delivered
+// again.
+//
+// Each message is atomic on its own, the batch is not: on error some
+// messages may have been published. Calling PublishBatch again with the
+// same messages (same ids) completes the batch without duplicates.
+func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]int64, error) {
+	for _, m := range msgs {
+		if len(m.Payload) < 2 || m.Payload[0] != '{' {
+			return nil, fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	seqs, err := p.publishPipeline(ctx, msgs)
+	if !isNoScript(err) {
+		return seqs, err
+	}
+	if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
+		return nil, fmt.Errorf("publish batch: load script: %w", err)
+	}
+	return p.publishPipeline(ctx, msgs)
+}
+
+// publishPipeline runs the publish script for each message in one
+// pipeline. Its error is the first failed message's.
+func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]int64, error) {
+	pipe := p.rdb.Pipeline()
+	cmds := make([]*goredis.Cmd, len(msgs))
+	ttl := int64(p.ttl / time.Second)
+	for i, m := range msgs {
+		keys := []string{p.keys.Seq(m.UserID), p.keys.Messages(m.UserID), p.keys.Published(m.UserID, m.ID)}
+		cmds[i] = publishScript.EvalSha(ctx, pipe, keys, p.keys.Channel(m.UserID), m.Payload, p.size, ttl)
+	}
+	// Exec's error is the first failed command's (a network error fails
+	// them all), so each command is checked below; Exec's error stands for
+	// a command left without a reply.
+	_, execErr := pipe.Exec(ctx)
+	seqs := make([]int64, len(msgs))
+	for i, cmd := range cmds {
+		seq, err := cmd.Int64()
+		if err != nil && cmd.Err() == nil && execErr != nil {
+			err = execErr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publish %s to user %d: %w", msgs[i].ID, msgs[i].UserID, err)
+		}
+		seqs[i] = seq
+	}
+	return seqs, nil
+}
+
+// isNoScript reports whether err means that Redis does not have the script.
+func isNoScript(err error) bool {
+	return err != nil && (errors.Is(err, goredis.ErrNoScript) || goredis.HasErrorPrefix(err, "NOSCRIPT"))
+}

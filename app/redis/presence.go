@@ -1,0 +1,423 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Presence defaults.
+const (
+	DefaultHeartbeat   = 5 * time.Second
+	DefaultPresenceTTL = 30 * time.Second
+)
+
+// presenceCleanupTimeout bounds the removal of a node's keys when Run ends.
+const presenceCleanupTimeout = 5 * time.Second
+
+// Fields of the node hash; SetInfo cannot override them.
+const (
+	fieldNodeID      = "node_id"
+	fieldConnections = "connections"
+	fieldUsers       = "users"
+	fieldStartedAt   = "started_at"
+	fieldHeartbeatAt = "heartbeat_at"
+)
+
+var reservedNodeFields = []string{fieldNodeID, fieldConnections, fieldUsers, fieldStartedAt, fieldHeartbeatAt}
+
+// PresenceOptions configure one node's presence.
+type PresenceOptions struct {
+	// NodeID names the node; it must be unique among the live nodes of a
+	// deployment. Required.
+	NodeID string
+	// Heartbeat is how often the node rewrites its keys (default 5s).
+	Heartbeat time.Duration
+	// TTL is how long a silent node stays live: its keys expire and the
+	// other nodes ignore and prune it after that (default 30s). It must
+	// exceed Heartbeat; node clocks must agree to well within it.
+	TTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives Redis errors of the background loop (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Presence publishes one node's users and stats to Redis and reads the
+// whole cluster's.
+//
+// The node's users live in the set Keys.NodeUsers, its stats in the hash
+// Keys.Node, and its last heartbeat (unix ms) as its score in the sorted set
+// Keys.Nodes. A node whose heartbeat is older than TTL is dead: readers
+// ignore it at once, live nodes prune it from Nodes, and its own keys
+// expire. A node that stops normally (Run's context done) removes its keys
+// at once.
+type Presence struct {
+	rdb       goredis.UniversalClient
+	keys      Keys
+	id        string
+	heartbeat time.Duration
+	ttl       time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+
+	conns atomic.Int64
+
+	mu      sync.Mutex
+	pending map[int64]bool    // user -> online: the last queued state
+	info    map[string]string // extra fields of the node hash
+
+	wake     chan struct{} // holds a token while changes wait
+	kill     chan struct{} // closed by Kill
+	killOnce sync.Once
+
+	// Owned by Run's goroutine.
+	applied map[int64]struct{} // the users written to NodeUsers
+	synced  bool               // NodeUsers is known to hold exactly applied
+	started int64              // unix seconds Run began
+}
+
+// NewPresence returns the presence of node opts.NodeID on rdb. It panics
+// without a NodeID or when TTL does not exceed Heartbeat. Nothing is written
+// until Run.
+func NewPresence(rdb goredis.UniversalClient, keys Keys, opts PresenceOptions) *Presence {
+	if opts.NodeID == "" {
+		panic("redis: PresenceOptions.NodeID is required")
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultPresenceTTL
+	}
+	if opts.TTL <= opts.Heartbeat {
+		panic(fmt.Sprintf("redis: presence TTL %v must exceed Heartbeat %v", opts.TTL, opts.Heartbeat))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Presence{
+		rdb: rdb, keys: keys, id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
+		now: opts.Now, log: opts.Logger.With("node_id", opts.NodeID),
+		pending: map[int64]bool{}, info: map[string]string{},
+		wake: make(chan struct{}, 1), kill: make(chan struct{}),
+		applied: map[int64]struct{}{},
+	}
+}
+
+// UserOnline records that user has a session on this node (its first local
+// one opened). It never blocks: Run writes the change shortly after.
+func (p *Presence) UserOnline(user int64) { p.queue(user, true) }
+
+// UserOffline records that user has no session left on this node. It never
+// blocks: Run writes the change shortly after. Of changes to one user queued
+// between two writes, the last wins.
+func (p *Presence) UserOffline(user int64) { p.queue(user, false) }
+
+func (p *Presence) queue(user int64, online bool) {
+	p.mu.Lock()
+	p.pending[user] = online
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default: // a write is already due
+	}
+}
+
+// SetConnections records how many sessions the node holds; the next
+// heartbeat publishes it.
+func (p *Presence) SetConnections(n int) { p.conns.Store(int64(n)) }
+
+// SetInfo sets an extra field of the node hash (e.g. http_addr), published
+// from the next heartbeat on and shown in NodeStats.Extra. An empty value
+// removes the field. The standard fields (node_id, connections, users,
+// started_at, heartbeat_at) cannot be set this way and are ignored.
+func (p *Presence) SetInfo(field, value string) {
+	if slices.Contains(reservedNodeFields, field) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if value == "" {
+		delete(p.info, field)
+	} else {
+		p.info[field] = value
+	}
+}
+
+// Kill makes Run return at once without removing the node's keys, as if the
+// process had crashed: the node stays visible until TTL passes. Tests use it
+// to simulate a killed node.
+func (p *Presence) Kill() { p.killOnce.Do(func() { close(p.kill) }) }
+
+// Run keeps the node's keys in Redis until ctx is done, then removes them.
+// It empties the node's user set first, so a node restarted under the same
+// id does not show the users of its previous life. Queued user changes are
+// written as soon as they arrive (batched), the heartbeat every Heartbeat.
+// Run must be called once.
+func (p *Presence) Run(ctx context.Context) {
+	p.started = p.now().Unix()
+	p.step(ctx, true)
+	tick := time.NewTicker(p.heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.kill:
+			return
+		case <-ctx.Done():
+			select {
+			case <-p.kill:
+			default:
+				p.cleanup(ctx)
+			}
+			return
+		case <-p.wake:
+			p.step(ctx, false)
+		case <-tick.C:
+			p.step(ctx, true)
+		}
+	}
+}
+
+// step writes the queued user changes and, when beat, the heartbeat, in
+// one transaction. Until NodeUsers is known to be in sync it is rewritten
+// whole. Changes that fail to be written are queued again unless newer
+// ones superseded them, and retried at the next heartbeat.
+func (p *Presence) step(ctx context.Context, beat bool) {
+	p.mu.Lock()
+	changes := p.pending
+	p.pending = map[int64]bool{}
+	info := maps.Clone(p.info)
+	p.mu.Unlock()
+
+	users := maps.Clone(p.applied)
+	var adds, rems []any
+	for u, online := range changes {
+		if online {
+			users[u] = struct{}{}
+			adds = append(adds, u)
+		} else {
+			delete(users, u)
+			rems = append(rems, u)
+		}
+	}
+	usersKey, nodeKey := p.keys.NodeUsers(p.id), p.keys.Node(p.id)
+	reset := !p.synced
+	if !beat && !reset && len(changes) == 0 {
+		return
+	}
+
+	pipe := p.rdb.TxPipeline()
+	if reset {
+		pipe.Del(ctx, usersKey)
+		adds, rems = nil, nil
+		for u := range users {
+			adds = append(adds, u)
+		}
+	}
+	if len(adds) > 0 {
+		pipe.SAdd(ctx, usersKey, adds...)
+	}
+	if len(rems) > 0 {
+		pipe.SRem(ctx, usersKey, rems...)
+	}
+	pipe.PExpire(ctx, usersKey, p.ttl)
+	var card *goredis.IntCmd
+	if beat {
+		now := p.now()
+		fields := []any{
+			fieldNodeID, p.id,
+			fieldConnections, p.conns.Load(),
+			fieldUsers, len(users),
+			fieldStartedAt, p.started,
+			fieldHeartbeatAt, now.UnixMilli(),
+		}
+		for k, v := range info {
+			fields = append(fields, k, v)
+		}
+		pipe.Del(ctx, nodeKey)
+		pipe.HSet(ctx, nodeKey, fields...)
+		pipe.PExpire(ctx, nodeKey, p.ttl)
+		pipe.ZAdd(ctx, p.keys.Nodes(), goredis.Z{Score: float64(now.UnixMilli()), Member: p.id})
+		pipe.ZRemRangeByScore(ctx, p.keys.Nodes(), "-inf", "("+strconv.FormatInt(p.cutoff(now), 10))
+		pipe.PExpire(ctx, p.keys.Nodes(), p.ttl)
+		card = pipe.SCard(ctx, usersKey)
+	} else {
+		// Keep the count current between heartbeats; the key exists
+		// since Run's first step wrote it.
+		pipe.HSet(ctx, nodeKey, fieldUsers, len(users))
+		pipe.PExpire(ctx, nodeKey, p.ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		p.requeue(changes)
+		if ctx.Err() == nil {
+			p.log.WarnContext(ctx, "presence: write to redis failed", "heartbeat", beat, "err", err)
+		}
+		return
+	}
+	p.applied = users
+	p.synced = true
+	if card != nil && card.Val() != int64(len(users)) {
+		// The set was lost (expired during a stall, or Redis restarted):
+		// rewrite it whole at once.
+		p.log.WarnContext(ctx, "presence: user set out of sync, rewriting", "redis", card.Val(), "local", len(users))
+		p.synced = false
+		p.step(ctx, false)
+	}
+}
+
+// requeue puts back changes that failed to be written, unless a newer
+// change to the same user was queued meanwhile.
+func (p *Presence) requeue(changes map[int64]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for u, online := range changes {
+		if _, newer := p.pending[u]; !newer {
+			p.pending[u] = online
+		}
+	}
+}
+
+// cleanup removes the node's keys at a normal shutdown.
+func (p *Presence) cleanup(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), presenceCleanupTimeout)
+	defer cancel()
+	pipe := p.rdb.TxPipeline()
+	pipe.ZRem(ctx, p.keys.Nodes(), p.id)
+	pipe.Del(ctx, p.keys.Node(p.id), p.keys.NodeUsers(p.id))
+	if _, err := pipe.Exec(ctx); err != nil {
+		p.log.WarnContext(ctx, "presence: remove node keys failed", "err", err)
+	}
+}
+
+// cutoff is the oldest heartbeat (unix ms) of a live node at now.
+func (p *Presence) cutoff(now time.Time) int64 { return now.Add(-p.ttl).UnixMilli() }
+
+// liveNodes returns the ids of the nodes whose heartbeat is within TTL,
+// sorted.
+func (p *Presence) liveNodes(ctx context.Context) ([]string, error) {
+	ids, err := p.rdb.ZRangeByScore(ctx, p.keys.Nodes(), &goredis.ZRangeBy{
+		Min: strconv.FormatInt(p.cutoff(p.now()), 10), Max: "+inf",
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("presence: list nodes: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Online returns every user with a session on a live node, sorted, without
+// duplicates. A dead node's users are left out even before it is pruned.
+func (p *Presence) Online(ctx context.Context) ([]int64, error) {
+	ids, err := p.liveNodes(ctx)
+	if err != nil || len(ids) == 0 {
+		return []int64{}, err
+	}
+	members, err := p.rdb.SUnion(ctx, p.userKeys(ids)...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("presence: online users: %w", err)
+	}
+	return parseUsers(members)
+}
+
+func (p *Presence) userKeys(ids []string) []string {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = p.keys.NodeUsers(id)
+	}
+	return keys
+}
+
+func parseUsers(members []string) ([]int64, error) {
+	users := make([]int64, 0, len(members))
+	for _, m := range members {
+		u, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("presence: user set member %q is not a user id", m)
+		}
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	return users, nil
+}
+
+// ClusterStats is the cluster as the live nodes report it.
+type ClusterStats struct {
+	TotalConnections int         `json:"total_connections"`
+	OnlineUsers      int         `json:"online_users"` // distinct users over all nodes
+	Nodes            []NodeStats `json:"nodes"`        // sorted by NodeID
+}
+
+// NodeStats is one live node's last heartbeat.
+type NodeStats struct {
+	NodeID      string            `json:"node_id"`
+	Connections int               `json:"connections"`
+	Users       int               `json:"users"`
+	StartedAt   int64             `json:"started_at"`   // unix seconds
+	HeartbeatAt int64             `json:"heartbeat_at"` // unix ms
+	Extra       map[string]string `json:"extra,omitempty"`
+}
+
+// Stats returns the stats of every live node and the cluster totals.
+func (p *Presence) Stats(ctx context.Context) (ClusterStats, error) {
+	st := ClusterStats{Nodes: []NodeStats{}}
+	ids, err := p.liveNodes(ctx)
+	if err != nil || len(ids) == 0 {
+		return st, err
+	}
+	pipe := p.rdb.Pipeline()
+	hashes := make([]*goredis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		hashes[i] = pipe.HGetAll(ctx, p.keys.Node(id))
+	}
+	union := pipe.SUnion(ctx, p.userKeys(ids)...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return ClusterStats{}, fmt.Errorf("presence: stats: %w", err)
+	}
+	for i, h := range hashes {
+		if len(h.Val()) == 0 { // removed since the node list was read
+			continue
+		}
+		n := parseNode(ids[i], h.Val())
+		st.Nodes = append(st.Nodes, n)
+		st.TotalConnections += n.Connections
+	}
+	users, err := parseUsers(union.Val())
+	if err != nil {
+		return ClusterStats{}, err
+	}
+	st.OnlineUsers = len(users)
+	return st, nil
+}
+
+// parseNode reads a node hash; unparsable numbers read as 0.
+func parseNode(id string, h map[string]string) NodeStats {
+	num := func(f string) int64 {
+		v, _ := strconv.ParseInt(h[f], 10, 64)
+		return v
+	}
+	n := NodeStats{
+		NodeID: id, Connections: int(num(fieldConnections)), Users: int(num(fieldUsers)),
+		StartedAt: num(fieldStartedAt), HeartbeatAt: num(fieldHeartbeatAt),
+	}
+	for k, v := range h {
+		if !slices.Contains(reservedNodeFields, k) {
+			if n.Extra == nil {
+				n.Extra = map[string]string{}
+			}
+			n.Extra[k] = v
+		}
+	}
+	return n
+}

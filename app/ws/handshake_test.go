@@ -1,0 +1,135 @@
+package ws_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+func token(tb testing.TB, user int64) string {
+	tb.Helper()
+	tok, err := jwtauth.Sign([]byte(secret), user, time.Now(), time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// handshake dials and returns the HTTP status of a refused upgrade (101 on success).
+func handshake(tb testing.TB, url string, header http.Header) int {
+	tb.Helper()
+	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	if err == nil {
+		conn.Close()
+		return http.StatusSwitchingProtocols
+	}
+	if resp == nil {
+		tb.Fatalf("dial %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func TestHandshake(t *testing.T) {
+	c := newCluster(t)
+	insecure := startNode(t, c, "i", func(o *ws.Options) { o.AllowedOrigins = []string{"https://app.example.com"} })
+	jwt := startNode(t, c, "j", func(o *ws.Options) {
+		o.AuthMode = app.AuthJWT
+		o.Verify = jwtauth.NewVerifier([]byte(secret), nil).Verify
+	})
+	bearer := http.Header{"Authorization": {"Bearer " + token(t, 1001)}}
+	host := strings.TrimPrefix(insecure.srv.URL, "http://")
+	tests := []struct {
+		name   string
+		url    string
+		header http.Header
+		want   int
+	}{
+		{"insecure user", insecure.url("user_id=1001"), nil, 101},
+		{"insecure no user", insecure.url(""), nil, 401},
+		{"insecure bad user", insecure.url("user_id=abc"), nil, 401},
+		{"bad last_seq", insecure.url("user_id=1&last_seq=-4"), nil, 400},
+		{"same-host origin", insecure.url("user_id=1"), http.Header{"Origin": {"http://" + host}}, 101},
+		{"allowed origin", insecure.url("user_id=1"), http.Header{"Origin": {"https://app.example.com"}}, 101},
+		{"foreign origin", insecure.url("user_id=1"), http.Header{"Origin": {"https://evil.example"}}, 403},
+		{"jwt query token", jwt.url("token=" + token(t, 1001)), nil, 101},
+		{"jwt header token", jwt.url(""), bearer, 101},
+		{"jwt no token", jwt.url("user_id=1001"), nil, 401},
+		{"jwt bad token", jwt.url("token=abc.def.ghi"), nil, 401},
+		{"jwt other user", jwt.url("user_id=1002&token=" + token(t, 1001)), nil, 403},
+	}
+	var got, want []string
+	for _, tt := range tests {
+		got = append(got, tt.name+": "+http.StatusText(handshake(t, tt.url, tt.header)))
+		want = append(want, tt.name+": "+http.StatusText(tt.want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("handshakes (-want +got):\n%s", diff)
+	}
+	cl := dial(t, jwt.url("token="+token(t, 1001)))
+	if f := cl.connected(t); f.UserID != 1001 || f.NodeID != "j" {
+		t.Errorf("jwt session %+v", f)
+	}
+}
+
+func TestBadFramesKeepTheSession(t *testing.T) {
+	c := newCluster(t)
+	a := startNode(t, c, "a", nil)
+	cl := dial(t, a.url("user_id=1001"))
+	cl.connected(t)
+	c.push(t, 1001, 2)
+	cl.seqs(t, 2)
+	for _, bad := range []string{`not json`, `{"action":"subscribe"}`, `{"action":"ack"}`, `{"action":"ack","seq":99}`, `[1,2]`} {
+		if err := cl.conn.WriteMessage(websocket.TextMessage, []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		if f := cl.next(t); f.Event != "error" || f.Code != "invalid_argument" {
+			t.Errorf("after %s: %+v, want an error frame", bad, f)
+		}
+	}
+	cl.ack(t, 2) // a good ack gets no answer
+	c.push(t, 1001, 1)
+	if got := cl.seqs(t, 1); !cmp.Equal(got, []int64{3}) {
+		t.Fatalf("after bad frames: %v", got)
+	}
+	if n := a.hub.Stats().BadFrames; n != 5 {
+		t.Errorf("bad frames counted %d, want 5", n)
+	}
+
+	// A frame over the limit closes with 1009.
+	if err := cl.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("a", 600))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cl.readUntilClosed(t)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != ws.CloseTooBig {
+		t.Fatalf("oversize frame ended with %v, want close 1009", err)
+	}
+}
+
+// TestAckAdvancesCursor: an ack moves the delivered cursor even before the
+// writes are counted, and never backwards.
+func TestAckAdvancesCursor(t *testing.T) {
+	c := newCluster(t)
+	a := startNode(t, c, "a", nil)
+	cl := dial(t, a.url("user_id=1001"))
+	cl.connected(t)
+	c.push(t, 1001, 4)
+	cl.seqs(t, 4)
+	cl.ack(t, 4)
+	cl.ack(t, 2)
+	eventually(t, "cursor at 4", func() bool {
+		n, _ := c.rdb.Get(t.Context(), c.keys.Cursor(1001)).Int64()
+		return n == 4
+	})
+}
