@@ -69,7 +69,8 @@ type Presence struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	conns atomic.Int64
+	conns        atomic.Int64
+	connsWritten int64 // connections as last written (Run's goroutine only)
 
 	mu      sync.Mutex
 	pending map[int64]bool    // user -> online: the last queued state
@@ -135,9 +136,15 @@ func (p *Presence) queue(user int64, online bool) {
 	}
 }
 
-// SetConnections records how many sessions the node holds; the next
-// heartbeat publishes it.
-func (p *Presence) SetConnections(n int) { p.conns.Store(int64(n)) }
+// SetConnections records how many sessions the node holds; the loop
+// writes it within moments, batched with other changes. It never blocks.
+func (p *Presence) SetConnections(n int) {
+	p.conns.Store(int64(n))
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
 
 // SetInfo sets an extra field of the node hash (e.g. http_addr), published
 // from the next heartbeat on and shown in NodeStats.Extra. An empty value
@@ -214,10 +221,12 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 	}
 	usersKey, nodeKey := p.keys.NodeUsers(p.id), p.keys.Node(p.id)
 	reset := !p.synced
-	if !beat && !reset && len(changes) == 0 {
+	connsChanged := p.conns.Load() != p.connsWritten
+	if !beat && !reset && len(changes) == 0 && !connsChanged {
 		return
 	}
 
+	conns := p.conns.Load()
 	pipe := p.rdb.TxPipeline()
 	if reset {
 		pipe.Del(ctx, usersKey)
@@ -238,7 +247,7 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 		now := p.now()
 		fields := []any{
 			fieldNodeID, p.id,
-			fieldConnections, p.conns.Load(),
+			fieldConnections, conns,
 			fieldUsers, len(users),
 			fieldStartedAt, p.started,
 			fieldHeartbeatAt, now.UnixMilli(),
@@ -256,7 +265,7 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 	} else {
 		// Keep the count current between heartbeats; the key exists
 		// since Run's first step wrote it.
-		pipe.HSet(ctx, nodeKey, fieldUsers, len(users))
+		pipe.HSet(ctx, nodeKey, fieldUsers, len(users), fieldConnections, conns)
 		pipe.PExpire(ctx, nodeKey, p.ttl)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -268,6 +277,7 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 	}
 	p.applied = users
 	p.synced = true
+	p.connsWritten = conns
 	if card != nil && card.Val() != int64(len(users)) {
 		// The set was lost (expired during a stall, or Redis restarted):
 		// rewrite it whole at once.

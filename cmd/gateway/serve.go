@@ -20,8 +20,10 @@ import (
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
@@ -53,6 +55,10 @@ type node struct {
 	db       *gorm.DB
 	rdb      *goredis.Client
 	relay    *reservation.Relay
+	sub      *redis.Subscriber
+	cursors  *redis.Cursors
+	presence *redis.Presence
+	hub      *ws.Hub
 	http     *http.Server
 	grpc     *grpcapi.Server
 	draining atomic.Bool
@@ -81,25 +87,42 @@ func newNode(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) 
 	}
 
 	keys := redis.NewKeys(cfg.RedisNamespace, cfg.RedisDB)
-	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL})
 	store := mysql.NewStore(db)
 	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Location, Logger: log})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
+	pusher := push.New(pub, push.Options{MaxBatch: cfg.PushMaxBatch})
 
 	var verify func(string) (int64, error)
 	if cfg.AuthMode == app.AuthJWT {
 		verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
 	}
+	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log})
+	n.cursors = redis.NewCursors(n.rdb, keys, time.Second, cfg.HistoryTTL, log)
+	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
+		NodeID: cfg.NodeID, Heartbeat: cfg.PresenceHeartbeat, TTL: cfg.PresenceTTL, Logger: log})
+	n.hub = ws.New(pub, n.sub, n.cursors, n.presence, ws.Options{
+		NodeID: cfg.NodeID, AuthMode: cfg.AuthMode, Verify: verify, AllowedOrigins: cfg.WSAllowedOrigins,
+		MaxMessageSize: cfg.WSMaxMessageBytes, BufferSize: cfg.WSBufferSize, PingPeriod: cfg.WSPingPeriod,
+		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,
+		Reconnect: ws.Reconnect{BaseMS: cfg.WSReconnectBase.Milliseconds(), MaxMS: cfg.WSReconnectMax.Milliseconds(), Jitter: 0.5},
+		Logger:    log,
+	})
+
 	gin.SetMode(gin.ReleaseMode)
 	engine := httpapi.NewHandler(svc, httpapi.Options{
 		AuthMode: cfg.AuthMode, Verify: verify, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log,
+		APIKey: cfg.APIKey, Push: pusher, Presence: n.presence,
 	})
+	engine.GET("/ws", gin.WrapH(n.hub))
 	n.http = &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{AuthMode: cfg.AuthMode, Verify: verify, Logger: log})
+	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{AuthMode: cfg.AuthMode, Verify: verify, Logger: log,
+		APIKey: cfg.APIKey, Push: pusher})
 	return n, nil
 }
 
-// ready is the /readyz check: not draining, and MySQL and Redis answer.
+// ready is the /readyz check: not draining, MySQL and Redis answer, and
+// the node's pub/sub subscription delivers (its own probe came back).
 func (n *node) ready(ctx context.Context) error {
 	if n.draining.Load() {
 		return app.Errorf(app.EUnavailable, "node is shutting down")
@@ -111,6 +134,9 @@ func (n *node) ready(ctx context.Context) error {
 	}
 	if err := n.rdb.Ping(ctx).Err(); err != nil {
 		return app.Errorf(app.EUnavailable, "redis does not answer")
+	}
+	if err := n.sub.Healthy(); err != nil {
+		return app.Errorf(app.EUnavailable, "%v", err)
 	}
 	return nil
 }
@@ -130,9 +156,18 @@ func (n *node) serve(ctx context.Context) error {
 	n.log.Info("gateway listening", "http_addr", hl.Addr().String(), "grpc_addr", gl.Addr().String(), "auth_mode", string(n.cfg.AuthMode))
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	if err := n.sub.Start(ctx, n.hub); err != nil {
+		stopBG()
+		hl.Close()
+		gl.Close()
+		return err
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Go(func() { n.relay.Run(bg) })
+	wg.Go(func() { n.sub.Probe(bg) })
+	wg.Go(func() { n.cursors.Run(bg) })
+	wg.Go(func() { n.presence.Run(bg) })
 	go func() {
 		if err := n.http.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
@@ -149,10 +184,16 @@ func (n *node) serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	n.log.Info("shutting down")
+	// Not ready first, then sessions closed with 1001 over the drain window
+	// while REST and gRPC still answer, then the listeners, then the
+	// background work (the cursors and presence flush on their way out).
+	n.log.Info("draining", "sessions", n.hub.Connections(), "window", n.cfg.WSDrainWindow)
 	n.draining.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	n.grpc.Health.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.WSDrainWindow+n.cfg.ShutdownTimeout)
 	defer cancel()
+	n.hub.Drain(sctx, n.cfg.WSDrainWindow)
+	n.log.Info("shutting down")
 	var sw sync.WaitGroup
 	sw.Go(func() {
 		if err := n.http.Shutdown(sctx); err != nil {
@@ -165,8 +206,10 @@ func (n *node) serve(ctx context.Context) error {
 		}
 	})
 	sw.Wait()
+	n.hub.Close()
 	stopBG()
 	wg.Wait()
+	n.sub.Close()
 	n.log.Info("stopped")
 	return serveErr
 }
