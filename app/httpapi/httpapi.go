@@ -30,8 +30,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Logger receives the access log and internal errors (nil: discarded).
 	Logger *slog.Logger
-	// APIKey is the bearer token of trusted backends (POST /api/push), in
-	// both auth modes. Empty disables server push.
+	// APIKey is the bearer token of trusted backends: POST /api/push in
+	// both auth modes, and /api/websocket/* in jwt mode. Empty disables
+	// server push (and, in jwt mode, the presence routes).
 	APIKey string
 	// Push serves POST /api/push (nil: 503).
 	Push PushService

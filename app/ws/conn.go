@@ -144,7 +144,7 @@ func (c *conn) offer(seq int64, msg []byte) {
 	default:
 		// A gap (lost on the wire) or a full buffer: read it from Redis.
 		c.maxSeen = seq
-		c.catching = true
+		c.setCatching(true)
 		go c.catchUp(redis.Tail{})
 	}
 }
@@ -162,8 +162,21 @@ func (c *conn) behind() {
 		c.again = true
 		return
 	}
-	c.catching = true
+	c.setCatching(true)
 	go c.catchUp(redis.Tail{})
+}
+
+// setCatching switches catch-up mode and keeps the hub's count. c.mu is held.
+func (c *conn) setCatching(on bool) {
+	if c.catching == on {
+		return
+	}
+	c.catching = on
+	if on {
+		c.h.stats.catching.Add(1)
+	} else {
+		c.h.stats.catching.Add(-1)
+	}
 }
 
 // write hands msg to melody's send buffer. c.mu is held.
@@ -253,7 +266,7 @@ func (c *conn) catchUp(first redis.Tail) {
 			continue
 		}
 		if c.last >= c.maxSeen || c.closed {
-			c.catching = false
+			c.setCatching(false)
 			c.maxSeen = 0
 			c.mu.Unlock()
 			return
@@ -339,6 +352,7 @@ func (c *conn) shut() {
 		return
 	}
 	c.closed = true
+	c.setCatching(false)
 	subscribed := c.subscribed
 	c.mu.Unlock()
 	close(c.done)

@@ -101,6 +101,7 @@ func connOf(s *melody.Session) *conn {
 func (h *Hub) onConnect(s *melody.Session) {
 	c := connOf(s)
 	c.s = s
+	h.stats.catching.Add(1) // every session starts catching up
 	h.add(c)
 	h.stats.opened.Add(1)
 	go c.start()

@@ -1,0 +1,69 @@
+package ws_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/app/ws"
+)
+
+// BenchmarkFanoutLocal measures the hub's local fan-out: a message handed
+// over by the subscription reaching a user's open sessions on the node
+// (melody send buffer, socket write, client read). 100 users with 2 devices
+// each; every op is one message to one user, so two frames.
+func BenchmarkFanoutLocal(b *testing.B) {
+	const users, devices = 100, 2
+	c := newCluster(b)
+	n := startNode(b, c, "bench", func(o *ws.Options) { o.BufferSize = 4096 })
+	var received atomic.Int64
+	for u := 1; u <= users; u++ {
+		for range devices {
+			conn, _, err := websocket.DefaultDialer.Dial(n.url(fmt.Sprintf("user_id=%d", u)), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { conn.Close() })
+			if _, _, err := conn.ReadMessage(); err != nil { // connected
+				b.Fatal(err)
+			}
+			go func() {
+				for {
+					if _, _, err := conn.ReadMessage(); err != nil {
+						return
+					}
+					received.Add(1)
+				}
+			}()
+		}
+	}
+	// Wait until every session is live (its replay of nothing is done).
+	eventually(b, "sessions live", func() bool {
+		st := n.hub.Stats()
+		return st.Connections == users*devices && st.CatchingUp == 0
+	})
+	seq := make([]int64, users+1)
+	payload := func(u int, s int64) []byte {
+		return fmt.Appendf(nil, `{"seq":%d,"id":"bench","type":6,"user_id":%d,"title":"t","content":"c","timestamp":1}`, s, u)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		u := i%users + 1
+		seq[u]++
+		n.hub.Deliver(int64(u), payload(u, seq[u]))
+	}
+	want := int64(b.N * devices)
+	deadline := time.Now().Add(time.Minute)
+	for received.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	if got := received.Load(); got != want {
+		b.Fatalf("received %d frames, want %d", got, want)
+	}
+	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "frames/s")
+}
