@@ -81,6 +81,11 @@ func startNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *no
 	}
 	go sub.Probe(ctx)
 	go cursors.Run(ctx)
+	return serve(tb, id, hub, sub, cursors, cancel)
+}
+
+// serve puts hub on a loopback port.
+func serve(tb testing.TB, id string, hub *ws.Hub, sub *redis.Subscriber, cursors *redis.Cursors, cancel context.CancelFunc) *node {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", hub)
 	n := &node{id: id, hub: hub, sub: sub, cursors: cursors, srv: httptest.NewServer(mux), cancel: cancel}
