@@ -41,7 +41,6 @@ func (r *recorder) count(user int64) int {
 	return len(r.msgs[user])
 }
 
-
 func TestSubscriberAcquireReleaseAndProbe(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
