@@ -2,8 +2,10 @@ package app
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 )
 
 // MessageType is the "type" field of a notification.
@@ -38,6 +40,13 @@ func NewMessageID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails since Go 1.24
 	return hex.EncodeToString(b[:])
+}
+
+// DerivedMessageID returns the message id of the message named key for
+// user: the same inputs always give the same id (128 bits of SHA-256, hex).
+func DerivedMessageID(key string, user int64) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d", key, user))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Message is a notification ready for the wire: its JSON without seq, which

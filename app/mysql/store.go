@@ -8,6 +8,7 @@ import (
 
 	drv "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/houseview/gateway/app"
 )
@@ -111,7 +112,8 @@ func insertMessages(tx *gorm.DB, msgs []app.Message, at time.Time) error {
 	for i, m := range msgs {
 		rows[i] = outboxRow{MsgID: m.ID, UserID: m.UserID, Payload: string(m.Payload), CreatedAt: at.UTC()}
 	}
-	if err := tx.Omit("ID").Create(&rows).Error; err != nil {
+	// A known msg_id is a retry of a message already stored: keep the first.
+	if err := tx.Omit("ID").Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return fmt.Errorf("insert outbox: %w", err)
 	}
 	return nil

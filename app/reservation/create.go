@@ -54,7 +54,7 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 		CreatedAt: now.Truncate(time.Millisecond), UpdatedAt: now.Truncate(time.Millisecond),
 	}
 	msgs, err := s.store.CreateReservation(ctx, r, func(r *app.Reservation) ([]app.Message, error) {
-		return s.messages(r, eventCreated, r.TenantID)
+		return s.messages(r, eventCreated, r.TenantID, "")
 	})
 	if err != nil {
 		return nil, err

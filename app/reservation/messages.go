@@ -24,8 +24,9 @@ var eventFor = map[app.Status]event{
 
 // messages builds the notifications of event e on r, caused by actor, in
 // the original system's format: Chinese title and content naming the tenant
-// and the house, the reservation object as detail.
-func (s *Service) messages(r *app.Reservation, e event, actor int64) ([]app.Message, error) {
+// and the house, the reservation object as detail. A non-empty key derives
+// the message ids from it (one per recipient) instead of fresh ones.
+func (s *Service) messages(r *app.Reservation, e event, actor int64, key string) ([]app.Message, error) {
 	when := r.ReserveTime.In(s.loc).Format(app.TimeLayout)
 	withReason := func(text string) string {
 		if r.Reason == "" {
@@ -67,6 +68,9 @@ func (s *Service) messages(r *app.Reservation, e event, actor int64) ([]app.Mess
 	for i := range notes {
 		n := &notes[i]
 		n.ID = app.NewMessageID()
+		if key != "" {
+			n.ID = app.DerivedMessageID(key, n.UserID)
+		}
 		n.ReservationID = r.ID
 		n.Timestamp = now
 		n.Detail = detail

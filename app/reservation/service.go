@@ -32,8 +32,16 @@ type Publisher interface {
 	Publish(ctx context.Context, m app.Message) (int64, error)
 }
 
+// Reminders schedules and cancels the exact-time reminders of confirmed
+// viewings (asynq tasks). Schedule must be idempotent.
+type Reminders interface {
+	Schedule(ctx context.Context, r *app.Reservation) error
+	Cancel(ctx context.Context, r *app.Reservation) error
+}
+
 // Options tune the service. Zero values take the defaults.
 type Options struct {
+	Reminders        Reminders        // nil: no scheduled reminders
 	Location         *time.Location   // zone of reserve_time (default Asia/Shanghai)
 	Now              func() time.Time // clock (default time.Now)
 	MaxAhead         time.Duration    // how far ahead a viewing may be booked (default 90 days)
@@ -50,6 +58,7 @@ type Service struct {
 	ahead time.Duration
 	popw  time.Duration
 	log   *slog.Logger
+	rem   Reminders
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -57,7 +66,7 @@ var _ app.ReservationService = (*Service)(nil)
 // New returns the service over store and pub.
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
-		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: opts.Logger}
+		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: opts.Logger, rem: opts.Reminders}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}

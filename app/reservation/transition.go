@@ -78,12 +78,28 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 		next.CancelledBy = actor
 	}
 	s.local(&next)
-	msgs, err := s.messages(&next, eventFor[to], actor)
+	msgs, err := s.messages(&next, eventFor[to], actor, "")
 	if err != nil {
 		return nil, err
 	}
+	// Reminders are scheduled before the commit: if the commit then fails,
+	// the tasks find the reservation not confirmed and do nothing; the other
+	// way round a crash could leave a confirmed viewing without reminders.
+	if to == app.StatusConfirmed && s.rem != nil {
+		if err := s.rem.Schedule(ctx, &next); err != nil {
+			s.log.Warn("scheduling reminders failed", "reservation_id", id, "err", err)
+			return nil, app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
+		}
+	}
 	if err := s.store.UpdateReservation(ctx, &next, cur.Version, msgs); err != nil {
 		return nil, err
+	}
+	if s.rem != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
+		if err := s.rem.Cancel(context.WithoutCancel(ctx), &next); err != nil {
+			// Harmless: a reminder that still fires finds the reservation
+			// no longer confirmed.
+			s.log.Warn("deleting reminders failed", "reservation_id", id, "err", err)
+		}
 	}
 	s.deliver(ctx, msgs)
 	return &next, nil
@@ -113,14 +129,39 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 	if r.Status != app.StatusConfirmed {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s; only a confirmed viewing is reminded", id, r.Status)
 	}
-	s.local(r)
-	msgs, err := s.messages(r, eventReminder, actor)
-	if err != nil {
+	if err := s.remind(ctx, r, ""); err != nil {
 		return nil, err
+	}
+	return r, nil
+}
+
+// SendReminder sends the scheduled reminder named key of reservation id to
+// both parties, if the reservation is still confirmed, and reports whether
+// it did. The messages' ids derive from key, so a retried task reminds
+// nobody twice: the outbox ignores a known id and the publisher delivers an
+// id once.
+func (s *Service) SendReminder(ctx context.Context, id int64, key string) (bool, error) {
+	r, err := s.store.Reservation(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if r.Status != app.StatusConfirmed {
+		return false, nil
+	}
+	return true, s.remind(ctx, r, key)
+}
+
+// remind stores and publishes the type-4 messages of r. An empty key gives
+// fresh message ids.
+func (s *Service) remind(ctx context.Context, r *app.Reservation, key string) error {
+	s.local(r)
+	msgs, err := s.messages(r, eventReminder, 0, key)
+	if err != nil {
+		return err
 	}
 	if err := s.store.AddMessages(ctx, msgs, s.now()); err != nil {
-		return nil, err
+		return err
 	}
 	s.deliver(ctx, msgs)
-	return r, nil
+	return nil
 }

@@ -1,0 +1,99 @@
+package reminder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Options configure a Scheduler.
+type Options struct {
+	Leads           []time.Duration // e.g. 24h, 1h
+	ImmediateIfLate bool            // a viewing nearer than every lead gets one reminder at once
+	Task            TaskOptions
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// Scheduler enqueues and deletes the reminder tasks of reservations.
+type Scheduler struct {
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	opts      Options
+}
+
+// NewScheduler returns a Scheduler on an asynq client and inspector of the
+// deployment's Redis DB.
+func NewScheduler(client *asynq.Client, inspector *asynq.Inspector, opts Options) *Scheduler {
+	if opts.Task.Queue == "" {
+		opts.Task.Queue = "reminders"
+	}
+	if opts.Task.MaxRetry <= 0 {
+		opts.Task.MaxRetry = 10
+	}
+	if opts.Task.Retention <= 0 {
+		opts.Task.Retention = 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{client: client, inspector: inspector, opts: opts}
+}
+
+// plan lists the reminders of r as lead -> time, skipping leads already past.
+func (s *Scheduler) plan(r *app.Reservation) map[time.Duration]time.Time {
+	now := s.opts.Now()
+	out := map[time.Duration]time.Time{}
+	for _, lead := range s.opts.Leads {
+		if at := r.ReserveTime.Add(-lead); at.After(now) {
+			out[lead] = at
+		}
+	}
+	if len(out) == 0 && s.opts.ImmediateIfLate && r.ReserveTime.After(now) {
+		out[0] = now
+	}
+	return out
+}
+
+// Schedule enqueues r's reminders. Enqueuing one that exists already (same
+// task id) is success: a retry or a second node changes nothing.
+func (s *Scheduler) Schedule(ctx context.Context, r *app.Reservation) error {
+	for lead, at := range s.plan(r) {
+		task, err := NewTask(r, lead, at, s.opts.Task)
+		if err != nil {
+			return err
+		}
+		if _, err := s.client.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("schedule reminder %s: %w", Key(r.ID, leadName(lead)), err)
+		}
+	}
+	return nil
+}
+
+// Cancel deletes r's reminder tasks. One that is running cannot be deleted:
+// it finds the reservation no longer confirmed and does nothing.
+func (s *Scheduler) Cancel(ctx context.Context, r *app.Reservation) error {
+	var errs []error
+	leads := append([]time.Duration{0}, s.opts.Leads...)
+	for _, lead := range leads {
+		id := Key(r.ID, leadName(lead))
+		err := s.inspector.DeleteTask(s.opts.Task.Queue, id)
+		switch {
+		case err == nil:
+			s.opts.Logger.Debug("reminder deleted", "task_id", id)
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		default:
+			errs = append(errs, fmt.Errorf("delete reminder %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}

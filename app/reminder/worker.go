@@ -1,0 +1,52 @@
+package reminder
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// WorkerOptions configure the asynq worker of a node.
+type WorkerOptions struct {
+	Queues          map[string]int // queue -> priority
+	Concurrency     int
+	PollInterval    time.Duration // scheduled-task forwarding and idle polling (default 200 ms)
+	ShutdownTimeout time.Duration // in-flight tasks get this long on shutdown, then are requeued
+	Logger          *slog.Logger
+}
+
+// NewWorker returns an asynq server that runs reminder tasks with h. The
+// default polling (5 s forwarding of scheduled tasks, 1 s idle sleep) would
+// make reminders up to 6 s late; PollInterval bounds the lateness instead.
+func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*asynq.Server, *asynq.ServeMux) {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 200 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Queues:                   opts.Queues,
+		Concurrency:              opts.Concurrency,
+		DelayedTaskCheckInterval: opts.PollInterval,
+		TaskCheckInterval:        opts.PollInterval,
+		ShutdownTimeout:          opts.ShutdownTimeout,
+		Logger:                   slogAdapter{opts.Logger},
+		LogLevel:                 asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(TypeViewingReminder, h)
+	return srv, mux
+}
+
+// slogAdapter writes asynq's log lines to slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
