@@ -49,7 +49,8 @@ type handler struct {
 
 // NewHandler returns a gin engine serving every REST route of svc. The
 // caller may add routes (WebSocket, metrics...) to the returned engine. It
-// panics on an invalid Options (unknown auth mode, jwt without Verify).
+// panics on an invalid Options (unknown auth mode, jwt without Verify). A
+// nil svc serves only /healthz and /readyz (a node with the API turned off).
 func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	switch opts.AuthMode {
 	case app.AuthInsecure:
@@ -81,6 +82,9 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	if svc == nil {
+		return e // a worker-only node: probes (and what the caller adds)
+	}
 
 	e.GET("/house/recommend", h.recommend)
 	e.GET("/house/personal-recommend", h.personalRecommend)

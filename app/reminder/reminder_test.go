@@ -302,3 +302,33 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFailingReminderIsArchived: a reminder whose sending keeps failing (the
+// database is gone) is retried MaxRetry times with backoff, then archived,
+// where the UI shows it.
+func TestFailingReminderIsArchived(t *testing.T) {
+	f := newFixture(t, []time.Duration{time.Hour}, false)
+	r := f.confirmed(t, time.Now().Add(3*time.Hour).Truncate(time.Second))
+	brokenDB := apptest.MustMySQL(t, f.env.DSN)
+	sqlDB, _ := brokenDB.DB()
+	sqlDB.Close() // every query now fails
+	broken := reservation.New(mysqlStore(brokenDB), f.env.Publisher, reservation.Options{})
+	srv, mux := reminder.NewWorker(f.env.Redis, reminder.NewHandler(broken, nil, nil), reminder.WorkerOptions{
+		Queues: map[string]int{queue: 1}, PollInterval: 50 * time.Millisecond,
+		RetryDelay: func(int) time.Duration { return 100 * time.Millisecond }})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	tk, err := reminder.NewTask(r, 2*time.Hour, time.Now(), reminder.TaskOptions{Queue: queue, MaxRetry: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asynq.NewClientFromRedisClient(f.env.Redis).Enqueue(tk); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "archived", func() bool {
+		archived, err := f.inspector.ListArchivedTasks(queue)
+		return err == nil && len(archived) == 1 && archived[0].Retried == 2 && archived[0].LastErr != ""
+	})
+}

@@ -13,8 +13,9 @@ import (
 type WorkerOptions struct {
 	Queues          map[string]int // queue -> priority
 	Concurrency     int
-	PollInterval    time.Duration // scheduled-task forwarding and idle polling (default 200 ms)
-	ShutdownTimeout time.Duration // in-flight tasks get this long on shutdown, then are requeued
+	PollInterval    time.Duration                   // scheduled-task forwarding and idle polling (default 200 ms)
+	ShutdownTimeout time.Duration                   // in-flight tasks get this long on shutdown, then are requeued
+	RetryDelay      func(attempt int) time.Duration // default: asynq's exponential backoff
 	Logger          *slog.Logger
 }
 
@@ -28,7 +29,12 @@ func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*as
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	var delay asynq.RetryDelayFunc
+	if opts.RetryDelay != nil {
+		delay = func(n int, _ error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n) }
+	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		RetryDelayFunc:           delay,
 		Queues:                   opts.Queues,
 		Concurrency:              opts.Concurrency,
 		DelayedTaskCheckInterval: opts.PollInterval,
@@ -49,4 +55,6 @@ func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "compon
 func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
 func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
 func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

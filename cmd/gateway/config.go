@@ -54,44 +54,69 @@ type Config struct {
 	PresenceHeartbeat time.Duration
 	PresenceTTL       time.Duration
 	PushMaxBatch      int
+
+	APIEnabled         bool
+	WorkerEnabled      bool
+	WorkerConcurrency  int
+	WorkerQueues       map[string]int
+	WorkerPollInterval time.Duration
+	ReminderQueue      string
+	ReminderMaxRetry   int
+	ReminderImmediate  bool
+	ReminderRetention  time.Duration
+	UIEnabled          bool
+	UIUsername         string
+	UIPassword         string
 }
 
 // defaults lists every configuration key with its default. A key's
 // environment variable is GATEWAY_ + the key upper-cased with dots as
 // underscores: redis.db -> GATEWAY_REDIS_DB.
 var defaults = map[string]any{
-	"node_id":              "",
-	"http.addr":            ":8080",
-	"http.max_body_bytes":  "65536",
-	"grpc.addr":            ":9000",
-	"mysql.dsn":            "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
-	"redis.addr":           "127.0.0.1:6379",
-	"redis.password":       "",
-	"redis.db":             "0",
-	"redis.namespace":      "gw",
-	"auth.mode":            "",
-	"jwt.secret":           "",
-	"api_key":              "",
-	"reminder.leads":       "24h,1h",
-	"timezone":             "Asia/Shanghai",
-	"shutdown.timeout":     "20s",
-	"log.format":           "text",
-	"log.level":            "info",
-	"history.size":         "1000",
-	"history.ttl":          "168h",
-	"ws.allowed_origins":   "",
-	"ws.max_message_bytes": "512",
-	"ws.buffer_size":       "64",
-	"ws.ping_period":       "54s",
-	"ws.pong_wait":         "60s",
-	"ws.write_wait":        "10s",
-	"ws.slow_timeout":      "5s",
-	"ws.drain_window":      "10s",
-	"ws.reconnect_base":    "500ms",
-	"ws.reconnect_max":     "30s",
-	"presence.heartbeat":   "5s",
-	"presence.ttl":         "30s",
-	"push.max_batch":       "1000",
+	"node_id":                    "",
+	"http.addr":                  ":8080",
+	"http.max_body_bytes":        "65536",
+	"grpc.addr":                  ":9000",
+	"mysql.dsn":                  "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
+	"redis.addr":                 "127.0.0.1:6379",
+	"redis.password":             "",
+	"redis.db":                   "0",
+	"redis.namespace":            "gw",
+	"auth.mode":                  "",
+	"jwt.secret":                 "",
+	"api_key":                    "",
+	"reminder.leads":             "24h,1h",
+	"timezone":                   "Asia/Shanghai",
+	"shutdown.timeout":           "20s",
+	"log.format":                 "text",
+	"log.level":                  "info",
+	"history.size":               "1000",
+	"history.ttl":                "168h",
+	"ws.allowed_origins":         "",
+	"ws.max_message_bytes":       "512",
+	"ws.buffer_size":             "64",
+	"ws.ping_period":             "54s",
+	"ws.pong_wait":               "60s",
+	"ws.write_wait":              "10s",
+	"ws.slow_timeout":            "5s",
+	"ws.drain_window":            "10s",
+	"ws.reconnect_base":          "500ms",
+	"ws.reconnect_max":           "30s",
+	"presence.heartbeat":         "5s",
+	"presence.ttl":               "30s",
+	"push.max_batch":             "1000",
+	"api.enabled":                "true",
+	"worker.enabled":             "true",
+	"worker.concurrency":         "10",
+	"worker.queues":              "reminders:10",
+	"worker.poll_interval":       "200ms",
+	"reminder.queue":             "reminders",
+	"reminder.max_retry":         "10",
+	"reminder.immediate_if_late": "false",
+	"reminder.retention":         "24h",
+	"ui.enabled":                 "true",
+	"ui.username":                "admin",
+	"ui.password":                "",
 }
 
 // EnvName is the environment variable that overrides key.
@@ -184,6 +209,27 @@ func parse(k *koanf.Koanf) (*Config, error) {
 		PresenceTTL:       p.duration("presence.ttl"),
 		PushMaxBatch:      p.intRange("push.max_batch", 1, 100000),
 	}
+	c.APIEnabled = p.boolean("api.enabled")
+	c.WorkerEnabled = p.boolean("worker.enabled")
+	c.WorkerConcurrency = p.intRange("worker.concurrency", 1, 1000)
+	c.WorkerQueues = p.queues("worker.queues")
+	c.WorkerPollInterval = p.duration("worker.poll_interval")
+	c.ReminderQueue = p.required("reminder.queue")
+	c.ReminderMaxRetry = p.intRange("reminder.max_retry", 0, 100)
+	c.ReminderImmediate = p.boolean("reminder.immediate_if_late")
+	c.ReminderRetention = p.duration("reminder.retention")
+	c.UIEnabled = p.boolean("ui.enabled")
+	c.UIUsername = p.required("ui.username")
+	c.UIPassword = p.str("ui.password")
+	if c.WorkerEnabled && c.WorkerQueues[c.ReminderQueue] == 0 {
+		p.fail("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.ReminderQueue)
+	}
+	if !c.APIEnabled && !c.WorkerEnabled {
+		p.fail("api.enabled", "api and worker are both disabled: the node would do nothing")
+	}
+	if len(c.ReminderLeads) == 0 {
+		p.fail("reminder.leads", "needs at least one lead time")
+	}
 	if c.WSPingPeriod >= c.WSPongWait {
 		p.fail("ws.ping_period", "must be shorter than ws.pong_wait (%s)", c.WSPongWait)
 	}
@@ -256,6 +302,34 @@ func (p *parser) durations(key string) []time.Duration {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+func (p *parser) boolean(key string) bool {
+	v := p.str(key)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(key, "%q is not true or false", v)
+	}
+	return b
+}
+
+// queues reads "name:priority,..." (priority >= 1).
+func (p *parser) queues(key string) map[string]int {
+	out := map[string]int{}
+	for _, part := range p.list(key) {
+		name, prio, ok := strings.Cut(part, ":")
+		n, err := strconv.Atoi(strings.TrimSpace(prio))
+		name = strings.TrimSpace(name)
+		if !ok || err != nil || n < 1 || name == "" {
+			p.fail(key, "%q is not queue:priority with priority >= 1", part)
+			continue
+		}
+		out[name] = n
+	}
+	if len(out) == 0 {
+		p.fail(key, "needs at least one queue:priority")
+	}
 	return out
 }
 

@@ -95,6 +95,7 @@ type msgRecord struct {
 	Seq       int64  `json:"s"`
 	ID        string `json:"i"`
 	LatencyUS int64  `json:"l"` // receive time - sent_ns of the detail; -1 without sent_ns
+	DueUS     int64  `json:"d"` // receive time - due_ns of the detail; -1 without due_ns
 }
 
 // clientSummary is what a clients process writes at the end.
@@ -121,6 +122,7 @@ type wireFrame struct {
 	UserID int64  `json:"user_id"`
 	Detail struct {
 		SentNS int64 `json:"sent_ns"`
+		DueNS  int64 `json:"due_ns"`
 	} `json:"detail"`
 }
 
@@ -202,11 +204,14 @@ loop:
 func (g *clientGroup) hold(ctx context.Context, st *userState) {
 	fails := 0
 	for ctx.Err() == nil {
-		err := g.session(ctx, st)
+		ok, err := g.session(ctx, st)
 		if ctx.Err() != nil {
 			return
 		}
 		g.note(g.closeCodes, closeReason(err))
+		if ok {
+			fails = 0 // it had worked: count again from zero
+		}
 		fails++
 		if fails > g.cfg.maxReconnects {
 			g.failed.Add(1)
@@ -220,14 +225,12 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 			return
 		case <-t.C:
 		}
-		if st.connected {
-			fails = 0 // it had worked: count again from zero
-		}
 	}
 }
 
-// session runs one WebSocket of the user until it fails or ctx ends.
-func (g *clientGroup) session(ctx context.Context, st *userState) error {
+// session runs one WebSocket of the user until it fails or ctx ends; ok
+// says whether it got as far as the connected frame.
+func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err error) {
 	q := url.Values{"user_id": {strconv.FormatInt(st.id, 10)}}
 	if st.last > 0 {
 		q.Set("last_seq", strconv.FormatInt(st.last, 10))
@@ -236,7 +239,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 	select {
 	case g.sem <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	conn, resp, err := g.dialer.DialContext(ctx, u, nil)
 	<-g.sem
@@ -245,7 +248,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 	}
 	if err != nil {
 		g.dialErrors.Add(1)
-		return err
+		return false, err
 	}
 	g.live.Add(1)
 	defer g.live.Add(-1)
@@ -257,7 +260,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 		_, b, err := conn.ReadMessage()
 		now := time.Now().UnixNano()
 		if err != nil {
-			return err
+			return ok, err
 		}
 		var f wireFrame
 		if err := json.Unmarshal(b, &f); err != nil {
@@ -266,6 +269,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 		}
 		if f.Event == "connected" {
 			_ = conn.SetReadDeadline(time.Time{})
+			ok = true
 			if !st.connected {
 				st.connected = true
 				g.connected.Add(1)
@@ -276,9 +280,12 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 			g.note(g.events, "event:"+f.Event)
 			continue
 		}
-		lat := int64(-1)
+		lat, due := int64(-1), int64(-1)
 		if f.Detail.SentNS > 0 {
 			lat = (now - f.Detail.SentNS) / 1000
+		}
+		if f.Detail.DueNS > 0 {
+			due = (now - f.Detail.DueNS) / 1000
 		}
 		switch {
 		case f.Seq <= st.last:
@@ -287,7 +294,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) error {
 			st.gaps++
 		}
 		st.last = max(st.last, f.Seq)
-		st.msgs = append(st.msgs, msgRecord{User: st.id, Seq: f.Seq, ID: f.ID, LatencyUS: lat})
+		st.msgs = append(st.msgs, msgRecord{User: st.id, Seq: f.Seq, ID: f.ID, LatencyUS: lat, DueUS: due})
 		g.received.Add(1)
 	}
 }

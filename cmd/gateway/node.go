@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
+	goredis "github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/grpcapi"
+	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/reminder"
+	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+// node is one running gateway: its pools, services and listeners. The API
+// parts (hub, subscriber, gRPC...) are nil on a worker-only node, the
+// worker on an API-only node.
+type node struct {
+	cfg       *Config
+	log       *slog.Logger
+	db        *gorm.DB
+	rdb       *goredis.Client
+	relay     *reservation.Relay
+	sub       *redis.Subscriber
+	cursors   *redis.Cursors
+	presence  *redis.Presence
+	hub       *ws.Hub
+	worker    *asynq.Server
+	workerMux *asynq.ServeMux
+	ui        interface{ Close() error }
+	http      *http.Server
+	grpc      *grpcapi.Server
+	draining  atomic.Bool
+}
+
+func newNode(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
+	db, err := mysql.Open(ctx, cfg.MySQLDSN)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{cfg: cfg, log: log, db: db}
+	if err := n.build(ctx); err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *node) build(ctx context.Context) error {
+	cfg, log := n.cfg, n.log
+	if err := mysql.Migrate(ctx, n.db, log); err != nil {
+		return err
+	}
+	if seeded, err := mysql.SeedDemoHouses(ctx, n.db, time.Now()); err != nil {
+		return err
+	} else if seeded > 0 {
+		log.Info("seeded demo houses", "count", seeded)
+	}
+	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	if err := n.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis %s: %w", cfg.RedisAddr, err)
+	}
+
+	keys := redis.NewKeys(cfg.RedisNamespace, cfg.RedisDB)
+	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL})
+	store := mysql.NewStore(n.db)
+	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
+		Leads: cfg.ReminderLeads, ImmediateIfLate: cfg.ReminderImmediate, Logger: log,
+		Task: reminder.TaskOptions{Queue: cfg.ReminderQueue, MaxRetry: cfg.ReminderMaxRetry, Retention: cfg.ReminderRetention},
+	})
+	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Location, Logger: log, Reminders: sched})
+	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
+	if cfg.WorkerEnabled {
+		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, nil, log), reminder.WorkerOptions{
+			Queues: cfg.WorkerQueues, Concurrency: cfg.WorkerConcurrency, PollInterval: cfg.WorkerPollInterval,
+			ShutdownTimeout: cfg.ShutdownTimeout, Logger: log,
+		})
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	httpOpts := httpapi.Options{AuthMode: cfg.AuthMode, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, APIKey: cfg.APIKey}
+	if cfg.AuthMode == app.AuthJWT {
+		httpOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
+	}
+	var engine *gin.Engine
+	if cfg.APIEnabled {
+		engine = n.buildAPI(svc, pub, keys, httpOpts)
+	} else {
+		engine = httpapi.NewHandler(nil, httpOpts)
+	}
+	if cfg.UIEnabled {
+		n.ui = mountUI(engine, cfg, log)
+	}
+	n.http = &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	return nil
+}
+
+// buildAPI makes the REST, WebSocket and gRPC side of a node.
+func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
+	cfg, log := n.cfg, n.log
+	pusher := push.New(pub, push.Options{MaxBatch: cfg.PushMaxBatch})
+	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log})
+	n.cursors = redis.NewCursors(n.rdb, keys, time.Second, cfg.HistoryTTL, log)
+	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
+		NodeID: cfg.NodeID, Heartbeat: cfg.PresenceHeartbeat, TTL: cfg.PresenceTTL, Logger: log})
+	n.hub = ws.New(pub, n.sub, n.cursors, n.presence, ws.Options{
+		NodeID: cfg.NodeID, AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, AllowedOrigins: cfg.WSAllowedOrigins,
+		MaxMessageSize: cfg.WSMaxMessageBytes, BufferSize: cfg.WSBufferSize, PingPeriod: cfg.WSPingPeriod,
+		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,
+		Reconnect: ws.Reconnect{BaseMS: cfg.WSReconnectBase.Milliseconds(), MaxMS: cfg.WSReconnectMax.Milliseconds(), Jitter: 0.5},
+		Logger:    log,
+	})
+	httpOpts.Push, httpOpts.Presence = pusher, n.presence
+	engine := httpapi.NewHandler(svc, httpOpts)
+	engine.GET("/ws", gin.WrapH(n.hub))
+	mountWeb(engine)
+	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, Logger: log,
+		APIKey: cfg.APIKey, Push: pusher})
+	return engine
+}
+
+func pingMySQL(ctx context.Context, n *node) error { return mysql.Ping(ctx, n.db) }
+
+func (n *node) close() {
+	if n.ui != nil {
+		n.ui.Close()
+	}
+	if n.rdb != nil {
+		n.rdb.Close()
+	}
+	if n.db != nil {
+		if sqlDB, err := n.db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/gin-gonic/gin"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestMountWeb serves the test page from the embedded files.
+func TestMountWeb(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	mountWeb(e)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	type answer struct {
+		Status      int
+		ContentType string
+		Location    string
+	}
+	tests := []struct {
+		path     string
+		want     answer
+		contains []string
+	}{
+		{"/", answer{Status: 302, ContentType: "text/html; charset=utf-8", Location: "/web/"}, nil},
+		{"/web", answer{Status: 301, ContentType: "text/html; charset=utf-8", Location: "/web/"}, nil},
+		{"/web/", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script src="app.js"></script>`, "预约看房"}},
+		{"/web/index.html", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script src="app.js"></script>`}},
+		{"/web/app.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8"},
+			[]string{"new WebSocket(", "last_seq", "function reconnectDelay(", "action: 'ack'", "/house/reserve"}},
+		{"/web/web.go", answer{Status: 404, ContentType: "application/json; charset=utf-8"}, []string{`"not_found"`}},
+		{"/web/nope/", answer{Status: 404, ContentType: "application/json; charset=utf-8"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := client.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			got := answer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Location: resp.Header.Get("Location")}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(string(body), s) {
+					t.Errorf("GET %s: body does not contain %q", tt.path, s)
+				}
+			}
+		})
+	}
+}
+
+// chromium is the browser TestWebPageInBrowser drives (Debian's package).
+const chromium = "/usr/bin/chromium"
+
+// TestWebPageInBrowser drives the test page in headless Chromium against
+// real nodes: connected as the landlord, it books as the tenant and
+// confirms, and shows the notification; when its node drains, it reconnects
+// with last_seq to the node's successor on the same address and shows what
+// was published meanwhile, once; a refused handshake stops it retrying.
+func TestWebPageInBrowser(t *testing.T) {
+	env := sharedEnv(t, "GATEWAY_WS_RECONNECT_MAX=1s")
+	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
+	page := MustBrowser(t)
+
+	page.Do(t, chromedp.Navigate(a.httpURL+"/web/?user_id=2001"))
+	page.Wait(t, `document.getElementById('node-id').textContent === 'a'`)
+	page.Do(t, chromedp.SetValue(chromedp.CSS(`#book-form [name=user_id]`), "1001"),
+		chromedp.SetValue(chromedp.CSS(`#book-form [name=reserve_time]`), future(30*time.Hour)),
+		chromedp.Click(chromedp.CSS(`#book-form button[type=submit]`)))
+	page.Wait(t, `document.getElementById('answer').textContent.includes('→ 201')`)
+	page.Wait(t, `document.querySelectorAll('#messages li').length === 1`)
+	page.Do(t, chromedp.Click(chromedp.CSS(`#act-form button[data-verb=confirm]`)))
+	page.Wait(t, `document.getElementById('answer').textContent.includes('"status": "confirmed"')`)
+	page.Wait(t, `document.getElementById('acked').textContent === '1'`)
+
+	// Drain node a; publish while the page has no node; start a2 on a's address.
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-a.exited; err != nil {
+		t.Fatalf("node a exit: %v", err)
+	}
+	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1002,"user_name":"李四","house_id":3001,"reserve_time":%q}`, future(31*time.Hour))
+	if code, out := call(t, "POST", b.httpURL+"/house/reserve", "", body); code != 201 {
+		t.Fatalf("reserve on b: %d %v", code, out)
+	}
+	MustStart(t, append(withNode(env, "a2"), "GATEWAY_HTTP_ADDR="+strings.TrimPrefix(a.httpURL, "http://")))
+	page.Wait(t, `document.getElementById('node-id').textContent === 'a2'`)
+	page.Wait(t, `[...document.querySelectorAll('#messages li')].map(li => li.dataset.seq).join() === '2,1'`)
+	page.Wait(t, `document.getElementById('log').textContent.includes('closed 1001')`)
+	page.Wait(t, `localStorage.getItem('houseview.last_seq.2001') === '2'`)
+
+	// A handshake the gateway refuses is reported, not retried.
+	page.Do(t, chromedp.SetValue(chromedp.ID("user-id"), "x"), chromedp.Click(chromedp.ID("connect")))
+	page.Wait(t, `document.getElementById('state').textContent.includes('unauthenticated')`)
+	page.NoExceptions(t)
+}
+
+// browserPage is one tab of a headless Chromium.
+type browserPage struct {
+	ctx        context.Context
+	mu         sync.Mutex
+	exceptions []string
+}
+
+// MustBrowser starts Chromium with a fresh profile and opens a tab that
+// records the page's uncaught exceptions.
+func MustBrowser(tb testing.TB) *browserPage {
+	tb.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		tb.Fatalf("this test needs Chromium (apt-get install chromium): %v", err)
+	}
+	dir, err := os.MkdirTemp("", "gateway-chromium-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(dir))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	p := &browserPage{ctx: ctx}
+	var wg sync.WaitGroup
+	tb.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		wg.Wait()
+		// Chromium's helpers may still write to the profile for a moment.
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatalf("starting %s: %v", chromium, err)
+	}
+	events := chromedp.Events(ctx, runtime.ExceptionThrown)
+	wg.Go(func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.exceptions = append(p.exceptions, (&chromedp.ExceptionError{ExceptionDetails: ev.ExceptionDetails}).Error())
+			p.mu.Unlock()
+		}
+	})
+	return p
+}
+
+// Do runs actions in the tab, each step within 30 s.
+func (p *browserPage) Do(tb testing.TB, steps ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.Fatalf("browser: %v\n%s", err, p.eventLog())
+	}
+}
+
+// Wait waits up to 30 s until the JavaScript expression is true.
+func (p *browserPage) Wait(tb testing.TB, expr string) {
+	tb.Helper()
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		tb.Fatalf("waiting for %s: %v\npage log:\n%s", expr, err, p.eventLog())
+	}
+}
+
+// NoExceptions fails when the page threw an uncaught exception.
+func (p *browserPage) NoExceptions(tb testing.TB) {
+	tb.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.exceptions {
+		tb.Errorf("page exception: %s", e)
+	}
+}
+
+// eventLog is the page's own event log, for failure messages.
+func (p *browserPage) eventLog() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('log') ? document.getElementById('log').textContent : ''`))
+	return s
+}
