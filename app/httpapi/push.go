@@ -23,6 +23,8 @@ type pushBody struct {
 	Title   string          `json:"title"`
 	Content string          `json:"content"`
 	Detail  json.RawMessage `json:"detail"`
+	// IdempotencyKey may also come as the Idempotency-Key header.
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // pushReply is the answer of POST /api/push.
@@ -46,8 +48,12 @@ func (h *handler) push(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	key := body.IdempotencyKey
+	if key == "" {
+		key = c.GetHeader("Idempotency-Key")
+	}
 	results, err := h.opts.Push.Push(c.Request.Context(), push.Request{
-		UserIDs: body.UserIDs, Title: body.Title, Content: body.Content, Detail: body.Detail,
+		UserIDs: body.UserIDs, Title: body.Title, Content: body.Content, Detail: body.Detail, IdempotencyKey: key,
 	})
 	if err != nil {
 		h.fail(c, err)

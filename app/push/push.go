@@ -45,6 +45,11 @@ type Request struct {
 	// Detail is an optional JSON object delivered as the message's
 	// "detail"; empty or null means none.
 	Detail json.RawMessage
+	// IdempotencyKey, when set, makes the request safe to retry: the
+	// message ids derive from it, so a repeat of the same key delivers
+	// nothing new and returns the first call's results. 1 to 128 of
+	// [A-Za-z0-9._:-].
+	IdempotencyKey string
 }
 
 // Result is the message one user received.
@@ -76,9 +81,10 @@ func New(pub Publisher, opts Options) *Service {
 // An invalid request is app.EInvalidArgument and sends nothing.
 //
 // When Redis fails the error is app.EUnavailable ("push not stored; retry")
-// and some users may already have their copy. Every call creates new
-// message ids, so a retried request sends such users a second copy:
-// clients should retry only on error, never after a success.
+// and some users may already have their copy. With an IdempotencyKey a
+// retry of the same request completes it without a second copy to anyone;
+// without one every call creates new message ids, so a retry may send
+// someone a second copy.
 func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 	users, err := s.users(req.UserIDs)
 	if err != nil {
@@ -91,10 +97,17 @@ func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return nil, err
+	}
 	now := s.opts.Now().Unix()
 	msgs := make([]app.Message, len(users))
 	for i, user := range users {
-		n := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user,
+		id := app.NewMessageID()
+		if req.IdempotencyKey != "" {
+			id = app.DerivedMessageID("push:"+req.IdempotencyKey, user)
+		}
+		n := app.Notification{ID: id, Type: app.MsgGenericPush, UserID: user,
 			Title: req.Title, Content: req.Content, Timestamp: now}
 		if detail != nil {
 			n.Detail = detail
@@ -176,4 +189,19 @@ func checkDetail(detail json.RawMessage) (json.RawMessage, error) {
 		return nil, app.Errorf(app.EInvalidArgument, "detail is larger than %d bytes", MaxMessageBytes)
 	}
 	return d, nil
+}
+
+// MaxIdempotencyKey bounds Request.IdempotencyKey.
+const MaxIdempotencyKey = 128
+
+func checkIdempotencyKey(k string) error {
+	if len(k) > MaxIdempotencyKey {
+		return app.Errorf(app.EInvalidArgument, "idempotency key is %d characters, at most %d", len(k), MaxIdempotencyKey)
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
+			return app.Errorf(app.EInvalidArgument, "idempotency key may hold only letters, digits and . _ : -")
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/pkg/testenv"
@@ -173,5 +174,39 @@ func TestPushReportsRedisFailure(t *testing.T) {
 	cancel()
 	if _, err := svc.Push(ctx, push.Request{UserIDs: []int64{1}, Title: "t"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled push: err = %v, want context.Canceled", err)
+	}
+}
+
+// TestIdempotencyKeyMakesRetriesSafe: the same key twice delivers once and
+// answers the same results; another key is a new push.
+func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
+	env := apptest.MustEnv(t)
+	svc := push.New(env.Publisher, push.Options{})
+	ctx := context.Background()
+	req := push.Request{UserIDs: []int64{1001, 1002}, Title: "t", Content: "c", IdempotencyKey: "order-42:shipped"}
+	first, err := svc.Push(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.Push(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(first, again); diff != "" {
+		t.Errorf("retry results (-first +retry):\n%s", diff)
+	}
+	if n := len(env.Messages(t, 1001)); n != 1 {
+		t.Errorf("user 1001 has %d messages after a retried push, want 1", n)
+	}
+	req.IdempotencyKey = "order-42:delivered"
+	other, err := svc.Push(ctx, req)
+	if err != nil || other[0].Seq != 2 {
+		t.Errorf("a new key: %+v %v", other, err)
+	}
+	for _, bad := range []string{"has space", "semi;colon", strings.Repeat("k", 129)} {
+		req.IdempotencyKey = bad
+		if _, err := svc.Push(ctx, req); app.ErrorCode(err) != app.EInvalidArgument {
+			t.Errorf("key %q: %v", bad, err)
+		}
 	}
 }

@@ -38,6 +38,17 @@ type wsClient struct {
 
 func wsDial(tb testing.TB, base, query string) *wsClient {
 	tb.Helper()
+	c := wsDialRaw(tb, base, query)
+	first := c.next(tb)
+	if first.Event != "connected" {
+		tb.Fatalf("first frame %+v", first)
+	}
+	return c
+}
+
+// wsDialRaw connects and starts reading; the connected frame is left to the caller.
+func wsDialRaw(tb testing.TB, base, query string) *wsClient {
+	tb.Helper()
 	url := "ws" + strings.TrimPrefix(base, "http") + "/ws?" + query
 	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
@@ -58,10 +69,6 @@ func wsDial(tb testing.TB, base, query string) *wsClient {
 		}
 	}()
 	tb.Cleanup(func() { conn.Close() })
-	first := c.next(tb)
-	if first.Event != "connected" {
-		tb.Fatalf("first frame %+v", first)
-	}
 	return c
 }
 
@@ -154,9 +161,8 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range n {
-			code, out := call(t, "POST", b.httpURL+"/api/push", apiKey, fmt.Sprintf(`{"user_ids":[1001],"title":"t","content":"m%d"}`, i))
-			if code != 200 {
-				t.Errorf("push %d: %d %v", i, code, out)
+			if err := pushRetrying(b.httpURL, 1001, fmt.Sprintf("kill-%d", i)); err != nil {
+				t.Error(err)
 				return
 			}
 		}

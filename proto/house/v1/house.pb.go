@@ -1062,9 +1062,13 @@ type PushRequest struct {
 	// At most 4096 characters.
 	Content string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	// Optional "detail" of the message: a JSON object as text.
-	DetailJson    string `protobuf:"bytes,4,opt,name=detail_json,json=detailJson,proto3" json:"detail_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DetailJson string `protobuf:"bytes,4,opt,name=detail_json,json=detailJson,proto3" json:"detail_json,omitempty"`
+	// Optional: makes the call safe to retry. A repeat with the same key
+	// delivers nothing new and returns the first call's results.
+	// 1 to 128 of [A-Za-z0-9._:-].
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PushRequest) Reset() {
@@ -1121,6 +1125,13 @@ func (x *PushRequest) GetContent() string {
 func (x *PushRequest) GetDetailJson() string {
 	if x != nil {
 		return x.DetailJson
+	}
+	return ""
+}
+
+func (x *PushRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
 	}
 	return ""
 }
@@ -1326,13 +1337,14 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"h\n" +
 	"\x15ListReservationsReply\x129\n" +
 	"\freservations\x18\x01 \x03(\v2\x15.house.v1.ReservationR\freservations\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total\"y\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"\xa2\x01\n" +
 	"\vPushRequest\x12\x19\n" +
 	"\buser_ids\x18\x01 \x03(\x03R\auserIds\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\tR\acontent\x12\x1f\n" +
 	"\vdetail_json\x18\x04 \x01(\tR\n" +
-	"detailJson\";\n" +
+	"detailJson\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\";\n" +
 	"\tPushReply\x12.\n" +
 	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"G\n" +
 	"\n" +
