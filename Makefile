@@ -29,3 +29,14 @@ vet:
 # Installs (when absent) and starts (when not answering) MariaDB and Redis.
 services:
 	bash .ci/services.sh
+
+.PHONY: loadtest
+
+# Benchmark scenarios A (3 nodes, 3,000 users, 30,000 pushes at 2,000/s) and B (RSS per idle
+# connection at 15,000 connections) on real nodes over loopback; see docs/benchmarks.md. Needs
+# MariaDB and Redis (`make services`); uses a fresh gwload_* database and Redis DB 15 (flushed).
+# Extra flags: make loadtest LOADGEN_FLAGS='-batch 10 -node-env GATEWAY_WS_BUFFER_SIZE=16'
+loadtest:
+	go build -o bin/gateway ./cmd/gateway
+	go build -o bin/loadgen ./cmd/loadgen
+	bin/loadgen run -gateway bin/gateway $(LOADGEN_FLAGS)

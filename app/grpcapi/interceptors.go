@@ -24,10 +24,11 @@ var publicMethods = map[string]bool{
 }
 
 type interceptors struct {
-	mode   app.AuthMode
-	verify func(token string) (int64, error)
-	apiKey string
-	log    *slog.Logger
+	mode    app.AuthMode
+	verify  func(token string) (int64, error)
+	apiKey  string
+	log     *slog.Logger
+	metrics Metrics
 }
 
 type userKey struct{}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/requestid"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -29,8 +30,11 @@ type Options struct {
 	// Verify returns the user a bearer token names. Required in jwt mode,
 	// unused in insecure mode.
 	Verify func(token string) (int64, error)
-	// Logger receives panics and internal errors (nil: discarded).
+	// Logger receives the access log, panics and internal errors (nil:
+	// discarded). Records logged while serving a call carry its request_id.
 	Logger *slog.Logger
+	// Metrics counts unary calls (nil: none).
+	Metrics Metrics
 	// APIKey is the bearer token of trusted backends, the only credential
 	// the Push method accepts (in both auth modes). Empty disables Push.
 	APIKey string
@@ -63,9 +67,10 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, apiKey: opts.APIKey, log: log}
+	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, apiKey: opts.APIKey,
+		log: requestid.Logger(log), metrics: opts.Metrics}
 	sopts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(in.mapErrors, in.recoverUnary, in.auth),
+		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.auth),
 		grpc.ChainStreamInterceptor(in.recoverStream),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/requestid"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes is 0.
@@ -29,7 +30,10 @@ type Options struct {
 	// means ready. A nil func is always ready.
 	Ready func(ctx context.Context) error
 	// Logger receives the access log and internal errors (nil: discarded).
+	// Records logged while serving a request carry its request_id.
 	Logger *slog.Logger
+	// Metrics counts requests (nil: none).
+	Metrics Metrics
 	// APIKey is the bearer token of trusted backends: POST /api/push in
 	// both auth modes, and /api/websocket/* in jwt mode. Empty disables
 	// server push (and, in jwt mode, the presence routes).
@@ -67,11 +71,16 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Logger = requestid.Logger(opts.Logger)
 	h := &handler{svc: svc, opts: opts, log: opts.Logger}
 
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(accessLog(h.log), recovery(h.log), h.bodyLimit)
+	e.Use(requestID, accessLog(h.log))
+	if opts.Metrics != nil {
+		e.Use(observe(opts.Metrics))
+	}
+	e.Use(recovery(h.log), h.bodyLimit)
 	e.NoRoute(func(c *gin.Context) {
 		h.fail(c, app.Errorf(app.ENotFound, "no route %s", c.Request.URL.Path))
 	})

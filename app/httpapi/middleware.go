@@ -16,16 +16,14 @@ import (
 // for the access log.
 const logKeyCode = "httpapi.error_code"
 
-// accessLog logs one line per request: method, route, status, latency. It
-// never logs headers (so neither Authorization nor a token) nor the query.
+// accessLog logs one line per request: method, route, status, latency and
+// (from the context) request_id. It never logs headers (so neither
+// Authorization nor a token) nor the query.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
+		route := routeOf(c)
 		status := c.Writer.Status()
 		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),

@@ -55,16 +55,23 @@ func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]
 	// them all), so each command is checked below; Exec's error stands for
 	// a command left without a reply.
 	_, execErr := pipe.Exec(ctx)
+	// Every reply is read, so that what was published is counted even when
+	// another message failed.
 	seqs := make([]int64, len(msgs))
+	var first error
 	for i, cmd := range cmds {
-		seq, err := cmd.Int64()
+		res, err := cmd.Int64Slice()
 		if err != nil && cmd.Err() == nil && execErr != nil {
 			err = execErr
 		}
-		if err != nil {
-			return nil, fmt.Errorf("publish %s to user %d: %w", msgs[i].ID, msgs[i].UserID, err)
+		seq, err := p.published(msgs[i], res, err)
+		if err != nil && first == nil {
+			first = fmt.Errorf("publish %s to user %d: %w", msgs[i].ID, msgs[i].UserID, err)
 		}
 		seqs[i] = seq
+	}
+	if first != nil {
+		return nil, first
 	}
 	return seqs, nil
 }

@@ -19,6 +19,14 @@ type Options struct {
 	Task            TaskOptions
 	Now             func() time.Time
 	Logger          *slog.Logger
+	Metrics         Metrics // nil: none
+}
+
+// Metrics counts scheduled reminders. It must not block.
+type Metrics interface {
+	// ReminderScheduled counts a reminder task enqueued (not one that
+	// existed already).
+	ReminderScheduled()
 }
 
 // Scheduler enqueues and deletes the reminder tasks of reservations.
@@ -72,7 +80,13 @@ func (s *Scheduler) Schedule(ctx context.Context, r *app.Reservation) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.client.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		_, err = s.client.EnqueueContext(ctx, task)
+		switch {
+		case err == nil:
+			if s.opts.Metrics != nil {
+				s.opts.Metrics.ReminderScheduled()
+			}
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
 			return fmt.Errorf("schedule reminder %s: %w", Key(r.ID, leadName(lead)), err)
 		}
 	}

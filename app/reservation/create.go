@@ -59,6 +59,7 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	if err != nil {
 		return nil, err
 	}
+	s.counted("created")
 	s.deliver(ctx, msgs)
 	return r, nil
 }

@@ -28,14 +28,14 @@ func deliver(ctx context.Context, out OutboxStore, pub Publisher, msgs []app.Mes
 	done := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if _, err := pub.Publish(ctx, m); err != nil {
-			log.Warn("publish failed; the outbox relay will retry", "msg_id", m.ID, "user_id", m.UserID, "err", err)
+			log.WarnContext(ctx, "publish failed; the outbox relay will retry", "msg_id", m.ID, "user_id", m.UserID, "err", err)
 			continue
 		}
 		done = append(done, m.ID)
 	}
 	if err := out.DeleteMessages(ctx, done); err != nil {
 		// Harmless: a republish of a published id delivers nothing.
-		log.Warn("outbox cleanup failed", "err", err)
+		log.WarnContext(ctx, "outbox cleanup failed", "err", err)
 	}
 	return len(done)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/requestid"
 )
 
 // Store is what the service needs from the database.
@@ -39,6 +40,13 @@ type Reminders interface {
 	Cancel(ctx context.Context, r *app.Reservation) error
 }
 
+// Metrics counts what the service does. It must not block.
+type Metrics interface {
+	// ReservationTransition counts a committed change: to is "created" for
+	// a new reservation, else the new status (confirmed, rejected, cancelled).
+	ReservationTransition(to string)
+}
+
 // Options tune the service. Zero values take the defaults.
 type Options struct {
 	Reminders        Reminders        // nil: no scheduled reminders
@@ -47,6 +55,7 @@ type Options struct {
 	MaxAhead         time.Duration    // how far ahead a viewing may be booked (default 90 days)
 	PopularityWindow time.Duration    // reservations counted for popularity (default 30 days)
 	Logger           *slog.Logger
+	Metrics          Metrics // nil: none
 }
 
 // Service implements app.ReservationService.
@@ -59,6 +68,7 @@ type Service struct {
 	popw  time.Duration
 	log   *slog.Logger
 	rem   Reminders
+	met   Metrics
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -66,7 +76,8 @@ var _ app.ReservationService = (*Service)(nil)
 // New returns the service over store and pub.
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
-		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: opts.Logger, rem: opts.Reminders}
+		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: requestid.Logger(opts.Logger), rem: opts.Reminders,
+		met: opts.Metrics}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}
@@ -92,6 +103,13 @@ func DefaultLocation() *time.Location {
 		return time.FixedZone("CST", 8*3600)
 	}
 	return loc
+}
+
+// counted reports a committed transition to Metrics.
+func (s *Service) counted(to string) {
+	if s.met != nil {
+		s.met.ReservationTransition(to)
+	}
 }
 
 // Location is the zone reserve_time is read and written in.

@@ -87,18 +87,19 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	// way round a crash could leave a confirmed viewing without reminders.
 	if to == app.StatusConfirmed && s.rem != nil {
 		if err := s.rem.Schedule(ctx, &next); err != nil {
-			s.log.Warn("scheduling reminders failed", "reservation_id", id, "err", err)
+			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", id, "err", err)
 			return nil, app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
 		}
 	}
 	if err := s.store.UpdateReservation(ctx, &next, cur.Version, msgs); err != nil {
 		return nil, err
 	}
+	s.counted(string(to))
 	if s.rem != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
 		if err := s.rem.Cancel(context.WithoutCancel(ctx), &next); err != nil {
 			// Harmless: a reminder that still fires finds the reservation
 			// no longer confirmed.
-			s.log.Warn("deleting reminders failed", "reservation_id", id, "err", err)
+			s.log.WarnContext(ctx, "deleting reminders failed", "reservation_id", id, "err", err)
 		}
 	}
 	s.deliver(ctx, msgs)

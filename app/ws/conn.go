@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,6 +32,8 @@ type conn struct {
 	done     chan struct{}
 	room     chan struct{} // a buffered message was written out
 	closeOne sync.Once
+	openedMS int64                  // unix ms of the handshake
+	reason   atomic.Pointer[string] // why the session closed (first cause wins)
 
 	mu         sync.Mutex
 	closed     bool
@@ -52,7 +55,7 @@ func newConn(h *Hub, user int64, lastSeq string) (*conn, error) {
 		resume = n
 	}
 	return &conn{h: h, user: user, resume: resume, cap: max(h.opts.BufferSize-8, 1),
-		done: make(chan struct{}), room: make(chan struct{}, 1), catching: true}, nil
+		done: make(chan struct{}), room: make(chan struct{}, 1), catching: true, openedMS: time.Now().UnixMilli()}, nil
 }
 
 // connected is the first frame of every session.
@@ -75,7 +78,7 @@ func (c *conn) start() {
 	defer cancel()
 	if err := c.h.subs.Acquire(ctx, c.user); err != nil {
 		c.h.log.Warn("subscribe failed", "user_id", c.user, "err", err)
-		c.evict(CloseTryAgain, "cannot subscribe, try again later")
+		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot subscribe, try again later")
 		return
 	}
 	c.mu.Lock()
@@ -92,14 +95,14 @@ func (c *conn) start() {
 		var err error
 		if after, err = c.h.cursors.Get(ctx, c.user); err != nil {
 			c.h.log.Warn("read cursor failed", "user_id", c.user, "err", err)
-			c.evict(CloseTryAgain, "cannot read history, try again later")
+			c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
 			return
 		}
 	}
 	page, err := c.h.history.Tail(ctx, c.user, after, c.h.opts.ReplayPage)
 	if err != nil {
 		c.h.log.Warn("read history failed", "user_id", c.user, "err", err)
-		c.evict(CloseTryAgain, "cannot read history, try again later")
+		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
 		return
 	}
 	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, LastSeq: after,
@@ -110,7 +113,7 @@ func (c *conn) start() {
 		// Redis without persistence restarted). Replay all that is stored.
 		hello.Reset, after = true, 0
 		if page, err = c.h.history.Tail(ctx, c.user, 0, c.h.opts.ReplayPage); err != nil {
-			c.evict(CloseTryAgain, "cannot read history, try again later")
+			c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
 			return
 		}
 	}
@@ -135,10 +138,12 @@ func (c *conn) offer(seq int64, msg []byte) {
 	defer c.mu.Unlock()
 	switch {
 	case c.closed:
+		c.h.opts.Metrics.MessageDropped(DropClosed)
 	case c.catching:
 		c.maxSeen = max(c.maxSeen, seq)
 	case seq <= c.last:
 		c.h.stats.duplicates.Add(1) // already written (replay raced the live copy)
+		c.h.opts.Metrics.MessageDropped(DropDuplicate)
 	case seq == c.last+1 && c.inflight < c.cap:
 		c.write(seq, msg)
 	default:
@@ -179,22 +184,34 @@ func (c *conn) setCatching(on bool) {
 	}
 }
 
-// write hands msg to melody's send buffer. c.mu is held.
-func (c *conn) write(seq int64, msg []byte) {
+// write hands msg to melody's send buffer and reports whether it could.
+// c.mu is held.
+func (c *conn) write(seq int64, msg []byte) bool {
 	if err := c.s.Write(msg); err != nil {
-		return
+		c.h.opts.Metrics.MessageDropped(DropClosed)
+		return false
 	}
 	c.last = seq
 	c.inflight++
 	c.h.stats.written.Add(1)
+	return true
 }
 
-// sent is melody telling that a data message reached the socket.
-func (c *conn) sent(seq int64) {
+// sent is melody telling that a data message reached the socket. One
+// written as the session closed was counted as dropped already (shut).
+func (c *conn) sent(seq int64, msg []byte) {
 	c.mu.Lock()
 	c.inflight--
+	closed := c.closed
 	c.mu.Unlock()
 	c.h.cursors.Advance(c.user, seq)
+	if !closed {
+		m := c.h.opts.Metrics
+		m.MessageDelivered()
+		if ts, ok := redis.Timestamp(msg); ok && ts > c.openedMS {
+			m.DeliveryLatency(max(time.Since(time.UnixMilli(ts)), 0))
+		}
+	}
 	select {
 	case c.room <- struct{}{}:
 	default:
@@ -230,7 +247,7 @@ func (c *conn) catchUp(first redis.Tail) {
 			if page.Head < after || (page.Truncated && !initial) {
 				// Reset or fell out of the stored window: the client must
 				// resume to be told so.
-				c.evict(CloseSlowConsumer, "behind the stored history, resume with last_seq")
+				c.evict(CloseSlowConsumer, ReasonBehindHistory, "behind the stored history, resume with last_seq")
 				return
 			}
 		}
@@ -248,9 +265,9 @@ func (c *conn) catchUp(first redis.Tail) {
 				c.mu.Unlock()
 				return
 			}
-			if seq == c.last+1 {
-				c.write(seq, msg)
+			if seq == c.last+1 && c.write(seq, msg) {
 				c.h.stats.replayed.Add(1)
+				c.h.opts.Metrics.MessageReplayed()
 			}
 			c.mu.Unlock()
 		}
@@ -276,7 +293,7 @@ func (c *conn) catchUp(first redis.Tail) {
 		// away (the list is written before the publish): retry, bounded.
 		if empty {
 			if spins++; spins > 50 {
-				c.evict(CloseSlowConsumer, "history out of step, resume with last_seq")
+				c.evict(CloseSlowConsumer, ReasonBehindHistory, "history out of step, resume with last_seq")
 				return
 			}
 			if !c.pause(10 * time.Millisecond) {
@@ -309,7 +326,7 @@ func (c *conn) waitRoom() bool {
 			timer.Reset(c.h.opts.SlowTimeout)
 		case <-timer.C:
 			c.h.stats.slow.Add(1)
-			c.evict(CloseSlowConsumer, "slow consumer, resume with last_seq")
+			c.evict(CloseSlowConsumer, ReasonSlowConsumer, "slow consumer, resume with last_seq")
 			return false
 		case <-c.done:
 			return false
@@ -335,13 +352,23 @@ func backoff(attempt int) time.Duration {
 
 // evict sends a close frame straight to the socket (not through the send
 // buffer, which may be full) and closes it. A client whose socket is jammed
-// sees the connection drop instead of the frame.
-func (c *conn) evict(code int, reason string) {
+// sees the connection drop instead of the frame. why is the Reason* label.
+func (c *conn) evict(code int, why, text string) {
 	c.closeOne.Do(func() {
+		c.closedBecause(why)
 		ws := c.s.WebsocketConnection()
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 		_ = ws.Close()
 	})
+}
+
+// closedBecause records why the session closes, unless a cause is known.
+// Once the hub is closed, every cause is the shutdown.
+func (c *conn) closedBecause(why string) {
+	if c.h.ctx.Err() != nil {
+		why = ReasonShutdown
+	}
+	c.reason.CompareAndSwap(nil, &why)
 }
 
 // shut marks the session closed and gives back its subscription.
@@ -354,7 +381,11 @@ func (c *conn) shut() {
 	c.closed = true
 	c.setCatching(false)
 	subscribed := c.subscribed
+	unsent := c.inflight
 	c.mu.Unlock()
+	for range unsent {
+		c.h.opts.Metrics.MessageDropped(DropUnsent)
+	}
 	close(c.done)
 	if subscribed {
 		c.h.subs.Release(c.user)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
@@ -104,6 +106,7 @@ func (h *Hub) onConnect(s *melody.Session) {
 	h.stats.catching.Add(1) // every session starts catching up
 	h.add(c)
 	h.stats.opened.Add(1)
+	h.opts.Metrics.SessionOpened()
 	go c.start()
 }
 
@@ -114,20 +117,47 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	c.shut()
 	h.remove(c)
+	reason := ReasonError
+	if r := c.reason.Load(); r != nil {
+		reason = *r
+	}
+	h.opts.Metrics.SessionClosed(reason)
 }
 
 func (h *Hub) onSent(s *melody.Session, msg []byte) {
 	if seq, ok := redis.Seq(msg); ok {
-		connOf(s).sent(seq)
+		connOf(s).sent(seq, msg)
 	}
 }
 
 func (h *Hub) onError(s *melody.Session, err error) {
-	if errors.Is(err, melody.ErrMessageBufferFull) {
+	c := connOf(s)
+	if c == nil {
+		return
+	}
+	switch {
+	case errors.Is(err, melody.ErrMessageBufferFull):
 		// Only control frames can get here (data is metered): evict.
-		if c := connOf(s); c != nil {
-			go c.evict(CloseSlowConsumer, "slow consumer, resume with last_seq")
-		}
+		go c.evict(CloseSlowConsumer, ReasonSlowConsumer, "slow consumer, resume with last_seq")
+	case errors.Is(err, melody.ErrWriteClosed), errors.Is(err, melody.ErrSessionClosed):
+	default:
+		c.closedBecause(errorReason(err))
+	}
+}
+
+// errorReason names the read or write error that ended a session.
+func errorReason(err error) string {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return ReasonClient
+	case errors.Is(err, websocket.ErrReadLimit):
+		return ReasonTooBig
+	case errors.As(err, &ne) && ne.Timeout():
+		return ReasonTimeout
+	default:
+		return ReasonError
 	}
 }
 
@@ -179,6 +209,7 @@ func (h *Hub) Deliver(user int64, msg []byte) {
 	seq, ok := redis.Seq(msg)
 	if !ok {
 		h.log.Warn("dropping a message without seq", "user_id", user)
+		h.opts.Metrics.MessageDropped(DropMalformed)
 		return
 	}
 	h.mu.RLock()
@@ -230,7 +261,7 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 	t := time.NewTicker(max(step, time.Microsecond))
 	defer t.Stop()
 	for i, c := range all {
-		c.evict(CloseGoingAway, "node shutting down, reconnect with last_seq")
+		c.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
 		h.stats.drained.Add(1)
 		if i == len(all)-1 {
 			break
@@ -240,7 +271,7 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 			case <-t.C:
 			case <-ctx.Done():
 				for _, rest := range all[i+1:] {
-					rest.evict(CloseGoingAway, "node shutting down, reconnect with last_seq")
+					rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
 				}
 				return
 			}

@@ -46,6 +46,45 @@ type Presence interface {
 	SetConnections(n int)
 }
 
+// Metrics is told what sessions and messages do. Its methods are called
+// from session goroutines and must not block. Reasons are the Close*
+// and Drop* constants.
+type Metrics interface {
+	SessionOpened()
+	SessionClosed(reason string)
+	// MessageDelivered counts a message written to a socket.
+	MessageDelivered()
+	// DeliveryLatency is the time from a message's publish (Redis's clock)
+	// to its socket write, for messages published while the session was
+	// open, from the millisecond after the handshake on (a backlog replayed
+	// on connect is not latency).
+	DeliveryLatency(d time.Duration)
+	// MessageReplayed counts a message copied from the stored list.
+	MessageReplayed()
+	MessageDropped(reason string)
+}
+
+// Why a session closed (Metrics.SessionClosed).
+const (
+	ReasonClient           = "client"            // the client sent a close frame
+	ReasonError            = "error"             // the connection broke without a close frame
+	ReasonTimeout          = "timeout"           // no pong within PongWait, or a write over WriteWait
+	ReasonTooBig           = "too_big"           // a client frame over MaxMessageSize (1009)
+	ReasonDrain            = "drain"             // the node is draining (1001)
+	ReasonSlowConsumer     = "slow_consumer"     // the send buffer stayed full (4000)
+	ReasonBehindHistory    = "behind_history"    // fell out of the stored history (4000)
+	ReasonRedisUnavailable = "redis_unavailable" // could not subscribe or read history (1013)
+	ReasonShutdown         = "shutdown"          // the hub was closed
+)
+
+// Why a message was not written to a session (Metrics.MessageDropped).
+const (
+	DropDuplicate = "duplicate" // the live copy of a message the session already has
+	DropClosed    = "closed"    // offered to a session that was closing
+	DropUnsent    = "unsent"    // in the send buffer when the session closed
+	DropMalformed = "malformed" // published without a seq
+)
+
 // Reconnect is the reconnect policy advised to clients in the connected
 // frame: wait min(Max, Base*2^attempt) scaled by a random factor in
 // [1-Jitter, 1], then reconnect with last_seq.
@@ -71,7 +110,8 @@ type Options struct {
 	ReplayPage     int           // messages read from Redis per catch-up step (default 100)
 	Reconnect      Reconnect     // default 500 ms base, 30 s max, 0.5 jitter
 
-	Logger *slog.Logger
+	Logger  *slog.Logger
+	Metrics Metrics // nil: none
 }
 
 func (o *Options) defaults() {
@@ -102,4 +142,16 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 }
+
+type noMetrics struct{}
+
+func (noMetrics) SessionOpened()                {}
+func (noMetrics) SessionClosed(string)          {}
+func (noMetrics) MessageDelivered()             {}
+func (noMetrics) DeliveryLatency(time.Duration) {}
+func (noMetrics) MessageReplayed()              {}
+func (noMetrics) MessageDropped(string)         {}

@@ -16,6 +16,7 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
@@ -43,6 +44,7 @@ type node struct {
 	ui        interface{ Close() error }
 	http      *http.Server
 	grpc      *grpcapi.Server
+	metrics   *metrics.Metrics
 	draining  atomic.Bool
 }
 
@@ -74,24 +76,26 @@ func (n *node) build(ctx context.Context) error {
 		return fmt.Errorf("redis %s: %w", cfg.RedisAddr, err)
 	}
 
+	n.metrics = metrics.New()
 	keys := redis.NewKeys(cfg.RedisNamespace, cfg.RedisDB)
-	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL})
+	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Metrics: n.metrics})
 	store := mysql.NewStore(n.db)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
-		Leads: cfg.ReminderLeads, ImmediateIfLate: cfg.ReminderImmediate, Logger: log,
+		Leads: cfg.ReminderLeads, ImmediateIfLate: cfg.ReminderImmediate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.ReminderQueue, MaxRetry: cfg.ReminderMaxRetry, Retention: cfg.ReminderRetention},
 	})
-	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Location, Logger: log, Reminders: sched})
+	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Location, Logger: log, Reminders: sched, Metrics: n.metrics})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
 	if cfg.WorkerEnabled {
-		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, nil, log), reminder.WorkerOptions{
+		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log), reminder.WorkerOptions{
 			Queues: cfg.WorkerQueues, Concurrency: cfg.WorkerConcurrency, PollInterval: cfg.WorkerPollInterval,
 			ShutdownTimeout: cfg.ShutdownTimeout, Logger: log,
 		})
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	httpOpts := httpapi.Options{AuthMode: cfg.AuthMode, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, APIKey: cfg.APIKey}
+	httpOpts := httpapi.Options{AuthMode: cfg.AuthMode, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, APIKey: cfg.APIKey,
+		Metrics: n.metrics}
 	if cfg.AuthMode == app.AuthJWT {
 		httpOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
 	}
@@ -104,6 +108,9 @@ func (n *node) build(ctx context.Context) error {
 	if cfg.UIEnabled {
 		n.ui = mountUI(engine, cfg, log)
 	}
+	// /metrics: open in insecure mode, operator credentials (as the UI) in jwt mode.
+	engine.GET("/metrics", httpapi.OperatorAuth{Mode: cfg.AuthMode, APIKey: cfg.APIKey, User: cfg.UIUsername,
+		Password: cfg.UIPassword, Logger: log}.Middleware(), gin.WrapH(n.metrics.Handler()))
 	n.http = &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return nil
 }
@@ -122,13 +129,15 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,
 		Reconnect: ws.Reconnect{BaseMS: cfg.WSReconnectBase.Milliseconds(), MaxMS: cfg.WSReconnectMax.Milliseconds(), Jitter: 0.5},
 		Logger:    log,
+		Metrics:   n.metrics,
 	})
+	n.metrics.WatchSubscriber(n.sub)
 	httpOpts.Push, httpOpts.Presence = pusher, n.presence
 	engine := httpapi.NewHandler(svc, httpOpts)
 	engine.GET("/ws", gin.WrapH(n.hub))
 	mountWeb(engine)
 	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, Logger: log,
-		APIKey: cfg.APIKey, Push: pusher})
+		APIKey: cfg.APIKey, Push: pusher, Metrics: n.metrics})
 	return engine
 }
 

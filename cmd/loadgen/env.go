@@ -49,7 +49,8 @@ type redisDB struct {
 	owner   string
 }
 
-func claimRedisDB(ctx context.Context, addr string, n int, wait time.Duration) (*redisDB, error) {
+// The claim expires after ttl, so a killed run frees the DB by itself.
+func claimRedisDB(ctx context.Context, addr string, n int, wait, ttl time.Duration) (*redisDB, error) {
 	if n < 1 || n > 15 {
 		return nil, fmt.Errorf("redis db %d: use a DB between 1 and 15 (14 or 15 are meant for this)", n)
 	}
@@ -57,7 +58,7 @@ func claimRedisDB(ctx context.Context, addr string, n int, wait time.Duration) (
 	deadline := time.Now().Add(wait)
 	key := fmt.Sprintf("testenv:claim:db:%d", n)
 	for {
-		ok, err := r.ctl.SetNX(ctx, key, r.owner, time.Hour).Result()
+		ok, err := r.ctl.SetNX(ctx, key, r.owner, ttl).Result()
 		if err != nil {
 			r.ctl.Close()
 			return nil, fmt.Errorf("redis %s: %w", addr, err)
@@ -68,7 +69,7 @@ func claimRedisDB(ctx context.Context, addr string, n int, wait time.Duration) (
 		if time.Now().After(deadline) {
 			holder, _ := r.ctl.Get(ctx, key).Result()
 			r.ctl.Close()
-			return nil, fmt.Errorf("redis db %d is claimed by %q (a test?) for more than %s; pick another with -redis-db", n, holder, wait)
+			return nil, fmt.Errorf("redis db %d is claimed by %q (key %s in DB 0: a test, or a run that was killed) for more than %s; pick another with -redis-db", n, holder, key, wait)
 		}
 		select {
 		case <-ctx.Done():
@@ -109,7 +110,9 @@ func (r *redisDB) release() error {
 }
 
 // cpuSeconds is the CPU time redis-server has used (INFO cpu), or 0.
-func (r *redisDB) cpuSeconds(ctx context.Context) float64 {
+func (r *redisDB) cpuSeconds() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	info, err := r.db.Info(ctx, "cpu").Result()
 	if err != nil {
 		return 0

@@ -176,7 +176,7 @@ type nodeMem struct {
 func (o *orch) execute(ctx context.Context) (err error) {
 	c := o.cfg
 	defer o.stopAll()
-	if o.rdb, err = claimRedisDB(ctx, c.redisAddr, c.redisDB, 2*time.Minute); err != nil {
+	if o.rdb, err = claimRedisDB(ctx, c.redisAddr, c.redisDB, 2*time.Minute, c.timeout+time.Minute); err != nil {
 		return err
 	}
 	defer func() {
@@ -385,7 +385,7 @@ func (o *orch) phaseA(ctx context.Context) (*phaseAReport, error) {
 	rep := &phaseAReport{Nodes: c.nodesA, Users: c.usersA, ConnectMS: took.Milliseconds()}
 
 	cpu0 := cpuOf(nodes, cps)
-	self0, redis0 := cpuSeconds(os.Getpid()), o.rdb.cpuSeconds(ctx)
+	self0, redis0 := cpuSeconds(os.Getpid()), o.rdb.cpuSeconds()
 	pc := c.push
 	pc.nodes, pc.apiKey, pc.users, pc.offset = urlsOf(nodes), o.apiKey, c.usersA, 0
 	if err := pc.check(); err != nil {
@@ -395,9 +395,12 @@ func (o *orch) phaseA(ctx context.Context) (*phaseAReport, error) {
 	if rep.Push, err = pushLoad(ctx, pc); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted while pushing: %w", err)
+	}
 	// Wait until the clients have as many messages as were accepted.
 	want := int64(rep.Push.Accepted)
-	wait, cancel := context.WithTimeout(ctx, c.deliverTimeout)
+	deadline := time.Now().Add(c.deliverTimeout)
 	for {
 		var got int64
 		for _, cp := range cps {
@@ -407,16 +410,19 @@ func (o *orch) phaseA(ctx context.Context) (*phaseAReport, error) {
 			rep.DeliveredMS = time.Since(pushStart).Milliseconds()
 			break
 		}
-		if wait.Err() != nil {
+		if time.Now().After(deadline) {
 			fmt.Fprintf(o.out, "  delivery wait ended after %s with %d of %d messages\n", c.deliverTimeout, got, want)
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if !sleepCtx(ctx, 20*time.Millisecond) {
+			return nil, fmt.Errorf("interrupted while waiting for delivery: %w", ctx.Err())
+		}
 	}
-	cancel()
-	time.Sleep(time.Second) // late duplicates would show up here
+	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
+		return nil, ctx.Err()
+	}
 	cpu1 := cpuOf(nodes, cps)
-	rep.PusherCPU, rep.RedisCPU = round2(cpuSeconds(os.Getpid())-self0), round2(o.rdb.cpuSeconds(ctx)-redis0)
+	rep.PusherCPU, rep.RedisCPU = round2(cpuSeconds(os.Getpid())-self0), round2(o.rdb.cpuSeconds()-redis0)
 	for i := range nodes {
 		rep.NodeCPU = append(rep.NodeCPU, round2(cpu1[i]-cpu0[i]))
 	}
@@ -454,7 +460,9 @@ func (o *orch) phaseB(ctx context.Context) (*phaseBReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	time.Sleep(3 * time.Second) // let start-up garbage settle
+	if !sleepCtx(ctx, 3*time.Second) { // let start-up garbage settle
+		return nil, ctx.Err()
+	}
 	rep := &phaseBReport{Conns: c.idleConns}
 	for _, n := range nodes {
 		kb, err := statusKB(n.pid(), "VmRSS")
@@ -469,9 +477,7 @@ func (o *orch) phaseB(ctx context.Context) (*phaseBReport, error) {
 	}
 	rep.ConnectMS = took.Milliseconds()
 	fmt.Fprintf(o.out, "  %d connections in %.2fs; waiting %s before reading RSS\n", c.idleConns, took.Seconds(), c.idleSettle)
-	select {
-	case <-time.After(c.idleSettle):
-	case <-ctx.Done():
+	if !sleepCtx(ctx, c.idleSettle) {
 		return nil, ctx.Err()
 	}
 	rep.Stats = fetchStats(nodes[0].httpURL)
@@ -525,6 +531,18 @@ func cpuOf(nodes []*gatewayNode, cps []*clientProc) []float64 {
 		out = append(out, cpuSeconds(c.pid()))
 	}
 	return out
+}
+
+// sleepCtx waits d; false means ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
