@@ -30,6 +30,7 @@ type conn struct {
 	resume   int64 // last_seq from the client, or -1
 	cap      int   // data messages allowed in the send buffer
 	done     chan struct{}
+	upgraded chan struct{} // closed once melody has the session
 	room     chan struct{} // a buffered message was written out
 	closeOne sync.Once
 	openedMS int64                  // unix ms of the handshake
@@ -55,7 +56,8 @@ func newConn(h *Hub, user int64, lastSeq string) (*conn, error) {
 		resume = n
 	}
 	return &conn{h: h, user: user, resume: resume, cap: max(h.opts.BufferSize-8, 1),
-		done: make(chan struct{}), room: make(chan struct{}, 1), catching: true, openedMS: time.Now().UnixMilli()}, nil
+		done: make(chan struct{}), upgraded: make(chan struct{}), room: make(chan struct{}, 1), catching: true,
+		openedMS: time.Now().UnixMilli()}, nil
 }
 
 // connected is the first frame of every session.

@@ -52,7 +52,7 @@ func New(history History, subs Subscriptions, cursors Cursors, presence Presence
 	m.Config.PingPeriod = opts.PingPeriod
 	m.Config.PongWait = opts.PongWait
 	m.Config.WriteWait = opts.WriteWait
-	m.Upgrader.ReadBufferSize = 512
+	m.Upgrader.ReadBufferSize = 256 // clients send only small acks
 	m.Upgrader.WriteBufferSize = 1024
 	m.Upgrader.WriteBufferPool = &sync.Pool{}
 	m.Upgrader.CheckOrigin = originChecker(opts.AllowedOrigins)
@@ -86,9 +86,24 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAppError(w, err)
 		return
 	}
-	if err := h.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
-		// The upgrader has answered the client already.
-		h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
+	// melody runs the whole session inside HandleRequest. Run it on a fresh
+	// goroutine and return once the upgrade is done: the HTTP handler's
+	// goroutine, its deep stack and net/http's per-connection buffers are
+	// then freed instead of held for the session's life (~20 KB per idle
+	// connection).
+	done := make(chan struct{})
+	// w and r are arguments, not captures, so that nothing holds them once
+	// the upgrade is done.
+	go func(w http.ResponseWriter, r *http.Request, keys map[string]any) {
+		defer close(done)
+		if err := h.m.HandleRequestWithKeys(w, r, keys); err != nil {
+			// The upgrader has answered the client already.
+			h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
+		}
+	}(w, r, map[string]any{connKey: c})
+	select {
+	case <-c.upgraded:
+	case <-done:
 	}
 }
 
@@ -103,6 +118,8 @@ func connOf(s *melody.Session) *conn {
 func (h *Hub) onConnect(s *melody.Session) {
 	c := connOf(s)
 	c.s = s
+	s.Request = nil // nothing reads it later; it would pin the headers for the session's life
+	close(c.upgraded)
 	h.stats.catching.Add(1) // every session starts catching up
 	h.add(c)
 	h.stats.opened.Add(1)

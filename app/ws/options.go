@@ -102,7 +102,7 @@ type Options struct {
 	AllowedOrigins []string                          // besides the request's own host; "*" allows any
 
 	MaxMessageSize int64         // largest client frame (default 512 B); larger closes with 1009
-	BufferSize     int           // per-session send buffer in messages (default 64)
+	BufferSize     int           // per-session send buffer in messages (default 16)
 	PingPeriod     time.Duration // default 54 s
 	PongWait       time.Duration // a silent peer is dropped after this (default 60 s)
 	WriteWait      time.Duration // default 10 s
@@ -119,7 +119,7 @@ func (o *Options) defaults() {
 		o.MaxMessageSize = 512
 	}
 	if o.BufferSize <= 0 {
-		o.BufferSize = 64
+		o.BufferSize = 16
 	}
 	if o.PingPeriod <= 0 {
 		o.PingPeriod = 54 * time.Second

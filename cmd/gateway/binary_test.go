@@ -230,6 +230,24 @@ func TestBinaryInsecureFlow(t *testing.T) {
 		t.Errorf("tenant has %d stored messages, want 1", got)
 	}
 
+	// The flow moved the node's metrics.
+	metrics := scrape(t, n.httpURL+"/metrics", "")
+	for _, want := range []string{
+		`gateway_reservation_transitions_total{to="created"} 2`,
+		`gateway_reservation_transitions_total{to="confirmed"} 1`,
+		`gateway_reservation_transitions_total{to="cancelled"} 1`,
+		`gateway_reminders_scheduled_total 2`,
+		`gateway_messages_published_total{type="1"} 2`,
+		`gateway_http_requests_total{code="201",method="POST",route="/house/reserve"} 1`,
+		`gateway_grpc_requests_total{code="OK",method="/house.v1.House/GetReservation"} 1`,
+		`gateway_pubsub_healthy 1`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -321,5 +339,50 @@ func TestBinaryMigrate(t *testing.T) {
 	out, err = again.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"seeded_houses":0`) || strings.Contains(string(out), "migration applied") {
 		t.Errorf("second migrate: %v\n%s", err, out)
+	}
+}
+
+// scrape reads a Prometheus text page.
+func scrape(tb testing.TB, url, basicPassword string) string {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if basicPassword != "" {
+		req.SetBasicAuth("admin", basicPassword)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		tb.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// TestMetricsListener: with metrics.addr the page has a listener of its own
+// without auth; on the HTTP port of a jwt node it needs operator credentials.
+func TestMetricsListener(t *testing.T) {
+	port := freePort(t)
+	n := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey,
+		fmt.Sprintf("GATEWAY_METRICS_ADDR=127.0.0.1:%d", port)))
+	if page := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), ""); !strings.Contains(page, "gateway_ws_connections") {
+		t.Errorf("metrics listener page lacks gateway_ws_connections")
+	}
+	resp, err := http.Get(n.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/metrics on the HTTP port with a metrics listener: %d, want 404", resp.StatusCode)
+	}
+	locked := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey))
+	if resp, err := http.Get(locked.httpURL + "/metrics"); err != nil || resp.StatusCode != 401 {
+		t.Errorf("jwt node /metrics without credentials: %v %v", resp, err)
+	}
+	if page := scrape(t, locked.httpURL+"/metrics", apiKey); !strings.Contains(page, "gateway_http_requests_total") {
+		t.Errorf("jwt node /metrics with credentials lacks http counters")
 	}
 }

@@ -174,9 +174,7 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for f := range cl.frames {
-		got = append(got, f.Seq)
-	}
+	got = append(got, cl.rest(t)...)
 	wg.Wait()
 	again := wsDial(t, b.httpURL, fmt.Sprintf("user_id=1001&last_seq=%d", got[len(got)-1]))
 	for len(got) < n {
@@ -230,8 +228,7 @@ func TestClusterSIGTERMDrains(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for i, cl := range clients {
-		for range cl.frames {
-		}
+		cl.rest(t)
 		err := <-cl.end
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != 1001 {
@@ -254,5 +251,26 @@ func TestClusterSIGTERMDrains(t *testing.T) {
 	again := wsDial(t, b.httpURL, "user_id=1&last_seq=0")
 	if f := again.next(t); f.Seq != 1 {
 		t.Fatalf("resumed frame %+v", f)
+	}
+}
+
+// rest returns the seqs of the frames left until the connection ends,
+// failing if it does not end within 30 s.
+func (c *wsClient) rest(tb testing.TB) []int64 {
+	tb.Helper()
+	var seqs []int64
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				return seqs
+			}
+			if f.Event == "" {
+				seqs = append(seqs, f.Seq)
+			}
+		case <-deadline:
+			tb.Fatal("the connection did not end within 30s")
+		}
 	}
 }

@@ -67,6 +67,8 @@ type Config struct {
 	UIEnabled          bool
 	UIUsername         string
 	UIPassword         string
+	MetricsAddr        string
+	GCPercent          int
 }
 
 // defaults lists every configuration key with its default. A key's
@@ -94,7 +96,7 @@ var defaults = map[string]any{
 	"history.ttl":                "168h",
 	"ws.allowed_origins":         "",
 	"ws.max_message_bytes":       "512",
-	"ws.buffer_size":             "64",
+	"ws.buffer_size":             "16",
 	"ws.ping_period":             "54s",
 	"ws.pong_wait":               "60s",
 	"ws.write_wait":              "10s",
@@ -117,6 +119,8 @@ var defaults = map[string]any{
 	"ui.enabled":                 "true",
 	"ui.username":                "admin",
 	"ui.password":                "",
+	"metrics.addr":               "",
+	"runtime.gc_percent":         "25",
 }
 
 // EnvName is the environment variable that overrides key.
@@ -197,7 +201,7 @@ func parse(k *koanf.Koanf) (*Config, error) {
 		HistoryTTL:        p.duration("history.ttl"),
 		WSAllowedOrigins:  p.list("ws.allowed_origins"),
 		WSMaxMessageBytes: int64(p.intRange("ws.max_message_bytes", 128, 1<<20)),
-		WSBufferSize:      p.intRange("ws.buffer_size", 16, 4096),
+		WSBufferSize:      p.intRange("ws.buffer_size", 12, 4096),
 		WSPingPeriod:      p.duration("ws.ping_period"),
 		WSPongWait:        p.duration("ws.pong_wait"),
 		WSWriteWait:       p.duration("ws.write_wait"),
@@ -221,6 +225,8 @@ func parse(k *koanf.Koanf) (*Config, error) {
 	c.UIEnabled = p.boolean("ui.enabled")
 	c.UIUsername = p.required("ui.username")
 	c.UIPassword = p.str("ui.password")
+	c.MetricsAddr = p.str("metrics.addr")
+	c.GCPercent = p.intRange("runtime.gc_percent", 10, 1000)
 	if c.WorkerEnabled && c.WorkerQueues[c.ReminderQueue] == 0 {
 		p.fail("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.ReminderQueue)
 	}

@@ -166,9 +166,7 @@ func TestThroughNginx(t *testing.T) {
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	for f := range streamer.client.frames {
-		got = append(got, f.Seq)
-	}
+	got = append(got, streamer.client.rest(t)...)
 	again := wsDialFrame(t, lb.httpURL, fmt.Sprintf("user_id=5005&last_seq=%d", got[len(got)-1]))
 	if again.nodeID == streamer.nodeID {
 		t.Fatalf("resumed on the stopping node %s", again.nodeID)

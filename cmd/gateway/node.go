@@ -30,22 +30,23 @@ import (
 // parts (hub, subscriber, gRPC...) are nil on a worker-only node, the
 // worker on an API-only node.
 type node struct {
-	cfg       *Config
-	log       *slog.Logger
-	db        *gorm.DB
-	rdb       *goredis.Client
-	relay     *reservation.Relay
-	sub       *redis.Subscriber
-	cursors   *redis.Cursors
-	presence  *redis.Presence
-	hub       *ws.Hub
-	worker    *asynq.Server
-	workerMux *asynq.ServeMux
-	ui        interface{ Close() error }
-	http      *http.Server
-	grpc      *grpcapi.Server
-	metrics   *metrics.Metrics
-	draining  atomic.Bool
+	cfg         *Config
+	log         *slog.Logger
+	db          *gorm.DB
+	rdb         *goredis.Client
+	relay       *reservation.Relay
+	sub         *redis.Subscriber
+	cursors     *redis.Cursors
+	presence    *redis.Presence
+	hub         *ws.Hub
+	worker      *asynq.Server
+	workerMux   *asynq.ServeMux
+	ui          interface{ Close() error }
+	http        *http.Server
+	grpc        *grpcapi.Server
+	metrics     *metrics.Metrics
+	metricsHTTP *http.Server // the metrics.addr listener, when configured
+	draining    atomic.Bool
 }
 
 func newNode(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
@@ -108,9 +109,17 @@ func (n *node) build(ctx context.Context) error {
 	if cfg.UIEnabled {
 		n.ui = mountUI(engine, cfg, log)
 	}
-	// /metrics: open in insecure mode, operator credentials (as the UI) in jwt mode.
-	engine.GET("/metrics", httpapi.OperatorAuth{Mode: cfg.AuthMode, APIKey: cfg.APIKey, User: cfg.UIUsername,
-		Password: cfg.UIPassword, Logger: log}.Middleware(), gin.WrapH(n.metrics.Handler()))
+	mountPprof(engine, operatorAuth(cfg, log))
+	// /metrics on the HTTP port: open in insecure mode, operator credentials
+	// (as the UI) in jwt mode. With metrics.addr it has a listener of its
+	// own, without auth, for an internal network (see serve).
+	if cfg.MetricsAddr == "" {
+		engine.GET("/metrics", operatorAuth(cfg, log), gin.WrapH(n.metrics.Handler()))
+	} else {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", n.metrics.Handler())
+		n.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	}
 	n.http = &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stdout).With("node_id", cfg.NodeID)
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	if cfg.AuthMode == app.AuthInsecure {
 		log.Warn("auth.mode is insecure: user ids in requests are trusted; never run this in production")
 	}
@@ -82,12 +86,25 @@ func (n *node) serve(ctx context.Context) error {
 		wg.Go(func() { n.cursors.Run(bg) })
 		wg.Go(func() { n.presence.Run(bg) })
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if err := n.http.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if n.metricsHTTP != nil {
+		ml, err := net.Listen("tcp", n.cfg.MetricsAddr)
+		if err != nil {
+			errc <- fmt.Errorf("metrics listen %s: %w", n.cfg.MetricsAddr, err)
+		} else {
+			n.log.Info("metrics listening", "metrics_addr", ml.Addr().String())
+			go func() {
+				if err := n.metricsHTTP.Serve(ml); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errc <- fmt.Errorf("metrics: %w", err)
+				}
+			}()
+		}
+	}
 	if gl != nil {
 		go func() {
 			if err := n.grpc.Serve(gl); err != nil {
@@ -127,6 +144,9 @@ func (n *node) serve(ctx context.Context) error {
 		sw.Go(n.worker.Shutdown)
 	}
 	sw.Wait()
+	if n.metricsHTTP != nil {
+		n.metricsHTTP.Close()
+	}
 	if n.hub != nil {
 		n.hub.Close()
 	}

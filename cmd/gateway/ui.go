@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynq"
@@ -14,6 +15,11 @@ import (
 // uiRoot is where the asynq web UI is mounted.
 const uiRoot = "/asynq"
 
+// operatorAuth guards the operator pages: the asynq UI, /metrics, pprof.
+func operatorAuth(cfg *Config, log *slog.Logger) gin.HandlerFunc {
+	return httpapi.OperatorAuth{Mode: cfg.AuthMode, APIKey: cfg.APIKey, User: cfg.UIUsername, Password: cfg.UIPassword, Logger: log}.Middleware()
+}
+
 // mountUI serves asynqmon at /asynq/ behind the operator auth and returns
 // it for closing.
 func mountUI(e *gin.Engine, cfg *Config, log *slog.Logger) *asynqmon.HTTPHandler {
@@ -21,8 +27,19 @@ func mountUI(e *gin.Engine, cfg *Config, log *slog.Logger) *asynqmon.HTTPHandler
 		RootPath:     uiRoot,
 		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB},
 	})
-	auth := httpapi.OperatorAuth{Mode: cfg.AuthMode, APIKey: cfg.APIKey, User: cfg.UIUsername, Password: cfg.UIPassword, Logger: log}.Middleware()
+	auth := operatorAuth(cfg, log)
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
 	e.Any(uiRoot+"/*any", auth, gin.WrapH(h))
 	return h
+}
+
+// mountPprof serves Go's profiler at /debug/pprof/ behind the operator auth.
+func mountPprof(e *gin.Engine, auth gin.HandlerFunc) {
+	g := e.Group("/debug/pprof", auth)
+	g.GET("/", gin.WrapF(pprof.Index))
+	g.GET("/cmdline", gin.WrapF(pprof.Cmdline))
+	g.GET("/profile", gin.WrapF(pprof.Profile))
+	g.GET("/symbol", gin.WrapF(pprof.Symbol))
+	g.GET("/trace", gin.WrapF(pprof.Trace))
+	g.GET("/:name", func(c *gin.Context) { pprof.Handler(c.Param("name")).ServeHTTP(c.Writer, c.Request) })
 }

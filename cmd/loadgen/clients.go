@@ -61,7 +61,8 @@ func runClients(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := os.WriteFile(cfg.out, b, 0o644); err != nil {
 		return err
 	}
-	return writeLine(stdout, statusLine{Event: "done", Received: sum.Received})
+	return writeLine(stdout, statusLine{Event: "done", Connected: sum.Connected, Received: sum.Received,
+		Reconnects: sum.Reconnects, Failed: sum.Failed})
 }
 
 // statusLine is what a clients process prints on stdout, one JSON per line:

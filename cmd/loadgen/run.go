@@ -40,6 +40,10 @@ type runConfig struct {
 	jsonOut      string
 }
 
+// maxConnsPerProc bounds the WebSockets of one clients process (each is
+// a file; the limit here is 20,000 per process).
+const maxConnsPerProc = 19000
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 
@@ -78,6 +82,15 @@ func runOrchestrator(ctx context.Context, args []string, getenv func(string) str
 	}
 	if c.usersA <= 0 || c.procsA <= 0 || c.nodesA <= 0 || c.nodesB <= 0 || c.idleConns <= 0 || c.procsB <= 0 {
 		return errors.New("run: node, user, connection and process counts must be positive")
+	}
+	for _, kv := range c.nodeEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("run: -node-env %q is not KEY=VALUE", kv)
+		}
+	}
+	// A process may open 20,000 files here; keep each well under that.
+	if per := max((c.usersA+c.procsA-1)/c.procsA, (c.idleConns+c.procsB-1)/c.procsB); per > maxConnsPerProc {
+		return fmt.Errorf("run: %d connections per client process; use more processes (-a-procs, -b-procs) for at most %d each", per, maxConnsPerProc)
 	}
 	gw, err := filepath.Abs(c.gateway)
 	if err != nil {

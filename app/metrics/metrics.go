@@ -1,0 +1,204 @@
+// Package metrics holds the gateway's Prometheus collectors on a private
+// registry, with the Go runtime and process collectors, and serves them.
+// *Metrics implements the small metrics interfaces the other packages
+// declare (ws.Metrics, redis.PublishMetrics, httpapi.Metrics,
+// grpcapi.Metrics, reservation.Metrics, reminder.Metrics and
+// reminder.Stats) without them importing this package.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one node's collectors. Create it with New.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	wsConnections prometheus.Gauge
+	wsOpened      prometheus.Counter
+	wsClosed      *prometheus.CounterVec
+	wsSlow        prometheus.Counter
+
+	published *prometheus.CounterVec
+	delivered prometheus.Counter
+	replayed  prometheus.Counter
+	dropped   *prometheus.CounterVec
+	latency   prometheus.Histogram
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	grpcRequests *prometheus.CounterVec
+	grpcDuration *prometheus.HistogramVec
+
+	transitions        *prometheus.CounterVec
+	remindersScheduled prometheus.Counter
+	remindersFired     prometheus.Counter
+	remindersSkipped   prometheus.Counter
+}
+
+// Label values known in advance: their series exist (at 0) from the start.
+var (
+	closeReasons = []string{"client", "error", "timeout", "too_big", "drain", "slow_consumer",
+		"behind_history", "redis_unavailable", "shutdown"}
+	dropReasons  = []string{"duplicate", "closed", "unsent", "malformed"}
+	messageTypes = []string{"1", "2", "3", "4", "5", "6", "unknown"}
+	transitionTo = []string{"created", "confirmed", "rejected", "cancelled"}
+)
+
+// New returns the collectors registered on a fresh registry, together with
+// the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	counterVec := func(name, help, label string, values []string) *prometheus.CounterVec {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+		for _, x := range values {
+			v.WithLabelValues(x)
+		}
+		return v
+	}
+
+	m.wsConnections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_ws_connections",
+		Help: "WebSocket sessions open on this node."})
+	m.wsOpened = counter("gateway_ws_sessions_opened_total", "WebSocket sessions opened.")
+	m.wsClosed = counterVec("gateway_ws_sessions_closed_total",
+		"WebSocket sessions closed, by reason: client (close frame), error (connection broke), timeout "+
+			"(no pong or a write too slow), too_big (1009), drain (1001), slow_consumer and behind_history (4000), "+
+			"redis_unavailable (1013), shutdown.", "reason", closeReasons)
+	m.wsSlow = counter("gateway_ws_slow_consumer_closes_total", "WebSocket sessions evicted because their send buffer stayed full.")
+
+	m.published = counterVec("gateway_messages_published_total",
+		"Messages stored and published to Redis by this node, by notification type (a republished id is not counted).",
+		"type", messageTypes)
+	m.delivered = counter("gateway_messages_delivered_total", "Messages written to a WebSocket.")
+	m.replayed = counter("gateway_messages_replayed_total", "Messages copied from the stored history into a session (resume, catch-up).")
+	m.dropped = counterVec("gateway_messages_dropped_total",
+		"Messages not written to a session: duplicate (the session had it already), closed (the session was closing), "+
+			"unsent (in the send buffer when the session closed; the client resumes), malformed (published without a seq).",
+		"reason", dropReasons)
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_publish_to_deliver_seconds",
+		Help:    "Time from a message's publish (Redis's clock) to its socket write, for messages published while the session was open.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
+
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_http_requests_total",
+		Help: "HTTP requests by route pattern (unmatched: no route), method and status code."}, []string{"route", "method", "code"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_http_request_duration_seconds",
+		Help: "HTTP request latency (WebSocket upgrades excluded).", Buckets: prometheus.DefBuckets}, []string{"route", "method"})
+	m.grpcRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_grpc_requests_total",
+		Help: "Unary gRPC calls by full method name and status code."}, []string{"method", "code"})
+	m.grpcDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_grpc_request_duration_seconds",
+		Help: "Unary gRPC call latency.", Buckets: prometheus.DefBuckets}, []string{"method"})
+
+	m.transitions = counterVec("gateway_reservation_transitions_total",
+		"Reservation changes committed: created, confirmed, rejected, cancelled.", "to", transitionTo)
+	m.remindersScheduled = counter("gateway_reminders_scheduled_total", "Reminder tasks enqueued.")
+	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
+	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was no longer confirmed.")
+
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.wsConnections, m.wsOpened, m.wsClosed, m.wsSlow,
+		m.published, m.delivered, m.replayed, m.dropped, m.latency,
+		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
+		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
+	)
+	return m
+}
+
+// Registry returns the private registry (for tests and extra collectors).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Subscriber is what WatchSubscriber reads (redis.Subscriber).
+type Subscriber interface {
+	Resubscriptions() int64
+	Healthy() error
+}
+
+// WatchSubscriber exports the node's pub/sub subscription:
+// gateway_pubsub_resubscriptions_total and gateway_pubsub_healthy (1/0),
+// read at each scrape. Call it once.
+func (m *Metrics) WatchSubscriber(s Subscriber) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gateway_pubsub_resubscriptions_total",
+			Help: "Times the node's Redis pub/sub connection was restored."},
+			func() float64 { return float64(s.Resubscriptions()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_pubsub_healthy",
+			Help: "1 when the node's pub/sub subscription delivered its own probe recently, else 0."},
+			func() float64 {
+				if s.Healthy() != nil {
+					return 0
+				}
+				return 1
+			}),
+	)
+}
+
+// SessionOpened implements ws.Metrics.
+func (m *Metrics) SessionOpened() {
+	m.wsOpened.Inc()
+	m.wsConnections.Inc()
+}
+
+// SessionClosed implements ws.Metrics.
+func (m *Metrics) SessionClosed(reason string) {
+	m.wsConnections.Dec()
+	m.wsClosed.WithLabelValues(reason).Inc()
+	if reason == "slow_consumer" {
+		m.wsSlow.Inc()
+	}
+}
+
+// MessageDelivered implements ws.Metrics.
+func (m *Metrics) MessageDelivered() { m.delivered.Inc() }
+
+// DeliveryLatency implements ws.Metrics.
+func (m *Metrics) DeliveryLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
+
+// MessageReplayed implements ws.Metrics.
+func (m *Metrics) MessageReplayed() { m.replayed.Inc() }
+
+// MessageDropped implements ws.Metrics.
+func (m *Metrics) MessageDropped(reason string) { m.dropped.WithLabelValues(reason).Inc() }
+
+// MessagePublished implements redis.PublishMetrics.
+func (m *Metrics) MessagePublished(msgType string) { m.published.WithLabelValues(msgType).Inc() }
+
+// HTTPRequest implements httpapi.Metrics.
+func (m *Metrics) HTTPRequest(route, method string, status int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	if status != http.StatusSwitchingProtocols {
+		m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	}
+}
+
+// GRPCRequest implements grpcapi.Metrics.
+func (m *Metrics) GRPCRequest(method, code string, d time.Duration) {
+	m.grpcRequests.WithLabelValues(method, code).Inc()
+	m.grpcDuration.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// ReservationTransition implements reservation.Metrics.
+func (m *Metrics) ReservationTransition(to string) { m.transitions.WithLabelValues(to).Inc() }
+
+// ReminderScheduled implements reminder.Metrics.
+func (m *Metrics) ReminderScheduled() { m.remindersScheduled.Inc() }
+
+// ReminderFired implements reminder.Stats.
+func (m *Metrics) ReminderFired() { m.remindersFired.Inc() }
+
+// ReminderSkipped implements reminder.Stats.
+func (m *Metrics) ReminderSkipped() { m.remindersSkipped.Inc() }
