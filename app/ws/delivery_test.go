@@ -58,6 +58,9 @@ func TestOfflineThenOnline(t *testing.T) {
 		return n == 7
 	})
 	cl.conn.Close()
+	// Only once the node has seen the close: a message written to a socket
+	// the client is closing counts as delivered (that is what last_seq is for).
+	eventually(t, "session gone", func() bool { return a.hub.Connections() == 0 })
 	c.push(t, 1001, 1)
 	again := dial(t, a.url("user_id=1001"))
 	if f := again.connected(t); f.LastSeq != 7 {
