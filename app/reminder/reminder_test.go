@@ -332,3 +332,20 @@ func TestFailingReminderIsArchived(t *testing.T) {
 		return err == nil && len(archived) == 1 && archived[0].Retried == 2 && archived[0].LastErr != ""
 	})
 }
+
+// TestDeploymentsDoNotShareTasks: two deployments on one Redis with
+// different DBs: one's confirm schedules nothing the other can see or run.
+func TestDeploymentsDoNotShareTasks(t *testing.T) {
+	a := newFixture(t, []time.Duration{time.Hour}, false)
+	b := newFixture(t, []time.Duration{time.Hour}, false)
+	if a.env.RedisDB == b.env.RedisDB {
+		t.Fatal("the fixtures share a Redis DB")
+	}
+	a.confirmed(t, time.Now().Add(3*time.Hour).Truncate(time.Second))
+	if got := a.scheduled(t); len(got) != 1 {
+		t.Fatalf("deployment a scheduled %v", got)
+	}
+	if got := b.scheduled(t); len(got) != 0 {
+		t.Fatalf("deployment b sees a's tasks: %v", got)
+	}
+}
