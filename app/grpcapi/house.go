@@ -114,6 +114,14 @@ func (h *house) CancelReservation(ctx context.Context, req *housev1.CancelReserv
 	return reservationReply(h.svc.CancelReservation(ctx, req.GetReservationId(), actor, req.GetReason()))
 }
 
+func (h *house) RemindReservation(ctx context.Context, req *housev1.RemindReservationRequest) (*housev1.ReservationReply, error) {
+	actor, err := h.actor(ctx, req.GetReservationId(), req.GetUserId(), "user_id")
+	if err != nil {
+		return nil, err
+	}
+	return reservationReply(h.svc.RemindReservation(ctx, req.GetReservationId(), actor))
+}
+
 func (h *house) GetReservation(ctx context.Context, req *housev1.GetReservationRequest) (*housev1.ReservationReply, error) {
 	if err := required("reservation_id", req.GetReservationId()); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/houseview/gateway/app"
@@ -87,6 +88,23 @@ func TestReservationLifecycle(t *testing.T) {
 	want.Status = string(app.StatusConfirmed)
 	if diff := cmp.Diff(want, confirmed.GetReservation(), protocmp.Transform(), ignoreServerFields); diff != "" {
 		t.Errorf("ConfirmReservation mismatch (-want +got):\n%s", diff)
+	}
+
+	reminded, err := c.RemindReservation(ctx, &housev1.RemindReservationRequest{ReservationId: id, UserId: tenant})
+	if err != nil || reminded.GetReservation().GetStatus() != string(app.StatusConfirmed) {
+		t.Fatalf("RemindReservation: %v %v", reminded, err)
+	}
+	if _, err := c.RemindReservation(ctx, &housev1.RemindReservationRequest{ReservationId: id, UserId: 99999}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("RemindReservation by a stranger: %v, want PermissionDenied", err)
+	}
+	reminders := 0
+	for _, m := range env.Messages(t, landlord) {
+		if m.Type == app.MsgReservationReminder {
+			reminders++
+		}
+	}
+	if reminders != 1 {
+		t.Errorf("landlord got %d reminders, want 1", reminders)
 	}
 
 	cancelled, err := c.CancelReservation(ctx, &housev1.CancelReservationRequest{ReservationId: id, UserId: tenant, Reason: "改期"})

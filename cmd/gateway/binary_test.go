@@ -386,3 +386,12 @@ func TestMetricsListener(t *testing.T) {
 		t.Errorf("jwt node /metrics with credentials lacks http counters")
 	}
 }
+
+func TestMigrateWithoutDemoSeed(t *testing.T) {
+	cmd := exec.Command(binary, "migrate")
+	cmd.Env = procEnv(t, "GATEWAY_AUTH_MODE=insecure", "GATEWAY_MYSQL_SEED_DEMO=false")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"seeded_houses":0`) {
+		t.Fatalf("migrate without seed: %v\n%s", err, out)
+	}
+}

@@ -62,9 +62,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := mysql.Migrate(ctx, db, log); err != nil {
 		return err
 	}
-	n, err := mysql.SeedDemoHouses(ctx, db, time.Now())
-	if err != nil {
-		return err
+	n := 0
+	if cfg.SeedDemo {
+		if n, err = mysql.SeedDemoHouses(ctx, db, time.Now()); err != nil {
+			return err
+		}
 	}
 	log.Info("database ready", "seeded_houses", n)
 	return nil

@@ -69,6 +69,7 @@ type Config struct {
 	UIPassword         string
 	MetricsAddr        string
 	GCPercent          int
+	SeedDemo           bool
 }
 
 // defaults lists every configuration key with its default. A key's
@@ -80,6 +81,7 @@ var defaults = map[string]any{
 	"http.max_body_bytes":        "65536",
 	"grpc.addr":                  ":9000",
 	"mysql.dsn":                  "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
+	"mysql.seed_demo":            "true",
 	"redis.addr":                 "127.0.0.1:6379",
 	"redis.password":             "",
 	"redis.db":                   "0",
@@ -227,6 +229,7 @@ func parse(k *koanf.Koanf) (*Config, error) {
 	c.UIPassword = p.str("ui.password")
 	c.MetricsAddr = p.str("metrics.addr")
 	c.GCPercent = p.intRange("runtime.gc_percent", 10, 1000)
+	c.SeedDemo = p.boolean("mysql.seed_demo")
 	if c.WorkerEnabled && c.WorkerQueues[c.ReminderQueue] == 0 {
 		p.fail("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.ReminderQueue)
 	}

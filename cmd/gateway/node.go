@@ -67,10 +67,12 @@ func (n *node) build(ctx context.Context) error {
 	if err := mysql.Migrate(ctx, n.db, log); err != nil {
 		return err
 	}
-	if seeded, err := mysql.SeedDemoHouses(ctx, n.db, time.Now()); err != nil {
-		return err
-	} else if seeded > 0 {
-		log.Info("seeded demo houses", "count", seeded)
+	if cfg.SeedDemo {
+		if seeded, err := mysql.SeedDemoHouses(ctx, n.db, time.Now()); err != nil {
+			return err
+		} else if seeded > 0 {
+			log.Info("seeded demo houses", "count", seeded)
+		}
 	}
 	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
 	if err := n.rdb.Ping(ctx).Err(); err != nil {

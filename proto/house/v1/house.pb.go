@@ -821,6 +821,60 @@ func (x *CancelReservationRequest) GetReason() string {
 	return ""
 }
 
+// RemindReservationRequest asks for a reminder now.
+type RemindReservationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReservationId int64                  `protobuf:"varint,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
+	// The caller: the tenant or the landlord.
+	UserId        int64 `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemindReservationRequest) Reset() {
+	*x = RemindReservationRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemindReservationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemindReservationRequest) ProtoMessage() {}
+
+func (x *RemindReservationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemindReservationRequest.ProtoReflect.Descriptor instead.
+func (*RemindReservationRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RemindReservationRequest) GetReservationId() int64 {
+	if x != nil {
+		return x.ReservationId
+	}
+	return 0
+}
+
+func (x *RemindReservationRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
 // GetReservationRequest reads one reservation.
 type GetReservationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -833,7 +887,7 @@ type GetReservationRequest struct {
 
 func (x *GetReservationRequest) Reset() {
 	*x = GetReservationRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[10]
+	mi := &file_proto_house_v1_house_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +899,7 @@ func (x *GetReservationRequest) String() string {
 func (*GetReservationRequest) ProtoMessage() {}
 
 func (x *GetReservationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[10]
+	mi := &file_proto_house_v1_house_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +912,7 @@ func (x *GetReservationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReservationRequest.ProtoReflect.Descriptor instead.
 func (*GetReservationRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{10}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetReservationRequest) GetReservationId() int64 {
@@ -885,7 +939,7 @@ type ReservationReply struct {
 
 func (x *ReservationReply) Reset() {
 	*x = ReservationReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[11]
+	mi := &file_proto_house_v1_house_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +951,7 @@ func (x *ReservationReply) String() string {
 func (*ReservationReply) ProtoMessage() {}
 
 func (x *ReservationReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[11]
+	mi := &file_proto_house_v1_house_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +964,7 @@ func (x *ReservationReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReservationReply.ProtoReflect.Descriptor instead.
 func (*ReservationReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{11}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReservationReply) GetReservation() *Reservation {
@@ -936,7 +990,7 @@ type ListReservationsRequest struct {
 
 func (x *ListReservationsRequest) Reset() {
 	*x = ListReservationsRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[12]
+	mi := &file_proto_house_v1_house_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1002,7 @@ func (x *ListReservationsRequest) String() string {
 func (*ListReservationsRequest) ProtoMessage() {}
 
 func (x *ListReservationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[12]
+	mi := &file_proto_house_v1_house_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1015,7 @@ func (x *ListReservationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReservationsRequest.ProtoReflect.Descriptor instead.
 func (*ListReservationsRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{12}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListReservationsRequest) GetUserId() int64 {
@@ -1010,7 +1064,7 @@ type ListReservationsReply struct {
 
 func (x *ListReservationsReply) Reset() {
 	*x = ListReservationsReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[13]
+	mi := &file_proto_house_v1_house_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1076,7 @@ func (x *ListReservationsReply) String() string {
 func (*ListReservationsReply) ProtoMessage() {}
 
 func (x *ListReservationsReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[13]
+	mi := &file_proto_house_v1_house_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1089,7 @@ func (x *ListReservationsReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReservationsReply.ProtoReflect.Descriptor instead.
 func (*ListReservationsReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{13}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListReservationsReply) GetReservations() []*Reservation {
@@ -1073,7 +1127,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[14]
+	mi := &file_proto_house_v1_house_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1139,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[14]
+	mi := &file_proto_house_v1_house_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1152,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{14}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PushRequest) GetUserIds() []int64 {
@@ -1146,7 +1200,7 @@ type PushReply struct {
 
 func (x *PushReply) Reset() {
 	*x = PushReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[15]
+	mi := &file_proto_house_v1_house_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1212,7 @@ func (x *PushReply) String() string {
 func (*PushReply) ProtoMessage() {}
 
 func (x *PushReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[15]
+	mi := &file_proto_house_v1_house_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1225,7 @@ func (x *PushReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushReply.ProtoReflect.Descriptor instead.
 func (*PushReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{15}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PushReply) GetResults() []*PushResult {
@@ -1195,7 +1249,7 @@ type PushResult struct {
 
 func (x *PushResult) Reset() {
 	*x = PushResult{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[16]
+	mi := &file_proto_house_v1_house_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1261,7 @@ func (x *PushResult) String() string {
 func (*PushResult) ProtoMessage() {}
 
 func (x *PushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[16]
+	mi := &file_proto_house_v1_house_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1274,7 @@ func (x *PushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResult.ProtoReflect.Descriptor instead.
 func (*PushResult) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{16}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PushResult) GetUserId() int64 {
@@ -1323,7 +1377,10 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x18CancelReservationRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\x03R\rreservationId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"W\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"Z\n" +
+	"\x18RemindReservationRequest\x12%\n" +
+	"\x0ereservation_id\x18\x01 \x01(\x03R\rreservationId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"W\n" +
 	"\x15GetReservationRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\x03R\rreservationId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\"K\n" +
@@ -1351,7 +1408,7 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"PushResult\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\tR\x02id2\xdc\x05\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id2\xb1\x06\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +
@@ -1360,7 +1417,8 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x11RejectReservation\x12\".house.v1.RejectReservationRequest\x1a\x1a.house.v1.ReservationReply\x12S\n" +
 	"\x11CancelReservation\x12\".house.v1.CancelReservationRequest\x1a\x1a.house.v1.ReservationReply\x12M\n" +
 	"\x0eGetReservation\x12\x1f.house.v1.GetReservationRequest\x1a\x1a.house.v1.ReservationReply\x12V\n" +
-	"\x10ListReservations\x12!.house.v1.ListReservationsRequest\x1a\x1f.house.v1.ListReservationsReply\x122\n" +
+	"\x10ListReservations\x12!.house.v1.ListReservationsRequest\x1a\x1f.house.v1.ListReservationsReply\x12S\n" +
+	"\x11RemindReservation\x12\".house.v1.RemindReservationRequest\x1a\x1a.house.v1.ReservationReply\x122\n" +
 	"\x04Push\x12\x15.house.v1.PushRequest\x1a\x13.house.v1.PushReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
 
 var (
@@ -1375,7 +1433,7 @@ func file_proto_house_v1_house_proto_rawDescGZIP() []byte {
 	return file_proto_house_v1_house_proto_rawDescData
 }
 
-var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_proto_house_v1_house_proto_goTypes = []any{
 	(*HouseInfo)(nil),                 // 0: house.v1.HouseInfo
 	(*HouseRecommendRequest)(nil),     // 1: house.v1.HouseRecommendRequest
@@ -1387,40 +1445,43 @@ var file_proto_house_v1_house_proto_goTypes = []any{
 	(*ConfirmReservationRequest)(nil), // 7: house.v1.ConfirmReservationRequest
 	(*RejectReservationRequest)(nil),  // 8: house.v1.RejectReservationRequest
 	(*CancelReservationRequest)(nil),  // 9: house.v1.CancelReservationRequest
-	(*GetReservationRequest)(nil),     // 10: house.v1.GetReservationRequest
-	(*ReservationReply)(nil),          // 11: house.v1.ReservationReply
-	(*ListReservationsRequest)(nil),   // 12: house.v1.ListReservationsRequest
-	(*ListReservationsReply)(nil),     // 13: house.v1.ListReservationsReply
-	(*PushRequest)(nil),               // 14: house.v1.PushRequest
-	(*PushReply)(nil),                 // 15: house.v1.PushReply
-	(*PushResult)(nil),                // 16: house.v1.PushResult
+	(*RemindReservationRequest)(nil),  // 10: house.v1.RemindReservationRequest
+	(*GetReservationRequest)(nil),     // 11: house.v1.GetReservationRequest
+	(*ReservationReply)(nil),          // 12: house.v1.ReservationReply
+	(*ListReservationsRequest)(nil),   // 13: house.v1.ListReservationsRequest
+	(*ListReservationsReply)(nil),     // 14: house.v1.ListReservationsReply
+	(*PushRequest)(nil),               // 15: house.v1.PushRequest
+	(*PushReply)(nil),                 // 16: house.v1.PushReply
+	(*PushResult)(nil),                // 17: house.v1.PushResult
 }
 var file_proto_house_v1_house_proto_depIdxs = []int32{
 	0,  // 0: house.v1.HouseRecommendReply.houses:type_name -> house.v1.HouseInfo
 	6,  // 1: house.v1.ReserveHouseReply.reservation:type_name -> house.v1.Reservation
 	6,  // 2: house.v1.ReservationReply.reservation:type_name -> house.v1.Reservation
 	6,  // 3: house.v1.ListReservationsReply.reservations:type_name -> house.v1.Reservation
-	16, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
+	17, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
 	1,  // 5: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
 	2,  // 6: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
 	4,  // 7: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
 	7,  // 8: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
 	8,  // 9: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
 	9,  // 10: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
-	10, // 11: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
-	12, // 12: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
-	14, // 13: house.v1.House.Push:input_type -> house.v1.PushRequest
-	3,  // 14: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
-	3,  // 15: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
-	5,  // 16: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
-	11, // 17: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
-	11, // 18: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
-	11, // 19: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
-	11, // 20: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
-	13, // 21: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
-	15, // 22: house.v1.House.Push:output_type -> house.v1.PushReply
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
+	11, // 11: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
+	13, // 12: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
+	10, // 13: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
+	15, // 14: house.v1.House.Push:input_type -> house.v1.PushRequest
+	3,  // 15: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
+	3,  // 16: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
+	5,  // 17: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
+	12, // 18: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
+	12, // 19: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
+	12, // 20: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
+	12, // 21: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
+	14, // 22: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
+	12, // 23: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
+	16, // 24: house.v1.House.Push:output_type -> house.v1.PushReply
+	15, // [15:25] is the sub-list for method output_type
+	5,  // [5:15] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -1437,7 +1498,7 @@ func file_proto_house_v1_house_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_house_v1_house_proto_rawDesc), len(file_proto_house_v1_house_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	House_CancelReservation_FullMethodName     = "/house.v1.House/CancelReservation"
 	House_GetReservation_FullMethodName        = "/house.v1.House/GetReservation"
 	House_ListReservations_FullMethodName      = "/house.v1.House/ListReservations"
+	House_RemindReservation_FullMethodName     = "/house.v1.House/RemindReservation"
 	House_Push_FullMethodName                  = "/house.v1.House/Push"
 )
 
@@ -60,6 +61,9 @@ type HouseClient interface {
 	GetReservation(ctx context.Context, in *GetReservationRequest, opts ...grpc.CallOption) (*ReservationReply, error)
 	// ListReservations returns a page of one user's reservations.
 	ListReservations(ctx context.Context, in *ListReservationsRequest, opts ...grpc.CallOption) (*ListReservationsReply, error)
+	// RemindReservation sends a reminder of a confirmed viewing to both
+	// parties now (either party may ask).
+	RemindReservation(ctx context.Context, in *RemindReservationRequest, opts ...grpc.CallOption) (*ReservationReply, error)
 	// Push sends one generic notification (type 6) to each listed user. It
 	// is for trusted backends: in both auth modes it needs the server's API
 	// key ("authorization: Bearer <api key>"); user tokens are refused
@@ -157,6 +161,16 @@ func (c *houseClient) ListReservations(ctx context.Context, in *ListReservations
 	return out, nil
 }
 
+func (c *houseClient) RemindReservation(ctx context.Context, in *RemindReservationRequest, opts ...grpc.CallOption) (*ReservationReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReservationReply)
+	err := c.cc.Invoke(ctx, House_RemindReservation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *houseClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushReply, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PushReply)
@@ -197,6 +211,9 @@ type HouseServer interface {
 	GetReservation(context.Context, *GetReservationRequest) (*ReservationReply, error)
 	// ListReservations returns a page of one user's reservations.
 	ListReservations(context.Context, *ListReservationsRequest) (*ListReservationsReply, error)
+	// RemindReservation sends a reminder of a confirmed viewing to both
+	// parties now (either party may ask).
+	RemindReservation(context.Context, *RemindReservationRequest) (*ReservationReply, error)
 	// Push sends one generic notification (type 6) to each listed user. It
 	// is for trusted backends: in both auth modes it needs the server's API
 	// key ("authorization: Bearer <api key>"); user tokens are refused
@@ -237,6 +254,9 @@ func (UnimplementedHouseServer) GetReservation(context.Context, *GetReservationR
 }
 func (UnimplementedHouseServer) ListReservations(context.Context, *ListReservationsRequest) (*ListReservationsReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReservations not implemented")
+}
+func (UnimplementedHouseServer) RemindReservation(context.Context, *RemindReservationRequest) (*ReservationReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemindReservation not implemented")
 }
 func (UnimplementedHouseServer) Push(context.Context, *PushRequest) (*PushReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
@@ -406,6 +426,24 @@ func _House_ListReservations_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _House_RemindReservation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemindReservationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).RemindReservation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_RemindReservation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).RemindReservation(ctx, req.(*RemindReservationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _House_Push_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PushRequest)
 	if err := dec(in); err != nil {
@@ -462,6 +500,10 @@ var House_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReservations",
 			Handler:    _House_ListReservations_Handler,
+		},
+		{
+			MethodName: "RemindReservation",
+			Handler:    _House_RemindReservation_Handler,
 		},
 		{
 			MethodName: "Push",
