@@ -77,6 +77,8 @@ func MustStart(tb testing.TB, env []string) *proc {
 	tb.Helper()
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = env
+	// A test binary killed by its timeout must not leave nodes behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)

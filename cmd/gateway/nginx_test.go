@@ -53,7 +53,7 @@ func MustStartNginx(tb testing.TB, nodes ...*proc) *lb {
 		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.httpURL, "http://"))
 		fmt.Fprintf(&grpcUp, "        server %s;\n", n.grpcAddr)
 	}
-	conf := fmt.Sprintf(`worker_processes 1;
+	conf := fmt.Sprintf(`master_process off;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
 daemon off;
@@ -85,6 +85,7 @@ http {
 		tb.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := exec.Command(bin, "-t", "-p", dir, "-c", path).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("nginx -t: %v\n%s", err, out)
