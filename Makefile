@@ -9,8 +9,9 @@ proto:
 run:
 	go run ./cmd/gateway serve -config config/dev.yaml
 
-# The test command (README); the tests need MariaDB and Redis (`make services`).
-test:
+# The test command (README). It first makes sure MariaDB and Redis answer and
+# nginx and Chromium are installed (.ci/services.sh; installing needs root).
+test: services
 	go test -count=1 -p 2 -timeout 20m ./...
 
 # Static binary at bin/gateway.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Makes sure MariaDB (127.0.0.1:3306, root, empty password) and Redis
-# (127.0.0.1:6379) answer, as the tests need: installs them with apt-get when
-# absent and starts them when they do not answer. Used by `make services` and
-# .ci/run. Safe to run again: a service that answers is left alone.
+# Makes sure what the tests need is here: MariaDB (127.0.0.1:3306, root,
+# empty password) and Redis (127.0.0.1:6379) answer, nginx and Chromium are
+# installed. Installs with apt-get what is absent and starts the services
+# when they do not answer. Used by `make services`, `make test` and .ci/run.
+# Safe to run again: what is there and answering is left alone.
 set -euo pipefail
 
 log() { echo "services: $*"; }
@@ -41,8 +42,12 @@ wait_for() {
 	return 1
 }
 
-# Tools: mariadb client + server, redis server + cli.
+# Tools: mariadb client + server, redis server + cli, and what two tests
+# drive: Debian's nginx (the load-balancer test) and Chromium (the web page's
+# browser test).
 need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v chromium >/dev/null || need+=(chromium)
 command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v redis-server >/dev/null || need+=(redis-server)
