@@ -4,16 +4,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/gateway ./cmd/gateway \
- && mkdir -p /out/web \
- && if [ -d web ]; then cp -R web/. /out/web/; fi
+# The web page and the zone database are embedded in the binary.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/gateway ./cmd/gateway
 
 FROM alpine:3.20
 RUN addgroup -S gateway && adduser -S -D -H -G gateway -h /app gateway
 WORKDIR /app
 COPY --from=build /out/gateway /app/gateway
 COPY --from=build /src/config /app/config
-COPY --from=build /out/web /app/web
 USER gateway
 EXPOSE 8080 9000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -36,19 +36,19 @@ type reservationPage struct {
 	PageSize     int                   `json:"page_size"`
 }
 
-// reply answers one reservation.
-func reply(c *gin.Context, status int, r *app.Reservation) {
+// reply answers one reservation, or the error that stopped it.
+func (h *handler) reply(c *gin.Context, status int, r *app.Reservation, err error) {
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	c.JSON(status, gin.H{"reservation": r.JSON()})
 }
 
 // reserve is POST /house/reserve: the tenant books a viewing.
 func (h *handler) reserve(c *gin.Context) {
 	r, err := h.doReserve(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	reply(c, http.StatusCreated, r)
+	h.reply(c, http.StatusCreated, r, err)
 }
 
 func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
@@ -94,11 +94,7 @@ type transition func(ctx context.Context, id, actor int64, reason string) (*app.
 func (h *handler) action(landlordOnly bool, run transition) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r, err := h.doAction(c, landlordOnly, run)
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		reply(c, http.StatusOK, r)
+		h.reply(c, http.StatusOK, r, err)
 	}
 }
 
@@ -134,11 +130,7 @@ func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*
 // get is GET /api/reservations/:id for either party.
 func (h *handler) get(c *gin.Context) {
 	r, err := h.doGet(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	reply(c, http.StatusOK, r)
+	h.reply(c, http.StatusOK, r, err)
 }
 
 func (h *handler) doGet(c *gin.Context) (*app.Reservation, error) {
