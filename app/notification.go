@@ -22,10 +22,12 @@ const (
 )
 
 // Notification is one message to one user. Its JSON is the original
-// system's message format; Seq is given by the publisher, per recipient.
+// system's message format; Seq and Epoch are given by the publisher, per
+// recipient (see Position).
 type Notification struct {
 	ID            string      `json:"id"`
 	Seq           int64       `json:"seq,omitempty"`
+	Epoch         string      `json:"epoch,omitempty"`
 	Type          MessageType `json:"type"`
 	UserID        int64       `json:"user_id"`
 	ReservationID int64       `json:"reservation_id,omitempty"`
@@ -59,8 +61,8 @@ type Message struct {
 
 // Message encodes n for publishing.
 func (n *Notification) Message() (Message, error) {
-	if n.Seq != 0 {
-		return Message{}, Errorf(EInternal, "notification %s already has seq %d", n.ID, n.Seq)
+	if n.Seq != 0 || n.Epoch != "" {
+		return Message{}, Errorf(EInternal, "notification %s already has a position (seq %d)", n.ID, n.Seq)
 	}
 	b, err := json.Marshal(n)
 	if err != nil {

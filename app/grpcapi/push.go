@@ -29,7 +29,7 @@ func (h *house) Push(ctx context.Context, req *housev1.PushRequest) (*housev1.Pu
 	}
 	reply := &housev1.PushReply{Results: make([]*housev1.PushResult, len(results))}
 	for i, r := range results {
-		reply.Results[i] = &housev1.PushResult{UserId: r.UserID, Seq: r.Seq, Id: r.ID}
+		reply.Results[i] = &housev1.PushResult{UserId: r.UserID, Seq: r.Seq, Id: r.ID, Epoch: r.Epoch}
 	}
 	return reply, nil
 }

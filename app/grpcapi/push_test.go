@@ -53,12 +53,12 @@ func TestPush(t *testing.T) {
 			}
 			for i, user := range []int64{tenant, landlord} {
 				r := results[i]
-				want := &housev1.PushResult{UserId: user, Seq: 1, Id: r.GetId()}
-				if diff := cmp.Diff(want, r, protocmp.Transform()); diff != "" || len(r.GetId()) != 32 {
+				want := &housev1.PushResult{UserId: user, Seq: 1, Id: r.GetId(), Epoch: r.GetEpoch()}
+				if diff := cmp.Diff(want, r, protocmp.Transform()); diff != "" || len(r.GetId()) != 32 || r.GetEpoch() == "" {
 					t.Errorf("result %d (-want +got):\n%s (id %q)", i, diff, r.GetId())
 				}
 				msgs := env.Messages(t, user)
-				wantMsgs := []app.Notification{{ID: r.GetId(), Seq: 1, Type: app.MsgGenericPush, UserID: user,
+				wantMsgs := []app.Notification{{ID: r.GetId(), Seq: 1, Epoch: r.GetEpoch(), Type: app.MsgGenericPush, UserID: user,
 					Title: "系统通知", Content: "明天停水", Detail: map[string]any{"area": "朝阳"}}}
 				if len(msgs) == 1 && msgs[0].Timestamp >= before && msgs[0].Timestamp <= after {
 					wantMsgs[0].Timestamp = msgs[0].Timestamp // sent during the call

@@ -50,12 +50,12 @@ func TestPush(t *testing.T) {
 			for i, user := range []int64{tenant, landlord} {
 				r := got.Results[i]
 				msgs := env.Messages(t, user)
-				want := []app.Notification{{ID: r.ID, Seq: 1, Type: app.MsgGenericPush, UserID: user,
+				want := []app.Notification{{ID: r.ID, Seq: 1, Epoch: r.Epoch, Type: app.MsgGenericPush, UserID: user,
 					Title: "系统通知", Content: "明天停水", Detail: map[string]any{"area": "朝阳"}}}
 				if len(msgs) == 1 && msgs[0].Timestamp >= before && msgs[0].Timestamp <= after {
 					want[0].Timestamp = msgs[0].Timestamp // sent during the request
 				}
-				if diff := cmp.Diff(push.Result{UserID: user, Seq: 1, ID: r.ID}, r); diff != "" || len(r.ID) != 32 {
+				if diff := cmp.Diff(push.Result{UserID: user, Seq: 1, Epoch: r.Epoch, ID: r.ID}, r); diff != "" || len(r.ID) != 32 || r.Epoch == "" {
 					t.Errorf("result %d (-want +got):\n%s (id %q)", i, diff, r.ID)
 				}
 				if diff := cmp.Diff(want, msgs); diff != "" {
@@ -65,7 +65,7 @@ func TestPush(t *testing.T) {
 			// The next push continues each user's sequence.
 			mustJSON(t, srv, call{Method: "POST", Path: "/api/push", Token: apiKey, Body: map[string]any{
 				"user_ids": []int64{landlord}, "title": "again"}}, http.StatusOK, &got)
-			if diff := cmp.Diff([]push.Result{{UserID: landlord, Seq: 2, ID: got.Results[0].ID}}, got.Results); diff != "" {
+			if diff := cmp.Diff([]push.Result{{UserID: landlord, Seq: 2, Epoch: got.Results[0].Epoch, ID: got.Results[0].ID}}, got.Results); diff != "" {
 				t.Errorf("second push (-want +got):\n%s", diff)
 			}
 		})

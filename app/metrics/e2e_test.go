@@ -43,16 +43,16 @@ func startFlowNode(tb testing.TB) *flowNode {
 	m := metrics.New()
 	pub := redis.NewPublisher(env.Redis, env.Keys, redis.PublisherOptions{Metrics: m})
 	svc := reservation.New(env.Store, pub, reservation.Options{Location: env.Loc, Metrics: m})
-	sub := redis.NewSubscriber(env.Redis, env.Keys, redis.SubscriberOptions{NodeID: "m1", ProbeInterval: 100 * time.Millisecond})
-	cursors := redis.NewCursors(env.Redis, env.Keys, 50*time.Millisecond, time.Hour, nil)
-	hub := ws.New(pub, sub, cursors, nil, ws.Options{NodeID: "m1", AuthMode: app.AuthInsecure, Metrics: m})
+	sub := redis.NewSubscriber(env.Redis, env.Keys, redis.SubscriberOptions{NodeID: "m1", ProbeInterval: 100 * time.Millisecond, Metrics: m})
+	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
+	hub := ws.New(streams, sub, nil, ws.Options{NodeID: "m1", AuthMode: app.AuthInsecure, Metrics: m})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
 	}
 	m.WatchSubscriber(sub)
 	go sub.Probe(ctx)
-	go cursors.Run(ctx)
+	go streams.Run(ctx)
 
 	gin.SetMode(gin.TestMode)
 	e := httpapi.NewHandler(svc, httpapi.Options{AuthMode: app.AuthInsecure, Metrics: m})

@@ -25,10 +25,10 @@ const (
 	MaxMessageBytes = 64 << 10 // bytes of one encoded message (detail included)
 )
 
-// Publisher stores and delivers messages, as redis.Publisher does: seqs in
-// the order of msgs, each message idempotent per id.
+// Publisher stores and delivers messages, as redis.Publisher does:
+// positions in the order of msgs, each message idempotent per id.
 type Publisher interface {
-	PublishBatch(ctx context.Context, msgs []app.Message) ([]int64, error)
+	PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error)
 }
 
 // Options configure a Service.
@@ -52,10 +52,12 @@ type Request struct {
 	IdempotencyKey string
 }
 
-// Result is the message one user received.
+// Result is the message one user received: its place in the user's
+// stream and its id.
 type Result struct {
 	UserID int64  `json:"user_id"`
 	Seq    int64  `json:"seq"`
+	Epoch  string `json:"epoch"`
 	ID     string `json:"id"`
 }
 
@@ -121,19 +123,19 @@ func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 		}
 		msgs[i] = m
 	}
-	seqs, err := s.pub.PublishBatch(ctx, msgs)
+	positions, err := s.pub.PublishBatch(ctx, msgs)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", app.Errorf(app.EUnavailable, "push not stored; retry"), err)
 	}
-	if len(seqs) != len(msgs) {
-		return nil, fmt.Errorf("push: %d seqs for %d messages", len(seqs), len(msgs))
+	if len(positions) != len(msgs) {
+		return nil, fmt.Errorf("push: %d positions for %d messages", len(positions), len(msgs))
 	}
 	out := make([]Result, len(msgs))
 	for i, m := range msgs {
-		out[i] = Result{UserID: m.UserID, Seq: seqs[i], ID: m.ID}
+		out[i] = Result{UserID: m.UserID, Seq: positions[i].Seq, Epoch: positions[i].Epoch, ID: m.ID}
 	}
 	return out, nil
 }

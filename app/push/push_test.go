@@ -77,13 +77,13 @@ func TestPushStoresOneMessagePerUser(t *testing.T) {
 	for _, r := range got {
 		msgs := e.stored(t, r.UserID)
 		last := msgs[len(msgs)-1]
-		wantMsg := app.Notification{ID: r.ID, Seq: r.Seq, Type: app.MsgGenericPush, UserID: r.UserID,
+		wantMsg := app.Notification{ID: r.ID, Seq: r.Seq, Epoch: r.Epoch, Type: app.MsgGenericPush, UserID: r.UserID,
 			Title: "系统通知", Content: "明天停水", Timestamp: at.Unix(),
 			Detail: map[string]any{"area": "朝阳", "n": float64(2)}}
 		if diff := cmp.Diff(wantMsg, last); diff != "" {
 			t.Errorf("user %d message (-want +got):\n%s", r.UserID, diff)
 		}
-		if len(r.ID) != 32 || r.ID == first[0].ID {
+		if len(r.ID) != 32 || r.ID == first[0].ID || r.Epoch == "" {
 			t.Errorf("user %d id %q", r.UserID, r.ID)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -12,7 +11,7 @@ import (
 )
 
 // PublishBatch sends every message of msgs as Publish does and returns
-// their seqs, in the order of msgs. The messages travel in one pipeline
+// their positions, in the order of msgs. The messages travel in one pipeline
 // (one round trip) of EVALSHA calls of the publish script; if Redis lacks
 // the script (NOSCRIPT, e.g. after a restart or SCRIPT FLUSH) it is loaded
 // with SCRIPT LOAD and the pipeline is sent once more. Resending is safe:
@@ -22,18 +21,18 @@ import (
 // Each message is atomic on its own, the batch is not: on error some
 // messages may have been published. Calling PublishBatch again with the
 // same messages (same ids) completes the batch without duplicates.
-func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]int64, error) {
+func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
 	for _, m := range msgs {
-		if len(m.Payload) < 2 || m.Payload[0] != '{' {
-			return nil, fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
+		if err := checkPayload(m); err != nil {
+			return nil, err
 		}
 	}
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	seqs, err := p.publishPipeline(ctx, msgs)
+	positions, err := p.publishPipeline(ctx, msgs)
 	if !isNoScript(err) {
-		return seqs, err
+		return positions, err
 	}
 	if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
 		return nil, fmt.Errorf("publish batch: load script: %w", err)
@@ -43,13 +42,11 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]int
 
 // publishPipeline runs the publish script for each message in one
 // pipeline. Its error is the first failed message's.
-func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]int64, error) {
+func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
 	pipe := p.rdb.Pipeline()
 	cmds := make([]*goredis.Cmd, len(msgs))
-	ttl := int64(p.ttl / time.Second)
 	for i, m := range msgs {
-		keys := []string{p.keys.Seq(m.UserID), p.keys.Messages(m.UserID), p.keys.Published(m.UserID, m.ID)}
-		cmds[i] = publishScript.EvalSha(ctx, pipe, keys, p.keys.Channel(m.UserID), m.Payload, p.size, ttl)
+		cmds[i] = publishScript.EvalSha(ctx, pipe, p.keys.streamKeys(m.UserID), p.args(m)...)
 	}
 	// Exec's error is the first failed command's (a network error fails
 	// them all), so each command is checked below; Exec's error stands for
@@ -57,23 +54,23 @@ func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]
 	_, execErr := pipe.Exec(ctx)
 	// Every reply is read, so that what was published is counted even when
 	// another message failed.
-	seqs := make([]int64, len(msgs))
+	positions := make([]app.Position, len(msgs))
 	var first error
 	for i, cmd := range cmds {
-		res, err := cmd.Int64Slice()
+		res, err := cmd.Slice()
 		if err != nil && cmd.Err() == nil && execErr != nil {
 			err = execErr
 		}
-		seq, err := p.published(msgs[i], res, err)
+		pos, err := p.published(msgs[i], res, err)
 		if err != nil && first == nil {
 			first = fmt.Errorf("publish %s to user %d: %w", msgs[i].ID, msgs[i].UserID, err)
 		}
-		seqs[i] = seq
+		positions[i] = pos
 	}
 	if first != nil {
 		return nil, first
 	}
-	return seqs, nil
+	return positions, nil
 }
 
 // isNoScript reports whether err means that Redis does not have the script.

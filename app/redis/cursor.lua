@@ -1,9 +1,7 @@
--- KEYS[1] cursor; ARGV[1] seq, ARGV[2] ttl seconds. Raises the cursor to
--- seq (never lowers it) and refreshes its expiry.
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-else
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
+-- KEYS[1] stream hash; ARGV[1] epoch, ARGV[2] seq. Raises the delivered
+-- cursor to seq (never lowers it) when the stream is still of that epoch.
+local h = redis.call('HMGET', KEYS[1], 'epoch', 'cursor')
+if h[1] == ARGV[1] and tonumber(ARGV[2]) > tonumber(h[2] or '0') then
+  redis.call('HSET', KEYS[1], 'cursor', ARGV[2])
 end
 return 1

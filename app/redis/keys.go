@@ -28,23 +28,41 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Seq is the user's message counter (INCR gives the next seq). It never
-// expires, so a seq is never reused.
-func (k Keys) Seq(user int64) string { return k.user(user) + ":seq" }
+// Every user has at most three keys, all expiring history TTL after the
+// user's last message (or after the stream was created by a reader):
+//
+//   - Stream: a hash with the stream's epoch, its newest seq and the
+//     delivered cursor (fields below);
+//   - Messages: the stored history, capped at history.size;
+//   - IDs: the ids of the stored messages with their seqs, capped and
+//     trimmed like the history, so that a message published again (an
+//     outbox retry) keeps its seq and is not delivered twice.
+//
+// When Stream is missing (never created, expired, flushed or evicted) the
+// next publish or read creates it with a new epoch and deletes what is left
+// of Messages and IDs: they belong to a stream that is gone.
 
-// Messages is the user's capped list of stored messages, oldest first.
+// Stream is the user's stream hash: fields StreamEpoch, StreamSeq and
+// StreamCursor.
+func (k Keys) Stream(user int64) string { return k.user(user) + ":stream" }
+
+// Fields of the Stream hash.
+const (
+	StreamEpoch  = "epoch"  // the stream's epoch, made when the stream is created
+	StreamSeq    = "seq"    // the newest seq given in this epoch (HINCRBY gives the next)
+	StreamCursor = "cursor" // the highest seq delivered to, or acknowledged by, a live session
+)
+
+// Messages is the user's capped list of stored messages, oldest first: the
+// consecutive seqs of the current epoch ending at its head.
 func (k Keys) Messages(user int64) string { return k.user(user) + ":msgs" }
 
-// Published marks message id as published for user (its value is the seq),
-// so that a retried publish is not delivered twice.
-func (k Keys) Published(user int64, id string) string { return k.user(user) + ":pub:" + id }
+// IDs is a sorted set of the user's recently published message ids, scored
+// by their seqs, holding as many as the history.
+func (k Keys) IDs(user int64) string { return k.user(user) + ":ids" }
 
 // Channel is the user's pub/sub channel.
 func (k Keys) Channel(user int64) string { return k.user(user) + ":ch" }
-
-// Cursor is the highest seq of the user's messages delivered to any live
-// session: a session that connects without last_seq gets what follows it.
-func (k Keys) Cursor(user int64) string { return k.user(user) + ":cursor" }
 
 // Presence keys share the hash tag {ns:presence} so that one node may read
 // them together on a Redis Cluster too.

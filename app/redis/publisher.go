@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"time"
 
@@ -10,11 +9,6 @@ import (
 
 	"github.com/houseview/gateway/app"
 )
-
-//go:embed publish.lua
-var publishSrc string
-
-var publishScript = goredis.NewScript(publishSrc)
 
 // Defaults for stored messages.
 const (
@@ -24,8 +18,8 @@ const (
 
 // PublisherOptions bound what is kept per user.
 type PublisherOptions struct {
-	HistorySize int            // messages kept per user (default 1000)
-	HistoryTTL  time.Duration  // how long a user's messages live after the last one (default 7 days)
+	HistorySize int            // messages (and message ids) kept per user (default 1000)
+	HistoryTTL  time.Duration  // how long a user's keys live after the last message (default 7 days)
 	Metrics     PublishMetrics // nil: not counted
 }
 
@@ -37,14 +31,15 @@ type PublishMetrics interface {
 }
 
 // Publisher delivers messages: one atomic step per message gives the next
-// seq of the recipient, appends it to the recipient's list and publishes
-// it on the recipient's channel. Publishing the same message id twice
-// returns the first seq and delivers nothing more.
+// seq of the recipient's stream, appends the message to the recipient's
+// list and publishes it on the recipient's channel. Publishing a message
+// id again while it is among the recipient's stored ones returns its first
+// position and delivers nothing more.
 type Publisher struct {
 	rdb     goredis.UniversalClient
 	keys    Keys
 	size    int
-	ttl     time.Duration
+	ttl     int64 // seconds
 	metrics PublishMetrics
 }
 
@@ -56,38 +51,51 @@ func NewPublisher(rdb goredis.UniversalClient, keys Keys, opts PublisherOptions)
 	if opts.HistoryTTL <= 0 {
 		opts.HistoryTTL = DefaultHistoryTTL
 	}
-	return &Publisher{rdb: rdb, keys: keys, size: opts.HistorySize, ttl: opts.HistoryTTL, metrics: opts.Metrics}
+	return &Publisher{rdb: rdb, keys: keys, size: opts.HistorySize, ttl: int64(opts.HistoryTTL / time.Second), metrics: opts.Metrics}
 }
 
-// Publish sends m to its recipient and returns the seq it was given.
-func (p *Publisher) Publish(ctx context.Context, m app.Message) (int64, error) {
+// Publish sends m to its recipient and returns the position it was given.
+func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, error) {
+	if err := checkPayload(m); err != nil {
+		return app.Position{}, err
+	}
+	res, err := publishScript.Run(ctx, p.rdb, p.keys.streamKeys(m.UserID), p.args(m)...).Slice()
+	pos, err := p.published(m, res, err)
+	if err != nil {
+		return app.Position{}, fmt.Errorf("publish %s to user %d: %w", m.ID, m.UserID, err)
+	}
+	return pos, nil
+}
+
+// args are the publish script's arguments for m.
+func (p *Publisher) args(m app.Message) []any {
+	return []any{p.keys.Channel(m.UserID), m.ID, m.Payload, p.size, p.ttl, newEpoch(), "PUBLISH"}
+}
+
+func checkPayload(m app.Message) error {
 	if len(m.Payload) < 2 || m.Payload[0] != '{' {
-		return 0, fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
+		return fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
 	}
-	keys := []string{p.keys.Seq(m.UserID), p.keys.Messages(m.UserID), p.keys.Published(m.UserID, m.ID)}
-	res, err := publishScript.Run(ctx, p.rdb, keys,
-		p.keys.Channel(m.UserID), m.Payload, p.size, int64(p.ttl/time.Second)).Int64Slice()
-	seq, err := p.published(m, res, err)
-	if err != nil {
-		return 0, fmt.Errorf("publish %s to user %d: %w", m.ID, m.UserID, err)
-	}
-	return seq, nil
+	return nil
 }
 
-// published reads the publish script's reply {seq, fresh} and counts a
-// fresh message.
-func (p *Publisher) published(m app.Message, res []int64, err error) (int64, error) {
+// published reads the publish script's reply {seq, fresh, epoch} and
+// counts a fresh message.
+func (p *Publisher) published(m app.Message, res []any, err error) (app.Position, error) {
 	if err != nil {
-		return 0, err
+		return app.Position{}, err
 	}
-	if len(res) != 2 {
-		return 0, fmt.Errorf("publish script replied %v", res)
+	if len(res) != 3 {
+		return app.Position{}, fmt.Errorf("publish script replied %v", res)
 	}
-	if res[1] == 1 && p.metrics != nil {
+	seq, _ := res[0].(int64)
+	fresh, _ := res[1].(int64)
+	epoch, _ := res[2].(string)
+	if seq <= 0 || epoch == "" {
+		return app.Position{}, fmt.Errorf("publish script replied %v", res)
+	}
+	if fresh == 1 && p.metrics != nil {
 		p.metrics.MessagePublished(MessageType(m.Payload))
 	}
-	return res[0], nil
+	return app.Position{Epoch: epoch, Seq: seq}, nil
 }
-
-// Ping checks that Redis answers.
-func (p *Publisher) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }

@@ -34,9 +34,9 @@ func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
-		seq, err := pub.Publish(ctx, mustMessage(t, 1001, fmt.Sprint(i)))
-		if err != nil || seq != int64(i) {
-			t.Fatalf("publish %d: seq %d, %v", i, seq, err)
+		pos, err := pub.Publish(ctx, mustMessage(t, 1001, fmt.Sprint(i)))
+		if err != nil || pos.Seq != int64(i) || pos.Epoch == "" {
+			t.Fatalf("publish %d: position %+v, %v", i, pos, err)
 		}
 	}
 	for i := 1; i <= 5; i++ {
@@ -66,8 +66,8 @@ func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
 		t.Errorf("list ttl = %v", ttl)
 	}
 	// Another user's sequence is its own.
-	if seq, _ := pub.Publish(ctx, mustMessage(t, 1002, "x")); seq != 1 {
-		t.Errorf("user 1002 first seq = %d", seq)
+	if pos, _ := pub.Publish(ctx, mustMessage(t, 1002, "x")); pos.Seq != 1 {
+		t.Errorf("user 1002 first seq = %d", pos.Seq)
 	}
 }
 
@@ -83,13 +83,13 @@ func TestPublishIsIdempotentPerMessageID(t *testing.T) {
 	}
 	b, err := pub.Publish(ctx, m)
 	if err != nil || a != b {
-		t.Fatalf("republish seq %d, %v; want %d", b, err, a)
+		t.Fatalf("republish position %+v, %v; want %+v", b, err, a)
 	}
 	if n, _ := rdb.LLen(ctx, keys.Messages(7)).Result(); n != 1 {
 		t.Errorf("stored %d copies", n)
 	}
-	if c, _ := pub.Publish(ctx, mustMessage(t, 7, "next")); c != a+1 {
-		t.Errorf("next seq = %d, want %d", c, a+1)
+	if c, _ := pub.Publish(ctx, mustMessage(t, 7, "next")); c.Seq != a.Seq+1 || c.Epoch != a.Epoch {
+		t.Errorf("next position = %+v, want seq %d of epoch %s", c, a.Seq+1, a.Epoch)
 	}
 }
 

@@ -11,18 +11,32 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
 )
 
 // Receiver is told what arrives on the node's subscription. Its methods are
 // called from the subscription's single reader goroutine and must not block.
 type Receiver interface {
-	// Deliver hands over a message published on user's channel.
-	Deliver(user int64, msg []byte)
+	// Deliver hands over a message published on its user's channel,
+	// parsed once.
+	Deliver(env *app.Envelope)
 	// Resubscribed says the subscription to user's channel was restored
 	// after the connection dropped: messages published meanwhile were lost
 	// on the wire and must be read from the stored list.
 	Resubscribed(user int64)
 }
+
+// SubscriberMetrics counts what the subscription drops. It must not block.
+type SubscriberMetrics interface {
+	// MessageDropped counts a message not handed on; reason is
+	// DropMalformed.
+	MessageDropped(reason string)
+}
+
+// DropMalformed is the reason of a message on a user channel without the
+// envelope the publish script writes.
+const DropMalformed = "malformed"
 
 // SubscriberOptions tune a Subscriber.
 type SubscriberOptions struct {
@@ -30,11 +44,31 @@ type SubscriberOptions struct {
 	ProbeInterval time.Duration // how often the node publishes to its own probe channel (default 1 s)
 	StaleAfter    time.Duration // no probe back for this long means the subscription is down (default 5 s)
 	Logger        *slog.Logger
+	Metrics       SubscriberMetrics // nil: none
 }
+
+// Timing of SUBSCRIBE and UNSUBSCRIBE commands whose confirmation does not
+// come: a lost UNSUBSCRIBE reply means the connection dropped, and the
+// channel, already forgotten by go-redis, is not on the new connection; a
+// SUBSCRIBE is sent again (a second confirmation is harmless).
+const (
+	unsubscribeGiveUp = 5 * time.Second
+	subscribeResend   = 10 * time.Second
+	// channelsPerCommand bounds one SUBSCRIBE or UNSUBSCRIBE command.
+	channelsPerCommand = 500
+)
 
 // Subscriber holds the node's one pub/sub connection and subscribes to a
 // user's channel while the node has sessions of that user. It proves the
 // subscription works end to end by publishing probes to itself.
+//
+// Acquire and Release only change state in memory; one writer goroutine
+// sends SUBSCRIBE and UNSUBSCRIBE commands in batches and no lock is held
+// across a network round trip. Each channel has at most one command in
+// flight, so every confirmation Redis sends answers a known command: a
+// subscription is ready only once Redis confirmed the SUBSCRIBE sent for
+// it, and a confirmation of a channel that is subscribed already means the
+// connection was restored (go-redis resubscribes by itself).
 type Subscriber struct {
 	rdb  goredis.UniversalClient
 	keys Keys
@@ -42,23 +76,38 @@ type Subscriber struct {
 	ps   *goredis.PubSub
 	recv Receiver
 
-	cmdMu sync.Mutex // orders SUBSCRIBE/UNSUBSCRIBE with the state below
-	mu    sync.Mutex
-	subs  map[int64]*subscription
+	mu       sync.Mutex
+	subs     map[int64]*subscription
+	dirty    map[int64]struct{} // users whose subscription may need a command
+	inflight map[int64]struct{} // users with a command awaiting confirmation
+	wake     chan struct{}      // holds a token while dirty is not empty
 
 	lastProbe  atomic.Int64 // unix nanos of the last probe received
 	resubs     atomic.Int64 // restored subscriptions seen (reconnects)
 	probeChan  string
-	started    time.Time
+	stop       context.CancelFunc
 	readerDone chan struct{}
+	writerDone chan struct{}
 }
+
+// wireState is where a user's channel stands on the pub/sub connection.
+type wireState uint8
+
+const (
+	unsubscribed  wireState = iota // not subscribed, nothing in flight
+	subscribing                    // SUBSCRIBE sent, confirmation awaited
+	subscribed                     // confirmed
+	unsubscribing                  // UNSUBSCRIBE sent, confirmation awaited
+)
 
 type subscription struct {
-	refs  int
-	ready chan struct{} // closed once Redis confirmed the subscription
+	refs  int // Acquires not yet released
+	state wireState
+	since time.Time     // when the command in flight was sent
+	ready chan struct{} // closed when state becomes subscribed; a fresh one when it leaves it
 }
 
-// NewSubscriber returns a Subscriber on rdb; call Run to start it.
+// NewSubscriber returns a Subscriber on rdb; call Start to start it.
 func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOptions) *Subscriber {
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = time.Second
@@ -70,14 +119,15 @@ func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOption
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Subscriber{rdb: rdb, keys: keys, opts: opts, subs: map[int64]*subscription{},
-		probeChan: keys.NodeProbe(opts.NodeID), readerDone: make(chan struct{})}
+		dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1),
+		probeChan: keys.NodeProbe(opts.NodeID), readerDone: make(chan struct{}), writerDone: make(chan struct{})}
 }
 
-// Start subscribes to the node's probe channel, starts reading, and hands
-// what arrives to recv. It returns once the probe subscription is confirmed.
+// Start subscribes to the node's probe channel, starts reading and
+// writing, and hands what arrives to recv. It returns once the probe
+// subscription is confirmed.
 func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	s.recv = recv
-	s.started = time.Now()
 	s.ps = s.rdb.Subscribe(ctx)
 	if err := s.ps.Subscribe(ctx, s.probeChan); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
@@ -87,6 +137,9 @@ func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	ch := s.ps.ChannelWithSubscriptions(goredis.WithChannelSize(16384), goredis.WithChannelHealthCheckInterval(time.Second))
 	confirmed := make(chan struct{})
 	go s.read(ch, confirmed)
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	go s.write(wctx)
 	select {
 	case <-confirmed:
 		return nil
@@ -104,14 +157,12 @@ func (s *Subscriber) read(ch <-chan any, confirmed chan struct{}) {
 				s.lastProbe.Store(time.Now().UnixNano())
 				continue
 			}
-			if user, ok := s.keys.ChannelUser(m.Channel); ok {
-				s.recv.Deliver(user, []byte(m.Payload))
-			}
+			s.deliver(m)
 		case *goredis.Subscription:
-			if m.Kind != "subscribe" {
-				continue
-			}
 			if m.Channel == s.probeChan {
+				if m.Kind != "subscribe" {
+					continue
+				}
 				if confirmed != nil {
 					close(confirmed)
 					confirmed = nil
@@ -122,94 +173,209 @@ func (s *Subscriber) read(ch <-chan any, confirmed chan struct{}) {
 				continue
 			}
 			if user, ok := s.keys.ChannelUser(m.Channel); ok {
-				s.confirm(user)
+				switch m.Kind {
+				case "subscribe":
+					s.confirmSubscribe(user)
+				case "unsubscribe":
+					s.confirmUnsubscribe(user)
+				}
 			}
 		}
 	}
 }
 
-// confirm handles Redis's confirmation of a user's channel: the first
-// releases Acquire, a later one is a resubscription after a reconnect.
-func (s *Subscriber) confirm(user int64) {
+// deliver parses a message of a user channel and hands it on.
+func (s *Subscriber) deliver(m *goredis.Message) {
+	user, ok := s.keys.ChannelUser(m.Channel)
+	if !ok {
+		return
+	}
+	env, ok := ParseEnvelope(user, m.Payload)
+	if !ok {
+		s.opts.Logger.Warn("dropping a message without the publisher's envelope", "user_id", user)
+		if s.opts.Metrics != nil {
+			s.opts.Metrics.MessageDropped(DropMalformed)
+		}
+		return
+	}
+	s.recv.Deliver(env)
+}
+
+// confirmSubscribe handles Redis's confirmation of a user's channel: the
+// answer to the SUBSCRIBE in flight makes the subscription ready; one for
+// a subscription that is ready already is a resubscription after a
+// reconnect.
+func (s *Subscriber) confirmSubscribe(user int64) {
 	s.mu.Lock()
 	sub := s.subs[user]
-	first := false
+	restored := false
 	if sub != nil {
-		select {
-		case <-sub.ready:
-		default:
+		switch sub.state {
+		case subscribing:
+			sub.state = subscribed
 			close(sub.ready)
-			first = true
+			delete(s.inflight, user)
+			if sub.refs == 0 {
+				s.markLocked(user)
+			}
+		case subscribed:
+			restored = sub.refs > 0
 		}
 	}
 	s.mu.Unlock()
-	if sub != nil && !first {
+	if restored {
 		s.recv.Resubscribed(user)
 	}
 }
 
+// confirmUnsubscribe handles the answer to the UNSUBSCRIBE in flight.
+func (s *Subscriber) confirmUnsubscribe(user int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[user]; sub != nil && sub.state == unsubscribing {
+		sub.state = unsubscribed
+		delete(s.inflight, user)
+		s.markLocked(user)
+	}
+}
+
+// markLocked queues user for the writer. s.mu is held.
+func (s *Subscriber) markLocked(user int64) {
+	s.dirty[user] = struct{}{}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Acquire makes sure the node is subscribed to user's channel and returns
-// once Redis has confirmed it: what is published after that is delivered.
-// Each Acquire needs one Release.
+// once Redis has confirmed the SUBSCRIBE: what is published after that is
+// delivered. Each Acquire needs one Release, except one that returned an
+// error.
 func (s *Subscriber) Acquire(ctx context.Context, user int64) error {
-	s.cmdMu.Lock()
 	s.mu.Lock()
 	sub := s.subs[user]
-	fresh := sub == nil
-	if fresh {
+	if sub == nil {
 		sub = &subscription{ready: make(chan struct{})}
 		s.subs[user] = sub
 	}
 	sub.refs++
+	ready := sub.ready
+	if sub.state == unsubscribed {
+		s.markLocked(user)
+	}
 	s.mu.Unlock()
-	var err error
-	if fresh {
-		err = s.ps.Subscribe(ctx, s.keys.Channel(user))
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		s.Release(user)
+		return fmt.Errorf("subscribe to user %d: %w", user, ctx.Err())
 	}
-	s.cmdMu.Unlock()
-	if err == nil {
-		select {
-		case <-sub.ready:
-			return nil
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-	}
-	s.Release(user)
-	return fmt.Errorf("subscribe to user %d: %w", user, err)
 }
 
-// Release drops one Acquire; the last one unsubscribes.
+// Release drops one Acquire; after the last one the writer unsubscribes.
 func (s *Subscriber) Release(user int64) {
-	s.cmdMu.Lock()
-	defer s.cmdMu.Unlock()
-	s.mu.Lock()
-	sub := s.subs[user]
-	if sub == nil {
-		s.mu.Unlock()
-		return
-	}
-	sub.refs--
-	last := sub.refs == 0
-	if last {
-		delete(s.subs, user)
-	}
-	s.mu.Unlock()
-	if last {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		// Never an empty list: that would unsubscribe from everything.
-		if err := s.ps.Unsubscribe(ctx, s.keys.Channel(user)); err != nil {
-			s.opts.Logger.Warn("unsubscribe failed", "user_id", user, "err", err)
-		}
-		cancel()
-	}
-}
-
-// Subscribed returns how many user channels the node is subscribed to.
-func (s *Subscriber) Subscribed() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.subs)
+	sub := s.subs[user]
+	if sub == nil || sub.refs == 0 {
+		return
+	}
+	if sub.refs--; sub.refs == 0 {
+		s.markLocked(user)
+	}
+}
+
+// write sends the commands that the queued users need, until ctx ends.
+func (s *Subscriber) write(ctx context.Context) {
+	defer close(s.writerDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-tick.C:
+			s.expire(time.Now())
+		}
+		subs, unsubs := s.plan(time.Now())
+		s.send(ctx, "subscribe", subs)
+		s.send(ctx, "unsubscribe", unsubs)
+	}
+}
+
+// expire queues the users whose command has waited too long.
+func (s *Subscriber) expire(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for user := range s.inflight {
+		sub := s.subs[user]
+		switch {
+		case sub == nil:
+			delete(s.inflight, user)
+		case sub.state == unsubscribing && now.Sub(sub.since) >= unsubscribeGiveUp:
+			// The reply was lost with the connection; go-redis forgot the
+			// channel before sending, so the new connection lacks it.
+			sub.state = unsubscribed
+			delete(s.inflight, user)
+			s.dirty[user] = struct{}{}
+		case sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
+			s.dirty[user] = struct{}{}
+		}
+	}
+}
+
+// plan moves the queued users to their next state and returns the
+// channels to subscribe and to unsubscribe.
+func (s *Subscriber) plan(now time.Time) (subs, unsubs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for user := range s.dirty {
+		delete(s.dirty, user)
+		sub := s.subs[user]
+		if sub == nil {
+			continue
+		}
+		switch {
+		case sub.refs > 0 && sub.state == unsubscribed,
+			sub.refs > 0 && sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
+			sub.state, sub.since = subscribing, now
+			s.inflight[user] = struct{}{}
+			subs = append(subs, s.keys.Channel(user))
+		case sub.refs == 0 && sub.state == subscribed:
+			sub.state, sub.since = unsubscribing, now
+			sub.ready = make(chan struct{})
+			s.inflight[user] = struct{}{}
+			unsubs = append(unsubs, s.keys.Channel(user))
+		case sub.refs == 0 && sub.state == unsubscribed:
+			delete(s.subs, user)
+		}
+	}
+	return subs, unsubs
+}
+
+// send issues kind for channels in bounded commands. A failed write is
+// only logged: go-redis reconnects and resubscribes the channels it was
+// asked to subscribe, and the confirmation (or the give-up timer) settles
+// each channel's state.
+func (s *Subscriber) send(ctx context.Context, kind string, channels []string) {
+	for len(channels) > 0 {
+		n := min(len(channels), channelsPerCommand)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var err error
+		if kind == "subscribe" {
+			err = s.ps.Subscribe(cctx, channels[:n]...)
+		} else {
+			err = s.ps.Unsubscribe(cctx, channels[:n]...) // never empty: that would drop every channel
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			s.opts.Logger.Warn("pub/sub command failed; waiting for the reconnect", "command", kind, "channels", n, "err", err)
+		}
+		channels = channels[n:]
+	}
 }
 
 // Resubscriptions counts how often the connection was restored.
@@ -249,6 +415,10 @@ func (s *Subscriber) Healthy() error {
 func (s *Subscriber) Close() error {
 	if s.ps == nil {
 		return nil
+	}
+	if s.stop != nil {
+		s.stop()
+		<-s.writerDone
 	}
 	err := s.ps.Close()
 	<-s.readerDone

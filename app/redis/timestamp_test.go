@@ -13,34 +13,51 @@ import (
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
-func TestMessageHeaderParsers(t *testing.T) {
+func TestParseEnvelope(t *testing.T) {
 	for _, tt := range []struct {
-		msg     string
-		seq     int64
-		seqOK   bool
-		ts      int64
-		tsOK    bool
-		msgType string
+		msg  string
+		want *app.Envelope // nil: not an envelope
 	}{
-		{`{"seq":7,"ts":1795638260123,"id":"x","type":2,"detail":{"type":9}}`, 7, true, 1795638260123, true, "2"},
-		{`{"seq":7,"id":"x","type":6}`, 7, true, 0, false, "6"},
-		{`{"seq":7}`, 0, false, 0, false, "unknown"},
-		{`{"seq":,"ts":1}`, 0, false, 0, false, "unknown"},
-		{`{"ts":1,"seq":2}`, 0, false, 0, false, "unknown"},
-		{`{"seq":3,"ts":x,"type":7}`, 3, true, 0, false, "unknown"},
-		{`{"id":"x","type":"1"}`, 0, false, 0, false, "unknown"},
-		{``, 0, false, 0, false, "unknown"},
+		{`{"seq":7,"epoch":"k3x","ts":1795638260123,"id":"x","type":2,"detail":{"type":9}}`,
+			&app.Envelope{UserID: 5, Epoch: "k3x", Seq: 7, TS: 1795638260123}},
+		{`{"seq":1,"epoch":"a","ts":0}`, &app.Envelope{UserID: 5, Epoch: "a", Seq: 1, TS: 0}},
+		{`{"seq":7,"ts":1795638260123,"id":"x","type":2}`, nil},             // no epoch (before epochs)
+		{`{"seq":7,"epoch":"","ts":1,"id":"x"}`, nil},                       // empty epoch
+		{`{"seq":0,"epoch":"a","ts":1,"id":"x"}`, nil},                      // seq 0
+		{`{"seq":7,"epoch":"a","ts":x,"type":7}`, nil},                      // bad ts
+		{`{"seq":7,"epoch":"a`, nil},                                        // cut
+		{`{"seq":7,"epoch":"` + strings.Repeat("a", 40) + `","ts":1}`, nil}, // epoch too long
+		{`{"ts":1,"seq":2,"epoch":"a"}`, nil},
+		{`{"id":"x","type":"1"}`, nil},
+		{``, nil},
 	} {
-		seq, ok := redis.Seq([]byte(tt.msg))
-		if seq != tt.seq || ok != tt.seqOK {
-			t.Errorf("Seq(%s) = %d, %v; want %d, %v", tt.msg, seq, ok, tt.seq, tt.seqOK)
+		got, ok := redis.ParseEnvelope(5, tt.msg)
+		if ok != (tt.want != nil) {
+			t.Errorf("ParseEnvelope(%s) ok = %v, want %v", tt.msg, ok, tt.want != nil)
+			continue
 		}
-		ts, ok := redis.Timestamp([]byte(tt.msg))
-		if ts != tt.ts || ok != tt.tsOK {
-			t.Errorf("Timestamp(%s) = %d, %v; want %d, %v", tt.msg, ts, ok, tt.ts, tt.tsOK)
+		if !ok {
+			continue
 		}
-		if got := redis.MessageType([]byte(tt.msg)); got != tt.msgType {
-			t.Errorf("MessageType(%s) = %q, want %q", tt.msg, got, tt.msgType)
+		tt.want.Raw = []byte(tt.msg)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ParseEnvelope(%s) (-want +got):\n%s", tt.msg, diff)
+		}
+	}
+}
+
+func TestMessageType(t *testing.T) {
+	for msg, want := range map[string]string{
+		`{"id":"x","type":2,"detail":{"type":9}}`: "2",
+		`{"id":"x","type":6}`:                     "6",
+		`{"id":"x","type":7}`:                     "unknown",
+		`{"id":"x","type":12}`:                    "unknown",
+		`{"id":"x","type":"1"}`:                   "unknown",
+		`{"id":"x"}`:                              "unknown",
+		``:                                        "unknown",
+	} {
+		if got := redis.MessageType([]byte(msg)); got != want {
+			t.Errorf("MessageType(%s) = %q, want %q", msg, got, want)
 		}
 	}
 }
@@ -56,7 +73,8 @@ func TestPublishStampsRedisTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pub.Publish(ctx, mustMessage(t, 1001, "a")); err != nil {
+	pos, err := pub.Publish(ctx, mustMessage(t, 1001, "a"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	after, err := rdb.Time(ctx).Result()
@@ -67,14 +85,14 @@ func TestPublishStampsRedisTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, `{"seq":1,"ts":`) {
-		t.Fatalf("stored message %s does not start with seq and ts", stored)
+	env, ok := redis.ParseEnvelope(1001, stored)
+	if !ok || env.Seq != 1 || env.Epoch != pos.Epoch {
+		t.Fatalf("stored message %s does not start with seq 1, epoch %s and ts", stored, pos.Epoch)
 	}
-	ts, ok := redis.Timestamp([]byte(stored))
-	if !ok || ts < before.UnixMilli() || ts > after.UnixMilli() {
-		t.Errorf("ts = %d, %v; want within Redis time [%d, %d]", ts, ok, before.UnixMilli(), after.UnixMilli())
+	if env.TS < before.UnixMilli() || env.TS > after.UnixMilli() {
+		t.Errorf("ts = %d; want within Redis time [%d, %d]", env.TS, before.UnixMilli(), after.UnixMilli())
 	}
-	if n := mustDecode(t, stored); n.Seq != 1 || n.Content != "a" || n.Type != app.MsgGenericPush {
+	if n := mustDecode(t, stored); n.Seq != 1 || n.Epoch != pos.Epoch || n.Content != "a" || n.Type != app.MsgGenericPush {
 		t.Errorf("stored message decodes to %+v", n)
 	}
 }

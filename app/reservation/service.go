@@ -27,10 +27,11 @@ type Store interface {
 	OutboxStore
 }
 
-// Publisher delivers one message to its recipient and returns its seq.
-// Publishing the same message id again must not deliver it twice.
+// Publisher delivers one message to its recipient and returns its place
+// in the recipient's stream. Publishing the same message id again must not
+// deliver it twice.
 type Publisher interface {
-	Publish(ctx context.Context, m app.Message) (int64, error)
+	Publish(ctx context.Context, m app.Message) (app.Position, error)
 }
 
 // Reminders schedules and cancels the exact-time reminders of confirmed

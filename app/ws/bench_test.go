@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/ws"
 )
 
@@ -46,15 +47,21 @@ func BenchmarkFanoutLocal(b *testing.B) {
 		return st.Connections == users*devices && st.CatchingUp == 0
 	})
 	seq := make([]int64, users+1)
-	payload := func(u int, s int64) []byte {
-		return fmt.Appendf(nil, `{"seq":%d,"id":"bench","type":6,"user_id":%d,"title":"t","content":"c","timestamp":1}`, s, u)
+	epochs := make([]string, users+1)
+	for u := 1; u <= users; u++ {
+		epochs[u] = c.epoch(b, int64(u)) // made by the sessions' first read
+	}
+	envelope := func(u int, s int64) *app.Envelope {
+		raw := fmt.Appendf(nil, `{"seq":%d,"epoch":"%s","ts":1,"id":"bench","type":6,"user_id":%d,"title":"t","content":"c","timestamp":1}`,
+			s, epochs[u], u)
+		return &app.Envelope{UserID: int64(u), Epoch: epochs[u], Seq: s, TS: 1, Raw: raw}
 	}
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
 		u := i%users + 1
 		seq[u]++
-		n.hub.Deliver(int64(u), payload(u, seq[u]))
+		n.hub.Deliver(envelope(u, seq[u]))
 	}
 	want := int64(b.N * devices)
 	deadline := time.Now().Add(time.Minute)

@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,23 +11,26 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
 )
 
 // conn is one WebSocket session of a user.
 //
-// It is either live (messages from the subscription are written as they
-// come) or catching up (a goroutine copies the stored list from Redis into
-// the session, paced by the send buffer, while live messages only raise
-// maxSeen). Every session starts catching up from its resume point; a gap
-// in the live seqs, a full send buffer or a restored subscription send it
-// back to catching up. Each message is written once, in seq order.
+// It follows one epoch of the user's stream and is either live (messages
+// from the subscription are written as they come) or catching up (a
+// goroutine copies the stored stream from Redis into the session, paced by
+// the send buffer, while live messages only raise maxSeen). Every session
+// starts catching up from its resume point; a gap in the live seqs, a full
+// send buffer, a restored subscription or a message of another epoch send
+// it back to catching up. Each message is written once, in seq order. When
+// the stored stream turns out to have a new epoch (Redis lost the old one),
+// the session tells the client with a reset frame and follows the new one
+// from its start.
 type conn struct {
 	h        *Hub
 	s        *melody.Session
 	user     int64
-	resume   int64 // last_seq from the client, or -1
-	cap      int   // data messages allowed in the send buffer
+	resume   app.Position // the client's position; Seq -1: none (the delivered cursor)
+	limit    int          // data messages allowed in the send buffer
 	done     chan struct{}
 	upgraded chan struct{} // closed once melody has the session
 	room     chan struct{} // a buffered message was written out
@@ -40,41 +42,26 @@ type conn struct {
 	closed     bool
 	subscribed bool
 	catching   bool
-	last       int64 // highest seq handed to the send buffer
-	maxSeen    int64 // highest live seq seen while catching up
-	again      bool  // read the list once more before going live
-	inflight   int   // data messages in the send buffer
+	acked      bool   // the client acknowledges: only its acks advance the delivered cursor
+	epoch      string // the epoch of the stream the session follows ("" until the first read)
+	last       int64  // highest seq handed to the send buffer
+	maxSeen    int64  // highest live seq of epoch seen while catching up
+	reread     bool   // read the stream once more before going live
+	inflight   sentQueue
 }
 
-func newConn(h *Hub, user int64, lastSeq string) (*conn, error) {
-	resume := int64(-1)
-	if lastSeq != "" {
-		n, err := strconv.ParseInt(lastSeq, 10, 64)
-		if err != nil || n < 0 {
-			return nil, app.Errorf(app.EInvalidArgument, "last_seq must be a non-negative integer")
-		}
-		resume = n
-	}
-	return &conn{h: h, user: user, resume: resume, cap: max(h.opts.BufferSize-8, 1),
+func newConn(h *Hub, user int64, resume app.Position) *conn {
+	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
 		done: make(chan struct{}), upgraded: make(chan struct{}), room: make(chan struct{}, 1), catching: true,
-		openedMS: time.Now().UnixMilli()}, nil
+		openedMS: time.Now().UnixMilli()}
 }
 
-// connected is the first frame of every session.
-type connected struct {
-	Event       string    `json:"event"`
-	NodeID      string    `json:"node_id"`
-	UserID      int64     `json:"user_id"`
-	LastSeq     int64     `json:"last_seq"`
-	HeadSeq     int64     `json:"head_seq"`
-	Truncated   bool      `json:"truncated"`
-	Reset       bool      `json:"reset"`
-	HeartbeatMS int64     `json:"heartbeat_ms"`
-	Reconnect   Reconnect `json:"reconnect"`
-}
+// controlSlots of the send buffer are kept for control frames (connected,
+// reset, error): data messages never fill them.
+const controlSlots = 8
 
 // start subscribes, sends the connected frame and replays from the resume
-// point (the client's last_seq, or the user's delivered cursor).
+// point (the client's position, or the user's delivered cursor).
 func (c *conn) start() {
 	ctx, cancel := context.WithTimeout(c.h.ctx, 10*time.Second)
 	defer cancel()
@@ -92,67 +79,48 @@ func (c *conn) start() {
 	c.subscribed = true
 	c.mu.Unlock()
 
-	after := c.resume
-	if after < 0 {
-		var err error
-		if after, err = c.h.cursors.Get(ctx, c.user); err != nil {
-			c.h.log.Warn("read cursor failed", "user_id", c.user, "err", err)
-			c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
-			return
-		}
-	}
-	page, err := c.h.history.Tail(ctx, c.user, after, c.h.opts.ReplayPage)
+	page, err := c.h.read(ctx, c.user, c.resume)
 	if err != nil {
 		c.h.log.Warn("read history failed", "user_id", c.user, "err", err)
 		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
 		return
 	}
-	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, LastSeq: after,
-		HeadSeq: page.Head, Truncated: page.Truncated, HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(),
-		Reconnect: c.h.opts.Reconnect}
-	if after > page.Head {
-		// The client is ahead of the server: the seq space was reset (a
-		// Redis without persistence restarted). Replay all that is stored.
-		hello.Reset, after = true, 0
-		if page, err = c.h.history.Tail(ctx, c.user, 0, c.h.opts.ReplayPage); err != nil {
-			c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
-			return
-		}
-	}
-	if page.Truncated && len(page.Messages) > 0 {
-		if first, ok := redis.Seq(page.Messages[0]); ok {
-			after = first - 1
-		}
-	}
+	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
+		LastSeq: page.After, HeadSeq: page.Head, Truncated: page.Truncated, Reset: page.Reset,
+		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect}
 	b, _ := json.Marshal(hello)
 	c.mu.Lock()
-	c.last = after
+	c.epoch, c.last = page.Epoch, page.After
+	err = c.s.Write(b)
 	c.mu.Unlock()
-	if err := c.s.Write(b); err != nil {
+	if err != nil {
 		return
 	}
-	c.catchUp(page)
+	c.catchUp(&page)
 }
 
 // offer takes a live message. It never blocks.
-func (c *conn) offer(seq int64, msg []byte) {
+func (c *conn) offer(env *app.Envelope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case c.closed:
 		c.h.opts.Metrics.MessageDropped(DropClosed)
+	case env.Epoch != c.epoch:
+		// The stream was recreated, or this is a late message of the old
+		// one: the stored stream says which epoch is current.
+		c.catchUpLocked()
 	case c.catching:
-		c.maxSeen = max(c.maxSeen, seq)
-	case seq <= c.last:
+		c.maxSeen = max(c.maxSeen, env.Seq)
+	case env.Seq <= c.last:
 		c.h.stats.duplicates.Add(1) // already written (replay raced the live copy)
 		c.h.opts.Metrics.MessageDropped(DropDuplicate)
-	case seq == c.last+1 && c.inflight < c.cap:
-		c.write(seq, msg)
+	case env.Seq == c.last+1 && c.inflight.n < c.limit:
+		c.write(env)
 	default:
 		// A gap (lost on the wire) or a full buffer: read it from Redis.
-		c.maxSeen = seq
-		c.setCatching(true)
-		go c.catchUp(redis.Tail{})
+		c.maxSeen = env.Seq
+		c.catchUpLocked()
 	}
 }
 
@@ -163,14 +131,18 @@ func (c *conn) behind() {
 	if c.closed || !c.subscribed {
 		return
 	}
+	c.catchUpLocked()
+}
+
+// catchUpLocked starts a catch-up, or makes the running one read the stream
+// once more: it may have read it before what is now missing. c.mu is held.
+func (c *conn) catchUpLocked() {
 	if c.catching {
-		// The running catch-up may have read the list before what was
-		// lost: make it read again.
-		c.again = true
+		c.reread = true
 		return
 	}
 	c.setCatching(true)
-	go c.catchUp(redis.Tail{})
+	go c.catchUp(nil)
 }
 
 // setCatching switches catch-up mode and keeps the hub's count. c.mu is held.
@@ -186,32 +158,39 @@ func (c *conn) setCatching(on bool) {
 	}
 }
 
-// write hands msg to melody's send buffer and reports whether it could.
-// c.mu is held.
-func (c *conn) write(seq int64, msg []byte) bool {
-	if err := c.s.Write(msg); err != nil {
+// write hands a message to melody's send buffer and reports whether it
+// could. c.mu is held.
+func (c *conn) write(env *app.Envelope) bool {
+	if err := c.s.Write(env.Raw); err != nil {
 		c.h.opts.Metrics.MessageDropped(DropClosed)
 		return false
 	}
-	c.last = seq
-	c.inflight++
+	c.inflight.push(env, c.limit)
+	c.last = env.Seq
 	c.h.stats.written.Add(1)
 	return true
 }
 
-// sent is melody telling that a data message reached the socket. One
-// written as the session closed was counted as dropped already (shut).
-func (c *conn) sent(seq int64, msg []byte) {
+// sent is melody telling that a text frame reached the socket. For a data
+// message it advances the delivered cursor (unless the client acks) and
+// counts the delivery; one written as the session closed was counted as
+// dropped already (shut).
+func (c *conn) sent(frame []byte) {
 	c.mu.Lock()
-	c.inflight--
-	closed := c.closed
+	env := c.inflight.pop(frame)
+	closed, acked := c.closed, c.acked
 	c.mu.Unlock()
-	c.h.cursors.Advance(c.user, seq)
+	if env == nil {
+		return // a control frame
+	}
+	if !acked {
+		c.h.history.Advance(c.user, app.Position{Epoch: env.Epoch, Seq: env.Seq})
+	}
 	if !closed {
 		m := c.h.opts.Metrics
 		m.MessageDelivered()
-		if ts, ok := redis.Timestamp(msg); ok && ts > c.openedMS {
-			m.DeliveryLatency(max(time.Since(time.UnixMilli(ts)), 0))
+		if env.TS > c.openedMS {
+			m.DeliveryLatency(max(time.Since(time.UnixMilli(env.TS)), 0))
 		}
 	}
 	select {
@@ -220,21 +199,37 @@ func (c *conn) sent(seq int64, msg []byte) {
 	}
 }
 
+// ack records the client's acknowledgement of seq in epoch ("" = the
+// session's): from now on only acks advance the delivered cursor. An ack
+// of another epoch is stale (sent before a reset) and ignored.
+func (c *conn) ack(epoch string, seq int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != "" && epoch != c.epoch {
+		return nil
+	}
+	if seq > c.last {
+		return app.Errorf(app.EInvalidArgument, "ack of a seq that was not sent")
+	}
+	c.acked = true
+	c.h.history.Advance(c.user, app.Position{Epoch: c.epoch, Seq: seq})
+	return nil
+}
+
 // catchUp copies stored messages after c.last into the session, then goes
-// live. first, when it holds messages, is the first page already read.
-func (c *conn) catchUp(first redis.Tail) {
-	page, initial := first, first.Messages != nil
+// live. first, when not nil, is the first page, read already.
+func (c *conn) catchUp(first *app.StreamPage) {
+	page := first
 	for attempt, spins := 0, 0; ; {
-		if page.Messages == nil {
+		if page == nil {
 			c.mu.Lock()
-			after, closed := c.last, c.closed
+			from, closed := app.Position{Epoch: c.epoch, Seq: c.last}, c.closed
 			c.mu.Unlock()
 			if closed {
 				return
 			}
 			ctx, cancel := context.WithTimeout(c.h.ctx, 5*time.Second)
-			var err error
-			page, err = c.h.history.Tail(ctx, c.user, after, c.h.opts.ReplayPage)
+			next, err := c.h.read(ctx, c.user, from)
 			cancel()
 			if err != nil {
 				attempt++
@@ -242,23 +237,23 @@ func (c *conn) catchUp(first redis.Tail) {
 				if !c.pause(backoff(attempt)) {
 					return
 				}
-				page = redis.Tail{}
 				continue
 			}
 			attempt = 0
-			if page.Head < after || (page.Truncated && !initial) {
-				// Reset or fell out of the stored window: the client must
-				// resume to be told so.
+			switch {
+			case next.Reset:
+				if !c.resync(next) {
+					return
+				}
+			case next.Truncated:
+				// Fell out of the stored window: the client must resume
+				// to be told so.
 				c.evict(CloseSlowConsumer, ReasonBehindHistory, "behind the stored history, resume with last_seq")
 				return
 			}
+			page = &next
 		}
-		initial = false
-		for _, msg := range page.Messages {
-			seq, ok := redis.Seq(msg)
-			if !ok {
-				continue
-			}
+		for _, env := range page.Messages {
 			if !c.waitRoom() {
 				return
 			}
@@ -267,20 +262,20 @@ func (c *conn) catchUp(first redis.Tail) {
 				c.mu.Unlock()
 				return
 			}
-			if seq == c.last+1 && c.write(seq, msg) {
+			if env.Seq == c.last+1 && c.write(env) {
 				c.h.stats.replayed.Add(1)
 				c.h.opts.Metrics.MessageReplayed()
 			}
 			c.mu.Unlock()
 		}
 		full, empty := len(page.Messages) >= c.h.opts.ReplayPage, len(page.Messages) == 0
-		page = redis.Tail{}
+		page = nil
 		if full {
 			continue
 		}
 		c.mu.Lock()
-		if c.again {
-			c.again = false
+		if c.reread {
+			c.reread = false
 			c.mu.Unlock()
 			continue
 		}
@@ -305,6 +300,22 @@ func (c *conn) catchUp(first redis.Tail) {
 	}
 }
 
+// resync makes the session follow the stream's new epoch from where page
+// starts, and tells the client with a reset frame: what it stored for the
+// old epoch is void. It reports whether the session is still open.
+func (c *conn) resync(page app.StreamPage) bool {
+	b, _ := json.Marshal(reset{Event: "reset", Epoch: page.Epoch, LastSeq: page.After, HeadSeq: page.Head,
+		Truncated: page.Truncated})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.epoch, c.last, c.maxSeen = page.Epoch, page.After, 0
+	c.h.stats.resets.Add(1)
+	return c.s.Write(b) == nil
+}
+
 // waitRoom waits until the send buffer has room, evicting the session when
 // it makes no progress for SlowTimeout.
 func (c *conn) waitRoom() bool {
@@ -312,7 +323,7 @@ func (c *conn) waitRoom() bool {
 	defer timer.Stop()
 	for {
 		c.mu.Lock()
-		ok, closed := c.inflight < c.cap, c.closed
+		ok, closed := c.inflight.n < c.limit, c.closed
 		c.mu.Unlock()
 		if closed {
 			return false
@@ -383,7 +394,7 @@ func (c *conn) shut() {
 	c.closed = true
 	c.setCatching(false)
 	subscribed := c.subscribed
-	unsent := c.inflight
+	unsent := c.inflight.n
 	c.mu.Unlock()
 	for range unsent {
 		c.h.opts.Metrics.MessageDropped(DropUnsent)
@@ -392,4 +403,37 @@ func (c *conn) shut() {
 	if subscribed {
 		c.h.subs.Release(c.user)
 	}
+}
+
+// sentQueue holds the data messages in melody's send buffer, oldest first,
+// so that melody's "sent" callback finds the message it wrote without
+// parsing it again. Its ring is allocated on the first write.
+type sentQueue struct {
+	ring []*app.Envelope
+	head int
+	n    int
+}
+
+func (q *sentQueue) push(env *app.Envelope, size int) {
+	if q.ring == nil {
+		q.ring = make([]*app.Envelope, size)
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = env
+	q.n++
+}
+
+// pop removes and returns the oldest message if frame is its bytes (melody
+// writes in order); a frame that is not is a control frame: nil.
+func (q *sentQueue) pop(frame []byte) *app.Envelope {
+	if q.n == 0 || len(frame) == 0 {
+		return nil
+	}
+	env := q.ring[q.head]
+	if len(env.Raw) == 0 || &env.Raw[0] != &frame[0] {
+		return nil
+	}
+	q.ring[q.head] = nil
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return env
 }

@@ -54,8 +54,7 @@ func TestOfflineThenOnline(t *testing.T) {
 	// The delivered cursor follows: a new session without last_seq gets
 	// only what was never delivered.
 	eventually(t, "cursor flushed", func() bool {
-		n, _ := c.rdb.Get(t.Context(), c.keys.Cursor(1001)).Int64()
-		return n == 7
+		return c.cursor(t, 1001) == 7
 	})
 	cl.conn.Close()
 	// Only once the node has seen the close: a message written to a socket
@@ -90,8 +89,8 @@ func TestResumeWithLastSeqAndTruncation(t *testing.T) {
 		mustPublish(t, small, 2002)
 	}
 	old := dial(t, a.url("user_id=2002&last_seq=3"))
-	if f := old.connected(t); !f.Truncated || f.LastSeq != 3 || f.HeadSeq != 20 {
-		t.Fatalf("connected %+v, want truncated", f)
+	if f := old.connected(t); !f.Truncated || f.LastSeq != 10 || f.HeadSeq != 20 {
+		t.Fatalf("connected %+v, want truncated with the replay after 10", f)
 	}
 	if got := old.seqs(t, 10); !cmp.Equal(got, span(11, 20)) {
 		t.Fatalf("truncated replay %v", got)

@@ -129,7 +129,6 @@ func TestAckAdvancesCursor(t *testing.T) {
 	cl.ack(t, 4)
 	cl.ack(t, 2)
 	eventually(t, "cursor at 4", func() bool {
-		n, _ := c.rdb.Get(t.Context(), c.keys.Cursor(1001)).Int64()
-		return n == 4
+		return c.cursor(t, 1001) == 4
 	})
 }

@@ -44,11 +44,30 @@ func (c *cluster) push(tb testing.TB, user int64, n int) []int64 {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if seqs[i], err = c.pub.Publish(context.Background(), m); err != nil {
+		pos, err := c.pub.Publish(context.Background(), m)
+		if err != nil {
 			tb.Fatal(err)
 		}
+		seqs[i] = pos.Seq
 	}
 	return seqs
+}
+
+// epoch returns the current epoch of user's stream ("" when none).
+func (c *cluster) epoch(tb testing.TB, user int64) string {
+	tb.Helper()
+	e, err := c.rdb.HGet(context.Background(), c.keys.Stream(user), redis.StreamEpoch).Result()
+	if err != nil && err != goredis.Nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// cursor returns the delivered cursor of user's stream as stored in Redis.
+func (c *cluster) cursor(tb testing.TB, user int64) int64 {
+	tb.Helper()
+	n, _ := c.rdb.HGet(context.Background(), c.keys.Stream(user), redis.StreamCursor).Int64()
+	return n
 }
 
 // node is a gateway node's delivery side on a loopback port.
@@ -56,7 +75,7 @@ type node struct {
 	id      string
 	hub     *ws.Hub
 	sub     *redis.Subscriber
-	cursors *redis.Cursors
+	streams *redis.Streams
 	srv     *httptest.Server
 	cancel  context.CancelFunc
 	once    sync.Once
@@ -68,27 +87,26 @@ func startNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *no
 	// Each node has its own Redis connections, as separate processes would.
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB, ClientName: "node-" + id})
 	tb.Cleanup(func() { rdb.Close() })
-	pub := redis.NewPublisher(rdb, c.keys, redis.PublisherOptions{})
 	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
-	cursors := redis.NewCursors(rdb, c.keys, 50*time.Millisecond, time.Hour, nil)
+	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	opts := ws.Options{NodeID: id, AuthMode: app.AuthInsecure, SlowTimeout: time.Second}
 	if tune != nil {
 		tune(&opts)
 	}
-	hub := ws.New(pub, sub, cursors, nil, opts)
+	hub := ws.New(streams, sub, nil, opts)
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
 	}
 	go sub.Probe(ctx)
-	go cursors.Run(ctx)
-	return serve(tb, id, hub, sub, cursors, cancel)
+	go streams.Run(ctx)
+	return serve(tb, id, hub, sub, streams, cancel)
 }
 
 // serve puts hub on a loopback port.
-func serve(tb testing.TB, id string, hub *ws.Hub, sub *redis.Subscriber, cursors *redis.Cursors, cancel context.CancelFunc) *node {
+func serve(tb testing.TB, id string, hub *ws.Hub, sub *redis.Subscriber, streams *redis.Streams, cancel context.CancelFunc) *node {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", hub)
-	n := &node{id: id, hub: hub, sub: sub, cursors: cursors, srv: httptest.NewServer(mux), cancel: cancel}
+	n := &node{id: id, hub: hub, sub: sub, streams: streams, srv: httptest.NewServer(mux), cancel: cancel}
 	tb.Cleanup(n.kill)
 	return n
 }

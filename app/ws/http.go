@@ -36,6 +36,44 @@ func (h *Hub) authenticate(r *http.Request) (int64, error) {
 	return claimed, nil
 }
 
+// resumePosition reads the optional last_seq and epoch of a handshake.
+// Without last_seq the session starts after the user's delivered cursor
+// (Seq -1).
+func resumePosition(q url.Values) (app.Position, error) {
+	lastSeq, epoch := q.Get("last_seq"), q.Get("epoch")
+	if lastSeq == "" {
+		if epoch != "" {
+			return app.Position{}, app.Errorf(app.EInvalidArgument, "epoch needs last_seq")
+		}
+		return app.Position{Seq: -1}, nil
+	}
+	n, err := strconv.ParseInt(lastSeq, 10, 64)
+	if err != nil || n < 0 {
+		return app.Position{}, app.Errorf(app.EInvalidArgument, "last_seq must be a non-negative integer")
+	}
+	if !validEpoch(epoch) {
+		return app.Position{}, app.Errorf(app.EInvalidArgument, "epoch must be 1 to %d letters or digits", maxEpochLen)
+	}
+	return app.Position{Epoch: epoch, Seq: n}, nil
+}
+
+// maxEpochLen bounds a client's epoch; the gateway's are at most 13
+// characters of [0-9a-z].
+const maxEpochLen = 32
+
+// validEpoch reports whether e is empty (not given) or could be an epoch.
+func validEpoch(e string) bool {
+	if len(e) > maxEpochLen {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		if b := e[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 // originChecker allows requests without Origin (non-browser clients), from
 // the request's own host, and from the allowed list ("*" allows any).
 func originChecker(allowed []string) func(*http.Request) bool {

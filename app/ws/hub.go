@@ -14,7 +14,6 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
 )
 
 // Hub owns the node's WebSocket sessions and the registry user -> sessions.
@@ -26,9 +25,9 @@ type Hub struct {
 	m        *melody.Melody
 	history  History
 	subs     Subscriptions
-	cursors  Cursors
 	presence Presence
 	log      *slog.Logger
+	reads    chan struct{} // a token per history read in flight (MaxReads)
 
 	ctx    context.Context // ends when the hub is closed
 	cancel context.CancelFunc
@@ -41,10 +40,8 @@ type Hub struct {
 	stats    counters
 }
 
-var _ redis.Receiver = (*Hub)(nil)
-
 // New returns a Hub. presence may be nil.
-func New(history History, subs Subscriptions, cursors Cursors, presence Presence, opts Options) *Hub {
+func New(history History, subs Subscriptions, presence Presence, opts Options) *Hub {
 	opts.defaults()
 	m := melody.New()
 	m.Config.MaxMessageSize = opts.MaxMessageSize
@@ -58,8 +55,8 @@ func New(history History, subs Subscriptions, cursors Cursors, presence Presence
 	m.Upgrader.CheckOrigin = originChecker(opts.AllowedOrigins)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Hub{opts: opts, m: m, history: history, subs: subs, cursors: cursors, presence: presence,
-		log: opts.Logger, ctx: ctx, cancel: cancel, users: map[int64][]*conn{}}
+	h := &Hub{opts: opts, m: m, history: history, subs: subs, presence: presence, log: opts.Logger,
+		reads: make(chan struct{}, opts.MaxReads), ctx: ctx, cancel: cancel, users: map[int64][]*conn{}}
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
@@ -70,7 +67,7 @@ func New(history History, subs Subscriptions, cursors Cursors, presence Presence
 
 // ServeHTTP authenticates the request and upgrades it: GET /ws?user_id=U
 // (insecure mode) or ?token=JWT / Authorization: Bearer (jwt mode), with an
-// optional &last_seq=N. Refusals answer before the upgrade.
+// optional &last_seq=N&epoch=E. Refusals answer before the upgrade.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		writeError(w, http.StatusServiceUnavailable, app.EUnavailable, "node is shutting down; connect to another node")
@@ -81,11 +78,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAppError(w, err)
 		return
 	}
-	c, err := newConn(h, user, r.URL.Query().Get("last_seq"))
+	resume, err := resumePosition(r.URL.Query())
 	if err != nil {
 		writeAppError(w, err)
 		return
 	}
+	c := newConn(h, user, resume)
 	// melody runs the whole session inside HandleRequest. Run it on a fresh
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
@@ -142,8 +140,8 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 }
 
 func (h *Hub) onSent(s *melody.Session, msg []byte) {
-	if seq, ok := redis.Seq(msg); ok {
-		connOf(s).sent(seq, msg)
+	if c := connOf(s); c != nil {
+		c.sent(msg)
 	}
 }
 
@@ -220,20 +218,25 @@ func (h *Hub) remove(c *conn) {
 	}
 }
 
-// Deliver offers a message published on user's channel to the user's
+// Deliver offers a message published on its user's channel to the user's
 // sessions on this node. It never blocks.
-func (h *Hub) Deliver(user int64, msg []byte) {
-	seq, ok := redis.Seq(msg)
-	if !ok {
-		h.log.Warn("dropping a message without seq", "user_id", user)
-		h.opts.Metrics.MessageDropped(DropMalformed)
-		return
-	}
+func (h *Hub) Deliver(env *app.Envelope) {
 	h.mu.RLock()
-	for _, c := range h.users[user] {
-		c.offer(seq, msg)
+	for _, c := range h.users[env.UserID] {
+		c.offer(env)
 	}
 	h.mu.RUnlock()
+}
+
+// read reads a page of user's stream, at most MaxReads at once on the node.
+func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.StreamPage, error) {
+	select {
+	case h.reads <- struct{}{}:
+	case <-ctx.Done():
+		return app.StreamPage{}, ctx.Err()
+	}
+	defer func() { <-h.reads }()
+	return h.history.Read(ctx, user, from, h.opts.ReplayPage)
 }
 
 // Resubscribed makes every session of user catch up from the stored list:

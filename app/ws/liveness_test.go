@@ -83,10 +83,10 @@ func startPresenceNode(tb testing.TB, c *cluster, id string, p *redis.Presence) 
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB})
 	tb.Cleanup(func() { rdb.Close() })
 	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id})
-	cursors := redis.NewCursors(rdb, c.keys, 50*time.Millisecond, time.Hour, nil)
-	hub := ws.New(c.pub, sub, cursors, p, ws.Options{NodeID: id, AuthMode: app.AuthInsecure})
+	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
+	hub := ws.New(streams, sub, p, ws.Options{NodeID: id, AuthMode: app.AuthInsecure})
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
 	}
-	return serve(tb, id, hub, sub, cursors, cancel)
+	return serve(tb, id, hub, sub, streams, cancel)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
 )
 
 // Close codes the gateway sends.
@@ -21,22 +20,23 @@ const (
 	CloseSlowConsumer = 4000 // send buffer full for too long: resume with last_seq
 )
 
-// History reads a user's stored messages.
+// History reads users' stored streams and keeps their delivered cursors.
 type History interface {
-	Tail(ctx context.Context, user, after int64, limit int) (redis.Tail, error)
+	// Read returns up to limit stored messages of user after from (a
+	// from.Seq below 0: after the user's delivered cursor), creating the
+	// stream when it does not exist so that the page names its epoch.
+	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
+	// Advance raises user's delivered cursor to pos. It must not block.
+	Advance(user int64, pos app.Position)
 }
 
 // Subscriptions keeps the node subscribed to the channels of users it has
 // sessions of.
 type Subscriptions interface {
+	// Acquire returns once the node is subscribed to user's channel; each
+	// Acquire that succeeded needs one Release.
 	Acquire(ctx context.Context, user int64) error
 	Release(user int64)
-}
-
-// Cursors records what was delivered to a user's live sessions.
-type Cursors interface {
-	Advance(user, seq int64)
-	Get(ctx context.Context, user int64) (int64, error)
 }
 
 // Presence is told who is online on this node. It must not block.
@@ -82,7 +82,6 @@ const (
 	DropDuplicate = "duplicate" // the live copy of a message the session already has
 	DropClosed    = "closed"    // offered to a session that was closing
 	DropUnsent    = "unsent"    // in the send buffer when the session closed
-	DropMalformed = "malformed" // published without a seq
 )
 
 // Reconnect is the reconnect policy advised to clients in the connected
@@ -108,6 +107,7 @@ type Options struct {
 	WriteWait      time.Duration // default 10 s
 	SlowTimeout    time.Duration // a full send buffer may make no progress this long (default 5 s)
 	ReplayPage     int           // messages read from Redis per catch-up step (default 100)
+	MaxReads       int           // history reads in flight at once on the node (default 64): a Redis that comes back is not hit by every session at once
 	Reconnect      Reconnect     // default 500 ms base, 30 s max, 0.5 jitter
 
 	Logger  *slog.Logger
@@ -135,6 +135,9 @@ func (o *Options) defaults() {
 	}
 	if o.ReplayPage <= 0 {
 		o.ReplayPage = 100
+	}
+	if o.MaxReads <= 0 {
+		o.MaxReads = 64
 	}
 	if o.Reconnect == (Reconnect{}) {
 		o.Reconnect = Reconnect{BaseMS: 500, MaxMS: 30000, Jitter: 0.5}

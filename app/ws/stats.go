@@ -5,6 +5,7 @@ import "sync/atomic"
 type counters struct {
 	opened, drained, slow, badFrames atomic.Int64
 	written, replayed, duplicates    atomic.Int64
+	resets                           atomic.Int64
 	catching                         atomic.Int64
 }
 
@@ -20,6 +21,7 @@ type Stats struct {
 	Written     int64 `json:"messages_written"`
 	Replayed    int64 `json:"messages_replayed"`
 	Duplicates  int64 `json:"duplicates_skipped"`
+	Resets      int64 `json:"stream_resets"`
 }
 
 // Stats returns the node's counters.
@@ -28,6 +30,6 @@ func (h *Hub) Stats() Stats {
 		Connections: h.Connections(), Users: h.Users(), CatchingUp: h.stats.catching.Load(),
 		Opened: h.stats.opened.Load(), Drained: h.stats.drained.Load(), SlowClosed: h.stats.slow.Load(),
 		BadFrames: h.stats.badFrames.Load(), Written: h.stats.written.Load(),
-		Replayed: h.stats.replayed.Load(), Duplicates: h.stats.duplicates.Load(),
+		Replayed: h.stats.replayed.Load(), Duplicates: h.stats.duplicates.Load(), Resets: h.stats.resets.Load(),
 	}
 }

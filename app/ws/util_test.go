@@ -18,11 +18,11 @@ func mustPublish(tb testing.TB, p *redis.Publisher, user int64) int64 {
 	tb.Helper()
 	n := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user, Title: "t", Content: "c", Timestamp: time.Now().Unix()}
 	m, _ := n.Message()
-	seq, err := p.Publish(context.Background(), m)
+	pos, err := p.Publish(context.Background(), m)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return seq
+	return pos.Seq
 }
 
 func publishContent(tb testing.TB, c *cluster, user int64, content string) {

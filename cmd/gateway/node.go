@@ -36,7 +36,7 @@ type node struct {
 	rdb         *goredis.Client
 	relay       *reservation.Relay
 	sub         *redis.Subscriber
-	cursors     *redis.Cursors
+	streams     *redis.Streams
 	presence    *redis.Presence
 	hub         *ws.Hub
 	worker      *asynq.Server
@@ -130,11 +130,11 @@ func (n *node) build(ctx context.Context) error {
 func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.PushMaxBatch})
-	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log})
-	n.cursors = redis.NewCursors(n.rdb, keys, time.Second, cfg.HistoryTTL, log)
+	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics})
+	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.HistoryTTL, Logger: log})
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.PresenceHeartbeat, TTL: cfg.PresenceTTL, Logger: log})
-	n.hub = ws.New(pub, n.sub, n.cursors, n.presence, ws.Options{
+	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{
 		NodeID: cfg.NodeID, AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, AllowedOrigins: cfg.WSAllowedOrigins,
 		MaxMessageSize: cfg.WSMaxMessageBytes, BufferSize: cfg.WSBufferSize, PingPeriod: cfg.WSPingPeriod,
 		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,

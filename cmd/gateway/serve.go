@@ -83,7 +83,7 @@ func (n *node) serve(ctx context.Context) error {
 	wg.Go(func() { n.relay.Run(bg) })
 	if n.sub != nil {
 		wg.Go(func() { n.sub.Probe(bg) })
-		wg.Go(func() { n.cursors.Run(bg) })
+		wg.Go(func() { n.streams.Run(bg) })
 		wg.Go(func() { n.presence.Run(bg) })
 	}
 	errc := make(chan error, 3)

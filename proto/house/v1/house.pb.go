@@ -1239,10 +1239,12 @@ func (x *PushReply) GetResults() []*PushResult {
 type PushResult struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	UserId int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The message's seq in the user's stream.
+	// The message's seq in the user's stream (within epoch).
 	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// The message id.
-	Id            string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// The epoch of the user's stream the seq belongs to.
+	Epoch         string `protobuf:"bytes,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1294,6 +1296,13 @@ func (x *PushResult) GetSeq() int64 {
 func (x *PushResult) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *PushResult) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
 	}
 	return ""
 }
@@ -1403,12 +1412,13 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"detailJson\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\";\n" +
 	"\tPushReply\x12.\n" +
-	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"G\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"]\n" +
 	"\n" +
 	"PushResult\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\tR\x02id2\xb1\x06\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\tR\x05epoch2\xb1\x06\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +

@@ -1,0 +1,78 @@
+package redis
+
+import (
+	"bytes"
+
+	"github.com/houseview/gateway/app"
+)
+
+// ParseEnvelope reads the prefix that the publish script writes on every
+// stored and published message of user, {"seq":N,"epoch":"E","ts":MS,...,
+// once, into an Envelope whose Raw holds the message's bytes.
+func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
+	seq, i, ok := leadingInt(msg, `{"seq":`, 0)
+	if !ok || seq <= 0 || msg[i] != ',' {
+		return nil, false
+	}
+	const epochKey = `,"epoch":"`
+	if !hasAt(msg, epochKey, i) {
+		return nil, false
+	}
+	start := i + len(epochKey)
+	end := start
+	for end < len(msg) && msg[end] != '"' && end-start <= maxEpochLen {
+		end++
+	}
+	if end == start || end >= len(msg) || msg[end] != '"' {
+		return nil, false
+	}
+	ts, _, ok := leadingInt(msg, `,"ts":`, end+1)
+	if !ok {
+		return nil, false
+	}
+	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg)}, true
+}
+
+// maxEpochLen bounds an epoch's length when parsing (newEpoch makes at most
+// 13 characters).
+const maxEpochLen = 32
+
+// MessageType returns the "type" of a message payload as a metric label:
+// "1" to "6" (app.MessageType), or "unknown". It reads the first "type"
+// key, which in a notification comes before any detail.
+func MessageType(payload []byte) string {
+	const key = `"type":`
+	i := bytes.Index(payload, []byte(key))
+	if i < 0 || i+len(key)+1 >= len(payload) {
+		return "unknown"
+	}
+	d, next := payload[i+len(key)], payload[i+len(key)+1]
+	if d < '0'+byte(app.MsgReservationCreated) || d > '0'+byte(app.MsgGenericPush) || (next != ',' && next != '}') {
+		return "unknown"
+	}
+	return string(d) // a one-byte string: no allocation
+}
+
+// hasAt reports whether msg holds prefix at index from.
+func hasAt(msg, prefix string, from int) bool {
+	return from >= 0 && len(msg)-from >= len(prefix) && msg[from:from+len(prefix)] == prefix
+}
+
+// leadingInt reads prefix at msg[from:] and the non-negative integer after
+// it, which must be followed by ',' or '}'. It returns the integer and the
+// index of that delimiter.
+func leadingInt(msg, prefix string, from int) (int64, int, bool) {
+	if !hasAt(msg, prefix, from) {
+		return 0, 0, false
+	}
+	var n int64
+	start := from + len(prefix)
+	i := start
+	for ; i < len(msg) && msg[i] >= '0' && msg[i] <= '9' && i-start < 18; i++ {
+		n = n*10 + int64(msg[i]-'0')
+	}
+	if i == start || i == len(msg) || (msg[i] != ',' && msg[i] != '}') {
+		return 0, 0, false
+	}
+	return n, i, true
+}

@@ -1,0 +1,52 @@
+-- Reads a page of a user's stored messages (after stream.lua).
+-- ARGV[1] mode: "resume" continues after seq ARGV[3] of epoch ARGV[2] (""
+-- when the client did not say); "cursor" continues after the delivered
+-- cursor, or after ARGV[3] when ARGV[2] is the current epoch and ARGV[3]
+-- is higher (an advance not yet written).
+-- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl.
+-- Returns {epoch, head, after, truncated, reset, msg...}: the messages are
+-- those with seq > after, oldest first, at most a page. The list holds
+-- consecutive seqs ending at head, so they are its last head-after
+-- entries. reset is 1 when the position asked for is of another epoch or
+-- ahead of head (the page then starts at the stream's beginning);
+-- truncated is 1 when some wanted messages were trimmed or expired (the
+-- page then starts at the oldest stored one). after says where the page
+-- really starts.
+local epoch, head, cursor = stream(ARGV[5], ARGV[6])
+local after = tonumber(ARGV[3])
+local reset = 0
+if ARGV[1] == 'cursor' then
+  if ARGV[2] ~= epoch then
+    after = 0
+  end
+  if cursor > after then
+    after = cursor
+  end
+  if after > head then
+    after = head
+  end
+elseif (ARGV[2] ~= '' and ARGV[2] ~= epoch) or after > head then
+  after, reset = 0, 1
+end
+if head <= after then
+  return {epoch, head, after, 0, reset}
+end
+local len = redis.call('LLEN', KEYS[2])
+local truncated = 0
+if head - after > len then
+  after, truncated = head - len, 1
+end
+local n = head - after
+local out = {epoch, head, after, truncated, reset}
+if n == 0 then
+  return out
+end
+local stop = -n + tonumber(ARGV[4]) - 1
+if stop > -1 then
+  stop = -1
+end
+local msgs = redis.call('LRANGE', KEYS[2], -n, stop)
+for i = 1, #msgs do
+  out[#out + 1] = msgs[i]
+end
+return out
