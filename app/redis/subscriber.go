@@ -60,7 +60,11 @@ const (
 
 // Subscriber holds the node's one pub/sub connection and subscribes to a
 // user's channel while the node has sessions of that user. It proves the
-// subscription works end to end by publishing probes to itself.
+// subscription works end to end by publishing probes to itself, and
+// replaces the connection when the probes stop coming back while Redis
+// answers: go-redis notices a connection that broke, not one that went
+// silent (its reads have no deadline), and its own reconnect cannot help
+// with the latter.
 //
 // Acquire and Release only change state in memory; one writer goroutine
 // sends SUBSCRIBE and UNSUBSCRIBE commands in batches and no lock is held
@@ -77,16 +81,18 @@ type Subscriber struct {
 	recv Receiver
 
 	mu       sync.Mutex
+	gen      uint64 // the connection's generation: confirmations of an older one are void
 	subs     map[int64]*subscription
 	dirty    map[int64]struct{} // users whose subscription may need a command
 	inflight map[int64]struct{} // users with a command awaiting confirmation
 	wake     chan struct{}      // holds a token while dirty is not empty
 
-	lastProbe  atomic.Int64 // unix nanos of the last probe received
-	resubs     atomic.Int64 // restored subscriptions seen (reconnects)
+	replace    chan struct{} // the probe asks for a new connection
+	lastProbe  atomic.Int64  // unix nanos of the last probe received
+	resubs     atomic.Int64  // restored subscriptions seen (reconnects, replacements)
 	probeChan  string
 	stop       context.CancelFunc
-	readerDone chan struct{}
+	readers    sync.WaitGroup
 	writerDone chan struct{}
 }
 
@@ -101,10 +107,11 @@ const (
 )
 
 type subscription struct {
-	refs  int // Acquires not yet released
-	state wireState
-	since time.Time     // when the command in flight was sent
-	ready chan struct{} // closed when state becomes subscribed; a fresh one when it leaves it
+	refs    int // Acquires not yet released
+	state   wireState
+	since   time.Time     // when the command in flight was sent
+	ready   chan struct{} // closed when state becomes subscribed; a fresh one when it leaves it
+	restore bool          // subscribed on a replaced connection: the next confirmation is a resubscription
 }
 
 // NewSubscriber returns a Subscriber on rdb; call Start to start it.
@@ -120,7 +127,7 @@ func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOption
 	}
 	return &Subscriber{rdb: rdb, keys: keys, opts: opts, subs: map[int64]*subscription{},
 		dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1),
-		probeChan: keys.NodeProbe(opts.NodeID), readerDone: make(chan struct{}), writerDone: make(chan struct{})}
+		replace: make(chan struct{}, 1), probeChan: keys.NodeProbe(opts.NodeID), writerDone: make(chan struct{})}
 }
 
 // Start subscribes to the node's probe channel, starts reading and
@@ -128,15 +135,11 @@ func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOption
 // subscription is confirmed.
 func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	s.recv = recv
-	s.ps = s.rdb.Subscribe(ctx)
-	if err := s.ps.Subscribe(ctx, s.probeChan); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
+	ps, confirmed, err := s.connect(ctx, 0)
+	if err != nil {
+		return err
 	}
-	// The channel is drained at once (Receiver never blocks); a big buffer
-	// rides out bursts instead of tripping go-redis's 60 s drop timer.
-	ch := s.ps.ChannelWithSubscriptions(goredis.WithChannelSize(16384), goredis.WithChannelHealthCheckInterval(time.Second))
-	confirmed := make(chan struct{})
-	go s.read(ch, confirmed)
+	s.ps = ps
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go s.write(wctx)
@@ -148,8 +151,27 @@ func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	}
 }
 
-func (s *Subscriber) read(ch <-chan any, confirmed chan struct{}) {
-	defer close(s.readerDone)
+// connect opens a pub/sub connection subscribed to the probe channel and
+// starts its reader, of generation gen. confirmed is closed when Redis
+// confirms the probe subscription.
+func (s *Subscriber) connect(ctx context.Context, gen uint64) (*goredis.PubSub, chan struct{}, error) {
+	ps := s.rdb.Subscribe(ctx)
+	if err := ps.Subscribe(ctx, s.probeChan); err != nil {
+		ps.Close()
+		return nil, nil, fmt.Errorf("subscribe: %w", err)
+	}
+	// The channel is drained at once (Receiver never blocks); a big buffer
+	// rides out bursts instead of tripping go-redis's 60 s drop timer.
+	ch := ps.ChannelWithSubscriptions(goredis.WithChannelSize(16384), goredis.WithChannelHealthCheckInterval(time.Second))
+	confirmed := make(chan struct{})
+	s.readers.Add(1)
+	go s.read(gen, ch, confirmed)
+	return ps, confirmed, nil
+}
+
+// read hands on what arrives on one connection of generation gen.
+func (s *Subscriber) read(gen uint64, ch <-chan any, confirmed chan struct{}) {
+	defer s.readers.Done()
 	for m := range ch {
 		switch m := m.(type) {
 		case *goredis.Message:
@@ -175,9 +197,9 @@ func (s *Subscriber) read(ch <-chan any, confirmed chan struct{}) {
 			if user, ok := s.keys.ChannelUser(m.Channel); ok {
 				switch m.Kind {
 				case "subscribe":
-					s.confirmSubscribe(user)
+					s.confirmSubscribe(gen, user)
 				case "unsubscribe":
-					s.confirmUnsubscribe(user)
+					s.confirmUnsubscribe(gen, user)
 				}
 			}
 		}
@@ -201,19 +223,24 @@ func (s *Subscriber) deliver(m *goredis.Message) {
 	s.recv.Deliver(env)
 }
 
-// confirmSubscribe handles Redis's confirmation of a user's channel: the
-// answer to the SUBSCRIBE in flight makes the subscription ready; one for
-// a subscription that is ready already is a resubscription after a
-// reconnect.
-func (s *Subscriber) confirmSubscribe(user int64) {
+// confirmSubscribe handles Redis's confirmation of a user's channel on the
+// connection of generation gen: the answer to the SUBSCRIBE in flight makes
+// the subscription ready (or, on a replaced connection, restored); one for
+// a subscription that is ready already is a resubscription after go-redis
+// reconnected.
+func (s *Subscriber) confirmSubscribe(gen uint64, user int64) {
 	s.mu.Lock()
 	sub := s.subs[user]
 	restored := false
-	if sub != nil {
+	if sub != nil && gen == s.gen {
 		switch sub.state {
 		case subscribing:
 			sub.state = subscribed
-			close(sub.ready)
+			if sub.restore {
+				sub.restore, restored = false, sub.refs > 0
+			} else {
+				close(sub.ready)
+			}
 			delete(s.inflight, user)
 			if sub.refs == 0 {
 				s.markLocked(user)
@@ -229,10 +256,10 @@ func (s *Subscriber) confirmSubscribe(user int64) {
 }
 
 // confirmUnsubscribe handles the answer to the UNSUBSCRIBE in flight.
-func (s *Subscriber) confirmUnsubscribe(user int64) {
+func (s *Subscriber) confirmUnsubscribe(gen uint64, user int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sub := s.subs[user]; sub != nil && sub.state == unsubscribing {
+	if sub := s.subs[user]; sub != nil && gen == s.gen && sub.state == unsubscribing {
 		sub.state = unsubscribed
 		delete(s.inflight, user)
 		s.markLocked(user)
@@ -299,11 +326,51 @@ func (s *Subscriber) write(ctx context.Context) {
 		case <-s.wake:
 		case <-tick.C:
 			s.expire(time.Now())
+		case <-s.replace:
+			s.replaceConn(ctx)
 		}
 		subs, unsubs := s.plan(time.Now())
 		s.send(ctx, "subscribe", subs)
 		s.send(ctx, "unsubscribe", unsubs)
 	}
+}
+
+// replaceConn opens a new pub/sub connection, moves every subscription to
+// it and closes the old one. Sessions catch up once their channel is
+// confirmed on the new connection: what was published meanwhile is read
+// from the stored streams. It keeps the old connection when no new one can
+// be made.
+func (s *Subscriber) replaceConn(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	gen := s.gen + 1
+	s.mu.Unlock()
+	ps, _, err := s.connect(cctx, gen)
+	if err != nil {
+		s.opts.Logger.Warn("pub/sub connection silent; a new one failed", "err", err)
+		return
+	}
+	s.opts.Logger.Warn("pub/sub connection silent; replaced it")
+	s.mu.Lock()
+	s.gen = gen
+	for user, sub := range s.subs {
+		if sub.refs == 0 {
+			delete(s.subs, user)
+			continue
+		}
+		if sub.state == subscribed {
+			sub.restore = true
+		}
+		sub.state = unsubscribed
+		s.dirty[user] = struct{}{}
+	}
+	clear(s.inflight)
+	s.mu.Unlock()
+	old := s.ps
+	s.ps = ps
+	s.resubs.Add(1)
+	go old.Close() // may wait for go-redis's own reconnect attempt
 }
 
 // expire queues the users whose command has waited too long.
@@ -382,18 +449,27 @@ func (s *Subscriber) send(ctx context.Context, kind string, channels []string) {
 func (s *Subscriber) Resubscriptions() int64 { return s.resubs.Load() }
 
 // Probe publishes to the node's probe channel every ProbeInterval until ctx
-// is done.
+// is done. When probes are published but do not come back for StaleAfter,
+// it has the connection replaced (at most once per StaleAfter).
 func (s *Subscriber) Probe(ctx context.Context) {
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()
+	lastAsk := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeInterval)
-			_ = s.rdb.Publish(pctx, s.probeChan, strconv.FormatInt(time.Now().UnixNano(), 10)).Err()
+			err := s.rdb.Publish(pctx, s.probeChan, strconv.FormatInt(time.Now().UnixNano(), 10)).Err()
 			cancel()
+			if err == nil && s.Healthy() != nil && time.Since(lastAsk) >= s.opts.StaleAfter {
+				lastAsk = time.Now()
+				select {
+				case s.replace <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
 }
@@ -421,6 +497,6 @@ func (s *Subscriber) Close() error {
 		<-s.writerDone
 	}
 	err := s.ps.Close()
-	<-s.readerDone
+	s.readers.Wait()
 	return err
 }

@@ -146,3 +146,127 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// startThroughProxy starts a subscriber whose Redis connections go through
+// a fault-injecting proxy, with probes running.
+func startThroughProxy(t *testing.T) (*redis.Subscriber, *recorder, *testenv.Proxy, *goredis.Client, redis.Keys) {
+	t.Helper()
+	srv := testenv.MustRedisServer(t)
+	proxy := testenv.MustProxy(t, srv.Addr)
+	rdb := goredis.NewClient(&goredis.Options{Addr: proxy.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	keys := redis.NewKeys("partition", 0)
+	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
+	rec := &recorder{msgs: map[int64][]string{}, resubed: map[int64]int{}}
+	ctx, stop := context.WithCancel(context.Background())
+	if err := sub.Start(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	go sub.Probe(ctx)
+	t.Cleanup(func() {
+		proxy.Heal()
+		stop()
+		sub.Close()
+	})
+	return sub, rec, proxy, srv.Client(0), keys
+}
+
+// TestSubscriberNeverBlocksOnAPartition: while Redis is unreachable (the
+// connection reset and every new one hanging, go-redis holding its own lock
+// through reconnect attempts), Acquire gives up
+// at its own deadline and Release returns at once: no lock is held across
+// a network round trip.
+func TestSubscriberNeverBlocksOnAPartition(t *testing.T) {
+	sub, _, proxy, _, _ := startThroughProxy(t)
+	if err := sub.Acquire(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Partition()
+	proxy.Cut() // go-redis reconnects, and its new connections hang
+	// Long enough for go-redis to find the connection dead and hold its own
+	// lock through reconnect attempts (read timeout 3 s each).
+	end := time.Now().Add(6 * time.Second)
+	for user := int64(100); time.Now().Before(end); user++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		start := time.Now()
+		err := sub.Acquire(ctx, user)
+		cancel()
+		if err == nil {
+			t.Fatalf("user %d: Acquire succeeded during the partition", user)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("user %d: Acquire with a 200ms deadline took %v during the partition", user, d)
+		}
+	}
+	start := time.Now()
+	sub.Release(1)
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("Release took %v during the partition", d)
+	}
+	if sub.Healthy() == nil {
+		t.Error("healthy during a 6 s partition")
+	}
+	proxy.Heal()
+	eventually(t, "healthy after the partition", func() bool { return sub.Healthy() == nil })
+}
+
+// TestSubscriberReadyOnlyOnItsOwnConfirmation: an Acquire that timed out
+// during a partition, followed by a new Acquire of the same user, returns
+// only once Redis confirmed a SUBSCRIBE after the partition healed; what is
+// published then is delivered.
+func TestSubscriberReadyOnlyOnItsOwnConfirmation(t *testing.T) {
+	sub, rec, proxy, direct, keys := startThroughProxy(t)
+	proxy.Partition()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	if err := sub.Acquire(ctx, 7); err == nil {
+		t.Fatal("Acquire succeeded during the partition")
+	}
+	cancel()
+	ready := make(chan error, 1)
+	go func() { ready <- sub.Acquire(context.Background(), 7) }()
+	select {
+	case err := <-ready:
+		t.Fatalf("second Acquire returned during the partition: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	proxy.Heal()
+	if err := <-ready; err != nil {
+		t.Fatal(err)
+	}
+	n, err := direct.PubSubNumSub(context.Background(), keys.Channel(7)).Result()
+	if err != nil || n[keys.Channel(7)] != 1 {
+		t.Fatalf("ready while Redis counts %v subscribers (%v)", n, err)
+	}
+	if _, err := redis.NewPublisher(direct, keys, redis.PublisherOptions{}).Publish(context.Background(), message(t, 7)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "delivery after the partition", func() bool { return rec.count(7) == 1 })
+	sub.Release(7)
+}
+
+// TestSubscriberReplacesASilentConnection: a pub/sub connection that goes
+// silent without breaking (go-redis waits on it forever) is found by the
+// probe and replaced; the subscriptions move to the new connection, are
+// reported as restored (sessions catch up), and deliver again.
+func TestSubscriberReplacesASilentConnection(t *testing.T) {
+	sub, rec, proxy, direct, keys := startThroughProxy(t)
+	if err := sub.Acquire(context.Background(), 9); err != nil {
+		t.Fatal(err)
+	}
+	before := sub.Resubscriptions()
+	proxy.Stall() // every connection open now is silent; new ones work
+	eventually(t, "subscription restored on a new connection", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.resubed[9] > 0
+	})
+	if sub.Resubscriptions() == before {
+		t.Error("replacement not counted")
+	}
+	eventually(t, "healthy on the new connection", func() bool { return sub.Healthy() == nil })
+	if _, err := redis.NewPublisher(direct, keys, redis.PublisherOptions{}).Publish(context.Background(), message(t, 9)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "delivery on the new connection", func() bool { return rec.count(9) == 1 })
+	sub.Release(9)
+}

@@ -59,6 +59,11 @@ func TestHandshake(t *testing.T) {
 		{"insecure no user", insecure.url(""), nil, 401},
 		{"insecure bad user", insecure.url("user_id=abc"), nil, 401},
 		{"bad last_seq", insecure.url("user_id=1&last_seq=-4"), nil, 400},
+		{"resume with epoch", insecure.url("user_id=1&last_seq=4&epoch=k3x9"), nil, 101},
+		{"epoch without last_seq", insecure.url("user_id=1&epoch=k3x9"), nil, 400},
+		{"bad epoch", insecure.url("user_id=1&last_seq=4&epoch=a-b"), nil, 400},
+		{"acking session", insecure.url("user_id=1&ack=1"), nil, 101},
+		{"bad ack", insecure.url("user_id=1&ack=yes"), nil, 400},
 		{"same-host origin", insecure.url("user_id=1"), http.Header{"Origin": {"http://" + host}}, 101},
 		{"allowed origin", insecure.url("user_id=1"), http.Header{"Origin": {"https://app.example.com"}}, 101},
 		{"foreign origin", insecure.url("user_id=1"), http.Header{"Origin": {"https://evil.example"}}, 403},
@@ -131,4 +136,31 @@ func TestAckAdvancesCursor(t *testing.T) {
 	eventually(t, "cursor at 4", func() bool {
 		return c.cursor(t, 1001) == 4
 	})
+}
+
+// TestDeliveredCursorOfAckingSessions: a session that acknowledges (ack=1,
+// or from its first ack frame on) advances the delivered cursor by its
+// acks only; one that never acks advances it by what was written to its
+// socket. A new session without last_seq gets what follows the cursor.
+func TestDeliveredCursorOfAckingSessions(t *testing.T) {
+	c := newCluster(t)
+	a := startNode(t, c, "a", nil)
+
+	acking := dial(t, a.url("user_id=1001&ack=1"))
+	acking.connected(t)
+	c.push(t, 1001, 5)
+	acking.seqs(t, 5)
+	acking.ack(t, 2)
+	eventually(t, "cursor at the ack", func() bool { return c.cursor(t, 1001) == 2 })
+	acking.conn.Close()
+	eventually(t, "session gone", func() bool { return a.hub.Connections() == 0 })
+	next := dial(t, a.url("user_id=1001"))
+	if f := next.connected(t); f.LastSeq != 2 {
+		t.Fatalf("connected %+v, want the replay after the acked seq 2", f)
+	}
+	if got := next.seqs(t, 3); !cmp.Equal(got, span(3, 5)) {
+		t.Fatalf("after an acking session: %v, want 3..5", got)
+	}
+	// next never acks: its writes move the cursor.
+	eventually(t, "cursor at the last write", func() bool { return c.cursor(t, 1001) == 5 })
 }

@@ -33,6 +33,13 @@ func newCluster(tb testing.TB) *cluster {
 	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
 }
 
+// newClusterOn is a deployment on DB 0 of a throwaway Redis server.
+func newClusterOn(tb testing.TB, srv *testenv.RedisServer) *cluster {
+	rdb := srv.Client(0)
+	keys := redis.NewKeys(testenv.RandomName("ws"), 0)
+	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
+}
+
 // push publishes n generic messages to user and returns their seqs.
 func (c *cluster) push(tb testing.TB, user int64, n int) []int64 {
 	tb.Helper()
@@ -83,6 +90,13 @@ type node struct {
 
 func startNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *node {
 	tb.Helper()
+	return startNodeWith(tb, c, id, tune, nil)
+}
+
+// startNodeWith is startNode with the hub's history wrapped by wrap (nil:
+// the node's Streams as they are).
+func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options), wrap func(*redis.Streams) ws.History) *node {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	// Each node has its own Redis connections, as separate processes would.
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB, ClientName: "node-" + id})
@@ -93,7 +107,11 @@ func startNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *no
 	if tune != nil {
 		tune(&opts)
 	}
-	hub := ws.New(streams, sub, nil, opts)
+	var history ws.History = streams
+	if wrap != nil {
+		history = wrap(streams)
+	}
+	hub := ws.New(history, sub, nil, opts)
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
 	}
@@ -139,6 +157,8 @@ type frame struct {
 	LastSeq   int64  `json:"last_seq"`
 	HeadSeq   int64  `json:"head_seq"`
 	Truncated bool   `json:"truncated"`
+	Reset     bool   `json:"reset"`
+	Epoch     string `json:"epoch"`
 	NodeID    string `json:"node_id"`
 }
 

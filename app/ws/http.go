@@ -57,6 +57,20 @@ func resumePosition(q url.Values) (app.Position, error) {
 	return app.Position{Epoch: epoch, Seq: n}, nil
 }
 
+// ackMode reads the optional ack parameter: ack=1 (or true) declares that
+// the client acknowledges what it processed, so that only its acks advance
+// the user's delivered cursor from the first message on. Without it, the
+// first ack frame switches the session to that mode.
+func ackMode(q url.Values) (bool, error) {
+	switch q.Get("ack") {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, app.Errorf(app.EInvalidArgument, "ack must be 1 or 0")
+}
+
 // maxEpochLen bounds a client's epoch; the gateway's are at most 13
 // characters of [0-9a-z].
 const maxEpochLen = 32

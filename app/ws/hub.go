@@ -67,7 +67,8 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 
 // ServeHTTP authenticates the request and upgrades it: GET /ws?user_id=U
 // (insecure mode) or ?token=JWT / Authorization: Bearer (jwt mode), with an
-// optional &last_seq=N&epoch=E. Refusals answer before the upgrade.
+// optional &last_seq=N&epoch=E and &ack=1. Refusals answer before the
+// upgrade.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		writeError(w, http.StatusServiceUnavailable, app.EUnavailable, "node is shutting down; connect to another node")
@@ -78,12 +79,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAppError(w, err)
 		return
 	}
-	resume, err := resumePosition(r.URL.Query())
+	q := r.URL.Query()
+	resume, err := resumePosition(q)
+	if err != nil {
+		writeAppError(w, err)
+		return
+	}
+	acks, err := ackMode(q)
 	if err != nil {
 		writeAppError(w, err)
 		return
 	}
 	c := newConn(h, user, resume)
+	c.acked = acks
 	// melody runs the whole session inside HandleRequest. Run it on a fresh
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
