@@ -101,7 +101,7 @@ func New() *Metrics {
 		"Reservation changes committed: created, confirmed, rejected, cancelled.", "to", transitionTo)
 	m.remindersScheduled = counter("gateway_reminders_scheduled_total", "Reminder tasks enqueued.")
 	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
-	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was no longer confirmed.")
+	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was cancelled or rejected.")
 
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),

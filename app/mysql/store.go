@@ -120,11 +120,27 @@ func insertMessages(tx *gorm.DB, msgs []app.Message, at time.Time) error {
 }
 
 // PendingMessages returns up to limit outbox messages written at or before
-// before, oldest first.
-func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int) ([]app.Message, error) {
+// before, except those to the users in except, oldest first.
+func (s *Store) PendingMessages(ctx context.Context, before time.Time, except []int64, limit int) ([]app.Message, error) {
+	q := s.db.WithContext(ctx).Where("created_at <= ?", before.UTC())
+	if len(except) > 0 {
+		q = q.Where("user_id NOT IN ?", except)
+	}
+	return readOutbox(q, limit)
+}
+
+// PendingMessagesFor returns up to limit outbox messages to the given users,
+// oldest first.
+func (s *Store) PendingMessagesFor(ctx context.Context, users []int64, limit int) ([]app.Message, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	return readOutbox(s.db.WithContext(ctx).Where("user_id IN ?", users), limit)
+}
+
+func readOutbox(q *gorm.DB, limit int) ([]app.Message, error) {
 	var rows []outboxRow
-	err := s.db.WithContext(ctx).Where("created_at <= ?", before.UTC()).Order("id").Limit(limit).Find(&rows).Error
-	if err != nil {
+	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	msgs := make([]app.Message, len(rows))

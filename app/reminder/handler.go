@@ -3,6 +3,7 @@ package reminder
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -12,11 +13,19 @@ import (
 )
 
 // Sender sends the reminder named key of a reservation to both parties if
-// it is still confirmed, and reports whether it did. Sending the same key
-// twice must not remind anyone twice.
+// it is confirmed, and reports whether it did: false means the reservation
+// was cancelled or rejected. A reservation that is still pending (its
+// confirm has not committed yet) is an error of code
+// app.EFailedPrecondition, an unknown one of code app.ENotFound. Sending the
+// same key twice must not remind anyone twice.
 type Sender interface {
 	SendReminder(ctx context.Context, reservationID int64, key string) (bool, error)
 }
+
+// ErrNotConfirmedYet is the error (wrapped) of a task that ran while its
+// reservation was still pending: the confirm that scheduled it had not
+// committed. The worker retries such a task within seconds.
+var ErrNotConfirmedYet = errors.New("reservation not confirmed yet")
 
 // Handler processes reminder tasks.
 type Handler struct {
@@ -42,18 +51,25 @@ func NewHandler(sender Sender, stats Stats, log *slog.Logger) *Handler {
 var _ asynq.Handler = (*Handler)(nil)
 
 // ProcessTask sends one reminder. A malformed payload or a reservation that
-// no longer exists is archived at once; other failures are retried with
-// asynq's backoff and, after MaxRetry, archived (visible in the UI).
+// no longer exists is archived at once; a cancelled or rejected one
+// completes the task without sending. A pending one fails with
+// ErrNotConfirmedYet, retried soon; other failures are retried with the
+// worker's backoff. Either way, after MaxRetry the task is archived
+// (visible in the UI).
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p Payload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ReservationID <= 0 {
 		return fmt.Errorf("bad reminder payload %q: %v: %w", t.Payload(), err, asynq.SkipRetry)
 	}
 	sent, err := h.sender.SendReminder(ctx, p.ReservationID, p.Key())
-	if app.ErrorCode(err) == app.ENotFound {
+	switch app.ErrorCode(err) {
+	case "":
+	case app.ENotFound:
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
-	}
-	if err != nil {
+	case app.EFailedPrecondition:
+		h.log.Info("reminder waits: reservation still pending", "key", p.Key(), "reservation_id", p.ReservationID)
+		return fmt.Errorf("%w: %v", ErrNotConfirmedYet, err)
+	default:
 		return err
 	}
 	if sent {
@@ -62,7 +78,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			h.stats.ReminderFired()
 		}
 	} else {
-		h.log.Info("reminder skipped: reservation no longer confirmed", "key", p.Key(), "reservation_id", p.ReservationID)
+		h.log.Info("reminder skipped: reservation cancelled or rejected", "key", p.Key(), "reservation_id", p.ReservationID)
 		if h.stats != nil {
 			h.stats.ReminderSkipped()
 		}

@@ -284,7 +284,13 @@ func TestTwoWorkersRemindOnce(t *testing.T) {
 // startWorker runs an asynq worker (a node's) until the test ends.
 func startWorker(tb testing.TB, f *fixture) {
 	tb.Helper()
-	srv, mux := reminder.NewWorker(f.env.Redis, reminder.NewHandler(f.svc, nil, nil), reminder.WorkerOptions{
+	runWorker(tb, f, nil)
+}
+
+// runWorker runs an asynq worker whose handler reports to stats (may be nil).
+func runWorker(tb testing.TB, f *fixture, stats reminder.Stats) {
+	tb.Helper()
+	srv, mux := reminder.NewWorker(f.env.Redis, reminder.NewHandler(f.svc, stats, nil), reminder.WorkerOptions{
 		Queues: map[string]int{queue: 1}, Concurrency: 4, PollInterval: 100 * time.Millisecond})
 	if err := srv.Start(mux); err != nil {
 		tb.Fatal(err)

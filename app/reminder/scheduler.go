@@ -73,24 +73,62 @@ func (s *Scheduler) plan(r *app.Reservation) map[time.Duration]time.Time {
 }
 
 // Schedule enqueues r's reminders. Enqueuing one that exists already (same
-// task id) is success: a retry or a second node changes nothing.
+// task id) is success: a retry or a second node changes nothing. The one
+// exception is an archived task, whose retries ran out while r was still
+// pending (a confirm that did not commit): it is replaced, so that this
+// confirm gets its reminders. A completed task stays: its reminder was sent
+// or skipped.
 func (s *Scheduler) Schedule(ctx context.Context, r *app.Reservation) error {
 	for lead, at := range s.plan(r) {
 		task, err := NewTask(r, lead, at, s.opts.Task)
 		if err != nil {
 			return err
 		}
+		id := Key(r.ID, leadName(lead))
 		_, err = s.client.EnqueueContext(ctx, task)
-		switch {
-		case err == nil:
-			if s.opts.Metrics != nil {
-				s.opts.Metrics.ReminderScheduled()
-			}
-		case !errors.Is(err, asynq.ErrTaskIDConflict):
-			return fmt.Errorf("schedule reminder %s: %w", Key(r.ID, leadName(lead)), err)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			err = s.replaceArchived(ctx, task, id)
+		} else if err == nil {
+			s.scheduled()
+		}
+		if err != nil {
+			return fmt.Errorf("schedule reminder %s: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// replaceArchived enqueues task again if the task of the same id is
+// archived, and leaves any other one as it is.
+func (s *Scheduler) replaceArchived(ctx context.Context, task *asynq.Task, id string) error {
+	info, err := s.inspector.GetTaskInfo(s.opts.Task.Queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound):
+		return nil // deleted since the conflict: by a cancel, or by another node replacing it
+	case err != nil:
+		return err
+	case info.State != asynq.TaskStateArchived:
+		return nil
+	}
+	if err := s.inspector.DeleteTask(s.opts.Task.Queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return err
+	}
+	_, err = s.client.EnqueueContext(ctx, task)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return nil // another node replaced it first
+	case err != nil:
+		return err
+	}
+	s.opts.Logger.Info("archived reminder enqueued again", "task_id", id, "last_err", info.LastErr)
+	s.scheduled()
+	return nil
+}
+
+func (s *Scheduler) scheduled() {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.ReminderScheduled()
+	}
 }
 
 // Cancel deletes r's reminder tasks. One that is running cannot be deleted:

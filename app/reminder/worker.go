@@ -1,6 +1,7 @@
 package reminder
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,7 +16,7 @@ type WorkerOptions struct {
 	Concurrency     int
 	PollInterval    time.Duration                   // scheduled-task forwarding and idle polling (default 200 ms)
 	ShutdownTimeout time.Duration                   // in-flight tasks get this long on shutdown, then are requeued
-	RetryDelay      func(attempt int) time.Duration // default: asynq's exponential backoff
+	RetryDelay      func(attempt int) time.Duration // default: asynq's exponential backoff; not for ErrNotConfirmedYet
 	Logger          *slog.Logger
 }
 
@@ -29,12 +30,17 @@ func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*as
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	var delay asynq.RetryDelayFunc
+	delay := asynq.DefaultRetryDelayFunc
 	if opts.RetryDelay != nil {
 		delay = func(n int, _ error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n) }
 	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		RetryDelayFunc:           delay,
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if errors.Is(err, ErrNotConfirmedYet) {
+				return notConfirmedRetryDelay(n)
+			}
+			return delay(n, err, t)
+		},
 		Queues:                   opts.Queues,
 		Concurrency:              opts.Concurrency,
 		DelayedTaskCheckInterval: opts.PollInterval,
@@ -46,6 +52,14 @@ func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*as
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeViewingReminder, h)
 	return srv, mux
+}
+
+// notConfirmedRetryDelay is the wait before retry n (0 first) of a task
+// whose reservation was still pending: its confirm is most likely about to
+// commit, and a reminder is due at an exact time. 1 s, growing by 0.5 s,
+// at most 5 s; asynq rounds the retry time down to a whole second.
+func notConfirmedRetryDelay(n int) time.Duration {
+	return min(time.Second+time.Duration(n)*500*time.Millisecond, 5*time.Second)
 }
 
 // slogAdapter writes asynq's log lines to slog.

@@ -2,48 +2,97 @@ package reservation
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/houseview/gateway/app"
 )
 
-// OutboxStore reads and clears the messages that await publishing.
+// OutboxStore reads and clears the messages that await publishing. Reads
+// return messages oldest first (outbox order): the order each recipient
+// must get them in.
 type OutboxStore interface {
-	PendingMessages(ctx context.Context, before time.Time, limit int) ([]app.Message, error)
+	// PendingMessagesFor returns up to limit messages to the given users.
+	PendingMessagesFor(ctx context.Context, users []int64, limit int) ([]app.Message, error)
+	// PendingMessages returns up to limit messages written at or before
+	// before, except those to the users in except.
+	PendingMessages(ctx context.Context, before time.Time, except []int64, limit int) ([]app.Message, error)
 	DeleteMessages(ctx context.Context, ids []string) error
 }
 
-// deliverTimeout bounds one delivery attempt after the request is done.
-const deliverTimeout = 5 * time.Second
+const (
+	// deliverTimeout bounds one delivery attempt after the request is done.
+	deliverTimeout = 5 * time.Second
+	// deliverLimit bounds the outbox messages a request publishes after its
+	// commit; the relay publishes the rest.
+	deliverLimit = 100
+	// maxFailedRecipients ends a relay flush once this many recipients
+	// failed: their messages are left out of its later passes.
+	maxFailedRecipients = 1000
+)
 
-// deliver publishes msgs in order and deletes the published ones from the
-// outbox. It returns how many were published.
-func deliver(ctx context.Context, out OutboxStore, pub Publisher, msgs []app.Message, log *slog.Logger) int {
+// deliver publishes msgs after their transaction committed: for each of
+// their recipients, every message the outbox holds for them, oldest first,
+// so that older leftovers (a publish that failed, a node that died after
+// its commit) go out before the new ones. Published messages leave the
+// outbox; the rest wait for the Relay. The caller's request has succeeded
+// either way.
+func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
 	if len(msgs) == 0 {
-		return 0
+		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverTimeout)
 	defer cancel()
+	users := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		if !slices.Contains(users, m.UserID) {
+			users = append(users, m.UserID)
+		}
+	}
+	pending, err := s.store.PendingMessagesFor(ctx, users, deliverLimit)
+	if err != nil {
+		s.log.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
+		return
+	}
+	if _, err := publishOutbox(ctx, s.store, s.pub, pending, map[int64]bool{}, s.log); err != nil {
+		// Harmless: a republish of a published id delivers nothing.
+		s.log.WarnContext(ctx, "outbox cleanup failed", "err", err)
+	}
+}
+
+// publishOutbox publishes msgs, given in outbox order, deletes the
+// published ones from the outbox and returns how many it published. Each
+// recipient's messages go out in order: after its first failure, its later
+// messages stay in the outbox, so that none gets a lower seq than an older
+// one. Recipients in failed are skipped; those that fail are added.
+func publishOutbox(ctx context.Context, out OutboxStore, pub Publisher, msgs []app.Message, failed map[int64]bool, log *slog.Logger) (int, error) {
 	done := make([]string, 0, len(msgs))
 	for _, m := range msgs {
+		if failed[m.UserID] {
+			continue
+		}
 		if _, err := pub.Publish(ctx, m); err != nil {
-			log.WarnContext(ctx, "publish failed; the outbox relay will retry", "msg_id", m.ID, "user_id", m.UserID, "err", err)
+			log.WarnContext(ctx, "publish failed; this recipient's messages wait for the outbox relay",
+				"msg_id", m.ID, "user_id", m.UserID, "err", err)
+			failed[m.UserID] = true
 			continue
 		}
 		done = append(done, m.ID)
 	}
 	if err := out.DeleteMessages(ctx, done); err != nil {
-		// Harmless: a republish of a published id delivers nothing.
-		log.WarnContext(ctx, "outbox cleanup failed", "err", err)
+		return len(done), fmt.Errorf("delete %d published outbox messages: %w", len(done), err)
 	}
-	return len(done)
+	return len(done), nil
 }
 
 // Relay publishes what the outbox still holds: messages whose request died
 // between commit and publish, or whose publish failed (Redis down). Every
 // node may run one; the publisher's per-message idempotency makes their
-// races harmless.
+// races harmless. Like a request, it publishes each recipient's messages
+// in order and leaves a recipient's messages after its first failure.
 type Relay struct {
 	Store     OutboxStore
 	Publisher Publisher
@@ -74,8 +123,10 @@ func (r *Relay) Run(ctx context.Context) {
 	}
 }
 
-// Flush makes passes until no message older than the grace period is left
-// or a pass publishes nothing, and returns how many it published.
+// Flush makes passes until no message older than the grace period is left,
+// a pass publishes nothing (Redis is most likely down) or too many
+// recipients failed, and returns how many it published. A recipient that
+// failed is left out of the later passes.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	batch, grace, now := r.Batch, r.Grace, r.Now
 	if batch <= 0 {
@@ -87,18 +138,26 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if now == nil {
 		now = time.Now
 	}
+	failed := map[int64]bool{}
 	total := 0
 	for {
-		msgs, err := r.Store.PendingMessages(ctx, now().Add(-grace), batch)
+		msgs, err := r.Store.PendingMessages(ctx, now().Add(-grace), slices.Sorted(maps.Keys(failed)), batch)
 		if err != nil {
 			return total, err
 		}
-		n := deliver(ctx, r.Store, r.Publisher, msgs, r.logger())
+		n, err := r.publish(ctx, msgs, failed)
 		total += n
-		if len(msgs) < batch || n == 0 {
-			return total, nil
+		if err != nil || len(msgs) < batch || n == 0 || len(failed) >= maxFailedRecipients {
+			return total, err
 		}
 	}
+}
+
+// publish makes one pass over msgs.
+func (r *Relay) publish(ctx context.Context, msgs []app.Message, failed map[int64]bool) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+	defer cancel()
+	return publishOutbox(ctx, r.Store, r.Publisher, msgs, failed, r.logger())
 }
 
 func (r *Relay) logger() *slog.Logger {

@@ -121,10 +121,3 @@ func (s *Service) local(r *app.Reservation) *app.Reservation {
 	r.ReserveTime = r.ReserveTime.In(s.loc)
 	return r
 }
-
-// deliver publishes msgs after their transaction committed and removes the
-// published ones from the outbox. What fails stays in the outbox for the
-// Relay: the caller's request has succeeded either way.
-func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
-	deliver(context.WithoutCancel(ctx), s.store, s.pub, msgs, s.log)
-}

@@ -82,9 +82,11 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	if err != nil {
 		return nil, err
 	}
-	// Reminders are scheduled before the commit: if the commit then fails,
-	// the tasks find the reservation not confirmed and do nothing; the other
-	// way round a crash could leave a confirmed viewing without reminders.
+	// Reminders are scheduled before the commit: the other way round a crash
+	// could leave a confirmed viewing without reminders. A task that runs
+	// before the commit finds the reservation pending and retries shortly;
+	// if the commit fails, its retries run out (archived) or a reject or
+	// cancel deletes it, and a later confirm enqueues an archived one again.
 	if to == app.StatusConfirmed && s.rem != nil {
 		if err := s.rem.Schedule(ctx, &next); err != nil {
 			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", id, "err", err)
@@ -137,19 +139,25 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 }
 
 // SendReminder sends the scheduled reminder named key of reservation id to
-// both parties, if the reservation is still confirmed, and reports whether
-// it did. The messages' ids derive from key, so a retried task reminds
-// nobody twice: the outbox ignores a known id and the publisher delivers an
-// id once.
+// both parties, if the reservation is confirmed, and reports whether it
+// did: false for a cancelled or rejected one. A pending one is
+// EFailedPrecondition: its confirm scheduled the reminder and has not
+// committed yet, so the task should come back. The messages' ids derive
+// from key, so a retried task reminds nobody twice: the outbox ignores a
+// known id and the publisher delivers an id once.
 func (s *Service) SendReminder(ctx context.Context, id int64, key string) (bool, error) {
 	r, err := s.store.Reservation(ctx, id)
 	if err != nil {
 		return false, err
 	}
-	if r.Status != app.StatusConfirmed {
+	switch r.Status {
+	case app.StatusConfirmed:
+		return true, s.remind(ctx, r, key)
+	case app.StatusPending:
+		return false, app.Errorf(app.EFailedPrecondition, "reservation %d is still pending", id)
+	default:
 		return false, nil
 	}
-	return true, s.remind(ctx, r, key)
 }
 
 // remind stores and publishes the type-4 messages of r. An empty key gives
