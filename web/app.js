@@ -13,8 +13,10 @@ function reconnectDelay(advice, n, random = Math.random) {
 
 // keepConnected keeps one WebSocket to the gateway open. Whenever it closes
 // (1001 node draining, 1013 try again, 4000 slow consumer, network loss) it
-// waits reconnectDelay and opens urlFor() again; urlFor adds &last_seq=N, the
-// highest seq the client has, so the gateway resumes right after it. The
+// waits reconnectDelay and opens urlFor() again; urlFor adds &last_seq=N and
+// &epoch=E, the highest seq the client has and the epoch of the user's
+// stream it belongs to, so the gateway resumes right after it (or says
+// reset when that stream is gone). The
 // attempt count restarts at every connected frame. onFrame gets each decoded
 // frame; onClose(event, waitMs, hadConnected) each close. Returns
 // {send(obj), stop()}.
@@ -64,16 +66,31 @@ function main() {
   const $ = (id) => document.getElementById(id);
 
   // The session of the page: one user, one connection.
-  const s = { conn: null, user: '', seen: new Set(), highest: null, acked: 0, expectGap: false, count: 0 };
+  // A seq counts within its epoch: seen and highest belong to s.epoch.
+  const s = { conn: null, user: '', epoch: '', seen: new Set(), highest: null, acked: 0, expectGap: false, count: 0 };
 
   const storageKey = (user) => 'houseview.last_seq.' + user;
+  const epochKey = (user) => 'houseview.epoch.' + user;
   function loadSeq(user) {
     const v = localStorage.getItem(storageKey(user));
+    s.epoch = localStorage.getItem(epochKey(user)) || '';
     return v === null || !/^\d+$/.test(v) ? null : Number(v);
   }
   function saveSeq() {
-    if (s.user && s.highest !== null) localStorage.setItem(storageKey(s.user), String(s.highest));
+    if (s.user && s.highest !== null) {
+      localStorage.setItem(storageKey(s.user), String(s.highest));
+      localStorage.setItem(epochKey(s.user), s.epoch);
+    }
     $('last-seq').textContent = s.highest === null ? '-' : s.highest;
+  }
+
+  // restart follows a new epoch of the user's stream from seq after: what
+  // was stored for the old epoch is void (its Redis lost it).
+  function restart(epoch, after) {
+    s.epoch = epoch;
+    s.seen.clear();
+    s.highest = after;
+    s.acked = after;
   }
 
   function log(text, level) {
@@ -101,7 +118,10 @@ function main() {
     const user = $('user-id').value.trim(), token = $('token').value.trim();
     if (user) q.set('user_id', user);
     if (token) q.set('token', token);
-    if (withSeq && s.highest !== null) q.set('last_seq', String(s.highest));
+    if (withSeq && s.highest !== null) {
+      q.set('last_seq', String(s.highest));
+      if (s.epoch) q.set('epoch', s.epoch);
+    }
     return q.toString();
   }
 
@@ -117,7 +137,8 @@ function main() {
     localStorage.setItem('houseview.user_id', user);
     s.user = user || tokenSub(token);
     s.seen.clear();
-    s.highest = replayAll ? 0 : loadSeq(s.user);
+    s.highest = loadSeq(s.user);
+    if (replayAll) { s.highest = 0; s.epoch = ''; }
     s.acked = s.highest || 0;
     s.expectGap = false;
     if (replayAll) clearList();
@@ -137,8 +158,14 @@ function main() {
 
   function onFrame(f) {
     if (f.event === 'connected') return onConnected(f);
+    if (f.event === 'reset') return onReset(f);
     if (f.event === 'error') return log(`${f.code}: ${f.message}`, 'ERROR frame');
     if (typeof f.seq !== 'number') return log('unknown frame ' + JSON.stringify(f), 'WARN');
+    if (f.epoch !== s.epoch) {
+      // Never without a reset frame before it; follow the stream anyway.
+      log(`message of epoch ${f.epoch} while following ${s.epoch || '-'}: following the new epoch`, 'WARN');
+      restart(f.epoch, f.seq - 1);
+    }
     if (s.seen.has(f.seq)) return log(`duplicate seq ${f.seq} dropped`, 'WARN');
     if (s.highest !== null && f.seq > s.highest + 1 && !s.expectGap) {
       log(`gap: seq ${s.highest + 1}..${f.seq - 1} missing`, 'WARN');
@@ -152,15 +179,14 @@ function main() {
 
   function onConnected(f) {
     s.user = String(f.user_id);
-    if (f.reset) {
-      // The gateway's seq space restarted: what we hold is from another life.
-      log(`seq reset: gateway head ${f.head_seq} is below our last_seq ${s.highest}; replaying all stored`, 'WARN');
-      s.seen.clear();
-      s.highest = 0;
-      s.acked = 0;
-    } else if (s.highest === null || f.last_seq > s.highest) {
-      s.highest = f.last_seq;
-      s.acked = Math.max(s.acked, f.last_seq);
+    if (f.reset || f.epoch !== s.epoch) {
+      // The user's stream is not the one our last_seq belongs to (its Redis
+      // lost it, or we had none): follow the gateway's epoch from last_seq.
+      if (f.reset) log(`stream reset: epoch ${s.epoch || '-'} is gone, now ${f.epoch}; replaying from ${f.last_seq}`, 'WARN');
+      restart(f.epoch, f.last_seq);
+    } else {
+      s.highest = f.last_seq; // where the replay continues
+      s.acked = Math.min(s.acked, f.last_seq);
     }
     if (f.truncated) {
       s.expectGap = true;
@@ -174,6 +200,15 @@ function main() {
     $('heartbeat').textContent = f.heartbeat_ms + ' ms';
     if (f.reconnect) $('advice').textContent = `base ${f.reconnect.base_ms} ms, max ${f.reconnect.max_ms} ms, jitter ${f.reconnect.jitter}`;
     log(`connected to ${f.node_id} as ${f.user_id}, last_seq=${f.last_seq} head_seq=${f.head_seq}`);
+  }
+
+  // onReset: a live session learnt that the user's stream was recreated.
+  function onReset(f) {
+    log(`stream reset: epoch ${s.epoch || '-'} is gone, now ${f.epoch}; replaying from ${f.last_seq}`, 'WARN');
+    restart(f.epoch, f.last_seq);
+    if (f.truncated) s.expectGap = true;
+    saveSeq();
+    $('head-seq').textContent = f.head_seq;
   }
 
   async function onClose(e, wait, hadConnected) {
@@ -198,7 +233,7 @@ function main() {
 
   function sendAcks() {
     if (!s.conn || s.highest === null || s.highest <= s.acked) return;
-    if (s.conn.send({ action: 'ack', seq: s.highest })) {
+    if (s.conn.send({ action: 'ack', seq: s.highest, epoch: s.epoch })) {
       s.acked = s.highest;
       $('acked').textContent = s.acked;
     }

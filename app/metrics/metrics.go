@@ -29,6 +29,7 @@ type Metrics struct {
 	delivered prometheus.Counter
 	replayed  prometheus.Counter
 	dropped   *prometheus.CounterVec
+	resets    prometheus.Counter
 	latency   prometheus.Histogram
 
 	httpRequests *prometheus.CounterVec
@@ -82,8 +83,10 @@ func New() *Metrics {
 	m.replayed = counter("gateway_messages_replayed_total", "Messages copied from the stored history into a session (resume, catch-up).")
 	m.dropped = counterVec("gateway_messages_dropped_total",
 		"Messages not written to a session: duplicate (the session had it already), closed (the session was closing), "+
-			"unsent (in the send buffer when the session closed; the client resumes), malformed (published without a seq).",
+			"unsent (in the send buffer when the session closed; the client resumes), malformed (published without the publisher's envelope).",
 		"reason", dropReasons)
+	m.resets = counter("gateway_ws_stream_resets_total",
+		"Sessions told that their user's stream has a new epoch because Redis lost the old one (reset frame, or connected with reset).")
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_publish_to_deliver_seconds",
 		Help:    "Time from a message's publish (Redis's clock) to its socket write, for messages published while the session was open.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
@@ -107,7 +110,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.wsConnections, m.wsOpened, m.wsClosed, m.wsSlow,
-		m.published, m.delivered, m.replayed, m.dropped, m.latency,
+		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
 		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
 		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
 	)
@@ -173,6 +176,9 @@ func (m *Metrics) MessageReplayed() { m.replayed.Inc() }
 
 // MessageDropped implements ws.Metrics.
 func (m *Metrics) MessageDropped(reason string) { m.dropped.WithLabelValues(reason).Inc() }
+
+// StreamReset implements ws.Metrics.
+func (m *Metrics) StreamReset() { m.resets.Inc() }
 
 // MessagePublished implements redis.PublishMetrics.
 func (m *Metrics) MessagePublished(msgType string) { m.published.WithLabelValues(msgType).Inc() }

@@ -45,13 +45,19 @@ func waiting(tb testing.TB, env *apptest.Env, user int64) []string {
 	return out
 }
 
+// title reads the title of an outbox message; a payload broken by
+// failPublishes is the title as a JSON string.
 func title(tb testing.TB, m app.Message) string {
 	tb.Helper()
 	var n app.Notification
-	if err := json.Unmarshal(m.Payload, &n); err != nil {
-		tb.Fatal(err)
+	if err := json.Unmarshal(m.Payload, &n); err == nil {
+		return n.Title
 	}
-	return n.Title
+	var broken string
+	if err := json.Unmarshal(m.Payload, &broken); err != nil {
+		tb.Fatalf("outbox payload %s: %v", m.Payload, err)
+	}
+	return broken
 }
 
 // stored puts a generic message to user in the outbox, unpublished, as a
@@ -69,20 +75,22 @@ func stored(tb testing.TB, env *apptest.Env, user int64, text string) app.Messag
 	return m
 }
 
-// failPublishes makes every publish of m fail in Redis itself (WRONGTYPE on
-// its published marker) until the returned repair is called. Other
+// failPublishes makes every publish of m fail until the returned repair is
+// called: its outbox row's payload is made something the publisher refuses
+// (a JSON string, holding the title, instead of an object). Other
 // messages, to the same user too, publish as usual.
 func failPublishes(tb testing.TB, env *apptest.Env, m app.Message) (repair func()) {
 	tb.Helper()
-	key := env.Keys.Published(m.UserID, m.ID)
-	if err := env.Redis.HSet(context.Background(), key, "broken", 1).Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return func() {
-		if err := env.Redis.Del(context.Background(), key).Err(); err != nil {
-			tb.Fatal(err)
+	set := func(payload string) {
+		tb.Helper()
+		res := env.DB.Exec("UPDATE notification_outbox SET payload = ? WHERE msg_id = ?", payload, m.ID)
+		if res.Error != nil || res.RowsAffected != 1 {
+			tb.Fatalf("set payload of %s: %v (%d rows)", m.ID, res.Error, res.RowsAffected)
 		}
 	}
+	broken, _ := json.Marshal(title(tb, m))
+	set(string(broken))
+	return func() { set(string(m.Payload)) }
 }
 
 // TestLaterNotificationWaitsForOlderOne: the booking's notice to the

@@ -88,6 +88,9 @@ func (c *conn) start() {
 	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
 		LastSeq: page.After, HeadSeq: page.Head, Truncated: page.Truncated, Reset: page.Reset,
 		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect}
+	if page.Reset {
+		c.h.opts.Metrics.StreamReset()
+	}
 	b, _ := json.Marshal(hello)
 	c.mu.Lock()
 	c.epoch, c.last = page.Epoch, page.After
@@ -313,6 +316,7 @@ func (c *conn) resync(page app.StreamPage) bool {
 	}
 	c.epoch, c.last, c.maxSeen = page.Epoch, page.After, 0
 	c.h.stats.resets.Add(1)
+	c.h.opts.Metrics.StreamReset()
 	return c.s.Write(b) == nil
 }
 

@@ -34,6 +34,7 @@ func (r *recordMetrics) MessageDelivered()             { r.add("delivered") }
 func (r *recordMetrics) DeliveryLatency(time.Duration) { r.add("timed") }
 func (r *recordMetrics) MessageReplayed()              { r.add("replayed") }
 func (r *recordMetrics) MessageDropped(reason string)  { r.add("dropped:" + reason) }
+func (r *recordMetrics) StreamReset()                  { r.add("reset") }
 
 // counts waits until the counts equal want, failing with the difference.
 func (r *recordMetrics) counts(tb testing.TB, want map[string]int) {

@@ -62,6 +62,10 @@ type Metrics interface {
 	// MessageReplayed counts a message copied from the stored list.
 	MessageReplayed()
 	MessageDropped(reason string)
+	// StreamReset counts a session told that its user's stream has a new
+	// epoch (Redis lost the old one): a reset frame, or a connected frame
+	// with reset.
+	StreamReset()
 }
 
 // Why a session closed (Metrics.SessionClosed).
@@ -158,3 +162,4 @@ func (noMetrics) MessageDelivered()             {}
 func (noMetrics) DeliveryLatency(time.Duration) {}
 func (noMetrics) MessageReplayed()              {}
 func (noMetrics) MessageDropped(string)         {}
+func (noMetrics) StreamReset()                  {}

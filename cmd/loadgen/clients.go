@@ -93,6 +93,7 @@ func writeLine(w io.Writer, v any) error {
 // msgRecord is one received data message.
 type msgRecord struct {
 	User      int64  `json:"u"`
+	Epoch     string `json:"e"`
 	Seq       int64  `json:"s"`
 	ID        string `json:"i"`
 	LatencyUS int64  `json:"l"` // receive time - sent_ns of the detail; -1 without sent_ns
@@ -117,11 +118,14 @@ type clientSummary struct {
 
 // wireFrame is the part of a gateway frame the clients read.
 type wireFrame struct {
-	Event  string `json:"event"`
-	Seq    int64  `json:"seq"`
-	ID     string `json:"id"`
-	UserID int64  `json:"user_id"`
-	Detail struct {
+	Event   string `json:"event"`
+	Epoch   string `json:"epoch"`
+	LastSeq int64  `json:"last_seq"`
+	Reset   bool   `json:"reset"`
+	Seq     int64  `json:"seq"`
+	ID      string `json:"id"`
+	UserID  int64  `json:"user_id"`
+	Detail  struct {
 		SentNS int64 `json:"sent_ns"`
 		DueNS  int64 `json:"due_ns"`
 	} `json:"detail"`
@@ -131,7 +135,8 @@ type wireFrame struct {
 type userState struct {
 	id        int64
 	node      string
-	last      int64 // highest seq received
+	epoch     string // the epoch of the user's stream that last belongs to
+	last      int64  // highest seq received
 	connected bool
 	msgs      []msgRecord
 	gaps      int64
@@ -233,8 +238,9 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 // says whether it got as far as the connected frame.
 func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err error) {
 	q := url.Values{"user_id": {strconv.FormatInt(st.id, 10)}}
-	if st.last > 0 {
+	if st.epoch != "" {
 		q.Set("last_seq", strconv.FormatInt(st.last, 10))
+		q.Set("epoch", st.epoch)
 	}
 	u := "ws" + strings.TrimPrefix(st.node, "http") + "/ws?" + q.Encode()
 	select {
@@ -275,6 +281,15 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 				st.connected = true
 				g.connected.Add(1)
 			}
+			st.follow(f)
+			if f.Reset {
+				g.note(g.events, "reset")
+			}
+			continue
+		}
+		if f.Event == "reset" { // the stream was recreated: follow the new epoch
+			st.follow(f)
+			g.note(g.events, "reset")
 			continue
 		}
 		if f.Event != "" || f.Seq <= 0 {
@@ -289,15 +304,24 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 			due = (now - f.Detail.DueNS) / 1000
 		}
 		switch {
+		case f.Epoch != st.epoch:
+			g.note(g.events, "epoch_without_reset") // never expected: the gateway sends a reset frame first
+			st.epoch, st.last = f.Epoch, f.Seq-1
 		case f.Seq <= st.last:
 			st.ooo++
 		case f.Seq > st.last+1:
 			st.gaps++
 		}
 		st.last = max(st.last, f.Seq)
-		st.msgs = append(st.msgs, msgRecord{User: st.id, Seq: f.Seq, ID: f.ID, LatencyUS: lat, DueUS: due})
+		st.msgs = append(st.msgs, msgRecord{User: st.id, Epoch: f.Epoch, Seq: f.Seq, ID: f.ID, LatencyUS: lat, DueUS: due})
 		g.received.Add(1)
 	}
+}
+
+// follow takes the position a connected or reset frame gives: the epoch
+// of the user's stream and the seq its messages continue after.
+func (st *userState) follow(f wireFrame) {
+	st.epoch, st.last = f.Epoch, f.LastSeq
 }
 
 func (g *clientGroup) note(m map[string]int, key string) {

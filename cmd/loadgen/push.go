@@ -91,9 +91,10 @@ func (c *pushConfig) check() error {
 
 // pushResult is one message the gateway accepted.
 type pushResult struct {
-	User int64  `json:"u"`
-	Seq  int64  `json:"s"`
-	ID   string `json:"i"`
+	User  int64  `json:"u"`
+	Epoch string `json:"e"`
+	Seq   int64  `json:"s"`
+	ID    string `json:"i"`
 }
 
 // pushReport is what a push run did.
@@ -245,6 +246,7 @@ func pushOnce(ctx context.Context, client *http.Client, node string, cfg pushCon
 	var reply struct {
 		Results []struct {
 			UserID int64  `json:"user_id"`
+			Epoch  string `json:"epoch"`
 			Seq    int64  `json:"seq"`
 			ID     string `json:"id"`
 		} `json:"results"`
@@ -257,7 +259,7 @@ func pushOnce(ctx context.Context, client *http.Client, node string, cfg pushCon
 	}
 	out := make([]pushResult, n)
 	for k, r := range reply.Results {
-		out[k] = pushResult{User: r.UserID, Seq: r.Seq, ID: r.ID}
+		out[k] = pushResult{User: r.UserID, Epoch: r.Epoch, Seq: r.Seq, ID: r.ID}
 	}
 	return out, nil
 }

@@ -40,7 +40,12 @@ type latencyStats struct {
 	Mean  float64 `json:"mean"`
 }
 
-type userSeq struct{ user, seq int64 }
+// userSeq names one message: a seq counts within its user's epoch.
+type userSeq struct {
+	user  int64
+	epoch string
+	seq   int64
+}
 
 // mergeDelivery builds the delivery report of one run.
 func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport {
@@ -48,7 +53,7 @@ func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport 
 	r.Events, r.CloseCodes = map[string]int{}, map[string]int{}
 	want := make(map[userSeq]string, len(pushed))
 	for _, p := range pushed {
-		want[userSeq{p.User, p.Seq}] = p.ID
+		want[userSeq{p.User, p.Epoch, p.Seq}] = p.ID
 	}
 	r.Expected = len(want)
 	got := make(map[userSeq]int, len(pushed))
@@ -67,7 +72,7 @@ func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport 
 		}
 		for _, m := range c.Messages {
 			r.Received++
-			k := userSeq{m.User, m.Seq}
+			k := userSeq{m.User, m.Epoch, m.Seq}
 			got[k]++
 			if got[k] > 1 {
 				r.Duplicated++

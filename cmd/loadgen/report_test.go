@@ -7,10 +7,10 @@ import (
 )
 
 func TestMergeDelivery(t *testing.T) {
-	pushed := []pushResult{{1, 1, "a"}, {1, 2, "b"}, {2, 1, "c"}, {2, 2, "d"}}
+	pushed := []pushResult{{1, "e1", 1, "a"}, {1, "e1", 2, "b"}, {2, "e2", 1, "c"}, {2, "e2", 2, "d"}}
 	clients := []clientSummary{
-		{Messages: []msgRecord{{1, 1, "a", 1000, 1000}, {1, 2, "b", 3000, 4000}, {1, 2, "b", 9000, 9000}}},
-		{Messages: []msgRecord{{2, 1, "x", 2000, 2000}, {2, 3, "e", 5000, 5000}}, Gaps: 1, Reconnects: 2},
+		{Messages: []msgRecord{{1, "e1", 1, "a", 1000, 1000}, {1, "e1", 2, "b", 3000, 4000}, {1, "e1", 2, "b", 9000, 9000}}},
+		{Messages: []msgRecord{{2, "e2", 1, "x", 2000, 2000}, {2, "e2", 3, "e", 5000, 5000}}, Gaps: 1, Reconnects: 2},
 	}
 	got := mergeDelivery(pushed, clients)
 	want := deliveryReport{Expected: 4, Received: 5, Unique: 4, Lost: 1, Duplicated: 1, Unexpected: 1,
