@@ -13,8 +13,9 @@ import (
 
 // TestKeysPerUserStayConstant: after 300 users × 50 messages (history 20),
 // reads and cursor writes, and a node's presence, each user has at most
-// the three documented keys (stream, messages, ids), the ids are capped
-// like the history, and every key the gateway wrote expires.
+// the two documented keys (stream, messages), the message ids in the
+// stream are trimmed with the history, and every key the gateway wrote
+// expires.
 func TestKeysPerUserStayConstant(t *testing.T) {
 	const users, perUser, history = 300, 50, 20
 	ctx := context.Background()
@@ -79,19 +80,20 @@ func TestKeysPerUserStayConstant(t *testing.T) {
 		t.Errorf("%d users have keys, want %d", len(perUserKeys), users+1)
 	}
 	for tag, n := range perUserKeys {
-		if n > 3 {
-			t.Errorf("user %s has %d keys, want at most 3", tag, n)
+		if n > 2 {
+			t.Errorf("user %s has %d keys, want at most 2", tag, n)
 		}
 	}
 	for u := int64(1); u <= users; u += 37 {
-		if n, _ := rdb.ZCard(ctx, keys.IDs(u)).Result(); n != history {
-			t.Errorf("user %d keeps %d ids, want %d (as many as its history)", u, n, history)
+		// epoch, seq, cursor and one field per stored message
+		if n, _ := rdb.HLen(ctx, keys.Stream(u)).Result(); n != history+3 {
+			t.Errorf("user %d's stream has %d fields, want %d (3 and an id per stored message)", u, n, history+3)
 		}
 		if n, _ := rdb.LLen(ctx, keys.Messages(u)).Result(); n != history {
 			t.Errorf("user %d keeps %d messages, want %d", u, n, history)
 		}
 	}
-	if len(all) > 3*(users+1)+3 {
+	if len(all) > 2*(users+1)+3 {
 		t.Errorf("%d keys for %d users and one node", len(all), users+1)
 	}
 	stop()

@@ -28,22 +28,22 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Every user has at most three keys, all expiring history TTL after the
-// user's last message (or after the stream was created by a reader):
+// Every user has at most two keys, both expiring history TTL after the
+// user's last message (or after a reader created the stream):
 //
-//   - Stream: a hash with the stream's epoch, its newest seq and the
-//     delivered cursor (fields below);
-//   - Messages: the stored history, capped at history.size;
-//   - IDs: the ids of the stored messages with their seqs, capped and
-//     trimmed like the history, so that a message published again (an
-//     outbox retry) keeps its seq and is not delivered twice.
+//   - Stream: a hash with the stream's epoch, its newest seq, the
+//     delivered cursor (fields below), and the id of each stored message
+//     with its seq ("#<id>"), trimmed with the history, so that a message
+//     published again (an outbox retry) keeps its seq and is not
+//     delivered twice;
+//   - Messages: the stored history, capped at history.size.
 //
 // When Stream is missing (never created, expired, flushed or evicted) the
 // next publish or read creates it with a new epoch and deletes what is left
-// of Messages and IDs: they belong to a stream that is gone.
+// of Messages: it belongs to a stream that is gone.
 
-// Stream is the user's stream hash: fields StreamEpoch, StreamSeq and
-// StreamCursor.
+// Stream is the user's stream hash: fields StreamEpoch, StreamSeq,
+// StreamCursor, and "#<id>" per stored message.
 func (k Keys) Stream(user int64) string { return k.user(user) + ":stream" }
 
 // Fields of the Stream hash.
@@ -56,10 +56,6 @@ const (
 // Messages is the user's capped list of stored messages, oldest first: the
 // consecutive seqs of the current epoch ending at its head.
 func (k Keys) Messages(user int64) string { return k.user(user) + ":msgs" }
-
-// IDs is a sorted set of the user's recently published message ids, scored
-// by their seqs, holding as many as the history.
-func (k Keys) IDs(user int64) string { return k.user(user) + ":ids" }
 
 // Channel is the user's pub/sub channel.
 func (k Keys) Channel(user int64) string { return k.user(user) + ":ch" }

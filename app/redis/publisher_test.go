@@ -132,3 +132,29 @@ func TestPublishRejectsNonObjectPayload(t *testing.T) {
 		t.Fatal("a JSON array was published")
 	}
 }
+
+// TestRepublishWindowIsTheHistory: a message id keeps its seq while the
+// message is among the stored ones; its id is trimmed with it, so the ids
+// cost no more than the history.
+func TestRepublishWindowIsTheHistory(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys("pubtest", db)
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 3})
+	msgs := make([]app.Message, 5)
+	for i := range msgs {
+		msgs[i] = mustMessage(t, 7, fmt.Sprint(i+1))
+		if _, err := pub.Publish(ctx, msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pos, err := pub.Publish(ctx, msgs[3]); err != nil || pos.Seq != 4 {
+		t.Errorf("republish of stored seq 4: %+v, %v", pos, err)
+	}
+	if n, _ := rdb.HLen(ctx, keys.Stream(7)).Result(); n != 2+3 { // epoch, seq and the 3 stored ids
+		t.Errorf("stream hash has %d fields, want 5", n)
+	}
+	if pos, err := pub.Publish(ctx, msgs[0]); err != nil || pos.Seq != 6 {
+		t.Errorf("republish of trimmed seq 1: %+v, %v; want a new seq 6", pos, err)
+	}
+}

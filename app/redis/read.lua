@@ -12,7 +12,7 @@
 -- truncated is 1 when some wanted messages were trimmed or expired (the
 -- page then starts at the oldest stored one). after says where the page
 -- really starts.
-local epoch, head, cursor = stream(ARGV[5], ARGV[6])
+local epoch, head, cursor = stream(ARGV[5], ARGV[6], 'epoch')
 local after = tonumber(ARGV[3])
 local reset = 0
 if ARGV[1] == 'cursor' then

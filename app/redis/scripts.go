@@ -33,5 +33,9 @@ func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
 // streamKeys are the keys every stream script is given, in the order
 // stream.lua expects.
 func (k Keys) streamKeys(user int64) []string {
-	return []string{k.Stream(user), k.Messages(user), k.IDs(user)}
+	return []string{k.Stream(user), k.Messages(user)}
 }
+
+// idField is the field of the stream hash that holds the seq of a stored
+// message id.
+func idField(id string) string { return "#" + id }

@@ -89,6 +89,7 @@ type Subscriber struct {
 
 	replace    chan struct{} // the probe asks for a new connection
 	lastProbe  atomic.Int64  // unix nanos of the last probe received
+	probeSent  atomic.Int64  // unix nanos at which the last probe received was sent
 	resubs     atomic.Int64  // restored subscriptions seen (reconnects, replacements)
 	probeChan  string
 	stop       context.CancelFunc
@@ -177,6 +178,9 @@ func (s *Subscriber) read(gen uint64, ch <-chan any, confirmed chan struct{}) {
 		case *goredis.Message:
 			if m.Channel == s.probeChan {
 				s.lastProbe.Store(time.Now().UnixNano())
+				if sent, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
+					s.probeSent.Store(sent)
+				}
 				continue
 			}
 			s.deliver(m)
@@ -449,22 +453,41 @@ func (s *Subscriber) send(ctx context.Context, kind string, channels []string) {
 func (s *Subscriber) Resubscriptions() int64 { return s.resubs.Load() }
 
 // Probe publishes to the node's probe channel every ProbeInterval until ctx
-// is done. When probes are published but do not come back for StaleAfter,
-// it has the connection replaced (at most once per StaleAfter).
+// is done. When a probe that Redis took has not come back for StaleAfter
+// while every publish since succeeded, the connection is silent though
+// Redis answers: Probe has it replaced (at most once per StaleAfter). A
+// failed publish means Redis is unreachable, which go-redis's own
+// reconnect handles: it starts the count again.
 func (s *Subscriber) Probe(ctx context.Context) {
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()
+	// The oldest probe Redis took that has not come back: its payload (the
+	// time it was sent) and when Redis answered the publish. go-redis
+	// bounds a publish by its read timeout, not by ctx: a publish sent
+	// during a partition may be answered only when it heals.
+	var waitingSent int64
+	var waitingSince time.Time
 	lastAsk := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			sent := time.Now().UnixNano()
 			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeInterval)
-			err := s.rdb.Publish(pctx, s.probeChan, strconv.FormatInt(time.Now().UnixNano(), 10)).Err()
+			err := s.rdb.Publish(pctx, s.probeChan, strconv.FormatInt(sent, 10)).Err()
 			cancel()
-			if err == nil && s.Healthy() != nil && time.Since(lastAsk) >= s.opts.StaleAfter {
-				lastAsk = time.Now()
+			switch {
+			case err != nil:
+				waitingSent = 0
+			case waitingSent != 0 && s.probeSent.Load() >= waitingSent:
+				waitingSent = 0 // it came back
+			}
+			if err == nil && waitingSent == 0 && s.probeSent.Load() < sent {
+				waitingSent, waitingSince = sent, time.Now()
+			}
+			if waitingSent != 0 && time.Since(waitingSince) >= s.opts.StaleAfter && time.Since(lastAsk) >= s.opts.StaleAfter {
+				lastAsk, waitingSent = time.Now(), 0
 				select {
 				case s.replace <- struct{}{}:
 				default:

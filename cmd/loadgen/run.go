@@ -38,6 +38,9 @@ type runConfig struct {
 
 	readyTimeout time.Duration
 	jsonOut      string
+
+	ownRedis  bool
+	footprint footprintConfig
 }
 
 // maxConnsPerProc bounds the WebSockets of one clients process (each is
@@ -60,7 +63,11 @@ func runOrchestrator(ctx context.Context, args []string, getenv func(string) str
 	fs.StringVar(&c.mysqlDSN, "mysql", envOr(getenv, "TEST_MYSQL_DSN", "root:@tcp(127.0.0.1:3306)/"), "MySQL server DSN (no database); a fresh gwload_<random> database is created and dropped")
 	fs.StringVar(&c.redisAddr, "redis", envOr(getenv, "TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address")
 	fs.IntVar(&c.redisDB, "redis-db", 15, "Redis logical DB (claimed like the tests do, flushed before and after)")
-	fs.StringVar(&c.phases, "phases", "a,b", "phases to run: a (delivery under load), b (idle memory)")
+	fs.StringVar(&c.phases, "phases", "a,b", "phases to run: a (delivery under load), b (idle memory), r (Redis footprint; use with -own-redis)")
+	fs.BoolVar(&c.ownRedis, "own-redis", false, "start a private redis-server (no persistence) for the run instead of using -redis: Redis's CPU and memory then count this run only")
+	fs.IntVar(&c.footprint.users, "r-users", 1000, "phase R: users that get messages")
+	fs.IntVar(&c.footprint.messages, "r-messages", 50, "phase R: messages per user")
+	fs.IntVar(&c.footprint.idle, "r-idle", 2000, "phase R: idle users (connect once, get nothing)")
 	fs.Var(&c.nodeEnv, "node-env", "extra KEY=VALUE for every node (repeatable), e.g. GATEWAY_WS_BUFFER_SIZE=256")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound of the whole run")
 	fs.IntVar(&c.nodesA, "a-nodes", 3, "phase A: gateway nodes")
@@ -117,6 +124,9 @@ func runOrchestrator(ctx context.Context, args []string, getenv func(string) str
 	}
 	o := &orch{cfg: c, self: self, out: stdout, apiKey: "loadgen-" + randomHex(16), dbName: "gwload_" + randomHex(6)}
 	err = o.execute(ctx)
+	if o.ownRedis != nil {
+		_ = o.ownRedis.stop(10 * time.Second)
+	}
 	if err != nil || c.keep || !tmp {
 		fmt.Fprintf(stdout, "work directory (logs, summaries): %s\n", c.workdir)
 	} else {
@@ -141,6 +151,8 @@ type orch struct {
 	dbName string
 	rdb    *redisDB
 
+	ownRedis *proc // the private redis-server of -own-redis, stopped last
+
 	mu    sync.Mutex
 	procs []*proc
 }
@@ -150,6 +162,7 @@ type runReport struct {
 	Conditions map[string]any `json:"conditions"`
 	A          *phaseAReport  `json:"a,omitempty"`
 	B          *phaseBReport  `json:"b,omitempty"`
+	R          *phaseRReport  `json:"r,omitempty"`
 }
 
 type phaseAReport struct {
@@ -187,8 +200,13 @@ type nodeMem struct {
 }
 
 func (o *orch) execute(ctx context.Context) (err error) {
-	c := o.cfg
+	c := &o.cfg
 	defer o.stopAll()
+	if c.ownRedis {
+		if c.redisAddr, err = o.startOwnRedis(ctx); err != nil {
+			return err
+		}
+	}
 	if o.rdb, err = claimRedisDB(ctx, c.redisAddr, c.redisDB, 2*time.Minute, c.timeout+time.Minute); err != nil {
 		return err
 	}
@@ -215,8 +233,12 @@ func (o *orch) execute(ctx context.Context) (err error) {
 			if rep.B, err = o.phaseB(ctx); err != nil {
 				return fmt.Errorf("phase B: %w", err)
 			}
+		case "r":
+			if rep.R, err = o.phaseR(ctx); err != nil {
+				return fmt.Errorf("phase R: %w", err)
+			}
 		default:
-			return fmt.Errorf("unknown phase %q (a, b)", ph)
+			return fmt.Errorf("unknown phase %q (a, b, r)", ph)
 		}
 		if err := o.rdb.flush(); err != nil {
 			return err
@@ -343,7 +365,7 @@ func urlsOf(nodes []*gatewayNode) []string {
 // startClientProcs spreads users over procs client processes and waits
 // until every user is connected. It returns the processes and how long
 // connecting took.
-func (o *orch) startClientProcs(ctx context.Context, phase string, nodes []*gatewayNode, users, procs int) ([]*clientProc, time.Duration, error) {
+func (o *orch) startClientProcs(ctx context.Context, phase string, nodes []*gatewayNode, users, procs, firstUser int) ([]*clientProc, time.Duration, error) {
 	start := time.Now()
 	per := (users + procs - 1) / procs
 	var cps []*clientProc
@@ -352,7 +374,7 @@ func (o *orch) startClientProcs(ctx context.Context, phase string, nodes []*gate
 		name := fmt.Sprintf("clients-%s%d", phase, i+1)
 		out := filepath.Join(o.cfg.workdir, name+".json")
 		args := []string{"clients", "-nodes", strings.Join(urlsOf(nodes), ","), "-users", strconv.Itoa(n),
-			"-user-offset", strconv.Itoa(off), "-out", out, "-duration", o.cfg.timeout.String()}
+			"-user-offset", strconv.Itoa(firstUser + off), "-out", out, "-duration", o.cfg.timeout.String()}
 		cp, err := startClients(o.self, name, args, os.Environ(), filepath.Join(o.cfg.workdir, name+".log"), out, n)
 		if err != nil {
 			return cps, 0, err
@@ -390,7 +412,7 @@ func (o *orch) phaseA(ctx context.Context) (*phaseAReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	cps, took, err := o.startClientProcs(ctx, "a", nodes, c.usersA, c.procsA)
+	cps, took, err := o.startClientProcs(ctx, "a", nodes, c.usersA, c.procsA, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -462,6 +484,13 @@ func (o *orch) phaseA(ctx context.Context) (*phaseAReport, error) {
 	fmt.Fprintf(o.out, "  all accepted messages received %.2fs after the first push\n", float64(rep.DeliveredMS)/1000)
 	fmt.Fprintf(o.out, "  CPU seconds during push+delivery: nodes %v, client processes %v, pusher %.2f, redis-server %.2f; node log warnings/errors %v\n",
 		rep.NodeCPU, rep.ClientCPU, rep.PusherCPU, rep.RedisCPU, rep.NodeWarns)
+	if n := rep.Delivery.Received; n > 0 {
+		var nodeCPU float64
+		for _, s := range rep.NodeCPU {
+			nodeCPU += s
+		}
+		fmt.Fprintf(o.out, "  CPU per delivered message: nodes %.1f µs, redis-server %.1f µs\n", nodeCPU*1e6/float64(n), rep.RedisCPU*1e6/float64(n))
+	}
 	return rep, nil
 }
 
@@ -484,7 +513,7 @@ func (o *orch) phaseB(ctx context.Context) (*phaseBReport, error) {
 		}
 		rep.Nodes = append(rep.Nodes, nodeMem{ID: n.id, BeforeKB: kb})
 	}
-	cps, took, err := o.startClientProcs(ctx, "b", nodes, c.idleConns, c.procsB)
+	cps, took, err := o.startClientProcs(ctx, "b", nodes, c.idleConns, c.procsB, 0)
 	if err != nil {
 		return nil, err
 	}
