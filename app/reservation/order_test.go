@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
-	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reservation"
 )
 
@@ -100,9 +98,7 @@ func failPublishes(tb testing.TB, env *apptest.Env, m app.Message) (repair func(
 func TestLaterNotificationWaitsForOlderOne(t *testing.T) {
 	env := apptest.MustEnv(t)
 	ctx := context.Background()
-	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { dead.Close() })
-	down := reservation.New(env.Store, redis.NewPublisher(dead, env.Keys, redis.PublisherOptions{}), reservation.Options{})
+	down := serviceOnDeadRedis(t, env)
 	r, err := down.CreateReservation(ctx, app.CreateReservation{HouseID: house, TenantID: tenant, TenantName: "张三", ReserveTime: env.ReserveTime(time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,7 @@ import (
 func TestRedisDownLosesNothing(t *testing.T) {
 	env := apptest.MustEnv(t)
 	ctx := context.Background()
-	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { dead.Close() })
-	down := reservation.New(env.Store, redis.NewPublisher(dead, env.Keys, redis.PublisherOptions{}), reservation.Options{})
+	down := serviceOnDeadRedis(t, env)
 
 	r, err := down.CreateReservation(ctx, app.CreateReservation{HouseID: house, TenantID: tenant, TenantName: "张三", ReserveTime: env.ReserveTime(time.Hour)})
 	if err != nil {
@@ -48,6 +46,14 @@ func TestRedisDownLosesNothing(t *testing.T) {
 		t.Fatalf("after relay: landlord %+v, tenant %+v", lm, tm)
 	}
 	assertOutboxEmpty(t, env)
+}
+
+// serviceOnDeadRedis is the service of env on a node whose Redis cannot be
+// reached (a real client to a port nobody listens on).
+func serviceOnDeadRedis(tb testing.TB, env *apptest.Env) *reservation.Service {
+	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	tb.Cleanup(func() { dead.Close() })
+	return reservation.New(env.Store, redis.NewPublisher(dead, env.Keys, redis.PublisherOptions{}), reservation.Options{})
 }
 
 // TestRelayRepublishIsIdempotent covers a crash after Redis took a message

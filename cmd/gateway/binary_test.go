@@ -366,7 +366,7 @@ func scrape(tb testing.TB, url, basicPassword string) string {
 // TestMetricsListener: with metrics.addr the page has a listener of its own
 // without auth; on the HTTP port of a jwt node it needs operator credentials.
 func TestMetricsListener(t *testing.T) {
-	port := freePort(t)
+	port := testenv.MustFreePort(t)
 	n := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey,
 		fmt.Sprintf("GATEWAY_METRICS_ADDR=127.0.0.1:%d", port)))
 	if page := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), ""); !strings.Contains(page, "gateway_ws_connections") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/houseview/gateway/pkg/testenv"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -22,16 +22,6 @@ import (
 type lb struct {
 	httpURL  string
 	grpcAddr string
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // MustStartNginx writes a top-level config with the nodes as upstreams and
@@ -47,7 +37,7 @@ func MustStartNginx(tb testing.TB, nodes ...*proc) *lb {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	httpPort, grpcPort := freePort(tb), freePort(tb)
+	httpPort, grpcPort := testenv.MustFreePort(tb), testenv.MustFreePort(tb)
 	var httpUp, grpcUp strings.Builder
 	for _, n := range nodes {
 		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.httpURL, "http://"))
