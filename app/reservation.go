@@ -135,13 +135,15 @@ type Page struct {
 	PageSize int
 }
 
-// Paging limits shared by every list endpoint.
+// Paging limits shared by every list endpoint. MaxPage keeps offsets far
+// from overflowing.
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
+	MaxPage         = 1_000_000
 )
 
-// Normalize fills defaults and checks the bounds of p.
+// Normalize fills defaults (0 means absent) and checks the bounds of p.
 func (p Page) Normalize() (Page, error) {
 	if p.Page == 0 {
 		p.Page = 1
@@ -149,8 +151,8 @@ func (p Page) Normalize() (Page, error) {
 	if p.PageSize == 0 {
 		p.PageSize = DefaultPageSize
 	}
-	if p.Page < 1 {
-		return p, Errorf(EInvalidArgument, "page must be >= 1")
+	if p.Page < 1 || p.Page > MaxPage {
+		return p, Errorf(EInvalidArgument, "page must be between 1 and %d", MaxPage)
 	}
 	if p.PageSize < 1 || p.PageSize > MaxPageSize {
 		return p, Errorf(EInvalidArgument, "page_size must be between 1 and %d", MaxPageSize)

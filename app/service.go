@@ -15,8 +15,10 @@ type CreateReservation struct {
 }
 
 // ReservationService is the one reservation service both transports (REST
-// and gRPC) call. actor is the user acting, already authenticated by the
-// transport (see Actor); viewer 0 means a trusted, unchecked read.
+// and gRPC) call, and the only validator of their requests: transports
+// convert types and map errors. actor is the user acting, already resolved
+// by the transport (see package auth); viewer 0 means a trusted, unchecked
+// read.
 type ReservationService interface {
 	CreateReservation(ctx context.Context, req CreateReservation) (*Reservation, error)
 	ConfirmReservation(ctx context.Context, id, actor int64) (*Reservation, error)
@@ -24,7 +26,21 @@ type ReservationService interface {
 	CancelReservation(ctx context.Context, id, actor int64, reason string) (*Reservation, error)
 	RemindReservation(ctx context.Context, id, actor int64) (*Reservation, error)
 	GetReservation(ctx context.Context, id, viewer int64) (*Reservation, error)
-	ListReservations(ctx context.Context, f ReservationFilter) ([]*Reservation, int, error)
-	RecommendHouses(ctx context.Context, f HouseFilter) ([]*House, int, error)
-	PersonalRecommendHouses(ctx context.Context, user int64, p Page) ([]*House, int, error)
+	ListReservations(ctx context.Context, f ReservationFilter) (ReservationPage, error)
+	RecommendHouses(ctx context.Context, f HouseFilter) (HousePage, error)
+	PersonalRecommendHouses(ctx context.Context, user int64, p Page) (HousePage, error)
+}
+
+// ReservationPage is one page of a reservation list.
+type ReservationPage struct {
+	Reservations []*Reservation
+	Total        int  // in all pages
+	Page         Page // the page answered (defaults applied)
+}
+
+// HousePage is one page of a house list.
+type HousePage struct {
+	Houses []*House
+	Total  int  // in all pages
+	Page   Page // the page answered (defaults applied)
 }

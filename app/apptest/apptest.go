@@ -13,9 +13,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -88,4 +90,14 @@ func (e *Env) Messages(tb testing.TB, user int64) []app.Notification {
 // ReserveTime returns a reserve_time d from now, "YYYY-MM-DD HH:MM:SS" in Loc.
 func (e *Env) ReserveTime(d time.Duration) string {
 	return time.Now().Add(d).In(e.Loc).Format(app.TimeLayout)
+}
+
+// NewAuth returns the real authenticator of mode: in jwt mode it verifies
+// HS256 tokens signed with secret; apiKey is the server key (may be empty).
+func NewAuth(mode app.AuthMode, secret []byte, apiKey string) *auth.Authenticator {
+	opts := auth.Options{Mode: mode, APIKey: apiKey, OperatorUser: "admin"}
+	if mode == app.AuthJWT {
+		opts.Verify = jwtauth.NewVerifier(secret, nil).Verify
+	}
+	return auth.New(opts)
 }

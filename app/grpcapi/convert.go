@@ -5,33 +5,9 @@ import (
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
-// required checks that an id is present and positive.
-func required(field string, id int64) error {
-	if id <= 0 {
-		return app.Errorf(app.EInvalidArgument, "%s is required and must be a positive integer", field)
-	}
-	return nil
-}
-
-// field is a named number of a request.
-type field struct {
-	name  string
-	value int64
-}
-
-// nonNegative checks fields that may be 0 (absent) but not negative.
-func nonNegative(fs ...field) error {
-	for _, f := range fs {
-		if f.value < 0 {
-			return app.Errorf(app.EInvalidArgument, "%s must not be negative", f.name)
-		}
-	}
-	return nil
-}
-
-// page normalizes a page request (0 means the default).
-func page(p, size int32) (app.Page, error) {
-	return app.Page{Page: int(p), PageSize: int(size)}.Normalize()
+// page is a page request (0: the default; the service checks the bounds).
+func page(p, size int32) app.Page {
+	return app.Page{Page: int(p), PageSize: int(size)}
 }
 
 // reservation converts r to its gRPC form, field for field with
@@ -80,14 +56,14 @@ func houseInfo(h *app.House) *housev1.HouseInfo {
 }
 
 // houseReply builds one page of houses.
-func houseReply(hs []*app.House, total int, p app.Page) *housev1.HouseRecommendReply {
+func houseReply(res app.HousePage) *housev1.HouseRecommendReply {
 	out := &housev1.HouseRecommendReply{
-		Houses:   make([]*housev1.HouseInfo, 0, len(hs)),
-		Total:    int64(total),
-		Page:     int32(p.Page),
-		PageSize: int32(p.PageSize),
+		Houses:   make([]*housev1.HouseInfo, 0, len(res.Houses)),
+		Total:    int64(res.Total),
+		Page:     int32(res.Page.Page),
+		PageSize: int32(res.Page.PageSize),
 	}
-	for _, h := range hs {
+	for _, h := range res.Houses {
 		out.Houses = append(out.Houses, houseInfo(h))
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/pkg/jwtauth"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
@@ -65,7 +66,7 @@ func mustServe(tb testing.TB, svc app.ReservationService, opts grpcapi.Options) 
 
 // jwtOptions are the options of a jwt-mode server trusting secret.
 func jwtOptions() grpcapi.Options {
-	return grpcapi.Options{AuthMode: app.AuthJWT, Verify: jwtauth.NewVerifier(secret, nil).Verify}
+	return grpcapi.Options{Auth: apptest.NewAuth(app.AuthJWT, secret, "")}
 }
 
 // mustToken returns a bearer token for user signed with key.

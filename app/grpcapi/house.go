@@ -7,72 +7,46 @@ import (
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
-// house implements housev1.HouseServer. Handlers return app errors; the
-// mapErrors interceptor turns them into statuses.
+// house implements housev1.HouseServer. Handlers convert messages and
+// return app errors (the service validates); the authorize interceptor has
+// resolved the caller and mapErrors turns errors into statuses.
 type house struct {
 	housev1.UnimplementedHouseServer
 	svc  app.ReservationService
-	mode app.AuthMode
 	push PushService // nil: Push is UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {
-	if err := nonNegative(field{"min_price", req.GetMinPrice()}, field{"max_price", req.GetMaxPrice()}, field{"rooms", int64(req.GetRooms())}); err != nil {
-		return nil, err
-	}
-	p, err := page(req.GetPage(), req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	houses, total, err := h.svc.RecommendHouses(ctx, app.HouseFilter{
+	res, err := h.svc.RecommendHouses(ctx, app.HouseFilter{
 		City:     req.GetCity(),
 		District: req.GetDistrict(),
 		MinPrice: int(req.GetMinPrice()),
 		MaxPrice: int(req.GetMaxPrice()),
 		Rooms:    int(req.GetRooms()),
-		Page:     p,
+		Page:     page(req.GetPage(), req.GetPageSize()),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return houseReply(houses, total, p), nil
+	return houseReply(res), nil
 }
 
-// PersonalRecommendList is public: without a token user_id is taken as
-// given; with one (jwt mode) it must be the caller or 0.
+// PersonalRecommendList needs the user's token in jwt mode, like every
+// method that reads one user's data: its answer shows where the user booked.
 func (h *house) PersonalRecommendList(ctx context.Context, req *housev1.PersonalRecommendRequest) (*housev1.HouseRecommendReply, error) {
-	user := req.GetUserId()
-	if err := nonNegative(field{"user_id", user}); err != nil {
-		return nil, err
-	}
-	if tok := tokenUser(ctx); tok != 0 {
-		var err error
-		if user, err = app.Actor(h.mode, tok, user, "user_id"); err != nil {
-			return nil, err
-		}
-	}
-	if user == 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "user_id is required and must be a positive integer")
-	}
-	p, err := page(req.GetPage(), req.GetPageSize())
+	user, err := callerOf(ctx).Actor(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
-	houses, total, err := h.svc.PersonalRecommendHouses(ctx, user, p)
+	res, err := h.svc.PersonalRecommendHouses(ctx, user, page(req.GetPage(), req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
-	return houseReply(houses, total, p), nil
+	return houseReply(res), nil
 }
 
 func (h *house) ReserveHouse(ctx context.Context, req *housev1.ReserveHouseRequest) (*housev1.ReserveHouseReply, error) {
-	if err := required("house_id", req.GetHouseId()); err != nil {
-		return nil, err
-	}
-	if err := nonNegative(field{"landlord_id", req.GetLandlordId()}, field{"user_id", req.GetUserId()}); err != nil {
-		return nil, err
-	}
-	tenant, err := app.Actor(h.mode, tokenUser(ctx), req.GetUserId(), "user_id")
+	tenant, err := callerOf(ctx).Actor(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +65,7 @@ func (h *house) ReserveHouse(ctx context.Context, req *housev1.ReserveHouseReque
 }
 
 func (h *house) ConfirmReservation(ctx context.Context, req *housev1.ConfirmReservationRequest) (*housev1.ReservationReply, error) {
-	actor, err := h.actor(ctx, req.GetReservationId(), req.GetLandlordId(), "landlord_id")
+	actor, err := callerOf(ctx).Actor(req.GetLandlordId(), "landlord_id")
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +73,7 @@ func (h *house) ConfirmReservation(ctx context.Context, req *housev1.ConfirmRese
 }
 
 func (h *house) RejectReservation(ctx context.Context, req *housev1.RejectReservationRequest) (*housev1.ReservationReply, error) {
-	actor, err := h.actor(ctx, req.GetReservationId(), req.GetLandlordId(), "landlord_id")
+	actor, err := callerOf(ctx).Actor(req.GetLandlordId(), "landlord_id")
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +81,7 @@ func (h *house) RejectReservation(ctx context.Context, req *housev1.RejectReserv
 }
 
 func (h *house) CancelReservation(ctx context.Context, req *housev1.CancelReservationRequest) (*housev1.ReservationReply, error) {
-	actor, err := h.actor(ctx, req.GetReservationId(), req.GetUserId(), "user_id")
+	actor, err := callerOf(ctx).Actor(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +89,7 @@ func (h *house) CancelReservation(ctx context.Context, req *housev1.CancelReserv
 }
 
 func (h *house) RemindReservation(ctx context.Context, req *housev1.RemindReservationRequest) (*housev1.ReservationReply, error) {
-	actor, err := h.actor(ctx, req.GetReservationId(), req.GetUserId(), "user_id")
+	actor, err := callerOf(ctx).Actor(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
@@ -123,13 +97,7 @@ func (h *house) RemindReservation(ctx context.Context, req *housev1.RemindReserv
 }
 
 func (h *house) GetReservation(ctx context.Context, req *housev1.GetReservationRequest) (*housev1.ReservationReply, error) {
-	if err := required("reservation_id", req.GetReservationId()); err != nil {
-		return nil, err
-	}
-	if err := nonNegative(field{"user_id", req.GetUserId()}); err != nil {
-		return nil, err
-	}
-	viewer, err := app.Viewer(h.mode, tokenUser(ctx), req.GetUserId(), "user_id")
+	viewer, err := callerOf(ctx).Viewer(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
@@ -137,48 +105,18 @@ func (h *house) GetReservation(ctx context.Context, req *housev1.GetReservationR
 }
 
 func (h *house) ListReservations(ctx context.Context, req *housev1.ListReservationsRequest) (*housev1.ListReservationsReply, error) {
-	if err := nonNegative(field{"user_id", req.GetUserId()}); err != nil {
-		return nil, err
-	}
-	role := app.Role(req.GetRole())
-	switch role {
-	case "":
-		role = app.RoleTenant
-	case app.RoleTenant, app.RoleLandlord:
-	default:
-		return nil, app.Errorf(app.EInvalidArgument, "role must be %q or %q", app.RoleTenant, app.RoleLandlord)
-	}
-	st := app.Status(req.GetStatus())
-	if st != "" && !st.Valid() {
-		return nil, app.Errorf(app.EInvalidArgument, "unknown status %q", req.GetStatus())
-	}
-	p, err := page(req.GetPage(), req.GetPageSize())
+	user, err := callerOf(ctx).Actor(req.GetUserId(), "user_id")
 	if err != nil {
 		return nil, err
 	}
-	user, err := app.Actor(h.mode, tokenUser(ctx), req.GetUserId(), "user_id")
+	res, err := h.svc.ListReservations(ctx, app.ReservationFilter{UserID: user, Role: app.Role(req.GetRole()),
+		Status: app.Status(req.GetStatus()), Page: page(req.GetPage(), req.GetPageSize())})
 	if err != nil {
 		return nil, err
 	}
-	rs, total, err := h.svc.ListReservations(ctx, app.ReservationFilter{UserID: user, Role: role, Status: st, Page: p})
-	if err != nil {
-		return nil, err
-	}
-	out := &housev1.ListReservationsReply{Reservations: make([]*housev1.Reservation, 0, len(rs)), Total: int64(total)}
-	for _, r := range rs {
+	out := &housev1.ListReservationsReply{Reservations: make([]*housev1.Reservation, 0, len(res.Reservations)), Total: int64(res.Total)}
+	for _, r := range res.Reservations {
 		out.Reservations = append(out.Reservations, reservation(r))
 	}
 	return out, nil
-}
-
-// actor validates a write's reservation id and claimed user and resolves
-// the acting user.
-func (h *house) actor(ctx context.Context, id, claimed int64, name string) (int64, error) {
-	if err := required("reservation_id", id); err != nil {
-		return 0, err
-	}
-	if err := nonNegative(field{name, claimed}); err != nil {
-		return 0, err
-	}
-	return app.Actor(h.mode, tokenUser(ctx), claimed, name)
 }

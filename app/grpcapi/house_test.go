@@ -18,7 +18,9 @@ import (
 // ignoreServerFields ignores what the server assigns to a reservation.
 var ignoreServerFields = protocmp.IgnoreFields(&housev1.Reservation{}, "reservation_id", "created_at", "updated_at")
 
-func insecureOptions() grpcapi.Options { return grpcapi.Options{AuthMode: app.AuthInsecure} }
+func insecureOptions() grpcapi.Options {
+	return grpcapi.Options{Auth: apptest.NewAuth(app.AuthInsecure, nil, "")}
+}
 
 func TestReservationLifecycle(t *testing.T) {
 	env := apptest.MustEnv(t)
@@ -147,10 +149,11 @@ func TestRecommendList(t *testing.T) {
 	ctx := t.Context()
 
 	filter := app.HouseFilter{City: "北京", MaxPrice: 20000, Page: app.Page{Page: 1, PageSize: 5}}
-	houses, total, err := env.Service.RecommendHouses(ctx, filter)
+	res, err := env.Service.RecommendHouses(ctx, filter)
 	if err != nil {
 		t.Fatalf("service RecommendHouses: %v", err)
 	}
+	houses, total := res.Houses, res.Total
 	want := &housev1.HouseRecommendReply{Total: int64(total), Page: 1, PageSize: 5}
 	for _, h := range houses {
 		want.Houses = append(want.Houses, &housev1.HouseInfo{
@@ -188,10 +191,11 @@ func TestPersonalRecommendList(t *testing.T) {
 		UserId: tenant, UserName: "张三", HouseId: house, ReserveTime: env.ReserveTime(24 * time.Hour),
 	})
 
-	_, total, err := env.Service.PersonalRecommendHouses(ctx, tenant, app.Page{Page: 1, PageSize: 10})
+	res, err := env.Service.PersonalRecommendHouses(ctx, tenant, app.Page{Page: 1, PageSize: 10})
 	if err != nil {
 		t.Fatalf("service PersonalRecommendHouses: %v", err)
 	}
+	total := res.Total
 	got, err := c.PersonalRecommendList(ctx, &housev1.PersonalRecommendRequest{UserId: tenant, PageSize: 10})
 	if err != nil {
 		t.Fatalf("PersonalRecommendList: %v", err)

@@ -12,31 +12,39 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/pkg/jwtauth"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
-// publicMethods need no token.
-var publicMethods = map[string]bool{
-	housev1.House_RecommendList_FullMethodName:         true,
-	housev1.House_PersonalRecommendList_FullMethodName: true,
+// operations names the auth.Operation of each House method: the policy
+// (auth.Policy) decides what each needs. Other services (health,
+// reflection) are open.
+var operations = map[string]auth.Operation{
+	housev1.House_RecommendList_FullMethodName:         auth.Recommend,
+	housev1.House_PersonalRecommendList_FullMethodName: auth.PersonalRecommend,
+	housev1.House_ReserveHouse_FullMethodName:          auth.Reserve,
+	housev1.House_ConfirmReservation_FullMethodName:    auth.Confirm,
+	housev1.House_RejectReservation_FullMethodName:     auth.Reject,
+	housev1.House_CancelReservation_FullMethodName:     auth.Cancel,
+	housev1.House_RemindReservation_FullMethodName:     auth.Remind,
+	housev1.House_GetReservation_FullMethodName:        auth.GetReservation,
+	housev1.House_ListReservations_FullMethodName:      auth.ListReservations,
+	housev1.House_Push_FullMethodName:                  auth.Push,
 }
 
 type interceptors struct {
-	mode    app.AuthMode
-	verify  func(token string) (int64, error)
-	apiKey  string
+	auth    *auth.Authenticator
 	log     *slog.Logger
 	metrics Metrics
 }
 
-type userKey struct{}
+type callerKey struct{}
 
-// tokenUser returns the authenticated caller, 0 when there is none.
-func tokenUser(ctx context.Context) int64 {
-	user, _ := ctx.Value(userKey{}).(int64)
-	return user
+// callerOf returns the caller the auth interceptor authorized.
+func callerOf(ctx context.Context) auth.Caller {
+	c, _ := ctx.Value(callerKey{}).(auth.Caller)
+	return c
 }
 
 // mapErrors turns every error returned below it into a gRPC status.
@@ -75,33 +83,22 @@ func (in *interceptors) recoverStream(srv any, ss grpc.ServerStream, info *grpc.
 	return next(srv, ss)
 }
 
-// auth puts the bearer token's user into the context. In jwt mode the
-// House methods that are not public need a valid token; a token sent to a
-// public method must be valid too. Other services (health) are open, and
-// insecure mode ignores tokens. Push needs the API key in both modes
-// (push.CheckAPIKey) and never a user token.
-func (in *interceptors) auth(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if info.FullMethod == housev1.House_Push_FullMethodName {
-		if err := push.CheckAPIKey(in.apiKey, bearer(ctx)); err != nil {
-			return nil, err
+// authorize checks a House call against the policy and puts the caller
+// into the context. Unknown methods of the House service are refused: a
+// method missing from operations is a wiring mistake.
+func (in *interceptors) authorize(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	op, ok := operations[info.FullMethod]
+	if !ok {
+		if strings.HasPrefix(info.FullMethod, "/"+ServiceName+"/") {
+			return nil, app.Errorf(app.EInternal, "method %s has no access policy", info.FullMethod)
 		}
 		return next(ctx, req)
 	}
-	if in.mode != app.AuthJWT || !strings.HasPrefix(info.FullMethod, "/"+ServiceName+"/") {
-		return next(ctx, req)
+	caller, err := in.auth.Authorize(op, auth.Credentials{Bearer: bearer(ctx)})
+	if err != nil {
+		return nil, err
 	}
-	token := bearer(ctx)
-	if token == "" {
-		if publicMethods[info.FullMethod] {
-			return next(ctx, req)
-		}
-		return nil, app.Errorf(app.EUnauthenticated, "missing bearer token")
-	}
-	user, err := in.verify(token)
-	if err != nil || user <= 0 {
-		return nil, app.Errorf(app.EUnauthenticated, "invalid bearer token")
-	}
-	return next(context.WithValue(ctx, userKey{}, user), req)
+	return next(context.WithValue(ctx, callerKey{}, caller), req)
 }
 
 // bearer returns the token of the "authorization: Bearer T" metadata.

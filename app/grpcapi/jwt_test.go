@@ -101,17 +101,17 @@ func TestJWTAuth(t *testing.T) {
 			t.Errorf("status = %q, want %q", got.GetReservation().GetStatus(), app.StatusConfirmed)
 		}
 	})
-	t.Run("recommendations are public", func(t *testing.T) {
+	t.Run("the public list is public, a user's recommendations are the user's", func(t *testing.T) {
 		if _, err := c.RecommendList(anon, &housev1.HouseRecommendRequest{City: "上海"}); err != nil {
 			t.Errorf("RecommendList without token: %v", err)
 		}
-		if _, err := c.PersonalRecommendList(anon, &housev1.PersonalRecommendRequest{UserId: tenant}); err != nil {
-			t.Errorf("PersonalRecommendList without token: %v", err)
-		}
+		// It tells where the user booked: the user's token only, as on REST.
+		_, err := c.PersonalRecommendList(anon, &housev1.PersonalRecommendRequest{UserId: tenant})
+		wantCode(t, err, codes.Unauthenticated)
 		if _, err := c.PersonalRecommendList(tenantCtx, &housev1.PersonalRecommendRequest{}); err != nil {
 			t.Errorf("PersonalRecommendList with token and no user_id: %v", err)
 		}
-		_, err := c.PersonalRecommendList(tenantCtx, &housev1.PersonalRecommendRequest{UserId: stranger})
+		_, err = c.PersonalRecommendList(tenantCtx, &housev1.PersonalRecommendRequest{UserId: stranger})
 		wantCode(t, err, codes.PermissionDenied)
 		_, err = c.PersonalRecommendList(as(t, "not-a-jwt"), &housev1.PersonalRecommendRequest{UserId: tenant})
 		wantCode(t, err, codes.Unauthenticated)

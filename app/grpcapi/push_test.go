@@ -24,11 +24,7 @@ const apiKey = "grpc-push-test-api-key-0123456789"
 // pushOptions are the options of a server in mode with server push on env
 // (at most 3 user ids per request) under key.
 func pushOptions(env *apptest.Env, mode app.AuthMode, key string) grpcapi.Options {
-	opts := grpcapi.Options{AuthMode: app.AuthInsecure}
-	if mode == app.AuthJWT {
-		opts = jwtOptions()
-	}
-	opts.APIKey = key
+	opts := grpcapi.Options{Auth: apptest.NewAuth(mode, secret, key)}
 	opts.Push = push.New(env.Publisher, push.Options{MaxBatch: 3})
 	return opts
 }
@@ -128,7 +124,7 @@ func TestPushDisabled(t *testing.T) {
 		c := mustServe(t, env.Service, pushOptions(env, mode, "")).client
 		for _, ctx := range []context.Context{t.Context(), as(t, apiKey)} {
 			_, err := c.Push(ctx, req)
-			want := status.New(codes.PermissionDenied, "no api_key configured: server push is disabled")
+			want := status.New(codes.PermissionDenied, "no api_key is configured: this operation is closed")
 			if diff := cmp.Diff(want.Proto(), status.Convert(err).Proto(), protocmp.Transform()); diff != "" {
 				t.Errorf("%s mode (-want +got):\n%s", mode, diff)
 			}

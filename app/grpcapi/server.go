@@ -5,7 +5,6 @@ package grpcapi
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/pkg/requestid"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
@@ -25,19 +25,13 @@ const ServiceName = "house.v1.House"
 
 // Options configure the gRPC server.
 type Options struct {
-	// AuthMode is app.AuthInsecure or app.AuthJWT; anything else panics.
-	AuthMode app.AuthMode
-	// Verify returns the user a bearer token names. Required in jwt mode,
-	// unused in insecure mode.
-	Verify func(token string) (int64, error)
+	// Auth decides who a caller is and what each method allows (required).
+	Auth *auth.Authenticator
 	// Logger receives the access log, panics and internal errors (nil:
 	// discarded). Records logged while serving a call carry its request_id.
 	Logger *slog.Logger
 	// Metrics counts unary calls (nil: none).
 	Metrics Metrics
-	// APIKey is the bearer token of trusted backends, the only credential
-	// the Push method accepts (in both auth modes). Empty disables Push.
-	APIKey string
 	// Push serves the Push method (nil: UNAVAILABLE).
 	Push PushService
 	// ServerOptions are passed to grpc.NewServer after the interceptors
@@ -54,27 +48,20 @@ type Server struct {
 // NewServer returns a server for svc. Health reports SERVING for "" and
 // ServiceName until Shutdown.
 func NewServer(svc app.ReservationService, opts Options) *Server {
-	switch opts.AuthMode {
-	case app.AuthInsecure:
-	case app.AuthJWT:
-		if opts.Verify == nil {
-			panic("grpcapi: jwt auth mode needs Options.Verify")
-		}
-	default:
-		panic(fmt.Sprintf("grpcapi: unknown auth mode %q", opts.AuthMode))
+	if opts.Auth == nil {
+		panic("grpcapi: Options.Auth is required")
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	in := &interceptors{mode: opts.AuthMode, verify: opts.Verify, apiKey: opts.APIKey,
-		log: requestid.Logger(log), metrics: opts.Metrics}
+	in := &interceptors{auth: opts.Auth, log: requestid.Logger(log), metrics: opts.Metrics}
 	sopts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.auth),
+		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.authorize),
 		grpc.ChainStreamInterceptor(in.recoverStream),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
-	housev1.RegisterHouseServer(gs, &house{svc: svc, mode: opts.AuthMode, push: opts.Push})
+	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push})
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

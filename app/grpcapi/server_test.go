@@ -11,6 +11,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/pkg/testenv"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
@@ -79,7 +80,7 @@ func TestReflection(t *testing.T) {
 // dereference must become Internal, be logged, and leave the server up.
 func TestPanicRecovered(t *testing.T) {
 	var logs testenv.SyncBuffer
-	ts := mustServe(t, nil, grpcapi.Options{AuthMode: app.AuthInsecure, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ts := mustServe(t, nil, grpcapi.Options{Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for range 2 {
 		_, err := ts.client.RecommendList(t.Context(), &housev1.HouseRecommendRequest{})
 		wantCode(t, err, codes.Internal)
@@ -97,8 +98,7 @@ func TestNewServerRejectsBadOptions(t *testing.T) {
 		name string
 		opts grpcapi.Options
 	}{
-		{"unknown mode", grpcapi.Options{AuthMode: "open"}},
-		{"jwt without verifier", grpcapi.Options{AuthMode: app.AuthJWT}},
+		{"no authenticator", grpcapi.Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

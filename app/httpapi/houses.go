@@ -21,18 +21,13 @@ type housePage struct {
 	PageSize int          `json:"page_size"`
 }
 
-func newHousePage(houses []*app.House, total int, p app.Page) housePage {
+func newHousePage(res app.HousePage) housePage {
+	houses := res.Houses
 	if houses == nil {
 		houses = []*app.House{}
 	}
-	return housePage{Houses: houses, Total: total, Page: p.Page, PageSize: p.PageSize}
+	return housePage{Houses: houses, Total: res.Total, Page: res.Page.Page, PageSize: res.Page.PageSize}
 }
-
-// Bounds of the recommendation filters.
-const (
-	maxPrice = 1_000_000_000
-	maxRooms = 100
-)
 
 // recommend is GET /house/recommend, public in every auth mode.
 func (h *handler) recommend(c *gin.Context) {
@@ -40,50 +35,42 @@ func (h *handler) recommend(c *gin.Context) {
 	f := app.HouseFilter{
 		City:     c.Query("city"),
 		District: c.Query("district"),
-		MinPrice: int(q.int("min_price", 0, maxPrice)),
-		MaxPrice: int(q.int("max_price", 0, maxPrice)),
-		Rooms:    int(q.int("rooms", 1, maxRooms)),
+		MinPrice: int(q.int("min_price")),
+		MaxPrice: int(q.int("max_price")),
+		Rooms:    int(q.int("rooms")),
 		Page:     q.page(),
-	}
-	if q.err == nil && f.MaxPrice > 0 && f.MinPrice > f.MaxPrice {
-		q.err = app.Errorf(app.EInvalidArgument, "min_price %d is above max_price %d", f.MinPrice, f.MaxPrice)
 	}
 	if q.err != nil {
 		h.fail(c, q.err)
 		return
 	}
-	houses, total, err := h.svc.RecommendHouses(c.Request.Context(), f)
+	res, err := h.svc.RecommendHouses(c.Request.Context(), f)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newHousePage(houses, total, f.Page))
+	c.JSON(http.StatusOK, newHousePage(res))
 }
 
 // personalRecommend is GET /house/personal-recommend for one user.
 func (h *handler) personalRecommend(c *gin.Context) {
-	tok, err := h.tokenUser(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	q := query{c: c}
-	claimed, page := q.id("user_id"), q.page()
+	claimed, page := q.int("user_id"), q.page()
 	if q.err != nil {
 		h.fail(c, q.err)
 		return
 	}
-	user, err := app.Actor(h.opts.AuthMode, tok, claimed, "user_id")
+	user, err := callerOf(c).Actor(claimed, "user_id")
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	houses, total, err := h.svc.PersonalRecommendHouses(c.Request.Context(), user, page)
+	res, err := h.svc.PersonalRecommendHouses(c.Request.Context(), user, page)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newHousePage(houses, total, page))
+	c.JSON(http.StatusOK, newHousePage(res))
 }
 
 // healthz is the liveness probe: the process answers.

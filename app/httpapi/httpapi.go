@@ -4,13 +4,12 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/pkg/requestid"
 )
 
@@ -19,11 +18,8 @@ const DefaultMaxBodyBytes = 64 << 10
 
 // Options configure the handler.
 type Options struct {
-	// AuthMode is app.AuthInsecure or app.AuthJWT; anything else panics.
-	AuthMode app.AuthMode
-	// Verify returns the user a bearer token names. Required in jwt mode,
-	// unused in insecure mode.
-	Verify func(token string) (int64, error)
+	// Auth decides who a caller is and what each route allows (required).
+	Auth *auth.Authenticator
 	// MaxBodyBytes limits request bodies (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
 	// Ready reports whether the dependencies (MySQL, Redis) answer; nil error
@@ -34,10 +30,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics counts requests (nil: none).
 	Metrics Metrics
-	// APIKey is the bearer token of trusted backends: POST /api/push in
-	// both auth modes, and /api/websocket/* in jwt mode. Empty disables
-	// server push (and, in jwt mode, the presence routes).
-	APIKey string
 	// Push serves POST /api/push (nil: 503).
 	Push PushService
 	// Presence serves GET /api/websocket/online-users and /stats (nil: 503).
@@ -53,17 +45,12 @@ type handler struct {
 
 // NewHandler returns a gin engine serving every REST route of svc. The
 // caller may add routes (WebSocket, metrics...) to the returned engine. It
-// panics on an invalid Options (unknown auth mode, jwt without Verify). A
-// nil svc serves only /healthz and /readyz (a node with the API turned off).
+// panics without Options.Auth. A nil svc serves only /healthz and /readyz
+// (a node with the API turned off). Each route is authorized for its
+// auth.Operation before its handler runs.
 func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
-	switch opts.AuthMode {
-	case app.AuthInsecure:
-	case app.AuthJWT:
-		if opts.Verify == nil {
-			panic("httpapi: Options.Verify is required in jwt mode")
-		}
-	default:
-		panic(fmt.Sprintf("httpapi: unknown auth mode %q", opts.AuthMode))
+	if opts.Auth == nil {
+		panic("httpapi: Options.Auth is required")
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -85,8 +72,7 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 		h.fail(c, app.Errorf(app.ENotFound, "no route %s", c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		h.fail(c, &statusError{status: http.StatusMethodNotAllowed, err: app.Errorf(app.EInvalidArgument,
-			"method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)})
+		h.fail(c, notAllowed(c))
 	})
 
 	e.GET("/healthz", h.healthz)
@@ -95,21 +81,21 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 		return e // a worker-only node: probes (and what the caller adds)
 	}
 
-	e.GET("/house/recommend", h.recommend)
-	e.GET("/house/personal-recommend", h.personalRecommend)
-	e.POST("/house/reserve", h.reserve)
-	e.POST("/api/push", h.push)
+	e.GET("/house/recommend", h.allow(auth.Recommend), h.recommend)
+	e.GET("/house/personal-recommend", h.allow(auth.PersonalRecommend), h.personalRecommend)
+	e.POST("/house/reserve", h.allow(auth.Reserve), h.reserve)
+	e.POST("/api/push", h.allow(auth.Push), h.push)
 	h.websocketRoutes(e)
 
 	r := e.Group("/api/reservations")
-	r.GET("", h.list)
-	r.GET("/:id", h.get)
-	r.POST("/:id/confirm", h.action(true, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
+	r.GET("", h.allow(auth.ListReservations), h.list)
+	r.GET("/:id", h.allow(auth.GetReservation), h.get)
+	r.POST("/:id/confirm", h.allow(auth.Confirm), h.action(true, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
 		return svc.ConfirmReservation(ctx, id, actor)
 	}))
-	r.POST("/:id/reject", h.action(true, svc.RejectReservation))
-	r.POST("/:id/cancel", h.action(false, svc.CancelReservation))
-	r.POST("/:id/remind", h.action(false, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
+	r.POST("/:id/reject", h.allow(auth.Reject), h.action(true, svc.RejectReservation))
+	r.POST("/:id/cancel", h.allow(auth.Cancel), h.action(false, svc.CancelReservation))
+	r.POST("/:id/remind", h.allow(auth.Remind), h.action(false, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
 		return svc.RemindReservation(ctx, id, actor)
 	}))
 	return e

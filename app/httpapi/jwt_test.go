@@ -15,7 +15,7 @@ import (
 
 func TestJWT(t *testing.T) {
 	env := apptest.MustEnv(t)
-	srv := newServer(t, env, httpapi.Options{AuthMode: app.AuthJWT})
+	srv := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, "")})
 	tenantTok, landlordTok, strangerTok := mustToken(t, tenant), mustToken(t, landlord), mustToken(t, tenant2)
 
 	// The tenant books with the original body (user_id matches the token).

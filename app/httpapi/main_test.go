@@ -14,6 +14,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
@@ -38,13 +39,15 @@ const (
 // newServer serves NewHandler(env.Service, opts) over real HTTP.
 func newServer(tb testing.TB, env *apptest.Env, opts httpapi.Options) *httptest.Server {
 	tb.Helper()
-	if opts.AuthMode == "" {
-		opts.AuthMode = app.AuthInsecure
-	}
-	if opts.AuthMode == app.AuthJWT {
-		opts.Verify = jwtauth.NewVerifier(secret, nil).Verify
+	if opts.Auth == nil {
+		opts.Auth = authFor(app.AuthInsecure, "")
 	}
 	return serve(tb, httpapi.NewHandler(env.Service, opts))
+}
+
+// authFor is the real authenticator of mode, trusting secret and apiKey.
+func authFor(mode app.AuthMode, apiKey string) *auth.Authenticator {
+	return apptest.NewAuth(mode, secret, apiKey)
 }
 
 // serve serves h over real HTTP until the test ends.

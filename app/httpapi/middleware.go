@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httperr"
 )
 
 // logKeyCode is the gin context key under which fail leaves the error code
@@ -58,12 +59,10 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 				"method", c.Request.Method, "route", c.FullPath(),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			c.Set(logKeyCode, app.EInternal)
-			if c.Writer.Written() {
-				c.Abort()
-				return
+			c.Abort()
+			if !c.Writer.Written() {
+				httperr.Write(c.Writer, app.Errorf(app.EInternal, "internal error"))
 			}
-			c.AbortWithStatusJSON(http.StatusInternalServerError,
-				errorBody{Error: errorObject{Code: app.EInternal, Message: "internal error"}})
 		}()
 		c.Next()
 	}
@@ -85,6 +84,6 @@ func (h *handler) bodyLimit(c *gin.Context) {
 
 // bodyTooLarge is the error of a body over limit bytes.
 func bodyTooLarge(limit int64) error {
-	return &statusError{status: http.StatusRequestEntityTooLarge,
-		err: app.Errorf(app.EResourceExhausted, "request body exceeds %d bytes", limit)}
+	return httperr.WithStatus(http.StatusRequestEntityTooLarge,
+		app.Errorf(app.EResourceExhausted, "request body exceeds %d bytes", limit))
 }

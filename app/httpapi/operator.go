@@ -1,64 +1,57 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
+	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// OperatorAuth guards operator pages (the asynq UI). In insecure mode they
-// are open, like everything else. In jwt mode they need the server API key
-// as a bearer token, or HTTP basic auth with user and password (password
-// defaults to the API key), so that a browser can log in; end users' JWTs
-// are refused. With neither an API key nor a password configured the pages
-// are closed (403).
-type OperatorAuth struct {
-	Mode     app.AuthMode
-	APIKey   string
-	User     string
-	Password string
-	Logger   *slog.Logger
+// callerKey is the gin context key of the auth.Caller of a request.
+const callerKey = "httpapi.caller"
+
+// allow authorizes the request for op (auth.Policy) and keeps the caller
+// for the handler; a refusal answers in the error format.
+func (h *handler) allow(op auth.Operation) gin.HandlerFunc {
+	return allow(h.opts.Auth, op, h)
 }
 
-// Middleware returns the gin middleware.
-func (o OperatorAuth) Middleware() gin.HandlerFunc {
-	if o.Password == "" {
-		o.Password = o.APIKey
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	h := &handler{log: o.Logger}
+func allow(a *auth.Authenticator, op auth.Operation, h *handler) gin.HandlerFunc {
+	basic := auth.Policy[op] == auth.Operator
 	return func(c *gin.Context) {
-		if o.Mode != app.AuthJWT {
-			c.Next()
-			return
+		cred := auth.Credentials{Bearer: jwtauth.BearerToken(c.GetHeader("Authorization"))}
+		if basic {
+			cred.BasicUser, cred.BasicPassword, cred.HasBasic = c.Request.BasicAuth()
 		}
-		if o.Password == "" {
-			h.fail(c, app.Errorf(app.EPermissionDenied, "no api_key or ui.password configured: the operator UI is closed"))
-			return
-		}
-		if user, pass, ok := c.Request.BasicAuth(); ok {
-			if equal(user, o.User) && equal(pass, o.Password) {
-				c.Next()
-				return
+		caller, err := a.Authorize(op, cred)
+		if err != nil {
+			if basic {
+				// Let a browser ask its user for the operator's credentials.
+				c.Header("WWW-Authenticate", `Basic realm="gateway operators", charset="UTF-8"`)
 			}
-		} else if o.APIKey != "" && checkAPIKey(o.APIKey, c.GetHeader("Authorization")) == nil {
-			c.Next()
+			h.fail(c, err)
 			return
 		}
-		c.Header("WWW-Authenticate", `Basic realm="gateway operators", charset="UTF-8"`)
-		c.Set(logKeyCode, app.EUnauthenticated)
-		c.AbortWithStatusJSON(401, errorBody{Error: errorObject{Code: app.EUnauthenticated, Message: "operator credentials required"}})
+		c.Set(callerKey, caller)
+		c.Next()
 	}
 }
 
-// equal compares in constant time, whatever the lengths.
-func equal(a, b string) bool {
-	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+// callerOf returns the caller that allow authorized.
+func callerOf(c *gin.Context) auth.Caller {
+	v, _ := c.Get(callerKey)
+	caller, _ := v.(auth.Caller)
+	return caller
+}
+
+// Operator guards operator pages (the asynq UI, /metrics, pprof) for
+// auth.Operate: open in insecure mode; in jwt mode the server API key as
+// a bearer token, or the operator's basic credentials (a browser's).
+func Operator(a *auth.Authenticator, log *slog.Logger) gin.HandlerFunc {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return allow(a, auth.Operate, &handler{log: log})
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/httpapi"
-	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -70,10 +69,11 @@ func TestRecommendOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			want, total, err := env.Service.RecommendHouses(t.Context(), tt.f)
+			res, err := env.Service.RecommendHouses(t.Context(), tt.f)
 			if err != nil {
 				t.Fatal(err)
 			}
+			want, total := res.Houses, res.Total
 			var got struct {
 				Houses   []*app.House `json:"houses"`
 				Total    int          `json:"total"`
@@ -105,9 +105,8 @@ func TestRecoveryAndAccessLog(t *testing.T) {
 	env := apptest.MustEnv(t)
 	var logs testenv.SyncBuffer
 	h := httpapi.NewHandler(env.Service, httpapi.Options{
-		AuthMode: app.AuthJWT,
-		Verify:   jwtauth.NewVerifier(secret, nil).Verify,
-		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+		Auth:   authFor(app.AuthJWT, ""),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	h.GET("/boom", func(*gin.Context) { panic("boom") })
 	srv := serve(t, h)

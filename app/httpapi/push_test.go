@@ -23,7 +23,7 @@ const apiKey = "push-test-api-key-0123456789"
 // request) in mode.
 func pushServer(tb testing.TB, env *apptest.Env, mode app.AuthMode, key string) *httptest.Server {
 	tb.Helper()
-	return newServer(tb, env, httpapi.Options{AuthMode: mode, APIKey: key,
+	return newServer(tb, env, httpapi.Options{Auth: authFor(mode, key),
 		Push: push.New(env.Publisher, push.Options{MaxBatch: 3})})
 }
 
@@ -131,7 +131,7 @@ func TestPushDisabled(t *testing.T) {
 			srv := pushServer(t, env, mode, "")
 			for _, tok := range []string{"", apiKey} {
 				r := mustDo(t, srv, call{Method: "POST", Path: "/api/push", Token: tok, Body: body})
-				want := `{"error":{"code":"permission_denied","message":"no api_key configured: server push is disabled"}}`
+				want := `{"error":{"code":"permission_denied","message":"no api_key is configured: this operation is closed"}}`
 				if diff := cmp.Diff([]any{http.StatusForbidden, want}, []any{r.Status, string(r.Body)}); diff != "" {
 					t.Errorf("%s mode, token %q (-want +got):\n%s", mode, tok, diff)
 				}
@@ -139,7 +139,7 @@ func TestPushDisabled(t *testing.T) {
 		}
 	})
 	t.Run("no push service", func(t *testing.T) {
-		srv := newServer(t, env, httpapi.Options{APIKey: apiKey})
+		srv := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthInsecure, apiKey)})
 		r := mustDo(t, srv, call{Method: "POST", Path: "/api/push", Token: apiKey, Body: body})
 		if r.Status != http.StatusServiceUnavailable || r.errorCode() != app.EUnavailable {
 			t.Errorf("status %d body %s, want 503 unavailable", r.Status, r.Body)

@@ -38,7 +38,7 @@ func logLines(tb testing.TB, s string) []map[string]any {
 func TestRequestID(t *testing.T) {
 	var buf testenv.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	e := httpapi.NewHandler(nil, httpapi.Options{AuthMode: app.AuthInsecure, Logger: log})
+	e := httpapi.NewHandler(nil, httpapi.Options{Auth: authFor(app.AuthInsecure, ""), Logger: log})
 	const secretToken = "Bearer do-not-log-this-token"
 
 	tests := []struct {
@@ -109,7 +109,7 @@ func (r *recordHTTP) HTTPRequest(route, method string, status int, d time.Durati
 // methods, and a bounded method label.
 func TestMetricsLabels(t *testing.T) {
 	rec := &recordHTTP{}
-	e := httpapi.NewHandler(nil, httpapi.Options{AuthMode: app.AuthInsecure, Metrics: rec})
+	e := httpapi.NewHandler(nil, httpapi.Options{Auth: authFor(app.AuthInsecure, ""), Metrics: rec})
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/healthz"},
 		{"GET", "/nowhere"},

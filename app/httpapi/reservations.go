@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,28 +51,13 @@ func (h *handler) reserve(c *gin.Context) {
 }
 
 func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
-	tok, err := h.tokenUser(c)
-	if err != nil {
-		return nil, err
-	}
 	var b reserveBody
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, false); err != nil {
 		return nil, err
 	}
-	if err := checkIDs([]string{"user_id", "landlord_id", "house_id"}, b.UserID, b.LandlordID, b.HouseID); err != nil {
-		return nil, err
-	}
-	tenant, err := app.Actor(h.opts.AuthMode, tok, b.UserID, "user_id")
+	tenant, err := callerOf(c).Actor(b.UserID, "user_id")
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case b.HouseID == 0:
-		return nil, app.Errorf(app.EInvalidArgument, "house_id is required")
-	case strings.TrimSpace(b.UserName) == "":
-		return nil, app.Errorf(app.EInvalidArgument, "user_name is required")
-	case strings.TrimSpace(b.ReserveTime) == "":
-		return nil, app.Errorf(app.EInvalidArgument, "reserve_time is required")
 	}
 	return h.svc.CreateReservation(c.Request.Context(), app.CreateReservation{
 		HouseID:     b.HouseID,
@@ -99,10 +83,6 @@ func (h *handler) action(landlordOnly bool, run transition) gin.HandlerFunc {
 }
 
 func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*app.Reservation, error) {
-	tok, err := h.tokenUser(c)
-	if err != nil {
-		return nil, err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return nil, err
@@ -111,16 +91,13 @@ func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, true); err != nil {
 		return nil, err
 	}
-	if err := checkIDs([]string{"user_id", "landlord_id"}, b.UserID, b.LandlordID); err != nil {
-		return nil, err
-	}
 	claimed, field := b.LandlordID, "landlord_id"
 	if !landlordOnly && b.UserID != 0 {
 		claimed, field = b.UserID, "user_id"
 	} else if !landlordOnly && b.LandlordID == 0 {
 		field = "user_id"
 	}
-	actor, err := app.Actor(h.opts.AuthMode, tok, claimed, field)
+	actor, err := callerOf(c).Actor(claimed, field)
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +111,16 @@ func (h *handler) get(c *gin.Context) {
 }
 
 func (h *handler) doGet(c *gin.Context) (*app.Reservation, error) {
-	tok, err := h.tokenUser(c)
-	if err != nil {
-		return nil, err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return nil, err
 	}
 	q := query{c: c}
-	claimed := q.id("user_id")
+	claimed := q.int("user_id")
 	if q.err != nil {
 		return nil, q.err
 	}
-	viewer, err := app.Viewer(h.opts.AuthMode, tok, claimed, "user_id")
+	viewer, err := callerOf(c).Viewer(claimed, "user_id")
 	if err != nil {
 		return nil, err
 	}
@@ -166,34 +139,27 @@ func (h *handler) list(c *gin.Context) {
 }
 
 func (h *handler) doList(c *gin.Context) (*reservationPage, error) {
-	tok, err := h.tokenUser(c)
-	if err != nil {
-		return nil, err
-	}
 	q := query{c: c}
 	f := app.ReservationFilter{
-		UserID: q.id("user_id"),
-		Role:   app.Role(c.DefaultQuery("role", string(app.RoleTenant))),
+		UserID: q.int("user_id"),
+		Role:   app.Role(c.Query("role")),
 		Status: app.Status(c.Query("status")),
 		Page:   q.page(),
 	}
-	switch {
-	case q.err != nil:
+	if q.err != nil {
 		return nil, q.err
-	case f.Role != app.RoleTenant && f.Role != app.RoleLandlord:
-		return nil, app.Errorf(app.EInvalidArgument, "role must be tenant or landlord, got %q", f.Role)
-	case f.Status != "" && !f.Status.Valid():
-		return nil, app.Errorf(app.EInvalidArgument, "status must be pending, confirmed, rejected or cancelled, got %q", f.Status)
 	}
-	if f.UserID, err = app.Actor(h.opts.AuthMode, tok, f.UserID, "user_id"); err != nil {
+	var err error
+	if f.UserID, err = callerOf(c).Actor(f.UserID, "user_id"); err != nil {
 		return nil, err
 	}
-	rs, total, err := h.svc.ListReservations(c.Request.Context(), f)
+	res, err := h.svc.ListReservations(c.Request.Context(), f)
 	if err != nil {
 		return nil, err
 	}
-	page := &reservationPage{Reservations: make([]app.ReservationJSON, 0, len(rs)), Total: total, Page: f.Page.Page, PageSize: f.Page.PageSize}
-	for _, r := range rs {
+	page := &reservationPage{Reservations: make([]app.ReservationJSON, 0, len(res.Reservations)), Total: res.Total,
+		Page: res.Page.Page, PageSize: res.Page.PageSize}
+	for _, r := range res.Reservations {
 		page.Reservations = append(page.Reservations, r.JSON())
 	}
 	return page, nil

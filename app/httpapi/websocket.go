@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/redis"
 )
 
@@ -26,27 +27,16 @@ type onlineReply struct {
 }
 
 // websocketRoutes registers the presence endpoints of the original
-// system. They are open in insecure mode (as the original was) and need
-// the server API key in jwt mode.
+// system (auth.Presence: open in insecure mode, as the original was; the
+// server API key in jwt mode).
 func (h *handler) websocketRoutes(e *gin.Engine) {
-	g := e.Group("/api/websocket", h.presenceAuth)
+	g := e.Group("/api/websocket", h.allow(auth.Presence), h.presenceReady)
 	g.GET("/online-users", h.onlineUsers)
 	g.GET("/stats", h.websocketStats)
 }
 
-// presenceAuth lets the request through in insecure mode, and in jwt mode
-// only with "Authorization: Bearer <api key>".
-func (h *handler) presenceAuth(c *gin.Context) {
-	if h.opts.AuthMode == app.AuthJWT {
-		if h.opts.APIKey == "" {
-			h.fail(c, app.Errorf(app.EPermissionDenied, "no api_key configured"))
-			return
-		}
-		if err := checkAPIKey(h.opts.APIKey, c.GetHeader("Authorization")); err != nil {
-			h.fail(c, err)
-			return
-		}
-	}
+// presenceReady answers 503 on a node without presence.
+func (h *handler) presenceReady(c *gin.Context) {
 	if h.opts.Presence == nil {
 		h.fail(c, app.Errorf(app.EUnavailable, "presence is not available"))
 		return

@@ -87,10 +87,10 @@ func TestWebsocketPresence(t *testing.T) {
 	broken := redis.NewPresence(down, env.Keys, redis.PresenceOptions{NodeID: "x"})
 
 	insecure := newServer(t, env, httpapi.Options{Presence: a})
-	jwt := newServer(t, env, httpapi.Options{AuthMode: app.AuthJWT, APIKey: presenceKey, Presence: b})
-	jwtNoKey := newServer(t, env, httpapi.Options{AuthMode: app.AuthJWT, Presence: a})
+	jwt := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, presenceKey), Presence: b})
+	jwtNoKey := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, ""), Presence: a})
 	insecureNil := newServer(t, env, httpapi.Options{})
-	jwtNil := newServer(t, env, httpapi.Options{AuthMode: app.AuthJWT, APIKey: presenceKey})
+	jwtNil := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, presenceKey)})
 	emptySrv := newServer(t, env, httpapi.Options{Presence: empty})
 	brokenSrv := newServer(t, env, httpapi.Options{Presence: broken})
 
@@ -158,7 +158,7 @@ func TestWebsocketPresence(t *testing.T) {
 		r := mustDo(t, jwtNoKey, call{Method: "GET", Path: online})
 		var e struct{ Error struct{ Message string } }
 		_ = json.Unmarshal(r.Body, &e)
-		if diff := cmp.Diff("no api_key configured", e.Error.Message); diff != "" {
+		if diff := cmp.Diff("no api_key is configured: this operation is closed", e.Error.Message); diff != "" {
 			t.Errorf("message (-want +got):\n%s", diff)
 		}
 	})

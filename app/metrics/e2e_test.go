@@ -45,7 +45,7 @@ func startFlowNode(tb testing.TB) *flowNode {
 	svc := reservation.New(env.Store, pub, reservation.Options{Location: env.Loc, Metrics: m})
 	sub := redis.NewSubscriber(env.Redis, env.Keys, redis.SubscriberOptions{NodeID: "m1", ProbeInterval: 100 * time.Millisecond, Metrics: m})
 	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
-	hub := ws.New(streams, sub, nil, ws.Options{NodeID: "m1", AuthMode: app.AuthInsecure, Metrics: m})
+	hub := ws.New(streams, sub, nil, ws.Options{NodeID: "m1", Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), Metrics: m})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
@@ -55,7 +55,7 @@ func startFlowNode(tb testing.TB) *flowNode {
 	go streams.Run(ctx)
 
 	gin.SetMode(gin.TestMode)
-	e := httpapi.NewHandler(svc, httpapi.Options{AuthMode: app.AuthInsecure, Metrics: m})
+	e := httpapi.NewHandler(svc, httpapi.Options{Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), Metrics: m})
 	e.GET("/ws", gin.WrapH(hub))
 	e.GET("/metrics", gin.WrapH(m.Handler()))
 	srv := httptest.NewServer(e)

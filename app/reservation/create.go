@@ -4,23 +4,18 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/houseview/gateway/app"
 )
 
-// MaxUserNameLen bounds user_name, in characters.
-const MaxUserNameLen = 64
-
 // CreateReservation books a viewing for req.TenantID and notifies the
 // landlord (type 1).
 func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservation) (*app.Reservation, error) {
-	if req.HouseID <= 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "house_id is required and must be a positive integer")
+	if err := checkUserID("house_id", req.HouseID); err != nil {
+		return nil, err
 	}
-	if req.TenantID <= 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "user_id is required and must be a positive integer")
+	if err := checkUserID("user_id", req.TenantID); err != nil {
+		return nil, err
 	}
 	if req.LandlordID < 0 {
 		return nil, app.Errorf(app.EInvalidArgument, "landlord_id must be a positive integer")
@@ -64,20 +59,6 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	return r, nil
 }
 
-func checkUserName(s string) (string, error) {
-	name := strings.TrimSpace(s)
-	if name == "" {
-		return "", app.Errorf(app.EInvalidArgument, "user_name is required")
-	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxUserNameLen {
-		return "", app.Errorf(app.EInvalidArgument, "user_name must be valid text of at most %d characters", MaxUserNameLen)
-	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", app.Errorf(app.EInvalidArgument, "user_name must not contain control characters")
-	}
-	return name, nil
-}
-
 // parseReserveTime reads "YYYY-MM-DD HH:MM:SS" in the service's zone or
 // RFC 3339, and checks that it lies in (now, now+MaxAhead].
 func (s *Service) parseReserveTime(v string, now time.Time) (time.Time, error) {
@@ -96,8 +77,8 @@ func (s *Service) parseReserveTime(v string, now time.Time) (time.Time, error) {
 	if !at.After(now) {
 		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time %s is not in the future", at.In(s.loc).Format(app.TimeLayout))
 	}
-	if at.After(now.Add(s.ahead)) {
-		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time must be within %d days", int(s.ahead/(24*time.Hour)))
+	if at.After(now.Add(s.maxAhead)) {
+		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time must be within %d days", int(s.maxAhead/(24*time.Hour)))
 	}
 	return at, nil
 }

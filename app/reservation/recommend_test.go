@@ -36,10 +36,11 @@ func TestRecommendOrdersByPopularityThenNewest(t *testing.T) {
 	for i, h := range []int64{3010, 3010, 3010, 3005, 3005, 3200} {
 		MustBookHouse(t, env, int64(5000+i), h, i+1)
 	}
-	hs, total, err := env.Service.RecommendHouses(ctx, app.HouseFilter{Page: app.Page{PageSize: 6}})
+	res, err := env.Service.RecommendHouses(ctx, app.HouseFilter{Page: app.Page{PageSize: 6}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hs, total := res.Houses, res.Total
 	// Then newest first: the demo data makes higher ids newer.
 	want := []int64{3010, 3005, 3200, 3300, 3299, 3298}
 	if diff := cmp.Diff(want, ids(hs)); diff != "" || total != 300 {
@@ -51,10 +52,11 @@ func TestRecommendOrdersByPopularityThenNewest(t *testing.T) {
 
 	// Filters narrow, and every house returned matches them.
 	f := app.HouseFilter{City: "上海", MinPrice: 8000, MaxPrice: 12000, Rooms: 2, Page: app.Page{PageSize: 100}}
-	hs, total, err = env.Service.RecommendHouses(ctx, f)
+	res, err = env.Service.RecommendHouses(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hs, total = res.Houses, res.Total
 	if total == 0 || total != len(hs) {
 		t.Fatalf("filtered: %d of %d", len(hs), total)
 	}
@@ -64,7 +66,7 @@ func TestRecommendOrdersByPopularityThenNewest(t *testing.T) {
 		}
 	}
 	for _, bad := range []app.HouseFilter{{MinPrice: -1}, {MinPrice: 5000, MaxPrice: 100}, {Page: app.Page{PageSize: 101}}} {
-		if _, _, err := env.Service.RecommendHouses(ctx, bad); app.ErrorCode(err) != app.EInvalidArgument {
+		if _, err := env.Service.RecommendHouses(ctx, bad); app.ErrorCode(err) != app.EInvalidArgument {
 			t.Errorf("filter %+v: %v", bad, err)
 		}
 	}
@@ -74,7 +76,8 @@ func TestPersonalRecommend(t *testing.T) {
 	env := apptest.MustEnv(t)
 	ctx := context.Background()
 	const user = 7001
-	houses, _, err := env.Service.RecommendHouses(ctx, app.HouseFilter{City: "上海", District: "徐汇", Page: app.Page{PageSize: 100}})
+	res, err := env.Service.RecommendHouses(ctx, app.HouseFilter{City: "上海", District: "徐汇", Page: app.Page{PageSize: 100}})
+	houses := res.Houses
 	if err != nil || len(houses) < 3 {
 		t.Fatalf("need 3 houses in 上海/徐汇: %v %d", err, len(houses))
 	}
@@ -83,10 +86,11 @@ func TestPersonalRecommend(t *testing.T) {
 		MustBookHouse(t, env, user, h.ID, i+1)
 		booked[h.ID] = true
 	}
-	hs, total, err := env.Service.PersonalRecommendHouses(ctx, user, app.Page{PageSize: 100})
+	mine, err := env.Service.PersonalRecommendHouses(ctx, user, app.Page{PageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hs, total := mine.Houses, mine.Total
 	if total == 0 || len(hs) == 0 {
 		t.Fatal("no personal recommendations")
 	}
@@ -106,15 +110,15 @@ func TestPersonalRecommend(t *testing.T) {
 	}
 
 	// A user with no history gets the popular list.
-	fresh, _, err := env.Service.PersonalRecommendHouses(ctx, 7002, app.Page{PageSize: 10})
+	fresh, err := env.Service.PersonalRecommendHouses(ctx, 7002, app.Page{PageSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	popular, _, err := env.Service.RecommendHouses(ctx, app.HouseFilter{Page: app.Page{PageSize: 10}})
+	popular, err := env.Service.RecommendHouses(ctx, app.HouseFilter{Page: app.Page{PageSize: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(ids(popular), ids(fresh)); diff != "" {
+	if diff := cmp.Diff(ids(popular.Houses), ids(fresh.Houses)); diff != "" {
 		t.Errorf("new user (-popular +got):\n%s", diff)
 	}
 }

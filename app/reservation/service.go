@@ -61,15 +61,15 @@ type Options struct {
 
 // Service implements app.ReservationService.
 type Service struct {
-	store Store
-	pub   Publisher
-	loc   *time.Location
-	now   func() time.Time
-	ahead time.Duration
-	popw  time.Duration
-	log   *slog.Logger
-	rem   Reminders
-	met   Metrics
+	store            Store
+	pub              Publisher
+	loc              *time.Location // the zone of reserve_time
+	now              func() time.Time
+	maxAhead         time.Duration // how far ahead a viewing may be booked
+	popularityWindow time.Duration // reservations counted for popularity
+	log              *slog.Logger
+	reminders        Reminders // nil: none
+	metrics          Metrics   // nil: none
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -77,19 +77,19 @@ var _ app.ReservationService = (*Service)(nil)
 // New returns the service over store and pub.
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
-		ahead: opts.MaxAhead, popw: opts.PopularityWindow, log: requestid.Logger(opts.Logger), rem: opts.Reminders,
-		met: opts.Metrics}
+		maxAhead: opts.MaxAhead, popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
+		reminders: opts.Reminders, metrics: opts.Metrics}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.ahead <= 0 {
-		s.ahead = 90 * 24 * time.Hour
+	if s.maxAhead <= 0 {
+		s.maxAhead = 90 * 24 * time.Hour
 	}
-	if s.popw <= 0 {
-		s.popw = 30 * 24 * time.Hour
+	if s.popularityWindow <= 0 {
+		s.popularityWindow = 30 * 24 * time.Hour
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -108,16 +108,16 @@ func DefaultLocation() *time.Location {
 
 // counted reports a committed transition to Metrics.
 func (s *Service) counted(to string) {
-	if s.met != nil {
-		s.met.ReservationTransition(to)
+	if s.metrics != nil {
+		s.metrics.ReservationTransition(to)
 	}
 }
 
 // Location is the zone reserve_time is read and written in.
 func (s *Service) Location() *time.Location { return s.loc }
 
-// local converts r's times into the service's zone.
-func (s *Service) local(r *app.Reservation) *app.Reservation {
+// inZone converts r's times into the service's zone.
+func (s *Service) inZone(r *app.Reservation) *app.Reservation {
 	r.ReserveTime = r.ReserveTime.In(s.loc)
 	return r
 }

@@ -2,9 +2,7 @@ package reservation
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/houseview/gateway/app"
 )
@@ -27,9 +25,6 @@ func (s *Service) CancelReservation(ctx context.Context, id, actor int64, reason
 	return s.transition(ctx, id, actor, app.StatusCancelled, reason, partiesOnly)
 }
 
-// MaxReasonLen bounds the reason of a rejection or cancellation, in characters.
-const MaxReasonLen = 255
-
 func landlordOnly(r *app.Reservation, actor int64) error {
 	if actor != r.LandlordID {
 		return app.Errorf(app.EPermissionDenied, "only the landlord of reservation %d may do this", r.ID)
@@ -49,8 +44,8 @@ func partiesOnly(r *app.Reservation, actor int64) error {
 // either applies to the state it saw or fails with EAborted.
 func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status, reason string,
 	allowed func(*app.Reservation, int64) error) (*app.Reservation, error) {
-	if id <= 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "reservation id must be a positive integer")
+	if err := checkReservationID(id); err != nil {
+		return nil, err
 	}
 	if actor <= 0 {
 		return nil, app.Errorf(app.EInvalidArgument, "the acting user id must be a positive integer")
@@ -77,7 +72,7 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	if to == app.StatusCancelled {
 		next.CancelledBy = actor
 	}
-	s.local(&next)
+	s.inZone(&next)
 	msgs, err := s.messages(&next, eventFor[to], actor, "")
 	if err != nil {
 		return nil, err
@@ -87,8 +82,8 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	// before the commit finds the reservation pending and retries shortly;
 	// if the commit fails, its retries run out (archived) or a reject or
 	// cancel deletes it, and a later confirm enqueues an archived one again.
-	if to == app.StatusConfirmed && s.rem != nil {
-		if err := s.rem.Schedule(ctx, &next); err != nil {
+	if to == app.StatusConfirmed && s.reminders != nil {
+		if err := s.reminders.Schedule(ctx, &next); err != nil {
 			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", id, "err", err)
 			return nil, app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
 		}
@@ -97,8 +92,8 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 		return nil, err
 	}
 	s.counted(string(to))
-	if s.rem != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
-		if err := s.rem.Cancel(context.WithoutCancel(ctx), &next); err != nil {
+	if s.reminders != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
+		if err := s.reminders.Cancel(context.WithoutCancel(ctx), &next); err != nil {
 			// Harmless: a reminder that still fires finds the reservation
 			// no longer confirmed.
 			s.log.WarnContext(ctx, "deleting reminders failed", "reservation_id", id, "err", err)
@@ -108,19 +103,11 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	return &next, nil
 }
 
-func checkReason(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReasonLen {
-		return "", app.Errorf(app.EInvalidArgument, "reason must be valid text of at most %d characters", MaxReasonLen)
-	}
-	return s, nil
-}
-
 // RemindReservation sends a reminder of a confirmed viewing to both parties
 // now (type 4). Either party may ask.
 func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.Reservation, error) {
-	if id <= 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "reservation id must be a positive integer")
+	if err := checkReservationID(id); err != nil {
+		return nil, err
 	}
 	r, err := s.store.Reservation(ctx, id)
 	if err != nil {
@@ -163,7 +150,7 @@ func (s *Service) SendReminder(ctx context.Context, id int64, key string) (bool,
 // remind stores and publishes the type-4 messages of r. An empty key gives
 // fresh message ids.
 func (s *Service) remind(ctx context.Context, r *app.Reservation, key string) error {
-	s.local(r)
+	s.inZone(r)
 	msgs, err := s.messages(r, eventReminder, 0, key)
 	if err != nil {
 		return err

@@ -152,15 +152,15 @@ func TestReadAuthorizationAndList(t *testing.T) {
 	}
 	list := func(f app.ReservationFilter) ([]int64, int) {
 		t.Helper()
-		rs, total, err := env.Service.ListReservations(ctx, f)
+		res, err := env.Service.ListReservations(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []int64
-		for _, r := range rs {
+		for _, r := range res.Reservations {
 			got = append(got, r.ID)
 		}
-		return got, total
+		return got, res.Total
 	}
 	tests := []struct {
 		name  string
@@ -183,7 +183,7 @@ func TestReadAuthorizationAndList(t *testing.T) {
 		{UserID: 0}, {UserID: tenant, Role: "admin"}, {UserID: tenant, Status: "done"},
 		{UserID: tenant, Page: app.Page{Page: -1}}, {UserID: tenant, Page: app.Page{PageSize: 1000}},
 	} {
-		if _, _, err := env.Service.ListReservations(ctx, f); app.ErrorCode(err) != app.EInvalidArgument {
+		if _, err := env.Service.ListReservations(ctx, f); app.ErrorCode(err) != app.EInvalidArgument {
 			t.Errorf("list %+v: %v, want invalid_argument", f, err)
 		}
 	}

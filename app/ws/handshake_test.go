@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
@@ -44,8 +46,7 @@ func TestHandshake(t *testing.T) {
 	c := newCluster(t)
 	insecure := startNode(t, c, "i", func(o *ws.Options) { o.AllowedOrigins = []string{"https://app.example.com"} })
 	jwt := startNode(t, c, "j", func(o *ws.Options) {
-		o.AuthMode = app.AuthJWT
-		o.Verify = jwtauth.NewVerifier([]byte(secret), nil).Verify
+		o.Auth = apptest.NewAuth(app.AuthJWT, []byte(secret), "")
 	})
 	bearer := http.Header{"Authorization": {"Bearer " + token(t, 1001)}}
 	host := strings.TrimPrefix(insecure.srv.URL, "http://")
@@ -56,8 +57,8 @@ func TestHandshake(t *testing.T) {
 		want   int
 	}{
 		{"insecure user", insecure.url("user_id=1001"), nil, 101},
-		{"insecure no user", insecure.url(""), nil, 401},
-		{"insecure bad user", insecure.url("user_id=abc"), nil, 401},
+		{"insecure no user", insecure.url(""), nil, 400},
+		{"insecure bad user", insecure.url("user_id=abc"), nil, 400},
 		{"bad last_seq", insecure.url("user_id=1&last_seq=-4"), nil, 400},
 		{"resume with epoch", insecure.url("user_id=1&last_seq=4&epoch=k3x9"), nil, 101},
 		{"epoch without last_seq", insecure.url("user_id=1&epoch=k3x9"), nil, 400},
@@ -163,4 +164,50 @@ func TestDeliveredCursorOfAckingSessions(t *testing.T) {
 	}
 	// next never acks: its writes move the cursor.
 	eventually(t, "cursor at the last write", func() bool { return c.cursor(t, 1001) == 5 })
+}
+
+// TestRefusalsUseTheErrorFormat: every refused handshake, gorilla's own
+// refusals included (a foreign origin, a request that is no upgrade),
+// answers in the one error format.
+func TestRefusalsUseTheErrorFormat(t *testing.T) {
+	c := newCluster(t)
+	n := startNode(t, c, "f", nil)
+	tests := []struct {
+		name   string
+		header http.Header
+		query  string
+		status int
+		code   string
+	}{
+		{"foreign origin", http.Header{"Origin": {"https://evil.example"}}, "user_id=1", 403, "permission_denied"},
+		{"no user", nil, "", 400, "invalid_argument"},
+		{"bad resume", nil, "user_id=1&last_seq=x", 400, "invalid_argument"},
+	}
+	for _, tt := range tests {
+		_, resp, err := websocket.DefaultDialer.Dial(n.url(tt.query), tt.header)
+		if err == nil || resp == nil {
+			t.Fatalf("%s: dial succeeded", tt.name)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Errorf("%s: body is not the error format: %v", tt.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || body.Error.Code != tt.code || body.Error.Message == "" ||
+			resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("%s: %d %+v (%s), want %d %s", tt.name, resp.StatusCode, body.Error, resp.Header.Get("Content-Type"), tt.status, tt.code)
+		}
+	}
+	// Not an upgrade at all: gorilla refuses, in the same format.
+	resp, err := http.Get(n.srv.URL + "/ws?user_id=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 400 || body["error"]["code"] != "invalid_argument" {
+		t.Errorf("plain GET: %d %v (%v)", resp.StatusCode, body, err)
+	}
 }

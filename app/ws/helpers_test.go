@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/testenv"
@@ -103,7 +104,7 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	tb.Cleanup(func() { rdb.Close() })
 	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
 	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
-	opts := ws.Options{NodeID: id, AuthMode: app.AuthInsecure, SlowTimeout: time.Second}
+	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second}
 	if tune != nil {
 		tune(&opts)
 	}

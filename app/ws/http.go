@@ -1,39 +1,37 @@
 package ws
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
+	"github.com/houseview/gateway/app/httperr"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// authenticate returns the user a handshake speaks for.
+// authenticate returns the user a handshake speaks for (auth.Subscribe):
+// the token (?token= or Authorization: Bearer) decides in jwt mode, the
+// user_id parameter in insecure mode.
 func (h *Hub) authenticate(r *http.Request) (int64, error) {
 	q := r.URL.Query()
-	if h.opts.AuthMode == app.AuthJWT {
-		tok := q.Get("token")
-		if tok == "" {
-			tok = jwtauth.BearerToken(r.Header.Get("Authorization"))
-		}
-		if tok == "" {
-			return 0, app.Errorf(app.EUnauthenticated, "missing token: pass ?token=JWT or Authorization: Bearer JWT")
-		}
-		user, err := h.opts.Verify(tok)
-		if err != nil {
-			return 0, app.Errorf(app.EUnauthenticated, "invalid token")
-		}
-		claimed, _ := strconv.ParseInt(q.Get("user_id"), 10, 64)
-		return app.Actor(h.opts.AuthMode, user, claimed, "user_id")
+	tok := q.Get("token")
+	if tok == "" {
+		tok = jwtauth.BearerToken(r.Header.Get("Authorization"))
 	}
-	claimed, err := strconv.ParseInt(q.Get("user_id"), 10, 64)
-	if err != nil || claimed <= 0 {
-		return 0, app.Errorf(app.EUnauthenticated, "user_id is required and must be a positive integer")
+	caller, err := h.opts.Auth.Authorize(auth.Subscribe, auth.Credentials{Bearer: tok})
+	if err != nil {
+		return 0, err
 	}
-	return claimed, nil
+	var claimed int64
+	if v := q.Get("user_id"); v != "" {
+		if claimed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer, got %q", v)
+		}
+	}
+	return caller.Actor(claimed, "user_id")
 }
 
 // resumePosition reads the optional last_seq and epoch of a handshake.
@@ -105,27 +103,12 @@ func originChecker(allowed []string) func(*http.Request) bool {
 	}
 }
 
-var httpStatus = map[string]int{
-	app.EInvalidArgument:  http.StatusBadRequest,
-	app.EUnauthenticated:  http.StatusUnauthorized,
-	app.EPermissionDenied: http.StatusForbidden,
-	app.EUnavailable:      http.StatusServiceUnavailable,
-}
-
-func writeAppError(w http.ResponseWriter, err error) {
-	code := app.ErrorCode(err)
-	status, ok := httpStatus[code]
-	if !ok {
-		status = http.StatusInternalServerError
+// refuseUpgrade answers a handshake that gorilla refuses (a foreign
+// origin, a request that is not an upgrade) in the error format.
+func refuseUpgrade(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	err := app.Errorf(app.EInvalidArgument, "%s", reason.Error())
+	if status == http.StatusForbidden {
+		err = app.Errorf(app.EPermissionDenied, "origin %q is not allowed", r.Header.Get("Origin"))
 	}
-	writeError(w, status, code, app.ErrorMessage(err))
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", "Bearer")
-	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	httperr.Write(w, httperr.WithStatus(status, err))
 }

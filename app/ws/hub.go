@@ -14,6 +14,7 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httperr"
 )
 
 // Hub owns the node's WebSocket sessions and the registry user -> sessions.
@@ -42,6 +43,9 @@ type Hub struct {
 
 // New returns a Hub. presence may be nil.
 func New(history History, subs Subscriptions, presence Presence, opts Options) *Hub {
+	if opts.Auth == nil {
+		panic("ws: Options.Auth is required")
+	}
 	opts.defaults()
 	m := melody.New()
 	m.Config.MaxMessageSize = opts.MaxMessageSize
@@ -53,6 +57,7 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 	m.Upgrader.WriteBufferSize = 1024
 	m.Upgrader.WriteBufferPool = &sync.Pool{}
 	m.Upgrader.CheckOrigin = originChecker(opts.AllowedOrigins)
+	m.Upgrader.Error = refuseUpgrade
 
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{opts: opts, m: m, history: history, subs: subs, presence: presence, log: opts.Logger,
@@ -71,23 +76,23 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 // upgrade.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
-		writeError(w, http.StatusServiceUnavailable, app.EUnavailable, "node is shutting down; connect to another node")
+		httperr.Write(w, app.Errorf(app.EUnavailable, "node is shutting down; connect to another node"))
 		return
 	}
 	user, err := h.authenticate(r)
 	if err != nil {
-		writeAppError(w, err)
+		httperr.Write(w, err)
 		return
 	}
 	q := r.URL.Query()
 	resume, err := resumePosition(q)
 	if err != nil {
-		writeAppError(w, err)
+		httperr.Write(w, err)
 		return
 	}
 	acks, err := ackMode(q)
 	if err != nil {
-		writeAppError(w, err)
+		httperr.Write(w, err)
 		return
 	}
 	c := newConn(h, user, resume)

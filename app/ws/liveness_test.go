@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/ws"
 )
@@ -84,7 +85,7 @@ func startPresenceNode(tb testing.TB, c *cluster, id string, p *redis.Presence) 
 	tb.Cleanup(func() { rdb.Close() })
 	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id})
 	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
-	hub := ws.New(streams, sub, p, ws.Options{NodeID: id, AuthMode: app.AuthInsecure})
+	hub := ws.New(streams, sub, p, ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, "")})
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 )
 
 // Close codes the gateway sends.
@@ -100,9 +101,8 @@ type Reconnect struct {
 // Options configure a Hub. Zero values take the defaults.
 type Options struct {
 	NodeID         string
-	AuthMode       app.AuthMode
-	Verify         func(token string) (int64, error) // jwt mode
-	AllowedOrigins []string                          // besides the request's own host; "*" allows any
+	Auth           *auth.Authenticator // who a handshake speaks for (required)
+	AllowedOrigins []string            // besides the request's own host; "*" allows any
 
 	MaxMessageSize int64         // largest client frame (default 512 B); larger closes with 1009
 	BufferSize     int           // per-session send buffer in messages (default 16)

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/metrics"
@@ -32,6 +33,7 @@ import (
 type node struct {
 	cfg         *Config
 	log         *slog.Logger
+	auth        *auth.Authenticator
 	db          *gorm.DB
 	rdb         *goredis.Client
 	relay       *reservation.Relay
@@ -97,11 +99,12 @@ func (n *node) build(ctx context.Context) error {
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	httpOpts := httpapi.Options{AuthMode: cfg.AuthMode, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, APIKey: cfg.APIKey,
-		Metrics: n.metrics}
+	authOpts := auth.Options{Mode: cfg.AuthMode, APIKey: cfg.APIKey, OperatorUser: cfg.UIUsername, OperatorPassword: cfg.UIPassword}
 	if cfg.AuthMode == app.AuthJWT {
-		httpOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
+		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
 	}
+	n.auth = auth.New(authOpts)
+	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
 	var engine *gin.Engine
 	if cfg.APIEnabled {
 		engine = n.buildAPI(svc, pub, keys, httpOpts)
@@ -109,14 +112,14 @@ func (n *node) build(ctx context.Context) error {
 		engine = httpapi.NewHandler(nil, httpOpts)
 	}
 	if cfg.UIEnabled {
-		n.ui = mountUI(engine, cfg, log)
+		n.ui = mountUI(engine, cfg, httpapi.Operator(n.auth, log))
 	}
-	mountPprof(engine, operatorAuth(cfg, log))
+	mountPprof(engine, httpapi.Operator(n.auth, log))
 	// /metrics on the HTTP port: open in insecure mode, operator credentials
 	// (as the UI) in jwt mode. With metrics.addr it has a listener of its
 	// own, without auth, for an internal network (see serve).
 	if cfg.MetricsAddr == "" {
-		engine.GET("/metrics", operatorAuth(cfg, log), gin.WrapH(n.metrics.Handler()))
+		engine.GET("/metrics", httpapi.Operator(n.auth, log), gin.WrapH(n.metrics.Handler()))
 	} else {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", n.metrics.Handler())
@@ -135,7 +138,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.PresenceHeartbeat, TTL: cfg.PresenceTTL, Logger: log})
 	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{
-		NodeID: cfg.NodeID, AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, AllowedOrigins: cfg.WSAllowedOrigins,
+		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: cfg.WSAllowedOrigins,
 		MaxMessageSize: cfg.WSMaxMessageBytes, BufferSize: cfg.WSBufferSize, PingPeriod: cfg.WSPingPeriod,
 		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,
 		Reconnect: ws.Reconnect{BaseMS: cfg.WSReconnectBase.Milliseconds(), MaxMS: cfg.WSReconnectMax.Milliseconds(), Jitter: 0.5},
@@ -147,8 +150,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	engine := httpapi.NewHandler(svc, httpOpts)
 	engine.GET("/ws", gin.WrapH(n.hub))
 	mountWeb(engine)
-	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{AuthMode: cfg.AuthMode, Verify: httpOpts.Verify, Logger: log,
-		APIKey: cfg.APIKey, Push: pusher, Metrics: n.metrics})
+	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics})
 	return engine
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httperr"
 	"github.com/houseview/gateway/web"
 )
 
@@ -24,7 +25,7 @@ func mountWeb(e *gin.Engine) {
 		}
 		b, err := fs.ReadFile(web.Files, name)
 		if err != nil {
-			c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": app.ENotFound, "message": "no file " + c.Request.URL.Path}})
+			httperr.Write(c.Writer, app.Errorf(app.ENotFound, "no file %s", c.Request.URL.Path))
 			return
 		}
 		// The type comes from the name's extension (.html, .js).

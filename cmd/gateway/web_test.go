@@ -111,7 +111,7 @@ func TestWebPageInBrowser(t *testing.T) {
 
 	// A handshake the gateway refuses is reported, not retried.
 	page.Do(t, chromedp.SetValue(chromedp.ID("user-id"), "x"), chromedp.Click(chromedp.ID("connect")))
-	page.Wait(t, `document.getElementById('state').textContent.includes('unauthenticated')`)
+	page.Wait(t, `document.getElementById('state').textContent.includes('invalid_argument')`)
 	page.NoExceptions(t)
 }
 

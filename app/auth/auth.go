@@ -1,0 +1,238 @@
+// Package auth is the one place that decides who a caller is and what each
+// operation allows. The transports (REST, gRPC, the WebSocket handshake)
+// only take the credentials out of a request, name the operation, and map
+// the errors; Policy is the table they all consult.
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Access is what an operation requires of its caller.
+type Access int
+
+// The kinds of access.
+const (
+	// Public: anyone. A bearer token that is sent must be valid (jwt mode).
+	Public Access = iota
+	// User: the operation reads or acts on one user's data. In jwt mode it
+	// needs that user's token; in insecure mode the user id the request
+	// names is trusted.
+	User
+	// Server: trusted backends, with the server API key, in both modes.
+	Server
+	// Trusted: the server API key in jwt mode; open in insecure mode (as the
+	// original system's presence routes were).
+	Trusted
+	// Operator: operator pages. In jwt mode the API key, or the operator's
+	// basic credentials (for a browser); open in insecure mode.
+	Operator
+)
+
+// Operation names an operation of any transport.
+type Operation string
+
+// The operations. Transports map their routes and methods onto these.
+const (
+	Probe             Operation = "probe"              // liveness and readiness
+	Recommend         Operation = "recommend"          // the public house list
+	PersonalRecommend Operation = "personal_recommend" // houses for one user: reveals where the user booked
+	Reserve           Operation = "reserve"
+	Confirm           Operation = "confirm"
+	Reject            Operation = "reject"
+	Cancel            Operation = "cancel"
+	Remind            Operation = "remind"
+	GetReservation    Operation = "get_reservation"
+	ListReservations  Operation = "list_reservations"
+	Subscribe         Operation = "subscribe" // a WebSocket session of one user
+	Push              Operation = "push"      // generic server push
+	Presence          Operation = "presence"  // who is online, cluster stats
+	Operate           Operation = "operate"   // metrics, pprof, the asynq UI
+)
+
+// Policy is the access each operation needs: the one table that every
+// transport consults.
+var Policy = map[Operation]Access{
+	Probe:             Public,
+	Recommend:         Public,
+	PersonalRecommend: User,
+	Reserve:           User,
+	Confirm:           User,
+	Reject:            User,
+	Cancel:            User,
+	Remind:            User,
+	GetReservation:    User,
+	ListReservations:  User,
+	Subscribe:         User,
+	Push:              Server,
+	Presence:          Trusted,
+	Operate:           Operator,
+}
+
+// Options configure an Authenticator.
+type Options struct {
+	Mode   app.AuthMode
+	Verify func(token string) (int64, error) // the user a token names; required in jwt mode
+	APIKey string                            // the server API key; empty: Server and Trusted access are closed
+	// OperatorUser and OperatorPassword are the basic credentials of
+	// operator pages; the password defaults to the API key.
+	OperatorUser, OperatorPassword string
+}
+
+// Authenticator resolves callers for the Policy.
+type Authenticator struct {
+	opts Options
+}
+
+// New returns an Authenticator. It panics on an unknown mode or a jwt mode
+// without Verify: a wiring mistake.
+func New(opts Options) *Authenticator {
+	switch opts.Mode {
+	case app.AuthInsecure:
+	case app.AuthJWT:
+		if opts.Verify == nil {
+			panic("auth: jwt mode needs Options.Verify")
+		}
+	default:
+		panic(fmt.Sprintf("auth: unknown mode %q", opts.Mode))
+	}
+	if opts.OperatorPassword == "" {
+		opts.OperatorPassword = opts.APIKey
+	}
+	return &Authenticator{opts: opts}
+}
+
+// Mode is the auth mode.
+func (a *Authenticator) Mode() app.AuthMode { return a.opts.Mode }
+
+// Credentials are what a request presents.
+type Credentials struct {
+	Bearer string // a bearer token: a user's JWT, or the server API key
+	// Basic credentials (operator pages only).
+	BasicUser, BasicPassword string
+	HasBasic                 bool
+}
+
+// Caller is who made a request, as decided for its operation.
+type Caller struct {
+	mode app.AuthMode
+	user int64 // the token's user in jwt mode; 0 otherwise
+}
+
+// The caller-safe wording of every refusal, the same on every transport.
+var (
+	errNoToken     = app.Errorf(app.EUnauthenticated, "missing bearer token")
+	errBadToken    = app.Errorf(app.EUnauthenticated, "invalid bearer token")
+	errNoKey       = app.Errorf(app.EPermissionDenied, "no api_key is configured: this operation is closed")
+	errBadKey      = app.Errorf(app.EUnauthenticated, "missing or invalid api key")
+	errNoOperator  = app.Errorf(app.EPermissionDenied, "no api_key or ui.password is configured: operator pages are closed")
+	errBadOperator = app.Errorf(app.EUnauthenticated, "operator credentials required")
+)
+
+// Authorize decides whether cred may run op and returns the caller. Errors
+// are app errors: EUnauthenticated (missing or invalid credentials),
+// EPermissionDenied (the operation is closed on this node).
+func (a *Authenticator) Authorize(op Operation, cred Credentials) (Caller, error) {
+	access, ok := Policy[op]
+	if !ok {
+		panic(fmt.Sprintf("auth: operation %q is not in the policy", op))
+	}
+	c := Caller{mode: a.opts.Mode}
+	switch access {
+	case Server:
+		return c, a.checkKey(cred.Bearer)
+	case Trusted:
+		if a.opts.Mode == app.AuthInsecure {
+			return c, nil
+		}
+		return c, a.checkKey(cred.Bearer)
+	case Operator:
+		if a.opts.Mode == app.AuthInsecure {
+			return c, nil
+		}
+		return c, a.checkOperator(cred)
+	}
+	if a.opts.Mode == app.AuthInsecure {
+		return c, nil // the ids in the request are trusted
+	}
+	if cred.Bearer == "" {
+		if access == Public {
+			return c, nil
+		}
+		return c, errNoToken
+	}
+	user, err := a.opts.Verify(cred.Bearer)
+	if err != nil || user <= 0 {
+		return c, errBadToken
+	}
+	c.user = user
+	return c, nil
+}
+
+// Actor resolves the user acting in a User operation. claimed is the id
+// the request names in field (0: absent). In jwt mode the token decides
+// and another id is refused; in insecure mode the claimed id is trusted and
+// required.
+func (c Caller) Actor(claimed int64, field string) (int64, error) {
+	if claimed < 0 {
+		return 0, app.Errorf(app.EInvalidArgument, "%s must be a positive integer", field)
+	}
+	if c.mode == app.AuthJWT {
+		if c.user <= 0 {
+			return 0, errNoToken
+		}
+		if claimed != 0 && claimed != c.user {
+			return 0, app.Errorf(app.EPermissionDenied, "%s %d is not the authenticated user", field, claimed)
+		}
+		return c.user, nil
+	}
+	if claimed == 0 {
+		return 0, app.Errorf(app.EInvalidArgument, "%s is required and must be a positive integer", field)
+	}
+	return claimed, nil
+}
+
+// Viewer is like Actor for reads of one reservation: in insecure mode a
+// missing id means an unchecked (trusted) read and returns 0.
+func (c Caller) Viewer(claimed int64, field string) (int64, error) {
+	if c.mode == app.AuthInsecure && claimed == 0 {
+		return 0, nil
+	}
+	return c.Actor(claimed, field)
+}
+
+func (a *Authenticator) checkKey(token string) error {
+	switch {
+	case a.opts.APIKey == "":
+		return errNoKey
+	case token == "" || !equal(token, a.opts.APIKey):
+		return errBadKey
+	}
+	return nil
+}
+
+func (a *Authenticator) checkOperator(cred Credentials) error {
+	if a.opts.OperatorPassword == "" {
+		return errNoOperator
+	}
+	if cred.HasBasic {
+		if equal(cred.BasicUser, a.opts.OperatorUser) && equal(cred.BasicPassword, a.opts.OperatorPassword) {
+			return nil
+		}
+		return errBadOperator
+	}
+	if a.opts.APIKey != "" && cred.Bearer != "" && equal(cred.Bearer, a.opts.APIKey) {
+		return nil
+	}
+	return errBadOperator
+}
+
+// equal compares in constant time, whatever the lengths (hashing first).
+func equal(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}

@@ -1,0 +1,154 @@
+package auth_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+const (
+	secret = "0123456789abcdef0123456789abcdef"
+	apiKey = "server-api-key-0123456789"
+)
+
+// MustToken signs a real HS256 token for user.
+func MustToken(tb testing.TB, user int64) string {
+	tb.Helper()
+	tok, err := jwtauth.Sign([]byte(secret), user, time.Now(), time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+func authenticator(mode app.AuthMode, key string) *auth.Authenticator {
+	opts := auth.Options{Mode: mode, APIKey: key, OperatorUser: "admin"}
+	if mode == app.AuthJWT {
+		opts.Verify = jwtauth.NewVerifier([]byte(secret), nil).Verify
+	}
+	return auth.New(opts)
+}
+
+// TestPolicy runs one credential of each kind against one operation of
+// each access kind, in both modes: the table every transport consults.
+func TestPolicy(t *testing.T) {
+	creds := map[string]auth.Credentials{
+		"none":       {},
+		"user token": {Bearer: MustToken(t, 1001)},
+		"bad token":  {Bearer: "abc.def.ghi"},
+		"api key":    {Bearer: apiKey},
+		"basic":      {BasicUser: "admin", BasicPassword: apiKey, HasBasic: true},
+		"bad basic":  {BasicUser: "admin", BasicPassword: "guess", HasBasic: true},
+	}
+	ops := []auth.Operation{auth.Recommend, auth.Reserve, auth.Push, auth.Presence, auth.Operate}
+	got := map[string]string{}
+	for _, mode := range []app.AuthMode{app.AuthInsecure, app.AuthJWT} {
+		a := authenticator(mode, apiKey)
+		for name, cred := range creds {
+			for _, op := range ops {
+				_, err := a.Authorize(op, cred)
+				result := "ok"
+				if err != nil {
+					result = app.ErrorCode(err)
+				}
+				got[fmt.Sprintf("%s %s %s", mode, op, name)] = result
+			}
+		}
+	}
+	const ok, unauth = "ok", app.EUnauthenticated
+	want := map[string]string{}
+	for name := range creds {
+		// Insecure: public, user and the open kinds take anything; push
+		// needs the key.
+		for _, op := range []auth.Operation{auth.Recommend, auth.Reserve, auth.Presence, auth.Operate} {
+			want[fmt.Sprintf("insecure %s %s", op, name)] = ok
+		}
+		want["insecure push "+name] = unauth
+		want["jwt push "+name] = unauth
+		want["jwt presence "+name] = unauth
+		want["jwt operate "+name] = unauth
+		want["jwt recommend "+name] = ok
+		want["jwt reserve "+name] = unauth
+	}
+	for _, mode := range []string{"insecure", "jwt"} {
+		want[mode+" push api key"] = ok
+	}
+	want["jwt presence api key"] = ok
+	want["jwt operate api key"] = ok
+	want["jwt operate basic"] = ok
+	want["jwt reserve user token"] = ok
+	want["jwt recommend bad token"] = unauth // a token sent must be valid
+	want["jwt reserve api key"] = unauth     // the API key is not a user token
+	want["jwt recommend api key"] = unauth
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("policy (-want +got):\n%s", diff)
+	}
+}
+
+func TestClosedWithoutAPIKey(t *testing.T) {
+	a := authenticator(app.AuthJWT, "")
+	for _, op := range []auth.Operation{auth.Push, auth.Presence, auth.Operate} {
+		if _, err := a.Authorize(op, auth.Credentials{Bearer: "anything"}); app.ErrorCode(err) != app.EPermissionDenied {
+			t.Errorf("%s without an api_key: %v, want permission_denied", op, err)
+		}
+	}
+}
+
+func TestPolicyCoversEveryOperation(t *testing.T) {
+	for op, access := range auth.Policy {
+		if access < auth.Public || access > auth.Operator {
+			t.Errorf("operation %s has access %d", op, access)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("an operation outside the policy was authorized")
+		}
+	}()
+	_, _ = authenticator(app.AuthInsecure, "").Authorize("not-an-operation", auth.Credentials{})
+}
+
+func TestActorAndViewer(t *testing.T) {
+	tests := []struct {
+		mode             app.AuthMode
+		token            int64 // 0: none
+		claimed          int64
+		want             int64
+		code             string
+		viewerWant       int64
+		viewerWantsError bool
+	}{
+		{mode: app.AuthJWT, token: 5, claimed: 0, want: 5, viewerWant: 5},
+		{mode: app.AuthJWT, token: 5, claimed: 5, want: 5, viewerWant: 5},
+		{mode: app.AuthJWT, token: 5, claimed: 6, code: app.EPermissionDenied, viewerWantsError: true},
+		{mode: app.AuthJWT, token: 5, claimed: -1, code: app.EInvalidArgument, viewerWantsError: true},
+		{mode: app.AuthInsecure, claimed: 6, want: 6, viewerWant: 6},
+		{mode: app.AuthInsecure, claimed: 0, code: app.EInvalidArgument, viewerWant: 0},
+		{mode: app.AuthInsecure, claimed: -1, code: app.EInvalidArgument, viewerWantsError: true},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%s token=%d claimed=%d", tt.mode, tt.token, tt.claimed)
+		var cred auth.Credentials
+		if tt.token != 0 {
+			cred.Bearer = MustToken(t, tt.token)
+		}
+		caller, err := authenticator(tt.mode, "").Authorize(auth.Reserve, cred)
+		if err != nil {
+			t.Fatalf("%s: authorize: %v", name, err)
+		}
+		got, err := caller.Actor(tt.claimed, "user_id")
+		if got != tt.want || app.ErrorCode(err) != tt.code {
+			t.Errorf("Actor %s = %d, %v; want %d, %q", name, got, err, tt.want, tt.code)
+		}
+		v, err := caller.Viewer(tt.claimed, "user_id")
+		if (err != nil) != tt.viewerWantsError || (err == nil && v != tt.viewerWant) {
+			t.Errorf("Viewer %s = %d, %v; want %d (error %v)", name, v, err, tt.viewerWant, tt.viewerWantsError)
+		}
+	}
+}
