@@ -51,6 +51,7 @@ func startFlowNode(tb testing.TB) *flowNode {
 		tb.Fatal(err)
 	}
 	m.WatchSubscriber(sub)
+	m.WatchSessions(hub.Connections)
 	go sub.Probe(ctx)
 	go streams.Run(ctx)
 

@@ -1,16 +1,21 @@
 // Package metrics holds the gateway's Prometheus collectors on a private
 // registry, with the Go runtime and process collectors, and serves them.
 // *Metrics implements the small metrics interfaces the other packages
-// declare (ws.Metrics, redis.PublishMetrics, httpapi.Metrics,
-// grpcapi.Metrics, reservation.Metrics, reminder.Metrics and
-// reminder.Stats) without them importing this package.
+// declare (ws.Metrics, redis.PublishMetrics, redis.SubscriberMetrics,
+// httpapi.Metrics, grpcapi.Metrics, reservation.Metrics and
+// reminder.Metrics) without them importing this package. They are the
+// only counters: no package keeps its own.
 package metrics
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/ws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,10 +25,10 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	wsConnections prometheus.Gauge
-	wsOpened      prometheus.Counter
-	wsClosed      *prometheus.CounterVec
-	wsSlow        prometheus.Counter
+	wsOpened     prometheus.Counter
+	wsClosed     *prometheus.CounterVec
+	wsCatchingUp prometheus.Gauge
+	wsRefused    prometheus.Counter
 
 	published *prometheus.CounterVec
 	delivered prometheus.Counter
@@ -44,12 +49,18 @@ type Metrics struct {
 }
 
 // Label values known in advance: their series exist (at 0) from the start.
+// They come from the packages that report them.
 var (
-	closeReasons = []string{"client", "error", "timeout", "too_big", "drain", "slow_consumer",
-		"behind_history", "redis_unavailable", "shutdown"}
-	dropReasons  = []string{"duplicate", "closed", "unsent", "malformed"}
-	messageTypes = []string{"1", "2", "3", "4", "5", "6", "unknown"}
-	transitionTo = []string{"created", "confirmed", "rejected", "cancelled"}
+	closeReasons = ws.CloseReasons
+	dropReasons  = append(slices.Clone(ws.DropReasons), redis.DropMalformed)
+	messageTypes = func() []string {
+		var out []string
+		for t := app.MsgReservationCreated; t <= app.MsgGenericPush; t++ {
+			out = append(out, strconv.Itoa(int(t)))
+		}
+		return append(out, "unknown")
+	}()
+	transitionTo = []string{"created", string(app.StatusConfirmed), string(app.StatusRejected), string(app.StatusCancelled)}
 )
 
 // New returns the collectors registered on a fresh registry, together with
@@ -67,14 +78,14 @@ func New() *Metrics {
 		return v
 	}
 
-	m.wsConnections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_ws_connections",
-		Help: "WebSocket sessions open on this node."})
 	m.wsOpened = counter("gateway_ws_sessions_opened_total", "WebSocket sessions opened.")
 	m.wsClosed = counterVec("gateway_ws_sessions_closed_total",
 		"WebSocket sessions closed, by reason: client (close frame), error (connection broke), timeout "+
 			"(no pong or a write too slow), too_big (1009), drain (1001), slow_consumer and behind_history (4000), "+
 			"redis_unavailable (1013), shutdown.", "reason", closeReasons)
-	m.wsSlow = counter("gateway_ws_slow_consumer_closes_total", "WebSocket sessions evicted because their send buffer stayed full.")
+	m.wsCatchingUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_ws_sessions_catching_up",
+		Help: "WebSocket sessions reading from the stored stream now (connect, resume, a gap, a resubscription)."})
+	m.wsRefused = counter("gateway_ws_frames_refused_total", "Client frames answered with an error frame.")
 
 	m.published = counterVec("gateway_messages_published_total",
 		"Messages stored and published to Redis by this node, by notification type (a republished id is not counted).",
@@ -109,7 +120,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.wsConnections, m.wsOpened, m.wsClosed, m.wsSlow,
+		m.wsOpened, m.wsClosed, m.wsCatchingUp, m.wsRefused,
 		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
 		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
 		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
@@ -150,20 +161,27 @@ func (m *Metrics) WatchSubscriber(s Subscriber) {
 	)
 }
 
-// SessionOpened implements ws.Metrics.
-func (m *Metrics) SessionOpened() {
-	m.wsOpened.Inc()
-	m.wsConnections.Inc()
+// WatchSessions exports gateway_ws_connections, read from count (the hub's
+// registry) at each scrape. Call it once.
+func (m *Metrics) WatchSessions(count func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_ws_connections",
+		Help: "WebSocket sessions open on this node."}, func() float64 { return float64(count()) }))
 }
 
+// SessionOpened implements ws.Metrics.
+func (m *Metrics) SessionOpened() { m.wsOpened.Inc() }
+
 // SessionClosed implements ws.Metrics.
-func (m *Metrics) SessionClosed(reason string) {
-	m.wsConnections.Dec()
-	m.wsClosed.WithLabelValues(reason).Inc()
-	if reason == "slow_consumer" {
-		m.wsSlow.Inc()
-	}
-}
+func (m *Metrics) SessionClosed(reason string) { m.wsClosed.WithLabelValues(reason).Inc() }
+
+// CatchUpStarted implements ws.Metrics.
+func (m *Metrics) CatchUpStarted() { m.wsCatchingUp.Inc() }
+
+// CatchUpEnded implements ws.Metrics.
+func (m *Metrics) CatchUpEnded() { m.wsCatchingUp.Dec() }
+
+// FrameRefused implements ws.Metrics.
+func (m *Metrics) FrameRefused() { m.wsRefused.Inc() }
 
 // MessageDelivered implements ws.Metrics.
 func (m *Metrics) MessageDelivered() { m.delivered.Inc() }
@@ -203,8 +221,8 @@ func (m *Metrics) ReservationTransition(to string) { m.transitions.WithLabelValu
 // ReminderScheduled implements reminder.Metrics.
 func (m *Metrics) ReminderScheduled() { m.remindersScheduled.Inc() }
 
-// ReminderFired implements reminder.Stats.
+// ReminderFired implements reminder.Metrics.
 func (m *Metrics) ReminderFired() { m.remindersFired.Inc() }
 
-// ReminderSkipped implements reminder.Stats.
+// ReminderSkipped implements reminder.Metrics.
 func (m *Metrics) ReminderSkipped() { m.remindersSkipped.Inc() }

@@ -22,14 +22,14 @@ import (
 
 // *Metrics is every package's metrics consumer.
 var (
-	_ ws.Metrics           = (*metrics.Metrics)(nil)
-	_ redis.PublishMetrics = (*metrics.Metrics)(nil)
-	_ httpapi.Metrics      = (*metrics.Metrics)(nil)
-	_ grpcapi.Metrics      = (*metrics.Metrics)(nil)
-	_ reservation.Metrics  = (*metrics.Metrics)(nil)
-	_ reminder.Metrics     = (*metrics.Metrics)(nil)
-	_ reminder.Stats       = (*metrics.Metrics)(nil)
-	_ metrics.Subscriber   = (*redis.Subscriber)(nil)
+	_ ws.Metrics              = (*metrics.Metrics)(nil)
+	_ redis.PublishMetrics    = (*metrics.Metrics)(nil)
+	_ redis.SubscriberMetrics = (*metrics.Metrics)(nil)
+	_ httpapi.Metrics         = (*metrics.Metrics)(nil)
+	_ grpcapi.Metrics         = (*metrics.Metrics)(nil)
+	_ reservation.Metrics     = (*metrics.Metrics)(nil)
+	_ reminder.Metrics        = (*metrics.Metrics)(nil)
+	_ metrics.Subscriber      = (*redis.Subscriber)(nil)
 )
 
 // value returns the value of a series (name{labels}) as
@@ -50,11 +50,16 @@ func value(tb testing.TB, m *metrics.Metrics, series string) string {
 func TestSessionCollectors(t *testing.T) {
 	m := metrics.New()
 	reg := m.Registry()
+	m.WatchSessions(func() int { return 1 })
 	for range 3 {
 		m.SessionOpened()
 	}
 	m.SessionClosed(ws.ReasonClient)
 	m.SessionClosed(ws.ReasonSlowConsumer)
+	m.CatchUpStarted()
+	m.CatchUpStarted()
+	m.CatchUpEnded()
+	m.FrameRefused()
 	for _, tt := range []struct {
 		series string
 		want   string
@@ -64,15 +69,15 @@ func TestSessionCollectors(t *testing.T) {
 		{`gateway_ws_sessions_closed_total{reason="client"}`, "1"},
 		{`gateway_ws_sessions_closed_total{reason="slow_consumer"}`, "1"},
 		{`gateway_ws_sessions_closed_total{reason="drain"}`, "0"},
-		{"gateway_ws_slow_consumer_closes_total", "1"},
+		{"gateway_ws_sessions_catching_up", "1"},
+		{"gateway_ws_frames_refused_total", "1"},
 	} {
 		if got := value(t, m, tt.series); got != tt.want {
 			t.Errorf("%s = %s, want %s", tt.series, got, tt.want)
 		}
 	}
 	// Every close reason the hub names is a series from the start.
-	for _, r := range []string{ws.ReasonClient, ws.ReasonError, ws.ReasonTimeout, ws.ReasonTooBig, ws.ReasonDrain,
-		ws.ReasonSlowConsumer, ws.ReasonBehindHistory, ws.ReasonRedisUnavailable, ws.ReasonShutdown} {
+	for _, r := range ws.CloseReasons {
 		value(t, m, `gateway_ws_sessions_closed_total{reason="`+r+`"}`)
 	}
 	if n := testutil.CollectAndCount(reg, "gateway_ws_sessions_closed_total"); n != 9 {

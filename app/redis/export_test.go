@@ -7,3 +7,7 @@ func (s *Subscriber) Subscribed() int {
 	defer s.mu.Unlock()
 	return len(s.subs)
 }
+
+// Kill makes Run return at once without removing the node's keys, as if the
+// process had crashed: the node stays visible until TTL passes.
+func (p *Presence) Kill() { p.killOnce.Do(func() { close(p.kill) }) }

@@ -163,11 +163,6 @@ func (p *Presence) SetInfo(field, value string) {
 	}
 }
 
-// Kill makes Run return at once without removing the node's keys, as if the
-// process had crashed: the node stays visible until TTL passes. Tests use it
-// to simulate a killed node.
-func (p *Presence) Kill() { p.killOnce.Do(func() { close(p.kill) }) }
-
 // Run keeps the node's keys in Redis until ctx is done, then removes them.
 // It empties the node's user set first, so a node restarted under the same
 // id does not show the users of its previous life. Queued user changes are

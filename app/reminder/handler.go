@@ -29,23 +29,17 @@ var ErrNotConfirmedYet = errors.New("reservation not confirmed yet")
 
 // Handler processes reminder tasks.
 type Handler struct {
-	sender Sender
-	log    *slog.Logger
-	stats  Stats
+	sender  Sender
+	log     *slog.Logger
+	metrics Metrics
 }
 
-// Stats counts what the handler did.
-type Stats interface {
-	ReminderFired()
-	ReminderSkipped()
-}
-
-// NewHandler returns the task handler. stats may be nil.
-func NewHandler(sender Sender, stats Stats, log *slog.Logger) *Handler {
+// NewHandler returns the task handler. metrics may be nil.
+func NewHandler(sender Sender, metrics Metrics, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{sender: sender, stats: stats, log: log}
+	return &Handler{sender: sender, metrics: metrics, log: log}
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -74,13 +68,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	if sent {
 		h.log.Info("reminder sent", "key", p.Key(), "reservation_id", p.ReservationID)
-		if h.stats != nil {
-			h.stats.ReminderFired()
+		if h.metrics != nil {
+			h.metrics.ReminderFired()
 		}
 	} else {
 		h.log.Info("reminder skipped: reservation cancelled or rejected", "key", p.Key(), "reservation_id", p.ReservationID)
-		if h.stats != nil {
-			h.stats.ReminderSkipped()
+		if h.metrics != nil {
+			h.metrics.ReminderSkipped()
 		}
 	}
 	return nil

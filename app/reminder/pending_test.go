@@ -19,8 +19,9 @@ import (
 // countingStats records what the handler reported.
 type countingStats struct{ fired, skipped atomic.Int64 }
 
-func (c *countingStats) ReminderFired()   { c.fired.Add(1) }
-func (c *countingStats) ReminderSkipped() { c.skipped.Add(1) }
+func (c *countingStats) ReminderScheduled() {}
+func (c *countingStats) ReminderFired()     { c.fired.Add(1) }
+func (c *countingStats) ReminderSkipped()   { c.skipped.Add(1) }
 
 // counts is fired, skipped.
 func (c *countingStats) counts() []int64 { return []int64{c.fired.Load(), c.skipped.Load()} }

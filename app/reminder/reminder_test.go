@@ -288,7 +288,7 @@ func startWorker(tb testing.TB, f *fixture) {
 }
 
 // runWorker runs an asynq worker whose handler reports to stats (may be nil).
-func runWorker(tb testing.TB, f *fixture, stats reminder.Stats) {
+func runWorker(tb testing.TB, f *fixture, stats reminder.Metrics) {
 	tb.Helper()
 	srv, mux := reminder.NewWorker(f.env.Redis, reminder.NewHandler(f.svc, stats, nil), reminder.WorkerOptions{
 		Queues: map[string]int{queue: 1}, Concurrency: 4, PollInterval: 100 * time.Millisecond})

@@ -22,11 +22,16 @@ type Options struct {
 	Metrics         Metrics // nil: none
 }
 
-// Metrics counts scheduled reminders. It must not block.
+// Metrics counts what reminders do, for the scheduler and the handler. It
+// must not block.
 type Metrics interface {
 	// ReminderScheduled counts a reminder task enqueued (not one that
 	// existed already).
 	ReminderScheduled()
+	// ReminderFired counts a reminder sent.
+	ReminderFired()
+	// ReminderSkipped counts a reminder of a cancelled or rejected viewing.
+	ReminderSkipped()
 }
 
 // Scheduler enqueues and deletes the reminder tasks of reservations.

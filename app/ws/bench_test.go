@@ -43,8 +43,7 @@ func BenchmarkFanoutLocal(b *testing.B) {
 	}
 	// Wait until every session is live (its replay of nothing is done).
 	eventually(b, "sessions live", func() bool {
-		st := n.hub.Stats()
-		return st.Connections == users*devices && st.CatchingUp == 0
+		return n.hub.Connections() == users*devices && n.metrics.catchingUp() == 0
 	})
 	seq := make([]int64, users+1)
 	epochs := make([]string, users+1)

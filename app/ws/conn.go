@@ -116,8 +116,7 @@ func (c *conn) offer(env *app.Envelope) {
 	case c.catching:
 		c.maxSeen = max(c.maxSeen, env.Seq)
 	case env.Seq <= c.last:
-		c.h.stats.duplicates.Add(1) // already written (replay raced the live copy)
-		c.h.opts.Metrics.MessageDropped(DropDuplicate)
+		c.h.opts.Metrics.MessageDropped(DropDuplicate) // already written (replay raced the live copy)
 	case env.Seq == c.last+1 && c.inflight.n < c.limit:
 		c.write(env)
 	default:
@@ -148,16 +147,16 @@ func (c *conn) catchUpLocked() {
 	go c.catchUp(nil)
 }
 
-// setCatching switches catch-up mode and keeps the hub's count. c.mu is held.
+// setCatching switches catch-up mode and tells the metrics. c.mu is held.
 func (c *conn) setCatching(on bool) {
 	if c.catching == on {
 		return
 	}
 	c.catching = on
 	if on {
-		c.h.stats.catching.Add(1)
+		c.h.opts.Metrics.CatchUpStarted()
 	} else {
-		c.h.stats.catching.Add(-1)
+		c.h.opts.Metrics.CatchUpEnded()
 	}
 }
 
@@ -170,7 +169,6 @@ func (c *conn) write(env *app.Envelope) bool {
 	}
 	c.inflight.push(env, c.limit)
 	c.last = env.Seq
-	c.h.stats.written.Add(1)
 	return true
 }
 
@@ -266,7 +264,6 @@ func (c *conn) catchUp(first *app.StreamPage) {
 				return
 			}
 			if env.Seq == c.last+1 && c.write(env) {
-				c.h.stats.replayed.Add(1)
 				c.h.opts.Metrics.MessageReplayed()
 			}
 			c.mu.Unlock()
@@ -315,7 +312,6 @@ func (c *conn) resync(page app.StreamPage) bool {
 		return false
 	}
 	c.epoch, c.last, c.maxSeen = page.Epoch, page.After, 0
-	c.h.stats.resets.Add(1)
 	c.h.opts.Metrics.StreamReset()
 	return c.s.Write(b) == nil
 }
@@ -342,7 +338,6 @@ func (c *conn) waitRoom() bool {
 			}
 			timer.Reset(c.h.opts.SlowTimeout)
 		case <-timer.C:
-			c.h.stats.slow.Add(1)
 			c.evict(CloseSlowConsumer, ReasonSlowConsumer, "slow consumer, resume with last_seq")
 			return false
 		case <-c.done:

@@ -73,7 +73,7 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 }
 
 func (c *conn) reject(message string) {
-	c.h.stats.badFrames.Add(1)
+	c.h.opts.Metrics.FrameRefused()
 	b, _ := json.Marshal(errorFrame{Event: "error", Code: app.EInvalidArgument, Message: message})
 	_ = c.s.Write(b)
 }

@@ -108,8 +108,8 @@ func TestBadFramesKeepTheSession(t *testing.T) {
 	if got := cl.seqs(t, 1); !cmp.Equal(got, []int64{3}) {
 		t.Fatalf("after bad frames: %v", got)
 	}
-	if n := a.hub.Stats().BadFrames; n != 5 {
-		t.Errorf("bad frames counted %d, want 5", n)
+	if n := a.metrics.count("refused"); n != 5 {
+		t.Errorf("refused frames counted %d, want 5", n)
 	}
 
 	// A frame over the limit closes with 1009.

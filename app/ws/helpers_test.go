@@ -84,6 +84,7 @@ type node struct {
 	hub     *ws.Hub
 	sub     *redis.Subscriber
 	streams *redis.Streams
+	metrics *recordMetrics // what the hub reported (nil when the test set its own Metrics)
 	srv     *httptest.Server
 	cancel  context.CancelFunc
 	once    sync.Once
@@ -104,7 +105,8 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	tb.Cleanup(func() { rdb.Close() })
 	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
 	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
-	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second}
+	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second,
+		Metrics: newRecordMetrics()}
 	if tune != nil {
 		tune(&opts)
 	}
@@ -118,7 +120,9 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	}
 	go sub.Probe(ctx)
 	go streams.Run(ctx)
-	return serve(tb, id, hub, sub, streams, cancel)
+	n := serve(tb, id, hub, sub, streams, cancel)
+	n.metrics, _ = opts.Metrics.(*recordMetrics)
+	return n
 }
 
 // serve puts hub on a loopback port.

@@ -38,7 +38,6 @@ type Hub struct {
 	count int
 
 	draining atomic.Bool
-	stats    counters
 }
 
 // New returns a Hub. presence may be nil.
@@ -131,9 +130,8 @@ func (h *Hub) onConnect(s *melody.Session) {
 	c.s = s
 	s.Request = nil // nothing reads it later; it would pin the headers for the session's life
 	close(c.upgraded)
-	h.stats.catching.Add(1) // every session starts catching up
+	h.opts.Metrics.CatchUpStarted() // every session starts catching up
 	h.add(c)
-	h.stats.opened.Add(1)
 	h.opts.Metrics.SessionOpened()
 	go c.start()
 }
@@ -269,13 +267,6 @@ func (h *Hub) Connections() int {
 	return h.count
 }
 
-// Users returns how many distinct users have a session on the node.
-func (h *Hub) Users() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.users)
-}
-
 // Drain refuses new sessions and closes the open ones with 1001, spread
 // evenly over window so their clients do not reconnect all at once. It
 // returns when all are closed or ctx ends.
@@ -295,7 +286,6 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 	defer t.Stop()
 	for i, c := range all {
 		c.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
-		h.stats.drained.Add(1)
 		if i == len(all)-1 {
 			break
 		}

@@ -28,8 +28,11 @@ func TestSilentPeerIsDropped(t *testing.T) {
 	// It never reads again, so it never answers a ping.
 	eventually(t, "session registered", func() bool { return a.hub.Connections() == 1 })
 	eventually(t, "silent peer dropped", func() bool { return a.hub.Connections() == 0 })
-	if st := a.hub.Stats(); st.CatchingUp != 0 || st.Users != 0 {
-		t.Errorf("after the drop: %+v", st)
+	if n := a.metrics.catchingUp(); n != 0 {
+		t.Errorf("after the drop: %d sessions still catching up", n)
+	}
+	if n := a.metrics.count("closed:" + ws.ReasonTimeout); n != 1 {
+		t.Errorf("closed for a timeout: %d, want 1", n)
 	}
 
 	// A client that reads (and so answers pings) stays.

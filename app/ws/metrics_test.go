@@ -14,10 +14,12 @@ import (
 	"github.com/houseview/gateway/app/ws"
 )
 
-// recordMetrics is a ws.Metrics that counts what it is told, by name.
+// recordMetrics is a ws.Metrics that counts what it is told, by name,
+// and keeps the number of sessions catching up.
 type recordMetrics struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu       sync.Mutex
+	n        map[string]int
+	catching int
 }
 
 func newRecordMetrics() *recordMetrics { return &recordMetrics{n: map[string]int{}} }
@@ -35,6 +37,29 @@ func (r *recordMetrics) DeliveryLatency(time.Duration) { r.add("timed") }
 func (r *recordMetrics) MessageReplayed()              { r.add("replayed") }
 func (r *recordMetrics) MessageDropped(reason string)  { r.add("dropped:" + reason) }
 func (r *recordMetrics) StreamReset()                  { r.add("reset") }
+func (r *recordMetrics) FrameRefused()                 { r.add("refused") }
+func (r *recordMetrics) CatchUpStarted()               { r.addCatching(1) }
+func (r *recordMetrics) CatchUpEnded()                 { r.addCatching(-1) }
+
+func (r *recordMetrics) addCatching(d int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.catching += d
+}
+
+// catchingUp returns how many sessions are catching up.
+func (r *recordMetrics) catchingUp() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.catching
+}
+
+// count returns how often name was reported.
+func (r *recordMetrics) count(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[name]
+}
 
 // counts waits until the counts equal want, failing with the difference.
 func (r *recordMetrics) counts(tb testing.TB, want map[string]int) {

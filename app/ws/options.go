@@ -47,12 +47,18 @@ type Presence interface {
 	SetConnections(n int)
 }
 
-// Metrics is told what sessions and messages do. Its methods are called
-// from session goroutines and must not block. Reasons are the Close*
-// and Drop* constants.
+// Metrics is told what sessions and messages do: the hub keeps no counters
+// of its own. Its methods are called from session goroutines and must not
+// block. Reasons are the Reason* and Drop* constants.
 type Metrics interface {
 	SessionOpened()
 	SessionClosed(reason string)
+	// CatchUpStarted and CatchUpEnded bracket a session's reading from the
+	// stored stream (every session starts so).
+	CatchUpStarted()
+	CatchUpEnded()
+	// FrameRefused counts a client frame answered with an error frame.
+	FrameRefused()
 	// MessageDelivered counts a message written to a socket.
 	MessageDelivered()
 	// DeliveryLatency is the time from a message's publish (Redis's clock)
@@ -69,7 +75,7 @@ type Metrics interface {
 	StreamReset()
 }
 
-// Why a session closed (Metrics.SessionClosed).
+// Why a session closed (Metrics.SessionClosed); CloseReasons lists them.
 const (
 	ReasonClient           = "client"            // the client sent a close frame
 	ReasonError            = "error"             // the connection broke without a close frame
@@ -82,12 +88,20 @@ const (
 	ReasonShutdown         = "shutdown"          // the hub was closed
 )
 
-// Why a message was not written to a session (Metrics.MessageDropped).
+// CloseReasons are every Reason*, for metrics to know their labels.
+var CloseReasons = []string{ReasonClient, ReasonError, ReasonTimeout, ReasonTooBig, ReasonDrain,
+	ReasonSlowConsumer, ReasonBehindHistory, ReasonRedisUnavailable, ReasonShutdown}
+
+// Why a message was not written to a session (Metrics.MessageDropped);
+// DropReasons lists them.
 const (
 	DropDuplicate = "duplicate" // the live copy of a message the session already has
 	DropClosed    = "closed"    // offered to a session that was closing
 	DropUnsent    = "unsent"    // in the send buffer when the session closed
 )
+
+// DropReasons are every Drop*, for metrics to know their labels.
+var DropReasons = []string{DropDuplicate, DropClosed, DropUnsent}
 
 // Reconnect is the reconnect policy advised to clients in the connected
 // frame: wait min(Max, Base*2^attempt) scaled by a random factor in
@@ -163,3 +177,6 @@ func (noMetrics) DeliveryLatency(time.Duration) {}
 func (noMetrics) MessageReplayed()              {}
 func (noMetrics) MessageDropped(string)         {}
 func (noMetrics) StreamReset()                  {}
+func (noMetrics) CatchUpStarted()               {}
+func (noMetrics) CatchUpEnded()                 {}
+func (noMetrics) FrameRefused()                 {}

@@ -42,7 +42,7 @@ func TestResubscriptionCatchUpIsBounded(t *testing.T) {
 		clients[i] = dial(t, a.url(fmt.Sprintf("user_id=%d", i+1)))
 		clients[i].connected(t)
 	}
-	eventually(t, "sessions live", func() bool { return a.hub.Stats().CatchingUp == 0 })
+	eventually(t, "sessions live", func() bool { return a.metrics.catchingUp() == 0 })
 	h.peak.Store(0)
 	before := h.reads.Load()
 

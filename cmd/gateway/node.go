@@ -146,6 +146,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 		Metrics:   n.metrics,
 	})
 	n.metrics.WatchSubscriber(n.sub)
+	n.metrics.WatchSessions(n.hub.Connections)
 	httpOpts.Push, httpOpts.Presence = pusher, n.presence
 	engine := httpapi.NewHandler(svc, httpOpts)
 	engine.GET("/ws", gin.WrapH(n.hub))

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -15,7 +14,7 @@ import (
 )
 
 // RedisServer is a throwaway redis-server on a free loopback port, for
-// tests that stop, restart, pause or flush Redis. It runs without
+// tests that stop, restart or flush Redis. It runs without
 // persistence unless extra arguments say otherwise, and is killed (and its
 // directory removed) when the test ends.
 type RedisServer struct {
@@ -87,29 +86,9 @@ func (s *RedisServer) Kill() {
 	s.cmd = nil
 }
 
-// Pause stops the process (SIGSTOP): connections stay open but nothing
-// is answered, as in a network partition. Resume undoes it.
-func (s *RedisServer) Pause() { s.signal(syscall.SIGSTOP) }
-
-// Resume continues a paused server (SIGCONT).
-func (s *RedisServer) Resume() { s.signal(syscall.SIGCONT) }
-
-func (s *RedisServer) signal(sig syscall.Signal) {
-	s.tb.Helper()
-	if s.cmd == nil {
-		s.tb.Fatal("testenv: redis-server is not running")
-	}
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.tb.Fatalf("testenv: signal redis-server: %v", err)
-	}
-}
-
 // Client returns a client of logical database db, closed when the test ends.
 func (s *RedisServer) Client(db int) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DB: db})
 	s.tb.Cleanup(func() { c.Close() })
 	return c
 }
-
-// String names the server in failure messages.
-func (s *RedisServer) String() string { return fmt.Sprintf("redis-server %s", s.Addr) }
