@@ -26,17 +26,17 @@ import (
 // the session tells the client with a reset frame and follows the new one
 // from its start.
 type conn struct {
-	h        *Hub
-	s        *melody.Session
-	user     int64
-	resume   app.Position // the client's position; Seq -1: none (the delivered cursor)
-	limit    int          // data messages allowed in the send buffer
-	done     chan struct{}
-	upgraded chan struct{} // closed once melody has the session
-	room     chan struct{} // a buffered message was written out
-	closeOne sync.Once
-	openedMS int64                  // unix ms of the handshake
-	reason   atomic.Pointer[string] // why the session closed (first cause wins)
+	h          *Hub
+	s          *melody.Session
+	user       int64
+	resume     app.Position // the client's position; Seq -1: none (the delivered cursor)
+	limit      int          // data messages allowed in the send buffer
+	done       chan struct{}
+	upgraded   chan struct{} // closed once melody has the session
+	spaceFreed chan struct{} // a buffered message was written out
+	closeOne   sync.Once
+	openedMS   int64                  // unix ms of the handshake
+	reason     atomic.Pointer[string] // why the session closed (first cause wins)
 
 	mu         sync.Mutex
 	closed     bool
@@ -52,7 +52,7 @@ type conn struct {
 
 func newConn(h *Hub, user int64, resume app.Position) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), upgraded: make(chan struct{}), room: make(chan struct{}, 1), catching: true,
+		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
 		openedMS: time.Now().UnixMilli()}
 }
 
@@ -126,8 +126,9 @@ func (c *conn) offer(env *app.Envelope) {
 	}
 }
 
-// behind sends a live session to catch up (after a resubscription).
-func (c *conn) behind() {
+// missedLive sends a live session to catch up: messages may have been lost
+// on the wire (the subscription was restored).
+func (c *conn) missedLive() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || !c.subscribed {
@@ -175,7 +176,7 @@ func (c *conn) write(env *app.Envelope) bool {
 // sent is melody telling that a text frame reached the socket. For a data
 // message it advances the delivered cursor (unless the client acks) and
 // counts the delivery; one written as the session closed was counted as
-// dropped already (shut).
+// dropped already (markClosed).
 func (c *conn) sent(frame []byte) {
 	c.mu.Lock()
 	env := c.inflight.pop(frame)
@@ -195,7 +196,7 @@ func (c *conn) sent(frame []byte) {
 		}
 	}
 	select {
-	case c.room <- struct{}{}:
+	case c.spaceFreed <- struct{}{}:
 	default:
 	}
 }
@@ -332,7 +333,7 @@ func (c *conn) waitRoom() bool {
 			return true
 		}
 		select {
-		case <-c.room:
+		case <-c.spaceFreed:
 			if !timer.Stop() {
 				<-timer.C
 			}
@@ -383,8 +384,8 @@ func (c *conn) closedBecause(why string) {
 	c.reason.CompareAndSwap(nil, &why)
 }
 
-// shut marks the session closed and gives back its subscription.
-func (c *conn) shut() {
+// markClosed marks the session closed and gives back its subscription.
+func (c *conn) markClosed() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

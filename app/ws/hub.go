@@ -141,7 +141,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	if c == nil {
 		return
 	}
-	c.shut()
+	c.markClosed()
 	h.remove(c)
 	reason := ReasonError
 	if r := c.reason.Load(); r != nil {
@@ -255,7 +255,7 @@ func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.Stre
 func (h *Hub) Resubscribed(user int64) {
 	h.mu.RLock()
 	for _, c := range h.users[user] {
-		c.behind()
+		c.missedLive()
 	}
 	h.mu.RUnlock()
 }
