@@ -4,19 +4,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
 
+// Publishes that arrive together travel together: the publisher keeps a
+// queue of jobs, and at most maxPipelines goroutines each take what is
+// queued (up to maxPipelineMessages messages) and send it in one pipeline,
+// one round trip. Under load, one request's messages ride with many
+// others'; alone, a publish goes out at once. Each message stays atomic on
+// its own (one script call).
+const (
+	maxPipelines        = 2
+	maxPipelineMessages = 512
+	pipelineTimeout     = 5 * time.Second
+)
+
+// publishJob is one PublishBatch call waiting for its pipeline.
+type publishJob struct {
+	ctx       context.Context
+	msgs      []app.Message
+	positions []app.Position
+	err       error
+	done      chan struct{}
+}
+
 // PublishBatch sends every message of msgs as Publish does and returns
-// their positions, in the order of msgs. The messages travel in one pipeline
-// (one round trip) of EVALSHA calls of the publish script; if Redis lacks
-// the script (NOSCRIPT, e.g. after a restart or SCRIPT FLUSH) it is loaded
-// with SCRIPT LOAD and the pipeline is sent once more. Resending is safe:
-// a message that was published before keeps its seq and is not delivered
-// again.
+// their positions, in the order of msgs, in one round trip shared with
+// the publishes of other callers. If Redis lacks the script (NOSCRIPT,
+// after a restart or SCRIPT FLUSH) it is loaded and the pipeline sent once
+// more: resending is safe, as a message published before keeps its seq.
 //
 // Each message is atomic on its own, the batch is not: on error some
 // messages may have been published. Calling PublishBatch again with the
@@ -30,47 +50,124 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	positions, err := p.publishPipeline(ctx, msgs)
-	if !isNoScript(err) {
-		return positions, err
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
-		return nil, fmt.Errorf("publish batch: load script: %w", err)
+	j := &publishJob{ctx: ctx, msgs: msgs, done: make(chan struct{})}
+	p.enqueue(j)
+	select {
+	case <-j.done:
+		return j.positions, j.err
+	case <-ctx.Done():
+		// It may still be published: as any publish whose answer was lost.
+		return nil, ctx.Err()
 	}
-	return p.publishPipeline(ctx, msgs)
 }
 
-// publishPipeline runs the publish script for each message in one
-// pipeline. Its error is the first failed message's.
-func (p *Publisher) publishPipeline(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
+// enqueue queues j and starts a pipeline goroutine when fewer than
+// maxPipelines run.
+func (p *Publisher) enqueue(j *publishJob) {
+	p.mu.Lock()
+	p.queue = append(p.queue, j)
+	start := p.pipelines < maxPipelines
+	if start {
+		p.pipelines++
+	}
+	p.mu.Unlock()
+	if start {
+		go p.sendQueued()
+	}
+}
+
+// sendQueued sends the queue in pipelines until it is empty.
+func (p *Publisher) sendQueued() {
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.pipelines--
+			p.mu.Unlock()
+			return
+		}
+		n, count := 0, 0
+		for n < len(p.queue) && (n == 0 || count+len(p.queue[n].msgs) <= maxPipelineMessages) {
+			count += len(p.queue[n].msgs)
+			n++
+		}
+		batch := make([]*publishJob, n)
+		copy(batch, p.queue)
+		p.queue = p.queue[n:]
+		p.mu.Unlock()
+		p.send(batch)
+	}
+}
+
+// send publishes the messages of jobs in one pipeline (twice on NOSCRIPT)
+// and hands each job its results.
+func (p *Publisher) send(jobs []*publishJob) {
+	live := jobs[:0:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
+	defer cancel()
+	if p.sendPipeline(ctx, live) {
+		if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
+			for _, j := range live {
+				j.err = fmt.Errorf("publish: load script: %w", err)
+			}
+		} else {
+			p.sendPipeline(ctx, live)
+		}
+	}
+	for _, j := range live {
+		close(j.done)
+	}
+}
+
+// sendPipeline runs the publish script for every message of jobs in one
+// pipeline and sets each job's positions or first error. It reports
+// whether Redis lacked the script.
+func (p *Publisher) sendPipeline(ctx context.Context, jobs []*publishJob) (noScript bool) {
 	pipe := p.rdb.Pipeline()
-	cmds := make([]*goredis.Cmd, len(msgs))
-	for i, m := range msgs {
-		cmds[i] = publishScript.EvalSha(ctx, pipe, p.keys.streamKeys(m.UserID), p.args(m)...)
+	cmds := make([][]*goredis.Cmd, len(jobs))
+	for i, j := range jobs {
+		cmds[i] = make([]*goredis.Cmd, len(j.msgs))
+		for k, m := range j.msgs {
+			cmds[i][k] = publishScript.EvalSha(ctx, pipe, p.keys.streamKeys(m.UserID), p.args(m)...)
+		}
 	}
 	// Exec's error is the first failed command's (a network error fails
 	// them all), so each command is checked below; Exec's error stands for
-	// a command left without a reply.
+	// a command left without a reply. Every reply is read, so that what was
+	// published is counted even when another message failed.
 	_, execErr := pipe.Exec(ctx)
-	// Every reply is read, so that what was published is counted even when
-	// another message failed.
-	positions := make([]app.Position, len(msgs))
-	var first error
-	for i, cmd := range cmds {
-		res, err := cmd.Slice()
-		if err != nil && cmd.Err() == nil && execErr != nil {
-			err = execErr
+	for i, j := range jobs {
+		j.positions, j.err = make([]app.Position, len(j.msgs)), nil
+		for k, cmd := range cmds[i] {
+			res, err := cmd.Slice()
+			if err != nil && cmd.Err() == nil && execErr != nil {
+				err = execErr
+			}
+			noScript = noScript || isNoScript(err)
+			pos, err := p.published(j.msgs[k], res, err)
+			if err != nil && j.err == nil {
+				j.err = fmt.Errorf("publish %s to user %d: %w", j.msgs[k].ID, j.msgs[k].UserID, err)
+			}
+			j.positions[k] = pos
 		}
-		pos, err := p.published(msgs[i], res, err)
-		if err != nil && first == nil {
-			first = fmt.Errorf("publish %s to user %d: %w", msgs[i].ID, msgs[i].UserID, err)
+		if j.err != nil {
+			j.positions = nil
 		}
-		positions[i] = pos
 	}
-	if first != nil {
-		return nil, first
-	}
-	return positions, nil
+	return noScript
 }
 
 // isNoScript reports whether err means that Redis does not have the script.

@@ -3,7 +3,9 @@ package redis_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -201,4 +203,42 @@ func BenchmarkPublishBatch100(b *testing.B) {
 		n += len(msgs)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// TestConcurrentPublishesShareRoundTrips: publishes from many goroutines
+// at once (which the publisher merges into shared pipelines) each get
+// their own positions, in order per user, and a canceled one reports it.
+func TestConcurrentPublishesShareRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	env := newBatchEnv(t)
+	const users, each = 20, 25
+	var wg sync.WaitGroup
+	got := make([][]int64, users)
+	for u := range users {
+		wg.Go(func() {
+			for range each {
+				pos, err := env.pub.Publish(ctx, mustMessage(t, int64(u+1), "c"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[u] = append(got[u], pos.Seq)
+			}
+		})
+	}
+	wg.Wait()
+	want := make([]int64, each)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	for u := range users {
+		if diff := cmp.Diff(want, got[u]); diff != "" {
+			t.Errorf("user %d seqs (-want +got):\n%s", u+1, diff)
+		}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := env.pub.Publish(canceled, mustMessage(t, 1, "late")); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled publish: %v", err)
+	}
 }

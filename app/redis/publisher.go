@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -41,6 +42,10 @@ type Publisher struct {
 	size    int
 	ttl     int64 // seconds
 	metrics PublishMetrics
+
+	mu        sync.Mutex
+	queue     []*publishJob // publishes waiting for a pipeline
+	pipelines int           // goroutines sending the queue
 }
 
 // NewPublisher returns a Publisher on rdb.
@@ -55,16 +60,14 @@ func NewPublisher(rdb goredis.UniversalClient, keys Keys, opts PublisherOptions)
 }
 
 // Publish sends m to its recipient and returns the position it was given.
+// It shares a round trip with the publishes that arrive meanwhile (see
+// PublishBatch).
 func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, error) {
-	if err := checkPayload(m); err != nil {
+	positions, err := p.PublishBatch(ctx, []app.Message{m})
+	if err != nil {
 		return app.Position{}, err
 	}
-	res, err := publishScript.Run(ctx, p.rdb, p.keys.streamKeys(m.UserID), p.args(m)...).Slice()
-	pos, err := p.published(m, res, err)
-	if err != nil {
-		return app.Position{}, fmt.Errorf("publish %s to user %d: %w", m.ID, m.UserID, err)
-	}
-	return pos, nil
+	return positions[0], nil
 }
 
 // args are the publish script's arguments for m.
