@@ -17,7 +17,7 @@ const uiRoot = "/asynq"
 
 // operatorAuth guards the operator pages: the asynq UI, /metrics, pprof.
 func operatorAuth(cfg *Config, log *slog.Logger) gin.HandlerFunc {
-	return httpapi.OperatorAuth{Mode: cfg.AuthMode, APIKey: cfg.APIKey, User: cfg.UIUsername, Password: cfg.UIPassword, Logger: log}.Middleware()
+	return httpapi.OperatorAuth{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, User: cfg.UI.Username, Password: cfg.UI.Password, Logger: log}.Middleware()
 }
 
 // mountUI serves asynqmon at /asynq/ behind the operator auth and returns
@@ -25,7 +25,7 @@ func operatorAuth(cfg *Config, log *slog.Logger) gin.HandlerFunc {
 func mountUI(e *gin.Engine, cfg *Config, log *slog.Logger) *asynqmon.HTTPHandler {
 	h := asynqmon.New(asynqmon.Options{
 		RootPath:     uiRoot,
-		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB},
+		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB},
 	})
 	auth := operatorAuth(cfg, log)
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
