@@ -50,28 +50,32 @@ func (n *node) serve(ctx context.Context) error {
 		return fmt.Errorf("http listen %s: %w", n.cfg.HTTP.Addr, err)
 	}
 	var gl net.Listener
+	serving := false
+	defer func() {
+		if serving {
+			return // the servers own the listeners now
+		}
+		hl.Close()
+		if gl != nil {
+			gl.Close()
+		}
+	}()
 	if n.grpc != nil {
 		if gl, err = net.Listen("tcp", n.cfg.GRPC.Addr); err != nil {
-			hl.Close()
 			return fmt.Errorf("grpc listen %s: %w", n.cfg.GRPC.Addr, err)
 		}
 	}
 	if n.sub != nil {
 		if err := n.sub.Start(ctx, n.hub); err != nil {
-			hl.Close()
-			gl.Close()
 			return err
 		}
 	}
 	if n.worker != nil {
 		if err := n.worker.Start(n.workerMux); err != nil {
-			hl.Close()
-			if gl != nil {
-				gl.Close()
-			}
 			return fmt.Errorf("asynq worker: %w", err)
 		}
 	}
+	serving = true
 	grpcAddr := ""
 	if gl != nil {
 		grpcAddr = gl.Addr().String()
