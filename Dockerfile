@@ -1,11 +1,15 @@
 # Gateway node image: docker build -t house-gateway .
+# `gateway version` prints the build args (the image has no .git):
+#   docker build --build-arg VERSION=$(git describe --tags --always) --build-arg COMMIT=$(git rev-parse HEAD) -t house-gateway .
 FROM golang:1.26 AS build
+ARG VERSION=dev
+ARG COMMIT=unknown
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # The web page and the zone database are embedded in the binary.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/gateway ./cmd/gateway
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/gateway ./cmd/gateway
 
 FROM alpine:3.20
 RUN addgroup -S gateway && adduser -S -D -H -G gateway -h /app gateway

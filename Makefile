@@ -3,7 +3,12 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build proto-check vet services
+.PHONY: run test build proto-check vet services reference
+
+# What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # One node against the local MariaDB and Redis (start them with `make services`).
 run:
@@ -14,9 +19,14 @@ run:
 test: services
 	go test -count=1 -p 2 -timeout 20m ./...
 
-# Static binary at bin/gateway.
+# Static binary at bin/gateway, with its version and commit.
 build:
-	CGO_ENABLED=0 go build -trimpath -o bin/gateway ./cmd/gateway
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
+
+# Regenerates config/reference.yaml from the declarations in cmd/gateway/config.go
+# (a test fails while the committed file differs).
+reference:
+	go generate ./cmd/gateway
 
 # Fails when the committed generated code differs from what `make proto` makes.
 proto-check: proto
@@ -38,6 +48,6 @@ services:
 # MariaDB and Redis (`make services`); uses a fresh gwload_* database and Redis DB 15 (flushed).
 # Extra flags: make loadtest LOADGEN_FLAGS='-batch 10 -node-env GATEWAY_WS_BUFFER_SIZE=16'
 loadtest:
-	go build -o bin/gateway ./cmd/gateway
+	go build -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
 	go build -o bin/loadgen ./cmd/loadgen
 	bin/loadgen run -gateway bin/gateway $(LOADGEN_FLAGS)

@@ -45,13 +45,13 @@ type Scheduler struct {
 // deployment's Redis DB.
 func NewScheduler(client *asynq.Client, inspector *asynq.Inspector, opts Options) *Scheduler {
 	if opts.Task.Queue == "" {
-		opts.Task.Queue = "reminders"
+		opts.Task.Queue = DefaultQueue
 	}
 	if opts.Task.MaxRetry <= 0 {
-		opts.Task.MaxRetry = 10
+		opts.Task.MaxRetry = DefaultMaxRetry
 	}
 	if opts.Task.Retention <= 0 {
-		opts.Task.Retention = 24 * time.Hour
+		opts.Task.Retention = DefaultRetention
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -45,6 +45,13 @@ func leadName(lead time.Duration) string {
 	return lead.String()
 }
 
+// Defaults of the TaskOptions left zero.
+const (
+	DefaultQueue     = "reminders"
+	DefaultMaxRetry  = 10
+	DefaultRetention = 24 * time.Hour
+)
+
 // TaskOptions are the asynq options of reminder tasks.
 type TaskOptions struct {
 	Queue     string

@@ -10,6 +10,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
+// DefaultPollInterval is WorkerOptions.PollInterval when zero.
+const DefaultPollInterval = 200 * time.Millisecond
+
 // WorkerOptions configure the asynq worker of a node.
 type WorkerOptions struct {
 	Queues          map[string]int // queue -> priority
@@ -25,7 +28,7 @@ type WorkerOptions struct {
 // make reminders up to 6 s late; PollInterval bounds the lateness instead.
 func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*asynq.Server, *asynq.ServeMux) {
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 200 * time.Millisecond
+		opts.PollInterval = DefaultPollInterval
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -112,6 +112,19 @@ type Reconnect struct {
 	Jitter float64 `json:"jitter"`
 }
 
+// Defaults of the Options left zero.
+const (
+	DefaultMaxMessageSize  = 512 // bytes
+	DefaultBufferSize      = 16  // messages
+	DefaultPingPeriod      = 54 * time.Second
+	DefaultPongWait        = 60 * time.Second
+	DefaultWriteWait       = 10 * time.Second
+	DefaultSlowTimeout     = 5 * time.Second
+	DefaultReconnectBaseMS = 500
+	DefaultReconnectMaxMS  = 30000
+	DefaultReconnectJitter = 0.5
+)
+
 // Options configure a Hub. Zero values take the defaults.
 type Options struct {
 	NodeID         string
@@ -134,22 +147,22 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = 512
+		o.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if o.BufferSize <= 0 {
-		o.BufferSize = 16
+		o.BufferSize = DefaultBufferSize
 	}
 	if o.PingPeriod <= 0 {
-		o.PingPeriod = 54 * time.Second
+		o.PingPeriod = DefaultPingPeriod
 	}
 	if o.PongWait <= 0 {
-		o.PongWait = 60 * time.Second
+		o.PongWait = DefaultPongWait
 	}
 	if o.WriteWait <= 0 {
-		o.WriteWait = 10 * time.Second
+		o.WriteWait = DefaultWriteWait
 	}
 	if o.SlowTimeout <= 0 {
-		o.SlowTimeout = 5 * time.Second
+		o.SlowTimeout = DefaultSlowTimeout
 	}
 	if o.ReplayPage <= 0 {
 		o.ReplayPage = 100
@@ -158,7 +171,7 @@ func (o *Options) defaults() {
 		o.MaxReads = 64
 	}
 	if o.Reconnect == (Reconnect{}) {
-		o.Reconnect = Reconnect{BaseMS: 500, MaxMS: 30000, Jitter: 0.5}
+		o.Reconnect = Reconnect{BaseMS: DefaultReconnectBaseMS, MaxMS: DefaultReconnectMaxMS, Jitter: DefaultReconnectJitter}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

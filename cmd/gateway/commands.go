@@ -32,10 +32,10 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(cfg.JWTSecret) < jwtauth.MinSecretLen {
+	if len(cfg.JWT.Secret) < jwtauth.MinSecretLen {
 		return fmt.Errorf("token: no jwt secret configured (GATEWAY_JWT_SECRET, at least %d bytes)", jwtauth.MinSecretLen)
 	}
-	tok, err := jwtauth.Sign([]byte(cfg.JWTSecret), *user, time.Now(), *ttl)
+	tok, err := jwtauth.Sign([]byte(cfg.JWT.Secret), *user, time.Now(), *ttl)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
@@ -43,17 +43,18 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	return err
 }
 
-func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	fs, path := newFlags("migrate", stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path, getenv)
+	cfg, unknown, err := configForStart(*path, getenv, environ)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stdout)
-	db, err := mysql.Open(ctx, cfg.MySQLDSN)
+	warnUnknown(log, unknown)
+	db, err := mysql.Open(ctx, cfg.MySQL.DSN)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	n := 0
-	if cfg.SeedDemo {
+	if cfg.MySQL.SeedDemo {
 		if n, err = mysql.SeedDemoHouses(ctx, db, time.Now()); err != nil {
 			return err
 		}

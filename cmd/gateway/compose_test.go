@@ -114,7 +114,7 @@ func TestComposeFileMatchesTheBinary(t *testing.T) {
 	getenv := env(map[string]string{"GATEWAY_JWT_SECRET": secret, "GATEWAY_API_KEY": apiKey})
 	if cfg, err := LoadConfig(filepath.Join(dir, "config/docker.yaml"), getenv); err != nil {
 		t.Errorf("config/docker.yaml: %v", err)
-	} else if cfg.AuthMode != "jwt" || !strings.Contains(cfg.MySQLDSN, "@tcp(mysql:3306)/") || cfg.RedisAddr != "redis:6379" {
+	} else if cfg.Auth.Mode != "jwt" || !strings.Contains(cfg.MySQL.DSN, "@tcp(mysql:3306)/") || cfg.Redis.Addr != "redis:6379" {
 		t.Errorf("config/docker.yaml: %+v", cfg)
 	}
 }

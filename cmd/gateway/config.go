@@ -1,397 +1,197 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/v2"
-
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/reminder"
+	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/ws"
 )
 
 // Config is a node's configuration: built-in defaults, then the YAML file
-// given with -config, then GATEWAY_* environment variables.
+// given with -config, then GATEWAY_* environment variables (Load).
+//
+// Each leaf field is one setting, declared once here with struct tags:
+//
+//	koanf     its name; the key is the names of its sections and its own,
+//	          joined with dots (redis.db), and its variable EnvName(key)
+//	doc       its description in config/reference.yaml
+//	default   its default, as text; a default that a package owns is set
+//	          by packageDefaults instead (never both)
+//	min, max  the range of an integer
+//	oneof     the values a string may take (case-insensitive)
+//	required  "true": the value may not be empty
+//	secret    "true": redacted by `config print`, and readable from the
+//	          file named by the variable + _FILE; "dsn": only the
+//	          password part of a DSN is redacted
+//
+// config/reference.yaml is generated from these declarations
+// (go generate ./cmd/gateway); a test keeps the committed file in step.
 type Config struct {
-	NodeID          string
-	HTTPAddr        string
-	GRPCAddr        string
-	MaxBodyBytes    int64
-	MySQLDSN        string
-	RedisAddr       string
-	RedisPassword   string
-	RedisDB         int
-	RedisNamespace  string
-	AuthMode        app.AuthMode
-	JWTSecret       string
-	APIKey          string
-	ReminderLeads   []time.Duration
-	Location        *time.Location
-	ShutdownTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
-
-	HistorySize       int
-	HistoryTTL        time.Duration
-	WSAllowedOrigins  []string
-	WSMaxMessageBytes int64
-	WSBufferSize      int
-	WSPingPeriod      time.Duration
-	WSPongWait        time.Duration
-	WSWriteWait       time.Duration
-	WSSlowTimeout     time.Duration
-	WSDrainWindow     time.Duration
-	WSReconnectBase   time.Duration
-	WSReconnectMax    time.Duration
-	PresenceHeartbeat time.Duration
-	PresenceTTL       time.Duration
-	PushMaxBatch      int
-
-	APIEnabled         bool
-	WorkerEnabled      bool
-	WorkerConcurrency  int
-	WorkerQueues       map[string]int
-	WorkerPollInterval time.Duration
-	ReminderQueue      string
-	ReminderMaxRetry   int
-	ReminderImmediate  bool
-	ReminderRetention  time.Duration
-	UIEnabled          bool
-	UIUsername         string
-	UIPassword         string
-	MetricsAddr        string
-	GCPercent          int
-	SeedDemo           bool
+	NodeID   string         `koanf:"node_id" doc:"Name of this node in logs and cluster stats. Default: the host name."`
+	HTTP     HTTPConfig     `koanf:"http"`
+	GRPC     GRPCConfig     `koanf:"grpc"`
+	MySQL    MySQLConfig    `koanf:"mysql"`
+	Redis    RedisConfig    `koanf:"redis"`
+	Auth     AuthConfig     `koanf:"auth"`
+	JWT      JWTConfig      `koanf:"jwt"`
+	APIKey   string         `koanf:"api_key" secret:"true" doc:"Server API key (Authorization: Bearer <api_key>) for server-to-server endpoints and the operator UI. At least 16 characters when set."`
+	Timezone *time.Location `koanf:"timezone" doc:"IANA zone of reserve_time (\"YYYY-MM-DD HH:MM:SS\") in requests and replies."`
+	Shutdown ShutdownConfig `koanf:"shutdown"`
+	Log      LogConfig      `koanf:"log"`
+	History  HistoryConfig  `koanf:"history"`
+	WS       WSConfig       `koanf:"ws"`
+	Presence PresenceConfig `koanf:"presence"`
+	Push     PushConfig     `koanf:"push"`
+	API      APIConfig      `koanf:"api"`
+	Worker   WorkerConfig   `koanf:"worker"`
+	Reminder ReminderConfig `koanf:"reminder"`
+	UI       UIConfig       `koanf:"ui"`
+	Metrics  MetricsConfig  `koanf:"metrics"`
+	Runtime  RuntimeConfig  `koanf:"runtime"`
 }
 
-// defaults lists every configuration key with its default. A key's
-// environment variable is GATEWAY_ + the key upper-cased with dots as
-// underscores: redis.db -> GATEWAY_REDIS_DB.
-var defaults = map[string]any{
-	"node_id":                    "",
-	"http.addr":                  ":8080",
-	"http.max_body_bytes":        "65536",
-	"grpc.addr":                  ":9000",
-	"mysql.dsn":                  "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC",
-	"mysql.seed_demo":            "true",
-	"redis.addr":                 "127.0.0.1:6379",
-	"redis.password":             "",
-	"redis.db":                   "0",
-	"redis.namespace":            "gw",
-	"auth.mode":                  "",
-	"jwt.secret":                 "",
-	"api_key":                    "",
-	"reminder.leads":             "24h,1h",
-	"timezone":                   "Asia/Shanghai",
-	"shutdown.timeout":           "20s",
-	"log.format":                 "text",
-	"log.level":                  "info",
-	"history.size":               "1000",
-	"history.ttl":                "168h",
-	"ws.allowed_origins":         "",
-	"ws.max_message_bytes":       "512",
-	"ws.buffer_size":             "16",
-	"ws.ping_period":             "54s",
-	"ws.pong_wait":               "60s",
-	"ws.write_wait":              "10s",
-	"ws.slow_timeout":            "5s",
-	"ws.drain_window":            "10s",
-	"ws.reconnect_base":          "500ms",
-	"ws.reconnect_max":           "30s",
-	"presence.heartbeat":         "5s",
-	"presence.ttl":               "30s",
-	"push.max_batch":             "1000",
-	"api.enabled":                "true",
-	"worker.enabled":             "true",
-	"worker.concurrency":         "10",
-	"worker.queues":              "reminders:10",
-	"worker.poll_interval":       "200ms",
-	"reminder.queue":             "reminders",
-	"reminder.max_retry":         "10",
-	"reminder.immediate_if_late": "false",
-	"reminder.retention":         "24h",
-	"ui.enabled":                 "true",
-	"ui.username":                "admin",
-	"ui.password":                "",
-	"metrics.addr":               "",
-	"runtime.gc_percent":         "25",
+// HTTPConfig is the REST and WebSocket listener.
+type HTTPConfig struct {
+	Addr         string `koanf:"addr" default:":8080" doc:"HTTP (REST + WebSocket) listen address."`
+	MaxBodyBytes int64  `koanf:"max_body_bytes" min:"1024" max:"67108864" doc:"Largest request body accepted; bigger bodies get 413."`
 }
 
-// EnvName is the environment variable that overrides key.
-func EnvName(key string) string {
-	return "GATEWAY_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+// GRPCConfig is the gRPC listener.
+type GRPCConfig struct {
+	Addr string `koanf:"addr" default:":9000" doc:"gRPC listen address."`
 }
 
-// Keys returns every configuration key, sorted.
-func Keys() []string {
-	keys := make([]string, 0, len(defaults))
-	for k := range defaults {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+// MySQLConfig is the database of reservations and houses.
+type MySQLConfig struct {
+	DSN      string `koanf:"dsn" required:"true" secret:"dsn" default:"root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC" doc:"go-sql-driver DSN. The database is created (utf8mb4) if absent and migrated at start. parseTime=true and loc=UTC are enforced."`
+	SeedDemo bool   `koanf:"seed_demo" default:"true" doc:"Fill an empty houses table with 300 demo houses (ids 3001-3300, the original README's examples). Turn off for real data."`
 }
 
-// LoadConfig reads path (may be "") and the environment through getenv.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(defaults, "."), nil); err != nil {
-		return nil, err
-	}
-	if path != "" {
-		f := koanf.New(".")
-		if err := f.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
-		}
-		for _, key := range f.Keys() {
-			if _, ok := defaults[key]; !ok {
-				return nil, fmt.Errorf("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(Keys(), ", "))
-			}
-		}
-		if err := k.Merge(f); err != nil {
-			return nil, err
-		}
-	}
-	env := map[string]any{}
-	for key := range defaults {
-		if v, ok := lookup(getenv, EnvName(key)); ok {
-			env[key] = v
-		}
-	}
-	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
-		return nil, err
-	}
-	return parse(k)
+// RedisConfig is the Redis of messages, presence and reminder tasks.
+type RedisConfig struct {
+	Addr      string `koanf:"addr" required:"true" default:"127.0.0.1:6379" doc:"Redis address, host:port."`
+	Password  string `koanf:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
+	DB        int    `koanf:"db" min:"0" max:"65536" default:"0" doc:"Logical database. Deployments sharing one Redis use different numbers."`
+	Namespace string `koanf:"namespace" required:"true" default:"gw" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it). No braces, colons or spaces."`
 }
 
-func lookup(getenv func(string) string, name string) (string, bool) {
-	v := getenv(name)
-	return v, v != ""
+// AuthConfig chooses how users are authenticated (see resolveAuth).
+type AuthConfig struct {
+	Mode app.AuthMode `koanf:"mode" doc:"jwt | insecure. Empty refuses to start, unless jwt.secret is set (which implies jwt). insecure trusts the user ids in requests."`
 }
 
-// parse turns the merged keys into a Config, naming the key of any bad value.
-func parse(k *koanf.Koanf) (*Config, error) {
-	p := parser{k: k}
-	c := &Config{
-		NodeID:          p.str("node_id"),
-		HTTPAddr:        p.str("http.addr"),
-		GRPCAddr:        p.str("grpc.addr"),
-		MaxBodyBytes:    int64(p.intRange("http.max_body_bytes", 1024, 64<<20)),
-		MySQLDSN:        p.required("mysql.dsn"),
-		RedisAddr:       p.required("redis.addr"),
-		RedisPassword:   p.str("redis.password"),
-		RedisDB:         p.intRange("redis.db", 0, 1<<16),
-		RedisNamespace:  p.required("redis.namespace"),
-		AuthMode:        app.AuthMode(strings.ToLower(p.str("auth.mode"))),
-		JWTSecret:       p.str("jwt.secret"),
-		APIKey:          p.str("api_key"),
-		ReminderLeads:   p.durations("reminder.leads"),
-		Location:        p.location("timezone"),
-		ShutdownTimeout: p.duration("shutdown.timeout"),
-		LogFormat:       p.oneOf("log.format", "text", "json"),
-		LogLevel:        p.oneOf("log.level", "debug", "info", "warn", "error"),
-
-		HistorySize:       p.intRange("history.size", 10, 100000),
-		HistoryTTL:        p.duration("history.ttl"),
-		WSAllowedOrigins:  p.list("ws.allowed_origins"),
-		WSMaxMessageBytes: int64(p.intRange("ws.max_message_bytes", 128, 1<<20)),
-		WSBufferSize:      p.intRange("ws.buffer_size", 12, 4096),
-		WSPingPeriod:      p.duration("ws.ping_period"),
-		WSPongWait:        p.duration("ws.pong_wait"),
-		WSWriteWait:       p.duration("ws.write_wait"),
-		WSSlowTimeout:     p.duration("ws.slow_timeout"),
-		WSDrainWindow:     p.duration("ws.drain_window"),
-		WSReconnectBase:   p.duration("ws.reconnect_base"),
-		WSReconnectMax:    p.duration("ws.reconnect_max"),
-		PresenceHeartbeat: p.duration("presence.heartbeat"),
-		PresenceTTL:       p.duration("presence.ttl"),
-		PushMaxBatch:      p.intRange("push.max_batch", 1, 100000),
-	}
-	c.APIEnabled = p.boolean("api.enabled")
-	c.WorkerEnabled = p.boolean("worker.enabled")
-	c.WorkerConcurrency = p.intRange("worker.concurrency", 1, 1000)
-	c.WorkerQueues = p.queues("worker.queues")
-	c.WorkerPollInterval = p.duration("worker.poll_interval")
-	c.ReminderQueue = p.required("reminder.queue")
-	c.ReminderMaxRetry = p.intRange("reminder.max_retry", 0, 100)
-	c.ReminderImmediate = p.boolean("reminder.immediate_if_late")
-	c.ReminderRetention = p.duration("reminder.retention")
-	c.UIEnabled = p.boolean("ui.enabled")
-	c.UIUsername = p.required("ui.username")
-	c.UIPassword = p.str("ui.password")
-	c.MetricsAddr = p.str("metrics.addr")
-	c.GCPercent = p.intRange("runtime.gc_percent", 10, 1000)
-	c.SeedDemo = p.boolean("mysql.seed_demo")
-	if c.WorkerEnabled && c.WorkerQueues[c.ReminderQueue] == 0 {
-		p.fail("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.ReminderQueue)
-	}
-	if !c.APIEnabled && !c.WorkerEnabled {
-		p.fail("api.enabled", "api and worker are both disabled: the node would do nothing")
-	}
-	if len(c.ReminderLeads) == 0 {
-		p.fail("reminder.leads", "needs at least one lead time")
-	}
-	if c.WSPingPeriod >= c.WSPongWait {
-		p.fail("ws.ping_period", "must be shorter than ws.pong_wait (%s)", c.WSPongWait)
-	}
-	if c.PresenceTTL <= 2*c.PresenceHeartbeat {
-		p.fail("presence.ttl", "must be more than twice presence.heartbeat (%s)", c.PresenceHeartbeat)
-	}
-	if c.NodeID == "" {
-		host, _ := os.Hostname()
-		c.NodeID = host
-	}
-	if strings.ContainsAny(c.RedisNamespace, "{}: ") {
-		p.fail("redis.namespace", "must not contain braces, colons or spaces")
-	}
-	p.auth(c)
-	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
-	}
-	return c, nil
+// JWTConfig verifies users' tokens in jwt mode.
+type JWTConfig struct {
+	Secret string `koanf:"secret" secret:"true" doc:"HS256 secret, at least 32 bytes: openssl rand -hex 32"`
 }
 
-type parser struct {
-	k    *koanf.Koanf
-	errs []error
+// ShutdownConfig bounds a node's stop.
+type ShutdownConfig struct {
+	Timeout time.Duration `koanf:"timeout" default:"20s" doc:"How long in-flight requests get to finish on SIGTERM."`
 }
 
-func (p *parser) fail(key, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("config %s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...)))
+// LogConfig is the node's log output.
+type LogConfig struct {
+	Format string `koanf:"format" oneof:"text json" default:"text" doc:"Log line format."`
+	Level  string `koanf:"level" oneof:"debug info warn error" default:"info" doc:"Least severe level logged."`
 }
 
-func (p *parser) str(key string) string { return strings.TrimSpace(p.k.String(key)) }
-
-func (p *parser) required(key string) string {
-	v := p.str(key)
-	if v == "" {
-		p.fail(key, "must be set")
-	}
-	return v
+// HistoryConfig bounds the messages stored per user.
+type HistoryConfig struct {
+	Size int           `koanf:"size" min:"10" max:"100000" doc:"Messages kept per user in Redis for offline delivery and resume."`
+	TTL  time.Duration `koanf:"ttl" doc:"How long a user's stored messages live after the newest one."`
 }
 
-func (p *parser) intRange(key string, lo, hi int) int {
-	v := p.str(key)
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.fail(key, "%q is not an integer between %d and %d", v, lo, hi)
-	}
-	return n
+// WSConfig is the WebSocket endpoint.
+type WSConfig struct {
+	AllowedOrigins  []string      `koanf:"allowed_origins" doc:"Browser origins allowed besides the gateway's own host, comma-separated; \"*\" allows any. Clients without an Origin header are always allowed."`
+	MaxMessageBytes int64         `koanf:"max_message_bytes" min:"128" max:"1048576" doc:"Largest client frame; bigger frames close the socket with 1009."`
+	BufferSize      int           `koanf:"buffer_size" min:"12" max:"4096" doc:"Messages a session may have queued for its socket. A burst beyond it is not lost: the session catches up from Redis at the pace of its socket. A session whose queue stays full for ws.slow_timeout is closed with 4000. Each slot costs ~40 bytes per connection."`
+	PingPeriod      time.Duration `koanf:"ping_period" doc:"Server ping interval (also advised to clients as heartbeat_ms). Shorter than ws.pong_wait."`
+	PongWait        time.Duration `koanf:"pong_wait" doc:"A peer silent (no pong) this long is dropped."`
+	WriteWait       time.Duration `koanf:"write_wait" doc:"Deadline of one socket write."`
+	SlowTimeout     time.Duration `koanf:"slow_timeout" doc:"How long a full send queue may make no progress before the session is closed as a slow consumer (close code 4000)."`
+	DrainWindow     time.Duration `koanf:"drain_window" default:"10s" doc:"On SIGTERM, sessions are closed with 1001 spread over this window."`
+	ReconnectBase   time.Duration `koanf:"reconnect_base" doc:"First reconnect backoff advised to clients in the connected frame."`
+	ReconnectMax    time.Duration `koanf:"reconnect_max" doc:"Largest reconnect backoff advised to clients in the connected frame."`
 }
 
-func (p *parser) duration(key string) time.Duration {
-	v := p.str(key)
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		p.fail(key, "%q is not a positive Go duration such as 30s or 1h", v)
-	}
-	return d
+// PresenceConfig is the cluster-wide record of who is online where.
+type PresenceConfig struct {
+	Heartbeat time.Duration `koanf:"heartbeat" doc:"How often a node refreshes its presence keys."`
+	TTL       time.Duration `koanf:"ttl" doc:"A node silent this long is gone with its users. More than twice presence.heartbeat."`
 }
 
-func (p *parser) durations(key string) []time.Duration {
-	var out []time.Duration
-	for _, part := range strings.Split(p.str(key), ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		d, err := time.ParseDuration(part)
-		if err != nil || d <= 0 {
-			p.fail(key, "%q is not a positive Go duration such as 24h or 90m", part)
-			continue
-		}
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
-	return out
+// PushConfig is server push (POST /api/push, gRPC Push).
+type PushConfig struct {
+	MaxBatch int `koanf:"max_batch" min:"1" max:"100000" doc:"Most user ids in one POST /api/push or gRPC Push."`
 }
 
-func (p *parser) boolean(key string) bool {
-	v := p.str(key)
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		p.fail(key, "%q is not true or false", v)
-	}
-	return b
+// APIConfig switches the API side of a node.
+type APIConfig struct {
+	Enabled bool `koanf:"enabled" default:"true" doc:"Serve the REST API, WebSocket and gRPC. false makes a worker-only node (it still answers /healthz, /readyz and the asynq UI)."`
 }
 
-// queues reads "name:priority,..." (priority >= 1).
-func (p *parser) queues(key string) map[string]int {
-	out := map[string]int{}
-	for _, part := range p.list(key) {
-		name, prio, ok := strings.Cut(part, ":")
-		n, err := strconv.Atoi(strings.TrimSpace(prio))
-		name = strings.TrimSpace(name)
-		if !ok || err != nil || n < 1 || name == "" {
-			p.fail(key, "%q is not queue:priority with priority >= 1", part)
-			continue
-		}
-		out[name] = n
-	}
-	if len(out) == 0 {
-		p.fail(key, "needs at least one queue:priority")
-	}
-	return out
+// WorkerConfig is the asynq worker that fires reminders.
+type WorkerConfig struct {
+	Enabled      bool           `koanf:"enabled" default:"true" doc:"Run the asynq worker that fires reminders. false makes an API-only node."`
+	Concurrency  int            `koanf:"concurrency" min:"1" max:"1000" default:"10" doc:"Reminder tasks run at once per node."`
+	Queues       map[string]int `koanf:"queues" doc:"asynq queues this worker serves, with priorities: \"name:prio,...\". Must include reminder.queue."`
+	PollInterval time.Duration  `koanf:"poll_interval" doc:"How often scheduled tasks are moved to their queue and idle workers look for work: bounds how late a reminder fires (asynq's default 5 s would make it up to 6 s late)."`
 }
 
-func (p *parser) list(key string) []string {
-	var out []string
-	for _, part := range strings.Split(p.str(key), ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
+// ReminderConfig is the viewing reminders.
+type ReminderConfig struct {
+	Leads           []time.Duration `koanf:"leads" default:"24h,1h" doc:"Lead times of viewing reminders, comma-separated Go durations: one asynq task per lead fires at reserve_time - lead."`
+	Queue           string          `koanf:"queue" required:"true" doc:"The queue reminder tasks go to; must be in worker.queues."`
+	MaxRetry        int             `koanf:"max_retry" min:"0" max:"100" doc:"Attempts after the first; then the task is archived (visible in the UI)."`
+	ImmediateIfLate bool            `koanf:"immediate_if_late" default:"false" doc:"A viewing confirmed less than the smallest lead ahead gets one reminder at once (otherwise none)."`
+	Retention       time.Duration   `koanf:"retention" doc:"Completed reminder tasks stay visible in the asynq UI this long."`
 }
 
-func (p *parser) location(key string) *time.Location {
-	v := p.str(key)
-	loc, err := time.LoadLocation(v)
-	if err != nil || v == "" {
-		p.fail(key, "%q is not an IANA time zone such as Asia/Shanghai", v)
-	}
-	return loc
+// UIConfig is the asynq web UI.
+type UIConfig struct {
+	Enabled  bool   `koanf:"enabled" default:"true" doc:"Mount the asynq web UI (asynqmon) at /asynq/."`
+	Username string `koanf:"username" required:"true" default:"admin" doc:"In jwt mode the UI needs HTTP basic auth (this user and ui.password) or \"Authorization: Bearer <api_key>\"."`
+	Password string `koanf:"password" secret:"true" doc:"Basic-auth password of the UI in jwt mode; empty: api_key."`
 }
 
-func (p *parser) oneOf(key string, allowed ...string) string {
-	v := strings.ToLower(p.str(key))
-	for _, a := range allowed {
-		if v == a {
-			return v
-		}
-	}
-	p.fail(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
-	return v
+// MetricsConfig is the Prometheus endpoint.
+type MetricsConfig struct {
+	Addr string `koanf:"addr" doc:"Empty: /metrics is served on the HTTP port (open in insecure mode, behind the operator auth of the asynq UI in jwt mode). An address (e.g. \":9100\") serves /metrics there instead, without auth, for an internal network only (docker-compose.yml does this and does not publish it)."`
 }
 
-// auth enforces secure defaults: no mode means refuse to start, unless a JWT
-// secret is set, which implies jwt.
-func (p *parser) auth(c *Config) {
-	if c.AuthMode == "" && c.JWTSecret != "" {
-		c.AuthMode = app.AuthJWT
-	}
-	switch c.AuthMode {
-	case app.AuthJWT:
-		if len(c.JWTSecret) < jwtauth.MinSecretLen {
-			p.fail("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32", jwtauth.MinSecretLen)
-		}
-	case app.AuthInsecure:
-	case "":
-		p.fail("auth.mode", "no authentication is configured, so the node refuses to start. "+
-			"Set GATEWAY_JWT_SECRET to a random secret (openssl rand -hex 32) for jwt auth, "+
-			"or choose GATEWAY_AUTH_MODE=insecure explicitly to trust the user ids in requests (development only)")
-	default:
-		p.fail("auth.mode", "%q is not jwt or insecure", c.AuthMode)
-	}
-	if c.APIKey != "" && len(c.APIKey) < 16 {
-		p.fail("api_key", "must be at least 16 characters")
-	}
+// RuntimeConfig tunes the Go runtime.
+type RuntimeConfig struct {
+	GCPercent int `koanf:"gc_percent" min:"10" max:"1000" default:"25" doc:"Go's GC target (GOGC) when the GOGC environment variable is not set. A gateway holds many idle connections and little heap: a low value keeps the memory per idle connection under 20 KB for a little CPU (docs/benchmarks.md)."`
+}
+
+// packageDefaults sets the defaults that the packages using a setting own,
+// so that each is written once.
+func packageDefaults(c *Config) {
+	c.HTTP.MaxBodyBytes = httpapi.DefaultMaxBodyBytes
+	c.Timezone = reservation.DefaultLocation()
+	c.History.Size = redis.DefaultHistorySize
+	c.History.TTL = redis.DefaultHistoryTTL
+	c.WS.MaxMessageBytes = ws.DefaultMaxMessageSize
+	c.WS.BufferSize = ws.DefaultBufferSize
+	c.WS.PingPeriod = ws.DefaultPingPeriod
+	c.WS.PongWait = ws.DefaultPongWait
+	c.WS.WriteWait = ws.DefaultWriteWait
+	c.WS.SlowTimeout = ws.DefaultSlowTimeout
+	c.WS.ReconnectBase = ws.DefaultReconnectBaseMS * time.Millisecond
+	c.WS.ReconnectMax = ws.DefaultReconnectMaxMS * time.Millisecond
+	c.Presence.Heartbeat = redis.DefaultHeartbeat
+	c.Presence.TTL = redis.DefaultPresenceTTL
+	c.Push.MaxBatch = push.DefaultMaxBatch
+	c.Worker.Queues = map[string]int{reminder.DefaultQueue: 10}
+	c.Worker.PollInterval = reminder.DefaultPollInterval
+	c.Reminder.Queue = reminder.DefaultQueue
+	c.Reminder.MaxRetry = reminder.DefaultMaxRetry
+	c.Reminder.Retention = reminder.DefaultRetention
 }

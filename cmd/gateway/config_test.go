@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -39,9 +40,9 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]any{
-		"node": cfg.NodeID, "redis": cfg.RedisAddr, "db": cfg.RedisDB, "auth": cfg.AuthMode,
-		"leads": cfg.ReminderLeads, "http": cfg.HTTPAddr, "grpc": cfg.GRPCAddr, "tz": cfg.Location.String(),
-		"body": cfg.MaxBodyBytes,
+		"node": cfg.NodeID, "redis": cfg.Redis.Addr, "db": cfg.Redis.DB, "auth": cfg.Auth.Mode,
+		"leads": cfg.Reminder.Leads, "http": cfg.HTTP.Addr, "grpc": cfg.GRPC.Addr, "tz": cfg.Timezone.String(),
+		"body": cfg.HTTP.MaxBodyBytes,
 	}
 	want := map[string]any{
 		"node": "n7", "redis": "env:6379", "db": 3, "auth": app.AuthInsecure,
@@ -68,8 +69,21 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad zone", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_TIMEZONE": "Mars/Olympus"}, "", []string{"GATEWAY_TIMEZONE"}},
 		{"short api key", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_KEY": "abc"}, "", []string{"GATEWAY_API_KEY"}},
 		{"bad namespace", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REDIS_NAMESPACE": "a:b"}, "", []string{"GATEWAY_REDIS_NAMESPACE"}},
-		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adress: x\n", []string{`"redis.adress"`}},
+		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adress: x\n", []string{`"redis.adress"`, "did you mean redis.addr?"}},
 		{"bad yaml", nil, "auth: [\n", []string{"config file"}},
+		{"bad bool", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_ENABLED": "maybe"}, "", []string{"api.enabled", "GATEWAY_API_ENABLED", `"maybe"`}},
+		{"int out of range", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WS_BUFFER_SIZE": "8"}, "", []string{"ws.buffer_size", "GATEWAY_WS_BUFFER_SIZE", "between 12 and 4096"}},
+		{"bad duration", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HISTORY_TTL": "-1h"}, "", []string{"history.ttl", "GATEWAY_HISTORY_TTL", `"-1h"`}},
+		{"not one of", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_LOG_LEVEL": "loud"}, "", []string{"log.level", "GATEWAY_LOG_LEVEL", `"loud"`, "debug, info, warn, error"}},
+		{"required", nil, "auth:\n  mode: insecure\nredis:\n  namespace: \"\"\n", []string{"redis.namespace", "GATEWAY_REDIS_NAMESPACE", "must be set"}},
+		{"bad queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WORKER_QUEUES": "reminders"}, "", []string{"worker.queues", "GATEWAY_WORKER_QUEUES", `"reminders"`}},
+		{"queues lack the reminder queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WORKER_QUEUES": "other:1"}, "", []string{"worker.queues", "GATEWAY_WORKER_QUEUES", `"reminders"`}},
+		{"api and worker off", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_ENABLED": "false", "GATEWAY_WORKER_ENABLED": "false"}, "", []string{"api.enabled", "GATEWAY_API_ENABLED"}},
+		{"no leads", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REMINDER_LEADS": " , "}, "", []string{"reminder.leads", "GATEWAY_REMINDER_LEADS", "at least one"}},
+		{"ping not before pong", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WS_PING_PERIOD": "60s"}, "", []string{"ws.ping_period", "GATEWAY_WS_PING_PERIOD", "ws.pong_wait"}},
+		{"presence ttl too short", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PRESENCE_TTL": "10s"}, "", []string{"presence.ttl", "GATEWAY_PRESENCE_TTL", "presence.heartbeat"}},
+		{"secret and its file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_KEY": apiKey, "GATEWAY_API_KEY_FILE": "/nonexistent"}, "", []string{"api_key", "GATEWAY_API_KEY", "GATEWAY_API_KEY_FILE"}},
+		{"unreadable secret file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_UI_PASSWORD_FILE": "/nonexistent/pw"}, "", []string{"ui.password", "GATEWAY_UI_PASSWORD_FILE", "/nonexistent/pw"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,8 +109,8 @@ func TestJWTSecretImpliesJWTMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AuthMode != app.AuthJWT {
-		t.Errorf("auth mode = %q, want jwt", cfg.AuthMode)
+	if cfg.Auth.Mode != app.AuthJWT {
+		t.Errorf("auth mode = %q, want jwt", cfg.Auth.Mode)
 	}
 }
 
@@ -121,5 +135,130 @@ func TestShippedConfigFiles(t *testing.T) {
 		if _, err := LoadConfig(f, getenv); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestLoadConfigReportsEveryError: one start-up shows every problem, not
+// the first.
+func TestLoadConfigReportsEveryError(t *testing.T) {
+	path := MustWriteFile(t, "redis:\n  adress: x\nlog:\n  format: xml\n")
+	_, err := LoadConfig(path, env(map[string]string{
+		"GATEWAY_REDIS_DB": "one", "GATEWAY_WS_PONG_WAIT": "soon", "GATEWAY_API_KEY": "short",
+	}))
+	if err == nil {
+		t.Fatal("LoadConfig succeeded")
+	}
+	got := strings.Split(err.Error(), "\n")
+	for i, line := range got {
+		got[i], _, _ = strings.Cut(line, ":")
+	}
+	slices.Sort(got)
+	want := []string{
+		"config api_key (GATEWAY_API_KEY)",
+		"config auth.mode (GATEWAY_AUTH_MODE)",
+		"config file " + path,
+		"config log.format (GATEWAY_LOG_FORMAT)",
+		"config redis.db (GATEWAY_REDIS_DB)",
+		"config ws.pong_wait (GATEWAY_WS_PONG_WAIT)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("error lines (-want +got):\n%s\nerror: %v", diff, err)
+	}
+}
+
+// TestSecretFiles: GATEWAY_<NAME>_FILE names a file whose trimmed content
+// is the value of a secret.
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	l, err := Load("", env(map[string]string{
+		"GATEWAY_JWT_SECRET_FILE":     file("jwt", secret+"\n"),
+		"GATEWAY_API_KEY_FILE":        file("key", "  "+apiKey+" \r\n"),
+		"GATEWAY_REDIS_PASSWORD_FILE": file("redis", "redis pass\n"),
+		"GATEWAY_UI_PASSWORD":         "from-the-variable",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{
+		"jwt": l.Config.JWT.Secret, "key": l.Config.APIKey, "redis": l.Config.Redis.Password, "ui": l.Config.UI.Password,
+		"mode":    l.Config.Auth.Mode,
+		"sources": []Source{l.Sources["jwt.secret"], l.Sources["api_key"], l.Sources["redis.password"], l.Sources["ui.password"]},
+	}
+	want := map[string]any{
+		"jwt": secret, "key": apiKey, "redis": "redis pass", "ui": "from-the-variable",
+		"mode":    app.AuthJWT,
+		"sources": []Source{SourceSecretFile, SourceSecretFile, SourceSecretFile, SourceEnv},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secrets (-want +got):\n%s", diff)
+	}
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"both set", map[string]string{"GATEWAY_JWT_SECRET": secret, "GATEWAY_JWT_SECRET_FILE": file("jwt2", secret)},
+			"config jwt.secret (GATEWAY_JWT_SECRET): both GATEWAY_JWT_SECRET and GATEWAY_JWT_SECRET_FILE are set; set one of them"},
+		{"empty file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REDIS_PASSWORD_FILE": file("empty", " \n")},
+			"config redis.password (GATEWAY_REDIS_PASSWORD_FILE): " + filepath.Join(dir, "empty") + " is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig("", env(tt.env))
+			if err == nil {
+				t.Fatal("LoadConfig succeeded")
+			}
+			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSettingDeclarations checks the tags of every setting: documented, one
+// default, integer ranges, and a default its own rules accept.
+func TestSettingDeclarations(t *testing.T) {
+	var pkg Config
+	packageDefaults(&pkg)
+	defaults := defaultTexts()
+	for _, s := range settings {
+		if s.doc() == "" {
+			t.Errorf("%s has no doc tag", s.key)
+		}
+		if _, tagged := s.tag.Lookup("default"); tagged && !s.field(&pkg).IsZero() {
+			t.Errorf("%s has a default tag and a package default", s.key)
+		}
+		_, hasMin := s.tag.Lookup("min")
+		_, hasMax := s.tag.Lookup("max")
+		isInt := s.typ.Kind() == reflect.Int || s.typ.Kind() == reflect.Int64
+		if isInt && s.typ != durationType && (!hasMin || !hasMax) || !isInt && (hasMin || hasMax) {
+			t.Errorf("%s: integers need min and max tags, other types none", s.key)
+		}
+		if _, ok := s.tag.Lookup("oneof"); ok && s.typ != reflect.TypeFor[string]() {
+			t.Errorf("%s: oneof on a %s", s.key, s.typ)
+		}
+		if _, bad := s.parse(defaults[s.key]); len(bad) > 0 {
+			t.Errorf("%s: default %q is invalid: %v", s.key, defaults[s.key], bad)
+		}
+	}
+}
+
+// TestReferenceYAMLIsGenerated: config/reference.yaml is what the
+// declarations generate.
+func TestReferenceYAMLIsGenerated(t *testing.T) {
+	committed, err := os.ReadFile("../../config/reference.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(referenceYAML()), string(committed)); diff != "" {
+		t.Errorf("config/reference.yaml is stale; run go generate ./cmd/gateway (-generated +committed):\n%s", diff)
 	}
 }

@@ -4,6 +4,9 @@
 //	gateway serve   -config FILE           run a node (HTTP :8080, gRPC :9000)
 //	gateway migrate -config FILE           apply database migrations and exit
 //	gateway token   -user N [-ttl D] [-config FILE]  print a JWT for user N
+//	gateway config check|print [-config FILE]  validate or show the configuration
+//	gateway config reference [-o FILE]     write config/reference.yaml
+//	gateway version                        print the version, commit and Go version
 package main
 
 import (
@@ -18,7 +21,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Environ, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
@@ -27,24 +30,36 @@ func main() {
 }
 
 const usage = `usage:
-  gateway serve   [-config FILE]                      run a gateway node
-  gateway migrate [-config FILE]                      apply database migrations and exit
+  gateway serve   [-config FILE]                        run a gateway node
+  gateway migrate [-config FILE]                        apply database migrations and exit
   gateway token   -user N [-ttl DURATION] [-config FILE]  print an HS256 JWT for user N
-Every configuration key may be overridden by a GATEWAY_* environment variable (see README).`
+  gateway config check [-config FILE]                   validate the configuration: "ok", or every error (exit 1)
+  gateway config print [-config FILE]                   print every key's effective value (secrets redacted)
+                                                        and its source: default, file, env or secret_file
+  gateway config reference [-o FILE]                    write the reference configuration (config/reference.yaml)
+  gateway version                                       print the version, commit and Go version
+Every configuration key may be overridden by a GATEWAY_* environment variable (see README and
+config/reference.yaml); jwt.secret, api_key, redis.password and ui.password also by
+GATEWAY_<NAME>_FILE, naming a file that holds the value (Docker and Kubernetes secrets).`
 
 // run executes one command. It returns when the command is done or, for
-// serve, when ctx is cancelled and the node has shut down.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+// serve, when ctx is cancelled and the node has shut down. getenv and
+// environ are the process environment (os.Getenv, os.Environ).
+func run(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("no command\n%s", usage)
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(ctx, args[1:], getenv, stdout)
+		return runServe(ctx, args[1:], getenv, environ, stdout)
 	case "migrate":
-		return runMigrate(ctx, args[1:], getenv, stdout)
+		return runMigrate(ctx, args[1:], getenv, environ, stdout)
 	case "token":
 		return runToken(args[1:], getenv, stdout)
+	case "config":
+		return runConfig(args[1:], getenv, environ, stdout)
+	case "version":
+		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

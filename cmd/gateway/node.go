@@ -52,7 +52,7 @@ type node struct {
 }
 
 func newNode(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
-	db, err := mysql.Open(ctx, cfg.MySQLDSN)
+	db, err := mysql.Open(ctx, cfg.MySQL.DSN)
 	if err != nil {
 		return nil, err
 	}
@@ -69,56 +69,56 @@ func (n *node) build(ctx context.Context) error {
 	if err := mysql.Migrate(ctx, n.db, log); err != nil {
 		return err
 	}
-	if cfg.SeedDemo {
+	if cfg.MySQL.SeedDemo {
 		if seeded, err := mysql.SeedDemoHouses(ctx, n.db, time.Now()); err != nil {
 			return err
 		} else if seeded > 0 {
 			log.Info("seeded demo houses", "count", seeded)
 		}
 	}
-	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
 	if err := n.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis %s: %w", cfg.RedisAddr, err)
+		return fmt.Errorf("redis %s: %w", cfg.Redis.Addr, err)
 	}
 
 	n.metrics = metrics.New()
-	keys := redis.NewKeys(cfg.RedisNamespace, cfg.RedisDB)
-	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, Metrics: n.metrics})
+	keys := redis.NewKeys(cfg.Redis.Namespace, cfg.Redis.DB)
+	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL, Metrics: n.metrics})
 	store := mysql.NewStore(n.db)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
-		Leads: cfg.ReminderLeads, ImmediateIfLate: cfg.ReminderImmediate, Logger: log, Metrics: n.metrics,
-		Task: reminder.TaskOptions{Queue: cfg.ReminderQueue, MaxRetry: cfg.ReminderMaxRetry, Retention: cfg.ReminderRetention},
+		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
+		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
-	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Location, Logger: log, Reminders: sched, Metrics: n.metrics})
+	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, Logger: log, Reminders: sched, Metrics: n.metrics})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
-	if cfg.WorkerEnabled {
+	if cfg.Worker.Enabled {
 		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log), reminder.WorkerOptions{
-			Queues: cfg.WorkerQueues, Concurrency: cfg.WorkerConcurrency, PollInterval: cfg.WorkerPollInterval,
-			ShutdownTimeout: cfg.ShutdownTimeout, Logger: log,
+			Queues: cfg.Worker.Queues, Concurrency: cfg.Worker.Concurrency, PollInterval: cfg.Worker.PollInterval,
+			ShutdownTimeout: cfg.Shutdown.Timeout, Logger: log,
 		})
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	authOpts := auth.Options{Mode: cfg.AuthMode, APIKey: cfg.APIKey, OperatorUser: cfg.UIUsername, OperatorPassword: cfg.UIPassword}
-	if cfg.AuthMode == app.AuthJWT {
-		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWTSecret), nil).Verify
+	authOpts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username, OperatorPassword: cfg.UI.Password}
+	if cfg.Auth.Mode == app.AuthJWT {
+		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWT.Secret), nil).Verify
 	}
 	n.auth = auth.New(authOpts)
-	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
+	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
 	var engine *gin.Engine
-	if cfg.APIEnabled {
+	if cfg.API.Enabled {
 		engine = n.buildAPI(svc, pub, keys, httpOpts)
 	} else {
 		engine = httpapi.NewHandler(nil, httpOpts)
 	}
-	if cfg.UIEnabled {
+	if cfg.UI.Enabled {
 		n.ui = mountUI(engine, cfg, httpapi.Operator(n.auth, log))
 	}
 	mountPprof(engine, httpapi.Operator(n.auth, log))
 	// /metrics on the HTTP port: open in insecure mode, operator credentials
 	// (as the UI) in jwt mode. With metrics.addr it has a listener of its
 	// own, without auth, for an internal network (see serve).
-	if cfg.MetricsAddr == "" {
+	if cfg.Metrics.Addr == "" {
 		engine.GET("/metrics", httpapi.Operator(n.auth, log), gin.WrapH(n.metrics.Handler()))
 	} else {
 		mux := http.NewServeMux()
@@ -132,16 +132,16 @@ func (n *node) build(ctx context.Context) error {
 // buildAPI makes the REST, WebSocket and gRPC side of a node.
 func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
-	pusher := push.New(pub, push.Options{MaxBatch: cfg.PushMaxBatch})
+	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
 	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics})
-	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.HistoryTTL, Logger: log})
+	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log})
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
-		NodeID: cfg.NodeID, Heartbeat: cfg.PresenceHeartbeat, TTL: cfg.PresenceTTL, Logger: log})
+		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
 	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{
-		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: cfg.WSAllowedOrigins,
-		MaxMessageSize: cfg.WSMaxMessageBytes, BufferSize: cfg.WSBufferSize, PingPeriod: cfg.WSPingPeriod,
-		PongWait: cfg.WSPongWait, WriteWait: cfg.WSWriteWait, SlowTimeout: cfg.WSSlowTimeout,
-		Reconnect: ws.Reconnect{BaseMS: cfg.WSReconnectBase.Milliseconds(), MaxMS: cfg.WSReconnectMax.Milliseconds(), Jitter: 0.5},
+		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: cfg.WS.AllowedOrigins,
+		MaxMessageSize: cfg.WS.MaxMessageBytes, BufferSize: cfg.WS.BufferSize, PingPeriod: cfg.WS.PingPeriod,
+		PongWait: cfg.WS.PongWait, WriteWait: cfg.WS.WriteWait, SlowTimeout: cfg.WS.SlowTimeout,
+		Reconnect: ws.Reconnect{BaseMS: cfg.WS.ReconnectBase.Milliseconds(), MaxMS: cfg.WS.ReconnectMax.Milliseconds(), Jitter: ws.DefaultReconnectJitter},
 		Logger:    log,
 		Metrics:   n.metrics,
 	})

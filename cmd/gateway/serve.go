@@ -15,20 +15,21 @@ import (
 	"github.com/houseview/gateway/app"
 )
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func runServe(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	fs, path := newFlags("serve", stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path, getenv)
+	cfg, unknown, err := configForStart(*path, getenv, environ)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stdout).With("node_id", cfg.NodeID)
+	warnUnknown(log, unknown)
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(cfg.GCPercent)
+		debug.SetGCPercent(cfg.Runtime.GCPercent)
 	}
-	if cfg.AuthMode == app.AuthInsecure {
+	if cfg.Auth.Mode == app.AuthInsecure {
 		log.Warn("auth.mode is insecure: user ids in requests are trusted; never run this in production")
 	}
 	n, err := newNode(ctx, cfg, log)
@@ -44,39 +45,43 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // asynq worker stopped (a running reminder finishes or is requeued), then
 // the background work.
 func (n *node) serve(ctx context.Context) error {
-	hl, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	hl, err := net.Listen("tcp", n.cfg.HTTP.Addr)
 	if err != nil {
-		return fmt.Errorf("http listen %s: %w", n.cfg.HTTPAddr, err)
+		return fmt.Errorf("http listen %s: %w", n.cfg.HTTP.Addr, err)
 	}
 	var gl net.Listener
+	serving := false
+	defer func() {
+		if serving {
+			return // the servers own the listeners now
+		}
+		hl.Close()
+		if gl != nil {
+			gl.Close()
+		}
+	}()
 	if n.grpc != nil {
-		if gl, err = net.Listen("tcp", n.cfg.GRPCAddr); err != nil {
-			hl.Close()
-			return fmt.Errorf("grpc listen %s: %w", n.cfg.GRPCAddr, err)
+		if gl, err = net.Listen("tcp", n.cfg.GRPC.Addr); err != nil {
+			return fmt.Errorf("grpc listen %s: %w", n.cfg.GRPC.Addr, err)
 		}
 	}
 	if n.sub != nil {
 		if err := n.sub.Start(ctx, n.hub); err != nil {
-			hl.Close()
-			gl.Close()
 			return err
 		}
 	}
 	if n.worker != nil {
 		if err := n.worker.Start(n.workerMux); err != nil {
-			hl.Close()
-			if gl != nil {
-				gl.Close()
-			}
 			return fmt.Errorf("asynq worker: %w", err)
 		}
 	}
+	serving = true
 	grpcAddr := ""
 	if gl != nil {
 		grpcAddr = gl.Addr().String()
 	}
 	n.log.Info("gateway listening", "http_addr", hl.Addr().String(), "grpc_addr", grpcAddr,
-		"auth_mode", string(n.cfg.AuthMode), "api", n.cfg.APIEnabled, "worker", n.cfg.WorkerEnabled)
+		"auth_mode", string(n.cfg.Auth.Mode), "api", n.cfg.API.Enabled, "worker", n.cfg.Worker.Enabled)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -93,9 +98,9 @@ func (n *node) serve(ctx context.Context) error {
 		}
 	}()
 	if n.metricsHTTP != nil {
-		ml, err := net.Listen("tcp", n.cfg.MetricsAddr)
+		ml, err := net.Listen("tcp", n.cfg.Metrics.Addr)
 		if err != nil {
-			errc <- fmt.Errorf("metrics listen %s: %w", n.cfg.MetricsAddr, err)
+			errc <- fmt.Errorf("metrics listen %s: %w", n.cfg.Metrics.Addr, err)
 		} else {
 			n.log.Info("metrics listening", "metrics_addr", ml.Addr().String())
 			go func() {
@@ -119,12 +124,12 @@ func (n *node) serve(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	n.draining.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.WSDrainWindow+n.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.WS.DrainWindow+n.cfg.Shutdown.Timeout)
 	defer cancel()
 	if n.hub != nil {
-		n.log.Info("draining", "sessions", n.hub.Connections(), "window", n.cfg.WSDrainWindow)
+		n.log.Info("draining", "sessions", n.hub.Connections(), "window", n.cfg.WS.DrainWindow)
 		n.grpc.Health.Shutdown()
-		n.hub.Drain(sctx, n.cfg.WSDrainWindow)
+		n.hub.Drain(sctx, n.cfg.WS.DrainWindow)
 	}
 	n.log.Info("shutting down")
 	var sw sync.WaitGroup
@@ -183,9 +188,9 @@ func (n *node) ready(ctx context.Context) error {
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
+	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

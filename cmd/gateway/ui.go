@@ -17,7 +17,7 @@ const uiRoot = "/asynq"
 func mountUI(e *gin.Engine, cfg *Config, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
 	h := asynqmon.New(asynqmon.Options{
 		RootPath:     uiRoot,
-		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB},
+		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB},
 	})
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
 	e.Any(uiRoot+"/*any", auth, gin.WrapH(h))

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// runCommand runs the gateway command args through run with the
+// environment kv, returning its output.
+func runCommand(tb testing.TB, kv map[string]string, args ...string) (string, error) {
+	tb.Helper()
+	var environ []string
+	for k, v := range kv {
+		environ = append(environ, k+"="+v)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), args, env(kv), func() []string { return environ }, &out)
+	return out.String(), err
+}
+
+// printed parses the table of `config print`: key -> {value, source}.
+func printed(tb testing.TB, out string) map[string][2]string {
+	tb.Helper()
+	rows := map[string][2]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			if f[0] != "warning:" {
+				tb.Fatalf("config print line %q", line)
+			}
+			continue
+		}
+		rows[f[0]] = [2]string{f[1], f[2]}
+	}
+	return rows
+}
+
+// TestConfigPrintSources: each value shows where it came from, env over
+// file over default, with the secrets redacted.
+func TestConfigPrintSources(t *testing.T) {
+	path := MustWriteFile(t, "auth:\n  mode: insecure\nredis:\n  db: 3\n  addr: file:6379\nreminder:\n  leads: [1h, 24h]\nui:\n  password: ui-secret\n")
+	keyFile := filepath.Join(t.TempDir(), "api_key")
+	if err := os.WriteFile(keyFile, []byte(apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCommand(t, map[string]string{
+		"GATEWAY_REDIS_ADDR":     "env:6379",
+		"GATEWAY_NODE_ID":        "n7",
+		"GATEWAY_JWT_SECRET":     secret,
+		"GATEWAY_API_KEY_FILE":   keyFile,
+		"GATEWAY_MYSQL_DSN":      "gw:p@ss:word@tcp(db:3306)/gw?parseTime=true",
+		"GATEWAY_REDIS_PASSWORD": "redis-secret",
+	}, "config", "print", "-config", path)
+	if err != nil {
+		t.Fatalf("config print: %v\n%s", err, out)
+	}
+	rows := printed(t, out)
+	got := map[string][2]string{}
+	want := map[string][2]string{
+		"node_id":         {"n7", "env"},
+		"redis.addr":      {"env:6379", "env"},
+		"redis.db":        {"3", "file"},
+		"http.addr":       {":8080", "default"},
+		"auth.mode":       {"insecure", "file"},
+		"reminder.leads":  {"24h,1h", "file"},
+		"ws.pong_wait":    {"1m", "default"},
+		"worker.queues":   {"reminders:10", "default"},
+		"jwt.secret":      {redacted, "env"},
+		"api_key":         {redacted, "secret_file"},
+		"redis.password":  {redacted, "env"},
+		"ui.password":     {redacted, "file"},
+		"mysql.dsn":       {"gw:" + redacted + "@tcp(db:3306)/gw?parseTime=true", "env"},
+		"metrics.addr":    {`""`, "default"},
+		"history.ttl":     {"168h", "default"},
+		"redis.namespace": {"gw", "default"},
+	}
+	for k := range want {
+		got[k] = rows[k]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config print (-want +got):\n%s\n%s", diff, out)
+	}
+	if len(rows) != len(Keys()) {
+		t.Errorf("config print shows %d keys, want %d", len(rows), len(Keys()))
+	}
+	for _, leak := range []string{secret, apiKey, "p@ss:word", "redis-secret", "ui-secret"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("config print shows the secret %q", leak)
+		}
+	}
+}
+
+// TestConfigPrintInvalid shows the values as read, then fails with the
+// problems.
+func TestConfigPrintInvalid(t *testing.T) {
+	out, err := runCommand(t, map[string]string{"GATEWAY_REDIS_DB": "one", "GATEWAY_API_KEY": "short-key"}, "config", "print")
+	if err == nil || !strings.Contains(err.Error(), "GATEWAY_REDIS_DB") || !strings.Contains(err.Error(), "GATEWAY_AUTH_MODE") {
+		t.Fatalf("config print of an invalid configuration: %v", err)
+	}
+	rows := printed(t, out)
+	if diff := cmp.Diff([2]string{"one", "env"}, rows["redis.db"]); diff != "" {
+		t.Errorf("redis.db row (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([2]string{redacted, "env"}, rows["api_key"]); diff != "" {
+		t.Errorf("api_key row (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantOut string
+		wantErr []string // lines of the error, in order
+	}{
+		{"valid", map[string]string{"GATEWAY_AUTH_MODE": "insecure"}, nil, "ok\n", nil},
+		{"valid file", nil, []string{"-config", "../../config/dev.yaml"}, "ok\n", nil},
+		{"valid with a misspelt variable", map[string]string{"GATEWAY_JWT_SECRET": secret, "GATEWAY_WS_PINGPERIOD": "1s"}, nil,
+			"warning: unknown environment variable GATEWAY_WS_PINGPERIOD is ignored; did you mean GATEWAY_WS_PING_PERIOD?\nok\n", nil},
+		{"invalid", map[string]string{"GATEWAY_JWT_SECRETS": secret, "GATEWAY_REDIS_DB": "-1", "GATEWAY_LOG_FORMAT": "xml"}, nil, "", []string{
+			`config redis.db (GATEWAY_REDIS_DB): "-1" is not an integer between 0 and 65536`,
+			`config log.format (GATEWAY_LOG_FORMAT): "xml" is not one of text, json`,
+			"config auth.mode (GATEWAY_AUTH_MODE): no authentication is configured, so the node refuses to start. " +
+				"Set GATEWAY_JWT_SECRET to a random secret (openssl rand -hex 32) for jwt auth, " +
+				"or choose GATEWAY_AUTH_MODE=insecure explicitly to trust the user ids in requests (development only)",
+			"warning: unknown environment variable GATEWAY_JWT_SECRETS is ignored; did you mean GATEWAY_JWT_SECRET?",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCommand(t, tt.env, append([]string{"config", "check"}, tt.args...)...)
+			var gotErr []string
+			if err != nil {
+				gotErr = strings.Split(err.Error(), "\n")
+			}
+			if diff := cmp.Diff(tt.wantErr, gotErr); diff != "" {
+				t.Errorf("error lines (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantOut, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUnknownVariables(t *testing.T) {
+	got := unknownVariables([]string{
+		"PATH=/bin", "GATEWAYS=1", "HOME=/root",
+		"GATEWAY_REDIS_DB=1", "GATEWAY_JWT_SECRET_FILE=/run/secrets/jwt", "GATEWAY_UI_PASSWORD_FILE=/x", // known
+		"GATEWAY_JWT_SECRETS=x",
+		"GATEWAY_REDIS_ADRESS=x",
+		"GATEWAY_API_KEY_FIEL=x",
+		"GATEWAY_LOG_LEVLE=debug",
+		"GATEWAY_MYSQL_DSN_FILE=/x", // no _FILE for the DSN
+		"GATEWAY_COMPLETELY_DIFFERENT=1",
+		"GATEWAY_JWT_SECRETS=again",
+	})
+	want := []unknownVariable{
+		{"GATEWAY_API_KEY_FIEL", "GATEWAY_API_KEY_FILE"},
+		{"GATEWAY_COMPLETELY_DIFFERENT", ""},
+		{"GATEWAY_JWT_SECRETS", "GATEWAY_JWT_SECRET"},
+		{"GATEWAY_LOG_LEVLE", "GATEWAY_LOG_LEVEL"},
+		{"GATEWAY_MYSQL_DSN_FILE", ""},
+		{"GATEWAY_REDIS_ADRESS", "GATEWAY_REDIS_ADDR"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknown variables (-want +got):\n%s", diff)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "", 3},
+		{"", "abc", 3},
+		{"JWT_SECRET", "JWT_SECRET", 0},
+		{"JWT_SECRETS", "JWT_SECRET", 1},
+		{"kitten", "sitting", 3},
+		{"redis.adress", "redis.addr", 4},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	tests := []struct{ dsn, want string }{
+		{"root:@tcp(127.0.0.1:3306)/house_gateway?parseTime=true", "root:@tcp(127.0.0.1:3306)/house_gateway?parseTime=true"},
+		{"gw:secret@tcp(db:3306)/gw", "gw:<redacted>@tcp(db:3306)/gw"},
+		{"gw:p@ss:w/rd@tcp(db:3306)/gw?loc=UTC", "gw:<redacted>@tcp(db:3306)/gw?loc=UTC"},
+		{"gw@unix(/run/mysqld.sock)/gw", "gw@unix(/run/mysqld.sock)/gw"},
+		{"/gw", "/gw"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := redactDSN(tt.dsn); got != tt.want {
+			t.Errorf("redactDSN(%q) = %q, want %q", tt.dsn, got, tt.want)
+		}
+	}
+}
+
+func TestConfigReferenceCommand(t *testing.T) {
+	out, err := runCommand(t, nil, "config", "reference")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(referenceYAML()), out); diff != "" {
+		t.Errorf("config reference (-want +got):\n%s", diff)
+	}
+	path := filepath.Join(t.TempDir(), "reference.yaml")
+	if _, err := runCommand(t, nil, "config", "reference", "-o", path); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != out {
+		t.Errorf("config reference -o wrote %d bytes (%v), want the same as stdout", len(b), err)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	out, err := runCommand(t, nil, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"version: dev\n", "commit:  ", runtime.Version()} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestREADMEConfigurationTable keeps the README's table of variables in
+// step with the declarations: every key once, with its variable, and each
+// default written as a value (in backquotes) equal to the real one.
+func TestREADMEConfigurationTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(GATEWAY_[A-Z0-9_]+)` \\| `([a-z0-9_.]+)` \\|([^|]*)\\|")
+	defaults := defaultTexts()
+	var keys []string
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		variable, key, def := m[1], m[2], strings.TrimSpace(m[3])
+		keys = append(keys, key)
+		s, ok := settingFor(key)
+		if !ok {
+			t.Errorf("README documents %s, which is not a key", key)
+			continue
+		}
+		if variable != s.env() {
+			t.Errorf("README: %s's variable is %s, not %s", key, s.env(), variable)
+		}
+		if !strings.HasPrefix(def, "`") {
+			continue // described in words: host name, empty...
+		}
+		readmeValue, bad := s.parse(strings.Trim(def, "`"))
+		realValue, _ := s.parse(defaults[key])
+		if len(bad) > 0 || formatValue(readmeValue) != formatValue(realValue) {
+			t.Errorf("README: %s's default is %s, not %s", key, defaults[key], def)
+		}
+	}
+	slices.Sort(keys)
+	if diff := cmp.Diff(Keys(), keys); diff != "" {
+		t.Errorf("README configuration table keys (-code +README):\n%s", diff)
+	}
+}
+
+func TestCommitOf(t *testing.T) {
+	stamped := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "false"}}}
+	dirty := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}}
+	tests := []struct {
+		name string
+		set  string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"ldflags win", "f00d", stamped, "f00d"},
+		{"vcs stamp", "unknown", stamped, "abc123"},
+		{"modified tree", "unknown", dirty, "abc123-dirty"},
+		{"no stamp", "unknown", &debug.BuildInfo{}, "unknown"},
+		{"no build info", "unknown", nil, "unknown"},
+	}
+	for _, tt := range tests {
+		if got := commitOf(tt.set, tt.info); got != tt.want {
+			t.Errorf("%s: commitOf = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/jwtauth"
+)
+
+// validate checks the rules that no tag expresses, most of them between
+// settings, on the values that parsed, and fills in the host name as the
+// default node id.
+func (c *Config) validate(p *problems) {
+	if p.ok("worker.enabled", "worker.queues", "reminder.queue") && c.Worker.Enabled && c.Worker.Queues[c.Reminder.Queue] == 0 {
+		p.add("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.Reminder.Queue)
+	}
+	if p.ok("api.enabled", "worker.enabled") && !c.API.Enabled && !c.Worker.Enabled {
+		p.add("api.enabled", "api and worker are both disabled: the node would do nothing")
+	}
+	if p.ok("reminder.leads") && len(c.Reminder.Leads) == 0 {
+		p.add("reminder.leads", "needs at least one lead time")
+	}
+	if p.ok("ws.ping_period", "ws.pong_wait") && c.WS.PingPeriod >= c.WS.PongWait {
+		p.add("ws.ping_period", "must be shorter than ws.pong_wait (%s)", c.WS.PongWait)
+	}
+	if p.ok("presence.ttl", "presence.heartbeat") && c.Presence.TTL <= 2*c.Presence.Heartbeat {
+		p.add("presence.ttl", "must be more than twice presence.heartbeat (%s)", c.Presence.Heartbeat)
+	}
+	if p.ok("redis.namespace") && strings.ContainsAny(c.Redis.Namespace, "{}: ") {
+		p.add("redis.namespace", "must not contain braces, colons or spaces")
+	}
+	if p.ok("api_key") && c.APIKey != "" && len(c.APIKey) < 16 {
+		p.add("api_key", "must be at least 16 characters")
+	}
+	if c.NodeID == "" {
+		c.NodeID, _ = os.Hostname()
+	}
+}
+
+// resolveAuth applies the authentication policy: without auth.mode a JWT
+// secret means jwt, and no secret either refuses to start, saying how to
+// choose; jwt needs a secret of at least jwtauth.MinSecretLen bytes.
+func (c *Config) resolveAuth() error {
+	if c.Auth.Mode == "" && c.JWT.Secret != "" {
+		c.Auth.Mode = app.AuthJWT
+	}
+	switch c.Auth.Mode {
+	case app.AuthJWT:
+		if len(c.JWT.Secret) < jwtauth.MinSecretLen {
+			return settingError("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32", jwtauth.MinSecretLen)
+		}
+	case app.AuthInsecure:
+	case "":
+		return settingError("auth.mode", "no authentication is configured, so the node refuses to start. "+
+			"Set GATEWAY_JWT_SECRET to a random secret (openssl rand -hex 32) for jwt auth, "+
+			"or choose GATEWAY_AUTH_MODE=insecure explicitly to trust the user ids in requests (development only)")
+	default:
+		return settingError("auth.mode", "%q is not jwt or insecure", c.Auth.Mode)
+	}
+	return nil
+}
+
+// problems collects what is wrong with a configuration.
+type problems struct {
+	errs   []error
+	failed map[string]bool // keys with a problem
+}
+
+// add records a problem with key's value, naming key and its variable.
+func (p *problems) add(key, format string, args ...any) {
+	p.failed[key] = true
+	p.errs = append(p.errs, settingError(key, format, args...))
+}
+
+// settingError is a problem with key's value, naming key and its variable.
+func settingError(key, format string, args ...any) error {
+	return fmt.Errorf("config %s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...))
+}
+
+// ok reports whether none of keys has a problem yet: rules about several
+// keys are only checked on values that parsed.
+func (p *problems) ok(keys ...string) bool {
+	for _, k := range keys {
+		if p.failed[k] {
+			return false
+		}
+	}
+	return true
+}
