@@ -87,6 +87,10 @@ func (n *node) serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.relay.Run(bg) })
 	if n.sub != nil {
+		// Shown per node by GET /api/websocket/stats.
+		n.presence.SetInfo("http_addr", hl.Addr().String())
+		n.presence.SetInfo("grpc_addr", grpcAddr)
+		n.presence.SetInfo("version", version)
 		wg.Go(func() { n.sub.Probe(bg) })
 		wg.Go(func() { n.streams.Run(bg) })
 		wg.Go(func() { n.presence.Run(bg) })
