@@ -85,9 +85,9 @@ func TestKeysPerUserStayConstant(t *testing.T) {
 		}
 	}
 	for u := int64(1); u <= users; u += 37 {
-		// epoch, seq, cursor and one field per stored message
-		if n, _ := rdb.HLen(ctx, keys.Stream(u)).Result(); n != history+3 {
-			t.Errorf("user %d's stream has %d fields, want %d (3 and an id per stored message)", u, n, history+3)
+		// epoch, seq, cursor, exp and one field per stored message
+		if n, _ := rdb.HLen(ctx, keys.Stream(u)).Result(); n != history+4 {
+			t.Errorf("user %d's stream has %d fields, want %d (4 and an id per stored message)", u, n, history+4)
 		}
 		if n, _ := rdb.LLen(ctx, keys.Messages(u)).Result(); n != history {
 			t.Errorf("user %d keeps %d messages, want %d", u, n, history)

@@ -28,8 +28,9 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Every user has at most two keys, both expiring history TTL after the
-// user's last message (or after a reader created the stream):
+// Every user has at most two keys, both expiring history TTL (plus up to
+// 1% of it, at most an hour) after the user's last message, or after a
+// reader created the stream:
 //
 //   - Stream: a hash with the stream's epoch, its newest seq, the
 //     delivered cursor (fields below), and the id of each stored message
@@ -51,6 +52,7 @@ const (
 	StreamEpoch  = "epoch"  // the stream's epoch, made when the stream is created
 	StreamSeq    = "seq"    // the newest seq given in this epoch (HINCRBY gives the next)
 	StreamCursor = "cursor" // the highest seq delivered to, or acknowledged by, a live session
+	StreamExpiry = "exp"    // the unix second both keys expire at
 )
 
 // Messages is the user's capped list of stored messages, oldest first: the

@@ -1,15 +1,16 @@
 -- Publishes one message (after stream.lua).
 -- ARGV[1] channel, ARGV[2] "#" .. message id, ARGV[3] payload (a JSON
 -- object without seq, its first key "id"), ARGV[4] history size, ARGV[5]
--- ttl seconds, ARGV[6] the epoch of a stream created now, ARGV[7] the
--- publish command (PUBLISH).
+-- ttl seconds, ARGV[6] expiry slack seconds, ARGV[7] the epoch of a stream
+-- created now, ARGV[8] the publish command (PUBLISH).
 -- Returns {seq, 1, epoch} for a message stored and published now, and
 -- {seq, 0, epoch} for an id stored in this epoch already: it keeps its seq
 -- and is neither stored nor published again. The stored and published
 -- message is {"seq":N,"epoch":"E","ts":MS,...payload}: ts is the Redis
 -- server's time of the publish in unix milliseconds. The ids of the stored
--- messages are kept in the hash and trimmed with the list.
-local epoch, head, _, known = stream(ARGV[6], ARGV[5], ARGV[2])
+-- messages are kept in the hash and trimmed with the list; both keys live
+-- ttl (to ttl + slack) seconds after the last message.
+local epoch, head, _, exp, known = stream(ARGV[7], ARGV[2])
 if known then
   return {tonumber(known), 0, epoch}
 end
@@ -27,7 +28,6 @@ if over > 0 then
     end
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call(ARGV[7], ARGV[1], msg)
+expire(tonumber(t[1]), exp, tonumber(ARGV[5]), tonumber(ARGV[6]))
+redis.call(ARGV[8], ARGV[1], msg)
 return {seq, 1, epoch}

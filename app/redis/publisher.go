@@ -72,7 +72,7 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 
 // args are the publish script's arguments for m.
 func (p *Publisher) args(m app.Message) []any {
-	return []any{p.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, newEpoch(), "PUBLISH"}
+	return []any{p.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), newEpoch(), "PUBLISH"}
 }
 
 func checkPayload(m app.Message) error {

@@ -62,7 +62,7 @@ func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
 	if first.Seq != 3 {
 		t.Errorf("oldest kept seq = %d, want 3", first.Seq)
 	}
-	if ttl, _ := rdb.TTL(ctx, keys.Messages(1001)).Result(); ttl <= 0 || ttl > time.Hour {
+	if ttl, _ := rdb.TTL(ctx, keys.Messages(1001)).Result(); ttl < time.Hour || ttl > time.Hour+time.Minute {
 		t.Errorf("list ttl = %v", ttl)
 	}
 	// Another user's sequence is its own.
@@ -151,10 +151,38 @@ func TestRepublishWindowIsTheHistory(t *testing.T) {
 	if pos, err := pub.Publish(ctx, msgs[3]); err != nil || pos.Seq != 4 {
 		t.Errorf("republish of stored seq 4: %+v, %v", pos, err)
 	}
-	if n, _ := rdb.HLen(ctx, keys.Stream(7)).Result(); n != 2+3 { // epoch, seq and the 3 stored ids
-		t.Errorf("stream hash has %d fields, want 5", n)
+	if n, _ := rdb.HLen(ctx, keys.Stream(7)).Result(); n != 3+3 { // epoch, seq, exp and the 3 stored ids
+		t.Errorf("stream hash has %d fields, want 6", n)
 	}
 	if pos, err := pub.Publish(ctx, msgs[0]); err != nil || pos.Seq != 6 {
 		t.Errorf("republish of trimmed seq 1: %+v, %v; want a new seq 6", pos, err)
+	}
+}
+
+// TestKeysLiveTTLAfterTheLastMessage: a stream's keys expire history TTL
+// (to TTL + slack) after the last message, and a publish moves the expiry
+// only when it falls short of that.
+func TestKeysLiveTTLAfterTheLastMessage(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys("ttltest", db)
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: 2 * time.Hour}) // slack: 72 s
+	if _, err := pub.Publish(ctx, mustMessage(t, 3, "a")); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{keys.Stream(3), keys.Messages(3)} {
+		ttl, _ := rdb.TTL(ctx, k).Result()
+		if ttl < 2*time.Hour || ttl > 2*time.Hour+72*time.Second {
+			t.Errorf("%s ttl %v, want 2h to 2h1m12s", k, ttl)
+		}
+	}
+	// Shorten it by hand: the next publish lengthens it again.
+	rdb.HSet(ctx, keys.Stream(3), redis.StreamExpiry, 1)
+	rdb.Expire(ctx, keys.Messages(3), time.Minute)
+	if _, err := pub.Publish(ctx, mustMessage(t, 3, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, _ := rdb.TTL(ctx, keys.Messages(3)).Result(); ttl < 2*time.Hour {
+		t.Errorf("messages ttl %v after a publish, want at least 2h", ttl)
 	}
 }

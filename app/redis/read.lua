@@ -3,7 +3,8 @@
 -- when the client did not say); "cursor" continues after the delivered
 -- cursor, or after ARGV[3] when ARGV[2] is the current epoch and ARGV[3]
 -- is higher (an advance not yet written).
--- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl.
+-- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl
+-- seconds, ARGV[7] expiry slack seconds (a stream created now expires).
 -- Returns {epoch, head, after, truncated, reset, msg...}: the messages are
 -- those with seq > after, oldest first, at most a page. The list holds
 -- consecutive seqs ending at head, so they are its last head-after
@@ -12,7 +13,10 @@
 -- truncated is 1 when some wanted messages were trimmed or expired (the
 -- page then starts at the oldest stored one). after says where the page
 -- really starts.
-local epoch, head, cursor = stream(ARGV[5], ARGV[6], 'epoch')
+local epoch, head, cursor, exp, _, created = stream(ARGV[5], 'epoch')
+if created then
+  expire(tonumber(redis.call('TIME')[1]), exp, tonumber(ARGV[6]), tonumber(ARGV[7]))
+end
 local after = tonumber(ARGV[3])
 local reset = 0
 if ARGV[1] == 'cursor' then

@@ -36,6 +36,12 @@ func (k Keys) streamKeys(user int64) []string {
 	return []string{k.Stream(user), k.Messages(user)}
 }
 
+// expirySlack is how much longer than ttl (seconds) a stream's keys may
+// live: their expiry moves once per slack, not on every write. 1% of the
+// TTL, between a minute and an hour (1h42m for the default 7 days: an
+// hour).
+func expirySlack(ttl int64) int64 { return min(max(ttl/100, 60), 3600) }
+
 // idField is the field of the stream hash that holds the seq of a stored
 // message id.
 func idField(id string) string { return "#" + id }

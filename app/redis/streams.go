@@ -64,7 +64,8 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 		from = s.dirty[user] // zero when nothing is pending
 		s.mu.Unlock()
 	}
-	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl).Slice()
+	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), mode, from.Epoch, from.Seq, limit, newEpoch(),
+		s.ttl, expirySlack(s.ttl)).Slice()
 	if err != nil {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
 	}

@@ -168,7 +168,9 @@ type MetricsConfig struct {
 
 // RuntimeConfig tunes the Go runtime.
 type RuntimeConfig struct {
-	GCPercent int `koanf:"gc_percent" min:"10" max:"1000" default:"25" doc:"Go's GC target (GOGC) when the GOGC environment variable is not set. A gateway holds many idle connections and little heap: a low value keeps the memory per idle connection under 20 KB for a little CPU (docs/benchmarks.md)."`
+	GCPercent         int  `koanf:"gc_percent" min:"10" max:"1000" default:"100" doc:"Go's GC target (GOGC) when the GOGC environment variable is not set. Lower values trade delivery throughput for memory; release_idle_memory keeps the memory per idle connection low without it (docs/benchmarks.md)."`
+	MemoryLimitMB     int  `koanf:"memory_limit_mb" min:"0" max:"1048576" default:"0" doc:"Soft memory limit of the Go runtime in MiB (GOMEMLIMIT, which wins when set); 0: none. Set it to about 90% of the container's memory: the GC then runs more often only when memory gets near it."`
+	ReleaseIdleMemory bool `koanf:"release_idle_memory" default:"true" doc:"When the node goes quiet after its heap grew (a burst of handshakes), collect and give the free memory back to the OS, so that idle connections cost their live memory only."`
 }
 
 // packageDefaults sets the defaults that the packages using a setting own,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/memtrim"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
@@ -28,6 +29,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, en
 	warnUnknown(log, unknown)
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(cfg.Runtime.GCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" && cfg.Runtime.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.Runtime.MemoryLimitMB) << 20)
 	}
 	if cfg.Auth.Mode == app.AuthInsecure {
 		log.Warn("auth.mode is insecure: user ids in requests are trusted; never run this in production")
@@ -86,6 +90,13 @@ func (n *node) serve(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { n.relay.Run(bg) })
+	if n.cfg.Runtime.ReleaseIdleMemory {
+		wg.Go(func() {
+			memtrim.Run(bg, memtrim.Options{}, func(before, after uint64) {
+				n.log.Debug("gave idle memory back", "heap_held_mib_before", before>>20, "heap_held_mib_after", after>>20)
+			})
+		})
+	}
 	if n.sub != nil {
 		// Shown per node by GET /api/websocket/stats.
 		n.presence.SetInfo("http_addr", hl.Addr().String())
