@@ -16,6 +16,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // footprintConfig is phase R: what a deployment keeps in Redis.
@@ -66,7 +68,7 @@ func (o *orch) phaseR(ctx context.Context) (*phaseRReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys0, err := o.rdb.db.DBSize(ctx).Result()
+	keys0, err := o.rdb.Client.DBSize(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func (o *orch) phaseR(ctx context.Context) (*phaseRReport, error) {
 		return nil, err
 	}
 	rep.BytesPerIdleUser = round2(float64(mem1-mem0) / float64(c.idle))
-	keys1, err := o.rdb.db.DBSize(ctx).Result()
+	keys1, err := o.rdb.Client.DBSize(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +218,7 @@ func (r *redisDB) usedMemory(ctx context.Context) (int64, error) {
 	if !sleepCtx(ctx, time.Second) { // presence writes and cursor flushes settle
 		return 0, ctx.Err()
 	}
-	info, err := r.db.Info(ctx, "memory").Result()
+	info, err := r.Client.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err
 	}
@@ -233,20 +235,20 @@ func (r *redisDB) usedMemory(ctx context.Context) (int64, error) {
 func (r *redisDB) countKeys(ctx context.Context, rep *phaseRReport) error {
 	perUser := map[string]int{}
 	var msgBytes, msgs int64
-	iter := r.db.Scan(ctx, 0, "*", 1000).Iterator()
+	iter := r.Client.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) {
 		k := iter.Val()
 		rep.Keys++
 		if tag, _, ok := strings.Cut(k, "}"); ok && strings.Contains(tag, ":u:") {
 			perUser[tag]++
 		}
-		if ttl, err := r.db.TTL(ctx, k).Result(); err == nil && ttl < 0 {
+		if ttl, err := r.Client.TTL(ctx, k).Result(); err == nil && ttl < 0 {
 			if rep.KeysWithoutTTL++; len(rep.NoTTLSamples) < 5 {
 				rep.NoTTLSamples = append(rep.NoTTLSamples, k)
 			}
 		}
 		if strings.HasSuffix(k, ":msgs") && msgs < 1000 {
-			if s, err := r.db.LIndex(ctx, k, -1).Result(); err == nil {
+			if s, err := r.Client.LIndex(ctx, k, -1).Result(); err == nil {
 				msgBytes += int64(len(s))
 				msgs++
 			}
@@ -264,7 +266,7 @@ func (r *redisDB) countKeys(ctx context.Context, rep *phaseRReport) error {
 // startOwnRedis starts a private redis-server (no persistence) on a free
 // port for the run and returns its address.
 func (o *orch) startOwnRedis(ctx context.Context) (string, error) {
-	port, err := freePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		return "", err
 	}

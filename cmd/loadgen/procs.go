@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,16 +200,6 @@ func (c *clientProc) summary(grace time.Duration) (clientSummary, error) {
 func isSignalExit(err error) bool {
 	var ee *exec.ExitError
 	return errors.As(err, &ee) && !ee.Exited()
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // statusKB reads a "Vm...:  N kB" line of /proc/PID/status.

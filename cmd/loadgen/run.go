@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // runConfig is the configuration of "loadgen run".
@@ -122,7 +124,7 @@ func runOrchestrator(ctx context.Context, args []string, getenv func(string) str
 	} else if err := os.MkdirAll(c.workdir, 0o755); err != nil {
 		return err
 	}
-	o := &orch{cfg: c, self: self, out: stdout, apiKey: "loadgen-" + randomHex(16), dbName: "gwload_" + randomHex(6)}
+	o := &orch{cfg: c, self: self, out: stdout, apiKey: testenv.RandomName("loadgen-") + testenv.RandomName(""), dbName: testenv.RandomName("gwload_")}
 	err = o.execute(ctx)
 	if o.ownRedis != nil {
 		_ = o.ownRedis.stop(10 * time.Second)
@@ -207,16 +209,18 @@ func (o *orch) execute(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if o.rdb, err = claimRedisDB(ctx, c.redisAddr, c.redisDB, 2*time.Minute, c.timeout+time.Minute); err != nil {
-		return err
+	claim, err := testenv.ClaimRedisDB(ctx, c.redisAddr, c.redisDB, 2*time.Minute, c.timeout+time.Minute)
+	if err != nil {
+		return fmt.Errorf("%w; pick another with -redis-db", err)
 	}
+	o.rdb = &redisDB{claim}
 	defer func() {
 		o.stopAll() // nodes first, then the data they use
-		if e := o.rdb.release(); e != nil && err == nil {
+		if e := o.rdb.Release(); e != nil && err == nil {
 			err = fmt.Errorf("flush redis db %d: %w", c.redisDB, e)
 		}
-		if e := dropDatabase(c.mysqlDSN, o.dbName); e != nil && err == nil {
-			err = fmt.Errorf("drop database %s: %w", o.dbName, e)
+		if e := testenv.DropDatabase(context.Background(), c.mysqlDSN, o.dbName); e != nil && err == nil {
+			err = e
 		}
 	}()
 	rep := &runReport{Conditions: o.conditions()}
@@ -305,7 +309,7 @@ func (o *orch) nodeEnvFor(id string, httpPort, grpcPort int) []string {
 		"GATEWAY_NODE_ID="+id,
 		"GATEWAY_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
 		"GATEWAY_GRPC_ADDR=127.0.0.1:"+strconv.Itoa(grpcPort),
-		"GATEWAY_MYSQL_DSN="+dsnFor(o.cfg.mysqlDSN, o.dbName),
+		"GATEWAY_MYSQL_DSN="+testenv.DSNOn(o.cfg.mysqlDSN, o.dbName),
 		"GATEWAY_REDIS_ADDR="+o.cfg.redisAddr,
 		"GATEWAY_REDIS_DB="+strconv.Itoa(o.cfg.redisDB),
 		"GATEWAY_AUTH_MODE=insecure",
@@ -323,11 +327,11 @@ func (o *orch) nodeEnvFor(id string, httpPort, grpcPort int) []string {
 func (o *orch) startNodes(ctx context.Context, phase string, n int) ([]*gatewayNode, error) {
 	nodes := make([]*gatewayNode, 0, n)
 	for i := 1; i <= n; i++ {
-		hp, err := freePort()
+		hp, err := testenv.FreePort()
 		if err != nil {
 			return nil, err
 		}
-		gp, err := freePort()
+		gp, err := testenv.FreePort()
 		if err != nil {
 			return nil, err
 		}
