@@ -46,7 +46,7 @@ loadtest:
 # The standard benchmark set of docs/benchmarks.md ("Method"), each run with a private redis-server
 # (-own-redis) and one node in jwt mode: ramp 5,000 users 1 user per push; ramp 5,000 users 50 per push;
 # fixed 10,000 users 5,000 msg/s for 20 s; idle 19,000 connections; footprint. Then the ramp chart.
-# It takes 10-15 minutes and the whole machine: run it alone. A scenario whose checks fail (loss,
+# It takes about 10 minutes and the whole machine: run it alone. A scenario whose checks fail (loss,
 # duplicates) does not stop the others, but make fails at the end. Variables:
 #   BENCH_OUT    directory of the results (default bench-out, git-ignored)
 #   BENCH_STAMP  names this run's files (default: the UTC time make started)
