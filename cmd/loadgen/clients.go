@@ -16,7 +16,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/pkg/jwtauth"
 )
+
+// jwtSecretEnv carries the nodes' JWT secret to the clients processes,
+// which mint their users' tokens with it (an environment variable, not a
+// flag, so it does not show in ps).
+const jwtSecretEnv = "LOADGEN_JWT_SECRET"
 
 // clientsConfig is the configuration of "loadgen clients".
 type clientsConfig struct {
@@ -28,9 +35,13 @@ type clientsConfig struct {
 	dialParallel  int
 	maxReconnects int
 	progress      time.Duration
+	auth          string
+	secret        []byte
+	tokenTTL      time.Duration
+	lateAfter     time.Duration // a first receipt later than this from its schedule counts as late
 }
 
-func runClients(ctx context.Context, args []string, stdout io.Writer) error {
+func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("clients", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	nodes := fs.String("nodes", "http://127.0.0.1:8080", "comma-separated node base URLs; users are spread round-robin")
@@ -41,13 +52,17 @@ func runClients(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&cfg.duration, "duration", 15*time.Minute, "stop after this long (SIGTERM/SIGINT stop earlier)")
 	fs.IntVar(&cfg.dialParallel, "dial-parallel", 64, "handshakes in flight at once")
 	fs.IntVar(&cfg.maxReconnects, "max-reconnects", 20, "a user gives up after this many failed (re)connects in a row")
-	fs.DurationVar(&cfg.progress, "progress", 250*time.Millisecond, "interval of the progress lines on stdout")
+	fs.DurationVar(&cfg.progress, "progress", 250*time.Millisecond, "interval of the status lines on stdout")
+	fs.StringVar(&cfg.auth, "auth", "jwt", "jwt: ?token=<HS256 JWT minted with $"+jwtSecretEnv+">; insecure: ?user_id=")
+	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 24*time.Hour, "lifetime of the minted tokens")
+	fs.DurationVar(&cfg.lateAfter, "late-after", 100*time.Millisecond, "first receipts later than this from the scheduled send count as late in the status lines")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.nodes = splitList(*nodes)
-	if len(cfg.nodes) == 0 || cfg.users <= 0 || cfg.dialParallel <= 0 {
-		return errors.New("clients: -nodes, -users and -dial-parallel must be set")
+	cfg.secret = []byte(getenv(jwtSecretEnv))
+	if err := cfg.check(); err != nil {
+		return err
 	}
 	sum := holdClients(ctx, cfg, stdout)
 	b, err := json.Marshal(sum)
@@ -65,20 +80,21 @@ func runClients(ctx context.Context, args []string, stdout io.Writer) error {
 		Reconnects: sum.Reconnects, Failed: sum.Failed})
 }
 
-// statusLine is what a clients process prints on stdout, one JSON per line:
-// "progress" every interval, "ready" once every user got its connected
-// frame, "done" after the summary is written.
-type statusLine struct {
-	Event      string `json:"event"`
-	Connected  int64  `json:"connected"` // users that got a connected frame at least once
-	Live       int64  `json:"live"`      // sessions open now
-	Received   int64  `json:"received"`  // data messages received (duplicates included)
-	Reconnects int64  `json:"reconnects"`
-	Failed     int64  `json:"failed"` // users that gave up
+func (c *clientsConfig) check() error {
+	switch {
+	case len(c.nodes) == 0 || c.users <= 0 || c.dialParallel <= 0 || c.progress <= 0:
+		return errors.New("clients: -nodes, -users, -dial-parallel and -progress must be set")
+	case c.auth == "jwt" && len(c.secret) < jwtauth.MinSecretLen:
+		return fmt.Errorf("clients: -auth jwt needs $%s (%d+ bytes)", jwtSecretEnv, jwtauth.MinSecretLen)
+	case c.auth != "jwt" && c.auth != "insecure":
+		return fmt.Errorf("clients: -auth %q: want jwt or insecure", c.auth)
+	}
+	return nil
 }
 
 var stdoutMu sync.Mutex
 
+// writeLine prints v as one JSON line.
 func writeLine(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -90,63 +106,12 @@ func writeLine(w io.Writer, v any) error {
 	return err
 }
 
-// msgRecord is one received data message.
-type msgRecord struct {
-	User      int64  `json:"u"`
-	Epoch     string `json:"e"`
-	Seq       int64  `json:"s"`
-	ID        string `json:"i"`
-	LatencyUS int64  `json:"l"` // receive time - sent_ns of the detail; -1 without sent_ns
-	DueUS     int64  `json:"d"` // receive time - due_ns of the detail; -1 without due_ns
-}
-
-// clientSummary is what a clients process writes at the end.
-type clientSummary struct {
-	Users      int            `json:"users"`
-	Connected  int64          `json:"connected"`
-	Reconnects int64          `json:"reconnects"`
-	DialErrors int64          `json:"dial_errors"`
-	Failed     int64          `json:"failed"`
-	Received   int64          `json:"received"`
-	Gaps       int64          `json:"gaps"`         // a seq more than one above the previous of the user
-	OutOfOrder int64          `json:"out_of_order"` // a seq not above the previous of the user
-	Events     map[string]int `json:"events"`       // non-data frames other than connected
-	CloseCodes map[string]int `json:"close_codes"`  // why sessions ended before the stop
-	ConnectMS  int64          `json:"connect_ms"`   // time until every user was connected (0: never)
-	Messages   []msgRecord    `json:"messages"`
-}
-
-// wireFrame is the part of a gateway frame the clients read.
-type wireFrame struct {
-	Event   string `json:"event"`
-	Epoch   string `json:"epoch"`
-	LastSeq int64  `json:"last_seq"`
-	Reset   bool   `json:"reset"`
-	Seq     int64  `json:"seq"`
-	ID      string `json:"id"`
-	UserID  int64  `json:"user_id"`
-	Detail  struct {
-		SentNS int64 `json:"sent_ns"`
-		DueNS  int64 `json:"due_ns"`
-	} `json:"detail"`
-}
-
-// userState is owned by the user's goroutine until the group is done.
-type userState struct {
-	id        int64
-	node      string
-	epoch     string // the epoch of the user's stream that last belongs to
-	last      int64  // highest seq received
-	connected bool
-	msgs      []msgRecord
-	gaps      int64
-	ooo       int64
-}
-
+// clientGroup is the users of one clients process.
 type clientGroup struct {
 	cfg    clientsConfig
 	dialer *websocket.Dialer
 	sem    chan struct{}
+	steps  *liveSteps
 
 	connected, live, received, reconnects, dialErrors, failed atomic.Int64
 
@@ -160,7 +125,7 @@ type clientGroup struct {
 func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clientSummary {
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
-	g := &clientGroup{cfg: cfg, sem: make(chan struct{}, cfg.dialParallel),
+	g := &clientGroup{cfg: cfg, sem: make(chan struct{}, cfg.dialParallel), steps: newLiveSteps(cfg.lateAfter),
 		events: map[string]int{}, closeCodes: map[string]int{},
 		dialer: &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}}
 	states := make([]*userState, cfg.users)
@@ -168,6 +133,7 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 	start := time.Now()
 	for i := range states {
 		st := &userState{id: int64(cfg.offset + i + 1), node: cfg.nodes[i%len(cfg.nodes)]}
+		st.log.User = st.id
 		states[i] = st
 		wg.Go(func() { g.hold(ctx, st) })
 	}
@@ -179,7 +145,7 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 	defer tick.Stop()
 	status := func(event string) statusLine {
 		return statusLine{Event: event, Connected: g.connected.Load(), Live: g.live.Load(),
-			Received: g.received.Load(), Reconnects: g.reconnects.Load(), Failed: g.failed.Load()}
+			Received: g.received.Load(), Reconnects: g.reconnects.Load(), Failed: g.failed.Load(), Steps: g.steps.takeChanged()}
 	}
 loop:
 	for {
@@ -200,13 +166,15 @@ loop:
 	for _, st := range states {
 		sum.Gaps += st.gaps
 		sum.OutOfOrder += st.ooo
-		sum.Messages = append(sum.Messages, st.msgs...)
+		if len(st.log.Msgs) > 0 {
+			sum.Logs = append(sum.Logs, st.log)
+		}
 	}
 	return sum
 }
 
-// hold keeps one user connected until ctx ends, resuming with last_seq
-// after a drop.
+// hold keeps one user connected until ctx ends, resuming from its
+// position after a drop.
 func (g *clientGroup) hold(ctx context.Context, st *userState) {
 	fails := 0
 	for ctx.Err() == nil {
@@ -234,15 +202,36 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 	}
 }
 
-// session runs one WebSocket of the user until it fails or ctx ends; ok
-// says whether it got as far as the connected frame.
-func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err error) {
-	q := url.Values{"user_id": {strconv.FormatInt(st.id, 10)}}
+// wsURL is the handshake URL of the user: its identity and, once it has a
+// position, last_seq and epoch to resume from.
+func (g *clientGroup) wsURL(st *userState) (string, error) {
+	q := url.Values{}
+	if g.cfg.auth == "jwt" {
+		if st.token == "" {
+			tok, err := jwtauth.Sign(g.cfg.secret, st.id, time.Now(), g.cfg.tokenTTL)
+			if err != nil {
+				return "", err
+			}
+			st.token = tok
+		}
+		q.Set("token", st.token)
+	} else {
+		q.Set("user_id", strconv.FormatInt(st.id, 10))
+	}
 	if st.epoch != "" {
 		q.Set("last_seq", strconv.FormatInt(st.last, 10))
 		q.Set("epoch", st.epoch)
 	}
-	u := "ws" + strings.TrimPrefix(st.node, "http") + "/ws?" + q.Encode()
+	return "ws" + strings.TrimPrefix(st.node, "http") + "/ws?" + q.Encode(), nil
+}
+
+// session runs one WebSocket of the user until it fails or ctx ends; ok
+// says whether it got as far as the connected frame.
+func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err error) {
+	u, err := g.wsURL(st)
+	if err != nil {
+		return false, err
+	}
 	select {
 	case g.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -274,7 +263,8 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 			g.note(g.events, "unparsable")
 			continue
 		}
-		if f.Event == "connected" {
+		switch {
+		case f.Event == "connected":
 			_ = conn.SetReadDeadline(time.Time{})
 			ok = true
 			if !st.connected {
@@ -285,43 +275,22 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 			if f.Reset {
 				g.note(g.events, "reset")
 			}
-			continue
-		}
-		if f.Event == "reset" { // the stream was recreated: follow the new epoch
+		case f.Event == "reset": // the stream was recreated: follow the new epoch
 			st.follow(f)
 			g.note(g.events, "reset")
-			continue
-		}
-		if f.Event != "" || f.Seq <= 0 {
+		case f.Event != "" || f.Seq <= 0:
 			g.note(g.events, "event:"+f.Event)
-			continue
+		default:
+			a := st.take(f, now)
+			if a == arrivalNewEpoch {
+				g.note(g.events, "epoch_without_reset")
+			}
+			g.received.Add(1)
+			if f.Detail.Step != nil {
+				g.steps.add(int(*f.Detail.Step), st.log.Msgs[len(st.log.Msgs)-1].fromSchedule(), a == arrivalRepeat)
+			}
 		}
-		lat, due := int64(-1), int64(-1)
-		if f.Detail.SentNS > 0 {
-			lat = (now - f.Detail.SentNS) / 1000
-		}
-		if f.Detail.DueNS > 0 {
-			due = (now - f.Detail.DueNS) / 1000
-		}
-		switch {
-		case f.Epoch != st.epoch:
-			g.note(g.events, "epoch_without_reset") // never expected: the gateway sends a reset frame first
-			st.epoch, st.last = f.Epoch, f.Seq-1
-		case f.Seq <= st.last:
-			st.ooo++
-		case f.Seq > st.last+1:
-			st.gaps++
-		}
-		st.last = max(st.last, f.Seq)
-		st.msgs = append(st.msgs, msgRecord{User: st.id, Epoch: f.Epoch, Seq: f.Seq, ID: f.ID, LatencyUS: lat, DueUS: due})
-		g.received.Add(1)
 	}
-}
-
-// follow takes the position a connected or reset frame gives: the epoch
-// of the user's stream and the seq its messages continue after.
-func (st *userState) follow(f wireFrame) {
-	st.epoch, st.last = f.Epoch, f.LastSeq
 }
 
 func (g *clientGroup) note(m map[string]int, key string) {
@@ -343,14 +312,4 @@ func closeReason(err error) string {
 		s = s[i+2:]
 	}
 	return s
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, strings.TrimRight(p, "/"))
-		}
-	}
-	return out
 }

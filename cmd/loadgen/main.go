@@ -1,16 +1,24 @@
-// Command loadgen measures a gateway cluster: WebSocket clients that record
-// every message they get, a paced server-push generator, and an orchestrator
-// that runs both against real gateway nodes on loopback.
+// Command loadgen measures the gateway: it starts real `gateway serve`
+// nodes on loopback (jwt mode by default), WebSocket client processes that
+// record every message, and a paced pusher (POST /api/push), runs one
+// scenario and reports it as a table and one JSON line.
 //
-//	loadgen run     [flags]   start nodes, clients and the pusher; print the report
-//	loadgen clients [flags]   hold one WebSocket per user and record what arrives
-//	loadgen push    [flags]   push messages at a fixed rate through POST /api/push
+//	loadgen ramp      [flags]  raise the push rate step by step until a step is bad; the last good rate
+//	loadgen fixed     [flags]  a fixed push rate for a while: latency percentiles, loss, CPU per message
+//	loadgen idle      [flags]  many idle connections: CPU per connection, RSS per connection, idle CPU
+//	loadgen footprint [flags]  what Redis holds per idle user, per user with messages, per message
+//	loadgen run       [flags]  -scenario NAME, or the former phases (-phases a,b,r)
+//	loadgen chart     [flags]  SVG of a ramp's latency percentiles against the offered rate
+//	loadgen clients   [flags]  (a role) hold one WebSocket per user, record what arrives
+//	loadgen push      [flags]  (a role) push at a fixed rate to running nodes
 //
-// See docs/benchmarks.md for the scenarios and the measured numbers.
+// docs/benchmarks.md describes the method.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,8 +28,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -29,21 +40,31 @@ func main() {
 }
 
 const usage = `usage:
-  loadgen run     [flags]   start gateway nodes, client processes and the pusher; print the report
-  loadgen clients [flags]   one WebSocket per user, record every message, write a summary on exit
-  loadgen push    [flags]   push messages at a fixed rate through POST /api/push
+  loadgen ramp      [flags]   raise the push rate by -factor every -step until a step is bad; report the last good rate
+  loadgen fixed     [flags]   push at -rate for -duration: latency from the scheduled send, loss, CPU per message
+  loadgen idle      [flags]   -conns idle connections: CPU per new connection, RSS per connection, idle CPU
+  loadgen footprint [flags]   Redis memory and keys per idle user, per user with messages, per stored message
+  loadgen run       [flags]   -scenario NAME [its flags], or the former phases: -phases a,b,r
+  loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate
+  loadgen clients   [flags]   role: one WebSocket per user, record every message, write a summary on exit
+  loadgen push      [flags]   role: push at a fixed rate through POST /api/push to running nodes
 Run "loadgen <command> -h" for the flags of a command.`
 
 // run executes one command; it returns when the command is done or ctx ends.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("no command\n%s", usage)
 	}
+	if _, ok := scenarios[args[0]]; ok {
+		return runScenarioCommand(ctx, args[0], args[1:], getenv, stdout, stderr)
+	}
 	switch args[0] {
 	case "run":
-		return runOrchestrator(ctx, args[1:], getenv, stdout)
+		return runRun(ctx, args[1:], getenv, stdout, stderr)
+	case "chart":
+		return runChart(args[1:], stdout)
 	case "clients":
-		return runClients(ctx, args[1:], stdout)
+		return runClients(ctx, args[1:], getenv, stdout)
 	case "push":
 		return runPush(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "-help", "--help":

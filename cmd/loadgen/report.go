@@ -1,163 +1,145 @@
 package main
 
 import (
+	"context"
+	"debug/buildinfo"
+	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
+	"os"
+	"os/exec"
+	"runtime"
 	"strings"
+	"time"
 )
 
-// deliveryReport compares what the gateway accepted with what the clients
-// received.
-type deliveryReport struct {
-	Expected    int            `json:"expected"`   // (user, seq) the pusher got back
-	Received    int            `json:"received"`   // data messages received, duplicates included
-	Unique      int            `json:"unique"`     // distinct (user, seq) received
-	Lost        int            `json:"lost"`       // expected (user, seq) never received
-	Duplicated  int            `json:"duplicated"` // receipts beyond the first of a (user, seq)
-	Unexpected  int            `json:"unexpected"` // received (user, seq) the pusher never got
-	IDMismatch  int            `json:"id_mismatch"`
-	Gaps        int64          `json:"gaps"`
-	OutOfOrder  int64          `json:"out_of_order"`
-	Reconnects  int64          `json:"reconnects"`
-	DialErrors  int64          `json:"dial_errors"`
-	Failed      int64          `json:"failed_users"`
-	Events      map[string]int `json:"events,omitempty"`
-	CloseCodes  map[string]int `json:"close_codes,omitempty"`
-	LatencyMS   latencyStats   `json:"latency_ms"`       // from the send of the push request
-	ScheduleMS  latencyStats   `json:"from_schedule_ms"` // from when the request was due
-	LostSamples []string       `json:"lost_samples,omitempty"`
+// scenarioReport is the outcome of a scenario: its results (the "results"
+// of the JSON line), a table for people, and the checks that did not hold
+// (lost, duplicated, ...), which make the run fail.
+type scenarioReport interface {
+	printTable(w io.Writer)
+	failures() []string
 }
 
-// latencyStats are publish-to-receive latencies of first receipts.
-type latencyStats struct {
-	Count int     `json:"count"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
-	P999  float64 `json:"p99_9"`
-	Max   float64 `json:"max"`
-	Mean  float64 `json:"mean"`
+// runRecord is the JSON line a run writes.
+type runRecord struct {
+	Scenario   string         `json:"scenario"`
+	OK         bool           `json:"ok"`
+	Failures   []string       `json:"failures,omitempty"`
+	Conditions conditions     `json:"conditions"`
+	Settings   map[string]any `json:"settings"` // every flag of the command
+	Results    scenarioReport `json:"results"`
 }
 
-// userSeq names one message: a seq counts within its user's epoch.
-type userSeq struct {
-	user  int64
-	epoch string
-	seq   int64
+// conditions describe the machine and the build a run measured.
+type conditions struct {
+	Time          string   `json:"time"` // start, UTC
+	DurationS     float64  `json:"duration_s"`
+	CPUs          int      `json:"cpus"`
+	LoadAvgStart  string   `json:"load_avg_start"` // 1, 5 and 15 minutes
+	LoadAvgEnd    string   `json:"load_avg_end"`
+	Gateway       string   `json:"gateway_binary"`
+	GatewayCommit string   `json:"gateway_commit"` // `gateway version`, else the binary's vcs stamp, else "unknown"
+	AuthMode      string   `json:"auth_mode"`
+	NodeSettings  []string `json:"node_settings"` // what the tool sets on every node (secrets, ports, database left out)
+	NodeEnv       []string `json:"node_env"`      // -node-env
+	OwnRedis      bool     `json:"own_redis"`
+	RedisVersion  string   `json:"redis_version"`
+	GoVersion     string   `json:"loadgen_go_version"`
 }
 
-// mergeDelivery builds the delivery report of one run.
-func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport {
-	var r deliveryReport
-	r.Events, r.CloseCodes = map[string]int{}, map[string]int{}
-	want := make(map[userSeq]string, len(pushed))
-	for _, p := range pushed {
-		want[userSeq{p.User, p.Epoch, p.Seq}] = p.ID
-	}
-	r.Expected = len(want)
-	got := make(map[userSeq]int, len(pushed))
-	var lat, due []int64
-	for _, c := range clients {
-		r.Gaps += c.Gaps
-		r.OutOfOrder += c.OutOfOrder
-		r.Reconnects += c.Reconnects
-		r.DialErrors += c.DialErrors
-		r.Failed += c.Failed
-		for k, v := range c.Events {
-			r.Events[k] += v
-		}
-		for k, v := range c.CloseCodes {
-			r.CloseCodes[k] += v
-		}
-		for _, m := range c.Messages {
-			r.Received++
-			k := userSeq{m.User, m.Epoch, m.Seq}
-			got[k]++
-			if got[k] > 1 {
-				r.Duplicated++
-				continue
-			}
-			id, ok := want[k]
-			if !ok {
-				r.Unexpected++
-				continue
-			}
-			if id != m.ID {
-				r.IDMismatch++
-			}
-			if m.LatencyUS >= 0 {
-				lat = append(lat, m.LatencyUS)
-			}
-			if m.DueUS >= 0 {
-				due = append(due, m.DueUS)
-			}
+// conditions of the run so far (started at start, load average load0).
+func (o *orch) conditions(start time.Time, load0 string) conditions {
+	return conditions{Time: start.UTC().Format(time.RFC3339), DurationS: round2(time.Since(start).Seconds()),
+		CPUs: runtime.NumCPU(), LoadAvgStart: load0, LoadAvgEnd: loadAvg(),
+		Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway), AuthMode: o.cfg.auth,
+		NodeSettings: append([]string{"GATEWAY_AUTH_MODE=" + o.cfg.auth}, nodeSettings...), NodeEnv: append([]string{}, o.cfg.nodeEnv...),
+		OwnRedis: o.cfg.ownRedis, RedisVersion: o.rdb.version(), GoVersion: runtime.Version()}
+}
+
+// gatewayCommit asks the binary (`gateway version`), then its build
+// information (vcs.revision), and says "unknown" when neither knows.
+func gatewayCommit(path string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, path, "version").Output(); err == nil {
+		if line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); line != "" {
+			return line
 		}
 	}
-	r.Unique = len(got)
-	for k := range want {
-		if got[k] == 0 {
-			r.Lost++
-			if len(r.LostSamples) < 10 {
-				r.LostSamples = append(r.LostSamples, fmt.Sprintf("user %d seq %d", k.user, k.seq))
-			}
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
 		}
 	}
-	slices.Sort(r.LostSamples)
-	r.LatencyMS, r.ScheduleMS = latencies(lat), latencies(due)
-	return r
+	if rev == "" {
+		return "unknown"
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
 }
 
-func latencies(us []int64) latencyStats {
-	if len(us) == 0 {
-		return latencyStats{}
+// writeRecord appends the JSON line to path, or prints it on w.
+func writeRecord(w io.Writer, path string, rec runRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
 	}
-	q := quantiles(us, 0.5, 0.9, 0.99, 0.999, 1)
-	var sum float64
-	for _, v := range us {
-		sum += float64(v)
+	b = append(b, '\n')
+	if path == "" {
+		_, err = w.Write(b)
+		return err
 	}
-	return latencyStats{Count: len(us), P50: q[0] / 1000, P90: q[1] / 1000, P99: q[2] / 1000,
-		P999: q[3] / 1000, Max: q[4] / 1000, Mean: sum / float64(len(us)) / 1000}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "JSON line appended to %s\n", path)
+	return nil
 }
 
-// quantiles returns the nearest-rank quantiles qs of vs (sorted in place).
-func quantiles(vs []int64, qs ...float64) []float64 {
-	out := make([]float64, len(qs))
-	if len(vs) == 0 {
-		return out
+// cpuShare is CPU seconds per delivered message in µs (0 without messages).
+func cpuShare(seconds float64, messages int64) float64 {
+	if messages <= 0 {
+		return 0
 	}
-	slices.Sort(vs)
-	for i, q := range qs {
-		rank := int(q*float64(len(vs))+0.999999) - 1
-		out[i] = float64(vs[min(max(rank, 0), len(vs)-1)])
+	return round2(seconds * 1e6 / float64(messages))
+}
+
+// roundAll rounds CPU seconds for the report.
+func roundAll(vs []float64) []float64 {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = round2(v)
 	}
 	return out
 }
 
-// printDelivery writes the human-readable part of scenario A.
-func printDelivery(w io.Writer, p *pushReport, d deliveryReport) {
-	fmt.Fprintf(w, "  pushes: planned %d messages in %d requests (batch %d), accepted %d, failed requests %d\n",
-		p.Planned, p.Requests, p.Batch, p.Accepted, p.FailedReqs)
-	for _, e := range p.ErrorSamples {
-		fmt.Fprintf(w, "    push error: %s\n", e)
+// printRows writes a two-column table under a title.
+func printRows(w io.Writer, title string, rows [][2]string) {
+	fmt.Fprintf(w, "%s:\n", title)
+	width := 0
+	for _, r := range rows {
+		width = max(width, len([]rune(r[0])))
 	}
-	fmt.Fprintf(w, "  push rate: target %.0f msg/s, achieved %.1f msg/s over %.2fs; worst schedule lag %.1f ms; request p50 %.2f ms p99 %.2f ms max %.2f ms\n",
-		p.TargetRate, p.Rate, float64(p.ElapsedMS)/1000, p.MaxLagMS, p.ReqP50MS, p.ReqP99MS, p.ReqMaxMS)
-	fmt.Fprintf(w, "  delivery: expected %d, received %d (unique %d), lost %d, duplicated %d, unexpected %d, id mismatches %d\n",
-		d.Expected, d.Received, d.Unique, d.Lost, d.Duplicated, d.Unexpected, d.IDMismatch)
-	if len(d.LostSamples) > 0 {
-		fmt.Fprintf(w, "    lost e.g. %s\n", strings.Join(d.LostSamples, ", "))
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %s%s  %s\n", r[0], strings.Repeat(" ", width-len([]rune(r[0]))), r[1])
 	}
-	fmt.Fprintf(w, "  order: gaps %d, out of order %d; client reconnects %d, dial errors %d, users given up %d\n",
-		d.Gaps, d.OutOfOrder, d.Reconnects, d.DialErrors, d.Failed)
-	if len(d.CloseCodes) > 0 || len(d.Events) > 0 {
-		fmt.Fprintf(w, "    session ends %v, other frames %v\n", d.CloseCodes, d.Events)
-	}
-	l := d.LatencyMS
-	fmt.Fprintf(w, "  publish-to-receive latency (%d msgs): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, mean %.2f ms\n",
-		l.Count, l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
-	l = d.ScheduleMS
-	fmt.Fprintf(w, "  latency from the scheduled send time (counts pusher lag): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
-		l.P50, l.P90, l.P99, l.P999, l.Max)
 }

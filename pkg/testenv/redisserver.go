@@ -45,12 +45,21 @@ func MustRedisServer(tb testing.TB, extra ...string) *RedisServer {
 // MustFreePort returns a loopback port that was free a moment ago.
 func MustFreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := FreePort()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return port
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Start starts the server (again, after Stop or Kill: with its data gone

@@ -1,0 +1,154 @@
+package main
+
+import "hash/fnv"
+
+// wireFrame is the part of a gateway frame the clients read.
+type wireFrame struct {
+	Event   string     `json:"event"`
+	Epoch   string     `json:"epoch"`
+	LastSeq int64      `json:"last_seq"`
+	Reset   bool       `json:"reset"`
+	Seq     int64      `json:"seq"`
+	ID      string     `json:"id"`
+	Detail  wireDetail `json:"detail"`
+}
+
+// wireDetail is the detail the pusher puts in every message.
+type wireDetail struct {
+	SchedNS int64  `json:"sched_ns"` // when the request was scheduled, unix ns
+	SentNS  int64  `json:"sent_ns"`  // when it was actually sent
+	Step    *int32 `json:"step"`     // the schedule step; absent in messages not from the pusher
+}
+
+// userLog is every data message one user received, in arrival order.
+type userLog struct {
+	User   int64      `json:"u"`
+	Epochs []string   `json:"e"` // the epochs Msgs refer to, by index
+	Msgs   []received `json:"m"`
+}
+
+// received is one data message as a summary stores it: [index of its
+// epoch in userLog.Epochs, seq, FNV-32a of its id, µs from the scheduled
+// send to the receipt, µs from the actual send] (-1: the detail had no time).
+type received [5]int64
+
+func (r received) epochIndex() int     { return int(r[0]) }
+func (r received) seq() int64          { return r[1] }
+func (r received) idHash() uint32      { return uint32(r[2]) }
+func (r received) fromSchedule() int64 { return r[3] }
+func (r received) fromSend() int64     { return r[4] }
+
+// idHash is the FNV-32a of a message id: summaries and pushed results keep
+// it instead of the id.
+func idHash(id string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return h.Sum32()
+}
+
+// userState is one user of a clients process, owned by its goroutine
+// until the process ends. It follows the user's stream the way the README
+// tells clients to: connected and reset frames give the epoch and the seq
+// the messages continue after.
+type userState struct {
+	id        int64
+	node      string
+	token     string
+	epoch     string // the epoch of the user's stream the position belongs to
+	last      int64  // the seq processed last (the resume position)
+	connected bool
+	log       userLog
+	gaps, ooo int64
+}
+
+// follow takes the position of a connected or reset frame.
+func (st *userState) follow(f wireFrame) { st.epoch, st.last = f.Epoch, f.LastSeq }
+
+// arrival says how a data message relates to the user's position.
+type arrival int
+
+const (
+	arrivalNext     arrival = iota // the seq after the position
+	arrivalGap                     // further ahead: some seq was skipped
+	arrivalRepeat                  // at or behind the position: a duplicate
+	arrivalNewEpoch                // another epoch without a reset frame first
+)
+
+// take records a data message received at now (unix ns) and moves the
+// position; a repeat is recorded too (the merge counts duplicates exactly).
+func (st *userState) take(f wireFrame, now int64) arrival {
+	a := arrivalNext
+	switch {
+	case f.Epoch != st.epoch:
+		a = arrivalNewEpoch // never expected: the gateway sends a reset frame first
+		st.epoch, st.last = f.Epoch, f.Seq-1
+	case f.Seq <= st.last:
+		a = arrivalRepeat
+		st.ooo++
+	case f.Seq > st.last+1:
+		a = arrivalGap
+		st.gaps++
+	}
+	st.last = max(st.last, f.Seq)
+	st.log.Msgs = append(st.log.Msgs, received{int64(st.epochIndex(f.Epoch)), f.Seq, int64(idHash(f.ID)),
+		sinceNS(now, f.Detail.SchedNS), sinceNS(now, f.Detail.SentNS)})
+	return a
+}
+
+// epochIndex is the index of epoch in the log's epochs, added if new.
+func (st *userState) epochIndex(epoch string) int {
+	for i := len(st.log.Epochs) - 1; i >= 0; i-- {
+		if st.log.Epochs[i] == epoch {
+			return i
+		}
+	}
+	st.log.Epochs = append(st.log.Epochs, epoch)
+	return len(st.log.Epochs) - 1
+}
+
+// sinceNS is now - then in µs, or -1 without then.
+func sinceNS(now, then int64) int64 {
+	if then <= 0 {
+		return -1
+	}
+	return max(now-then, 0) / 1000
+}
+
+// stepLive is what a clients process saw of one schedule step so far: first
+// receipts, repeats, first receipts later than the late threshold, and
+// their latency from the scheduled send.
+type stepLive struct {
+	Received int64     `json:"n"`
+	Repeats  int64     `json:"dup"`
+	Late     int64     `json:"late"`
+	Hist     histogram `json:"h"`
+}
+
+// statusLine is what a clients process prints on stdout, one JSON object a
+// line: "progress" every interval, "ready" once every user got its
+// connected frame, "done" after the summary is written.
+type statusLine struct {
+	Event      string            `json:"event"`
+	Connected  int64             `json:"connected"` // users that got a connected frame at least once
+	Live       int64             `json:"live"`      // sessions open now
+	Received   int64             `json:"received"`  // data messages received (repeats included)
+	Reconnects int64             `json:"reconnects"`
+	Failed     int64             `json:"failed"`          // users that gave up
+	Steps      map[int]*stepLive `json:"steps,omitempty"` // steps that changed since the last line, cumulative
+}
+
+// clientSummary is what a clients process writes at the end.
+type clientSummary struct {
+	Users      int            `json:"users"`
+	Connected  int64          `json:"connected"`
+	Reconnects int64          `json:"reconnects"`
+	DialErrors int64          `json:"dial_errors"`
+	Failed     int64          `json:"failed"`
+	Received   int64          `json:"received"`
+	Gaps       int64          `json:"gaps"`         // a seq more than one above the previous of the user
+	OutOfOrder int64          `json:"out_of_order"` // a seq not above the previous of the user
+	Events     map[string]int `json:"events"`       // non-data frames other than connected
+	CloseCodes map[string]int `json:"close_codes"`  // why sessions ended before the stop
+	ConnectMS  int64          `json:"connect_ms"`   // time until every user was connected (0: never)
+	Logs       []userLog      `json:"logs"`
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func noEnv(string) string { return "" }
+
+func TestParseScenarioValidatesFlags(t *testing.T) {
+	tests := []struct {
+		scenario string
+		args     []string
+		wantErr  string // "" for valid
+	}{
+		{"ramp", nil, ""},
+		{"ramp", []string{"-batch", "50", "-users", "5000"}, ""},
+		{"ramp", []string{"-batch", "0"}, "-batch must be between 1"},
+		{"ramp", []string{"-users", "10", "-batch", "50"}, "-batch must be between 1"},
+		{"ramp", []string{"-factor", "1"}, "-factor above 1"},
+		{"ramp", []string{"-grace", "50ms"}, "-grace 50ms must be at least -p99-limit 100ms"},
+		{"ramp", []string{"-min-achieved", "1.5"}, "-min-achieved must be in (0, 1]"},
+		{"ramp", []string{"-users", "40000", "-procs", "2"}, "20000 connections per client process"},
+		{"fixed", nil, ""},
+		{"fixed", []string{"-duration", "0"}, "-duration or -total must be positive"},
+		{"fixed", []string{"-duration", "0", "-total", "100"}, ""},
+		{"idle", nil, ""},
+		{"idle", []string{"-conns", "19000", "-procs", "1"}, ""},
+		{"idle", []string{"-conns", "19001", "-procs", "1"}, "19001 connections per client process"},
+		{"idle", []string{"-window", "-1s"}, "-settle and -window not negative"},
+		{"footprint", []string{"-messages", "1"}, "-messages at least 2"},
+		{"fixed", []string{"-auth", "basic"}, `-auth "basic": want jwt or insecure`},
+		{"fixed", []string{"-node-env", "GOGC"}, `-node-env "GOGC" is not KEY=VALUE`},
+		{"fixed", []string{"-redis-db", "16"}, "-redis-db 16"},
+		{"fixed", []string{"-progress", "100ms"}, "at least 1s"},
+		{"fixed", []string{"extra"}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, _, err := parseScenario(tt.scenario, tt.args, noEnv, io.Discard)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestScenarioArg(t *testing.T) {
+	tests := []struct {
+		args  []string
+		name  string
+		rest  []string
+		found bool
+	}{
+		{[]string{"-phases", "a"}, "", []string{"-phases", "a"}, false},
+		{[]string{"-scenario", "ramp", "-users", "10"}, "ramp", []string{"-users", "10"}, true},
+		{[]string{"-own-redis", "--scenario=idle", "-conns", "5"}, "idle", []string{"-own-redis", "-conns", "5"}, true},
+		{[]string{"-users", "10", "-scenario"}, "", []string{"-users", "10", "-scenario"}, true},
+		{[]string{"--", "-scenario", "x"}, "", []string{"--", "-scenario", "x"}, false},
+	}
+	for _, tt := range tests {
+		name, rest, found := scenarioArg(tt.args)
+		if diff := cmp.Diff([]any{tt.name, tt.rest, tt.found}, []any{name, rest, found}); diff != "" {
+			t.Errorf("scenarioArg(%q) (-want +got):\n%s", tt.args, diff)
+		}
+	}
+}
+
+func TestFlagSettings(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var c commonConfig
+	c.register(fs, noEnv)
+	fs.Int("users", 5000, "")
+	fs.Duration("step", 0, "")
+	if err := fs.Parse([]string{"-step", "10s", "-mysql", "secret@tcp(db)/", "-own-redis"}); err != nil {
+		t.Fatal(err)
+	}
+	got := flagSettings(fs)
+	want := map[string]any{"users": 5000.0, "step": "10s", "own-redis": true}
+	for k, v := range want {
+		if diff := cmp.Diff(v, got[k]); diff != "" {
+			t.Errorf("setting %s (-want +got):\n%s", k, diff)
+		}
+	}
+	if _, ok := got["mysql"]; ok {
+		t.Errorf("the MySQL DSN is in the settings: %v", got["mysql"])
+	}
+}

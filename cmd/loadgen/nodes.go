@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
+)
+
+// gatewayNode is a running `gateway serve`.
+type gatewayNode struct {
+	*proc
+	id      string
+	httpURL string
+}
+
+// nodeSettings are the settings every node of a run gets, whatever the
+// scenario (the secrets, ports, database and Redis come on top).
+var nodeSettings = []string{
+	"GATEWAY_LOG_FORMAT=json",
+	"GATEWAY_LOG_LEVEL=warn",
+	"GATEWAY_WS_DRAIN_WINDOW=1s",
+	"GATEWAY_SHUTDOWN_TIMEOUT=5s",
+}
+
+// nodeEnv is the environment of node id: the process environment without
+// GATEWAY_* variables, the run's settings, then -node-env.
+func (o *orch) nodeEnv(id string, httpPort, grpcPort int) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GATEWAY_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"GATEWAY_NODE_ID="+id,
+		"GATEWAY_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
+		"GATEWAY_GRPC_ADDR=127.0.0.1:"+strconv.Itoa(grpcPort),
+		"GATEWAY_MYSQL_DSN="+testenv.DSNOn(o.cfg.mysqlDSN, o.dbName),
+		"GATEWAY_REDIS_ADDR="+o.cfg.redisAddr,
+		"GATEWAY_REDIS_DB="+strconv.Itoa(o.rdb.DB),
+		"GATEWAY_AUTH_MODE="+o.cfg.auth,
+		"GATEWAY_API_KEY="+o.apiKey,
+	)
+	if o.cfg.auth == "jwt" {
+		env = append(env, "GATEWAY_JWT_SECRET="+o.jwtSecret)
+	}
+	env = append(env, nodeSettings...)
+	return append(env, o.cfg.nodeEnv...)
+}
+
+// startNodes starts n nodes: the first alone (it migrates and seeds the
+// database), then the others together; it returns when all are ready.
+func (o *orch) startNodes(ctx context.Context, n int) ([]*gatewayNode, error) {
+	nodes := make([]*gatewayNode, 0, n)
+	for i := 1; i <= n; i++ {
+		hp, err := testenv.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		gp, err := testenv.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		id := fmt.Sprintf("load-%s-%d", o.scenario, i)
+		p, err := startProc("node "+id, o.cfg.gateway, []string{"serve"}, o.nodeEnv(id, hp, gp),
+			filepath.Join(o.cfg.workdir, id+".log"), nil)
+		if err != nil {
+			return nil, err
+		}
+		o.track(p)
+		node := &gatewayNode{proc: p, id: id, httpURL: "http://127.0.0.1:" + strconv.Itoa(hp)}
+		nodes = append(nodes, node)
+		if i == 1 {
+			if err := node.waitReady(ctx, o.cfg.readyTimeout); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, node := range nodes[1:] {
+		if err := node.waitReady(ctx, o.cfg.readyTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return nodes, nil
+}
+
+// waitReady polls /readyz until it answers 200.
+func (n *gatewayNode) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		if n.exited() {
+			return fmt.Errorf("node %s exited (%v):\n%s", n.id, n.err, n.logTail(2000))
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.httpURL+"/readyz", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			return fmt.Errorf("node %s not ready within %s:\n%s", n.id, timeout, n.logTail(2000))
+		}
+	}
+}
+
+func urlsOf(nodes []*gatewayNode) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.httpURL
+	}
+	return out
+}
+
+func pidsOf(nodes []*gatewayNode) []int {
+	out := make([]int, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.pid()
+	}
+	return out
+}
+
+// stopNodes stops the nodes and returns the warnings and errors of each
+// node's log.
+func stopNodes(nodes []*gatewayNode) []int {
+	var warns []int
+	for _, n := range nodes {
+		_ = n.stop(20 * time.Second)
+		warns = append(warns, countWarnings(n.log))
+	}
+	return warns
+}
+
+// fetchStats reads GET /api/websocket/stats (with the API key, which jwt
+// mode asks for).
+func (o *orch) fetchStats(base string) json.RawMessage {
+	client := &http.Client{Timeout: 5 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/websocket/stats", nil)
+	req.Header.Set("Authorization", "Bearer "+o.apiKey)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK || !json.Valid(b) {
+		return nil
+	}
+	return b
+}
+
+// nodeConnections reads the per-node connections out of the stats.
+func nodeConnections(stats json.RawMessage) map[string]int {
+	var st struct {
+		Nodes []struct {
+			NodeID      string `json:"node_id"`
+			Connections int    `json:"connections"`
+		} `json:"nodes"`
+	}
+	_ = json.Unmarshal(stats, &st)
+	out := map[string]int{}
+	for _, n := range st.Nodes {
+		out[n.NodeID] = n.Connections
+	}
+	return out
+}
+
+// countWarnings counts WARN and ERROR lines of a node's JSON log, but for
+// the insecure-mode warning every insecure node logs at start.
+func countWarnings(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "auth.mode is insecure") {
+			continue
+		}
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			n++
+		}
+	}
+	return n
+}

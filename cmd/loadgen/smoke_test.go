@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestSmokeAgainstARealNode builds the gateway and the tool, then runs a
+// tiny ramp and a tiny idle run against real nodes (jwt mode, a private
+// redis-server, a fresh MariaDB database), and charts the ramp.
+func TestSmokeAgainstARealNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway")
+	}
+	dir := t.TempDir()
+	gateway, loadgen := filepath.Join(dir, "gateway"), filepath.Join(dir, "loadgen")
+	for bin, pkg := range map[string]string{gateway: "../gateway", loadgen: "."} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	jsonl := filepath.Join(dir, "runs.jsonl")
+	common := []string{"-gateway", gateway, "-own-redis", "-json", jsonl, "-progress", "0", "-timeout", "1m"}
+	runs := [][]string{
+		{"ramp", "-users", "30", "-procs", "1", "-start", "100", "-factor", "2", "-step", "1s", "-max-steps", "2", "-grace", "500ms"},
+		{"idle", "-conns", "40", "-procs", "2", "-settle", "500ms", "-window", "1s"},
+	}
+	for _, args := range runs {
+		start := time.Now()
+		out, err := exec.Command(loadgen, append(args, common...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("loadgen %v: %v\n%s", args, err, out)
+		}
+		t.Logf("loadgen %s: %.1fs\n%s", args[0], time.Since(start).Seconds(), out)
+	}
+	b, err := os.ReadFile(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []smokeRecord
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var rec smokeRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("a JSON line that does not parse: %v\n%s", err, sc.Bytes())
+		}
+		got = append(got, rec)
+	}
+	if len(got) != 2 || got[0].Scenario != "ramp" || got[1].Scenario != "idle" {
+		t.Fatalf("JSON lines: %+v; want a ramp and an idle run", got)
+	}
+	if r := got[0]; !r.OK || len(r.Results.Steps) != 2 || !r.Results.Steps[1].Complete || r.Results.Steps[1].Received != 200 {
+		t.Errorf("ramp: %+v; want ok, 2 complete steps, 200 messages in the second", r)
+	}
+	if r := got[1]; !r.OK || r.Results.Conns != 40 || r.Results.Probe.Expected != 40 || r.Results.Probe.Unique != 40 {
+		t.Errorf("idle: %+v; want ok, 40 connections, each got its probe message", r)
+	}
+	svg := filepath.Join(dir, "ramp.svg")
+	if out, err := exec.Command(loadgen, "chart", "-in", jsonl, "-out", svg).CombinedOutput(); err != nil {
+		t.Fatalf("loadgen chart: %v\n%s", err, out)
+	}
+}
+
+// smokeRecord is the part of a JSON line the smoke test checks.
+type smokeRecord struct {
+	Scenario string `json:"scenario"`
+	OK       bool   `json:"ok"`
+	Results  struct {
+		Steps []stepResult `json:"steps"`
+		Conns int          `json:"connections"`
+		Probe struct {
+			Expected int `json:"expected"`
+			Unique   int `json:"unique"`
+		} `json:"probe_delivery"`
+	} `json:"results"`
+}
