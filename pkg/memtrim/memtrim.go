@@ -12,23 +12,23 @@ import (
 	"time"
 )
 
-// Options tune a Trimmer. Zero values take the defaults.
+// Options tune Run. Zero values take the defaults.
 type Options struct {
 	// Interval is how often the heap is looked at (default 2 s).
 	Interval time.Duration
 	// QuietRate is the allocation rate, in bytes per second, under which
 	// the process counts as quiet (default 2 MiB/s).
 	QuietRate float64
-	// Slack is how much the memory held for the heap may exceed the live
-	// heap before a quiet process gives it back (default 25% of the live
-	// heap plus 8 MiB).
-	Slack func(live uint64) uint64
+	// Slack is how much the memory held for the heap may grow over what it
+	// held after the last trim before a quiet process gives it back
+	// (default 25% plus 8 MiB).
+	Slack func(held uint64) uint64
 }
 
-// Run looks at the heap every Interval until ctx ends, and frees what the
-// heap holds beyond the live objects (debug.FreeOSMemory: a collection,
-// then the free pages to the OS) when the process is quiet and holds more
-// than Slack beyond them. It reports each trim to onTrim (may be nil).
+// Run looks at the heap every Interval until ctx ends. When the process is
+// quiet and the memory the heap holds grew by more than Slack since the
+// last trim (or the start), it collects and gives the free pages back to
+// the OS (debug.FreeOSMemory). It reports each trim to onTrim (may be nil).
 func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
 	if opts.Interval <= 0 {
 		opts.Interval = 2 * time.Second
@@ -37,11 +37,12 @@ func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
 		opts.QuietRate = 2 << 20
 	}
 	if opts.Slack == nil {
-		opts.Slack = func(live uint64) uint64 { return live/4 + 8<<20 }
+		opts.Slack = func(held uint64) uint64 { return held/4 + 8<<20 }
 	}
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()
 	prev := read()
+	base := prev.held // what the heap held after the last trim
 	for {
 		select {
 		case <-ctx.Done():
@@ -51,9 +52,11 @@ func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
 		now := read()
 		rate := float64(now.allocs-prev.allocs) / opts.Interval.Seconds()
 		prev = now
-		if rate < opts.QuietRate && now.held > now.live+opts.Slack(now.live) {
+		base = min(base, now.held) // the scavenger gave some back
+		if rate < opts.QuietRate && now.held > base+opts.Slack(base) {
 			debug.FreeOSMemory()
 			prev = read()
+			base = prev.held
 			if onTrim != nil {
 				onTrim(now.held, prev.held)
 			}
@@ -64,13 +67,11 @@ func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
 // sample is what Run reads of the runtime.
 type sample struct {
 	allocs uint64 // bytes allocated since start
-	live   uint64 // heap in live objects after the last collection
 	held   uint64 // memory the heap holds from the OS (in use, free, not released)
 }
 
 var names = []string{
 	"/gc/heap/allocs:bytes",
-	"/gc/heap/live:bytes",
 	"/memory/classes/heap/objects:bytes",
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
@@ -88,5 +89,5 @@ func read() sample {
 		}
 		return s[i].Value.Uint64()
 	}
-	return sample{allocs: v(0), live: v(1), held: v(2) + v(3) + v(4)}
+	return sample{allocs: v(0), held: v(1) + v(2) + v(3)}
 }

@@ -14,11 +14,6 @@ var sink [][]byte
 // TestTrimsAfterABurst: garbage of a burst is given back once the process
 // is quiet, and the heap holds about its live objects again.
 func TestTrimsAfterABurst(t *testing.T) {
-	runtime.GC()
-	for range 400 {
-		sink = append(sink, make([]byte, 256<<10)) // 100 MiB
-	}
-	sink = nil // garbage now
 	trims := make(chan [2]uint64, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -28,6 +23,11 @@ func TestTrimsAfterABurst(t *testing.T) {
 		default:
 		}
 	})
+	runtime.GC()
+	for range 400 {
+		sink = append(sink, make([]byte, 256<<10)) // 100 MiB
+	}
+	sink = nil // garbage now
 	select {
 	case got := <-trims:
 		if got[0] < 64<<20 || got[1] > got[0]/2 {
