@@ -24,8 +24,15 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := routeOf(c)
 		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if !log.Enabled(c.Request.Context(), level) {
+			return // build nothing for a line nobody writes
+		}
+		route := routeOf(c)
 		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
@@ -35,10 +42,6 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		if code := c.GetString(logKeyCode); code != "" {
 			attrs = append(attrs, slog.String("code", code))
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
 	}

@@ -14,13 +14,16 @@ import (
 // Publishes that arrive together travel together: the publisher keeps a
 // queue of jobs, and at most maxPipelines goroutines each take what is
 // queued (up to maxPipelineMessages messages) and send it in one pipeline,
-// one round trip. Under load, one request's messages ride with many
-// others'; alone, a publish goes out at once. Each message stays atomic on
-// its own (one script call).
+// one round trip. Under load (a pipeline went out less than BatchWait
+// ago), a goroutine that finds only a few messages waits BatchWait for
+// more; alone, a publish goes out at once. Each message stays atomic on its
+// own (one script call).
 const (
 	maxPipelines        = 2
 	maxPipelineMessages = 512
+	smallPipeline       = 64 // fewer queued messages than this are worth waiting for more
 	pipelineTimeout     = 5 * time.Second
+	pipelineIdleExit    = 30 * time.Second // an idle pipeline goroutine ends after this
 )
 
 // publishJob is one PublishBatch call waiting for its pipeline.
@@ -64,11 +67,12 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app
 	}
 }
 
-// enqueue queues j and starts a pipeline goroutine when fewer than
-// maxPipelines run.
+// enqueue queues j, wakes an idle pipeline goroutine, and starts one when
+// fewer than maxPipelines run.
 func (p *Publisher) enqueue(j *publishJob) {
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
+	p.queued += len(j.msgs)
 	start := p.pipelines < maxPipelines
 	if start {
 		p.pipelines++
@@ -76,29 +80,71 @@ func (p *Publisher) enqueue(j *publishJob) {
 	p.mu.Unlock()
 	if start {
 		go p.sendQueued()
+		return
+	}
+	select {
+	case p.work <- struct{}{}:
+	default: // a goroutine is awake already
 	}
 }
 
-// sendQueued sends the queue in pipelines until it is empty.
+// sendQueued sends the queue in pipelines, waiting for work between them;
+// it ends after pipelineIdleExit without any. Long-lived goroutines keep
+// their grown stacks: a fresh one per burst would grow its stack again.
 func (p *Publisher) sendQueued() {
+	idle := time.NewTimer(pipelineIdleExit)
+	defer idle.Stop()
 	for {
-		p.mu.Lock()
-		if len(p.queue) == 0 {
-			p.pipelines--
+		batch := p.take()
+		if batch != nil {
+			p.send(batch)
+			continue
+		}
+		idle.Reset(pipelineIdleExit)
+		select {
+		case <-p.work:
+		case <-idle.C:
+			p.mu.Lock()
+			if len(p.queue) == 0 {
+				p.pipelines--
+				p.mu.Unlock()
+				return
+			}
 			p.mu.Unlock()
-			return
 		}
-		n, count := 0, 0
-		for n < len(p.queue) && (n == 0 || count+len(p.queue[n].msgs) <= maxPipelineMessages) {
-			count += len(p.queue[n].msgs)
-			n++
-		}
-		batch := make([]*publishJob, n)
-		copy(batch, p.queue)
-		p.queue = p.queue[n:]
-		p.mu.Unlock()
-		p.send(batch)
 	}
+}
+
+// take removes the next pipeline's jobs from the queue (nil: none). Under
+// load it waits BatchWait once for a small batch to grow.
+func (p *Publisher) take() []*publishJob {
+	p.mu.Lock()
+	if len(p.queue) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.batchWait > 0 && p.queued < smallPipeline && time.Since(p.lastSent) < p.batchWait {
+		p.mu.Unlock()
+		time.Sleep(p.batchWait)
+		p.mu.Lock()
+		if len(p.queue) == 0 { // another goroutine took it
+			p.mu.Unlock()
+			return nil
+		}
+	}
+	n, count := 0, 0
+	for n < len(p.queue) && (n == 0 || count+len(p.queue[n].msgs) <= maxPipelineMessages) {
+		count += len(p.queue[n].msgs)
+		n++
+	}
+	batch := make([]*publishJob, n)
+	copy(batch, p.queue)
+	clear(p.queue[:n])
+	p.queue = p.queue[n:]
+	p.queued -= count
+	p.lastSent = time.Now()
+	p.mu.Unlock()
+	return batch
 }
 
 // send publishes the messages of jobs in one pipeline (twice on NOSCRIPT)

@@ -29,6 +29,9 @@ func (s setting) parse(text string) (reflect.Value, []string) {
 	switch s.typ {
 	case durationType:
 		d, err := time.ParseDuration(text)
+		if s.tag.Get("min") == "0" && err == nil && d == 0 {
+			return reflect.ValueOf(d), nil // zero allowed: "off"
+		}
 		if err != nil || d <= 0 {
 			return reflect.Value{}, problem("%q is not a positive Go duration such as 30s or 1h", text)
 		}
