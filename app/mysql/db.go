@@ -21,7 +21,7 @@ import (
 )
 
 // Open connects to the database named in dsn, creating it (utf8mb4) when it
-// does not exist. The DSN must set parseTime=true; loc is forced to UTC.
+// does not exist. parseTime and interpolateParams are forced on, loc to UTC.
 func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 	cfg, err := drv.ParseDSN(dsn)
 	if err != nil {
@@ -32,6 +32,9 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	// Arguments go into the query text (utf8mb4 only): one round trip per
+	// query instead of prepare, execute and close.
+	cfg.InterpolateParams = true
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}

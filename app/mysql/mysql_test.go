@@ -3,11 +3,14 @@ package mysql_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/pkg/testenv"
 )
@@ -136,5 +139,31 @@ func TestQueriesUseIndexes(t *testing.T) {
 			}
 		}
 		rows.Close()
+	}
+}
+
+// TestHouseReadsAreCached: a house read once comes from memory for a
+// while (bookings read one each), as a copy the caller may change.
+func TestHouseReadsAreCached(t *testing.T) {
+	db := apptest.MustMySQL(t, testenv.MustDatabase(t))
+	ctx := context.Background()
+	if _, err := mysql.SeedDemoHouses(ctx, db, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	store := mysql.NewStore(db)
+	first, err := store.House(ctx, 3001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Tags = append(first.Tags[:0], "changed by the caller")
+	if err := db.Exec("DELETE FROM houses WHERE id = 3001").Error; err != nil {
+		t.Fatal(err)
+	}
+	again, err := store.House(ctx, 3001)
+	if err != nil || again.Title != "精装修两室一厅" || slices.Contains(again.Tags, "changed by the caller") {
+		t.Fatalf("second read %+v, %v; want the cached house, untouched", again, err)
+	}
+	if _, err := store.House(ctx, 3002); app.ErrorCode(err) != app.ENotFound && err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,14 +15,19 @@ import (
 
 // Store is the MySQL side of the reservation service.
 type Store struct {
-	db *gorm.DB
+	db     *gorm.DB
+	houses houseCache
 }
 
 // NewStore returns a Store on db (migrated: see Migrate).
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
-// House returns house id, or ENotFound.
+// House returns house id, or ENotFound. A house read less than a minute
+// ago comes from memory.
 func (s *Store) House(ctx context.Context, id int64) (*app.House, error) {
+	if h, ok := s.houses.get(id, time.Now()); ok {
+		return h, nil
+	}
 	var row houseRow
 	err := s.db.WithContext(ctx).Take(&row, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -31,7 +36,9 @@ func (s *Store) House(ctx context.Context, id int64) (*app.House, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get house %d: %w", id, err)
 	}
-	return row.house(), nil
+	h := row.house()
+	s.houses.put(h, time.Now())
+	return h, nil
 }
 
 // Reservation returns reservation id, or ENotFound.

@@ -57,19 +57,35 @@ func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
 		s.log.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
 		return
 	}
-	if _, err := publishOutbox(ctx, s.store, s.pub, pending, map[int64]bool{}, s.log); err != nil {
+	if s.cleaner != nil {
+		// Rows this node published and has yet to delete went out already.
+		pending = slices.DeleteFunc(pending, func(m app.Message) bool { return s.cleaner.isPublished(m.ID) })
+	}
+	if _, err := publishOutbox(ctx, s.pub, pending, map[int64]bool{}, s.published, s.log); err != nil {
 		// Harmless: a republish of a published id delivers nothing.
 		s.log.WarnContext(ctx, "outbox cleanup failed", "err", err)
 	}
 }
 
-// publishOutbox publishes msgs, given in outbox order, deletes the
-// published ones from the outbox and returns how many it published. Each
-// recipient's messages go out in order: after its first failure, its later
-// messages stay in the outbox, so that none gets a lower seq than an older
-// one. Recipients in failed are skipped; those that fail are added.
-func publishOutbox(ctx context.Context, out OutboxStore, pub Publisher, msgs []app.Message, failed map[int64]bool, log *slog.Logger) (int, error) {
-	done := make([]string, 0, len(msgs))
+// published takes published messages out of the outbox: through the
+// Cleaner in batches, or at once without one.
+func (s *Service) published(ctx context.Context, ids []string) error {
+	if s.cleaner != nil {
+		s.cleaner.Published(ids)
+		return nil
+	}
+	return s.store.DeleteMessages(ctx, ids)
+}
+
+// publishOutbox publishes msgs, given in outbox order, hands the ids of the
+// published ones to done (which takes them out of the outbox) and returns
+// how many it published. Each recipient's messages go out in order: after
+// its first failure, its later messages stay in the outbox, so that none
+// gets a lower seq than an older one. Recipients in failed are skipped;
+// those that fail are added.
+func publishOutbox(ctx context.Context, pub Publisher, msgs []app.Message, failed map[int64]bool,
+	done func(context.Context, []string) error, log *slog.Logger) (int, error) {
+	ids := make([]string, 0, len(msgs))
 	for _, m := range msgs {
 		if failed[m.UserID] {
 			continue
@@ -80,12 +96,15 @@ func publishOutbox(ctx context.Context, out OutboxStore, pub Publisher, msgs []a
 			failed[m.UserID] = true
 			continue
 		}
-		done = append(done, m.ID)
+		ids = append(ids, m.ID)
 	}
-	if err := out.DeleteMessages(ctx, done); err != nil {
-		return len(done), fmt.Errorf("delete %d published outbox messages: %w", len(done), err)
+	if len(ids) == 0 {
+		return 0, nil
 	}
-	return len(done), nil
+	if err := done(ctx, ids); err != nil {
+		return len(ids), fmt.Errorf("delete %d published outbox messages: %w", len(ids), err)
+	}
+	return len(ids), nil
 }
 
 // Relay publishes what the outbox still holds: messages whose request died
@@ -157,7 +176,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 func (r *Relay) publish(ctx context.Context, msgs []app.Message, failed map[int64]bool) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
-	return publishOutbox(ctx, r.Store, r.Publisher, msgs, failed, r.logger())
+	return publishOutbox(ctx, r.Publisher, msgs, failed, r.Store.DeleteMessages, r.logger())
 }
 
 func (r *Relay) logger() *slog.Logger {

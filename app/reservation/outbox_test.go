@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
@@ -81,4 +82,32 @@ func TestRelayRepublishIsIdempotent(t *testing.T) {
 		t.Fatalf("messages = %+v, want the one message once with seq 1", got)
 	}
 	assertOutboxEmpty(t, env)
+}
+
+// TestCleanerDeletesPublishedRowsInBatches: with a Cleaner, a request's
+// published rows leave the outbox at the next flush, not in the request;
+// a later request to the same recipient does not publish them again.
+func TestCleanerDeletesPublishedRowsInBatches(t *testing.T) {
+	env := apptest.MustEnv(t)
+	ctx := context.Background()
+	cleaner := reservation.NewCleaner(env.Store, time.Hour, nil)
+	svc := reservation.New(env.Store, env.Publisher, reservation.Options{Cleaner: cleaner})
+	r, err := svc.CreateReservation(ctx, app.CreateReservation{HouseID: house, TenantID: tenant, TenantName: "张三", ReserveTime: env.ReserveTime(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(waiting(t, env, landlord)); n != 1 {
+		t.Fatalf("outbox holds %d rows of the landlord before the flush, want the published one", n)
+	}
+	if _, err := svc.CancelReservation(ctx, r.ID, tenant, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := cleaner.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertOutboxEmpty(t, env)
+	want := []received{{1, "新的看房预约"}, {2, "预约已取消"}}
+	if diff := cmp.Diff(want, inbox(t, env, landlord)); diff != "" {
+		t.Errorf("landlord (-want +got):\n%s", diff)
+	}
 }

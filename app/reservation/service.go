@@ -56,7 +56,8 @@ type Options struct {
 	MaxAhead         time.Duration    // how far ahead a viewing may be booked (default 90 days)
 	PopularityWindow time.Duration    // reservations counted for popularity (default 30 days)
 	Logger           *slog.Logger
-	Metrics          Metrics // nil: none
+	Metrics          Metrics  // nil: none
+	Cleaner          *Cleaner // deletes published outbox rows in batches (nil: at once, in the request)
 }
 
 // Service implements app.ReservationService.
@@ -70,6 +71,7 @@ type Service struct {
 	log              *slog.Logger
 	reminders        Reminders // nil: none
 	metrics          Metrics   // nil: none
+	cleaner          *Cleaner  // nil: published rows are deleted at once
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -78,7 +80,7 @@ var _ app.ReservationService = (*Service)(nil)
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
 		maxAhead: opts.MaxAhead, popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
-		reminders: opts.Reminders, metrics: opts.Metrics}
+		reminders: opts.Reminders, metrics: opts.Metrics, cleaner: opts.Cleaner}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}

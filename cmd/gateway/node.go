@@ -37,6 +37,7 @@ type node struct {
 	db          *gorm.DB
 	rdb         *goredis.Client
 	relay       *reservation.Relay
+	cleaner     *reservation.Cleaner
 	sub         *redis.Subscriber
 	streams     *redis.Streams
 	presence    *redis.Presence
@@ -92,7 +93,9 @@ func (n *node) build(ctx context.Context) error {
 		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
-	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, Logger: log, Reminders: sched, Metrics: n.metrics})
+	n.cleaner = reservation.NewCleaner(store, 0, log)
+	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, Logger: log, Reminders: sched, Metrics: n.metrics,
+		Cleaner: n.cleaner})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
 	if cfg.Worker.Enabled {
 		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log), reminder.WorkerOptions{

@@ -90,6 +90,7 @@ func (n *node) serve(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { n.relay.Run(bg) })
+	wg.Go(func() { n.cleaner.Run(bg) })
 	if n.cfg.Runtime.ReleaseIdleMemory {
 		wg.Go(func() {
 			memtrim.Run(bg, memtrim.Options{}, func(before, after uint64) {

@@ -24,6 +24,7 @@ var scenarios = map[string]func() scenarioConfig{
 	"fixed":     func() scenarioConfig { return &fixedConfig{} },
 	"idle":      func() scenarioConfig { return &idleConfig{} },
 	"footprint": func() scenarioConfig { return &footprintConfig{} },
+	"reserve":   func() scenarioConfig { return &reserveConfig{} },
 }
 
 // parseScenario parses the flags of scenario name.
