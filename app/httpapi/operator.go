@@ -20,6 +20,7 @@ func (h *handler) allow(op auth.Operation) gin.HandlerFunc {
 
 func allow(a *auth.Authenticator, op auth.Operation, h *handler) gin.HandlerFunc {
 	basic := auth.Policy[op] == auth.Operator
+	keep := auth.Policy[op] == auth.User // only their handlers ask who acts
 	return func(c *gin.Context) {
 		cred := auth.Credentials{Bearer: jwtauth.BearerToken(c.GetHeader("Authorization"))}
 		if basic {
@@ -34,7 +35,9 @@ func allow(a *auth.Authenticator, op auth.Operation, h *handler) gin.HandlerFunc
 			h.fail(c, err)
 			return
 		}
-		c.Set(callerKey, caller)
+		if keep {
+			c.Set(callerKey, caller)
+		}
 		c.Next()
 	}
 }

@@ -1,29 +1,41 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
 )
 
+// bodies are the buffers request bodies are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeJSON reads the body into dst. An empty body leaves dst untouched
-// when allowEmpty, and is an error otherwise.
+// when allowEmpty, and is an error otherwise. The body is read whole into
+// a pooled buffer (it is bounded by bodyLimit) and decoded in one call.
 func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 	if c.Request.Body == nil || c.Request.Body == http.NoBody {
 		return emptyBody(allowEmpty)
 	}
-	dec := json.NewDecoder(c.Request.Body)
-	err := dec.Decode(dst)
-	if err == nil {
-		if dec.Decode(&json.RawMessage{}) != io.EOF {
-			err = errors.New("trailing data")
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodies.Put(buf)
 		}
+	}()
+	_, err := buf.ReadFrom(c.Request.Body)
+	if err == nil {
+		if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+			return emptyBody(allowEmpty)
+		}
+		err = json.Unmarshal(buf.Bytes(), dst)
 	}
 	var (
 		tooBig *http.MaxBytesError
@@ -34,8 +46,6 @@ func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 		return nil
 	case errors.As(err, &tooBig):
 		return bodyTooLarge(limit)
-	case errors.Is(err, io.EOF):
-		return emptyBody(allowEmpty)
 	case errors.As(err, &typ) && typ.Field != "":
 		return app.Errorf(app.EInvalidArgument, "%s must be a JSON %s, got %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	case errors.As(err, &typ):
