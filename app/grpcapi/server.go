@@ -57,8 +57,9 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 	}
 	in := &interceptors{auth: opts.Auth, log: requestid.Logger(log), metrics: opts.Metrics}
 	sopts := append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.authorize),
+		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.checkDecoded, in.authorize),
 		grpc.ChainStreamInterceptor(in.recoverStream),
+		serverCodec(),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
 	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push})

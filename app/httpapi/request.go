@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,7 +19,9 @@ var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // decodeJSON reads the body into dst. An empty body leaves dst untouched
 // when allowEmpty, and is an error otherwise. The body is read whole into
-// a pooled buffer (it is bounded by bodyLimit) and decoded in one call.
+// a pooled buffer (it is bounded by bodyLimit) and decoded in one call;
+// a body that is not valid UTF-8 is refused naming the field (see
+// invalidUTF8). The service checks the decoded values.
 func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 	if c.Request.Body == nil || c.Request.Body == http.NoBody {
 		return emptyBody(allowEmpty)
@@ -34,6 +37,9 @@ func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 	if err == nil {
 		if len(bytes.TrimSpace(buf.Bytes())) == 0 {
 			return emptyBody(allowEmpty)
+		}
+		if !utf8.Valid(buf.Bytes()) {
+			return invalidUTF8(buf.Bytes())
 		}
 		err = json.Unmarshal(buf.Bytes(), dst)
 	}

@@ -162,11 +162,11 @@ func (s *Service) users(ids []int64) ([]int64, error) {
 	return out, nil
 }
 
-// checkText checks the title and content lengths.
+// checkText checks the title and content: they end in users'
+// notifications, so they follow app.CheckText (the title on one line, the
+// content may span lines).
 func checkText(title, content string) error {
 	switch {
-	case !utf8.ValidString(title) || !utf8.ValidString(content):
-		return app.Errorf(app.EInvalidArgument, "title and content must be valid UTF-8")
 	case strings.TrimSpace(title) == "":
 		return app.Errorf(app.EInvalidArgument, "title is required")
 	case utf8.RuneCountInString(title) > MaxTitleChars:
@@ -174,7 +174,10 @@ func checkText(title, content string) error {
 	case utf8.RuneCountInString(content) > MaxContentChars:
 		return app.Errorf(app.EInvalidArgument, "content is longer than %d characters", MaxContentChars)
 	}
-	return nil
+	if err := app.CheckText("title", title, app.OneLine); err != nil {
+		return err
+	}
+	return app.CheckText("content", content, app.MultiLine)
 }
 
 // checkDetail returns the detail to send: nil when absent or null, else a

@@ -11,21 +11,8 @@ import (
 // CreateReservation books a viewing for req.TenantID and notifies the
 // landlord (type 1).
 func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservation) (*app.Reservation, error) {
-	if err := checkUserID("house_id", req.HouseID); err != nil {
-		return nil, err
-	}
-	if err := checkUserID("user_id", req.TenantID); err != nil {
-		return nil, err
-	}
-	if req.LandlordID < 0 {
-		return nil, app.Errorf(app.EInvalidArgument, "landlord_id must be a positive integer")
-	}
-	name, err := checkUserName(req.TenantName)
-	if err != nil {
-		return nil, err
-	}
 	now := s.now()
-	at, err := s.parseReserveTime(req.ReserveTime, now)
+	in, err := s.checkCreate(req, now)
 	if err != nil {
 		return nil, err
 	}
@@ -36,15 +23,15 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	if req.LandlordID != 0 && req.LandlordID != house.LandlordID {
 		return nil, app.Errorf(app.EInvalidArgument, "landlord_id %d is not the landlord of house %d", req.LandlordID, house.ID)
 	}
-	if t := strings.TrimSpace(req.HouseTitle); t != "" && t != house.Title {
-		return nil, app.Errorf(app.EInvalidArgument, "house_title %q does not match house %d (%q)", t, house.ID, house.Title)
+	if in.title != "" && in.title != house.Title {
+		return nil, app.Errorf(app.EInvalidArgument, "house_title %q does not match house %d (%q)", in.title, house.ID, house.Title)
 	}
 	if req.TenantID == house.LandlordID {
 		return nil, app.Errorf(app.EInvalidArgument, "a landlord cannot book a viewing of their own house")
 	}
 	r := &app.Reservation{
 		HouseID: house.ID, HouseTitle: house.Title, LandlordID: house.LandlordID,
-		TenantID: req.TenantID, TenantName: name, ReserveTime: at.In(s.loc),
+		TenantID: req.TenantID, TenantName: in.name, ReserveTime: in.at.In(s.loc),
 		Status: app.StatusPending, Version: 1,
 		CreatedAt: now.Truncate(time.Millisecond), UpdatedAt: now.Truncate(time.Millisecond),
 	}
@@ -57,6 +44,46 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	s.counted("created")
 	s.deliver(ctx, msgs)
 	return r, nil
+}
+
+// createInput is what a booking request says once checked.
+type createInput struct {
+	name  string    // user_name, trimmed
+	title string    // house_title, trimmed ("" when absent)
+	at    time.Time // reserve_time
+}
+
+// ValidateCreate returns the error CreateReservation gives req before it
+// reads the house (the checks that need no database), or nil.
+func (s *Service) ValidateCreate(req app.CreateReservation) error {
+	_, err := s.checkCreate(req, s.now())
+	return err
+}
+
+// checkCreate checks what a booking request says by itself, in the order
+// of the fields' first error.
+func (s *Service) checkCreate(req app.CreateReservation, now time.Time) (createInput, error) {
+	var in createInput
+	if err := checkUserID("house_id", req.HouseID); err != nil {
+		return in, err
+	}
+	if err := checkUserID("user_id", req.TenantID); err != nil {
+		return in, err
+	}
+	if req.LandlordID < 0 {
+		return in, app.Errorf(app.EInvalidArgument, "landlord_id must be a positive integer")
+	}
+	var err error
+	if in.name, err = checkUserName(req.TenantName); err != nil {
+		return in, err
+	}
+	if in.title, err = checkHouseTitle(req.HouseTitle); err != nil {
+		return in, err
+	}
+	if in.at, err = s.parseReserveTime(req.ReserveTime, now); err != nil {
+		return in, err
+	}
+	return in, nil
 }
 
 // parseReserveTime reads "YYYY-MM-DD HH:MM:SS" in the service's zone or

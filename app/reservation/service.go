@@ -50,11 +50,15 @@ type Metrics interface {
 
 // Options tune the service. Zero values take the defaults.
 type Options struct {
-	Reminders        Reminders        // nil: no scheduled reminders
-	Location         *time.Location   // zone of reserve_time (default Asia/Shanghai)
-	Now              func() time.Time // clock (default time.Now)
-	MaxAhead         time.Duration    // how far ahead a viewing may be booked (default 90 days)
-	PopularityWindow time.Duration    // reservations counted for popularity (default 30 days)
+	Reminders Reminders        // nil: no scheduled reminders
+	Location  *time.Location   // zone of reserve_time (default Asia/Shanghai)
+	Now       func() time.Time // clock (default time.Now)
+	MaxAhead  time.Duration    // how far ahead a viewing may be booked (default 90 days)
+	// CancelGrace is how long after a viewing's time its landlord may
+	// still cancel it (0: not at all). Every other transition of a
+	// viewing whose time has come is refused.
+	CancelGrace      time.Duration
+	PopularityWindow time.Duration // reservations counted for popularity (default 30 days)
 	Logger           *slog.Logger
 	Metrics          Metrics  // nil: none
 	Cleaner          *Cleaner // deletes published outbox rows in batches (nil: at once, in the request)
@@ -67,6 +71,7 @@ type Service struct {
 	loc              *time.Location // the zone of reserve_time
 	now              func() time.Time
 	maxAhead         time.Duration // how far ahead a viewing may be booked
+	cancelGrace      time.Duration // the landlord may cancel this long after the time
 	popularityWindow time.Duration // reservations counted for popularity
 	log              *slog.Logger
 	reminders        Reminders // nil: none
@@ -79,7 +84,7 @@ var _ app.ReservationService = (*Service)(nil)
 // New returns the service over store and pub.
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
-		maxAhead: opts.MaxAhead, popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
+		maxAhead: opts.MaxAhead, cancelGrace: max(opts.CancelGrace, 0), popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
 		reminders: opts.Reminders, metrics: opts.Metrics, cleaner: opts.Cleaner}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
@@ -98,6 +103,10 @@ func New(store Store, pub Publisher, opts Options) *Service {
 	}
 	return s
 }
+
+// DefaultCancelGrace is the default of Options.CancelGrace in the gateway's
+// configuration (reservation.cancel_grace).
+const DefaultCancelGrace = 24 * time.Hour
 
 // DefaultLocation is Asia/Shanghai (the binary embeds the zone database).
 func DefaultLocation() *time.Location {

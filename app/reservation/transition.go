@@ -50,7 +50,7 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	if actor <= 0 {
 		return nil, app.Errorf(app.EInvalidArgument, "the acting user id must be a positive integer")
 	}
-	reason, err := checkReason(reason)
+	reason, err := CheckReason(reason)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +64,15 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	if !cur.Status.CanMove(to) {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s and cannot become %s", id, cur.Status, to)
 	}
+	now := s.now()
+	if err := s.checkNotPast(cur, actor, to, now); err != nil {
+		return nil, err
+	}
 	next := *cur
 	next.Status = to
 	next.Reason = reason
 	next.Version = cur.Version + 1
-	next.UpdatedAt = s.now().Truncate(time.Millisecond)
+	next.UpdatedAt = now.Truncate(time.Millisecond)
 	if to == app.StatusCancelled {
 		next.CancelledBy = actor
 	}
@@ -103,6 +107,24 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	return &next, nil
 }
 
+// checkNotPast refuses a transition of a viewing whose time has come:
+// nothing can be confirmed, rejected or cancelled after the fact, except
+// that the landlord may cancel up to CancelGrace after the time (a viewing
+// that did not take place).
+func (s *Service) checkNotPast(r *app.Reservation, actor int64, to app.Status, now time.Time) error {
+	if now.Before(r.ReserveTime) {
+		return nil
+	}
+	if to == app.StatusCancelled && actor == r.LandlordID && now.Before(r.ReserveTime.Add(s.cancelGrace)) {
+		return nil
+	}
+	when := r.ReserveTime.In(s.loc).Format(app.TimeLayout)
+	if to == app.StatusCancelled && actor == r.LandlordID {
+		return app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; the landlord may cancel it for %s after that", r.ID, when, s.cancelGrace)
+	}
+	return app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s and can no longer become %s", r.ID, when, to)
+}
+
 // RemindReservation sends a reminder of a confirmed viewing to both parties
 // now (type 4). Either party may ask.
 func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.Reservation, error) {
@@ -118,6 +140,10 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 	}
 	if r.Status != app.StatusConfirmed {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s; only a confirmed viewing is reminded", id, r.Status)
+	}
+	if !s.now().Before(r.ReserveTime) {
+		return nil, app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; only a coming viewing is reminded",
+			id, r.ReserveTime.In(s.loc).Format(app.TimeLayout))
 	}
 	if err := s.remind(ctx, r, ""); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package reservation
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/houseview/gateway/app"
@@ -39,24 +38,43 @@ func checkRole(r app.Role) error {
 	return nil
 }
 
+// Free text that reaches the other party's notification (the tenant's
+// name and the house title in the landlord's, the reason in the other
+// party's) follows app.CheckText: valid UTF-8 without control, bidi or
+// zero-width characters; a reason may span lines.
+
 func checkUserName(s string) (string, error) {
 	name := strings.TrimSpace(s)
 	if name == "" {
 		return "", app.Errorf(app.EInvalidArgument, "user_name is required")
 	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxUserNameLen {
-		return "", app.Errorf(app.EInvalidArgument, "user_name must be valid text of at most %d characters", MaxUserNameLen)
+	if err := app.CheckText("user_name", name, app.OneLine); err != nil {
+		return "", err
 	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", app.Errorf(app.EInvalidArgument, "user_name must not contain control characters")
+	if utf8.RuneCountInString(name) > MaxUserNameLen {
+		return "", app.Errorf(app.EInvalidArgument, "user_name must be at most %d characters", MaxUserNameLen)
 	}
 	return name, nil
 }
 
-func checkReason(s string) (string, error) {
+// checkHouseTitle checks the optional house_title of a booking; the
+// service then compares it with the house's.
+func checkHouseTitle(s string) (string, error) {
+	if err := app.CheckText("house_title", s, app.OneLine); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// CheckReason checks the reason of a reject or cancel and returns it
+// trimmed.
+func CheckReason(s string) (string, error) {
+	if err := app.CheckText("reason", s, app.MultiLine); err != nil {
+		return "", err
+	}
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxReasonLen {
-		return "", app.Errorf(app.EInvalidArgument, "reason must be valid text of at most %d characters", MaxReasonLen)
+	if utf8.RuneCountInString(s) > MaxReasonLen {
+		return "", app.Errorf(app.EInvalidArgument, "reason must be at most %d characters", MaxReasonLen)
 	}
 	return s, nil
 }

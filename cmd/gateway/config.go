@@ -32,27 +32,28 @@ import (
 // config/reference.yaml is generated from these declarations
 // (go generate ./cmd/gateway); a test keeps the committed file in step.
 type Config struct {
-	NodeID   string         `koanf:"node_id" doc:"Name of this node in logs and cluster stats. Default: the host name."`
-	HTTP     HTTPConfig     `koanf:"http"`
-	GRPC     GRPCConfig     `koanf:"grpc"`
-	MySQL    MySQLConfig    `koanf:"mysql"`
-	Redis    RedisConfig    `koanf:"redis"`
-	Auth     AuthConfig     `koanf:"auth"`
-	JWT      JWTConfig      `koanf:"jwt"`
-	APIKey   string         `koanf:"api_key" secret:"true" doc:"Server API key (Authorization: Bearer <api_key>) for server-to-server endpoints and the operator UI. At least 16 characters when set."`
-	Timezone *time.Location `koanf:"timezone" doc:"IANA zone of reserve_time (\"YYYY-MM-DD HH:MM:SS\") in requests and replies."`
-	Shutdown ShutdownConfig `koanf:"shutdown"`
-	Log      LogConfig      `koanf:"log"`
-	History  HistoryConfig  `koanf:"history"`
-	WS       WSConfig       `koanf:"ws"`
-	Presence PresenceConfig `koanf:"presence"`
-	Push     PushConfig     `koanf:"push"`
-	API      APIConfig      `koanf:"api"`
-	Worker   WorkerConfig   `koanf:"worker"`
-	Reminder ReminderConfig `koanf:"reminder"`
-	UI       UIConfig       `koanf:"ui"`
-	Metrics  MetricsConfig  `koanf:"metrics"`
-	Runtime  RuntimeConfig  `koanf:"runtime"`
+	NodeID      string            `koanf:"node_id" doc:"Name of this node in logs and cluster stats. Default: the host name."`
+	HTTP        HTTPConfig        `koanf:"http"`
+	GRPC        GRPCConfig        `koanf:"grpc"`
+	MySQL       MySQLConfig       `koanf:"mysql"`
+	Redis       RedisConfig       `koanf:"redis"`
+	Auth        AuthConfig        `koanf:"auth"`
+	JWT         JWTConfig         `koanf:"jwt"`
+	APIKey      string            `koanf:"api_key" secret:"true" doc:"Server API key (Authorization: Bearer <api_key>) for server-to-server endpoints and the operator UI. At least 16 characters when set."`
+	Timezone    *time.Location    `koanf:"timezone" doc:"IANA zone of reserve_time (\"YYYY-MM-DD HH:MM:SS\") in requests and replies."`
+	Shutdown    ShutdownConfig    `koanf:"shutdown"`
+	Log         LogConfig         `koanf:"log"`
+	History     HistoryConfig     `koanf:"history"`
+	WS          WSConfig          `koanf:"ws"`
+	Presence    PresenceConfig    `koanf:"presence"`
+	Push        PushConfig        `koanf:"push"`
+	API         APIConfig         `koanf:"api"`
+	Worker      WorkerConfig      `koanf:"worker"`
+	Reservation ReservationConfig `koanf:"reservation"`
+	Reminder    ReminderConfig    `koanf:"reminder"`
+	UI          UIConfig          `koanf:"ui"`
+	Metrics     MetricsConfig     `koanf:"metrics"`
+	Runtime     RuntimeConfig     `koanf:"runtime"`
 }
 
 // HTTPConfig is the REST and WebSocket listener.
@@ -147,6 +148,11 @@ type WorkerConfig struct {
 	PollInterval time.Duration  `koanf:"poll_interval" doc:"How often scheduled tasks are moved to their queue and idle workers look for work: bounds how late a reminder fires (asynq's default 5 s would make it up to 6 s late)."`
 }
 
+// ReservationConfig is the rules of reservations.
+type ReservationConfig struct {
+	CancelGrace time.Duration `koanf:"cancel_grace" min:"0" doc:"Once a viewing's time has come its reservation can no longer be confirmed, rejected or cancelled (failed_precondition), except that the landlord may cancel it for this long after the time (a viewing that did not take place). 0: not at all."`
+}
+
 // ReminderConfig is the viewing reminders.
 type ReminderConfig struct {
 	Leads           []time.Duration `koanf:"leads" default:"24h,1h" doc:"Lead times of viewing reminders, comma-separated Go durations: one asynq task per lead fires at reserve_time - lead."`
@@ -195,6 +201,7 @@ func packageDefaults(c *Config) {
 	c.Push.MaxBatch = push.DefaultMaxBatch
 	c.Worker.Queues = map[string]int{reminder.DefaultQueue: 10}
 	c.Worker.PollInterval = reminder.DefaultPollInterval
+	c.Reservation.CancelGrace = reservation.DefaultCancelGrace
 	c.Reminder.Queue = reminder.DefaultQueue
 	c.Reminder.MaxRetry = reminder.DefaultMaxRetry
 	c.Reminder.Retention = reminder.DefaultRetention

@@ -94,7 +94,7 @@ func (n *node) build(ctx context.Context) error {
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
 	n.cleaner = reservation.NewCleaner(store, 0, log)
-	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, Logger: log, Reminders: sched, Metrics: n.metrics,
+	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, CancelGrace: cfg.Reservation.CancelGrace, Logger: log, Reminders: sched, Metrics: n.metrics,
 		Cleaner: n.cleaner})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
 	if cfg.Worker.Enabled {
