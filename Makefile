@@ -3,7 +3,7 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build proto-check vet services reference
+.PHONY: run test build proto-check vet services reference fuzz fuzz-ci race
 
 # What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -15,9 +15,35 @@ run:
 	go run ./cmd/gateway serve -config config/dev.yaml
 
 # The test command (README). It first makes sure MariaDB and Redis answer and
-# nginx and Chromium are installed (.ci/services.sh; installing needs root).
+# nginx and Chromium are installed (.ci/services.sh; installing needs root);
+# then every test, the packages with real concurrency again under -race, and
+# each fuzz target for 3 s.
 test: services
 	go test -count=1 -p 2 -timeout 20m ./...
+	$(MAKE) --no-print-directory race
+	$(MAKE) --no-print-directory fuzz-ci
+
+# The packages whose tests run real concurrency (WebSocket hub, Redis
+# pipelines, concurrent transitions), under the race detector.
+RACE_PACKAGES = ./app/ws ./app/redis ./app/reservation
+race:
+	go test -race -count=1 -p 2 -timeout 10m $(RACE_PACKAGES)
+
+# The fuzz targets, package:FuzzName, each with its seed corpus committed in
+# the package's testdata/fuzz/FuzzName/. Add a target here and both make fuzz
+# and make fuzz-ci run it. make fuzz runs each for FUZZTIME (default 1m,
+# e.g. make fuzz FUZZTIME=10m); make fuzz-ci (part of make test) for 3 s. A
+# failing input is written to testdata/fuzz/FuzzName/ and rerun by go test.
+FUZZ_TARGETS = ./app:FuzzCheckText ./app:FuzzParseReserveTime ./app/httpapi/reqbody:FuzzRequestBody
+FUZZTIME ?= 1m
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZTIME)"; \
+		go test "$${t%%:*}" -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 # Static binary at bin/gateway, with its version and commit.
 build:

@@ -2,28 +2,18 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httpapi/reqbody"
 	"github.com/houseview/gateway/app/push"
 )
 
 // PushService sends generic server pushes (see push.Service).
 type PushService interface {
 	Push(ctx context.Context, req push.Request) ([]push.Result, error)
-}
-
-// pushBody is the body of POST /api/push.
-type pushBody struct {
-	UserIDs []int64         `json:"user_ids"`
-	Title   string          `json:"title"`
-	Content string          `json:"content"`
-	Detail  json.RawMessage `json:"detail"`
-	// IdempotencyKey may also come as the Idempotency-Key header.
-	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // pushReply is the answer of POST /api/push.
@@ -38,7 +28,7 @@ func (h *handler) push(c *gin.Context) {
 		h.fail(c, app.Errorf(app.EUnavailable, "server push is not available"))
 		return
 	}
-	var body pushBody
+	var body reqbody.Push
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &body, false); err != nil {
 		h.fail(c, err)
 		return

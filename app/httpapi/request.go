@@ -2,29 +2,26 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httpapi/reqbody"
 )
 
 // bodies are the buffers request bodies are read into.
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// decodeJSON reads the body into dst. An empty body leaves dst untouched
-// when allowEmpty, and is an error otherwise. The body is read whole into
-// a pooled buffer (it is bounded by bodyLimit) and decoded in one call;
-// a body that is not valid UTF-8 is refused naming the field (see
-// invalidUTF8). The service checks the decoded values.
+// decodeJSON reads the body into dst (see reqbody.Decode). The body is
+// read whole into a pooled buffer (it is bounded by bodyLimit) and decoded
+// in one call. The service checks the decoded values.
 func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 	if c.Request.Body == nil || c.Request.Body == http.NoBody {
-		return emptyBody(allowEmpty)
+		return reqbody.Decode(nil, dst, allowEmpty)
 	}
 	buf := bodies.Get().(*bytes.Buffer)
 	defer func() {
@@ -33,53 +30,14 @@ func decodeJSON(c *gin.Context, limit int64, dst any, allowEmpty bool) error {
 			bodies.Put(buf)
 		}
 	}()
-	_, err := buf.ReadFrom(c.Request.Body)
-	if err == nil {
-		if len(bytes.TrimSpace(buf.Bytes())) == 0 {
-			return emptyBody(allowEmpty)
+	if _, err := buf.ReadFrom(c.Request.Body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return bodyTooLarge(limit)
 		}
-		if !utf8.Valid(buf.Bytes()) {
-			return invalidUTF8(buf.Bytes())
-		}
-		err = json.Unmarshal(buf.Bytes(), dst)
+		return app.Errorf(app.EInvalidArgument, "request body could not be read")
 	}
-	var (
-		tooBig *http.MaxBytesError
-		typ    *json.UnmarshalTypeError
-	)
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &tooBig):
-		return bodyTooLarge(limit)
-	case errors.As(err, &typ) && typ.Field != "":
-		return app.Errorf(app.EInvalidArgument, "%s must be a JSON %s, got %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
-	case errors.As(err, &typ):
-		return app.Errorf(app.EInvalidArgument, "request body must be a JSON object, got %s", typ.Value)
-	default:
-		return app.Errorf(app.EInvalidArgument, "request body is not valid JSON")
-	}
-}
-
-func emptyBody(allowEmpty bool) error {
-	if allowEmpty {
-		return nil
-	}
-	return app.Errorf(app.EInvalidArgument, "request body is required")
-}
-
-// jsonKind names a Go kind the way a JSON client thinks of it.
-func jsonKind(kind string) string {
-	switch kind {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "integer"
-	case "float32", "float64":
-		return "number"
-	case "bool":
-		return "boolean"
-	default:
-		return kind
-	}
+	return reqbody.Decode(buf.Bytes(), dst, allowEmpty)
 }
 
 // pathID parses the :id path parameter, an integer (the service checks

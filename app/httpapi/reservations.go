@@ -7,25 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/httpapi/reqbody"
 )
-
-// reserveBody is the body of POST /house/reserve, the original system's.
-type reserveBody struct {
-	LandlordID  int64  `json:"landlord_id"`
-	UserID      int64  `json:"user_id"`
-	UserName    string `json:"user_name"`
-	HouseID     int64  `json:"house_id"`
-	HouseTitle  string `json:"house_title"`
-	ReserveTime string `json:"reserve_time"`
-}
-
-// actionBody is the body of confirm, reject, cancel and remind. Every field
-// is optional: in jwt mode the token names the caller.
-type actionBody struct {
-	LandlordID int64  `json:"landlord_id"`
-	UserID     int64  `json:"user_id"`
-	Reason     string `json:"reason"`
-}
 
 // reservationPage is the answer of GET /api/reservations.
 type reservationPage struct {
@@ -51,7 +34,7 @@ func (h *handler) reserve(c *gin.Context) {
 }
 
 func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
-	var b reserveBody
+	var b reqbody.Reserve
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, false); err != nil {
 		return nil, err
 	}
@@ -87,7 +70,7 @@ func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*
 	if err != nil {
 		return nil, err
 	}
-	var b actionBody
+	var b reqbody.Action
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, true); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package reservation
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/houseview/gateway/app"
@@ -86,26 +85,7 @@ func (s *Service) checkCreate(req app.CreateReservation, now time.Time) (createI
 	return in, nil
 }
 
-// parseReserveTime reads "YYYY-MM-DD HH:MM:SS" in the service's zone or
-// RFC 3339, and checks that it lies in (now, now+MaxAhead].
+// parseReserveTime reads reserve_time (see app.ParseReserveTime).
 func (s *Service) parseReserveTime(v string, now time.Time) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time is required")
-	}
-	at, err := time.ParseInLocation(app.TimeLayout, v, s.loc)
-	if err != nil {
-		if at, err = time.Parse(time.RFC3339, v); err != nil {
-			return time.Time{}, app.Errorf(app.EInvalidArgument,
-				`reserve_time %q must be "YYYY-MM-DD HH:MM:SS" (%s) or RFC 3339`, v, s.loc)
-		}
-	}
-	at = at.Truncate(time.Second)
-	if !at.After(now) {
-		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time %s is not in the future", at.In(s.loc).Format(app.TimeLayout))
-	}
-	if at.After(now.Add(s.maxAhead)) {
-		return time.Time{}, app.Errorf(app.EInvalidArgument, "reserve_time must be within %d days", int(s.maxAhead/(24*time.Hour)))
-	}
-	return at, nil
+	return app.ParseReserveTime(v, s.loc, now, s.maxAhead)
 }

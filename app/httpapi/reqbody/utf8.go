@@ -1,4 +1,4 @@
-package httpapi
+package reqbody
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 )
 
 // invalidUTF8 is the error of a body that is not valid UTF-8. encoding/json
-// would turn each bad byte into U+FFFD without a word, so decodeJSON checks
+// would turn each bad byte into U+FFFD without a word, so Decode checks
 // the raw body first (utf8.Valid, cheap next to decoding) and this names
 // the field that holds the first bad byte.
 func invalidUTF8(body []byte) error {
