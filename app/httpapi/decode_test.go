@@ -10,8 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/houseview/gateway/app/httperr"
 	"github.com/houseview/gateway/app/httpapi/reqbody"
+	"github.com/houseview/gateway/app/httperr"
 )
 
 // decodeBody runs decodeJSON on body as a gin handler would, with the
