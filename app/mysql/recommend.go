@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -40,7 +39,7 @@ func (s *Store) RecommendHouses(ctx context.Context, f app.HouseFilter, since ti
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count houses: %w", err)
+		return nil, 0, dbError("count houses", err)
 	}
 	var rows []scoredHouseRow
 	err := q.Select("houses.*, COALESCE(pop.cnt, 0) AS popularity, 0 AS score").
@@ -48,7 +47,7 @@ func (s *Store) RecommendHouses(ctx context.Context, f app.HouseFilter, since ti
 		Order("popularity DESC, houses.created_at DESC, houses.id DESC").
 		Limit(f.PageSize).Offset(f.Offset()).Scan(&rows).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("recommend houses: %w", err)
+		return nil, 0, dbError("recommend houses", err)
 	}
 	return houses(rows), int(total), nil
 }
@@ -83,7 +82,7 @@ func (s *Store) UserTaste(ctx context.Context, user int64) (app.Taste, error) {
 		Select("h.*").Joins("JOIN houses h ON h.id = r.house_id").
 		Where("r.tenant_id = ?", user).Order("r.id DESC").Limit(tasteWindow).Find(&rows).Error
 	if err != nil {
-		return app.Taste{}, fmt.Errorf("user taste: %w", err)
+		return app.Taste{}, dbError("user taste", err)
 	}
 	t := app.Taste{Booked: len(rows)}
 	seenCity, seenDistrict := map[string]bool{}, map[string]bool{}
@@ -121,7 +120,7 @@ func (s *Store) PersonalRecommendHouses(ctx context.Context, user int64, t app.T
 		Where(notBookedBy, user)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count personal houses: %w", err)
+		return nil, 0, dbError("count personal houses", err)
 	}
 	rooms := math.Round(t.AvgRooms)
 	var rows []scoredHouseRow
@@ -131,7 +130,7 @@ func (s *Store) PersonalRecommendHouses(ctx context.Context, user int64, t app.T
 		Order("score DESC, popularity DESC, houses.created_at DESC, houses.id DESC").
 		Limit(p.PageSize).Offset(p.Offset()).Scan(&rows).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("personal recommend: %w", err)
+		return nil, 0, dbError("personal recommend", err)
 	}
 	return houses(rows), int(total), nil
 }

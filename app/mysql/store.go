@@ -34,7 +34,7 @@ func (s *Store) House(ctx context.Context, id int64) (*app.House, error) {
 		return nil, app.Errorf(app.ENotFound, "house %d not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get house %d: %w", id, err)
+		return nil, dbError(fmt.Sprintf("get house %d", id), err)
 	}
 	h := row.house()
 	s.houses.put(h, time.Now())
@@ -49,7 +49,7 @@ func (s *Store) Reservation(ctx context.Context, id int64) (*app.Reservation, er
 		return nil, app.Errorf(app.ENotFound, "reservation %d not found", id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get reservation %d: %w", id, err)
+		return nil, dbError(fmt.Sprintf("get reservation %d", id), err)
 	}
 	return row.reservation(), nil
 }
@@ -67,7 +67,7 @@ func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notif
 				return app.Errorf(app.EAlreadyExists, "tenant %d already has an active reservation of house %d at %s",
 					r.TenantID, r.HouseID, r.ReserveTime.Format(app.TimeLayout))
 			}
-			return fmt.Errorf("insert reservation: %w", err)
+			return dbError("insert reservation", err)
 		}
 		r.ID = row.ID
 		var err error
@@ -77,7 +77,7 @@ func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notif
 		return insertMessages(tx, msgs, r.CreatedAt)
 	})
 	if err != nil {
-		return nil, err
+		return nil, dbError("create reservation", err)
 	}
 	return msgs, nil
 }
@@ -86,7 +86,7 @@ func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notif
 // fromVersion, and stores msgs in the same transaction. A row that moved on
 // is EAborted: the caller read a state that is no longer current.
 func (s *Store) UpdateReservation(ctx context.Context, r *app.Reservation, fromVersion int64, msgs []app.Message) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&reservationRow{}).
 			Where("id = ? AND version = ?", r.ID, fromVersion).
 			Updates(map[string]any{
@@ -97,13 +97,14 @@ func (s *Store) UpdateReservation(ctx context.Context, r *app.Reservation, fromV
 				"updated_at":   r.UpdatedAt.UTC(),
 			})
 		if res.Error != nil {
-			return fmt.Errorf("update reservation %d: %w", r.ID, res.Error)
+			return dbError(fmt.Sprintf("update reservation %d", r.ID), res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return app.Errorf(app.EAborted, "reservation %d was changed concurrently; read it again", r.ID)
 		}
 		return insertMessages(tx, msgs, r.UpdatedAt)
 	})
+	return dbError(fmt.Sprintf("update reservation %d", r.ID), err)
 }
 
 // AddMessages stores msgs in the outbox.
@@ -121,7 +122,7 @@ func insertMessages(tx *gorm.DB, msgs []app.Message, at time.Time) error {
 	}
 	// A known msg_id is a retry of a message already stored: keep the first.
 	if err := tx.Omit("ID").Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return fmt.Errorf("insert outbox: %w", err)
+		return dbError("insert outbox", err)
 	}
 	return nil
 }
@@ -148,7 +149,7 @@ func (s *Store) PendingMessagesFor(ctx context.Context, users []int64, limit int
 func readOutbox(q *gorm.DB, limit int) ([]app.Message, error) {
 	var rows []outboxRow
 	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
+		return nil, dbError("read outbox", err)
 	}
 	msgs := make([]app.Message, len(rows))
 	for i, r := range rows {
@@ -163,7 +164,7 @@ func (s *Store) DeleteMessages(ctx context.Context, ids []string) error {
 		return nil
 	}
 	if err := s.db.WithContext(ctx).Where("msg_id IN ?", ids).Delete(&outboxRow{}).Error; err != nil {
-		return fmt.Errorf("delete outbox: %w", err)
+		return dbError("delete outbox", err)
 	}
 	return nil
 }
@@ -181,11 +182,11 @@ func (s *Store) ListReservations(ctx context.Context, f app.ReservationFilter) (
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count reservations: %w", err)
+		return nil, 0, dbError("count reservations", err)
 	}
 	var rows []reservationRow
 	if err := q.Order("id DESC").Limit(f.PageSize).Offset(f.Offset()).Find(&rows).Error; err != nil {
-		return nil, 0, fmt.Errorf("list reservations: %w", err)
+		return nil, 0, dbError("list reservations", err)
 	}
 	out := make([]*app.Reservation, len(rows))
 	for i := range rows {
