@@ -31,8 +31,11 @@ func TestStoreIsUnavailableWhileTheDatabaseIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"read":   func() error { _, err := store.Reservation(ctx, r.ID); return err },
-		"list":   func() error { _, _, err := store.ListReservations(ctx, app.ReservationFilter{UserID: 1001, Page: app.Page{Page: 1, PageSize: 10}}); return err },
+		"read": func() error { _, err := store.Reservation(ctx, r.ID); return err },
+		"list": func() error {
+			_, _, err := store.ListReservations(ctx, app.ReservationFilter{UserID: 1001, Page: app.Page{Page: 1, PageSize: 10}})
+			return err
+		},
 		"outbox": func() error { _, err := store.PendingMessagesFor(ctx, []int64{1001}, 10); return err },
 		"update": func() error {
 			next := *r
