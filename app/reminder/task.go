@@ -21,11 +21,16 @@ type Payload struct {
 	ReservationID int64  `json:"reservation_id"`
 	Lead          string `json:"lead"` // "1h0m0s"; "now" for an immediate reminder
 	LeadSeconds   int64  `json:"lead_seconds"`
-	RemindAt      string `json:"remind_at"`    // local wall clock
-	ReserveTime   string `json:"reserve_time"` // local wall clock
-	HouseTitle    string `json:"house_title"`
-	TenantID      int64  `json:"tenant_id"`
-	LandlordID    int64  `json:"landlord_id"`
+	RemindAt      string `json:"remind_at"` // local wall clock
+	// RemindAtMS is the reminder's time in Unix milliseconds: asynq keeps
+	// whole seconds, and a worker whose clock runs ahead gets the task
+	// early; the handler waits for this time (see Handler.WithClock).
+	// 0 in tasks scheduled before it existed.
+	RemindAtMS  int64  `json:"remind_at_ms"`
+	ReserveTime string `json:"reserve_time"` // local wall clock
+	HouseTitle  string `json:"house_title"`
+	TenantID    int64  `json:"tenant_id"`
+	LandlordID  int64  `json:"landlord_id"`
 }
 
 // Key names one reminder of one reservation: it makes the task id and the
@@ -64,7 +69,7 @@ type TaskOptions struct {
 func NewTask(r *app.Reservation, lead time.Duration, at time.Time, opts TaskOptions) (*asynq.Task, error) {
 	p := Payload{
 		ReservationID: r.ID, Lead: leadName(lead), LeadSeconds: int64(lead / time.Second),
-		RemindAt: at.In(r.ReserveTime.Location()).Format(app.TimeLayout), ReserveTime: r.ReserveTime.Format(app.TimeLayout),
+		RemindAt: at.In(r.ReserveTime.Location()).Format(app.TimeLayout), RemindAtMS: at.UnixMilli(), ReserveTime: r.ReserveTime.Format(app.TimeLayout),
 		HouseTitle: r.HouseTitle, TenantID: r.TenantID, LandlordID: r.LandlordID,
 	}
 	b, err := json.Marshal(p)

@@ -75,7 +75,13 @@ func procEnv(tb testing.TB, extra ...string) []string {
 // MustStart runs `gateway serve` and waits until it listens and is ready.
 func MustStart(tb testing.TB, env []string) *proc {
 	tb.Helper()
-	cmd := exec.Command(binary, "serve")
+	return mustStartBinary(tb, binary, env)
+}
+
+// mustStartBinary is MustStart with another build of the gateway.
+func mustStartBinary(tb testing.TB, bin string, env []string) *proc {
+	tb.Helper()
+	cmd := exec.Command(bin, "serve")
 	cmd.Env = env
 	// A test binary killed by its timeout must not leave nodes behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

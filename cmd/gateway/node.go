@@ -98,7 +98,7 @@ func (n *node) build(ctx context.Context) error {
 		Cleaner: n.cleaner})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
 	if cfg.Worker.Enabled {
-		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log), reminder.WorkerOptions{
+		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log).WithClock(reminder.RedisClock(n.rdb), 0), reminder.WorkerOptions{
 			Queues: cfg.Worker.Queues, Concurrency: cfg.Worker.Concurrency, PollInterval: cfg.Worker.PollInterval,
 			ShutdownTimeout: cfg.Shutdown.Timeout, Logger: log,
 		})
