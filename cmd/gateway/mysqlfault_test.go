@@ -32,8 +32,8 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 	// means the first try had committed before the kill took its answer.
 	var (
 		done, unavailable, ambiguous atomic.Int64
-		mu                sync.Mutex
-		unexpected        []string
+		mu                           sync.Mutex
+		unexpected                   []string
 	)
 	run := func(path, body string) {
 		url := node.httpURL + path
