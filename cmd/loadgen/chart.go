@@ -15,11 +15,12 @@ import (
 )
 
 // runChart is "loadgen chart": an SVG of the latency percentiles of the
-// ramp runs in a JSON-lines file against the offered rate.
+// ramp runs in a JSON-lines file against the offered rate, or, in a file
+// without ramp runs, of the last soak run's node resources over time.
 func runChart(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chart", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	in := fs.String("in", "", "JSON-lines file of runs (loadgen -json); its ramp runs are drawn")
+	in := fs.String("in", "", "JSON-lines file of runs (loadgen -json); its ramp runs are drawn, or else its last soak run")
 	out := fs.String("out", "ramp.svg", "SVG file to write")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,13 +32,20 @@ func runChart(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runs, err := readRampRuns(f)
+	runs, soak, err := readChartRuns(f)
 	f.Close()
 	if err != nil {
 		return err
 	}
+	if len(runs) == 0 && soak != nil {
+		if err := os.WriteFile(*out, soakSVG(soak), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (the last soak run)\n", *out)
+		return nil
+	}
 	if len(runs) == 0 {
-		return fmt.Errorf("chart: no ramp run in %s", *in)
+		return fmt.Errorf("chart: no ramp or soak run in %s", *in)
 	}
 	if err := os.WriteFile(*out, rampSVG(runs), 0o644); err != nil {
 		return err
@@ -54,7 +62,17 @@ type chartRun struct {
 
 // readRampRuns reads the ramp runs of a JSON-lines file, in order.
 func readRampRuns(r io.Reader) ([]chartRun, error) {
-	var runs []chartRun
+	runs, _, err := readChartRuns(r)
+	return runs, err
+}
+
+// readChartRuns reads the ramp runs of a JSON-lines file, in order, and its
+// last soak run (nil if none).
+func readChartRuns(r io.Reader) ([]chartRun, *soakReport, error) {
+	var (
+		runs []chartRun
+		soak *soakReport
+	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	labels := map[string]int{}
@@ -68,14 +86,21 @@ func readRampRuns(r io.Reader) ([]chartRun, error) {
 			Results    json.RawMessage `json:"results"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if rec.Scenario == "soak" {
+			soak = &soakReport{}
+			if err := json.Unmarshal(rec.Results, soak); err != nil {
+				return nil, nil, fmt.Errorf("line %d: %w", line, err)
+			}
+			continue
 		}
 		if rec.Scenario != "ramp" {
 			continue
 		}
 		var rep rampReport
 		if err := json.Unmarshal(rec.Results, &rep); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		label := fmt.Sprintf("batch %d", rep.Batch)
 		if labels[label]++; labels[label] > 1 {
@@ -83,7 +108,7 @@ func readRampRuns(r io.Reader) ([]chartRun, error) {
 		}
 		runs = append(runs, chartRun{Label: label, Report: rep})
 	}
-	return runs, sc.Err()
+	return runs, soak, sc.Err()
 }
 
 // The chart's geometry, in SVG user units.

@@ -99,7 +99,7 @@ func TestChartCommand(t *testing.T) {
 	if err := os.WriteFile(in, []byte(`{"scenario":"idle","results":{}}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(t.Context(), []string{"chart", "-in", in, "-out", out}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no ramp run") {
+	if err := run(t.Context(), []string{"chart", "-in", in, "-out", out}, noEnv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no ramp or soak run") {
 		t.Fatalf("chart of a file without ramps: err = %v", err)
 	}
 }

@@ -33,8 +33,11 @@ type clientProc struct {
 
 // clientOpts are the settings of the clients processes of a scenario.
 type clientOpts struct {
-	lateAfter time.Duration // the ramp's p99 limit
-	status    time.Duration // interval of their status lines
+	lateAfter     time.Duration // the ramp's p99 limit
+	status        time.Duration // interval of their status lines
+	compact       bool          // positions and counts instead of every message
+	churnEvery    time.Duration // close churnFraction of the sessions this often (0: never)
+	churnFraction float64
 }
 
 // startClients spreads users firstUser+1 .. firstUser+users over procs
@@ -58,6 +61,12 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 			"-auth", o.cfg.auth, "-progress", opts.status.String()}
 		if opts.lateAfter > 0 {
 			args = append(args, "-late-after", opts.lateAfter.String())
+		}
+		if opts.compact {
+			args = append(args, "-compact")
+		}
+		if opts.churnEvery > 0 {
+			args = append(args, "-churn-every", opts.churnEvery.String(), "-churn-fraction", strconv.FormatFloat(opts.churnFraction, 'g', -1, 64))
 		}
 		cp, err := startClientProc(o.self, name, args, env, filepath.Join(o.cfg.workdir, name+".log"), out, n)
 		if err != nil {

@@ -39,6 +39,9 @@ type clientsConfig struct {
 	secret        []byte
 	tokenTTL      time.Duration
 	lateAfter     time.Duration // a first receipt later than this from its schedule counts as late
+	compact       bool          // keep positions and counts, not every message (long runs)
+	churnEvery    time.Duration // every this long, close the sessions of churnFraction of the users (0: never)
+	churnFraction float64
 }
 
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -56,6 +59,9 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&cfg.auth, "auth", "jwt", "jwt: ?token=<HS256 JWT minted with $"+jwtSecretEnv+">; insecure: ?user_id=")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 24*time.Hour, "lifetime of the minted tokens")
 	fs.DurationVar(&cfg.lateAfter, "late-after", 100*time.Millisecond, "first receipts later than this from the scheduled send count as late in the status lines")
+	fs.BoolVar(&cfg.compact, "compact", false, "keep each user's position and message counts instead of every message (bounded memory for long runs)")
+	fs.DurationVar(&cfg.churnEvery, "churn-every", 0, "every this long, close the WebSockets of -churn-fraction of the users, which reconnect and resume (0: no churn)")
+	fs.Float64Var(&cfg.churnFraction, "churn-fraction", 0.05, "share of the users whose WebSockets each churn closes, taken in turn")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +94,8 @@ func (c *clientsConfig) check() error {
 		return fmt.Errorf("clients: -auth jwt needs $%s (%d+ bytes)", jwtSecretEnv, jwtauth.MinSecretLen)
 	case c.auth != "jwt" && c.auth != "insecure":
 		return fmt.Errorf("clients: -auth %q: want jwt or insecure", c.auth)
+	case c.churnEvery < 0 || c.churnFraction < 0 || c.churnFraction > 1:
+		return errors.New("clients: -churn-every must not be negative and -churn-fraction must be in [0, 1]")
 	}
 	return nil
 }
@@ -113,7 +121,7 @@ type clientGroup struct {
 	sem    chan struct{}
 	steps  *liveSteps
 
-	connected, live, received, reconnects, dialErrors, failed atomic.Int64
+	connected, live, received, reconnects, dialErrors, failed, churned atomic.Int64
 
 	mu         sync.Mutex
 	events     map[string]int
@@ -132,12 +140,15 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range states {
-		st := &userState{id: int64(cfg.offset + i + 1), node: cfg.nodes[i%len(cfg.nodes)]}
+		st := &userState{id: int64(cfg.offset + i + 1), node: cfg.nodes[i%len(cfg.nodes)], compact: cfg.compact}
 		st.log.User = st.id
 		states[i] = st
 		wg.Go(func() { g.hold(ctx, st) })
 	}
 
+	if cfg.churnEvery > 0 && cfg.churnFraction > 0 {
+		go g.churn(ctx, states)
+	}
 	var connectMS int64
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -162,12 +173,15 @@ loop:
 	}
 	sum := clientSummary{Users: cfg.users, Connected: g.connected.Load(), Reconnects: g.reconnects.Load(),
 		DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(), Received: g.received.Load(),
-		Events: g.events, CloseCodes: g.closeCodes, ConnectMS: connectMS}
+		Events: g.events, CloseCodes: g.closeCodes, ConnectMS: connectMS, Churned: g.churned.Load()}
 	for _, st := range states {
 		sum.Gaps += st.gaps
 		sum.OutOfOrder += st.ooo
 		if len(st.log.Msgs) > 0 {
 			sum.Logs = append(sum.Logs, st.log)
+		}
+		if cfg.compact {
+			sum.Positions = append(sum.Positions, userPosition{User: st.id, Epoch: st.epoch, Last: st.last, Unique: st.unique, Repeats: st.repeats})
 		}
 	}
 	return sum
@@ -248,6 +262,8 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 	}
 	g.live.Add(1)
 	defer g.live.Add(-1)
+	st.conn.Store(conn)
+	defer st.conn.Store(nil)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	defer conn.Close()
@@ -287,7 +303,7 @@ func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err 
 			}
 			g.received.Add(1)
 			if f.Detail.Step != nil {
-				g.steps.add(int(*f.Detail.Step), st.log.Msgs[len(st.log.Msgs)-1].fromSchedule(), a == arrivalRepeat)
+				g.steps.add(int(*f.Detail.Step), sinceNS(now, f.Detail.SchedNS), a == arrivalRepeat)
 			}
 		}
 	}

@@ -1,6 +1,11 @@
 package main
 
-import "hash/fnv"
+import (
+	"hash/fnv"
+	"sync/atomic"
+
+	"github.com/gorilla/websocket"
+)
 
 // wireFrame is the part of a gateway frame the clients read.
 type wireFrame struct {
@@ -59,6 +64,12 @@ type userState struct {
 	connected bool
 	log       userLog
 	gaps, ooo int64
+	unique    int64 // data messages above the position when they came
+	repeats   int64 // data messages at or behind it
+	compact   bool  // keep counts only, not log.Msgs (long runs)
+
+	// conn is the open WebSocket (nil between sessions), for the churn.
+	conn atomic.Pointer[websocket.Conn]
 }
 
 // follow takes the position of a connected or reset frame.
@@ -89,7 +100,15 @@ func (st *userState) take(f wireFrame, now int64) arrival {
 		a = arrivalGap
 		st.gaps++
 	}
+	if a == arrivalRepeat {
+		st.repeats++
+	} else {
+		st.unique++
+	}
 	st.last = max(st.last, f.Seq)
+	if st.compact {
+		return a
+	}
 	st.log.Msgs = append(st.log.Msgs, received{int64(st.epochIndex(f.Epoch)), f.Seq, int64(idHash(f.ID)),
 		sinceNS(now, f.Detail.SchedNS), sinceNS(now, f.Detail.SentNS)})
 	return a
@@ -151,4 +170,18 @@ type clientSummary struct {
 	CloseCodes map[string]int `json:"close_codes"`  // why sessions ended before the stop
 	ConnectMS  int64          `json:"connect_ms"`   // time until every user was connected (0: never)
 	Logs       []userLog      `json:"logs"`
+	// Compact runs (-compact) keep each user's position and counts instead
+	// of Logs; -churn runs count the sessions they closed.
+	Positions []userPosition `json:"positions,omitempty"`
+	Churned   int64          `json:"churned,omitempty"`
+}
+
+// userPosition is where one user's stream stood at the end of a compact
+// run, and how many data messages it got.
+type userPosition struct {
+	User    int64  `json:"u"`
+	Epoch   string `json:"e"`
+	Last    int64  `json:"s"`   // the last seq processed
+	Unique  int64  `json:"n"`   // messages above the position when they came
+	Repeats int64  `json:"dup"` // messages at or behind it
 }

@@ -7,6 +7,7 @@
 //	loadgen fixed     [flags]  a fixed push rate for a while: latency percentiles, loss, CPU per message
 //	loadgen idle      [flags]  many idle connections: CPU per connection, RSS per connection, idle CPU
 //	loadgen footprint [flags]  what Redis holds per idle user, per user with messages, per message
+//	loadgen soak      [flags]  a long run at a fixed rate with client churn: RSS, goroutines, open files over time
 //	loadgen run       [flags]  -scenario NAME, or the former phases (-phases a,b,r)
 //	loadgen chart     [flags]  SVG of a ramp's latency percentiles against the offered rate
 //	loadgen clients   [flags]  (a role) hold one WebSocket per user, record what arrives
@@ -44,8 +45,9 @@ const usage = `usage:
   loadgen fixed     [flags]   push at -rate for -duration: latency from the scheduled send, loss, CPU per message
   loadgen idle      [flags]   -conns idle connections: CPU per new connection, RSS per connection, idle CPU
   loadgen footprint [flags]   Redis memory and keys per idle user, per user with messages, per stored message
+  loadgen soak      [flags]   push at -rate for -duration (30m) while clients drop and resume: RSS, goroutines, open files
   loadgen run       [flags]   -scenario NAME [its flags], or the former phases: -phases a,b,r
-  loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate
+  loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate (or a soak's resources)
   loadgen clients   [flags]   role: one WebSocket per user, record every message, write a summary on exit
   loadgen push      [flags]   role: push at a fixed rate through POST /api/push to running nodes
 Run "loadgen <command> -h" for the flags of a command.`

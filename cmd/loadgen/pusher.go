@@ -22,6 +22,9 @@ type pushPlan struct {
 	batch       int
 	concurrency int
 	step        func(k int) (stepPlan, bool)
+	// compact keeps, per user, the last position and the count of the
+	// accepted messages instead of every result (long runs).
+	compact bool
 }
 
 // pusher sends a schedule through POST /api/push. A request is sent when
@@ -43,6 +46,9 @@ type pusher struct {
 	mu         sync.Mutex
 	steps      []*stepPush
 	results    []pushResult
+	perUser    map[int64]*pushedTo // compact plans
+	acceptedN  int
+	reqHist    histogram         // compact plans: request latencies, µs
 	epochs     map[string]string // interned epochs
 	errSamples []string
 	reqMicros  []int64
@@ -63,7 +69,7 @@ type stepPush struct {
 
 func newPusher(plan pushPlan) *pusher {
 	return &pusher{plan: plan, started: make(chan struct{}), done: make(chan struct{}), stopCh: make(chan struct{}),
-		epochs: map[string]string{},
+		epochs: map[string]string{}, perUser: map[int64]*pushedTo{}, reqHist: histogram{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: plan.concurrency * 2, MaxIdleConnsPerHost: plan.concurrency, IdleConnTimeout: time.Minute}}}
 }
@@ -157,7 +163,11 @@ func (p *pusher) do(ctx context.Context, j pushJob) {
 	defer p.mu.Unlock()
 	p.requests++
 	p.maxLag = max(p.maxLag, sent.Sub(j.due))
-	p.reqMicros = append(p.reqMicros, answered.Sub(sent).Microseconds())
+	if p.plan.compact {
+		p.reqHist.add(answered.Sub(sent).Microseconds())
+	} else {
+		p.reqMicros = append(p.reqMicros, answered.Sub(sent).Microseconds())
+	}
 	at := answered.Sub(p.start)
 	p.lastDone = max(p.lastDone, at)
 	st := p.steps[j.step]
@@ -170,6 +180,7 @@ func (p *pusher) do(ctx context.Context, j pushJob) {
 		return
 	}
 	st.accepted += len(got)
+	p.acceptedN += len(got)
 	if w := p.windowAt(at); w >= 0 {
 		p.steps[w].inWindow += len(got)
 	}
@@ -178,6 +189,10 @@ func (p *pusher) do(ctx context.Context, j pushJob) {
 		if !ok {
 			e = r.Epoch
 			p.epochs[e] = e
+		}
+		if p.plan.compact {
+			p.perUser[r.UserID] = p.perUser[r.UserID].add(e, r.Seq)
+			continue
 		}
 		p.results = append(p.results, pushResult{User: r.UserID, Epoch: e, Seq: r.Seq, IDHash: idHash(r.ID), Step: int32(j.step)})
 	}
@@ -215,7 +230,28 @@ func (p *pusher) stepsStarted() int {
 func (p *pusher) accepted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.results)
+	return p.acceptedN
+}
+
+// pushedTo is what a compact pusher got accepted for one user: the
+// position of the newest message and how many there were.
+type pushedTo struct {
+	Epoch string
+	Last  int64
+	Count int64
+}
+
+// add records an accepted message at (epoch, seq); nil p starts a record.
+func (p *pushedTo) add(epoch string, seq int64) *pushedTo {
+	if p == nil {
+		p = &pushedTo{}
+	}
+	if epoch != p.Epoch {
+		p.Epoch, p.Last = epoch, 0 // a new stream: its seqs start again
+	}
+	p.Last = max(p.Last, seq)
+	p.Count++
+	return p
 }
 
 // pushReport is what a pusher did in all.
@@ -237,7 +273,7 @@ type pushReport struct {
 // report sums up the pusher once it is done.
 func (p *pusher) report() pushReport {
 	<-p.done
-	r := pushReport{Accepted: len(p.results), Requests: p.requests, FailedReqs: p.failedReqs,
+	r := pushReport{Accepted: p.acceptedN, Requests: p.requests, FailedReqs: p.failedReqs,
 		ErrorSamples: p.errSamples, ElapsedMS: p.lastDone.Milliseconds(), Batch: p.plan.batch,
 		MaxLagMS: round2(ms(p.maxLag))}
 	for _, st := range p.steps {
@@ -247,6 +283,9 @@ func (p *pusher) report() pushReport {
 		r.Rate = round2(float64(r.Accepted) / p.lastDone.Seconds())
 	}
 	q := quantiles(p.reqMicros, 0.5, 0.99, 1)
+	if p.plan.compact {
+		q = []float64{float64(p.reqHist.quantile(0.5)), float64(p.reqHist.quantile(0.99)), float64(p.reqHist.quantile(1))}
+	}
 	r.ReqP50MS, r.ReqP99MS, r.ReqMaxMS = q[0]/1000, q[1]/1000, q[2]/1000
 	return r
 }

@@ -25,6 +25,7 @@ var scenarios = map[string]func() scenarioConfig{
 	"idle":      func() scenarioConfig { return &idleConfig{} },
 	"footprint": func() scenarioConfig { return &footprintConfig{} },
 	"reserve":   func() scenarioConfig { return &reserveConfig{} },
+	"soak":      func() scenarioConfig { return &soakConfig{} },
 }
 
 // parseScenario parses the flags of scenario name.

@@ -12,8 +12,9 @@ import (
 )
 
 // TestSmokeAgainstARealNode builds the gateway and the tool, then runs a
-// tiny ramp and a tiny idle run against real nodes (jwt mode, a private
-// redis-server, a fresh MariaDB database), and charts the ramp.
+// tiny ramp, a tiny idle run and a short soak with churn against real
+// nodes (jwt mode, a private redis-server, a fresh MariaDB database), and
+// charts the ramp.
 func TestSmokeAgainstARealNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the gateway")
@@ -30,6 +31,8 @@ func TestSmokeAgainstARealNode(t *testing.T) {
 	runs := [][]string{
 		{"ramp", "-users", "30", "-procs", "1", "-start", "100", "-factor", "2", "-step", "1s", "-max-steps", "2", "-grace", "500ms"},
 		{"idle", "-conns", "40", "-procs", "2", "-settle", "500ms", "-window", "1s"},
+		{"soak", "-users", "40", "-procs", "1", "-rate", "200", "-duration", "6s", "-churn-every", "1s", "-churn-fraction", "0.25",
+			"-sample-every", "1s", "-deliver-timeout", "10s", "-chart", filepath.Join(dir, "soak.svg")},
 	}
 	for _, args := range runs {
 		start := time.Now()
@@ -53,14 +56,21 @@ func TestSmokeAgainstARealNode(t *testing.T) {
 		}
 		got = append(got, rec)
 	}
-	if len(got) != 2 || got[0].Scenario != "ramp" || got[1].Scenario != "idle" {
-		t.Fatalf("JSON lines: %+v; want a ramp and an idle run", got)
+	if len(got) != 3 || got[0].Scenario != "ramp" || got[1].Scenario != "idle" || got[2].Scenario != "soak" {
+		t.Fatalf("JSON lines: %+v; want a ramp, an idle and a soak run", got)
 	}
 	if r := got[0]; !r.OK || len(r.Results.Steps) != 2 || !r.Results.Steps[1].Complete || r.Results.Steps[1].Received != 200 {
 		t.Errorf("ramp: %+v; want ok, 2 complete steps, 200 messages in the second", r)
 	}
 	if r := got[1]; !r.OK || r.Results.Conns != 40 || r.Results.Probe.Expected != 40 || r.Results.Probe.Unique != 40 {
 		t.Errorf("idle: %+v; want ok, 40 connections, each got its probe message", r)
+	}
+	if r := got[2]; !r.OK || r.Results.Delivery.Expected != 1200 || r.Results.Delivery.Unique != 1200 ||
+		r.Results.Churned == 0 || len(r.Results.Samples) < 6 || r.Results.Samples[0].Goroutines[0] <= 0 {
+		t.Errorf("soak: %+v; want ok, 1200 messages each received once across the churn, 6+ samples with goroutines", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "soak.svg")); err != nil || !bytes.Contains(b, []byte("open files")) {
+		t.Errorf("soak chart: %v", err)
 	}
 	svg := filepath.Join(dir, "ramp.svg")
 	if out, err := exec.Command(loadgen, "chart", "-in", jsonl, "-out", svg).CombinedOutput(); err != nil {
@@ -79,5 +89,8 @@ type smokeRecord struct {
 			Expected int `json:"expected"`
 			Unique   int `json:"unique"`
 		} `json:"probe_delivery"`
+		Delivery soakDelivery `json:"delivery"`
+		Churned  int64        `json:"churned"`
+		Samples  []soakSample `json:"samples"`
 	} `json:"results"`
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCompactDelivery(t *testing.T) {
+	pushed := map[int64]*pushedTo{}
+	for _, m := range []struct {
+		user int64
+		seq  int64
+	}{{1, 1}, {1, 2}, {1, 3}, {2, 1}, {2, 2}, {3, 1}} {
+		pushed[m.user] = pushed[m.user].add("e1", m.seq)
+	}
+	tests := []struct {
+		name      string
+		positions []userPosition
+		want      soakDelivery
+	}{
+		{"all there", []userPosition{{1, "e1", 3, 3, 0}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}, {4, "e1", 0, 0, 0}},
+			soakDelivery{Expected: 6, Unique: 6}},
+		{"one short, one repeat", []userPosition{{1, "e1", 2, 2, 1}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}},
+			soakDelivery{Expected: 6, Unique: 5, Duplicated: 1, Lost: 1, OffPosition: 1}},
+		{"a user missing, one unexpected", []userPosition{{1, "e1", 3, 3, 0}, {2, "e1", 3, 3, 0}},
+			soakDelivery{Expected: 6, Unique: 6, Lost: 1, Unexpected: 1, OffPosition: 2}},
+		{"another epoch", []userPosition{{1, "e2", 3, 3, 0}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}},
+			soakDelivery{Expected: 6, Unique: 6, OffPosition: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := compactDelivery(pushed, 6, []clientSummary{{Positions: tt.positions}})
+			got.CloseCodes, got.Events = nil, nil
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGrowthOf(t *testing.T) {
+	sample := func(rss int64, gor, fds int) soakSample {
+		return soakSample{RSSKB: []int64{rss}, Goroutines: []int{gor}, OpenFiles: []int{fds}}
+	}
+	// The first quarter warms up and is left out.
+	flat := []soakSample{sample(10, 1, 1), sample(10, 1, 1), sample(100, 50, 20), sample(100, 50, 20),
+		sample(101, 51, 20), sample(99, 50, 20), sample(100, 50, 20), sample(100, 50, 20)}
+	if diff := cmp.Diff(soakGrowth{RSSKB: [2]float64{100, 100}, GoroutineN: [2]float64{50, 50}, OpenFileN: [2]float64{20, 20}}, growthOf(flat)); diff != "" {
+		t.Errorf("flat (-want +got):\n%s", diff)
+	}
+	leak := []soakSample{sample(100, 50, 20), sample(100, 50, 20), sample(100, 50, 20), sample(100, 50, 20),
+		sample(150, 70, 20), sample(160, 75, 20), sample(200, 100, 20), sample(200, 100, 20)}
+	got := growthOf(leak)
+	if got.RSS != 1 || got.Goroutines != 1 || got.OpenFiles != 0 {
+		t.Errorf("leak: %+v, want RSS and goroutines doubled", got)
+	}
+	r := &soakReport{Growth: got, MaxRSSGrowth: 0.25, MaxCountGrowth: 0.1}
+	want := []string{"RSS grew 100% (limit 25%)"} // goroutines: +50 only, not above the absolute floor
+	if diff := cmp.Diff(want, r.failures()); diff != "" {
+		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+}
+
+func TestSoakChart(t *testing.T) {
+	rep := &soakReport{Users: 10, TargetRate: 100, ChurnFraction: 0.05, ChurnEveryS: 10}
+	for i := range 5 {
+		rep.Samples = append(rep.Samples, soakSample{AtS: float64(i * 60), RSSKB: []int64{40000, -1},
+			Goroutines: []int{400, 410}, OpenFiles: []int{200, 210}})
+	}
+	svg := string(soakSVG(rep))
+	for _, want := range []string{`data-series="RSS node 1"`, `data-series="goroutines node 2"`, `data-series="open files node 1"`,
+		"minutes since the first push"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks %s", want)
+		}
+	}
+	// Node 2's RSS was never read: its line has no points.
+	if !strings.Contains(svg, `<title>RSS node 2</title><polyline fill="none" stroke="#d95f02" stroke-width="2" points=""/>`) {
+		t.Errorf("an unread RSS was drawn")
+	}
+
+	// loadgen chart draws it again from the JSON line.
+	dir := t.TempDir()
+	line, err := json.Marshal(runRecord{Scenario: "soak", OK: true, Results: rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := filepath.Join(dir, "runs.jsonl"), filepath.Join(dir, "soak.svg")
+	if err := os.WriteFile(in, append(line, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"chart", "-in", in, "-out", out}, noEnv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, []byte(svg)) {
+		t.Errorf("loadgen chart drew another soak chart")
+	}
+}
