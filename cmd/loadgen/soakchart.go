@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -75,7 +76,7 @@ func soakSVG(r *soakReport) []byte {
 			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y(v)+4, trimFloat(v))
 		}
 		for t := 0.0; t <= tMax+1e-9; t += xStep {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(t), pb+16, trimFloat(t))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(t), pb+16, strconv.FormatFloat(math.Round(t*1e6)/1e6, 'f', -1, 64))
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>`+"\n", left, pt, right-left, panelH)
 		title := p.title
