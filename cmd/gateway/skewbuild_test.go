@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +63,12 @@ func skewedGateway(tb testing.TB) string {
 	tb.Helper()
 	skewOnce.Do(func() {
 		dir := filepath.Dir(binary)
-		timeDir := filepath.Join(runtime.GOROOT(), "src", "time")
+		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			skewErr = "go env GOROOT: " + err.Error()
+			return
+		}
+		timeDir := filepath.Join(strings.TrimSpace(string(goroot)), "src", "time")
 		orig, err := os.ReadFile(filepath.Join(timeDir, "time.go"))
 		if err != nil {
 			skewErr = err.Error()
