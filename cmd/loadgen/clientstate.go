@@ -2,15 +2,12 @@ package main
 
 import "hash/fnv"
 
-// wireFrame is the part of a gateway frame the clients read.
-type wireFrame struct {
-	Event   string     `json:"event"`
-	Epoch   string     `json:"epoch"`
-	LastSeq int64      `json:"last_seq"`
-	Reset   bool       `json:"reset"`
-	Seq     int64      `json:"seq"`
-	ID      string     `json:"id"`
-	Detail  wireDetail `json:"detail"`
+// arrivalOf is what the log keeps of a notification the client handed over.
+type arrivalOf struct {
+	Epoch  string
+	Seq    int64
+	ID     string
+	Detail wireDetail
 }
 
 // wireDetail is the detail the pusher puts in every message.
@@ -47,22 +44,18 @@ func idHash(id string) uint32 {
 }
 
 // userState is one user of a clients process, owned by its goroutine
-// until the process ends. It follows the user's stream the way the README
-// tells clients to: connected and reset frames give the epoch and the seq
-// the messages continue after.
+// until the process ends. Its pkg/client Client follows the user's stream
+// (resume, resets, duplicates); the state checks what it hands over.
 type userState struct {
 	id        int64
 	node      string
-	token     string
 	epoch     string // the epoch of the user's stream the position belongs to
 	last      int64  // the seq processed last (the resume position)
 	connected bool
 	log       userLog
 	gaps, ooo int64
+	dups      int64 // dropped by the client as duplicates
 }
-
-// follow takes the position of a connected or reset frame.
-func (st *userState) follow(f wireFrame) { st.epoch, st.last = f.Epoch, f.LastSeq }
 
 // arrival says how a data message relates to the user's position.
 type arrival int
@@ -71,16 +64,16 @@ const (
 	arrivalNext     arrival = iota // the seq after the position
 	arrivalGap                     // further ahead: some seq was skipped
 	arrivalRepeat                  // at or behind the position: a duplicate
-	arrivalNewEpoch                // another epoch without a reset frame first
+	arrivalNewEpoch                // the first of an epoch (the stream was reset, or the first message)
 )
 
 // take records a data message received at now (unix ns) and moves the
 // position; a repeat is recorded too (the merge counts duplicates exactly).
-func (st *userState) take(f wireFrame, now int64) arrival {
+func (st *userState) take(f arrivalOf, now int64) arrival {
 	a := arrivalNext
 	switch {
 	case f.Epoch != st.epoch:
-		a = arrivalNewEpoch // never expected: the gateway sends a reset frame first
+		a = arrivalNewEpoch // the client handed the reset over; the epoch starts where the gateway said
 		st.epoch, st.last = f.Epoch, f.Seq-1
 	case f.Seq <= st.last:
 		a = arrivalRepeat
@@ -145,10 +138,11 @@ type clientSummary struct {
 	DialErrors int64          `json:"dial_errors"`
 	Failed     int64          `json:"failed"`
 	Received   int64          `json:"received"`
-	Gaps       int64          `json:"gaps"`         // a seq more than one above the previous of the user
-	OutOfOrder int64          `json:"out_of_order"` // a seq not above the previous of the user
-	Events     map[string]int `json:"events"`       // non-data frames other than connected
-	CloseCodes map[string]int `json:"close_codes"`  // why sessions ended before the stop
-	ConnectMS  int64          `json:"connect_ms"`   // time until every user was connected (0: never)
+	Gaps       int64          `json:"gaps"`              // a seq more than one above the previous of the user
+	OutOfOrder int64          `json:"out_of_order"`      // a seq not above the previous of the user
+	Duplicates int64          `json:"client_duplicates"` // notifications the client dropped as already handed over
+	Events     map[string]int `json:"events"`            // non-data frames other than connected
+	CloseCodes map[string]int `json:"close_codes"`       // why sessions ended before the stop
+	ConnectMS  int64          `json:"connect_ms"`        // time until every user was connected (0: never)
 	Logs       []userLog      `json:"logs"`
 }
