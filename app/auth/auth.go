@@ -49,6 +49,7 @@ const (
 	GetReservation    Operation = "get_reservation"
 	ListReservations  Operation = "list_reservations"
 	Subscribe         Operation = "subscribe" // a WebSocket session of one user
+	Messages          Operation = "messages"  // one user's stored messages (HTTP catch-up)
 	Push              Operation = "push"      // generic server push
 	Presence          Operation = "presence"  // who is online, cluster stats
 	Operate           Operation = "operate"   // metrics, pprof, the asynq UI
@@ -68,6 +69,7 @@ var Policy = map[Operation]Access{
 	GetReservation:    User,
 	ListReservations:  User,
 	Subscribe:         User,
+	Messages:          User,
 	Push:              Server,
 	Presence:          Trusted,
 	Operate:           Operator,

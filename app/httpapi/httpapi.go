@@ -34,6 +34,8 @@ type Options struct {
 	Push PushService
 	// Presence serves GET /api/websocket/online-users and /stats (nil: 503).
 	Presence PresenceReader
+	// Messages serves GET /api/messages (nil: 503).
+	Messages MessageReader
 }
 
 // handler holds what every route needs.
@@ -86,6 +88,7 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	e.POST("/house/reserve", h.allow(auth.Reserve), h.reserve)
 	e.POST("/api/push", h.allow(auth.Push), h.push)
 	h.websocketRoutes(e)
+	h.messagesRoute(e)
 
 	r := e.Group("/api/reservations")
 	r.GET("", h.allow(auth.ListReservations), h.list)

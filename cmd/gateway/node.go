@@ -153,7 +153,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	})
 	n.metrics.WatchSubscriber(n.sub)
 	n.metrics.WatchSessions(n.hub.Connections)
-	httpOpts.Push, httpOpts.Presence = pusher, n.presence
+	httpOpts.Push, httpOpts.Presence, httpOpts.Messages = pusher, n.presence, n.streams
 	engine := httpapi.NewHandler(svc, httpOpts)
 	engine.GET("/ws", gin.WrapH(n.hub))
 	mountWeb(engine)
