@@ -281,23 +281,32 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 	if len(all) == 0 {
 		return
 	}
-	step := window / time.Duration(len(all))
-	t := time.NewTicker(max(step, time.Microsecond))
+	// Spread the closes evenly over the window: at every tick, close as
+	// many as are due by now (a tick per session would fall behind with
+	// thousands of sessions and overrun the window).
+	const tick = 10 * time.Millisecond
+	start := time.Now()
+	t := time.NewTicker(tick)
 	defer t.Stop()
-	for i, c := range all {
-		c.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
-		if i == len(all)-1 {
-			break
+	done := 0
+	for done < len(all) {
+		due := len(all)
+		if elapsed := time.Since(start); window > 0 && elapsed < window {
+			due = max(1, int(int64(len(all))*int64(elapsed)/int64(window)))
 		}
-		if step > 0 {
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				for _, rest := range all[i+1:] {
-					rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
-				}
-				return
+		for ; done < min(due, len(all)); done++ {
+			all[done].evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
+		}
+		if done == len(all) {
+			return
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			for _, rest := range all[done:] {
+				rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
 			}
+			return
 		}
 	}
 }
