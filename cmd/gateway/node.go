@@ -152,7 +152,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	n.metrics.WatchSessions(n.hub.Connections)
 	httpOpts.Push, httpOpts.Presence = pusher, n.presence
 	engine := httpapi.NewHandler(svc, httpOpts)
-	engine.GET("/ws", gin.WrapH(n.hub))
+	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, n.hub)))
 	mountWeb(engine)
 	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics})
 	return engine
