@@ -88,6 +88,7 @@ func (n *node) build(ctx context.Context) error {
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
 	store := mysql.NewStore(n.db)
+	n.watchSources(store)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
 		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
