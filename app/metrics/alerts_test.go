@@ -197,3 +197,17 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 		t.Errorf("the dashboard has %d queries", queries)
 	}
 }
+
+// TestAlertsAreDocumented: docs/operations.md says what each alert means
+// and what to do.
+func TestAlertsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range alertRules(t) {
+		if !strings.Contains(string(doc), "| `"+r.Alert+"` |") {
+			t.Errorf("docs/operations.md has no row for alert %s", r.Alert)
+		}
+	}
+}

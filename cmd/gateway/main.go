@@ -42,7 +42,7 @@ const usage = `usage:
                                                         unless they exist; read them with GATEWAY_JWT_SECRET_FILE
                                                         and GATEWAY_API_KEY_FILE
   gateway version                                       print the version, commit and Go version
-Every configuration key may be overridden by a GATEWAY_* environment variable (see README and
+Every configuration key may be overridden by a GATEWAY_* environment variable (see docs/configuration.md and
 config/reference.yaml); jwt.secret, api_key, redis.password and ui.password also by
 GATEWAY_<NAME>_FILE, naming a file that holds the value (Docker and Kubernetes secrets).`
 
