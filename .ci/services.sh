@@ -2,9 +2,17 @@
 # Makes sure what the tests need is here: MariaDB (127.0.0.1:3306, root,
 # empty password) and Redis (127.0.0.1:6379) answer, nginx and Chromium are
 # installed. Installs with apt-get what is absent and starts the services
-# when they do not answer. Used by `make services`, `make test` and .ci/run.
+# when they do not answer. Used by `make services`, `make test` and .ci/run;
+# `make run` passes --databases: MariaDB and Redis only.
 # Safe to run again: what is there and answering is left alone.
 set -euo pipefail
+
+databases_only=""
+case "${1:-}" in
+--databases) databases_only=1 ;;
+"") ;;
+*) echo "usage: $0 [--databases]" >&2; exit 2 ;;
+esac
 
 log() { echo "services: $*"; }
 die() { echo "services: ERROR: $*" >&2; exit 1; }
@@ -12,6 +20,7 @@ die() { echo "services: ERROR: $*" >&2; exit 1; }
 # apt_install PKG... installs with apt-get (update once per run: .ci/run
 # exports CI_APT_UPDATED after its own update).
 apt_install() {
+	command -v apt-get >/dev/null || die "$* missing and no apt-get here: install $* yourself, or run MariaDB and Redis with: docker compose --profile deps up -d mysql-dev redis-dev"
 	[ "$(id -u)" = 0 ] || die "$* missing and not root: install $* yourself"
 	if [ -z "${CI_APT_UPDATED:-}" ]; then
 		log "apt-get update"
@@ -42,12 +51,23 @@ wait_for() {
 	return 1
 }
 
+# make run on a machine without the clients (MariaDB and Redis in
+# containers: docker compose --profile deps up -d mysql-dev redis-dev):
+# both ports answering is enough.
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -n "$databases_only" ] && ! command -v mariadb >/dev/null && tcp_open 3306 && tcp_open 6379; then
+	log "127.0.0.1:3306 and :6379 answer (no mariadb client here to check more)"
+	exit 0
+fi
+
 # Tools: mariadb client + server, redis server + cli, and what two tests
 # drive: Debian's nginx (the load-balancer test) and Chromium (the web page's
 # browser test).
 need=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v chromium >/dev/null || need+=(chromium)
+if [ -z "$databases_only" ]; then
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+	command -v chromium >/dev/null || need+=(chromium)
+fi
 command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v redis-server >/dev/null || need+=(redis-server)

@@ -46,6 +46,8 @@ type Metrics struct {
 	remindersScheduled prometheus.Counter
 	remindersFired     prometheus.Counter
 	remindersSkipped   prometheus.Counter
+
+	sourceFailures *prometheus.CounterVec
 }
 
 // Label values known in advance: their series exist (at 0) from the start.
@@ -117,6 +119,10 @@ func New() *Metrics {
 	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
 	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was cancelled or rejected.")
 
+	m.sourceFailures = counterVec("gateway_metrics_source_failures_total",
+		"Scrape-time reads of a source that failed or ran out of time (their metrics are missing from that scrape): "+
+			"asynq (the reminder queues in Redis), outbox (MySQL).", "source", []string{"asynq", "outbox"})
+
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -124,6 +130,7 @@ func New() *Metrics {
 		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
 		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
 		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
+		m.sourceFailures,
 	)
 	return m
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/houseview/gateway/app"
@@ -59,6 +60,8 @@ type Config struct {
 type HTTPConfig struct {
 	Addr         string `koanf:"addr" default:":8080" doc:"HTTP (REST + WebSocket) listen address."`
 	MaxBodyBytes int64  `koanf:"max_body_bytes" min:"1024" max:"67108864" doc:"Largest request body accepted; bigger bodies get 413."`
+	// TrustedProxies are the load balancers in front of the node.
+	TrustedProxies []netip.Prefix `koanf:"trusted_proxies" doc:"Load balancers whose forwarding headers the node believes, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). From these peers the WebSocket origin check compares the browser's Origin with the host in X-Forwarded-Host (or Forwarded host=) instead of Host; the headers of any other peer are ignored. Empty: believe no one."`
 }
 
 // GRPCConfig is the gRPC listener.
@@ -69,7 +72,7 @@ type GRPCConfig struct {
 // MySQLConfig is the database of reservations and houses.
 type MySQLConfig struct {
 	DSN      string `koanf:"dsn" required:"true" secret:"dsn" default:"root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC" doc:"go-sql-driver DSN. The database is created (utf8mb4) if absent and migrated at start. parseTime=true and loc=UTC are enforced."`
-	SeedDemo bool   `koanf:"seed_demo" default:"true" doc:"Fill an empty houses table with 300 demo houses (ids 3001-3300, the original README's examples). Turn off for real data."`
+	SeedDemo bool   `koanf:"seed_demo" default:"true" doc:"Fill an empty houses table with 300 demo houses (ids 3001-3300, landlords 2001-2040: the README's examples). Turn off for real data; docker-compose.yml leaves it off unless SEED_DEMO=true."`
 }
 
 // RedisConfig is the Redis of messages, presence and reminder tasks.
@@ -161,6 +164,8 @@ type UIConfig struct {
 	Enabled  bool   `koanf:"enabled" default:"true" doc:"Mount the asynq web UI (asynqmon) at /asynq/."`
 	Username string `koanf:"username" required:"true" default:"admin" doc:"In jwt mode the UI needs HTTP basic auth (this user and ui.password) or \"Authorization: Bearer <api_key>\"."`
 	Password string `koanf:"password" secret:"true" doc:"Basic-auth password of the UI in jwt mode; empty: api_key."`
+	// PrometheusAddr is asynqmon.Options.PrometheusAddress.
+	PrometheusAddr string `koanf:"prometheus_addr" doc:"URL of a Prometheus that scrapes the nodes (http://prometheus:9090): the UI then shows queue metrics over time (its Metrics page), queried by the node. Empty: no Metrics page."`
 }
 
 // MetricsConfig is the Prometheus endpoint.

@@ -89,6 +89,7 @@ func (n *node) build(ctx context.Context) error {
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
 	store := mysql.NewStore(n.db)
+	n.watchSources(store)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
 		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
@@ -155,7 +156,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	n.metrics.WatchSessions(n.hub.Connections)
 	httpOpts.Push, httpOpts.Presence, httpOpts.Messages = pusher, n.presence, n.streams
 	engine := httpapi.NewHandler(svc, httpOpts)
-	engine.GET("/ws", gin.WrapH(n.hub))
+	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, n.hub)))
 	mountWeb(engine)
 	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics})
 	return engine

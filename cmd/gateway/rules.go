@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -33,6 +34,11 @@ func (c *Config) validate(p *problems) {
 	}
 	if p.ok("api_key") && c.APIKey != "" && len(c.APIKey) < 16 {
 		p.add("api_key", "must be at least 16 characters")
+	}
+	if p.ok("ui.prometheus_addr") && c.UI.PrometheusAddr != "" {
+		if u, err := url.Parse(c.UI.PrometheusAddr); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add("ui.prometheus_addr", "%q is not an http(s) URL such as http://prometheus:9090", c.UI.PrometheusAddr)
+		}
 	}
 	if c.NodeID == "" {
 		c.NodeID, _ = os.Hostname()
