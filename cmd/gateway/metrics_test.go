@@ -42,7 +42,13 @@ func TestMetricsOfSources(t *testing.T) {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 
+	// Published rows leave the outbox in batches (reservation.Cleaner,
+	// every 50 ms): wait for the empty outbox.
 	got := series(scrape(t, n.httpURL+"/metrics", ""))
+	for deadline := time.Now().Add(10 * time.Second); got[`gateway_outbox_oldest_age_seconds`] != "0" && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		got = series(scrape(t, n.httpURL+"/metrics", ""))
+	}
 	var dbName string
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "GATEWAY_MYSQL_DSN="); ok {
