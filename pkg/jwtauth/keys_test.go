@@ -89,7 +89,9 @@ func TestPublicKeysAndJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := func(c *jwt.RegisteredClaims) { c.Issuer, c.Audience = "https://id.example", jwt.ClaimStrings{"other", "gateway"} }
+	good := func(c *jwt.RegisteredClaims) {
+		c.Issuer, c.Audience = "https://id.example", jwt.ClaimStrings{"other", "gateway"}
+	}
 	with := func(f func(*jwt.RegisteredClaims)) func(*jwt.RegisteredClaims) {
 		return func(c *jwt.RegisteredClaims) { good(c); f(c) }
 	}
