@@ -104,7 +104,7 @@ func (n *node) build(ctx context.Context) error {
 	gin.SetMode(gin.ReleaseMode)
 	authOpts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username, OperatorPassword: cfg.UI.Password}
 	if cfg.Auth.Mode == app.AuthJWT {
-		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWT.Secret), nil).Verify
+		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWT.Secret), nil).Claims
 	}
 	n.auth = auth.New(authOpts)
 	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
