@@ -57,6 +57,7 @@ type Options struct {
 	PopularityWindow time.Duration    // reservations counted for popularity (default 30 days)
 	Logger           *slog.Logger
 	Metrics          Metrics // nil: none
+	Limiter          Limiter // per-user rates of LimitReserve and LimitRemind; nil: none
 }
 
 // Service implements app.ReservationService.
@@ -70,6 +71,7 @@ type Service struct {
 	log              *slog.Logger
 	reminders        Reminders // nil: none
 	metrics          Metrics   // nil: none
+	limiter          Limiter   // nil: none
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -78,7 +80,7 @@ var _ app.ReservationService = (*Service)(nil)
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
 		maxAhead: opts.MaxAhead, popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
-		reminders: opts.Reminders, metrics: opts.Metrics}
+		reminders: opts.Reminders, metrics: opts.Metrics, limiter: opts.Limiter}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}
