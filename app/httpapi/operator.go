@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"log/slog"
+	"net"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +26,8 @@ func allow(a *auth.Authenticator, op auth.Operation, h *handler) gin.HandlerFunc
 		cred := auth.Credentials{Bearer: jwtauth.BearerToken(c.GetHeader("Authorization"))}
 		if basic {
 			cred.BasicUser, cred.BasicPassword, cred.HasBasic = c.Request.BasicAuth()
+			cred.Loopback = loopback(c.Request)
+			cred.CrossSite = crossOrigin.Check(c.Request) != nil
 		}
 		caller, err := a.Authorize(op, cred)
 		if err != nil {
@@ -46,9 +50,27 @@ func callerOf(c *gin.Context) auth.Caller {
 	return caller
 }
 
+// crossOrigin marks the state-changing requests that a browser sent from
+// another origin (Sec-Fetch-Site, or Origin against Host); requests
+// without either header are not a browser's.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// loopback reports whether r came from a loopback address (the
+// connection's, not a header's).
+func loopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Operator guards operator pages (the asynq UI, /metrics, pprof) for
-// auth.Operate: open in insecure mode; in jwt mode the server API key as
-// a bearer token, or the operator's basic credentials (a browser's).
+// auth.Operate: in insecure mode loopback callers or the API key; in jwt
+// mode the server API key as a bearer token, or the operator's basic
+// credentials (a browser's). A state-changing request a browser sent from
+// another origin is refused unless it carries the API key.
 func Operator(a *auth.Authenticator, log *slog.Logger) gin.HandlerFunc {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
