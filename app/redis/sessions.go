@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	_ "embed"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -91,9 +90,9 @@ func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOpti
 // cannot be reached the session is admitted uncounted (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error) {
 	now := time.Now()
-	id := fmt.Sprintf("%013x-%s-%s", now.UnixMilli(), r.opts.NodeID, newEpoch())
 	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user)},
-		now.UnixMilli(), id, now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy, r.opts.TTL.Milliseconds()).Slice()
+		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
+		r.opts.TTL.Milliseconds()).Slice()
 	if err != nil {
 		r.opts.Logger.WarnContext(ctx, "session count unavailable; admitting uncounted", "user_id", user, "err", err)
 		return "", nil
@@ -102,13 +101,14 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error)
 		r.limited()
 		return "", app.Limited(LimitSessions, 0, "user %d has %d sessions open, the most allowed; close one first", user, r.opts.Limit)
 	}
+	id, _ := res[1].(string)
 	r.mu.Lock()
 	r.local[id] = user
 	r.mu.Unlock()
-	if len(res) > 1 {
+	if len(res) > 2 {
 		r.limited()
 		pipe := r.rdb.Pipeline()
-		for _, v := range res[1:] {
+		for _, v := range res[2:] {
 			old, _ := v.(string)
 			pipe.Publish(ctx, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
 		}

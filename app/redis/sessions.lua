@@ -1,15 +1,19 @@
 -- Admits a new session of one user.
 -- KEYS[1]: the user's Sessions sorted set (member: session id, which sorts
 --          oldest first; score: unix ms it counts until).
--- ARGV: now_ms, the new session's id, its expiry (ms), the limit, the
---       policy ("refuse" or "close_oldest"), the key's TTL (ms).
--- Returns {1, evicted ids...} when admitted, {0} when refused.
+-- ARGV: now_ms, the new session's id suffix, its expiry (ms), the limit,
+--       the policy ("refuse" or "close_oldest"), the key's TTL (ms).
+-- The id starts with Redis's clock in microseconds, so that ids sort in
+-- the order the sessions were admitted, whichever node admitted them.
+-- Returns {1, id, evicted ids...} when admitted, {0} when refused.
 local key = KEYS[1]
-local now, id, exp = ARGV[1], ARGV[2], ARGV[3]
+local t = redis.call('TIME')
+local now, exp = ARGV[1], ARGV[3]
+local id = string.format('%010d%06d-', tonumber(t[1]), tonumber(t[2])) .. ARGV[2]
 local limit = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. now)
 local n = redis.call('ZCARD', key)
-local out = {1}
+local out = {1, id}
 if n >= limit then
   if ARGV[5] == 'refuse' then
     return {0}

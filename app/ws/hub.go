@@ -102,7 +102,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, err)
 		return
 	}
-	sid, err := h.admitSession(ctx, user)
+	sid, err := h.admitSession(ctx, r, user)
 	if err != nil {
 		httperr.Write(w, err)
 		return

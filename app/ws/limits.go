@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // clientAddr is the address a handshake is counted against: the
@@ -19,9 +21,11 @@ func clientAddr(r *http.Request) string {
 }
 
 // admitSession counts a new session of user before the upgrade and
-// returns its id in the registry ("" when not counted).
-func (h *Hub) admitSession(ctx context.Context, user int64) (string, error) {
-	if h.opts.Sessions == nil {
+// returns its id in the registry ("" when not counted). A request that the
+// upgrader will refuse (not an upgrade, a foreign origin) is not counted:
+// it must not close the user's oldest session.
+func (h *Hub) admitSession(ctx context.Context, r *http.Request, user int64) (string, error) {
+	if h.opts.Sessions == nil || !websocket.IsWebSocketUpgrade(r) || !h.m.Upgrader.CheckOrigin(r) {
 		return "", nil
 	}
 	return h.opts.Sessions.Admit(ctx, user)
