@@ -219,3 +219,34 @@ func TestPublicKeysAndJWKSNode(t *testing.T) {
 		t.Errorf("RS256 session: %+v, want connected with the token's exp", f)
 	}
 }
+
+// TestAsynqUIRefusesCrossSiteChanges: the real asynq UI's state-changing
+// routes refuse a cross-site request that carries the operator's (cached)
+// basic credentials, and take the same request from the page's own origin
+// or with the API key.
+func TestAsynqUIRefusesCrossSiteChanges(t *testing.T) {
+	n := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey))
+	pause := func(origin string, basic bool) int {
+		req, _ := http.NewRequest("POST", n.httpURL+"/asynq/api/queues/reminders:pause", nil)
+		req.Header.Set("Origin", origin)
+		if basic {
+			req.SetBasicAuth("admin", apiKey)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+apiKey)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := pause("https://evil.example", true); code != http.StatusForbidden {
+		t.Errorf("cross-site with basic credentials: %d, want 403", code)
+	}
+	for name, code := range map[string]int{"same origin": pause(n.httpURL, true), "api key": pause("https://evil.example", false)} {
+		if code == http.StatusForbidden || code == http.StatusUnauthorized {
+			t.Errorf("%s: %d, want it to reach the UI", name, code)
+		}
+	}
+}
