@@ -82,6 +82,12 @@ func (c *conn) start() {
 	}
 	c.subscribed = true
 	c.mu.Unlock()
+	// A revocation (with until) published before this node subscribed did
+	// not reach this session; its key was written before the publish.
+	if err := c.h.opts.Auth.Admit(ctx, c.user); app.ErrorCode(err) == app.EPermissionDenied {
+		c.evict(CloseRevoked, ReasonRevoked, "revoked")
+		return
+	}
 
 	page, err := c.h.read(ctx, c.user, c.resume)
 	if err != nil {
