@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/auth"
 )
 
 // MessageReader reads users' stored streams (see redis.Streams).
@@ -25,22 +24,6 @@ const (
 	DefaultMessagesLimit = 100
 	MaxMessagesLimit     = 1000
 )
-
-// messagesRoute registers GET /api/messages: the catch-up of clients that
-// cannot hold a WebSocket.
-func (h *handler) messagesRoute(e *gin.Engine) {
-	e.GET("/api/messages", h.allowMessages, h.messagesReady, h.messages)
-}
-
-// allowMessages authorizes auth.Messages with the credentials the
-// WebSocket accepts: a bearer token in the Authorization header or the
-// token parameter (jwt mode).
-func (h *handler) allowMessages(c *gin.Context) {
-	if tok := c.Query("token"); tok != "" && c.GetHeader("Authorization") == "" {
-		c.Request.Header.Set("Authorization", "Bearer "+tok)
-	}
-	h.allow(auth.Messages)(c)
-}
 
 func (h *handler) messagesReady(c *gin.Context) {
 	if h.opts.Messages == nil {

@@ -17,6 +17,9 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	if err := checkUserID("user_id", req.TenantID); err != nil {
 		return nil, err
 	}
+	if err := s.allow(ctx, LimitReserve, req.TenantID); err != nil {
+		return nil, err
+	}
 	if req.LandlordID < 0 {
 		return nil, app.Errorf(app.EInvalidArgument, "landlord_id must be a positive integer")
 	}

@@ -119,6 +119,9 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 	if r.Status != app.StatusConfirmed {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s; only a confirmed viewing is reminded", id, r.Status)
 	}
+	if err := s.allow(ctx, LimitRemind, actor); err != nil {
+		return nil, err
+	}
 	if err := s.remind(ctx, r, ""); err != nil {
 		return nil, err
 	}

@@ -113,7 +113,7 @@ func TestBadFramesKeepTheSession(t *testing.T) {
 	}
 
 	// A frame over the limit closes with 1009.
-	if err := cl.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("a", 600))); err != nil {
+	if err := cl.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("a", ws.DefaultMaxMessageSize+1))); err != nil {
 		t.Fatal(err)
 	}
 	_, err := cl.readUntilClosed(t)

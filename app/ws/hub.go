@@ -78,7 +78,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, app.Errorf(app.EUnavailable, "node is shutting down; connect to another node"))
 		return
 	}
-	user, err := h.authenticate(r)
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if h.opts.Handshakes != nil {
+		if err := h.opts.Handshakes.AllowAddr(ctx, LimitHandshake, clientAddr(r)); err != nil {
+			httperr.Write(w, err)
+			return
+		}
+	}
+	user, exp, err := h.authenticate(ctx, r)
 	if err != nil {
 		httperr.Write(w, err)
 		return
@@ -94,8 +102,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, err)
 		return
 	}
+	sid, err := h.admitSession(ctx, r, user)
+	if err != nil {
+		httperr.Write(w, err)
+		return
+	}
 	c := newConn(h, user, resume)
-	c.acked = acks
+	c.acked, c.sid, c.expires = acks, sid, exp
 	// melody runs the whole session inside HandleRequest. Run it on a fresh
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
@@ -109,6 +122,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.m.HandleRequestWithKeys(w, r, keys); err != nil {
 			// The upgrader has answered the client already.
 			h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
+			h.release(keys[connKey].(*conn))
 		}
 	}(w, r, map[string]any{connKey: c})
 	select {
@@ -133,6 +147,7 @@ func (h *Hub) onConnect(s *melody.Session) {
 	h.opts.Metrics.CatchUpStarted() // every session starts catching up
 	h.add(c)
 	h.opts.Metrics.SessionOpened()
+	c.startExpiry()
 	go c.start()
 }
 
@@ -143,6 +158,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	c.markClosed()
 	h.remove(c)
+	h.release(c)
 	reason := ReasonError
 	if r := c.reason.Load(); r != nil {
 		reason = *r

@@ -29,6 +29,7 @@ type wsFrame struct {
 	Type   int    `json:"type"`
 	UserID int64  `json:"user_id"`
 	NodeID string `json:"node_id"`
+	Exp    int64  `json:"exp"`
 }
 
 type wsClient struct {
