@@ -59,14 +59,32 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
-func (h *Hub) onMessage(s *melody.Session, msg []byte) {
+// frameFrom returns the session's conn if a frame of it is to be handled:
+// not while closing, and not over the frame rate (which closes it).
+func frameFrom(s *melody.Session) *conn {
 	c := connOf(s)
 	if c == nil || c.reason.Load() != nil {
-		return // closing: frames read meanwhile are ignored
+		return nil // closing: frames read meanwhile are ignored
 	}
 	if !c.allowFrame(time.Now()) {
 		c.h.opts.Metrics.Limited(LimitFrames)
 		c.evict(CloseRateLimited, ReasonRateLimited, "rate limited: too many frames")
+		return nil
+	}
+	return c
+}
+
+// onBinary answers a binary frame with an error frame: the protocol is
+// JSON text frames.
+func (h *Hub) onBinary(s *melody.Session, _ []byte) {
+	if c := frameFrom(s); c != nil {
+		c.reject("binary frames are not accepted: send JSON text frames")
+	}
+}
+
+func (h *Hub) onMessage(s *melody.Session, msg []byte) {
+	c := frameFrom(s)
+	if c == nil {
 		return
 	}
 	var f clientFrame

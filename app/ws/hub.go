@@ -64,6 +64,7 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
+	m.HandleMessageBinary(h.onBinary)
 	m.HandleSentMessage(h.onSent)
 	m.HandleError(h.onError)
 	return h
