@@ -49,7 +49,7 @@ type Metrics struct {
 	remindersSkipped   prometheus.Counter
 
 	sourceFailures *prometheus.CounterVec
-	limited *prometheus.CounterVec
+	limited        *prometheus.CounterVec
 }
 
 // Label values known in advance: their series exist (at 0) from the start.
