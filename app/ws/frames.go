@@ -11,7 +11,9 @@ import (
 )
 
 // clientFrame is what a client may send: {"action":"ack","seq":N} with an
-// optional "epoch", or {"action":"refresh","token":"JWT"}.
+// optional "epoch", {"action":"refresh","token":"JWT"}, or {"action":"ping"}
+// (answered with pongFrame, so that a browser, which cannot see WebSocket
+// pings, can tell a half-open connection).
 type clientFrame struct {
 	Action string `json:"action"`
 	Seq    *int64 `json:"seq"`
@@ -51,6 +53,9 @@ type reset struct {
 	HeadSeq   int64  `json:"head_seq"`
 	Truncated bool   `json:"truncated"`
 }
+
+// pongFrame answers a ping.
+var pongFrame = []byte(`{"event":"pong"}`)
 
 // errorFrame answers a frame the gateway does not accept; the session lives on.
 type errorFrame struct {
@@ -103,8 +108,10 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 		}
 	case "refresh":
 		c.refresh(f.Token)
+	case "ping":
+		_ = c.s.Write(pongFrame)
 	default:
-		c.reject(`unknown action; the client frames are {"action":"ack","seq":N} and {"action":"refresh","token":"JWT"}`)
+		c.reject(`unknown action; the client frames are {"action":"ack","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
 	}
 }
 
