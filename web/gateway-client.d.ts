@@ -116,7 +116,7 @@ export interface DisconnectedEvent {
   reason: string;
   /** Whether the connection had received its connected frame. */
   wasOpen: boolean;
-  /** False after close(), a refused handshake, 4008, or 4001/4003 without getToken. */
+  /** False after close(), a refused handshake, 4008, or 4001 without getToken. */
   willReconnect: boolean;
   /** Milliseconds until the next attempt (the gateway's backoff advice). */
   delayMs: number;

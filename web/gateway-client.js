@@ -46,8 +46,10 @@ const ACK_GAP = 250; // ms between ack frames at least: the gateway limits clien
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's largest delay
 
 /**
- * Opens a client that stays connected until close().
+ * Opens a client that stays connected until close(). Handlers added with
+ * on() right after this call see every event.
  * @param {ConnectOptions} options
+ * @returns {import('./gateway-client').GatewayClient}
  */
 export function connect(options = {}) {
   const o = {
@@ -74,9 +76,10 @@ export function connect(options = {}) {
   let pos = { epoch: '', lastSeq: null };
   let loaded = false; // the stored position was read (needs the user)
   let advice = DEFAULT_ADVICE, attempt = 0, urlIndex = 0;
-  let state = 'connecting'; // connecting | open | waiting | closed
+  /** @type {'connecting' | 'open' | 'waiting' | 'closed'} */
+  let state = 'connecting';
   let ws = null, gen = 0, isOpen = false, firstOpen = true;
-  let nodeId = null, heartbeatMs = 0, lastFrameAt = 0, pingSentAt = 0;
+  let nodeId = null, heartbeatMs = 0, lastFrameAt = 0, pingSentAt = 0, watchDueAt = 0, graced = false;
   let sessionMax = 0; // highest seq the server sent on this connection (acks may not exceed it)
   let acked = { epoch: '', seq: 0 };
   let retryTimer, watchTimer, ackTimer, refreshTimer, ackDueAt = 0, lastAckAt = 0;
@@ -85,7 +88,9 @@ export function connect(options = {}) {
     pos = { epoch: o.epoch || '', lastSeq: o.lastSeq };
     loaded = true;
   }
-  Promise.resolve().then(open); // after the caller's on() calls
+  // open with its failures reported (there are none by design)
+  const run = () => open().catch((err) => emit('error', err));
+  Promise.resolve().then(run); // after the caller's on() calls
 
   // ---- events ----
 
@@ -225,10 +230,7 @@ export function connect(options = {}) {
           return stop(fail('token_expired', 'gateway-client: the token expired and there is no getToken', { fatal: true, closeCode: code }), code, reason);
         }
         break;
-      case 4003: // revoked: not at once
-        if (!o.getToken) {
-          return stop(fail('revoked', `gateway-client: the session was revoked: ${reason}`, { fatal: true, closeCode: code }), code, reason);
-        }
+      case 4003: // an operator disconnected the user: reconnect late (a refusal then ends it)
         emit('error', fail('revoked', `gateway-client: the session was revoked: ${reason}`, { closeCode: code }));
         delay = jittered(advice.max_ms);
         break;
@@ -245,7 +247,7 @@ export function connect(options = {}) {
     attempt++;
     urlIndex++;
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(open, delay);
+    retryTimer = setTimeout(run, delay);
     emit('disconnected', { code, reason, wasOpen, willReconnect: true, delayMs: delay });
   }
 
@@ -296,7 +298,7 @@ export function connect(options = {}) {
     const message = String(e.message || '');
     // A probe the gateway accepted fails only as "not a WebSocket request".
     if (res.status === 400 && message.startsWith('websocket:')) return null;
-    const fatal = res.status === 400 || res.status === 403 || (res.status === 401 && !o.getToken);
+    const fatal = [400, 403, 404].includes(res.status) || (res.status === 401 && !o.getToken);
     return fail(String(e.code || 'refused'), `gateway-client: handshake refused (${res.status}): ${message}`,
       { fatal, status: res.status });
   }
@@ -305,6 +307,7 @@ export function connect(options = {}) {
 
   function watch(ms) {
     clearTimeout(watchTimer);
+    watchDueAt = Date.now() + ms;
     watchTimer = setTimeout(check, Math.max(0, ms));
   }
 
@@ -314,6 +317,14 @@ export function connect(options = {}) {
 
   function check() {
     const now = Date.now();
+    // A timer far behind time means this client was frozen or starved (a
+    // busy machine, a background tab), not that the network was silent:
+    // let frames that came meanwhile be read first, once.
+    if (now - watchDueAt > 500 && !graced) {
+      graced = true;
+      return watch(20);
+    }
+    graced = false;
     if (!isOpen) return drop('no connected frame within connectTimeout');
     if (pingSentAt > lastFrameAt) {
       if (now - pingSentAt >= o.pongTimeout) return drop('no answer to ping within pongTimeout');
@@ -329,7 +340,9 @@ export function connect(options = {}) {
   // ---- frames ----
 
   function onFrame(data) {
+    const answered = pingSentAt > lastFrameAt; // a ping was out: count the silence from now
     lastFrameAt = Date.now();
+    if (answered && isOpen) watch(pingInterval());
     let f;
     try {
       f = JSON.parse(data);
@@ -493,15 +506,15 @@ function wsBase(base) {
 
 // readPosition reads a stored position, ignoring one that is not valid.
 function readPosition(storage, key) {
-  const raw = storage.getItem(key);
-  if (raw === null || raw === undefined) return null;
   try {
+    const raw = storage.getItem(key);
+    if (raw === null || raw === undefined) return null;
     const p = JSON.parse(raw);
     if (p && Number.isSafeInteger(p.seq) && p.seq >= 0 && typeof p.epoch === 'string' && /^[0-9A-Za-z]{0,32}$/.test(p.epoch)) {
       return { epoch: p.epoch, lastSeq: p.seq };
     }
-  } catch { /* not JSON */ }
-  try { storage.removeItem(key); } catch { /* read-only */ }
+  } catch { /* not JSON, or storage not allowed */ }
+  try { storage.removeItem(key); } catch { /* not allowed */ }
   return null;
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestJSClient runs the JavaScript client's tests (web/test/*.test.js) with
@@ -89,4 +92,57 @@ func mustNode(tb testing.TB) (string, []string) {
 	}
 	tb.Fatalf("%s: %s (%s) has no global WebSocket, even with --experimental-websocket", install, node, strings.TrimSpace(string(out)))
 	return "", nil
+}
+
+// TestJSClientInBrowser runs the client in headless Chromium, imported from
+// the node that serves the page: it connects to the page's own host, keeps
+// its position in localStorage, and when that node drains (1001) resumes
+// on the next URL with nothing lost or repeated.
+func TestJSClientInBrowser(t *testing.T) {
+	// The page comes from node a: node b must allow its origin.
+	env := sharedEnv(t, "GATEWAY_WS_RECONNECT_BASE=100ms", "GATEWAY_WS_RECONNECT_MAX=1s", "GATEWAY_WS_ALLOWED_ORIGINS=*")
+	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
+	page := MustBrowser(t)
+	page.Do(t, chromedp.Navigate(a.httpURL+"/web/"))
+	start := fmt.Sprintf(`window.seen = []; window.events = [];
+		import('/web/gateway-client.js').then(({ connect }) => {
+			window.gc = connect({ url: [location.origin, %q], userId: 401, storage: localStorage, pingInterval: 200 });
+			gc.on('notification', (m) => seen.push(m.seq));
+			gc.on('connected', (x) => events.push('connected ' + x.nodeId));
+			gc.on('disconnected', (x) => events.push('disconnected ' + x.code));
+			gc.on('error', (e) => events.push('error ' + e.code));
+			// What the client did, in the failure messages of page.Wait.
+			const log = document.getElementById('log');
+			const show = () => { log.textContent = JSON.stringify({ state: gc.state, seen, events }); };
+			for (const e of ['notification', 'connected', 'disconnected', 'reset', 'error']) gc.on(e, show);
+		}); true`, b.httpURL)
+	ctx, cancel := context.WithTimeout(page.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](start)); err != nil {
+		t.Fatalf("starting the client in the page: %v", err)
+	}
+	page.Wait(t, `window.gc !== undefined && gc.state === 'open' && gc.nodeId === 'a'`)
+	for i := range 5 {
+		if err := pushRetrying(b.httpURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page.Wait(t, `seen.join() === '1,2,3,4,5'`)
+	page.Wait(t, `JSON.parse(localStorage.getItem('gateway:pos:401')).seq === 5`)
+
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-a.exited; err != nil {
+		t.Fatalf("node a exit: %v", err)
+	}
+	for i := 5; i < 10; i++ {
+		if err := pushRetrying(b.httpURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page.Wait(t, `seen.join() === '1,2,3,4,5,6,7,8,9,10'`)
+	page.Wait(t, `events.join() === 'connected a,disconnected 1001,connected b'`)
+	page.Wait(t, `JSON.parse(localStorage.getItem('gateway:pos:401')).seq === 10`)
+	page.NoExceptions(t)
 }
