@@ -109,8 +109,9 @@ export interface ConnectedEvent {
 export interface DisconnectedEvent {
   /**
    * The close code: 1001 node draining, 1013 try again later, 4000 slow consumer, 4001 token
-   * expired, 4003 revoked, 4008 too many sessions of the user; 1006 for a connection that failed,
-   * broke, or was given up by the client (see reason); 1000 after close().
+   * expired, 4003 disconnected by an operator (reconnects after the advised max_ms), 4008 too many
+   * sessions of the user, 4029 too many client frames; 1006 for a connection that failed, broke, or
+   * was given up by the client (see reason); 1000 after close().
    */
   code: number;
   reason: string;
