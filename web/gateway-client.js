@@ -222,6 +222,9 @@ export function connect(options = {}) {
       }
     }
     switch (code) {
+      case 1001: // the node drains, spreading its closes: the next URL at once
+        if (wasOpen) delay = 0;
+        break;
       case 1009:
         emit('error', fail('frame_too_big', 'gateway-client: the gateway refused a frame as too big'));
         break;

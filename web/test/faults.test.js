@@ -55,6 +55,7 @@ test('resumes on another node after a drain (SIGTERM, 1001), losing nothing', as
   const closes = r.of('disconnected');
   assert.equal(closes[0].code, 1001, r.describe());
   assert.equal(closes[0].willReconnect, true);
+  assert.equal(closes[0].delayMs, 0, 'after a drain the next URL at once');
 });
 
 test('follows a stream reset, live and on connect', async (t) => {
