@@ -3,19 +3,23 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build proto-check vet services reference fuzz fuzz-ci race
+.PHONY: run test build image proto-check vet services reference fuzz fuzz-ci race
 
 # What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-# One node against the local MariaDB and Redis (start them with `make services`).
+# One node on :8080 (HTTP, WebSocket, /web/) and :9000 (gRPC) in insecure mode,
+# against MariaDB and Redis on 127.0.0.1, which it first installs (apt-get) and
+# starts when they do not answer, as `make test` does. Without apt-get, start
+# them with `docker compose --profile deps up -d mysql-dev redis-dev` first.
 run:
-	go run ./cmd/gateway serve -config config/dev.yaml
+	bash .ci/services.sh --databases
+	go run -ldflags "$(LDFLAGS)" ./cmd/gateway serve -config config/dev.yaml
 
 # The test command (README). It first makes sure MariaDB and Redis answer and
-# nginx and Chromium are installed (.ci/services.sh; installing needs root);
+# nginx, Chromium and Node.js 20+ are installed (.ci/services.sh; installing needs root);
 # then every test, the packages with real concurrency again under -race, and
 # each fuzz target for 3 s.
 test: services
@@ -48,6 +52,11 @@ fuzz-ci:
 # Static binary at bin/gateway, with its version and commit.
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
+
+# The node image, stamped like `make build` (docker compose passes VERSION and
+# COMMIT from the environment the same way).
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t house-gateway:$(VERSION) .
 
 # Regenerates config/reference.yaml from the declarations in cmd/gateway/config.go
 # (a test fails while the committed file differs).

@@ -1,5 +1,7 @@
 package app
 
+import "strconv"
+
 // A user's stream is the ordered sequence of notifications published to
 // that user. Each stream has an epoch: an id made when the stream is
 // created (with its seq counter). Seqs count from 1 within an epoch. A
@@ -43,4 +45,27 @@ type StreamPage struct {
 	Reset bool
 	// Messages follow After, oldest first, at most the page size.
 	Messages []*Envelope
+}
+
+// MaxEpochLen bounds an epoch a client sends; the gateway's own are at
+// most 13 characters of [0-9a-z].
+const MaxEpochLen = 32
+
+// ParsePosition reads a client's position from its text form: seq (named
+// seqField in errors) a non-negative integer, epoch empty (not given) or 1
+// to MaxEpochLen letters and digits.
+func ParsePosition(seq, epoch, seqField string) (Position, error) {
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil || n < 0 {
+		return Position{}, Errorf(EInvalidArgument, "%s must be a non-negative integer", seqField)
+	}
+	if len(epoch) > MaxEpochLen {
+		return Position{}, Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
+	}
+	for i := 0; i < len(epoch); i++ {
+		if b := epoch[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
+			return Position{}, Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
+		}
+	}
+	return Position{Epoch: epoch, Seq: n}, nil
 }

@@ -61,6 +61,7 @@ function main() {
   const CLOSES = {
     1000: '正常关闭 normal', 1001: '节点下线 node draining', 1006: '连接中断或握手被拒 connection lost or refused',
     1009: '帧过大 frame too big', 1013: '稍后重试 try again later', 4000: '消费过慢 slow consumer',
+    4001: '令牌过期 token expired', 4003: '已被吊销 revoked', 4008: '会话过多 too many sessions', 4029: '发送过快 rate limited',
   };
   const ACK_EVERY_MS = 1000;
   const $ = (id) => document.getElementById(id);

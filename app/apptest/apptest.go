@@ -97,7 +97,7 @@ func (e *Env) ReserveTime(d time.Duration) string {
 func NewAuth(mode app.AuthMode, secret []byte, apiKey string) *auth.Authenticator {
 	opts := auth.Options{Mode: mode, APIKey: apiKey, OperatorUser: "admin"}
 	if mode == app.AuthJWT {
-		opts.Verify = jwtauth.NewVerifier(secret, nil).Verify
+		opts.Verify = jwtauth.NewVerifier(secret, nil).Claims
 	}
 	return auth.New(opts)
 }

@@ -8,8 +8,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
 // Access is what an operation requires of its caller.
@@ -29,7 +31,9 @@ const (
 	// original system's presence routes were).
 	Trusted
 	// Operator: operator pages. In jwt mode the API key, or the operator's
-	// basic credentials (for a browser); open in insecure mode.
+	// basic credentials (for a browser); in insecure mode loopback callers,
+	// or the API key. A state-changing request that a browser marks as
+	// cross-site is refused unless it carries the API key.
 	Operator
 )
 
@@ -48,10 +52,12 @@ const (
 	Remind            Operation = "remind"
 	GetReservation    Operation = "get_reservation"
 	ListReservations  Operation = "list_reservations"
-	Subscribe         Operation = "subscribe" // a WebSocket session of one user
-	Push              Operation = "push"      // generic server push
-	Presence          Operation = "presence"  // who is online, cluster stats
-	Operate           Operation = "operate"   // metrics, pprof, the asynq UI
+	Subscribe         Operation = "subscribe"  // a WebSocket session of one user
+	Messages          Operation = "messages"   // one user's stored messages (HTTP catch-up)
+	Push              Operation = "push"       // generic server push
+	Presence          Operation = "presence"   // who is online, cluster stats
+	Operate           Operation = "operate"    // metrics, pprof, the asynq UI
+	Disconnect        Operation = "disconnect" // close a user's sessions on every node, refuse new ones for a while
 )
 
 // Policy is the access each operation needs: the one table that every
@@ -68,19 +74,24 @@ var Policy = map[Operation]Access{
 	GetReservation:    User,
 	ListReservations:  User,
 	Subscribe:         User,
+	Messages:          User,
 	Push:              Server,
 	Presence:          Trusted,
 	Operate:           Operator,
+	Disconnect:        Server,
 }
 
 // Options configure an Authenticator.
 type Options struct {
 	Mode   app.AuthMode
-	Verify func(token string) (int64, error) // the user a token names; required in jwt mode
-	APIKey string                            // the server API key; empty: Server and Trusted access are closed
+	Verify func(token string) (jwtauth.Claims, error) // the user a token names and its expiry; required in jwt mode
+	APIKey string                                     // the server API key; empty: Server and Trusted access are closed
 	// OperatorUser and OperatorPassword are the basic credentials of
 	// operator pages; the password defaults to the API key.
 	OperatorUser, OperatorPassword string
+	// Revocations say until when a user's new sessions are refused (nil:
+	// never). See Admit.
+	Revocations Revocations
 }
 
 // Authenticator resolves callers for the Policy.
@@ -115,13 +126,21 @@ type Credentials struct {
 	// Basic credentials (operator pages only).
 	BasicUser, BasicPassword string
 	HasBasic                 bool
+	// Facts about the request that operator pages weigh: it came from a
+	// loopback address; it changes state and a browser marked it as
+	// cross-site (Origin or Sec-Fetch-Site).
+	Loopback, CrossSite bool
 }
 
 // Caller is who made a request, as decided for its operation.
 type Caller struct {
-	mode app.AuthMode
-	user int64 // the token's user in jwt mode; 0 otherwise
+	mode    app.AuthMode
+	user    int64     // the token's user in jwt mode; 0 otherwise
+	expires time.Time // the token's expiry in jwt mode; zero otherwise
 }
+
+// Expires is when the caller's token expires (zero without a token).
+func (c Caller) Expires() time.Time { return c.expires }
 
 // The caller-safe wording of every refusal, the same on every transport.
 var (
@@ -131,6 +150,8 @@ var (
 	errBadKey      = app.Errorf(app.EUnauthenticated, "missing or invalid api key")
 	errNoOperator  = app.Errorf(app.EPermissionDenied, "no api_key or ui.password is configured: operator pages are closed")
 	errBadOperator = app.Errorf(app.EUnauthenticated, "operator credentials required")
+	errNotLoopback = app.Errorf(app.EPermissionDenied, "in insecure mode operator pages answer loopback addresses only, or the api key")
+	errCrossSite   = app.Errorf(app.EPermissionDenied, "cross-site request refused: send it from the page's own origin, or with the api key")
 )
 
 // Authorize decides whether cred may run op and returns the caller. Errors
@@ -151,9 +172,6 @@ func (a *Authenticator) Authorize(op Operation, cred Credentials) (Caller, error
 		}
 		return c, a.checkKey(cred.Bearer)
 	case Operator:
-		if a.opts.Mode == app.AuthInsecure {
-			return c, nil
-		}
 		return c, a.checkOperator(cred)
 	}
 	if a.opts.Mode == app.AuthInsecure {
@@ -165,11 +183,11 @@ func (a *Authenticator) Authorize(op Operation, cred Credentials) (Caller, error
 		}
 		return c, errNoToken
 	}
-	user, err := a.opts.Verify(cred.Bearer)
-	if err != nil || user <= 0 {
+	claims, err := a.opts.Verify(cred.Bearer)
+	if err != nil || claims.User <= 0 {
 		return c, errBadToken
 	}
-	c.user = user
+	c.user, c.expires = claims.User, claims.Expires
 	return c, nil
 }
 
@@ -215,20 +233,30 @@ func (a *Authenticator) checkKey(token string) error {
 	return nil
 }
 
+// checkOperator decides Operator access: who may, then whether a
+// state-changing request may come from another site. Only the API key, a
+// credential a browser never attaches by itself, overrides a cross-site
+// mark: cached basic credentials and a loopback address do not.
 func (a *Authenticator) checkOperator(cred Credentials) error {
-	if a.opts.OperatorPassword == "" {
-		return errNoOperator
-	}
-	if cred.HasBasic {
-		if equal(cred.BasicUser, a.opts.OperatorUser) && equal(cred.BasicPassword, a.opts.OperatorPassword) {
-			return nil
+	key := a.opts.APIKey != "" && cred.Bearer != "" && equal(cred.Bearer, a.opts.APIKey)
+	switch {
+	case key:
+		return nil
+	case a.opts.Mode == app.AuthInsecure:
+		if !cred.Loopback {
+			return errNotLoopback
 		}
+	case a.opts.OperatorPassword == "":
+		return errNoOperator
+	case !cred.HasBasic:
+		return errBadOperator
+	case !equal(cred.BasicUser, a.opts.OperatorUser) || !equal(cred.BasicPassword, a.opts.OperatorPassword):
 		return errBadOperator
 	}
-	if a.opts.APIKey != "" && cred.Bearer != "" && equal(cred.Bearer, a.opts.APIKey) {
-		return nil
+	if cred.CrossSite {
+		return errCrossSite
 	}
-	return errBadOperator
+	return nil
 }
 
 // equal compares in constant time, whatever the lengths (hashing first).

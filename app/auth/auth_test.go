@@ -30,7 +30,7 @@ func MustToken(tb testing.TB, user int64) string {
 func authenticator(mode app.AuthMode, key string) *auth.Authenticator {
 	opts := auth.Options{Mode: mode, APIKey: key, OperatorUser: "admin"}
 	if mode == app.AuthJWT {
-		opts.Verify = jwtauth.NewVerifier([]byte(secret), nil).Verify
+		opts.Verify = jwtauth.NewVerifier([]byte(secret), nil).Claims
 	}
 	return auth.New(opts)
 }
@@ -46,7 +46,7 @@ func TestPolicy(t *testing.T) {
 		"basic":      {BasicUser: "admin", BasicPassword: apiKey, HasBasic: true},
 		"bad basic":  {BasicUser: "admin", BasicPassword: "guess", HasBasic: true},
 	}
-	ops := []auth.Operation{auth.Recommend, auth.Reserve, auth.Push, auth.Presence, auth.Operate}
+	ops := []auth.Operation{auth.Recommend, auth.Reserve, auth.Push, auth.Presence, auth.Operate, auth.Disconnect}
 	got := map[string]string{}
 	for _, mode := range []app.AuthMode{app.AuthInsecure, app.AuthJWT} {
 		a := authenticator(mode, apiKey)
@@ -64,13 +64,17 @@ func TestPolicy(t *testing.T) {
 	const ok, unauth = "ok", app.EUnauthenticated
 	want := map[string]string{}
 	for name := range creds {
-		// Insecure: public, user and the open kinds take anything; push
-		// needs the key.
-		for _, op := range []auth.Operation{auth.Recommend, auth.Reserve, auth.Presence, auth.Operate} {
+		// Insecure: public, user and presence take anything; push and
+		// disconnect need the key; operator pages a loopback caller (this
+		// one is not) or the key.
+		for _, op := range []auth.Operation{auth.Recommend, auth.Reserve, auth.Presence} {
 			want[fmt.Sprintf("insecure %s %s", op, name)] = ok
 		}
-		want["insecure push "+name] = unauth
-		want["jwt push "+name] = unauth
+		want["insecure operate "+name] = app.EPermissionDenied
+		for _, mode := range []string{"insecure", "jwt"} {
+			want[mode+" push "+name] = unauth
+			want[mode+" disconnect "+name] = unauth
+		}
 		want["jwt presence "+name] = unauth
 		want["jwt operate "+name] = unauth
 		want["jwt recommend "+name] = ok
@@ -78,9 +82,10 @@ func TestPolicy(t *testing.T) {
 	}
 	for _, mode := range []string{"insecure", "jwt"} {
 		want[mode+" push api key"] = ok
+		want[mode+" disconnect api key"] = ok
+		want[mode+" operate api key"] = ok
 	}
 	want["jwt presence api key"] = ok
-	want["jwt operate api key"] = ok
 	want["jwt operate basic"] = ok
 	want["jwt reserve user token"] = ok
 	want["jwt recommend bad token"] = unauth // a token sent must be valid
@@ -93,7 +98,7 @@ func TestPolicy(t *testing.T) {
 
 func TestClosedWithoutAPIKey(t *testing.T) {
 	a := authenticator(app.AuthJWT, "")
-	for _, op := range []auth.Operation{auth.Push, auth.Presence, auth.Operate} {
+	for _, op := range []auth.Operation{auth.Push, auth.Presence, auth.Operate, auth.Disconnect} {
 		if _, err := a.Authorize(op, auth.Credentials{Bearer: "anything"}); app.ErrorCode(err) != app.EPermissionDenied {
 			t.Errorf("%s without an api_key: %v, want permission_denied", op, err)
 		}

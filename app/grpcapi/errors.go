@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/houseview/gateway/app"
 )
@@ -27,7 +29,8 @@ var grpcCodes = map[string]codes.Code{
 
 // toStatus is the one place errors become gRPC statuses. A status error
 // passes through; a bare context error keeps its meaning; anything else is
-// mapped by its app code with its caller-safe message.
+// mapped by its app code with its caller-safe message; a limit's refusal
+// (*app.LimitError) carries its wait as RetryInfo.
 func toStatus(err error) *status.Status {
 	var ae *app.Error
 	if st, ok := status.FromError(err); ok && !errors.As(err, &ae) {
@@ -45,5 +48,12 @@ func toStatus(err error) *status.Status {
 	if !ok {
 		code = codes.Internal
 	}
-	return status.New(code, app.ErrorMessage(err))
+	st := status.New(code, app.ErrorMessage(err))
+	var le *app.LimitError
+	if errors.As(err, &le) && le.RetryAfter > 0 {
+		if withRetry, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(le.RetryAfter)}); err == nil {
+			st = withRetry
+		}
+	}
+	return st
 }

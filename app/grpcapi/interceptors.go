@@ -33,6 +33,16 @@ var operations = map[string]auth.Operation{
 	housev1.House_Push_FullMethodName:                  auth.Push,
 }
 
+// Operations returns the operation of every House method (full method
+// name), for tests that walk the policy over the transports.
+func Operations() map[string]auth.Operation {
+	out := make(map[string]auth.Operation, len(operations))
+	for m, op := range operations {
+		out[m] = op
+	}
+	return out
+}
+
 type interceptors struct {
 	auth    *auth.Authenticator
 	log     *slog.Logger

@@ -34,6 +34,10 @@ type Options struct {
 	Push PushService
 	// Presence serves GET /api/websocket/online-users and /stats (nil: 503).
 	Presence PresenceReader
+	// Messages serves GET /api/messages (nil: 503).
+	Messages MessageReader
+	// Sessions serves POST /api/users/{id}/disconnect (nil: 503).
+	Sessions Disconnector
 }
 
 // handler holds what every route needs.
@@ -81,22 +85,12 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 		return e // a worker-only node: probes (and what the caller adds)
 	}
 
-	e.GET("/house/recommend", h.allow(auth.Recommend), h.recommend)
-	e.GET("/house/personal-recommend", h.allow(auth.PersonalRecommend), h.personalRecommend)
-	e.POST("/house/reserve", h.allow(auth.Reserve), h.reserve)
-	e.POST("/api/push", h.allow(auth.Push), h.push)
-	h.websocketRoutes(e)
-
-	r := e.Group("/api/reservations")
-	r.GET("", h.allow(auth.ListReservations), h.list)
-	r.GET("/:id", h.allow(auth.GetReservation), h.get)
-	r.POST("/:id/confirm", h.allow(auth.Confirm), h.action(true, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
-		return svc.ConfirmReservation(ctx, id, actor)
-	}))
-	r.POST("/:id/reject", h.allow(auth.Reject), h.action(true, svc.RejectReservation))
-	r.POST("/:id/cancel", h.allow(auth.Cancel), h.action(false, svc.CancelReservation))
-	r.POST("/:id/remind", h.allow(auth.Remind), h.action(false, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
-		return svc.RemindReservation(ctx, id, actor)
-	}))
+	for _, rt := range routeTable {
+		chain := h.routeHandlers(svc)[rt.key()]
+		if chain == nil {
+			panic("httpapi: no handler for " + rt.key())
+		}
+		e.Handle(rt.method, rt.path, append([]gin.HandlerFunc{h.allow(rt.op)}, chain...)...)
+	}
 	return e
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/redis"
 )
 
@@ -24,15 +23,6 @@ type PresenceReader interface {
 type onlineReply struct {
 	Users []int64 `json:"users"`
 	Count int     `json:"count"`
-}
-
-// websocketRoutes registers the presence endpoints of the original
-// system (auth.Presence: open in insecure mode, as the original was; the
-// server API key in jwt mode).
-func (h *handler) websocketRoutes(e *gin.Engine) {
-	g := e.Group("/api/websocket", h.allow(auth.Presence), h.presenceReady)
-	g.GET("/online-users", h.onlineUsers)
-	g.GET("/stats", h.websocketStats)
 }
 
 // presenceReady answers 503 on a node without presence.

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/houseview/gateway/app"
 )
@@ -85,12 +87,17 @@ func Classify(err error) (int, string, string) {
 
 // Write answers err and returns its status and code. A 401 carries
 // WWW-Authenticate: Bearer unless the caller set the header already (the
-// operator pages ask for Basic credentials).
+// operator pages ask for Basic credentials); a limit's refusal
+// (*app.LimitError) carries Retry-After in whole seconds, rounded up.
 func Write(w http.ResponseWriter, err error) (int, string) {
 	status, code, msg := Classify(err)
 	h := w.Header()
 	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="houseview"`)
+	}
+	var le *app.LimitError
+	if errors.As(err, &le) && le.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((le.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -2,8 +2,8 @@
 // registry, with the Go runtime and process collectors, and serves them.
 // *Metrics implements the small metrics interfaces the other packages
 // declare (ws.Metrics, redis.PublishMetrics, redis.SubscriberMetrics,
-// httpapi.Metrics, grpcapi.Metrics, reservation.Metrics and
-// reminder.Metrics) without them importing this package. They are the
+// redis.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics
+// and reminder.Metrics) without them importing this package. They are the
 // only counters: no package keeps its own.
 package metrics
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -46,6 +47,9 @@ type Metrics struct {
 	remindersScheduled prometheus.Counter
 	remindersFired     prometheus.Counter
 	remindersSkipped   prometheus.Counter
+
+	sourceFailures *prometheus.CounterVec
+	limited        *prometheus.CounterVec
 }
 
 // Label values known in advance: their series exist (at 0) from the start.
@@ -61,6 +65,7 @@ var (
 		return append(out, "unknown")
 	}()
 	transitionTo = []string{"created", string(app.StatusConfirmed), string(app.StatusRejected), string(app.StatusCancelled)}
+	limits       = []string{ws.LimitHandshake, ws.LimitFrames, redis.LimitSessions, reservation.LimitReserve, reservation.LimitRemind}
 )
 
 // New returns the collectors registered on a fresh registry, together with
@@ -82,7 +87,8 @@ func New() *Metrics {
 	m.wsClosed = counterVec("gateway_ws_sessions_closed_total",
 		"WebSocket sessions closed, by reason: client (close frame), error (connection broke), timeout "+
 			"(no pong or a write too slow), too_big (1009), drain (1001), slow_consumer and behind_history (4000), "+
-			"redis_unavailable (1013), shutdown.", "reason", closeReasons)
+			"redis_unavailable (1013), shutdown, token_expired (4001), revoked (4003), too_many_sessions (4008), "+
+			"rate_limited (4029).", "reason", closeReasons)
 	m.wsCatchingUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_ws_sessions_catching_up",
 		Help: "WebSocket sessions reading from the stored stream now (connect, resume, a gap, a resubscription)."})
 	m.wsRefused = counter("gateway_ws_frames_refused_total", "Client frames answered with an error frame.")
@@ -117,6 +123,13 @@ func New() *Metrics {
 	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
 	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was cancelled or rejected.")
 
+	m.sourceFailures = counterVec("gateway_metrics_source_failures_total",
+		"Scrape-time reads of a source that failed or ran out of time (their metrics are missing from that scrape): "+
+			"asynq (the reminder queues in Redis), outbox (MySQL).", "source", []string{"asynq", "outbox"})
+	m.limited = counterVec("gateway_limited_total",
+		"Requests refused (or sessions closed) by a limit: handshake (per client address), frames (per session), "+
+			"sessions (per user), reserve and remind (per user).", "limit", limits)
+
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -124,6 +137,8 @@ func New() *Metrics {
 		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
 		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
 		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
+		m.sourceFailures,
+		m.limited,
 	)
 	return m
 }
@@ -226,3 +241,6 @@ func (m *Metrics) ReminderFired() { m.remindersFired.Inc() }
 
 // ReminderSkipped implements reminder.Metrics.
 func (m *Metrics) ReminderSkipped() { m.remindersSkipped.Inc() }
+
+// Limited implements ws.Metrics and redis.LimitMetrics.
+func (m *Metrics) Limited(limit string) { m.limited.WithLabelValues(limit).Inc() }

@@ -60,6 +60,8 @@ func TestSessionCollectors(t *testing.T) {
 	m.CatchUpStarted()
 	m.CatchUpEnded()
 	m.FrameRefused()
+	m.Limited(ws.LimitFrames)
+	m.SessionClosed(ws.ReasonTokenExpired)
 	for _, tt := range []struct {
 		series string
 		want   string
@@ -71,6 +73,9 @@ func TestSessionCollectors(t *testing.T) {
 		{`gateway_ws_sessions_closed_total{reason="drain"}`, "0"},
 		{"gateway_ws_sessions_catching_up", "1"},
 		{"gateway_ws_frames_refused_total", "1"},
+		{`gateway_ws_sessions_closed_total{reason="token_expired"}`, "1"},
+		{`gateway_limited_total{limit="frames"}`, "1"},
+		{`gateway_limited_total{limit="remind"}`, "0"},
 	} {
 		if got := value(t, m, tt.series); got != tt.want {
 			t.Errorf("%s = %s, want %s", tt.series, got, tt.want)
@@ -80,8 +85,11 @@ func TestSessionCollectors(t *testing.T) {
 	for _, r := range ws.CloseReasons {
 		value(t, m, `gateway_ws_sessions_closed_total{reason="`+r+`"}`)
 	}
-	if n := testutil.CollectAndCount(reg, "gateway_ws_sessions_closed_total"); n != 9 {
-		t.Errorf("closed reasons exposed: %d, want 9", n)
+	if n := testutil.CollectAndCount(reg, "gateway_ws_sessions_closed_total"); n != 13 {
+		t.Errorf("closed reasons exposed: %d, want 13", n)
+	}
+	if n := testutil.CollectAndCount(reg, "gateway_limited_total"); n != 5 {
+		t.Errorf("limits exposed: %d, want 5", n)
 	}
 }
 

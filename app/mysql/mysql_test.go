@@ -112,6 +112,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"taste":                "SELECT h.* FROM reservations r JOIN houses h ON h.id = r.house_id WHERE r.tenant_id = 1 ORDER BY r.id DESC LIMIT 50",
 		"duplicate check":      "SELECT id FROM reservations WHERE tenant_id = 1 AND house_id = 2 AND reserve_time = '2026-01-01 00:00:00' AND active_slot = 1",
 		"outbox of recipients": "SELECT * FROM notification_outbox WHERE user_id IN (1, 2) ORDER BY id LIMIT 100",
+		"oldest outbox row":    "SELECT MIN(created_at) FROM notification_outbox",
 	}
 	checked := map[string]bool{"reservations": true, "r": true, "notification_outbox": true}
 	for name, q := range queries {

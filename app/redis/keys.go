@@ -88,3 +88,27 @@ func (k Keys) ChannelUser(ch string) (int64, bool) {
 	id, err := strconv.ParseInt(ch[len(prefix):len(ch)-4], 10, 64)
 	return id, err == nil
 }
+
+// Revoked holds the unix second until which user's new sessions and
+// token refreshes are refused; it expires then.
+func (k Keys) Revoked(user int64) string { return k.user(user) + ":revoked" }
+
+// Sessions is a sorted set of user's WebSocket sessions on every node:
+// member the session id (which starts with its opening time, so that
+// members sort oldest first), score the unix ms at which it stops counting
+// unless its node refreshes it.
+func (k Keys) Sessions(user int64) string { return k.user(user) + ":sessions" }
+
+// Replies is a short-lived list on which the nodes that received a
+// control message (ControlMessage) on user's channel push their answers.
+func (k Keys) Replies(user int64, id string) string { return k.user(user) + ":replies:" + id }
+
+// UserRate is the state of one rate limit (by name) of user. The limiter
+// (go-redis/redis_rate) stores it under "rate:" + this name.
+func (k Keys) UserRate(user int64, limit string) string { return k.user(user) + ":rate:" + limit }
+
+// AddrRate is the state of one rate limit (by name) of a client address;
+// stored under "rate:" + this name, like UserRate.
+func (k Keys) AddrRate(addr, limit string) string {
+	return "{" + k.ns + ":a:" + addr + "}:rate:" + limit
+}

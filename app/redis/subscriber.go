@@ -25,6 +25,12 @@ type Receiver interface {
 	// after the connection dropped: messages published meanwhile were lost
 	// on the wire and must be read from the stored list.
 	Resubscribed(user int64)
+	// Revoke closes every session of user on this node (the user was
+	// disconnected by an operator) and returns how many it closed.
+	Revoke(user int64) int
+	// Evict closes the session of user named session, if this node holds
+	// it (the user opened more sessions than allowed).
+	Evict(user int64, session string)
 }
 
 // SubscriberMetrics counts what the subscription drops. It must not block.
@@ -214,6 +220,10 @@ func (s *Subscriber) read(gen uint64, ch <-chan any, confirmed chan struct{}) {
 func (s *Subscriber) deliver(m *goredis.Message) {
 	user, ok := s.keys.ChannelUser(m.Channel)
 	if !ok {
+		return
+	}
+	if isControl(m.Payload) {
+		s.control(user, m.Payload)
 		return
 	}
 	env, ok := ParseEnvelope(user, m.Payload)

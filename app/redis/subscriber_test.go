@@ -18,9 +18,48 @@ import (
 
 // recorder is a Receiver that keeps what it was given.
 type recorder struct {
-	mu      sync.Mutex
-	msgs    map[int64][]string
-	resubed map[int64]int
+	mu       sync.Mutex
+	msgs     map[int64][]string
+	resubed  map[int64]int
+	sessions int           // what Revoke answers: the sessions "closed"
+	revoked  map[int64]int // Revoke calls by user
+	evicted  []string      // the sessions Evict was asked to close
+	dropped  int           // messages the subscriber dropped (SubscriberMetrics)
+}
+
+func (r *recorder) revokes(user int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.revoked[user]
+}
+
+func (r *recorder) drops() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+func (r *recorder) MessageDropped(string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropped++
+}
+
+func newRecorder() *recorder {
+	return &recorder{msgs: map[int64][]string{}, resubed: map[int64]int{}, revoked: map[int64]int{}}
+}
+
+func (r *recorder) Revoke(user int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked[user]++
+	return r.sessions
+}
+
+func (r *recorder) Evict(user int64, session string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evicted = append(r.evicted, session)
 }
 
 func (r *recorder) Deliver(env *app.Envelope) {
@@ -46,7 +85,7 @@ func TestSubscriberAcquireReleaseAndProbe(t *testing.T) {
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("subtest", db)
 	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
-	rec := &recorder{msgs: map[int64][]string{}, resubed: map[int64]int{}}
+	rec := newRecorder()
 	if err := sub.Start(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +196,7 @@ func startThroughProxy(t *testing.T) (*redis.Subscriber, *recorder, *testenv.Pro
 	t.Cleanup(func() { rdb.Close() })
 	keys := redis.NewKeys("partition", 0)
 	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
-	rec := &recorder{msgs: map[int64][]string{}, resubed: map[int64]int{}}
+	rec := newRecorder()
 	ctx, stop := context.WithCancel(context.Background())
 	if err := sub.Start(ctx, rec); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,17 @@ import (
 // CreateReservation books a viewing for req.TenantID and notifies the
 // landlord (type 1).
 func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservation) (*app.Reservation, error) {
+	// The rate limit applies once the ids are valid, before the other
+	// checks (checkCreate repeats the two).
+	if err := checkUserID("house_id", req.HouseID); err != nil {
+		return nil, err
+	}
+	if err := checkUserID("user_id", req.TenantID); err != nil {
+		return nil, err
+	}
+	if err := s.allow(ctx, LimitReserve, req.TenantID); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	in, err := s.checkCreate(req, now)
 	if err != nil {

@@ -62,6 +62,7 @@ type Options struct {
 	Logger           *slog.Logger
 	Metrics          Metrics  // nil: none
 	Cleaner          *Cleaner // deletes published outbox rows in batches (nil: at once, in the request)
+	Limiter          Limiter  // per-user rates of LimitReserve and LimitRemind; nil: none
 }
 
 // Service implements app.ReservationService.
@@ -77,6 +78,7 @@ type Service struct {
 	reminders        Reminders // nil: none
 	metrics          Metrics   // nil: none
 	cleaner          *Cleaner  // nil: published rows are deleted at once
+	limiter          Limiter   // nil: none
 }
 
 var _ app.ReservationService = (*Service)(nil)
@@ -85,7 +87,7 @@ var _ app.ReservationService = (*Service)(nil)
 func New(store Store, pub Publisher, opts Options) *Service {
 	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
 		maxAhead: opts.MaxAhead, cancelGrace: max(opts.CancelGrace, 0), popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
-		reminders: opts.Reminders, metrics: opts.Metrics, cleaner: opts.Cleaner}
+		reminders: opts.Reminders, metrics: opts.Metrics, cleaner: opts.Cleaner, limiter: opts.Limiter}
 	if s.loc == nil {
 		s.loc = DefaultLocation()
 	}

@@ -145,6 +145,9 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 		return nil, app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; only a coming viewing is reminded",
 			id, r.ReserveTime.In(s.loc).Format(app.TimeLayout))
 	}
+	if err := s.allow(ctx, LimitRemind, actor); err != nil {
+		return nil, err
+	}
 	if err := s.remind(ctx, r, ""); err != nil {
 		return nil, err
 	}

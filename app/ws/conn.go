@@ -37,6 +37,8 @@ type conn struct {
 	closeOne   sync.Once
 	openedMS   int64                  // unix ms of the handshake
 	reason     atomic.Pointer[string] // why the session closed (first cause wins)
+	sid        string                 // the session's id in the SessionRegistry ("" when not counted)
+	frameTAT   int64                  // client frame rate: theoretical arrival time, unix ns (the read goroutine's)
 
 	mu         sync.Mutex
 	closed     bool
@@ -48,6 +50,8 @@ type conn struct {
 	maxSeen    int64  // highest live seq of epoch seen while catching up
 	reread     bool   // read the stream once more before going live
 	inflight   sentQueue
+	expires    time.Time   // when the session's token expires (zero: never, insecure mode)
+	expiry     *time.Timer // closes the session at expires (nil without a token)
 }
 
 func newConn(h *Hub, user int64, resume app.Position) *conn {
@@ -78,6 +82,12 @@ func (c *conn) start() {
 	}
 	c.subscribed = true
 	c.mu.Unlock()
+	// A revocation (with until) published before this node subscribed did
+	// not reach this session; its key was written before the publish.
+	if err := c.h.opts.Auth.Admit(ctx, c.user); app.ErrorCode(err) == app.EPermissionDenied {
+		c.evict(CloseRevoked, ReasonRevoked, "revoked")
+		return
+	}
 
 	page, err := c.h.read(ctx, c.user, c.resume)
 	if err != nil {
@@ -91,6 +101,11 @@ func (c *conn) start() {
 	if page.Reset {
 		c.h.opts.Metrics.StreamReset()
 	}
+	c.mu.Lock()
+	if !c.expires.IsZero() {
+		hello.Exp = c.expires.Unix()
+	}
+	c.mu.Unlock()
 	b, _ := json.Marshal(hello)
 	c.mu.Lock()
 	c.epoch, c.last = page.Epoch, page.After
@@ -393,6 +408,9 @@ func (c *conn) markClosed() {
 	}
 	c.closed = true
 	c.setCatching(false)
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	subscribed := c.subscribed
 	unsent := c.inflight.n
 	c.mu.Unlock()

@@ -165,6 +165,8 @@ type frame struct {
 	Reset     bool   `json:"reset"`
 	Epoch     string `json:"epoch"`
 	NodeID    string `json:"node_id"`
+	Exp       int64  `json:"exp"`
+	Message   string `json:"message"`
 }
 
 // client is a WebSocket client that reads into a channel.

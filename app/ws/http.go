@@ -1,10 +1,12 @@
 package ws
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/auth"
@@ -12,10 +14,11 @@ import (
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// authenticate returns the user a handshake speaks for (auth.Subscribe):
-// the token (?token= or Authorization: Bearer) decides in jwt mode, the
-// user_id parameter in insecure mode.
-func (h *Hub) authenticate(r *http.Request) (int64, error) {
+// authenticate returns the user a handshake speaks for (auth.Subscribe)
+// and when its token expires (zero in insecure mode): the token (?token=
+// or Authorization: Bearer) decides in jwt mode, the user_id parameter in
+// insecure mode. A revoked user is refused (auth.Admit).
+func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Time, error) {
 	q := r.URL.Query()
 	tok := q.Get("token")
 	if tok == "" {
@@ -23,15 +26,22 @@ func (h *Hub) authenticate(r *http.Request) (int64, error) {
 	}
 	caller, err := h.opts.Auth.Authorize(auth.Subscribe, auth.Credentials{Bearer: tok})
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	var claimed int64
 	if v := q.Get("user_id"); v != "" {
 		if claimed, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return 0, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer, got %q", v)
+			return 0, time.Time{}, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer, got %q", v)
 		}
 	}
-	return caller.Actor(claimed, "user_id")
+	user, err := caller.Actor(claimed, "user_id")
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if err := h.opts.Auth.Admit(ctx, user); err != nil {
+		return 0, time.Time{}, err
+	}
+	return user, caller.Expires(), nil
 }
 
 // resumePosition reads the optional last_seq and epoch of a handshake.
@@ -45,14 +55,7 @@ func resumePosition(q url.Values) (app.Position, error) {
 		}
 		return app.Position{Seq: -1}, nil
 	}
-	n, err := strconv.ParseInt(lastSeq, 10, 64)
-	if err != nil || n < 0 {
-		return app.Position{}, app.Errorf(app.EInvalidArgument, "last_seq must be a non-negative integer")
-	}
-	if !validEpoch(epoch) {
-		return app.Position{}, app.Errorf(app.EInvalidArgument, "epoch must be 1 to %d letters or digits", maxEpochLen)
-	}
-	return app.Position{Epoch: epoch, Seq: n}, nil
+	return app.ParsePosition(lastSeq, epoch, "last_seq")
 }
 
 // ackMode reads the optional ack parameter: ack=1 (or true) declares that
@@ -67,23 +70,6 @@ func ackMode(q url.Values) (bool, error) {
 		return true, nil
 	}
 	return false, app.Errorf(app.EInvalidArgument, "ack must be 1 or 0")
-}
-
-// maxEpochLen bounds a client's epoch; the gateway's are at most 13
-// characters of [0-9a-z].
-const maxEpochLen = 32
-
-// validEpoch reports whether e is empty (not given) or could be an epoch.
-func validEpoch(e string) bool {
-	if len(e) > maxEpochLen {
-		return false
-	}
-	for i := 0; i < len(e); i++ {
-		if b := e[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // originChecker allows requests without Origin (non-browser clients), from

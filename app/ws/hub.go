@@ -64,6 +64,7 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
+	m.HandleMessageBinary(h.onBinary)
 	m.HandleSentMessage(h.onSent)
 	m.HandleError(h.onError)
 	return h
@@ -78,7 +79,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, app.Errorf(app.EUnavailable, "node is shutting down; connect to another node"))
 		return
 	}
-	user, err := h.authenticate(r)
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if h.opts.Handshakes != nil {
+		if err := h.opts.Handshakes.AllowAddr(ctx, LimitHandshake, clientAddr(r)); err != nil {
+			httperr.Write(w, err)
+			return
+		}
+	}
+	user, exp, err := h.authenticate(ctx, r)
 	if err != nil {
 		httperr.Write(w, err)
 		return
@@ -94,8 +103,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, err)
 		return
 	}
+	sid, err := h.admitSession(ctx, r, user)
+	if err != nil {
+		httperr.Write(w, err)
+		return
+	}
 	c := newConn(h, user, resume)
-	c.acked = acks
+	c.acked, c.sid, c.expires = acks, sid, exp
 	// melody runs the whole session inside HandleRequest. Run it on a fresh
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
@@ -109,6 +123,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.m.HandleRequestWithKeys(w, r, keys); err != nil {
 			// The upgrader has answered the client already.
 			h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
+			h.release(keys[connKey].(*conn))
 		}
 	}(w, r, map[string]any{connKey: c})
 	select {
@@ -133,6 +148,7 @@ func (h *Hub) onConnect(s *melody.Session) {
 	h.opts.Metrics.CatchUpStarted() // every session starts catching up
 	h.add(c)
 	h.opts.Metrics.SessionOpened()
+	c.startExpiry()
 	go c.start()
 }
 
@@ -143,6 +159,7 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 	}
 	c.markClosed()
 	h.remove(c)
+	h.release(c)
 	reason := ReasonError
 	if r := c.reason.Load(); r != nil {
 		reason = *r
@@ -281,23 +298,32 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 	if len(all) == 0 {
 		return
 	}
-	step := window / time.Duration(len(all))
-	t := time.NewTicker(max(step, time.Microsecond))
+	// Spread the closes evenly over the window: at every tick, close as
+	// many as are due by now (a tick per session would fall behind with
+	// thousands of sessions and overrun the window).
+	const tick = 10 * time.Millisecond
+	start := time.Now()
+	t := time.NewTicker(tick)
 	defer t.Stop()
-	for i, c := range all {
-		c.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
-		if i == len(all)-1 {
-			break
+	done := 0
+	for done < len(all) {
+		due := len(all)
+		if elapsed := time.Since(start); window > 0 && elapsed < window {
+			due = max(1, int(int64(len(all))*int64(elapsed)/int64(window)))
 		}
-		if step > 0 {
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				for _, rest := range all[i+1:] {
-					rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
-				}
-				return
+		for ; done < min(due, len(all)); done++ {
+			all[done].evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
+		}
+		if done == len(all) {
+			return
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			for _, rest := range all[done:] {
+				rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
 			}
+			return
 		}
 	}
 }

@@ -38,6 +38,7 @@ func (r *recordMetrics) MessageReplayed()              { r.add("replayed") }
 func (r *recordMetrics) MessageDropped(reason string)  { r.add("dropped:" + reason) }
 func (r *recordMetrics) StreamReset()                  { r.add("reset") }
 func (r *recordMetrics) FrameRefused()                 { r.add("refused") }
+func (r *recordMetrics) Limited(limit string)          { r.add("limited:" + limit) }
 func (r *recordMetrics) CatchUpStarted()               { r.addCatching(1) }
 func (r *recordMetrics) CatchUpEnded()                 { r.addCatching(-1) }
 
@@ -102,7 +103,7 @@ func TestMetricsSessionsAndMessages(t *testing.T) {
 
 	big := dial(t, a.url("user_id=2"))
 	big.connected(t)
-	if err := big.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 600))); err != nil {
+	if err := big.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", ws.DefaultMaxMessageSize+1))); err != nil {
 		t.Fatal(err)
 	}
 	leaver := dial(t, a.url("user_id=3"))

@@ -15,11 +15,39 @@ import (
 
 // Close codes the gateway sends.
 const (
-	CloseGoingAway    = 1001 // node shutting down: reconnect (elsewhere) with last_seq
-	CloseTooBig       = 1009 // a client frame over the size limit
-	CloseTryAgain     = 1013 // the node cannot reach Redis right now: reconnect with backoff
-	CloseSlowConsumer = 4000 // send buffer full for too long: resume with last_seq
+	CloseGoingAway       = 1001 // node shutting down: reconnect (elsewhere) with last_seq
+	CloseTooBig          = 1009 // a client frame over the size limit
+	CloseTryAgain        = 1013 // the node cannot reach Redis right now: reconnect with backoff
+	CloseSlowConsumer    = 4000 // send buffer full for too long: resume with last_seq
+	CloseTokenExpired    = 4001 // the session's token expired without a refresh: reconnect with a new token
+	CloseRevoked         = 4003 // an operator disconnected the user: do not reconnect at once
+	CloseTooManySessions = 4008 // the user opened more sessions than allowed: this, the oldest, was closed
+	CloseRateLimited     = 4029 // the client sent frames faster than allowed
 )
+
+// Limits the hub enforces (Metrics.Limited, app.LimitError).
+const (
+	LimitHandshake = "handshake" // handshakes per client address (RateLimiter)
+	LimitFrames    = "frames"    // client frames per session per second
+)
+
+// RateLimiter bounds events per client address across the nodes.
+type RateLimiter interface {
+	// AllowAddr takes one event of limit for addr: nil, or an
+	// *app.LimitError.
+	AllowAddr(ctx context.Context, limit, addr string) error
+}
+
+// SessionRegistry counts users' sessions across the nodes and enforces a
+// limit per user.
+type SessionRegistry interface {
+	// Admit counts a new session of user and returns its id ("" when it
+	// is not counted), or refuses with an *app.LimitError. It may have
+	// another session of the user closed (Hub.Evict on its node).
+	Admit(ctx context.Context, user int64) (string, error)
+	// Release stops counting a session. It must not block.
+	Release(user int64, id string)
+}
 
 // History reads users' stored streams and keeps their delivered cursors.
 type History interface {
@@ -73,6 +101,8 @@ type Metrics interface {
 	// epoch (Redis lost the old one): a reset frame, or a connected frame
 	// with reset.
 	StreamReset()
+	// Limited counts a refusal by a limit (a Limit* name).
+	Limited(limit string)
 }
 
 // Why a session closed (Metrics.SessionClosed); CloseReasons lists them.
@@ -86,11 +116,16 @@ const (
 	ReasonBehindHistory    = "behind_history"    // fell out of the stored history (4000)
 	ReasonRedisUnavailable = "redis_unavailable" // could not subscribe or read history (1013)
 	ReasonShutdown         = "shutdown"          // the hub was closed
+	ReasonTokenExpired     = "token_expired"     // the token expired without a refresh (4001)
+	ReasonRevoked          = "revoked"           // an operator disconnected the user (4003)
+	ReasonTooManySessions  = "too_many_sessions" // the user's oldest session over the limit (4008)
+	ReasonRateLimited      = "rate_limited"      // too many client frames (4029)
 )
 
 // CloseReasons are every Reason*, for metrics to know their labels.
 var CloseReasons = []string{ReasonClient, ReasonError, ReasonTimeout, ReasonTooBig, ReasonDrain,
-	ReasonSlowConsumer, ReasonBehindHistory, ReasonRedisUnavailable, ReasonShutdown}
+	ReasonSlowConsumer, ReasonBehindHistory, ReasonRedisUnavailable, ReasonShutdown,
+	ReasonTokenExpired, ReasonRevoked, ReasonTooManySessions, ReasonRateLimited}
 
 // Why a message was not written to a session (Metrics.MessageDropped);
 // DropReasons lists them.
@@ -114,8 +149,8 @@ type Reconnect struct {
 
 // Defaults of the Options left zero.
 const (
-	DefaultMaxMessageSize  = 512 // bytes
-	DefaultBufferSize      = 16  // messages
+	DefaultMaxMessageSize  = 4096 // bytes: a refresh frame carries a token (an RS256 one is ~0.5-1 KB)
+	DefaultBufferSize      = 16   // messages
 	DefaultPingPeriod      = 54 * time.Second
 	DefaultPongWait        = 60 * time.Second
 	DefaultWriteWait       = 10 * time.Second
@@ -123,6 +158,7 @@ const (
 	DefaultReconnectBaseMS = 500
 	DefaultReconnectMaxMS  = 30000
 	DefaultReconnectJitter = 0.5
+	DefaultFrameRate       = 20 // client frames per session per second
 )
 
 // Options configure a Hub. Zero values take the defaults.
@@ -140,6 +176,12 @@ type Options struct {
 	ReplayPage     int           // messages read from Redis per catch-up step (default 100)
 	MaxReads       int           // history reads in flight at once on the node (default 64): a Redis that comes back is not hit by every session at once
 	Reconnect      Reconnect     // default 500 ms base, 30 s max, 0.5 jitter
+
+	// Limits; nil or 0 turns each off (FrameRate has no default here:
+	// DefaultFrameRate is the configuration's).
+	Handshakes RateLimiter     // LimitHandshake per client address (the connection's remote address)
+	Sessions   SessionRegistry // concurrent sessions per user
+	FrameRate  int             // client frames per session per second, in bursts of as many; more closes with 4029
 
 	Logger  *slog.Logger
 	Metrics Metrics // nil: none
@@ -193,3 +235,4 @@ func (noMetrics) StreamReset()                  {}
 func (noMetrics) CatchUpStarted()               {}
 func (noMetrics) CatchUpEnded()                 {}
 func (noMetrics) FrameRefused()                 {}
+func (noMetrics) Limited(string)                {}

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/houseview/gateway/pkg/client"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -28,6 +29,7 @@ type wsFrame struct {
 	Type   int    `json:"type"`
 	UserID int64  `json:"user_id"`
 	NodeID string `json:"node_id"`
+	Exp    int64  `json:"exp"`
 }
 
 type wsClient struct {
@@ -154,9 +156,8 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 	const n = 400
 	env := sharedEnv(t)
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	cl := wsDial(t, a.httpURL, "user_id=1001")
-	bystander := wsDial(t, a.httpURL, "user_id=1002")
-	_ = bystander
+	got := collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL, b.httpURL}, UserID: 1001}))
+	wsDial(t, a.httpURL, "user_id=1002") // a bystander, only on a
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -167,24 +168,12 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 			}
 		}
 	})
-	var got []int64
-	for len(got) < 100 {
-		got = append(got, cl.next(t).Seq)
-	}
+	got.count(t, 100)
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, cl.rest(t)...)
 	wg.Wait()
-	again := wsDial(t, b.httpURL, fmt.Sprintf("user_id=1001&last_seq=%d", got[len(got)-1]))
-	for len(got) < n {
-		got = append(got, again.next(t).Seq)
-	}
-	for i, seq := range got {
-		if seq != int64(i+1) {
-			t.Fatalf("seq %d at position %d (got %v...)", seq, i, got[max(0, i-3):i+1])
-		}
-	}
+	checkExactlyOnce(t, got.count(t, n), keys("kill", 0, n), 1)
 
 	// 1002 was only on the killed node: gone once its heartbeat expires.
 	deadline := time.Now().Add(20 * time.Second)

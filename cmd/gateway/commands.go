@@ -35,7 +35,8 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	if len(cfg.JWT.Secret) < jwtauth.MinSecretLen {
 		return fmt.Errorf("token: no jwt secret configured (GATEWAY_JWT_SECRET, at least %d bytes)", jwtauth.MinSecretLen)
 	}
-	tok, err := jwtauth.Sign([]byte(cfg.JWT.Secret), *user, time.Now(), *ttl)
+	tok, err := jwtauth.SignToken([]byte(cfg.JWT.Secret), jwtauth.Token{User: *user, IssuedAt: time.Now(), TTL: *ttl,
+		Issuer: cfg.JWT.Issuer, Audience: cfg.JWT.Audience})
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}

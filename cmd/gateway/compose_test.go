@@ -4,137 +4,182 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestComposeFileMatchesTheBinary loads docker-compose.yml with the
-// compose-spec loader (as docker compose would) and checks it against the
-// configuration the binary reads, so that the file cannot rot.
-func TestComposeFileMatchesTheBinary(t *testing.T) {
-	dir, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  dir,
-		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "docker-compose.yml")}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) {
-		o.SetProjectName("gateway", true)
-		o.Profiles = []string{"monitoring"}
-		o.SkipResolveEnvironment = true // .env is the operator's, not in the repo
-	})
-	if err != nil {
-		t.Fatalf("docker-compose.yml does not load: %v", err)
-	}
-	names := project.ServiceNames()
-	slices.Sort(names)
-	if diff := cmp.Diff([]string{"gateway-1", "gateway-2", "gateway-3", "mysql", "nginx", "prometheus", "redis"}, names); diff != "" {
-		t.Errorf("services (-want +got):\n%s", diff)
-	}
-
-	known := map[string]bool{}
-	for _, k := range Keys() {
-		known[EnvName(k)] = true
-	}
-	nodeIDs := map[string]bool{}
-	for _, name := range []string{"gateway-1", "gateway-2", "gateway-3"} {
-		s := project.Services[name]
-		for env := range s.Environment {
-			if !known[env] {
-				t.Errorf("%s sets %s, which the gateway does not read", name, env)
-			}
-		}
-		id := s.Environment["GATEWAY_NODE_ID"]
-		if id == nil || nodeIDs[*id] {
-			t.Errorf("%s: GATEWAY_NODE_ID missing or not distinct", name)
-		} else {
-			nodeIDs[*id] = true
-		}
-		if s.HealthCheck == nil || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), "/readyz") {
-			t.Errorf("%s: no /readyz healthcheck", name)
-		}
-		for _, dep := range []string{"mysql", "redis"} {
-			if d, ok := s.DependsOn[dep]; !ok || d.Condition != types.ServiceConditionHealthy {
-				t.Errorf("%s: does not wait for %s to be healthy", name, dep)
-			}
-		}
-		if len(s.Ports) != 0 {
-			t.Errorf("%s publishes ports: clients must go through nginx", name)
-		}
-		if len(s.EnvFiles) != 1 || filepath.Base(s.EnvFiles[0].Path) != ".env" {
-			t.Errorf("%s: env_file %v, want .env", name, s.EnvFiles)
-		}
-	}
-	for _, name := range []string{"mysql", "redis"} {
-		if project.Services[name].HealthCheck == nil {
-			t.Errorf("%s has no healthcheck", name)
-		}
-	}
-	if img := project.Services["mysql"].Image; img != "mysql:8" {
-		t.Errorf("mysql image %q", img)
-	}
-
-	// nginx: the repo's config files, published on 8080 (HTTP/WS) and 9000 (gRPC).
-	lb := project.Services["nginx"]
-	var published []string
-	for _, p := range lb.Ports {
-		published = append(published, p.Published+"->"+strconv.FormatUint(uint64(p.Target), 10))
-	}
-	if diff := cmp.Diff([]string{"8080->80", "9000->9000"}, published); diff != "" {
-		t.Errorf("nginx ports (-want +got):\n%s", diff)
-	}
-	for _, v := range lb.Volumes {
-		if _, err := os.Stat(v.Source); err != nil {
-			t.Errorf("nginx mounts %s: %v", v.Source, err)
-		}
-	}
-
-	// The secrets the nodes need come from .env: .env.example documents them.
-	example := readEnvExample(t, filepath.Join(dir, ".env.example"))
-	for _, want := range []string{"GATEWAY_JWT_SECRET", "GATEWAY_API_KEY"} {
-		if !slices.Contains(example, want) {
-			t.Errorf(".env.example lacks %s", want)
-		}
-	}
-	for _, name := range example {
-		if !known[name] {
-			t.Errorf(".env.example sets %s, which the gateway does not read", name)
-		}
-	}
-	// And the image's config file is valid for the binary (with those secrets).
-	getenv := env(map[string]string{"GATEWAY_JWT_SECRET": secret, "GATEWAY_API_KEY": apiKey})
-	if cfg, err := LoadConfig(filepath.Join(dir, "config/docker.yaml"), getenv); err != nil {
-		t.Errorf("config/docker.yaml: %v", err)
-	} else if cfg.Auth.Mode != "jwt" || !strings.Contains(cfg.MySQL.DSN, "@tcp(mysql:3306)/") || cfg.Redis.Addr != "redis:6379" {
-		t.Errorf("config/docker.yaml: %+v", cfg)
-	}
-}
-
-func readEnvExample(tb testing.TB, path string) []string {
+// freshClone copies the files git tracks (as they are in the working tree)
+// into a new directory: what a fresh clone holds, without the git-ignored
+// .env or anything else left in this checkout.
+func freshClone(tb testing.TB) string {
 	tb.Helper()
-	f, err := os.Open(path)
+	root, err := filepath.Abs("../..")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	cmd := exec.Command("git", "ls-files", "-z")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("git ls-files: %v", err)
+	}
+	dir := tb.TempDir()
+	for name := range strings.SplitSeq(strings.TrimRight(string(out), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			continue // deleted in the working tree
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".env")); err == nil {
+		tb.Fatal(".env is tracked by git")
+	}
+	return dir
+}
+
+// loadCompose loads dir/docker-compose.yml as `docker compose` would: the
+// environment env, dir/.env when present, the profiles, env_file resolved.
+func loadCompose(dir string, env []string, profiles ...string) (*types.Project, error) {
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "docker-compose.yml")},
+		cli.WithWorkingDirectory(dir), cli.WithName("gateway"), cli.WithEnv(env),
+		cli.WithEnvFiles(), cli.WithDotEnv, cli.WithProfiles(profiles))
+	if err != nil {
+		return nil, err
+	}
+	return opts.LoadProject(context.Background())
+}
+
+// mustLoadCompose is loadCompose of a fresh clone, failing on an error.
+func mustLoadCompose(tb testing.TB, profiles ...string) (*types.Project, string) {
+	tb.Helper()
+	dir := freshClone(tb)
+	p, err := loadCompose(dir, nil, profiles...)
+	if err != nil {
+		tb.Fatalf("docker-compose.yml does not load on a fresh clone: %v", err)
+	}
+	return p, dir
+}
+
+// nodes are the gateway services of docker-compose.yml.
+var nodes = []string{"gateway-1", "gateway-2", "gateway-3"}
+
+// TestComposeLoadsOnAFreshClone: docker-compose.yml loads with the
+// compose-spec loader in a copy of the tracked files (no .env), in each
+// profile; the demo seed is off unless SEED_DEMO asks for it.
+func TestComposeLoadsOnAFreshClone(t *testing.T) {
+	// The loader refuses what `docker compose` refuses: a required env_file
+	// that is not there (as docker-compose.yml once had).
+	strict := t.TempDir()
+	os.WriteFile(filepath.Join(strict, "docker-compose.yml"), []byte("services:\n  a:\n    image: x\n    env_file: .env\n"), 0o644)
+	if _, err := loadCompose(strict, nil); err == nil {
+		t.Fatal("a compose file requiring a missing .env loaded: the loader does not resolve env_file")
+	}
+
+	base := []string{"gateway-1", "gateway-2", "gateway-3", "mysql", "nginx", "redis", "secrets-init"}
+	tests := []struct {
+		profiles []string
+		want     []string
+	}{
+		{nil, base},
+		{[]string{"monitoring"}, append(slices.Clone(base), "grafana", "prometheus")},
+		{[]string{"deps"}, append(slices.Clone(base), "mysql-dev", "redis-dev")},
+	}
+	dir := freshClone(t)
+	for _, tt := range tests {
+		p, err := loadCompose(dir, nil, tt.profiles...)
+		if err != nil {
+			t.Fatalf("profiles %v: docker-compose.yml does not load on a fresh clone: %v", tt.profiles, err)
+		}
+		got := p.ServiceNames()
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("profiles %v: services (-want +got):\n%s", tt.profiles, diff)
+		}
+	}
+
+	seed := func(p *types.Project) []string {
+		var out []string
+		for _, n := range nodes {
+			out = append(out, *p.Services[n].Environment["GATEWAY_MYSQL_SEED_DEMO"])
+		}
+		return out
+	}
+	p, _ := loadCompose(dir, nil)
+	if diff := cmp.Diff([]string{"false", "false", "false"}, seed(p)); diff != "" {
+		t.Errorf("demo seed by default (-want +got):\n%s", diff)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("SEED_DEMO=true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := loadCompose(dir, nil)
+	if err != nil {
+		t.Fatalf("with a .env: %v", err)
+	}
+	if diff := cmp.Diff([]string{"true", "true", "true"}, seed(p)); diff != "" {
+		t.Errorf("demo seed with SEED_DEMO=true in .env (-want +got):\n%s", diff)
+	}
+}
+
+// TestComposeEnvExample: .env.example sets nothing (every line is a
+// commented example), its examples are variables the gateway reads or the
+// compose file interpolates, it documents every variable the compose file
+// interpolates, and it never suggests the secrets that secrets-init makes.
+func TestComposeEnvExample(t *testing.T) {
+	f, err := os.Open("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer f.Close()
-	var names []string
+	compose, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interpolated := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([A-Z_][A-Z0-9_]*)`).FindAllStringSubmatch(string(compose), -1) {
+		interpolated[m[1]] = true
+	}
+	known := map[string]bool{}
+	for _, name := range EnvNames() {
+		known[name] = true
+	}
+	example := regexp.MustCompile(`^#\s*([A-Z_][A-Z0-9_]*)=`)
+	documented := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			t.Errorf(".env.example sets %q: it should only show commented examples", line)
+		}
+		m := example.FindStringSubmatch(line)
+		if m == nil {
 			continue
 		}
-		name, _, _ := strings.Cut(line, "=")
-		names = append(names, name)
+		documented[m[1]] = true
+		if !known[m[1]] && !interpolated[m[1]] {
+			t.Errorf(".env.example shows %s, which neither the gateway nor docker-compose.yml reads", m[1])
+		}
+		if m[1] == "GATEWAY_JWT_SECRET" || m[1] == "GATEWAY_API_KEY" {
+			t.Errorf(".env.example shows %s, which secrets-init generates", m[1])
+		}
 	}
-	return names
+	for name := range interpolated {
+		if !documented[name] {
+			t.Errorf("docker-compose.yml interpolates %s, which .env.example does not show", name)
+		}
+	}
 }

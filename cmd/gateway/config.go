@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/houseview/gateway/app"
@@ -54,23 +55,36 @@ type Config struct {
 	UI          UIConfig          `koanf:"ui"`
 	Metrics     MetricsConfig     `koanf:"metrics"`
 	Runtime     RuntimeConfig     `koanf:"runtime"`
+	Limits      LimitsConfig      `koanf:"limits"`
 }
 
 // HTTPConfig is the REST and WebSocket listener.
 type HTTPConfig struct {
 	Addr         string `koanf:"addr" default:":8080" doc:"HTTP (REST + WebSocket) listen address."`
 	MaxBodyBytes int64  `koanf:"max_body_bytes" min:"1024" max:"67108864" doc:"Largest request body accepted; bigger bodies get 413."`
+	// TrustedProxies are the load balancers in front of the node.
+	TrustedProxies []netip.Prefix `koanf:"trusted_proxies" doc:"Load balancers whose forwarding headers the node believes, comma-separated IPs or CIDRs (10.0.0.0/8,127.0.0.1). From these peers the WebSocket origin check compares the browser's Origin with the host in X-Forwarded-Host (or Forwarded host=) instead of Host; the headers of any other peer are ignored. Empty: believe no one."`
+	// Bounds of the HTTP server (docs/security.md).
+	MaxHeaderBytes    int           `koanf:"max_header_bytes" min:"4096" max:"1048576" default:"32768" doc:"Largest request header block (request line and headers); bigger ones get 431."`
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout" default:"10s" doc:"Time a client gets to send a request's headers."`
+	ReadTimeout       time.Duration `koanf:"read_timeout" default:"30s" doc:"Time a client gets to send a whole request, body included. A WebSocket is not cut by it: the upgrade clears the deadline."`
+	IdleTimeout       time.Duration `koanf:"idle_timeout" default:"2m" doc:"A keep-alive connection idle this long between requests is closed."`
 }
 
 // GRPCConfig is the gRPC listener.
 type GRPCConfig struct {
 	Addr string `koanf:"addr" default:":9000" doc:"gRPC listen address."`
+	// Bounds of the gRPC server (docs/security.md).
+	MaxRecvMsgBytes  int           `koanf:"max_recv_msg_bytes" min:"4096" max:"67108864" default:"1048576" doc:"Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED."`
+	KeepaliveMinTime time.Duration `koanf:"keepalive_min_time" default:"10s" doc:"Clients may ping at most this often (with or without calls in flight); a client that pings more often is sent GOAWAY (too_many_pings)."`
+	KeepaliveTime    time.Duration `koanf:"keepalive_time" default:"2m" doc:"The server pings a connection idle this long, to find peers that are gone."`
+	KeepaliveTimeout time.Duration `koanf:"keepalive_timeout" default:"20s" doc:"A connection that does not answer the server's ping within this is closed."`
 }
 
 // MySQLConfig is the database of reservations and houses.
 type MySQLConfig struct {
 	DSN      string `koanf:"dsn" required:"true" secret:"dsn" default:"root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC" doc:"go-sql-driver DSN. The database is created (utf8mb4) if absent and migrated at start. parseTime=true and loc=UTC are enforced."`
-	SeedDemo bool   `koanf:"seed_demo" default:"true" doc:"Fill an empty houses table with 300 demo houses (ids 3001-3300, the original README's examples). Turn off for real data."`
+	SeedDemo bool   `koanf:"seed_demo" default:"true" doc:"Fill an empty houses table with 300 demo houses (ids 3001-3300, landlords 2001-2040: the README's examples). Turn off for real data; docker-compose.yml leaves it off unless SEED_DEMO=true."`
 }
 
 // RedisConfig is the Redis of messages, presence and reminder tasks.
@@ -91,6 +105,11 @@ type AuthConfig struct {
 // JWTConfig verifies users' tokens in jwt mode.
 type JWTConfig struct {
 	Secret string `koanf:"secret" secret:"true" doc:"HS256 secret, at least 32 bytes: openssl rand -hex 32"`
+	// RS256/ES256 tokens of an identity provider (docs/security.md).
+	PublicKeyFile string `koanf:"public_key_file" doc:"PEM file of public keys (PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE blocks: RSA of 2048+ bits for RS256, ECDSA P-256 for ES256) that verify tokens, alongside or instead of jwt.secret."`
+	JWKSFile      string `koanf:"jwks_file" doc:"JSON Web Key Set file ({\"keys\":[...]}) of RS256/ES256 verification keys; a token's kid picks its key. Read at start."`
+	Issuer        string `koanf:"issuer" doc:"When set, tokens must carry this iss (gateway token adds it)."`
+	Audience      string `koanf:"audience" doc:"When set, tokens' aud must include this (gateway token adds it)."`
 }
 
 // ShutdownConfig bounds a node's stop.
@@ -167,6 +186,8 @@ type UIConfig struct {
 	Enabled  bool   `koanf:"enabled" default:"true" doc:"Mount the asynq web UI (asynqmon) at /asynq/."`
 	Username string `koanf:"username" required:"true" default:"admin" doc:"In jwt mode the UI needs HTTP basic auth (this user and ui.password) or \"Authorization: Bearer <api_key>\"."`
 	Password string `koanf:"password" secret:"true" doc:"Basic-auth password of the UI in jwt mode; empty: api_key."`
+	// PrometheusAddr is asynqmon.Options.PrometheusAddress.
+	PrometheusAddr string `koanf:"prometheus_addr" doc:"URL of a Prometheus that scrapes the nodes (http://prometheus:9090): the UI then shows queue metrics over time (its Metrics page), queried by the node. Empty: no Metrics page."`
 }
 
 // MetricsConfig is the Prometheus endpoint.
@@ -181,6 +202,17 @@ type RuntimeConfig struct {
 	ReleaseIdleMemory bool `koanf:"release_idle_memory" default:"true" doc:"When the node goes quiet after its heap grew (a burst of handshakes), collect and give the free memory back to the OS, so that idle connections cost their live memory only."`
 }
 
+// LimitsConfig bounds what one user, client address or session may do
+// (docs/security.md). 0 turns a limit off.
+type LimitsConfig struct {
+	SessionsPerUser       int    `koanf:"sessions_per_user" min:"0" max:"100000" default:"10" doc:"Most WebSocket sessions one user may hold at once over every node (a dead node's stop counting after presence.ttl)."`
+	SessionPolicy         string `koanf:"session_policy" oneof:"close_oldest refuse" default:"close_oldest" doc:"Beyond limits.sessions_per_user: close_oldest admits the new session and closes the user's oldest with 4008; refuse answers the handshake 429."`
+	HandshakesPerIP       int    `koanf:"handshakes_per_ip" min:"0" max:"1000000" default:"0" doc:"WebSocket handshakes per second per client address (the connection's: behind a load balancer every client shares its address, so set it only where clients connect directly); over it 429 with Retry-After."`
+	ReservationsPerMinute int    `koanf:"reservations_per_minute" min:"0" max:"1000000" default:"10" doc:"Reservations one tenant may create per minute (REST and gRPC); over it 429 / RESOURCE_EXHAUSTED."`
+	RemindersPerMinute    int    `koanf:"reminders_per_minute" min:"0" max:"1000000" default:"10" doc:"Reminders one user may send per minute (POST .../remind, gRPC RemindReservation): each lands in the other party's stored history."`
+	ClientFramesPerSecond int    `koanf:"client_frames_per_second" min:"0" max:"100000" doc:"Frames one WebSocket session may send per second (in bursts of as many); faster closes it with 4029."`
+}
+
 // packageDefaults sets the defaults that the packages using a setting own,
 // so that each is written once.
 func packageDefaults(c *Config) {
@@ -189,6 +221,7 @@ func packageDefaults(c *Config) {
 	c.History.Size = redis.DefaultHistorySize
 	c.History.TTL = redis.DefaultHistoryTTL
 	c.WS.MaxMessageBytes = ws.DefaultMaxMessageSize
+	c.Limits.ClientFramesPerSecond = ws.DefaultFrameRate
 	c.WS.BufferSize = ws.DefaultBufferSize
 	c.WS.PingPeriod = ws.DefaultPingPeriod
 	c.WS.PongWait = ws.DefaultPongWait

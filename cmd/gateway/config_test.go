@@ -83,6 +83,8 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"ping not before pong", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WS_PING_PERIOD": "60s"}, "", []string{"ws.ping_period", "GATEWAY_WS_PING_PERIOD", "ws.pong_wait"}},
 		{"presence ttl too short", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PRESENCE_TTL": "10s"}, "", []string{"presence.ttl", "GATEWAY_PRESENCE_TTL", "presence.heartbeat"}},
 		{"secret and its file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_KEY": apiKey, "GATEWAY_API_KEY_FILE": "/nonexistent"}, "", []string{"api_key", "GATEWAY_API_KEY", "GATEWAY_API_KEY_FILE"}},
+		{"bad trusted proxy", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "", []string{"http.trusted_proxies", "GATEWAY_HTTP_TRUSTED_PROXIES", `"nginx"`}},
+		{"bad prometheus url", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_UI_PROMETHEUS_ADDR": "prometheus:9090"}, "", []string{"ui.prometheus_addr", "GATEWAY_UI_PROMETHEUS_ADDR"}},
 		{"unreadable secret file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_UI_PASSWORD_FILE": "/nonexistent/pw"}, "", []string{"ui.password", "GATEWAY_UI_PASSWORD_FILE", "/nonexistent/pw"}},
 	}
 	for _, tt := range tests {
@@ -101,6 +103,31 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrustedProxiesParse: addresses become prefixes of their full length,
+// CIDRs are masked, IPv4-mapped IPv6 addresses are IPv4.
+func TestTrustedProxiesParse(t *testing.T) {
+	tests := []struct {
+		text string
+		want string // formatValue of the parsed setting
+	}{
+		{"", ""},
+		{"127.0.0.1", "127.0.0.1/32"},
+		{" 10.1.2.3/8 , ::1 ", "10.0.0.0/8,::1/128"},
+		{"::ffff:192.168.0.1,172.16.0.0/12", "192.168.0.1/32,172.16.0.0/12"},
+	}
+	s, _ := settingFor("http.trusted_proxies")
+	for _, tt := range tests {
+		v, bad := s.parse(tt.text)
+		if len(bad) > 0 {
+			t.Errorf("parse(%q): %v", tt.text, bad)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, formatValue(v)); diff != "" {
+			t.Errorf("parse(%q) (-want +got):\n%s", tt.text, diff)
+		}
 	}
 }
 

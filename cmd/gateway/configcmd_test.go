@@ -244,40 +244,41 @@ func TestVersionCommand(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigurationTable keeps the README's table of variables in
-// step with the declarations: every key once, with its variable, and each
-// default written as a value (in backquotes) equal to the real one.
-func TestREADMEConfigurationTable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestConfigurationDocTable keeps the table of variables in
+// docs/configuration.md in step with the declarations: every key once, with
+// its variable, and each default written as a value (in backquotes) equal to
+// the real one.
+func TestConfigurationDocTable(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	row := regexp.MustCompile("(?m)^\\| `(GATEWAY_[A-Z0-9_]+)` \\| `([a-z0-9_.]+)` \\|([^|]*)\\|")
 	defaults := defaultTexts()
 	var keys []string
-	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
 		variable, key, def := m[1], m[2], strings.TrimSpace(m[3])
 		keys = append(keys, key)
 		s, ok := settingFor(key)
 		if !ok {
-			t.Errorf("README documents %s, which is not a key", key)
+			t.Errorf("docs/configuration.md documents %s, which is not a key", key)
 			continue
 		}
 		if variable != s.env() {
-			t.Errorf("README: %s's variable is %s, not %s", key, s.env(), variable)
+			t.Errorf("docs/configuration.md: %s's variable is %s, not %s", key, s.env(), variable)
 		}
 		if !strings.HasPrefix(def, "`") {
 			continue // described in words: host name, empty...
 		}
-		readmeValue, bad := s.parse(strings.Trim(def, "`"))
+		docValue, bad := s.parse(strings.Trim(def, "`"))
 		realValue, _ := s.parse(defaults[key])
-		if len(bad) > 0 || formatValue(readmeValue) != formatValue(realValue) {
-			t.Errorf("README: %s's default is %s, not %s", key, defaults[key], def)
+		if len(bad) > 0 || formatValue(docValue) != formatValue(realValue) {
+			t.Errorf("docs/configuration.md: %s's default is %s, not %s", key, defaults[key], def)
 		}
 	}
 	slices.Sort(keys)
 	if diff := cmp.Diff(Keys(), keys); diff != "" {
-		t.Errorf("README configuration table keys (-code +README):\n%s", diff)
+		t.Errorf("docs/configuration.md table keys (-code +doc):\n%s", diff)
 	}
 }
 

@@ -59,7 +59,7 @@ func Load(path string, getenv func(string) string) (*Loaded, error) {
 	l.readEnv(getenv, p)
 	c := l.parse(p)
 	c.validate(p)
-	if p.ok("auth.mode", "jwt.secret") {
+	if p.ok("auth.mode", "jwt.secret", "jwt.public_key_file", "jwt.jwks_file") {
 		if err := c.resolveAuth(); err != nil {
 			p.errs = append(p.errs, err)
 		}

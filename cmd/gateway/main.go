@@ -6,6 +6,7 @@
 //	gateway token   -user N [-ttl D] [-config FILE]  print a JWT for user N
 //	gateway config check|print [-config FILE]  validate or show the configuration
 //	gateway config reference [-o FILE]     write config/reference.yaml
+//	gateway secrets init -dir DIR          generate the JWT secret and API key files
 //	gateway version                        print the version, commit and Go version
 package main
 
@@ -37,8 +38,11 @@ const usage = `usage:
   gateway config print [-config FILE]                   print every key's effective value (secrets redacted)
                                                         and its source: default, file, env or secret_file
   gateway config reference [-o FILE]                    write the reference configuration (config/reference.yaml)
+  gateway secrets init -dir DIR                         create DIR/jwt_secret and DIR/api_key (random, mode 0600)
+                                                        unless they exist; read them with GATEWAY_JWT_SECRET_FILE
+                                                        and GATEWAY_API_KEY_FILE
   gateway version                                       print the version, commit and Go version
-Every configuration key may be overridden by a GATEWAY_* environment variable (see README and
+Every configuration key may be overridden by a GATEWAY_* environment variable (see docs/configuration.md and
 config/reference.yaml); jwt.secret, api_key, redis.password and ui.password also by
 GATEWAY_<NAME>_FILE, naming a file that holds the value (Docker and Kubernetes secrets).`
 
@@ -58,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return runToken(args[1:], getenv, stdout)
 	case "config":
 		return runConfig(args[1:], getenv, environ, stdout)
+	case "secrets":
+		return runSecrets(args[1:], stdout)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "-help", "--help":

@@ -17,15 +17,17 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
-// lb is Debian's nginx on loopback running the repo's server blocks
-// (deploy/nginx/gateway-http.conf and gateway-grpc.conf) in front of nodes.
+// lb is Debian's nginx on loopback running the repo's access log and
+// server blocks (deploy/nginx/gateway-log.conf, gateway-http.conf and
+// gateway-grpc.conf) in front of nodes, on ports chosen at random.
 type lb struct {
-	httpURL  string
-	grpcAddr string
+	httpURL   string
+	grpcAddr  string
+	accessLog *testenv.SyncBuffer // what gateway-log.conf wrote (to nginx's stdout)
 }
 
 // MustStartNginx writes a top-level config with the nodes as upstreams and
-// includes the repo's server block bodies verbatim.
+// includes the repo's access log and server block bodies verbatim.
 func MustStartNginx(tb testing.TB, nodes ...*proc) *lb {
 	tb.Helper()
 	bin, err := exec.LookPath("nginx")
@@ -49,7 +51,7 @@ error_log %[1]s/error.log warn;
 daemon off;
 events { worker_connections 1024; }
 http {
-    access_log %[1]s/access.log;
+    include %[6]s/gateway-log.conf;
     client_body_temp_path %[1]s/body;
     proxy_temp_path %[1]s/proxy;
     fastcgi_temp_path %[1]s/fastcgi;
@@ -76,6 +78,8 @@ http {
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	accessLog := &testenv.SyncBuffer{}
+	cmd.Stdout = accessLog
 	out, err := exec.Command(bin, "-t", "-p", dir, "-c", path).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("nginx -t: %v\n%s", err, out)
@@ -94,7 +98,7 @@ http {
 			<-done
 		}
 	})
-	l := &lb{httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), grpcAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort)}
+	l := &lb{httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), grpcAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort), accessLog: accessLog}
 	waitReady(tb, l.httpURL)
 	return l
 }

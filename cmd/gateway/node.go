@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 	"gorm.io/gorm"
 
 	"github.com/houseview/gateway/app"
@@ -24,7 +26,6 @@ import (
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/ws"
-	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
 // node is one running gateway: its pools, services and listeners. The API
@@ -41,6 +42,9 @@ type node struct {
 	sub         *redis.Subscriber
 	streams     *redis.Streams
 	presence    *redis.Presence
+	sessions    *redis.SessionRegistry // nil without a session limit
+	limiter     *redis.RateLimiter
+	revoked     *redis.Revocations
 	hub         *ws.Hub
 	worker      *asynq.Server
 	workerMux   *asynq.ServeMux
@@ -89,13 +93,19 @@ func (n *node) build(ctx context.Context) error {
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
 	store := mysql.NewStore(n.db)
+	n.watchSources(store)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
 		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
 	n.cleaner = reservation.NewCleaner(store, 0, log)
+	n.limiter = redis.NewRateLimiter(n.rdb, keys, redis.RateLimiterOptions{Metrics: n.metrics, Logger: log, Rates: map[string]redis.Rate{
+		reservation.LimitReserve: {Count: cfg.Limits.ReservationsPerMinute, Per: time.Minute},
+		reservation.LimitRemind:  {Count: cfg.Limits.RemindersPerMinute, Per: time.Minute},
+		ws.LimitHandshake:        {Count: cfg.Limits.HandshakesPerIP, Per: time.Second},
+	}})
 	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, CancelGrace: cfg.Reservation.CancelGrace, Logger: log, Reminders: sched, Metrics: n.metrics,
-		Cleaner: n.cleaner})
+		Cleaner: n.cleaner, Limiter: n.limiter})
 	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
 	if cfg.Worker.Enabled {
 		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log).WithClock(reminder.RedisClock(n.rdb), 0), reminder.WorkerOptions{
@@ -105,9 +115,15 @@ func (n *node) build(ctx context.Context) error {
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	authOpts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username, OperatorPassword: cfg.UI.Password}
+	n.revoked = redis.NewRevocations(n.rdb, keys, 0)
+	authOpts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username, OperatorPassword: cfg.UI.Password,
+		Revocations: n.revoked}
 	if cfg.Auth.Mode == app.AuthJWT {
-		authOpts.Verify = jwtauth.NewVerifier([]byte(cfg.JWT.Secret), nil).Verify
+		v, err := cfg.verifier()
+		if err != nil {
+			return err
+		}
+		authOpts.Verify = v.Claims
 	}
 	n.auth = auth.New(authOpts)
 	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
@@ -129,10 +145,19 @@ func (n *node) build(ctx context.Context) error {
 	} else {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", n.metrics.Handler())
-		n.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		n.metricsHTTP = n.httpServer(mux)
 	}
-	n.http = &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.http = n.httpServer(engine)
 	return nil
+}
+
+// httpServer is an HTTP server of h with the configured bounds. A
+// WebSocket is not cut by ReadTimeout: the upgrade clears the connection's
+// deadlines (and the hub sets its own).
+func (n *node) httpServer(h http.Handler) *http.Server {
+	c := n.cfg.HTTP
+	return &http.Server{Handler: h, MaxHeaderBytes: c.MaxHeaderBytes, ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout: c.ReadTimeout, IdleTimeout: c.IdleTimeout}
 }
 
 // buildAPI makes the REST, WebSocket and gRPC side of a node.
@@ -143,21 +168,30 @@ func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys red
 	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log})
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
+	var sessions ws.SessionRegistry
+	if cfg.Limits.SessionsPerUser > 0 {
+		n.sessions = redis.NewSessionRegistry(n.rdb, keys, redis.SessionOptions{NodeID: cfg.NodeID,
+			Limit: cfg.Limits.SessionsPerUser, Policy: cfg.Limits.SessionPolicy, TTL: cfg.Presence.TTL,
+			Refresh: cfg.Presence.Heartbeat, Metrics: n.metrics, Logger: log})
+		sessions = n.sessions
+	}
 	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{
 		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: cfg.WS.AllowedOrigins,
 		MaxMessageSize: cfg.WS.MaxMessageBytes, BufferSize: cfg.WS.BufferSize, PingPeriod: cfg.WS.PingPeriod,
 		PongWait: cfg.WS.PongWait, WriteWait: cfg.WS.WriteWait, SlowTimeout: cfg.WS.SlowTimeout,
-		Reconnect: ws.Reconnect{BaseMS: cfg.WS.ReconnectBase.Milliseconds(), MaxMS: cfg.WS.ReconnectMax.Milliseconds(), Jitter: ws.DefaultReconnectJitter},
-		Logger:    log,
-		Metrics:   n.metrics,
+		Reconnect:  ws.Reconnect{BaseMS: cfg.WS.ReconnectBase.Milliseconds(), MaxMS: cfg.WS.ReconnectMax.Milliseconds(), Jitter: ws.DefaultReconnectJitter},
+		Handshakes: n.limiter, Sessions: sessions, FrameRate: cfg.Limits.ClientFramesPerSecond,
+		Logger:  log,
+		Metrics: n.metrics,
 	})
 	n.metrics.WatchSubscriber(n.sub)
 	n.metrics.WatchSessions(n.hub.Connections)
-	httpOpts.Push, httpOpts.Presence = pusher, n.presence
+	httpOpts.Push, httpOpts.Presence, httpOpts.Messages, httpOpts.Sessions = pusher, n.presence, n.streams, n.revoked
 	engine := httpapi.NewHandler(svc, httpOpts)
-	engine.GET("/ws", gin.WrapH(n.hub))
+	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, n.hub)))
 	mountWeb(engine)
-	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics})
+	n.grpc = grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics,
+		ServerOptions: grpcBounds(cfg.GRPC)})
 	return engine
 }
 
@@ -174,5 +208,16 @@ func (n *node) close() {
 		if sqlDB, err := n.db.DB(); err == nil {
 			sqlDB.Close()
 		}
+	}
+}
+
+// grpcBounds are the gRPC server's limits: request size and keepalive
+// enforcement (a client pinging more often than KeepaliveMinTime is sent
+// GOAWAY; the server pings idle connections and drops silent ones).
+func grpcBounds(c GRPCConfig) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(c.MaxRecvMsgBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: c.KeepaliveMinTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: c.KeepaliveTime, Timeout: c.KeepaliveTimeout}),
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -34,22 +35,33 @@ func (c *Config) validate(p *problems) {
 	if p.ok("api_key") && c.APIKey != "" && len(c.APIKey) < 16 {
 		p.add("api_key", "must be at least 16 characters")
 	}
+	if p.ok("ui.prometheus_addr") && c.UI.PrometheusAddr != "" {
+		if u, err := url.Parse(c.UI.PrometheusAddr); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add("ui.prometheus_addr", "%q is not an http(s) URL such as http://prometheus:9090", c.UI.PrometheusAddr)
+		}
+	}
 	if c.NodeID == "" {
 		c.NodeID, _ = os.Hostname()
 	}
 }
 
 // resolveAuth applies the authentication policy: without auth.mode a JWT
-// secret means jwt, and no secret either refuses to start, saying how to
-// choose; jwt needs a secret of at least jwtauth.MinSecretLen bytes.
+// secret or verification key means jwt, and none refuses to start, saying
+// how to choose; jwt needs a secret of at least jwtauth.MinSecretLen bytes
+// or a public key or JWKS file that loads.
 func (c *Config) resolveAuth() error {
-	if c.Auth.Mode == "" && c.JWT.Secret != "" {
+	keyFiles := c.JWT.PublicKeyFile != "" || c.JWT.JWKSFile != ""
+	if c.Auth.Mode == "" && (c.JWT.Secret != "" || keyFiles) {
 		c.Auth.Mode = app.AuthJWT
 	}
 	switch c.Auth.Mode {
 	case app.AuthJWT:
-		if len(c.JWT.Secret) < jwtauth.MinSecretLen {
-			return settingError("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32", jwtauth.MinSecretLen)
+		if (c.JWT.Secret != "" || !keyFiles) && len(c.JWT.Secret) < jwtauth.MinSecretLen {
+			return settingError("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32 "+
+				"(or verify RS256/ES256 tokens with jwt.public_key_file or jwt.jwks_file)", jwtauth.MinSecretLen)
+		}
+		if _, err := c.verifier(); err != nil {
+			return err
 		}
 	case app.AuthInsecure:
 	case "":
@@ -88,4 +100,29 @@ func (p *problems) ok(keys ...string) bool {
 		}
 	}
 	return true
+}
+
+// verifier returns the verifier of users' tokens in jwt mode: the HS256
+// secret and the keys of jwt.public_key_file and jwt.jwks_file, with the
+// iss and aud checks.
+func (c *Config) verifier() (*jwtauth.Verifier, error) {
+	opts := jwtauth.Options{Issuer: c.JWT.Issuer, Audience: c.JWT.Audience}
+	if c.JWT.Secret != "" {
+		opts.Secret = []byte(c.JWT.Secret)
+	}
+	for _, f := range []struct{ key, path string }{{"jwt.public_key_file", c.JWT.PublicKeyFile}, {"jwt.jwks_file", c.JWT.JWKSFile}} {
+		if f.path == "" {
+			continue
+		}
+		pem, jwks := f.path, ""
+		if f.key == "jwt.jwks_file" {
+			pem, jwks = "", f.path
+		}
+		keys, err := jwtauth.LoadKeys(pem, jwks)
+		if err != nil {
+			return nil, settingError(f.key, "%v", err)
+		}
+		opts.Keys = append(opts.Keys, keys...)
+	}
+	return jwtauth.New(opts)
 }

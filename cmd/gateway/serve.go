@@ -107,6 +107,9 @@ func (n *node) serve(ctx context.Context) error {
 		wg.Go(func() { n.streams.Run(bg) })
 		wg.Go(func() { n.presence.Run(bg) })
 	}
+	if n.sessions != nil {
+		wg.Go(func() { n.sessions.Run(bg) })
+	}
 	errc := make(chan error, 3)
 	go func() {
 		if err := n.http.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {

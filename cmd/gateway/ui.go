@@ -16,8 +16,9 @@ const uiRoot = "/asynq"
 // it for closing.
 func mountUI(e *gin.Engine, cfg *Config, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
 	h := asynqmon.New(asynqmon.Options{
-		RootPath:     uiRoot,
-		RedisConnOpt: asynq.RedisClientOpt{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB},
+		RootPath:          uiRoot,
+		RedisConnOpt:      asynq.RedisClientOpt{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB},
+		PrometheusAddress: cfg.UI.PrometheusAddr, // its Metrics page queries this Prometheus
 	})
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
 	e.Any(uiRoot+"/*any", auth, gin.WrapH(h))

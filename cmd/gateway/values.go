@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ var (
 	queuesType    = reflect.TypeFor[map[string]int]()
 	locationType  = reflect.TypeFor[*time.Location]()
 	authModeType  = reflect.TypeFor[app.AuthMode]()
+	prefixesType  = reflect.TypeFor[[]netip.Prefix]()
 )
 
 // parse reads text as a value of s, checking the tags' rules. It returns
@@ -42,6 +44,8 @@ func (s setting) parse(text string) (reflect.Value, []string) {
 		return reflect.ValueOf(splitList(text)), nil
 	case queuesType:
 		return parseQueues(text)
+	case prefixesType:
+		return parsePrefixes(text)
 	case locationType:
 		loc, err := time.LoadLocation(text)
 		if err != nil || text == "" {
@@ -157,6 +161,26 @@ func parseQueues(text string) (reflect.Value, []string) {
 	return reflect.ValueOf(out), problems
 }
 
+// parsePrefixes reads "10.0.0.0/8,127.0.0.1": CIDRs, and addresses as
+// prefixes of their full length.
+func parsePrefixes(text string) (reflect.Value, []string) {
+	var out []netip.Prefix
+	var problems []string
+	for _, part := range splitList(text) {
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				problems = append(problems, fmt.Sprintf("%q is not an IP address or CIDR such as 10.0.0.0/8", part))
+				continue
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return reflect.ValueOf(out), problems
+}
+
 // splitList splits a comma-separated list, dropping empty items.
 func splitList(text string) []string {
 	var out []string
@@ -181,6 +205,12 @@ func formatValue(v reflect.Value) string {
 		return strings.Join(parts, ",")
 	case []string:
 		return strings.Join(x, ",")
+	case []netip.Prefix:
+		parts := make([]string, len(x))
+		for i, p := range x {
+			parts[i] = p.String()
+		}
+		return strings.Join(parts, ",")
 	case map[string]int:
 		var parts []string
 		for _, name := range slices.Sorted(maps.Keys(x)) {

@@ -32,6 +32,7 @@ func TestMountWeb(t *testing.T) {
 		Status      int
 		ContentType string
 		Location    string
+		CORS        string
 	}
 	tests := []struct {
 		path     string
@@ -44,6 +45,10 @@ func TestMountWeb(t *testing.T) {
 		{"/web/index.html", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script src="app.js"></script>`}},
 		{"/web/app.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8"},
 			[]string{"new WebSocket(", "last_seq", "function reconnectDelay(", "action: 'ack'", "/house/reserve"}},
+		{"/web/gateway-client.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8", CORS: "*"},
+			[]string{"export function connect(", "action: 'ping'", "gateway:pos:"}},
+		{"/web/gateway-client.d.ts", answer{Status: 200, ContentType: "application/typescript; charset=utf-8", CORS: "*"},
+			[]string{"export function connect(options: ConnectOptions): GatewayClient;", "pongTimeout?: number;"}},
 		{"/web/web.go", answer{Status: 404, ContentType: "application/json; charset=utf-8"}, []string{`"not_found"`}},
 		{"/web/nope/", answer{Status: 404, ContentType: "application/json; charset=utf-8"}, nil},
 	}
@@ -55,7 +60,8 @@ func TestMountWeb(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
-			got := answer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Location: resp.Header.Get("Location")}
+			got := answer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Location: resp.Header.Get("Location"),
+				CORS: resp.Header.Get("Access-Control-Allow-Origin")}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
 			}

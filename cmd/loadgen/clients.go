@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/pkg/client"
 
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
@@ -27,21 +28,23 @@ const jwtSecretEnv = "LOADGEN_JWT_SECRET"
 
 // clientsConfig is the configuration of "loadgen clients".
 type clientsConfig struct {
-	nodes         []string // http://host:port of the nodes
-	users         int
-	offset        int // users are offset+1 .. offset+users
-	out           string
-	duration      time.Duration // upper bound of the whole run
-	dialParallel  int
-	maxReconnects int
-	progress      time.Duration
-	auth          string
-	secret        []byte
-	tokenTTL      time.Duration
-	lateAfter     time.Duration // a first receipt later than this from its schedule counts as late
-	compact       bool          // keep positions and counts, not every message (long runs)
-	churnEvery    time.Duration // every this long, close the sessions of churnFraction of the users (0: never)
-	churnFraction float64
+	nodes          []string // http://host:port of the nodes
+	users          int
+	offset         int // users are offset+1 .. offset+users
+	out            string
+	duration       time.Duration // upper bound of the whole run
+	dialParallel   int
+	maxReconnects  int
+	connectTimeout time.Duration
+	ack            bool
+	progress       time.Duration
+	auth           string
+	secret         []byte
+	tokenTTL       time.Duration
+	lateAfter      time.Duration // a first receipt later than this from its schedule counts as late
+	compact        bool          // keep positions and counts, not every message (long runs)
+	churnEvery     time.Duration // every this long, drop the connections of churnFraction of the users (0: never)
+	churnFraction  float64
 }
 
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -55,13 +58,15 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 	fs.DurationVar(&cfg.duration, "duration", 15*time.Minute, "stop after this long (SIGTERM/SIGINT stop earlier)")
 	fs.IntVar(&cfg.dialParallel, "dial-parallel", 64, "handshakes in flight at once")
 	fs.IntVar(&cfg.maxReconnects, "max-reconnects", 20, "a user gives up after this many failed (re)connects in a row")
+	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 2*time.Minute, "a user gives up when its first connect takes longer")
+	fs.BoolVar(&cfg.ack, "ack", false, "acknowledge what was handed over (ack=1; the gateway then counts a message delivered only when acked)")
 	fs.DurationVar(&cfg.progress, "progress", 250*time.Millisecond, "interval of the status lines on stdout")
 	fs.StringVar(&cfg.auth, "auth", "jwt", "jwt: ?token=<HS256 JWT minted with $"+jwtSecretEnv+">; insecure: ?user_id=")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 24*time.Hour, "lifetime of the minted tokens")
 	fs.DurationVar(&cfg.lateAfter, "late-after", 100*time.Millisecond, "first receipts later than this from the scheduled send count as late in the status lines")
 	fs.BoolVar(&cfg.compact, "compact", false, "keep each user's position and message counts instead of every message (bounded memory for long runs)")
-	fs.DurationVar(&cfg.churnEvery, "churn-every", 0, "every this long, close the WebSockets of -churn-fraction of the users, which reconnect and resume (0: no churn)")
-	fs.Float64Var(&cfg.churnFraction, "churn-fraction", 0.05, "share of the users whose WebSockets each churn closes, taken in turn")
+	fs.DurationVar(&cfg.churnEvery, "churn-every", 0, "every this long, drop the connections of -churn-fraction of the users, which reconnect and resume (0: no churn)")
+	fs.Float64Var(&cfg.churnFraction, "churn-fraction", 0.05, "share of the users whose connections each churn drops, taken in turn")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -177,135 +182,129 @@ loop:
 	for _, st := range states {
 		sum.Gaps += st.gaps
 		sum.OutOfOrder += st.ooo
+		sum.Duplicates += st.dups
 		if len(st.log.Msgs) > 0 {
 			sum.Logs = append(sum.Logs, st.log)
 		}
 		if cfg.compact {
-			sum.Positions = append(sum.Positions, userPosition{User: st.id, Epoch: st.epoch, Last: st.last, Unique: st.unique, Repeats: st.repeats})
+			sum.Positions = append(sum.Positions, userPosition{User: st.id, Epoch: st.epoch, Last: st.last,
+				Unique: st.unique, Repeats: st.repeats, Dropped: st.dups})
 		}
 	}
 	return sum
 }
 
-// hold keeps one user connected until ctx ends, resuming from its
-// position after a drop.
+// hold keeps one user connected with a pkg/client Client until ctx ends.
+// The client resumes by itself; hold records what it hands over and gives
+// up after maxReconnects failed (re)connects in a row.
 func (g *clientGroup) hold(ctx context.Context, st *userState) {
-	fails := 0
-	for ctx.Err() == nil {
-		ok, err := g.session(ctx, st)
-		if ctx.Err() != nil {
-			return
-		}
-		g.note(g.closeCodes, closeReason(err))
-		if ok {
-			fails = 0 // it had worked: count again from zero
-		}
-		fails++
-		if fails > g.cfg.maxReconnects {
-			g.failed.Add(1)
-			return
-		}
-		g.reconnects.Add(1)
-		t := time.NewTimer(min(100*time.Millisecond<<min(fails, 5), 3*time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: !g.cfg.ack}
+	if g.cfg.churnEvery > 0 {
+		opts.Dialer = st.churnable(g.dialer)
 	}
-}
-
-// wsURL is the handshake URL of the user: its identity and, once it has a
-// position, last_seq and epoch to resume from.
-func (g *clientGroup) wsURL(st *userState) (string, error) {
-	q := url.Values{}
 	if g.cfg.auth == "jwt" {
-		if st.token == "" {
-			tok, err := jwtauth.Sign(g.cfg.secret, st.id, time.Now(), g.cfg.tokenTTL)
-			if err != nil {
-				return "", err
-			}
-			st.token = tok
+		opts.TokenFunc = func(context.Context) (string, error) {
+			return jwtauth.Sign(g.cfg.secret, st.id, time.Now(), g.cfg.tokenTTL)
 		}
-		q.Set("token", st.token)
+		opts.User = st.id
 	} else {
-		q.Set("user_id", strconv.FormatInt(st.id, 10))
+		opts.UserID = st.id
 	}
-	if st.epoch != "" {
-		q.Set("last_seq", strconv.FormatInt(st.last, 10))
-		q.Set("epoch", st.epoch)
-	}
-	return "ws" + strings.TrimPrefix(st.node, "http") + "/ws?" + q.Encode(), nil
-}
-
-// session runs one WebSocket of the user until it fails or ctx ends; ok
-// says whether it got as far as the connected frame.
-func (g *clientGroup) session(ctx context.Context, st *userState) (ok bool, err error) {
-	u, err := g.wsURL(st)
-	if err != nil {
-		return false, err
-	}
-	select {
+	select { // the first handshakes are spread by -dial-parallel
 	case g.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return
 	}
-	conn, resp, err := g.dialer.DialContext(ctx, u, nil)
+	c, err := g.dial(ctx, opts)
 	<-g.sem
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
+	if err != nil {
+		if ctx.Err() == nil {
+			g.failed.Add(1)
+		}
+		return
 	}
+	defer func() {
+		c.Close()
+		st.dups = c.Stats().Duplicates
+	}()
+	st.connected = true
+	g.connected.Add(1)
+	g.live.Add(1)
+	live, fails := true, 0
+	setLive := func(v bool) {
+		if v != live {
+			live = v
+			g.live.Add(map[bool]int64{true: 1, false: -1}[v])
+		}
+	}
+	defer setLive(false)
+	for {
+		select {
+		case n, ok := <-c.Notifications():
+			if !ok {
+				if ctx.Err() == nil {
+					g.failed.Add(1) // the client stopped by itself (a final refusal)
+				}
+				return
+			}
+			g.take(st, n)
+		case e, ok := <-c.Events():
+			if !ok {
+				continue // closed with Notifications: returns there
+			}
+			switch e.Kind {
+			case client.Connected:
+				setLive(true)
+				fails = 0
+			case client.Disconnected:
+				if ctx.Err() != nil {
+					return
+				}
+				setLive(false)
+				g.note(g.closeCodes, closeReason(e.Code, e.Err))
+				g.reconnects.Add(1)
+				if fails++; fails > g.cfg.maxReconnects {
+					g.failed.Add(1)
+					return
+				}
+			case client.Error:
+				if !live {
+					g.dialErrors.Add(1)
+					if fails++; fails > g.cfg.maxReconnects {
+						g.failed.Add(1)
+						return
+					}
+				}
+			default:
+				g.note(g.events, string(e.Kind))
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// dial connects the user's client, retrying a failed first connect as the
+// client retries later ones (Dial itself only stops on a final refusal).
+func (g *clientGroup) dial(ctx context.Context, opts client.Options) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.connectTimeout)
+	defer cancel()
+	c, err := client.Dial(ctx, opts)
 	if err != nil {
 		g.dialErrors.Add(1)
-		return false, err
 	}
-	g.live.Add(1)
-	defer g.live.Add(-1)
-	st.conn.Store(conn)
-	defer st.conn.Store(nil)
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // until the connected frame
-	for {
-		_, b, err := conn.ReadMessage()
-		now := time.Now().UnixNano()
-		if err != nil {
-			return ok, err
-		}
-		var f wireFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			g.note(g.events, "unparsable")
-			continue
-		}
-		switch {
-		case f.Event == "connected":
-			_ = conn.SetReadDeadline(time.Time{})
-			ok = true
-			if !st.connected {
-				st.connected = true
-				g.connected.Add(1)
-			}
-			st.follow(f)
-			if f.Reset {
-				g.note(g.events, "reset")
-			}
-		case f.Event == "reset": // the stream was recreated: follow the new epoch
-			st.follow(f)
-			g.note(g.events, "reset")
-		case f.Event != "" || f.Seq <= 0:
-			g.note(g.events, "event:"+f.Event)
-		default:
-			a := st.take(f, now)
-			if a == arrivalNewEpoch {
-				g.note(g.events, "epoch_without_reset")
-			}
-			g.received.Add(1)
-			if f.Detail.Step != nil {
-				g.steps.add(int(*f.Detail.Step), sinceNS(now, f.Detail.SchedNS), a == arrivalRepeat)
-			}
-		}
+	return c, err
+}
+
+// take records a notification the client handed over.
+func (g *clientGroup) take(st *userState, n client.Notification) {
+	now := time.Now().UnixNano()
+	var d wireDetail
+	_ = json.Unmarshal(n.Detail, &d)
+	a := st.take(arrivalOf{Epoch: n.Epoch, Seq: n.Seq, ID: n.ID, Detail: d}, now)
+	g.received.Add(1)
+	if d.Step != nil {
+		g.steps.add(int(*d.Step), sinceNS(now, d.SchedNS), a == arrivalRepeat)
 	}
 }
 
@@ -315,10 +314,9 @@ func (g *clientGroup) note(m map[string]int, key string) {
 	g.mu.Unlock()
 }
 
-func closeReason(err error) string {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		return strconv.Itoa(ce.Code)
+func closeReason(code int, err error) string {
+	if code != 0 {
+		return strconv.Itoa(code)
 	}
 	if err == nil {
 		return "nil"

@@ -2,20 +2,16 @@ package main
 
 import (
 	"hash/fnv"
+	"net"
 	"sync/atomic"
-
-	"github.com/gorilla/websocket"
 )
 
-// wireFrame is the part of a gateway frame the clients read.
-type wireFrame struct {
-	Event   string     `json:"event"`
-	Epoch   string     `json:"epoch"`
-	LastSeq int64      `json:"last_seq"`
-	Reset   bool       `json:"reset"`
-	Seq     int64      `json:"seq"`
-	ID      string     `json:"id"`
-	Detail  wireDetail `json:"detail"`
+// arrivalOf is what the log keeps of a notification the client handed over.
+type arrivalOf struct {
+	Epoch  string
+	Seq    int64
+	ID     string
+	Detail wireDetail
 }
 
 // wireDetail is the detail the pusher puts in every message.
@@ -52,28 +48,24 @@ func idHash(id string) uint32 {
 }
 
 // userState is one user of a clients process, owned by its goroutine
-// until the process ends. It follows the user's stream the way the README
-// tells clients to: connected and reset frames give the epoch and the seq
-// the messages continue after.
+// until the process ends. Its pkg/client Client follows the user's stream
+// (resume, resets, duplicates); the state checks what it hands over.
 type userState struct {
 	id        int64
 	node      string
-	token     string
 	epoch     string // the epoch of the user's stream the position belongs to
 	last      int64  // the seq processed last (the resume position)
 	connected bool
 	log       userLog
 	gaps, ooo int64
+	dups      int64 // dropped by the client as duplicates
 	unique    int64 // data messages above the position when they came
 	repeats   int64 // data messages at or behind it
 	compact   bool  // keep counts only, not log.Msgs (long runs)
 
-	// conn is the open WebSocket (nil between sessions), for the churn.
-	conn atomic.Pointer[websocket.Conn]
+	// conn is the TCP connection of the open session, for the churn.
+	conn atomic.Pointer[net.Conn]
 }
-
-// follow takes the position of a connected or reset frame.
-func (st *userState) follow(f wireFrame) { st.epoch, st.last = f.Epoch, f.LastSeq }
 
 // arrival says how a data message relates to the user's position.
 type arrival int
@@ -82,16 +74,16 @@ const (
 	arrivalNext     arrival = iota // the seq after the position
 	arrivalGap                     // further ahead: some seq was skipped
 	arrivalRepeat                  // at or behind the position: a duplicate
-	arrivalNewEpoch                // another epoch without a reset frame first
+	arrivalNewEpoch                // the first of an epoch (the stream was reset, or the first message)
 )
 
 // take records a data message received at now (unix ns) and moves the
 // position; a repeat is recorded too (the merge counts duplicates exactly).
-func (st *userState) take(f wireFrame, now int64) arrival {
+func (st *userState) take(f arrivalOf, now int64) arrival {
 	a := arrivalNext
 	switch {
 	case f.Epoch != st.epoch:
-		a = arrivalNewEpoch // never expected: the gateway sends a reset frame first
+		a = arrivalNewEpoch // the client handed the reset over; the epoch starts where the gateway said
 		st.epoch, st.last = f.Epoch, f.Seq-1
 	case f.Seq <= st.last:
 		a = arrivalRepeat
@@ -164,11 +156,12 @@ type clientSummary struct {
 	DialErrors int64          `json:"dial_errors"`
 	Failed     int64          `json:"failed"`
 	Received   int64          `json:"received"`
-	Gaps       int64          `json:"gaps"`         // a seq more than one above the previous of the user
-	OutOfOrder int64          `json:"out_of_order"` // a seq not above the previous of the user
-	Events     map[string]int `json:"events"`       // non-data frames other than connected
-	CloseCodes map[string]int `json:"close_codes"`  // why sessions ended before the stop
-	ConnectMS  int64          `json:"connect_ms"`   // time until every user was connected (0: never)
+	Gaps       int64          `json:"gaps"`              // a seq more than one above the previous of the user
+	OutOfOrder int64          `json:"out_of_order"`      // a seq not above the previous of the user
+	Duplicates int64          `json:"client_duplicates"` // notifications the client dropped as already handed over
+	Events     map[string]int `json:"events"`            // non-data frames other than connected
+	CloseCodes map[string]int `json:"close_codes"`       // why sessions ended before the stop
+	ConnectMS  int64          `json:"connect_ms"`        // time until every user was connected (0: never)
 	Logs       []userLog      `json:"logs"`
 	// Compact runs (-compact) keep each user's position and counts instead
 	// of Logs; -churn runs count the sessions they closed.
@@ -183,5 +176,6 @@ type userPosition struct {
 	Epoch   string `json:"e"`
 	Last    int64  `json:"s"`   // the last seq processed
 	Unique  int64  `json:"n"`   // messages above the position when they came
-	Repeats int64  `json:"dup"` // messages at or behind it
+	Repeats int64  `json:"dup"` // messages at or behind it, handed over
+	Dropped int64  `json:"cd"`  // resent by the gateway, dropped by the client
 }

@@ -10,26 +10,24 @@ import (
 func TestUserStateFollowsEpochs(t *testing.T) {
 	st := &userState{id: 7}
 	st.log.User = 7
-	msg := func(epoch string, seq int64) wireFrame {
-		return wireFrame{Epoch: epoch, Seq: seq, ID: "m" + epoch, Detail: wireDetail{SchedNS: 1_000_000, SentNS: 2_000_000}}
+	msg := func(epoch string, seq int64) arrivalOf {
+		return arrivalOf{Epoch: epoch, Seq: seq, ID: "m" + epoch, Detail: wireDetail{SchedNS: 1_000_000, SentNS: 2_000_000}}
 	}
-	st.follow(wireFrame{Event: "connected", Epoch: "A", LastSeq: 3})
 	var got []arrival
-	got = append(got, st.take(msg("A", 4), 5_000_000)) // next
+	got = append(got, st.take(msg("A", 4), 5_000_000)) // the first: the epoch starts there
 	got = append(got, st.take(msg("A", 4), 5_000_000)) // again
 	got = append(got, st.take(msg("A", 6), 5_000_000)) // 5 skipped
-	st.follow(wireFrame{Event: "reset", Epoch: "B", LastSeq: 0})
-	got = append(got, st.take(msg("B", 1), 5_000_000)) // the new epoch continues after 0
-	got = append(got, st.take(msg("C", 1), 5_000_000)) // another epoch without a reset
-	if diff := cmp.Diff([]arrival{arrivalNext, arrivalRepeat, arrivalGap, arrivalNext, arrivalNewEpoch}, got); diff != "" {
+	got = append(got, st.take(msg("B", 1), 5_000_000)) // a reset: the new epoch
+	got = append(got, st.take(msg("B", 2), 5_000_000)) // next
+	if diff := cmp.Diff([]arrival{arrivalNewEpoch, arrivalRepeat, arrivalGap, arrivalNewEpoch, arrivalNext}, got); diff != "" {
 		t.Errorf("arrivals (-want +got):\n%s", diff)
 	}
-	if st.epoch != "C" || st.last != 1 || st.gaps != 1 || st.ooo != 1 {
-		t.Errorf("position %s/%d, gaps %d, repeats %d; want C/1, 1, 1", st.epoch, st.last, st.gaps, st.ooo)
+	if st.epoch != "B" || st.last != 2 || st.gaps != 1 || st.ooo != 1 {
+		t.Errorf("position %s/%d, gaps %d, repeats %d; want B/2, 1, 1", st.epoch, st.last, st.gaps, st.ooo)
 	}
-	want := userLog{User: 7, Epochs: []string{"A", "B", "C"}, Msgs: []received{
+	want := userLog{User: 7, Epochs: []string{"A", "B"}, Msgs: []received{
 		{0, 4, int64(idHash("mA")), 4000, 3000}, {0, 4, int64(idHash("mA")), 4000, 3000}, {0, 6, int64(idHash("mA")), 4000, 3000},
-		{1, 1, int64(idHash("mB")), 4000, 3000}, {2, 1, int64(idHash("mC")), 4000, 3000}}}
+		{1, 1, int64(idHash("mB")), 4000, 3000}, {1, 2, int64(idHash("mB")), 4000, 3000}}}
 	if diff := cmp.Diff(want, st.log); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)
 	}

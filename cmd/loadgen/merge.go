@@ -93,6 +93,7 @@ func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport 
 	for _, c := range clients {
 		r.Gaps += c.Gaps
 		r.OutOfOrder += c.OutOfOrder
+		r.Duplicated += int(c.Duplicates) // the gateway sent them again; the client kept them from the app
 		r.Reconnects += c.Reconnects
 		r.DialErrors += c.DialErrors
 		r.Failed += c.Failed

@@ -25,13 +25,15 @@ func TestCompactDelivery(t *testing.T) {
 		positions []userPosition
 		want      soakDelivery
 	}{
-		{"all there", []userPosition{{1, "e1", 3, 3, 0}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}, {4, "e1", 0, 0, 0}},
+		{"all there", []userPosition{{1, "e1", 3, 3, 0, 0}, {2, "e1", 2, 2, 0, 0}, {3, "e1", 1, 1, 0, 0}, {4, "e1", 0, 0, 0, 0}},
 			soakDelivery{Expected: 6, Unique: 6}},
-		{"one short, one repeat", []userPosition{{1, "e1", 2, 2, 1}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}},
+		{"one short, one repeat", []userPosition{{1, "e1", 2, 2, 1, 0}, {2, "e1", 2, 2, 0, 0}, {3, "e1", 1, 1, 0, 0}},
 			soakDelivery{Expected: 6, Unique: 5, Duplicated: 1, Lost: 1, OffPosition: 1}},
-		{"a user missing, one unexpected", []userPosition{{1, "e1", 3, 3, 0}, {2, "e1", 3, 3, 0}},
+		{"a resend the client dropped", []userPosition{{1, "e1", 3, 3, 0, 2}, {2, "e1", 2, 2, 0, 0}, {3, "e1", 1, 1, 0, 0}},
+			soakDelivery{Expected: 6, Unique: 6, Duplicated: 2}},
+		{"a user missing, one unexpected", []userPosition{{1, "e1", 3, 3, 0, 0}, {2, "e1", 3, 3, 0, 0}},
 			soakDelivery{Expected: 6, Unique: 6, Lost: 1, Unexpected: 1, OffPosition: 2}},
-		{"another epoch", []userPosition{{1, "e2", 3, 3, 0}, {2, "e1", 2, 2, 0}, {3, "e1", 1, 1, 0}},
+		{"another epoch", []userPosition{{1, "e2", 3, 3, 0, 0}, {2, "e1", 2, 2, 0, 0}, {3, "e1", 1, 1, 0, 0}},
 			soakDelivery{Expected: 6, Unique: 6, OffPosition: 1}},
 	}
 	for _, tt := range tests {

@@ -117,7 +117,7 @@ type soakDelivery struct {
 	Received    int64          `json:"received"`     // data messages received, repeats included
 	Unique      int64          `json:"unique"`       // above the user's position when they came
 	Lost        int64          `json:"lost"`         // accepted for a user, beyond what it got
-	Duplicated  int64          `json:"duplicated"`   // at or behind the user's position
+	Duplicated  int64          `json:"duplicated"`   // at or behind the user's position, or dropped by the client as seen
 	Unexpected  int64          `json:"unexpected"`   // got beyond what was accepted for the user
 	OffPosition int            `json:"off_position"` // users whose last seq or epoch is not the last accepted
 	Gaps        int64          `json:"gaps"`
@@ -148,7 +148,7 @@ func compactDelivery(pushed map[int64]*pushedTo, accepted int, sums []clientSumm
 		for _, pos := range s.Positions {
 			got[pos.User] = pos
 			d.Unique += pos.Unique
-			d.Duplicated += pos.Repeats
+			d.Duplicated += pos.Repeats + pos.Dropped // resent by the gateway: a duplicate even if the client kept it back
 		}
 	}
 	for user, pos := range got {

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/houseview/gateway/app"
+)
+
+// MessageReader reads users' stored streams (see redis.Streams).
+type MessageReader interface {
+	// Read returns up to limit stored messages of user after from.
+	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
+	// Advance raises user's delivered cursor to pos.
+	Advance(user int64, pos app.Position)
+}
+
+// Page sizes of GET /api/messages.
+const (
+	DefaultMessagesLimit = 100
+	MaxMessagesLimit     = 1000
+)
+
+func (h *handler) messagesReady(c *gin.Context) {
+	if h.opts.Messages == nil {
+		h.fail(c, app.Errorf(app.EUnavailable, "stored messages are not available on this node"))
+		return
+	}
+	c.Next()
+}
+
+// messages serves GET /api/messages?after=<seq>&epoch=<epoch>&limit=N: the
+// user's stored messages after a position, oldest first, as the WebSocket
+// sends them. after defaults to 0 (everything stored). Asking for messages
+// after seq N of the current epoch acknowledges 1..N (the user's delivered
+// cursor moves, as with a WebSocket ack).
+func (h *handler) messages(c *gin.Context) {
+	q := c.Request.URL.Query()
+	var claimed int64
+	if v := q.Get("user_id"); v != "" {
+		var err error
+		if claimed, err = strconv.ParseInt(v, 10, 64); err != nil || claimed <= 0 {
+			h.fail(c, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer"))
+			return
+		}
+	}
+	user, err := callerOf(c).Actor(claimed, "user_id")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	after := q.Get("after")
+	if after == "" {
+		after = "0"
+	}
+	from, err := app.ParsePosition(after, q.Get("epoch"), "after")
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	limit := DefaultMessagesLimit
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxMessagesLimit {
+			h.fail(c, app.Errorf(app.EInvalidArgument, "limit must be 1 to %d", MaxMessagesLimit))
+			return
+		}
+	}
+	page, err := h.opts.Messages.Read(c.Request.Context(), user, from, limit)
+	if err != nil {
+		if c.Request.Context().Err() == nil {
+			h.log.WarnContext(c.Request.Context(), "stored messages read failed", "err", err.Error())
+			err = app.Errorf(app.EUnavailable, "stored messages are unavailable")
+		}
+		h.fail(c, err)
+		return
+	}
+	if from.Epoch == page.Epoch && from.Seq > 0 && !page.Reset {
+		h.opts.Messages.Advance(user, app.Position{Epoch: page.Epoch, Seq: from.Seq})
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", messagesReply(user, page))
+}
+
+// messagesReply encodes a page; the messages are the stored frames as
+// they are (no decoding and encoding again).
+func messagesReply(user int64, p app.StreamPage) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"user_id":`)
+	b.WriteString(strconv.FormatInt(user, 10))
+	b.WriteString(`,"epoch":"`)
+	b.WriteString(p.Epoch) // letters and digits only
+	b.WriteString(`","head_seq":`)
+	b.WriteString(strconv.FormatInt(p.Head, 10))
+	b.WriteString(`,"after":`)
+	b.WriteString(strconv.FormatInt(p.After, 10))
+	b.WriteString(`,"truncated":`)
+	b.WriteString(strconv.FormatBool(p.Truncated))
+	b.WriteString(`,"reset":`)
+	b.WriteString(strconv.FormatBool(p.Reset))
+	last := p.After
+	if n := len(p.Messages); n > 0 {
+		last = p.Messages[n-1].Seq
+	}
+	b.WriteString(`,"more":`)
+	b.WriteString(strconv.FormatBool(last < p.Head))
+	b.WriteString(`,"messages":[`)
+	for i, m := range p.Messages {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m.Raw)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}

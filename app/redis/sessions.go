@@ -1,0 +1,222 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Session limit policies: what a handshake beyond the limit does.
+const (
+	SessionPolicyCloseOldest = "close_oldest" // admitted; the user's oldest session is closed
+	SessionPolicyRefuse      = "refuse"       // refused (HTTP 429 before the upgrade)
+)
+
+// LimitSessions is the limit name of concurrent sessions per user
+// (LimitMetrics, app.LimitError).
+const LimitSessions = "sessions"
+
+//go:embed sessions.lua
+var sessionsSrc string
+
+var sessionsScript = goredis.NewScript(sessionsSrc)
+
+// SessionOptions configure a SessionRegistry.
+type SessionOptions struct {
+	NodeID string
+	Limit  int    // most concurrent sessions per user over the deployment (required, > 0)
+	Policy string // SessionPolicyCloseOldest (default) or SessionPolicyRefuse
+	// TTL is how long a session counts without its node refreshing it (a
+	// crashed node's sessions stop counting after it); Refresh how often
+	// the node refreshes its own. Defaults: the presence defaults.
+	TTL, Refresh time.Duration
+	Metrics      LimitMetrics // nil: none
+	Logger       *slog.Logger
+}
+
+// SessionRegistry counts every user's WebSocket sessions over all nodes
+// and enforces a limit: each session is a member of the user's Sessions
+// set, scored by the time it stops counting, which its node pushes forward
+// every Refresh. A session that closes is removed; a node that dies stops
+// refreshing, and its sessions fall out of the count after TTL.
+type SessionRegistry struct {
+	rdb  goredis.UniversalClient
+	keys Keys
+	opts SessionOptions
+
+	mu       sync.Mutex
+	local    map[string]int64 // this node's open sessions: id -> user
+	released []released       // removals not written yet
+	wake     chan struct{}
+}
+
+type released struct {
+	user int64
+	id   string
+}
+
+// NewSessionRegistry returns the registry of node opts.NodeID; Run keeps
+// its sessions counted.
+func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOptions) *SessionRegistry {
+	if opts.Limit <= 0 {
+		panic("redis: SessionOptions.Limit must be positive")
+	}
+	if opts.Policy == "" {
+		opts.Policy = SessionPolicyCloseOldest
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultPresenceTTL
+	}
+	if opts.Refresh <= 0 {
+		opts.Refresh = DefaultHeartbeat
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &SessionRegistry{rdb: rdb, keys: keys, opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
+}
+
+// Admit counts a new session of user and returns its id. Beyond the limit
+// it refuses with an *app.LimitError (policy refuse), or admits and has
+// the user's oldest sessions closed by the nodes holding them (policy
+// close_oldest: a control message on the user's channel). When Redis
+// cannot be reached the session is admitted uncounted (id "").
+func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error) {
+	now := time.Now()
+	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user)},
+		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
+		r.opts.TTL.Milliseconds()).Slice()
+	if err != nil {
+		r.opts.Logger.WarnContext(ctx, "session count unavailable; admitting uncounted", "user_id", user, "err", err)
+		return "", nil
+	}
+	if ok, _ := res[0].(int64); ok == 0 {
+		r.limited()
+		return "", app.Limited(LimitSessions, 0, "user %d has %d sessions open, the most allowed; close one first", user, r.opts.Limit)
+	}
+	id, _ := res[1].(string)
+	r.mu.Lock()
+	r.local[id] = user
+	r.mu.Unlock()
+	if len(res) > 2 {
+		r.limited()
+		pipe := r.rdb.Pipeline()
+		for _, v := range res[2:] {
+			old, _ := v.(string)
+			pipe.Publish(ctx, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			r.opts.Logger.WarnContext(ctx, "closing the oldest session failed", "user_id", user, "err", err)
+		}
+	}
+	return id, nil
+}
+
+func (r *SessionRegistry) limited() {
+	if r.opts.Metrics != nil {
+		r.opts.Metrics.Limited(LimitSessions)
+	}
+}
+
+// Release stops counting session id of user. It never blocks: Run writes
+// the removal shortly after.
+func (r *SessionRegistry) Release(user int64, id string) {
+	if id == "" {
+		return
+	}
+	r.mu.Lock()
+	delete(r.local, id)
+	r.released = append(r.released, released{user, id})
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes removals as they come and refreshes the node's sessions every
+// Refresh, until ctx is done; then it removes every session of the node.
+func (r *SessionRegistry) Run(ctx context.Context) {
+	tick := time.NewTicker(r.opts.Refresh)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.mu.Lock()
+			for id, user := range r.local {
+				r.released = append(r.released, released{user, id})
+			}
+			clear(r.local)
+			r.mu.Unlock()
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			r.removeReleased(cctx)
+			cancel()
+			return
+		case <-r.wake:
+			r.removeReleased(ctx)
+		case <-tick.C:
+			r.refresh(ctx)
+		}
+	}
+}
+
+// batch bounds the commands of one pipeline.
+const batch = 1000
+
+func (r *SessionRegistry) removeReleased(ctx context.Context) {
+	r.mu.Lock()
+	rel := r.released
+	r.released = nil
+	r.mu.Unlock()
+	for len(rel) > 0 {
+		n := min(len(rel), batch)
+		pipe := r.rdb.Pipeline()
+		for _, x := range rel[:n] {
+			pipe.ZRem(ctx, r.keys.Sessions(x.user), x.id)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			// They stop counting after TTL anyway.
+			r.opts.Logger.WarnContext(ctx, "removing closed sessions failed", "sessions", n, "err", err)
+		}
+		rel = rel[n:]
+	}
+}
+
+// refresh pushes the expiry of the node's open sessions forward. ZADD XX
+// never brings back a session that was removed meanwhile (closed, or
+// evicted by another node's admission).
+func (r *SessionRegistry) refresh(ctx context.Context) {
+	r.mu.Lock()
+	all := make([]released, 0, len(r.local))
+	for id, user := range r.local {
+		all = append(all, released{user, id})
+	}
+	r.mu.Unlock()
+	exp := float64(time.Now().Add(r.opts.TTL).UnixMilli())
+	for len(all) > 0 {
+		n := min(len(all), batch)
+		pipe := r.rdb.Pipeline()
+		for _, x := range all[:n] {
+			key := r.keys.Sessions(x.user)
+			pipe.ZAddXX(ctx, key, goredis.Z{Score: exp, Member: x.id})
+			pipe.PExpire(ctx, key, r.opts.TTL)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
+		}
+		all = all[n:]
+	}
+}
+
+// Count returns how many sessions of user count now (for tests and
+// operators).
+func (r *SessionRegistry) Count(ctx context.Context, user int64) (int64, error) {
+	return r.rdb.ZCount(ctx, r.keys.Sessions(user), strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
+}

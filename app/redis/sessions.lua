@@ -1,0 +1,30 @@
+-- Admits a new session of one user.
+-- KEYS[1]: the user's Sessions sorted set (member: session id, which sorts
+--          oldest first; score: unix ms it counts until).
+-- ARGV: now_ms, the new session's id suffix, its expiry (ms), the limit,
+--       the policy ("refuse" or "close_oldest"), the key's TTL (ms).
+-- The id starts with Redis's clock in microseconds, so that ids sort in
+-- the order the sessions were admitted, whichever node admitted them.
+-- Returns {1, id, evicted ids...} when admitted, {0} when refused.
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now, exp = ARGV[1], ARGV[3]
+local id = string.format('%010d%06d-', tonumber(t[1]), tonumber(t[2])) .. ARGV[2]
+local limit = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. now)
+local n = redis.call('ZCARD', key)
+local out = {1, id}
+if n >= limit then
+  if ARGV[5] == 'refuse' then
+    return {0}
+  end
+  local all = redis.call('ZRANGE', key, 0, -1)
+  table.sort(all)
+  for i = 1, n - limit + 1 do
+    redis.call('ZREM', key, all[i])
+    out[#out + 1] = all[i]
+  end
+end
+redis.call('ZADD', key, exp, id)
+redis.call('PEXPIRE', key, ARGV[6])
+return out

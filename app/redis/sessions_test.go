@@ -1,0 +1,150 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/pkg/testenv"
+)
+
+// limitCounter counts refusals by limit.
+type limitCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *limitCounter) Limited(limit string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[limit]++
+}
+
+func (c *limitCounter) by() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+func mustAdmit(tb testing.TB, r *redis.SessionRegistry, user int64) string {
+	tb.Helper()
+	id, err := r.Admit(context.Background(), user)
+	if err != nil || id == "" {
+		tb.Fatalf("Admit(%d) = %q, %v", user, id, err)
+	}
+	return id
+}
+
+func TestSessionLimitRefuse(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("sl"), db)
+	m := &limitCounter{}
+	opts := redis.SessionOptions{Limit: 2, Policy: redis.SessionPolicyRefuse, Metrics: m}
+	a := redis.NewSessionRegistry(rdb, keys, with(opts, "a"))
+	b := redis.NewSessionRegistry(rdb, keys, with(opts, "b"))
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go a.Run(rctx)
+	first := mustAdmit(t, a, 7)
+	mustAdmit(t, b, 7) // the limit is over both nodes
+	_, err := b.Admit(ctx, 7)
+	var le *app.LimitError
+	if !errors.As(err, &le) || le.Limit != redis.LimitSessions {
+		t.Fatalf("third session: %v, want a sessions limit error", err)
+	}
+	mustAdmit(t, b, 8) // another user
+	a.Release(7, first)
+	eventually(t, "a closed session frees its place", func() bool {
+		n, _ := b.Count(ctx, 7)
+		return n == 1
+	})
+	mustAdmit(t, b, 7)
+	if diff := cmp.Diff(map[string]int{redis.LimitSessions: 1}, m.by()); diff != "" {
+		t.Errorf("Limited (-want +got):\n%s", diff)
+	}
+}
+
+func with(o redis.SessionOptions, node string) redis.SessionOptions {
+	o.NodeID = node
+	return o
+}
+
+func TestSessionLimitClosesTheOldest(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("sl"), db)
+	sub, rec := startSubscriber(t, keys, db, "a", 0)
+	if err := sub.Acquire(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	r := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "a", Limit: 2})
+	oldest := mustAdmit(t, r, 7)
+	second := mustAdmit(t, r, 7)
+	mustAdmit(t, r, 7)
+	eventually(t, "the oldest evicted", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.evicted) == 1
+	})
+	rec.mu.Lock()
+	evicted := rec.evicted[0]
+	rec.mu.Unlock()
+	if evicted != oldest {
+		t.Errorf("evicted %q, want the oldest %q (not %q)", evicted, oldest, second)
+	}
+	if n, _ := r.Count(ctx, 7); n != 2 {
+		t.Errorf("count %d, want 2", n)
+	}
+}
+
+// TestCrashedNodeStopsCounting: a node that stops refreshing (killed) has
+// its sessions fall out of the count after TTL, while a live node's stay.
+func TestCrashedNodeStopsCounting(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("sl"), db)
+	opts := redis.SessionOptions{Limit: 2, Policy: redis.SessionPolicyRefuse, TTL: 600 * time.Millisecond, Refresh: 50 * time.Millisecond}
+	live := redis.NewSessionRegistry(rdb, keys, with(opts, "live"))
+	dead := redis.NewSessionRegistry(rdb, keys, with(opts, "dead")) // never runs: as if killed
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go live.Run(rctx)
+	mustAdmit(t, live, 7)
+	mustAdmit(t, dead, 7)
+	start := time.Now()
+	if _, err := live.Admit(ctx, 7); err == nil {
+		t.Fatal("a third session was admitted")
+	}
+	eventually(t, "the dead node's session stops counting", func() bool {
+		n, _ := live.Count(ctx, 7)
+		return n == 1
+	})
+	if waited := time.Since(start); waited < 400*time.Millisecond {
+		t.Errorf("the dead node's session stopped counting after %v, before its TTL", waited)
+	}
+	mustAdmit(t, live, 7)
+	// The live node's sessions outlive several TTLs.
+	deadline := time.Now().Add(3 * opts.TTL)
+	for time.Now().Before(deadline) {
+		if n, _ := live.Count(ctx, 7); n != 2 {
+			t.Fatalf("live sessions count %d, want 2", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop() // a normal stop removes the node's sessions
+	eventually(t, "removed at stop", func() bool {
+		n, _ := rdb.ZCard(ctx, keys.Sessions(7)).Result()
+		return n == 0
+	})
+}

@@ -1,0 +1,120 @@
+package ws
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// clientAddr is the address a handshake is counted against: the
+// connection's remote host.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// admitSession counts a new session of user before the upgrade and
+// returns its id in the registry ("" when not counted). A request that the
+// upgrader will refuse (not an upgrade, a foreign origin) is not counted:
+// it must not close the user's oldest session.
+func (h *Hub) admitSession(ctx context.Context, r *http.Request, user int64) (string, error) {
+	if h.opts.Sessions == nil || !websocket.IsWebSocketUpgrade(r) || !h.m.Upgrader.CheckOrigin(r) {
+		return "", nil
+	}
+	return h.opts.Sessions.Admit(ctx, user)
+}
+
+// release stops counting c in the session registry.
+func (h *Hub) release(c *conn) {
+	if h.opts.Sessions != nil && c.sid != "" {
+		h.opts.Sessions.Release(c.user, c.sid)
+	}
+}
+
+// Revoke closes every session of user on this node with 4003 (an operator
+// disconnected the user) and returns how many it closed. It never blocks.
+func (h *Hub) Revoke(user int64) int {
+	n := 0
+	for _, c := range h.sessionsOf(user) {
+		if c.isClosed() {
+			continue
+		}
+		n++
+		go c.evict(CloseRevoked, ReasonRevoked, "revoked")
+	}
+	return n
+}
+
+// Evict closes user's session named session with 4008, if this node holds
+// it: the user opened more sessions than allowed and it is the oldest. It
+// never blocks.
+func (h *Hub) Evict(user int64, session string) {
+	for _, c := range h.sessionsOf(user) {
+		if c.sid == session {
+			go c.evict(CloseTooManySessions, ReasonTooManySessions, "too many sessions")
+		}
+	}
+}
+
+func (h *Hub) sessionsOf(user int64) []*conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return slices.Clone(h.users[user])
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// allowFrame applies the client frame rate (GCRA): FrameRate frames per
+// second in bursts of as many. Only the session's read goroutine calls it.
+func (c *conn) allowFrame(now time.Time) bool {
+	rate := int64(c.h.opts.FrameRate)
+	if rate <= 0 {
+		return true
+	}
+	interval := int64(time.Second) / rate
+	t := now.UnixNano()
+	tat := max(c.frameTAT, t)
+	if tat-t > interval*(rate-1) {
+		return false
+	}
+	c.frameTAT = tat + interval
+	return true
+}
+
+// startExpiry arms the timer that closes the session with 4001 when its
+// token expires.
+func (c *conn) startExpiry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expires.IsZero() || c.closed {
+		return
+	}
+	c.expiry = time.AfterFunc(time.Until(c.expires), func() {
+		c.evict(CloseTokenExpired, ReasonTokenExpired, "token expired")
+	})
+}
+
+// extend moves the session's expiry to exp (a refreshed token). It
+// reports false when the session is closing or its token has expired
+// already.
+func (c *conn) extend(exp time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.expiry == nil || !c.expiry.Stop() {
+		return false
+	}
+	c.expires = exp
+	c.expiry.Reset(time.Until(exp))
+	return true
+}

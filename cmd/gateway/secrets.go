@@ -1,0 +1,100 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// secretFile is one secret that `gateway secrets init` generates: a file
+// named name holding size random bytes in hex, read by a node through the
+// _FILE variable of key (GATEWAY_JWT_SECRET_FILE=DIR/jwt_secret).
+type secretFile struct {
+	name string
+	key  string
+	size int
+}
+
+// generatedSecrets are the files of `gateway secrets init`.
+var generatedSecrets = []secretFile{
+	{name: "jwt_secret", key: "jwt.secret", size: 32},
+	{name: "api_key", key: "api_key", size: 24},
+}
+
+// runSecrets runs `gateway secrets init -dir DIR`: each secret file absent
+// from DIR is created with fresh random content, mode 0600; an existing one
+// is kept. It prints the files' paths, never their content.
+func runSecrets(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		return fmt.Errorf("usage: gateway secrets init -dir DIR")
+	}
+	fset := flag.NewFlagSet("secrets init", flag.ContinueOnError)
+	fset.SetOutput(stdout)
+	dir := fset.String("dir", "", "directory of the secret files, created if absent (required)")
+	if err := fset.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("secrets init: -dir is required")
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("secrets init: %w", err)
+	}
+	for _, s := range generatedSecrets {
+		path := filepath.Join(*dir, s.name)
+		created, err := createSecret(path, s.size)
+		if err != nil {
+			return fmt.Errorf("secrets init: %w", err)
+		}
+		verb := "kept"
+		if created {
+			verb = "created"
+		}
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, EnvName(s.key)+"_FILE")
+	}
+	return nil
+}
+
+// createSecret writes size random bytes in hex to path unless path exists.
+// The file appears whole or not at all: it is written under a temporary
+// name and linked into place, which fails when another process won.
+func createSecret(path string, size int) (created bool, err error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if strings.TrimSpace(string(b)) == "" {
+			return false, fmt.Errorf("%s exists but is empty: remove it to have a new secret generated", path)
+		}
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	raw := make([]byte, size)
+	if _, err := rand.Read(raw); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*") // mode 0600
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(hex.EncodeToString(raw) + "\n"); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil // written meanwhile by another init
+		}
+		return false, err
+	}
+	return true, nil
+}

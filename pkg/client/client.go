@@ -1,0 +1,419 @@
+// Package client is the Go client of the house-viewing push gateway's
+// WebSocket protocol (docs/protocol.md). It keeps one session open,
+// reconnects with the backoff the gateway advises (rotating through the
+// given URLs), resumes from the last notification it handed over, follows
+// the user's stream across a Redis reset (epochs), drops duplicates,
+// acknowledges what it handed over, refreshes its token before it expires,
+// and finds a dead connection with pings: a service that reads
+// Notifications never loses one across reconnects, node deaths, drains or
+// resets. It knows nothing of the gateway's own packages.
+//
+//	c, err := client.Dial(ctx, client.Options{
+//		URLs:      []string{"ws://gw-1:8080", "ws://gw-2:8080"},
+//		TokenFunc: func(ctx context.Context) (string, error) { return mintToken(1001) },
+//		Store:     client.NewFileStore("/var/lib/myapp/gateway-positions"),
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	for n := range c.Notifications() {
+//		log.Printf("seq %d: %s", n.Seq, n.Content)
+//	}
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Position is the place of a notification in a user's stream: seqs count
+// within an epoch; a stream that the gateway's Redis lost comes back with
+// a new epoch.
+type Position struct {
+	Epoch string `json:"epoch"`
+	Seq   int64  `json:"seq"`
+}
+
+// Store keeps a user's position between runs (see NewFileStore).
+type Store interface {
+	Load(user int64) (Position, bool, error)
+	Save(user int64, p Position) error
+}
+
+// Options configure Dial. URLs and one of UserID, Token or TokenFunc are
+// required.
+type Options struct {
+	// URLs are the gateways' bases ("ws://host:8080", "wss://...", or
+	// http(s):// ones), tried in turn on each reconnect.
+	URLs []string
+	// UserID names the user in insecure mode.
+	UserID int64
+	// Token is a fixed JWT (jwt mode); TokenFunc, when set, is asked for a
+	// fresh one on every connect and before the token expires.
+	Token     string
+	TokenFunc func(ctx context.Context) (string, error)
+	// User is the user the position is stored under; it defaults to
+	// UserID, the subject of the token, or the user of the first
+	// connected frame.
+	User int64
+	// LastSeq and Epoch resume from a known position (Store wins when it
+	// has one).
+	LastSeq int64
+	Epoch   string
+	// Store keeps the position across runs (nil: memory only).
+	Store Store
+	// NoAck turns acknowledgements off: the gateway then counts a message
+	// as delivered when it is written to the socket.
+	NoAck bool
+	// AckInterval batches acknowledgements (default 1 s).
+	AckInterval time.Duration
+	// PingInterval is the silence after which the client pings; no frame
+	// within PongTimeout after the ping ends the connection (a reconnect
+	// follows). PingInterval defaults to the gateway's advised heartbeat
+	// plus 5 s, so that the gateway's own pings keep an idle connection
+	// quiet (a dead one is found within about a minute with the default
+	// 54 s heartbeat); PongTimeout defaults to 10 s.
+	PingInterval, PongTimeout time.Duration
+	// RefreshBefore is how long before its expiry the token is refreshed
+	// in-band (default 30 s; needs TokenFunc).
+	RefreshBefore time.Duration
+	// Dialer and Header are used for every handshake (nil: defaults).
+	Dialer *websocket.Dialer
+	Header http.Header
+	Logger *slog.Logger
+}
+
+// Notification is one message of the user's stream.
+type Notification struct {
+	Seq           int64           `json:"seq"`
+	Epoch         string          `json:"epoch"`
+	TS            int64           `json:"ts"` // publish time, unix ms (the gateway's Redis clock)
+	ID            string          `json:"id"`
+	Type          int             `json:"type"`
+	UserID        int64           `json:"user_id"`
+	ReservationID int64           `json:"reservation_id"`
+	Title         string          `json:"title"`
+	Content       string          `json:"content"`
+	Timestamp     int64           `json:"timestamp"`
+	Detail        json.RawMessage `json:"detail"`
+	Raw           []byte          `json:"-"` // the frame as it came (it may hold fields this struct lacks)
+}
+
+// EventKind names what happened to the session.
+type EventKind string
+
+// The events.
+const (
+	Connected    EventKind = "connected"    // a session is open (Info holds the connected frame)
+	Disconnected EventKind = "disconnected" // it ended (Code, Err); a reconnect follows unless closed
+	Reset        EventKind = "reset"        // the stream was recreated: positions of the old epoch are void
+	Truncated    EventKind = "truncated"    // messages between the position and Info.LastSeq were trimmed
+	Refreshed    EventKind = "refreshed"    // the token was refreshed in-band (Info.Exp)
+	Error        EventKind = "error"        // a refused handshake or an error frame (Err)
+)
+
+// Event is something that happened to the session, besides notifications.
+type Event struct {
+	Kind EventKind
+	Info ConnectedInfo // connected, reset, truncated, refreshed
+	Code int           // disconnected: the close code (0: none)
+	Err  error
+}
+
+// ConnectedInfo is what a connected (or reset) frame said.
+type ConnectedInfo struct {
+	NodeID      string    `json:"node_id"`
+	UserID      int64     `json:"user_id"`
+	Epoch       string    `json:"epoch"`
+	LastSeq     int64     `json:"last_seq"`
+	HeadSeq     int64     `json:"head_seq"`
+	Truncated   bool      `json:"truncated"`
+	Reset       bool      `json:"reset"`
+	Exp         int64     `json:"exp"`
+	HeartbeatMS int64     `json:"heartbeat_ms"`
+	Reconnect   reconnect `json:"reconnect"`
+}
+
+type reconnect struct {
+	BaseMS int64   `json:"base_ms"`
+	MaxMS  int64   `json:"max_ms"`
+	Jitter float64 `json:"jitter"`
+}
+
+// Client is a session with the gateway that reconnects until Close.
+type Client struct {
+	opts   Options
+	notes  chan Notification
+	events chan Event
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	emitMu  sync.RWMutex
+	stopped bool // events is closed
+
+	delivered, duplicates, connects atomic.Int64
+
+	mu       sync.Mutex
+	err      error    // why the client stopped by itself
+	pos      Position // the last notification handed over
+	known    bool     // pos comes from a frame or the store (else: none yet)
+	user     int64
+	advice   reconnect
+	attempt  int
+	urlIndex int
+}
+
+// Dial connects and returns once the first session is open (its connected
+// frame came) or ctx ends. The client then reconnects by itself until
+// Close; read Notifications (and, if you like, Events).
+func Dial(ctx context.Context, opts Options) (*Client, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	opts.defaults()
+	c := &Client{opts: opts, notes: make(chan Notification), events: make(chan Event, 64),
+		done: make(chan struct{}), advice: reconnect{BaseMS: 500, MaxMS: 30000, Jitter: 0.5}}
+	if opts.Epoch != "" || opts.LastSeq > 0 {
+		c.pos, c.known = Position{Epoch: opts.Epoch, Seq: opts.LastSeq}, true
+	}
+	user := opts.User
+	if user == 0 {
+		user = opts.UserID
+	}
+	if user == 0 {
+		user = tokenUser(opts.Token)
+	}
+	if err := c.learnUser(user); err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go c.run(first)
+	select {
+	case err := <-first:
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	case <-ctx.Done():
+		c.Close()
+		return nil, ctx.Err()
+	}
+}
+
+func (o *Options) check() error {
+	if len(o.URLs) == 0 {
+		return errors.New("client: Options.URLs is empty")
+	}
+	if o.UserID == 0 && o.Token == "" && o.TokenFunc == nil {
+		return errors.New("client: one of Options.UserID, Token or TokenFunc is needed")
+	}
+	return nil
+}
+
+func (o *Options) defaults() {
+	if o.AckInterval <= 0 {
+		o.AckInterval = time.Second
+	}
+	if o.PongTimeout <= 0 {
+		o.PongTimeout = 10 * time.Second
+	}
+	if o.RefreshBefore <= 0 {
+		o.RefreshBefore = 30 * time.Second
+	}
+	if o.Dialer == nil {
+		o.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Notifications delivers the user's notifications, each once, in order
+// within an epoch. The position advances when one is received from here.
+// It is closed by Close.
+func (c *Client) Notifications() <-chan Notification { return c.notes }
+
+// Events reports connects, disconnects, resets and errors. It drops events
+// nobody reads (it never blocks the session) and is closed by Close.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// Position is the last notification handed over.
+func (c *Client) Position() Position {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pos
+}
+
+// Stats counts what the client did since Dial.
+type Stats struct {
+	Delivered  int64 // notifications handed over
+	Duplicates int64 // notifications dropped as already handed over (the gateway resent them)
+	Connects   int64 // sessions that got their connected frame
+}
+
+// Stats returns the counts so far.
+func (c *Client) Stats() Stats {
+	return Stats{Delivered: c.delivered.Load(), Duplicates: c.duplicates.Load(), Connects: c.connects.Load()}
+}
+
+// Close ends the session and stops reconnecting.
+func (c *Client) Close() error {
+	c.cancel()
+	<-c.done
+	return nil
+}
+
+// emit reports e without ever blocking (and not at all once the client
+// stopped: timers of the last session may still fire).
+func (c *Client) emit(e Event) {
+	c.emitMu.RLock()
+	defer c.emitMu.RUnlock()
+	if c.stopped {
+		return
+	}
+	select {
+	case c.events <- e:
+	default:
+	}
+}
+
+// run keeps sessions open until Close or a terminal refusal; first gets
+// the result of the first connect.
+func (c *Client) run(first chan<- error) {
+	defer close(c.done)
+	defer close(c.notes)
+	defer func() {
+		c.emitMu.Lock()
+		c.stopped = true
+		close(c.events)
+		c.emitMu.Unlock()
+	}()
+	for c.ctx.Err() == nil {
+		r := c.session(first)
+		if r.connected {
+			first = nil
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		if r.terminal != nil {
+			c.mu.Lock()
+			c.err = r.terminal
+			c.mu.Unlock()
+			if first != nil {
+				first <- r.terminal
+			}
+			return
+		}
+		if !c.wait(r) {
+			return
+		}
+	}
+}
+
+// outcome is how a session ended.
+type outcome struct {
+	connected bool  // it got as far as the connected frame
+	code      int   // the close code the gateway sent (0: none)
+	terminal  error // reconnecting cannot help: the client stops
+}
+
+// wait sleeps before the next attempt: the advised backoff, short after a
+// drain (another node takes over at once), the longest after a revocation.
+func (c *Client) wait(r outcome) bool {
+	c.mu.Lock()
+	if r.connected {
+		c.attempt = 0
+	}
+	a := c.advice
+	d := backoff(a, c.attempt)
+	switch r.code {
+	case CloseGoingAway, CloseTokenExpired:
+		d = backoff(a, 0) // a drain or a stale token: any node, a fresh token
+	case CloseRevoked:
+		d = time.Duration(a.MaxMS) * time.Millisecond
+	}
+	c.attempt++
+	c.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// Err is why the client stopped on its own (Notifications closed without
+// Close): a refusal that reconnecting cannot cure. Nil otherwise.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// url is the handshake URL of the next attempt.
+func (c *Client) url(token string) string {
+	c.mu.Lock()
+	base := c.opts.URLs[c.urlIndex%len(c.opts.URLs)]
+	c.urlIndex++
+	pos, known := c.pos, c.known
+	c.mu.Unlock()
+	base = strings.TrimRight(base, "/")
+	switch {
+	case strings.HasPrefix(base, "http://"):
+		base = "ws://" + strings.TrimPrefix(base, "http://")
+	case strings.HasPrefix(base, "https://"):
+		base = "wss://" + strings.TrimPrefix(base, "https://")
+	}
+	q := make([]string, 0, 4)
+	if c.opts.UserID != 0 {
+		q = append(q, fmt.Sprintf("user_id=%d", c.opts.UserID))
+	}
+	if token != "" {
+		q = append(q, "token="+token)
+	}
+	if known {
+		q = append(q, fmt.Sprintf("last_seq=%d", pos.Seq))
+		if pos.Epoch != "" {
+			q = append(q, "epoch="+pos.Epoch)
+		}
+	}
+	if !c.opts.NoAck {
+		q = append(q, "ack=1")
+	}
+	return base + "/ws?" + strings.Join(q, "&")
+}
+
+// token returns the token of the next handshake.
+func (c *Client) token(ctx context.Context) (string, error) {
+	if c.opts.TokenFunc != nil {
+		return c.opts.TokenFunc(ctx)
+	}
+	return c.opts.Token, nil
+}
+
+// backoff is min(max, base·2^attempt) scaled by a random factor in
+// [1-jitter, 1], the gateway's advice.
+func backoff(a reconnect, attempt int) time.Duration {
+	ceiling := float64(a.MaxMS)
+	if attempt < 30 {
+		ceiling = min(ceiling, float64(a.BaseMS)*float64(int64(1)<<attempt))
+	}
+	return time.Duration(ceiling*(1-a.Jitter*randFloat())) * time.Millisecond
+}

@@ -1,0 +1,416 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// frame is any frame the gateway sends, decoded once: a control frame
+// (Event set) or a notification (Seq set).
+type frame struct {
+	Event   string `json:"event"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Notification
+	NodeID      string    `json:"node_id"`
+	LastSeq     int64     `json:"last_seq"`
+	HeadSeq     int64     `json:"head_seq"`
+	Truncated   bool      `json:"truncated"`
+	Reset       bool      `json:"reset"`
+	Exp         int64     `json:"exp"`
+	HeartbeatMS int64     `json:"heartbeat_ms"`
+	Reconnect   reconnect `json:"reconnect"`
+}
+
+// info is what a connected or reset frame said.
+func (f *frame) info() ConnectedInfo {
+	return ConnectedInfo{NodeID: f.NodeID, UserID: f.UserID, Epoch: f.Epoch, LastSeq: f.LastSeq, HeadSeq: f.HeadSeq,
+		Truncated: f.Truncated, Reset: f.Reset, Exp: f.Exp, HeartbeatMS: f.HeartbeatMS, Reconnect: f.Reconnect}
+}
+
+// HandshakeError is a handshake the gateway refused, with its answer.
+type HandshakeError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("handshake refused: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Close codes the gateway sends (docs/protocol.md).
+const (
+	CloseGoingAway       = 1001 // the node is draining: reconnect (elsewhere) at once
+	CloseTryAgain        = 1013 // the node cannot reach Redis: reconnect with backoff
+	CloseSlowConsumer    = 4000 // the client fell behind: resume
+	CloseTokenExpired    = 4001 // the token expired without a refresh: reconnect with a fresh one
+	CloseRevoked         = 4003 // an operator disconnected the user: reconnect late
+	CloseTooManySessions = 4008 // the user opened more sessions than allowed and this was the oldest: stop
+)
+
+// session runs one WebSocket until it ends; first (when not nil) gets nil
+// once the connected frame came.
+func (c *Client) session(first chan<- error) outcome {
+	token, err := c.token(c.ctx)
+	if err != nil {
+		c.emit(Event{Kind: Error, Err: fmt.Errorf("token: %w", err)})
+		return outcome{}
+	}
+	if err := c.learnUser(tokenUser(token)); err != nil {
+		c.emit(Event{Kind: Error, Err: err})
+	}
+	conn, resp, err := c.opts.Dialer.DialContext(c.ctx, c.url(token), c.opts.Header)
+	if err != nil {
+		if resp == nil {
+			c.emit(Event{Kind: Error, Err: err})
+			return outcome{}
+		}
+		herr := handshakeError(resp, err)
+		c.emit(Event{Kind: Error, Err: herr})
+		return outcome{terminal: c.refusalIsFinal(herr)}
+	}
+	s := &liveSession{c: c, conn: conn, token: token}
+	defer s.end()
+	stop := context.AfterFunc(c.ctx, func() { conn.Close() })
+	defer stop()
+	connected, code, _ := s.read(first)
+	r := outcome{connected: connected, code: code}
+	if code == CloseTooManySessions {
+		r.terminal = fmt.Errorf("client: closed by the gateway with %d: the user has a newer session", code)
+	}
+	return r
+}
+
+// refusalIsFinal returns err when reconnecting cannot cure the handshake's
+// refusal: a malformed request, a forbidden one, or a fixed token the
+// gateway refused (a TokenFunc may give a good one next time).
+func (c *Client) refusalIsFinal(err error) error {
+	var h *HandshakeError
+	if !errors.As(err, &h) {
+		return nil
+	}
+	switch {
+	case h.Status == http.StatusUnauthorized && c.opts.TokenFunc == nil,
+		h.Status == http.StatusBadRequest, h.Status == http.StatusForbidden, h.Status == http.StatusNotFound:
+		return err
+	}
+	return nil
+}
+
+// handshakeError reads the gateway's error body of a refused handshake.
+func handshakeError(resp *http.Response, err error) error {
+	defer resp.Body.Close()
+	var body struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	h := &HandshakeError{Status: resp.StatusCode, Message: err.Error()}
+	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
+		h.Code, h.Message = body.Error.Code, body.Error.Message
+	}
+	return h
+}
+
+// liveSession is one open WebSocket: its writes, timers and acks.
+type liveSession struct {
+	c     *Client
+	conn  *websocket.Conn
+	token string
+
+	lastRead  atomic.Int64 // unix ns of the last frame, ping or pong
+	pinged    atomic.Bool  // a ping is out since the last read
+	ackArmed  atomic.Bool  // the ack timer runs
+	wmu       sync.Mutex   // one writer at a time
+	watchdog  *time.Timer
+	ack       *time.Timer
+	refresh   *time.Timer
+	acked     Position      // the last position acknowledged (under c.mu)
+	pingEvery time.Duration // silence that sends a ping (PingInterval or from heartbeat_ms)
+}
+
+// read handles frames until the connection ends; it reports whether the
+// connected frame came and the close code.
+func (s *liveSession) read(first chan<- error) (connected bool, code int, err error) {
+	c := s.c
+	s.pingEvery = c.opts.PingInterval
+	if s.pingEvery <= 0 {
+		s.pingEvery = defaultPingInterval
+	}
+	s.alive()
+	s.conn.SetPongHandler(func(string) error { s.alive(); return nil })
+	s.conn.SetPingHandler(func(data string) error {
+		s.alive()
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		err := s.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	s.watchdog = time.AfterFunc(s.pingEvery, s.watch)
+	s.ack = time.AfterFunc(time.Hour, s.sendAck)
+	s.ack.Stop()
+	for {
+		_, b, err := s.conn.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			if c.ctx.Err() == nil {
+				c.emit(Event{Kind: Disconnected, Code: code, Err: err})
+			}
+			return connected, code, err
+		}
+		s.alive()
+		var f frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			c.emit(Event{Kind: Error, Err: fmt.Errorf("unreadable frame: %w", err)})
+			continue
+		}
+		switch f.Event {
+		case "connected":
+			connected = true
+			s.c.connects.Add(1)
+			s.connected(f.info())
+			if first != nil {
+				first <- nil
+				first = nil
+			}
+		case "reset":
+			s.reset(f.info())
+		case "refreshed":
+			c.emit(Event{Kind: Refreshed, Info: ConnectedInfo{Exp: f.Exp}})
+			s.scheduleRefresh(f.Exp)
+		case "error":
+			c.emit(Event{Kind: Error, Err: fmt.Errorf("gateway: %s: %s", f.Code, f.Message)})
+		case "pong":
+		case "":
+			if f.Seq > 0 && !s.deliver(&f.Notification, b) {
+				return connected, 0, c.ctx.Err()
+			}
+		}
+	}
+}
+
+// Liveness defaults: without Options.PingInterval the client pings after
+// the gateway's advised heartbeat plus a margin (the gateway's own pings
+// normally come first, so an idle client sends nothing).
+const (
+	defaultPingInterval = 20 * time.Second
+	heartbeatMargin     = 5 * time.Second
+	writeWait           = 10 * time.Second
+)
+
+// alive records that the peer just spoke.
+func (s *liveSession) alive() {
+	s.lastRead.Store(time.Now().UnixNano())
+	s.pinged.Store(false)
+}
+
+// watch runs when the connection may have been silent for pingEvery: it
+// pings a connection silent that long, and closes one that stayed silent
+// PongTimeout after the ping.
+func (s *liveSession) watch() {
+	o := s.c.opts
+	silent := time.Since(time.Unix(0, s.lastRead.Load()))
+	switch {
+	case silent < s.pingEvery:
+		s.watchdog.Reset(s.pingEvery - silent)
+	case !s.pinged.Load():
+		s.pinged.Store(true)
+		s.wmu.Lock()
+		err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(o.PongTimeout))
+		s.wmu.Unlock()
+		if err == nil {
+			s.watchdog.Reset(o.PongTimeout)
+		}
+	case silent >= s.pingEvery+o.PongTimeout:
+		s.c.emit(Event{Kind: Error, Err: fmt.Errorf("no answer to a ping within %v: closing the connection", o.PongTimeout)})
+		s.conn.Close() // the read fails, and a reconnect follows
+	default:
+		s.watchdog.Reset(s.pingEvery + o.PongTimeout - silent)
+	}
+}
+
+// connected takes the gateway's position from a connected frame.
+func (s *liveSession) connected(info ConnectedInfo) {
+	c := s.c
+	if err := c.learnUser(info.UserID); err != nil {
+		c.emit(Event{Kind: Error, Err: err})
+	}
+	c.mu.Lock()
+	if info.Reconnect.MaxMS > 0 {
+		c.advice = info.Reconnect
+	}
+	old, known := c.pos, c.known
+	kind := EventKind("")
+	switch {
+	case info.Reset || (known && old.Epoch != "" && old.Epoch != info.Epoch):
+		kind = Reset
+	case info.Truncated || (known && info.LastSeq > old.Seq):
+		kind = Truncated
+	}
+	c.pos, c.known = Position{Epoch: info.Epoch, Seq: info.LastSeq}, true
+	s.acked = c.pos
+	c.mu.Unlock()
+	if c.opts.PingInterval <= 0 && info.HeartbeatMS > 0 {
+		s.pingEvery = time.Duration(info.HeartbeatMS)*time.Millisecond + heartbeatMargin
+	}
+	s.save()
+	c.emit(Event{Kind: Connected, Info: info})
+	if kind != "" {
+		c.emit(Event{Kind: kind, Info: info})
+	}
+	s.scheduleRefresh(info.Exp)
+}
+
+// reset follows the stream's new epoch from a reset frame.
+func (s *liveSession) reset(info ConnectedInfo) {
+	c := s.c
+	c.mu.Lock()
+	c.pos, c.known = Position{Epoch: info.Epoch, Seq: info.LastSeq}, true
+	s.acked = c.pos
+	c.mu.Unlock()
+	s.save()
+	c.emit(Event{Kind: Reset, Info: info})
+}
+
+// deliver hands a notification over once (a seq not above the position in
+// the same epoch is a duplicate) and reports whether the client still runs.
+func (s *liveSession) deliver(n *Notification, raw []byte) bool {
+	c := s.c
+	c.mu.Lock()
+	pos := c.pos
+	c.mu.Unlock()
+	if n.Epoch == pos.Epoch && n.Seq <= pos.Seq {
+		c.duplicates.Add(1)
+		return true
+	}
+	if n.Epoch != pos.Epoch && pos.Epoch != "" {
+		// A notification of another epoch always follows a reset frame;
+		// if one did not, follow the stream anyway.
+		c.emit(Event{Kind: Reset, Info: ConnectedInfo{Epoch: n.Epoch, LastSeq: n.Seq - 1}})
+	}
+	n.Raw = raw
+	select {
+	case c.notes <- *n:
+	case <-c.ctx.Done():
+		return false
+	}
+	c.mu.Lock()
+	c.pos, c.known = Position{Epoch: n.Epoch, Seq: n.Seq}, true
+	c.mu.Unlock()
+	c.delivered.Add(1)
+	s.save()
+	if !c.opts.NoAck && s.ackArmed.CompareAndSwap(false, true) {
+		s.ack.Reset(c.opts.AckInterval)
+	}
+	return true
+}
+
+// save stores the position when a Store is set.
+func (s *liveSession) save() {
+	c := s.c
+	if c.opts.Store == nil {
+		return
+	}
+	c.mu.Lock()
+	user, pos := c.user, c.pos
+	c.mu.Unlock()
+	if user == 0 {
+		return
+	}
+	if err := c.opts.Store.Save(user, pos); err != nil {
+		c.emit(Event{Kind: Error, Err: fmt.Errorf("save position: %w", err)})
+	}
+}
+
+// sendAck acknowledges what was handed over since the last ack.
+func (s *liveSession) sendAck() {
+	s.ackArmed.Store(false)
+	_ = s.ackNow()
+}
+
+// ackNow sends an ack for the position if it moved since the last one.
+func (s *liveSession) ackNow() error {
+	c := s.c
+	c.mu.Lock()
+	pos, acked := c.pos, s.acked
+	c.mu.Unlock()
+	if pos.Seq <= 0 || pos == acked {
+		return nil
+	}
+	b, _ := json.Marshal(ackFrame{Action: "ack", Seq: pos.Seq, Epoch: pos.Epoch})
+	if err := s.write(b); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	s.acked = pos
+	c.mu.Unlock()
+	return nil
+}
+
+type ackFrame struct {
+	Action string `json:"action"`
+	Seq    int64  `json:"seq"`
+	Epoch  string `json:"epoch,omitempty"`
+}
+
+// scheduleRefresh asks TokenFunc for a new token RefreshBefore the token's
+// expiry (unix seconds) and sends it in-band.
+func (s *liveSession) scheduleRefresh(exp int64) {
+	c := s.c
+	if exp <= 0 || c.opts.TokenFunc == nil {
+		return
+	}
+	in := time.Until(time.Unix(exp, 0)) - c.opts.RefreshBefore
+	if s.refresh != nil {
+		s.refresh.Stop()
+	}
+	s.refresh = time.AfterFunc(max(in, 0), func() {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		tok, err := c.opts.TokenFunc(ctx)
+		cancel()
+		if err != nil {
+			c.emit(Event{Kind: Error, Err: fmt.Errorf("refresh token: %w", err)})
+			return
+		}
+		b, _ := json.Marshal(map[string]string{"action": "refresh", "token": tok})
+		_ = s.write(b)
+	})
+}
+
+func (s *liveSession) write(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return s.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// end stops the session's timers and closes the connection.
+func (s *liveSession) end() {
+	for _, t := range []*time.Timer{s.watchdog, s.ack, s.refresh} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	if !s.c.opts.NoAck && s.c.ctx.Err() != nil {
+		_ = s.ackNow() // the last acknowledgement on Close
+	}
+	s.conn.Close()
+}
+
+func randFloat() float64 { return rand.Float64() }
