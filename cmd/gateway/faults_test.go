@@ -49,6 +49,10 @@ func try(method, url, body string) answer {
 	return answer{Status: resp.StatusCode, Code: out.Error.Code}
 }
 
+// bookingsUnlimited lifts the per-tenant booking limit (10 a minute by
+// default) for the fault tests, which book dozens for a few tenants.
+const bookingsUnlimited = "GATEWAY_LIMITS_RESERVATIONS_PER_MINUTE=1000000"
+
 // mustBook books house 3001 for tenant at a time i hours (+2) ahead and
 // returns the reservation id.
 func mustBook(tb testing.TB, base string, tenant int64, i int) int64 {

@@ -20,7 +20,7 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 	const n = 60
 	db := testenv.MustMariaDB(t)
 	dsn := testenv.DSNOn(db.ServerDSN(), "gw")
-	env := append(sharedEnv(t), "GATEWAY_MYSQL_DSN="+dsn) // the last one counts
+	env := append(sharedEnv(t, bookingsUnlimited), "GATEWAY_MYSQL_DSN="+dsn) // the last one counts
 	node := MustStart(t, withNode(env, "a"))
 	ids := make([]int64, n)
 	for i := range ids {

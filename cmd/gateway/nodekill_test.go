@@ -25,7 +25,7 @@ import (
 // and publish for certain, besides whatever else is in flight.
 func TestNodeKilledDuringTransitions(t *testing.T) {
 	const n = 80
-	env := sharedEnv(t)
+	env := sharedEnv(t, bookingsUnlimited)
 	proxy := testenv.MustProxy(t, testenv.RedisAddr())
 	a := MustStart(t, append(withNode(env, "a"), "GATEWAY_REDIS_ADDR="+proxy.Addr))
 	b := MustStart(t, withNode(env, "b"))
