@@ -35,7 +35,7 @@ func (c *soakConfig) register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.churnFraction, "churn-fraction", 0.05, "share of the clients dropped by each churn, taken in turn")
 	fs.DurationVar(&c.sampleEvery, "sample-every", 10*time.Second, "interval of the samples of each node's RSS, goroutines and open files")
 	fs.DurationVar(&c.deliverTimeout, "deliver-timeout", time.Minute, "after the last push, wait this long for the accepted messages")
-	fs.Float64Var(&c.maxRSSGrowth, "max-rss-growth", 0.25, "the run fails when RSS grows more than this share from the second to the last quarter of the run (medians)")
+	fs.Float64Var(&c.maxRSSGrowth, "max-rss-growth", 0.25, "the run fails when RSS grows more than this share from the second to the last quarter of the run (means)")
 	fs.Float64Var(&c.maxCountGrowth, "max-count-growth", 0.10, "the same for goroutines and open files (and by more than 50)")
 	fs.StringVar(&c.chart, "chart", "soak.svg", "SVG of the samples (empty: none); loadgen chart draws it again from the JSON line")
 }
@@ -70,16 +70,16 @@ type soakSample struct {
 }
 
 // soakGrowth is how much each reading grew from the second quarter of the
-// push to the last (medians of all nodes' sums; the first quarter warms
-// up; the sample after the push is left out).
+// push to the last (means of all nodes' sums; the first quarter warms up;
+// the sample after the push is left out).
 type soakGrowth struct {
 	RSS        float64 `json:"rss"`
 	Goroutines float64 `json:"goroutines"`
 	OpenFiles  float64 `json:"open_files"`
-	// The medians compared, early then late.
-	RSSKB      [2]float64 `json:"rss_kb_medians"`
-	GoroutineN [2]float64 `json:"goroutine_medians"`
-	OpenFileN  [2]float64 `json:"open_file_medians"`
+	// The means compared, early then late.
+	RSSKB      [2]float64 `json:"rss_kb_means"`
+	GoroutineN [2]float64 `json:"goroutine_means"`
+	OpenFileN  [2]float64 `json:"open_file_means"`
 }
 
 // soakReport is the outcome of a soak run.
@@ -223,9 +223,9 @@ func (r *soakReport) printTable(w io.Writer) {
 		{"lost, duplicated, unexpected", fmt.Sprintf("%d, %d, %d", d.Lost, d.Duplicated, d.Unexpected)},
 		{"users off position, gaps, failed users", fmt.Sprintf("%d, %d, %d", d.OffPosition, d.Gaps, d.Failed)},
 		{"latency from schedule p50 / p99 / p99.9", fmt.Sprintf("%.2f / %.2f / %.2f ms", r.LatencyP50MS, r.LatencyP99MS, r.LatencyP999MS)},
-		{"RSS kB: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (medians %.0f -> %.0f)", first.RSSKB, last.RSSKB, g.RSS*100, g.RSSKB[0], g.RSSKB[1])},
-		{"goroutines: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (medians %.0f -> %.0f)", first.Goroutines, last.Goroutines, g.Goroutines*100, g.GoroutineN[0], g.GoroutineN[1])},
-		{"open files: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (medians %.0f -> %.0f)", first.OpenFiles, last.OpenFiles, g.OpenFiles*100, g.OpenFileN[0], g.OpenFileN[1])},
+		{"RSS kB: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.RSSKB, last.RSSKB, g.RSS*100, g.RSSKB[0], g.RSSKB[1])},
+		{"goroutines: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.Goroutines, last.Goroutines, g.Goroutines*100, g.GoroutineN[0], g.GoroutineN[1])},
+		{"open files: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.OpenFiles, last.OpenFiles, g.OpenFiles*100, g.OpenFileN[0], g.OpenFileN[1])},
 		{"samples, node log warnings", fmt.Sprintf("%d, %v", len(r.Samples), r.NodeWarnings)},
 	}
 	printRows(w, "soak", rows)

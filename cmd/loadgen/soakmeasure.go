@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +60,10 @@ func (s *nodeSampler) goroutines(base string) int {
 	return -1
 }
 
-// growthOf compares the medians of the second and the last quarter of the
-// samples (each the sum over the nodes): how much each reading grew.
+// growthOf compares the means of the second and the last quarter of the
+// samples (each the sum over the nodes): how much each reading grew. Means,
+// not medians: a sample that falls just after a churn misses the dropped
+// sessions, and samples alternate between the two phases.
 func growthOf(samples []soakSample) soakGrowth {
 	var g soakGrowth
 	n := len(samples)
@@ -69,20 +71,19 @@ func growthOf(samples []soakSample) soakGrowth {
 		return g
 	}
 	early, late := samples[n/4:n/2], samples[n-n/4:]
-	med := func(ss []soakSample, f func(soakSample) float64) float64 {
-		vs := make([]float64, len(ss))
-		for i, s := range ss {
-			vs[i] = f(s)
+	mean := func(ss []soakSample, f func(soakSample) float64) float64 {
+		var t float64
+		for _, s := range ss {
+			t += f(s)
 		}
-		slices.Sort(vs)
-		return vs[len(vs)/2]
+		return math.Round(t / float64(len(ss)))
 	}
 	rss := func(s soakSample) float64 { return float64(sum64(s.RSSKB)) }
 	gor := func(s soakSample) float64 { return float64(sumInts(s.Goroutines)) }
 	fds := func(s soakSample) float64 { return float64(sumInts(s.OpenFiles)) }
-	g.RSSKB = [2]float64{med(early, rss), med(late, rss)}
-	g.GoroutineN = [2]float64{med(early, gor), med(late, gor)}
-	g.OpenFileN = [2]float64{med(early, fds), med(late, fds)}
+	g.RSSKB = [2]float64{mean(early, rss), mean(late, rss)}
+	g.GoroutineN = [2]float64{mean(early, gor), mean(late, gor)}
+	g.OpenFileN = [2]float64{mean(early, fds), mean(late, fds)}
 	ratio := func(m [2]float64) float64 {
 		if m[0] <= 0 {
 			return 0
