@@ -40,7 +40,7 @@ const replyTTL = 10 * time.Second
 
 // control acts on a control message of user's channel: the receiver closes
 // sessions, and a disconnect is answered with how many it closed.
-func (s *Subscriber) control(user int64, payload string) {
+func (s *dispatch) control(user int64, payload string) {
 	var m controlMessage
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
 		s.opts.Logger.Warn("ignoring a control message that does not parse", "user_id", user)
@@ -60,7 +60,7 @@ func (s *Subscriber) control(user int64, payload string) {
 }
 
 // reply pushes this node's answer to a control message.
-func (s *Subscriber) reply(user int64, id string, closed int) {
+func (s *dispatch) reply(user int64, id string, closed int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	key := s.keys.Replies(user, id)

@@ -72,7 +72,7 @@ func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Tim
 	id := newEpoch() // any random token
 	replies := r.keys.Replies(user, id)
 	msg := controlMessage{Control: controlDisconnect, Reply: id}.payload()
-	nodes, err := r.rdb.Publish(ctx, r.keys.Channel(user), msg).Result()
+	nodes, err := publish(ctx, r.rdb, r.rdb, r.keys.Channel(user), msg).Result()
 	if err != nil {
 		return Disconnected{}, fmt.Errorf("disconnect user %d: %w", user, err)
 	}

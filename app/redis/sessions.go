@@ -110,7 +110,7 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error)
 		pipe := r.rdb.Pipeline()
 		for _, v := range res[2:] {
 			old, _ := v.(string)
-			pipe.Publish(ctx, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
+			publish(ctx, r.rdb, pipe, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			r.opts.Logger.WarnContext(ctx, "closing the oldest session failed", "user_id", user, "err", err)

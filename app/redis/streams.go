@@ -17,6 +17,9 @@ type StreamsOptions struct {
 	HistoryTTL    time.Duration // lifetime of a stream a read creates (default 7 days, as the publisher's)
 	FlushInterval time.Duration // how often cursor advances are written (default 1 s)
 	Logger        *slog.Logger
+	// Failover: check streams for writes lost in a failover, as
+	// PublisherOptions.Failover (sentinel and cluster modes).
+	Failover bool
 }
 
 // Streams reads users' stored streams for sessions and keeps each user's
@@ -30,6 +33,7 @@ type Streams struct {
 	ttl      int64 // seconds
 	interval time.Duration
 	log      *slog.Logger
+	check    string
 
 	mu    sync.Mutex
 	dirty map[int64]app.Position
@@ -47,7 +51,7 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Streams{rdb: rdb, keys: keys, ttl: int64(opts.HistoryTTL / time.Second), interval: opts.FlushInterval,
-		log: opts.Logger, dirty: map[int64]app.Position{}}
+		log: opts.Logger, dirty: map[int64]app.Position{}, check: checkFlag(opts.Failover)}
 }
 
 // Read returns up to limit stored messages of user after from, in one
@@ -65,7 +69,7 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 		s.mu.Unlock()
 	}
 	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), mode, from.Epoch, from.Seq, limit, newEpoch(),
-		s.ttl, expirySlack(s.ttl)).Slice()
+		s.ttl, expirySlack(s.ttl), s.check).Slice()
 	if err != nil {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
 	}
