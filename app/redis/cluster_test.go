@@ -101,6 +101,7 @@ func TestShardedSubscriberFollowsMigrationAndFailover(t *testing.T) {
 	ctx := context.Background()
 	cl := testenv.MustRedisCluster(t, 3, 1)
 	rdb := cl.Client()
+	redis.FollowFailover(rdb)
 	keys := redis.NewKeys("shard", 0)
 	for _, k := range []string{"a", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap", keys.Channel(42), keys.ShardProbe("n1", 7)} {
 		if want := rdb.ClusterKeySlot(ctx, k).Val(); int64(redis.Slot(k)) != want {
@@ -140,7 +141,7 @@ func TestShardedSubscriberFollowsMigrationAndFailover(t *testing.T) {
 			// still knew the old master) is sent again with the same id.
 			m := mustMessage(t, u, fmt.Sprint("round ", round))
 			p, err := pub.Publish(ctx, m)
-			for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
 				time.Sleep(50 * time.Millisecond)
 				p, err = pub.Publish(ctx, m)
 			}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -50,4 +51,36 @@ func publish(ctx context.Context, rdb goredis.UniversalClient, c goredis.Cmdable
 		return c.SPublish(ctx, channel, payload)
 	}
 	return c.Publish(ctx, channel, payload)
+}
+
+// FollowFailover makes c read the cluster's slot map again when a pipeline
+// fails on a connection error (a master died). go-redis does so for single
+// commands but not for pipelines, which would otherwise keep going to the
+// dead master until its periodic reload. A reload is asynchronous and
+// coalesced by go-redis.
+func FollowFailover(c *goredis.ClusterClient) { c.AddHook(reloadOnFailure{c}) }
+
+type reloadOnFailure struct{ c *goredis.ClusterClient }
+
+var _ goredis.Hook = reloadOnFailure{}
+
+func (h reloadOnFailure) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h reloadOnFailure) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+
+func (h reloadOnFailure) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		if err != nil && !isReply(err) {
+			h.c.ReloadState(context.WithoutCancel(ctx))
+		}
+		return err
+	}
+}
+
+// isReply reports whether err is an error reply of Redis (not a network
+// failure).
+func isReply(err error) bool {
+	var reply goredis.Error
+	return errors.As(err, &reply)
 }
