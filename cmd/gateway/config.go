@@ -88,10 +88,15 @@ type MySQLConfig struct {
 
 // RedisConfig is the Redis of messages, presence and reminder tasks.
 type RedisConfig struct {
-	Addr      string `koanf:"addr" required:"true" default:"127.0.0.1:6379" doc:"Redis address, host:port."`
-	Password  string `koanf:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
-	DB        int    `koanf:"db" min:"0" max:"65536" default:"0" doc:"Logical database. Deployments sharing one Redis use different numbers."`
-	Namespace string `koanf:"namespace" required:"true" default:"gw" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it). No braces, colons or spaces."`
+	// Mode is how the node reaches Redis (docs/operations.md: when to move
+	// from one to the next).
+	Mode       string   `koanf:"mode" oneof:"standalone sentinel cluster" default:"standalone" doc:"standalone: one server at redis.addr. sentinel: the master named redis.master_name, found through the sentinels at redis.addrs, followed across failovers. cluster: a Redis Cluster (7.0+) seeded by redis.addrs; user channels use sharded pub/sub, redis.db must be 0."`
+	Addr       string   `koanf:"addr" required:"true" default:"127.0.0.1:6379" doc:"Redis address, host:port (standalone mode)."`
+	Addrs      []string `koanf:"addrs" doc:"Seed addresses, comma-separated host:port: some nodes of the cluster (cluster mode) or the sentinels (sentinel mode)."`
+	MasterName string   `koanf:"master_name" doc:"The master's name as the sentinels know it (sentinel mode)."`
+	Password   string   `koanf:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
+	DB         int      `koanf:"db" min:"0" max:"65536" default:"0" doc:"Logical database. Deployments sharing one Redis use different numbers. Must be 0 in cluster mode (use redis.namespace)."`
+	Namespace  string   `koanf:"namespace" required:"true" default:"gw" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it); keeps deployments apart on one Redis or one cluster. No braces, colons or spaces."`
 	// PublishBatchWait trades a little latency for Redis and node CPU.
 	PublishBatchWait time.Duration `koanf:"publish_batch_wait" min:"0" default:"500us" doc:"Under load (a publish went out less than this ago), a publish that finds few others queued waits this long for more, so that they share one round trip to Redis; alone, a publish goes out at once. 0: never wait."`
 }

@@ -69,7 +69,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad zone", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_TIMEZONE": "Mars/Olympus"}, "", []string{"GATEWAY_TIMEZONE"}},
 		{"short api key", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_KEY": "abc"}, "", []string{"GATEWAY_API_KEY"}},
 		{"bad namespace", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REDIS_NAMESPACE": "a:b"}, "", []string{"GATEWAY_REDIS_NAMESPACE"}},
-		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adress: x\n", []string{`"redis.adress"`, "did you mean redis.addr?"}},
+		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adr: x\n", []string{`"redis.adr"`, "did you mean redis.addr?"}},
 		{"bad yaml", nil, "auth: [\n", []string{"config file"}},
 		{"bad bool", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_ENABLED": "maybe"}, "", []string{"api.enabled", "GATEWAY_API_ENABLED", `"maybe"`}},
 		{"int out of range", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WS_BUFFER_SIZE": "8"}, "", []string{"ws.buffer_size", "GATEWAY_WS_BUFFER_SIZE", "between 12 and 4096"}},
@@ -168,7 +168,7 @@ func TestShippedConfigFiles(t *testing.T) {
 // TestLoadConfigReportsEveryError: one start-up shows every problem, not
 // the first.
 func TestLoadConfigReportsEveryError(t *testing.T) {
-	path := MustWriteFile(t, "redis:\n  adress: x\nlog:\n  format: xml\n")
+	path := MustWriteFile(t, "redis:\n  adr: x\nlog:\n  format: xml\n")
 	_, err := LoadConfig(path, env(map[string]string{
 		"GATEWAY_REDIS_DB": "one", "GATEWAY_WS_PONG_WAIT": "soon", "GATEWAY_API_KEY": "short",
 	}))

@@ -159,7 +159,7 @@ func TestUnknownVariables(t *testing.T) {
 		"PATH=/bin", "GATEWAYS=1", "HOME=/root",
 		"GATEWAY_REDIS_DB=1", "GATEWAY_JWT_SECRET_FILE=/run/secrets/jwt", "GATEWAY_UI_PASSWORD_FILE=/x", // known
 		"GATEWAY_JWT_SECRETS=x",
-		"GATEWAY_REDIS_ADRESS=x",
+		"GATEWAY_REDIS_ADR=x",
 		"GATEWAY_API_KEY_FIEL=x",
 		"GATEWAY_LOG_LEVLE=debug",
 		"GATEWAY_MYSQL_DSN_FILE=/x", // no _FILE for the DSN
@@ -172,7 +172,7 @@ func TestUnknownVariables(t *testing.T) {
 		{"GATEWAY_JWT_SECRETS", "GATEWAY_JWT_SECRET"},
 		{"GATEWAY_LOG_LEVLE", "GATEWAY_LOG_LEVEL"},
 		{"GATEWAY_MYSQL_DSN_FILE", ""},
-		{"GATEWAY_REDIS_ADRESS", "GATEWAY_REDIS_ADDR"},
+		{"GATEWAY_REDIS_ADR", "GATEWAY_REDIS_ADDR"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unknown variables (-want +got):\n%s", diff)

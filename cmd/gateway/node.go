@@ -36,10 +36,10 @@ type node struct {
 	log         *slog.Logger
 	auth        *auth.Authenticator
 	db          *gorm.DB
-	rdb         *goredis.Client
+	rdb         goredis.UniversalClient
 	relay       *reservation.Relay
 	cleaner     *reservation.Cleaner
-	sub         *redis.Subscriber
+	sub         redis.NodeSubscriber
 	streams     *redis.Streams
 	presence    *redis.Presence
 	sessions    *redis.SessionRegistry // nil without a session limit
@@ -81,17 +81,15 @@ func (n *node) build(ctx context.Context) error {
 			log.Info("seeded demo houses", "count", seeded)
 		}
 	}
-	// RESP2: go-redis then skips its RESP3 push-notification checks, which
-	// cost a read attempt on every command (8% of a node's CPU under load).
-	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB, Protocol: 2})
-	if err := n.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis %s: %w", cfg.Redis.Addr, err)
+	n.rdb = cfg.Redis.client()
+	if err := pingRedis(ctx, n.rdb); err != nil {
+		return fmt.Errorf("redis (%s mode, %s): %w", cfg.Redis.Mode, cfg.Redis.where(), err)
 	}
 
 	n.metrics = metrics.New()
 	keys := redis.NewKeys(cfg.Redis.Namespace, cfg.Redis.DB)
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
-		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
+		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics, Failover: cfg.Redis.mode().Failover()})
 	store := mysql.NewStore(n.db)
 	n.watchSources(store)
 	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
@@ -164,8 +162,9 @@ func (n *node) httpServer(h http.Handler) *http.Server {
 func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
-	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics})
-	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log})
+	n.sub = newSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics})
+	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log,
+		Failover: cfg.Redis.mode().Failover()})
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
 	var sessions ws.SessionRegistry

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
@@ -32,6 +33,7 @@ func (c *Config) validate(p *problems) {
 	if p.ok("redis.namespace") && strings.ContainsAny(c.Redis.Namespace, "{}: ") {
 		p.add("redis.namespace", "must not contain braces, colons or spaces")
 	}
+	c.validateRedis(p)
 	if p.ok("api_key") && c.APIKey != "" && len(c.APIKey) < 16 {
 		p.add("api_key", "must be at least 16 characters")
 	}
@@ -42,6 +44,29 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.NodeID == "" {
 		c.NodeID, _ = os.Hostname()
+	}
+}
+
+// validateRedis checks the settings each redis.mode needs.
+func (c *Config) validateRedis(p *problems) {
+	if !p.ok("redis.mode", "redis.addrs", "redis.master_name", "redis.db") {
+		return
+	}
+	switch redis.Mode(c.Redis.Mode) {
+	case redis.ModeCluster:
+		if len(c.Redis.Addrs) == 0 {
+			p.add("redis.addrs", "cluster mode needs some of the cluster's nodes (host:port, comma-separated)")
+		}
+		if c.Redis.DB != 0 {
+			p.add("redis.db", "must be 0 in cluster mode (a Redis Cluster has only database 0); keep deployments apart with redis.namespace")
+		}
+	case redis.ModeSentinel:
+		if len(c.Redis.Addrs) == 0 {
+			p.add("redis.addrs", "sentinel mode needs the sentinels' addresses (host:port, comma-separated)")
+		}
+		if c.Redis.MasterName == "" {
+			p.add("redis.master_name", "sentinel mode needs the name the sentinels know the master by")
+		}
 	}
 }
 
