@@ -179,7 +179,11 @@ func TestShardedSubscriberFollowsMigrationAndFailover(t *testing.T) {
 
 	// A master dies; its replica takes over.
 	victim := masters[cl.Masters()[2].Addr]
-	cl.KillMasterAndWaitFailover(redis.Slot(keys.Channel(victim[0])), 30*time.Second)
+	victimSlot := redis.Slot(keys.Channel(victim[0]))
+	dead := cl.KillMaster(victimSlot)
+	// Until the replica takes over, the node cannot hear that shard's users.
+	eventuallyWithin(t, 10*time.Second, "unhealthy while a shard has no master", func() bool { return sub.Healthy() != nil })
+	cl.WaitFailover(victimSlot, dead, 30*time.Second)
 	eventuallyWithin(t, 15*time.Second, "healthy after the failover", func() bool { return sub.Healthy() == nil })
 	eventuallyWithin(t, 10*time.Second, "users of the failed master resubscribed", func() bool {
 		rec.mu.Lock()

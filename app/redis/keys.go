@@ -88,13 +88,15 @@ func (k Keys) ShardProbe(id string, tag int) string {
 }
 
 // ProbeTagFor returns the smallest tag whose ShardProbe channels hash to a
-// slot that owned reports as its own (owned must accept some slot).
-func (k Keys) ProbeTagFor(owned func(slot int) bool) int {
-	for tag := 0; ; tag++ {
+// slot that owned reports as its own, or false when none of the first
+// 2^22 tags does (owned accepts no slot).
+func (k Keys) ProbeTagFor(owned func(slot int) bool) (int, bool) {
+	for tag := range 1 << 22 {
 		if owned(Slot(k.ShardProbe("", tag))) {
-			return tag
+			return tag, true
 		}
 	}
+	return 0, false
 }
 
 // ChannelUser returns the user whose Channel is ch, or false.

@@ -39,8 +39,11 @@ type shard struct {
 // chosen among the slots owned says are addr's; a reader goroutine hands
 // on what arrives.
 func (s *ShardedSubscriber) dialShard(ctx context.Context, addr string, owned func(slot int) bool) (*shard, error) {
-	sh := &shard{addr: addr, born: time.Now(), confirmed: make(chan struct{})}
-	sh.probe = s.keys.ShardProbe(s.opts.NodeID, s.keys.ProbeTagFor(owned))
+	tag, ok := s.keys.ProbeTagFor(owned)
+	if !ok {
+		return nil, fmt.Errorf("connect to shard %s: no probe channel hashes to its slots", addr)
+	}
+	sh := &shard{addr: addr, born: time.Now(), confirmed: make(chan struct{}), probe: s.keys.ShardProbe(s.opts.NodeID, tag)}
 	o := s.cluster.Options()
 	var dialed atomic.Bool
 	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}

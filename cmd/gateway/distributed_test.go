@@ -99,6 +99,16 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 		}
 	}
 
+	// The asynq UI reads the same Redis; presence is whole on either node.
+	code, queues := call(t, "GET", b.httpURL+"/asynq/api/queues", "", "")
+	if code != 200 || !strings.Contains(fmt.Sprint(queues["queues"]), "reminders") {
+		t.Errorf("asynq UI queues: %d %v", code, queues)
+	}
+	_, online := call(t, "GET", a.httpURL+"/api/websocket/online-users", "", "")
+	if n, _ := online["count"].(float64); int(n) < len(users)+3 {
+		t.Errorf("online users %v; want at least the %d connected", online, len(users)+3)
+	}
+
 	// The victim's master fails over while messages flow to the victim:
 	// pushes go on, paced, until 50 were pushed after the failover.
 	const victim, afterCount = 1003, 50
@@ -145,6 +155,9 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 		got[u].waitFor(t, fmt.Sprint("final message of ", u), func(notes []client.Notification, _ []client.Event) bool {
 			return countContent(notes, fmt.Sprint("final-", u)) >= 1
 		})
+	}
+	for _, n := range []*proc{a, b} {
+		waitReady(t, n.httpURL)
 	}
 	for _, u := range users {
 		got[u].mu.Lock()
@@ -217,3 +230,4 @@ func pushPatiently(base string, user int64, key string) error {
 	}
 	return fmt.Errorf("push %s: gave up: %v", key, last)
 }
+

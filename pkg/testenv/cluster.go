@@ -159,8 +159,21 @@ func (c *RedisCluster) MasterOf(slot int) *RedisServer {
 // returns the new master.
 func (c *RedisCluster) KillMasterAndWaitFailover(slot int, timeout time.Duration) *RedisServer {
 	c.tb.Helper()
+	return c.WaitFailover(slot, c.KillMaster(slot), timeout)
+}
+
+// KillMaster kills (SIGKILL) the master of slot and returns it.
+func (c *RedisCluster) KillMaster(slot int) *RedisServer {
+	c.tb.Helper()
 	old := c.MasterOf(slot)
 	old.Kill()
+	return old
+}
+
+// WaitFailover waits until a node other than old serves slot and the
+// cluster is ok again, and returns it.
+func (c *RedisCluster) WaitFailover(slot int, old *RedisServer, timeout time.Duration) *RedisServer {
+	c.tb.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		if c.Healthy(context.Background()) == nil {
