@@ -161,6 +161,29 @@ func TestShardedSubscriberFollowsMigrationAndFailover(t *testing.T) {
 	}
 	publishAll(1)
 
+	// Control messages ride the sharded channels; the cross-user keys
+	// (presence) sit in one slot, so no command crosses slots.
+	rec.sessions = 2
+	d, err := redis.NewRevocations(rdb, keys, 5*time.Second).Disconnect(ctx, 7, time.Time{})
+	if err != nil || d.Nodes != 1 || d.Closed != 2 || rec.revokes(7) != 1 {
+		t.Fatalf("disconnect on the cluster: %+v, %v, revokes %d; want 1 node closing 2", d, err, rec.revokes(7))
+	}
+	reg := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "n1", Limit: 1})
+	oldest := mustAdmit(t, reg, 8)
+	mustAdmit(t, reg, 8)
+	eventuallyWithin(t, 10*time.Second, "the oldest session evicted", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.evicted) == 1 && rec.evicted[0] == oldest
+	})
+	p1 := startNode(t, rdb, keys, redis.PresenceOptions{NodeID: "n1", Heartbeat: 50 * time.Millisecond, TTL: time.Second})
+	p2 := startNode(t, rdb, keys, redis.PresenceOptions{NodeID: "n2", Heartbeat: 50 * time.Millisecond, TTL: time.Second})
+	p1.UserOnline(1)
+	p1.UserOnline(2)
+	p2.UserOnline(2)
+	p2.UserOnline(3)
+	waitFor(t, 10*time.Second, onlineIs(ctx, p1.Presence, []int64{1, 2, 3}))
+
 	// A slot migrates: its channel is unsubscribed by Redis and made again
 	// on the new master.
 	moved := masters[cl.Masters()[0].Addr][0]
