@@ -230,4 +230,3 @@ func pushPatiently(base string, user int64, key string) error {
 	}
 	return fmt.Errorf("push %s: gave up: %v", key, last)
 }
-
