@@ -33,6 +33,9 @@ type Streams struct {
 
 	mu    sync.Mutex
 	dirty map[int64]app.Position
+	// writing is held while advances taken from dirty are being written, so
+	// that FlushUser returns only once the user's advance is in Redis.
+	writing sync.Mutex
 }
 
 // NewStreams returns Streams on rdb.
@@ -126,6 +129,8 @@ func (s *Streams) Run(ctx context.Context) {
 // kept for the next flush. An advance of an epoch that is no longer the
 // stream's is dropped by the script.
 func (s *Streams) Flush(ctx context.Context) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	s.mu.Lock()
 	batch := s.dirty
 	s.dirty = make(map[int64]app.Position, len(batch))
@@ -140,16 +145,48 @@ func (s *Streams) Flush(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		s.mu.Lock()
-		for user, pos := range batch {
-			if cur, newer := s.dirty[user]; !newer || (cur.Epoch == pos.Epoch && cur.Seq < pos.Seq) {
-				s.dirty[user] = pos
-			}
-		}
-		s.mu.Unlock()
+		s.restore(batch)
 		return fmt.Errorf("flush %d cursors: %w", len(batch), err)
 	}
 	return nil
+}
+
+// FlushUser writes user's pending cursor advance now, without waiting for
+// the next interval; one that a running Flush took is written when
+// FlushUser returns too. A failed write is kept for the next flush.
+func (s *Streams) FlushUser(ctx context.Context, user int64) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	s.mu.Lock()
+	pos, ok := s.dirty[user]
+	delete(s.dirty, user)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	batch := map[int64]app.Position{user: pos}
+	err := s.flush(ctx, batch)
+	if isNoScript(err) {
+		if err = cursorScript.Load(ctx, s.rdb).Err(); err == nil {
+			err = s.flush(ctx, batch)
+		}
+	}
+	if err != nil {
+		s.restore(batch)
+		return fmt.Errorf("flush the cursor of user %d: %w", user, err)
+	}
+	return nil
+}
+
+// restore puts back advances whose write failed, unless newer ones came.
+func (s *Streams) restore(batch map[int64]app.Position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for user, pos := range batch {
+		if cur, newer := s.dirty[user]; !newer || (cur.Epoch == pos.Epoch && cur.Seq < pos.Seq) {
+			s.dirty[user] = pos
+		}
+	}
 }
 
 func (s *Streams) flush(ctx context.Context, batch map[int64]app.Position) error {
