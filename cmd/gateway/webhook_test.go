@@ -301,16 +301,17 @@ func TestWebhookNotForReceivedMessages(t *testing.T) {
 	}
 }
 
-// TestWebhookRetriesUntilTheReceiverIsUp: a receiver answering 503, then
-// 500, gets the post again after the backoff until it takes it: three
-// attempts of one message, one 2xx, each signed anew, counted as retries
-// and one delivery.
+// TestWebhookRetriesUntilTheReceiverIsUp: an API-only node schedules, a
+// worker-only node posts. A receiver answering 503, then 500, gets the
+// post again after the backoff until it takes it: three attempts of one
+// message, one 2xx, each signed anew, counted as retries and one delivery.
 func TestWebhookRetriesUntilTheReceiverIsUp(t *testing.T) {
 	h := newHook(t, http.StatusServiceUnavailable, http.StatusInternalServerError)
 	env := hookEnv(t, h, "push:1s")
-	n := MustStart(t, withNode(env, "a"))
+	api := MustStart(t, append(withNode(env, "api"), "GATEWAY_WORKER_ENABLED=false"))
+	worker := MustStart(t, append(withNode(env, "worker"), "GATEWAY_API_ENABLED=false"))
 	ts := webhookTasks(t, env)
-	res := pushREST(t, n.httpURL, `{"user_ids":[1001],"title":"t","content":"c","webhook":true}`)
+	res := pushREST(t, api.httpURL, `{"user_ids":[1001],"title":"t","content":"c","webhook":true}`)
 	id := res[0]["id"].(string)
 	if info := ts.done(t, id); info.State != asynq.TaskStateCompleted {
 		t.Fatalf("task state %v (%s), want completed", info.State, info.LastErr)
@@ -325,11 +326,16 @@ func TestWebhookRetriesUntilTheReceiverIsUp(t *testing.T) {
 	if strings.Join(attempts, ",") != "1,2,3" || strings.Join(statuses, ",") != "503,500,204" {
 		t.Errorf("attempts %v answered %v; want 1,2,3 answered 503,500,204", attempts, statuses)
 	}
-	page := scrape(t, n.httpURL+"/metrics", "")
-	for _, want := range []string{`gateway_webhook_posts_total{result="retry"} 2`, `gateway_webhook_posts_total{result="delivered"} 1`,
-		`gateway_webhook_posts_total{result="archived"} 0`} {
-		if !strings.Contains(page, want) {
-			t.Errorf("/metrics lacks %s", want)
+	for n, wants := range map[*proc][]string{
+		api: {`gateway_webhook_tasks_total{result="scheduled"} 1`, `gateway_webhook_posts_total{result="retry"} 0`},
+		worker: {`gateway_webhook_posts_total{result="retry"} 2`, `gateway_webhook_posts_total{result="delivered"} 1`,
+			`gateway_webhook_posts_total{result="archived"} 0`, `gateway_webhook_tasks_total{result="scheduled"} 0`},
+	} {
+		page := scrape(t, n.httpURL+"/metrics", "")
+		for _, want := range wants {
+			if !strings.Contains(page, want) {
+				t.Errorf("/metrics of %s lacks %s", n.httpURL, want)
+			}
 		}
 	}
 }
