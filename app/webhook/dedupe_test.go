@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
@@ -78,8 +79,10 @@ func TestScheduleFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := asynq.NewClient(asynq.RedisClientOpt{Addr: fmt.Sprintf("127.0.0.1:%d", port), DialTimeout: time.Second})
-	t.Cleanup(func() { down.Close() })
+	// Redis refuses connections (nothing listens): the enqueue fails at once.
+	dead := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1})
+	t.Cleanup(func() { dead.Close() })
+	down := asynq.NewClientFromRedisClient(dead)
 	metrics := newCounts()
 	sched := webhook.NewScheduler(down, webhook.SchedulerOptions{Queue: queue, Metrics: metrics})
 

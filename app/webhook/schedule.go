@@ -116,32 +116,27 @@ func (s *Scheduler) ScheduleAll(ctx context.Context, msgs []app.Message, positio
 		return fmt.Errorf("webhook: %d positions for %d messages", len(positions), len(msgs))
 	}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		first    error
-		slots    = make(chan struct{}, scheduleConcurrency)
-		schedule = func(i int) {
-			if err := s.Schedule(ctx, msgs[i], positions[i]); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, scheduleConcurrency)
+		errs  = make([]error, len(msgs))
 	)
 	for i, m := range msgs {
 		if _, ok := s.opts.Types.grace(m, s.opts.Grace); !ok {
-			continue
+			continue // most messages of a push that did not ask: no goroutine
 		}
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			schedule(i)
+			errs[i] = s.Schedule(ctx, m, positions[i])
 		})
 	}
 	wg.Wait()
-	return first
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Scheduler) count(result string) {

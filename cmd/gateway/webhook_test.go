@@ -220,6 +220,10 @@ func TestWebhookOfflineUser(t *testing.T) {
 	if got := h.got(); len(got) != 1 {
 		t.Errorf("%d posts, want 1", len(got))
 	}
+	code, out = call(t, "GET", n.httpURL+"/asynq/api/queues", "", "")
+	if queues, _ := json.Marshal(out["queues"]); code != 200 || !strings.Contains(string(queues), `"queue":"webhooks"`) {
+		t.Errorf("the asynq UI's queues: %d %s; want the webhooks queue", code, queues)
+	}
 	page := scrape(t, n.httpURL+"/metrics", "")
 	for _, want := range []string{
 		`gateway_webhook_tasks_total{result="scheduled"} 3`, // the booking, the confirmation, the push that asked
