@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -60,6 +61,53 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 // exist is created (with a new epoch), so a page always names the epoch
 // that the next messages will carry.
 func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error) {
+	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
+	if err != nil {
+		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
+	}
+	return pageOf(user, res)
+}
+
+// Open is Read for a session (or a poll) that starts: in the same round
+// trip it reads until when the user's new sessions are refused (the
+// Revoked key; zero when they are not), for the caller's auth to decide.
+func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error) {
+	args := s.readArgs(user, from, limit)
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		revoked := pipe.Get(ctx, s.keys.Revoked(user))
+		var read *goredis.Cmd
+		if attempt == 0 {
+			read = readScript.EvalSha(ctx, pipe, s.keys.streamKeys(user), args...)
+		} else {
+			read = readScript.Eval(ctx, pipe, s.keys.streamKeys(user), args...)
+		}
+		_, _ = pipe.Exec(ctx)
+		if attempt == 0 && isNoScript(read.Err()) {
+			continue // Redis lost its scripts (a restart): send the source once
+		}
+		res, err := read.Slice()
+		if err != nil {
+			return app.StreamPage{}, time.Time{}, fmt.Errorf("read stream of user %d: %w", user, err)
+		}
+		page, err := pageOf(user, res)
+		if err != nil {
+			return page, time.Time{}, err
+		}
+		var until time.Time
+		switch sec, err := revoked.Int64(); {
+		case err == nil:
+			until = time.Unix(sec, 0)
+		case !errors.Is(err, goredis.Nil):
+			return page, time.Time{}, fmt.Errorf("read revocation of user %d: %w", user, err)
+		}
+		return page, until, nil
+	}
+}
+
+// readArgs are the read script's arguments; a from.Seq below 0 reads after
+// the delivered cursor, counting the advance not written yet.
+func (s *Streams) readArgs(user int64, from app.Position, limit int) []any {
 	mode := "resume"
 	if from.Seq < 0 {
 		mode = "cursor"
@@ -67,11 +115,11 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 		from = s.dirty[user] // zero when nothing is pending
 		s.mu.Unlock()
 	}
-	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), mode, from.Epoch, from.Seq, limit, newEpoch(),
-		s.ttl, expirySlack(s.ttl)).Slice()
-	if err != nil {
-		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
-	}
+	return []any{mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl)}
+}
+
+// pageOf decodes the read script's reply.
+func pageOf(user int64, res []any) (app.StreamPage, error) {
 	if len(res) < 5 {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: short reply %v", user, res)
 	}

@@ -200,7 +200,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub push.Publisher, keys redis
 	if cfg.Limits.SessionsPerUser > 0 {
 		n.sessions = redis.NewSessionRegistry(n.rdb, keys, redis.SessionOptions{NodeID: cfg.NodeID,
 			Limit: cfg.Limits.SessionsPerUser, Policy: cfg.Limits.SessionPolicy, TTL: cfg.Presence.TTL,
-			Refresh: cfg.Presence.Heartbeat, Metrics: n.metrics, Logger: log})
+			Refresh: cfg.Presence.TTL / 3, Metrics: n.metrics, Logger: log}) // a third of the TTL: two refreshes may fail before a session stops counting
 		sessions = n.sessions
 	}
 	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{
