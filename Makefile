@@ -19,7 +19,8 @@ run:
 	go run -ldflags "$(LDFLAGS)" ./cmd/gateway serve -config config/dev.yaml
 
 # The test command (README). It first makes sure MariaDB and Redis answer and
-# nginx and Chromium are installed (.ci/services.sh; installing needs root).
+# nginx, Chromium, a CJK font and Node.js 20+ are installed (.ci/services.sh;
+# installing needs root).
 test: services
 	go test -count=1 -p 2 -timeout 20m ./...
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is here: MariaDB (127.0.0.1:3306, root,
-# empty password) and Redis (127.0.0.1:6379) answer, nginx and Chromium are
-# installed. Installs with apt-get what is absent and starts the services
-# when they do not answer. Used by `make services`, `make test` and .ci/run;
-# `make run` passes --databases: MariaDB and Redis only.
+# empty password) and Redis (127.0.0.1:6379) answer, nginx, Chromium, a CJK
+# font (fonts-noto-cjk) and Node.js 20+ are installed. Installs with apt-get
+# what is absent and starts the services when they do not answer. Used by
+# `make services`, `make test` and .ci/run; `make run` passes --databases:
+# MariaDB and Redis only.
 # Safe to run again: what is there and answering is left alone.
 set -euo pipefail
 
@@ -17,16 +18,21 @@ esac
 log() { echo "services: $*"; }
 die() { echo "services: ERROR: $*" >&2; exit 1; }
 
-# apt_install PKG... installs with apt-get (update once per run: .ci/run
-# exports CI_APT_UPDATED after its own update).
-apt_install() {
-	command -v apt-get >/dev/null || die "$* missing and no apt-get here: install $* yourself, or run MariaDB and Redis with: docker compose --profile deps up -d mysql-dev redis-dev"
-	[ "$(id -u)" = 0 ] || die "$* missing and not root: install $* yourself"
+# apt_update runs apt-get update once per run (.ci/run exports
+# CI_APT_UPDATED after its own update).
+apt_update() {
 	if [ -z "${CI_APT_UPDATED:-}" ]; then
 		log "apt-get update"
 		apt-get update -qq
 		export CI_APT_UPDATED=1
 	fi
+}
+
+# apt_install PKG... installs with apt-get.
+apt_install() {
+	command -v apt-get >/dev/null || die "$* missing and no apt-get here: install $* yourself, or run MariaDB and Redis with: docker compose --profile deps up -d mysql-dev redis-dev"
+	[ "$(id -u)" = 0 ] || die "$* missing and not root: install $* yourself"
+	apt_update
 	log "apt-get install $*"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -60,19 +66,43 @@ if [ -n "$databases_only" ] && ! command -v mariadb >/dev/null && tcp_open 3306 
 	exit 0
 fi
 
-# Tools: mariadb client + server, redis server + cli, and what two tests
-# drive: Debian's nginx (the load-balancer test) and Chromium (the web page's
-# browser test).
+# Tools: mariadb client + server, redis server + cli, and what the tests
+# drive: Debian's nginx (the load-balancer test), Chromium (the web page's
+# browser tests) and a CJK font for it (TestDemoPage fails when Chinese text
+# renders as empty boxes).
+cjk_font() { command -v fc-list >/dev/null && [ -n "$(fc-list 'Noto Sans CJK SC' family)" ]; }
 need=()
 if [ -z "$databases_only" ]; then
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 	command -v chromium >/dev/null || need+=(chromium)
+	cjk_font || need+=(fonts-noto-cjk)
 fi
 command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+
+# Node.js 20 or newer for the JavaScript client's tests (TestJSClient): Debian
+# 12's nodejs is 18 (no WebSocket), so it then comes from NodeSource's node_20.x.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ -z "$databases_only" ] && { ! command -v node >/dev/null || [ "$(node_major)" -lt 20 ]; }; then
+	command -v apt-get >/dev/null || die "Node.js 20+ missing and no apt-get here: install it yourself (nodejs.org)"
+	[ "$(id -u)" = 0 ] || die "Node.js 20+ missing and not root: install it yourself (nodejs.org, or NodeSource's node_20.x)"
+	apt_update
+	candidate=$(apt-cache policy nodejs | sed -n 's/^ *Candidate: \([0-9]*\).*/\1/p')
+	if [ "${candidate:-0}" -lt 20 ]; then
+		log "Debian's nodejs is ${candidate:-absent}: adding NodeSource's node_20.x repository"
+		apt_install ca-certificates curl gnupg
+		curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /usr/share/keyrings/nodesource.gpg
+		echo "deb [signed-by=/usr/share/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main" \
+			>/etc/apt/sources.list.d/nodesource.list
+		unset CI_APT_UPDATED
+	fi
+	apt_install nodejs
+	[ "$(node_major)" -ge 20 ] || die "installed nodejs, but node is $(node --version 2>&1), not 20+"
+fi
+[ -n "$databases_only" ] || log "Node.js $(node --version) for the JavaScript client's tests"
 
 # MariaDB.
 fresh_datadir=""

@@ -24,6 +24,8 @@ type pushBody struct {
 	Detail  json.RawMessage `json:"detail"`
 	// IdempotencyKey may also come as the Idempotency-Key header.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Webhook asks for the offline webhook (push.Request.Webhook).
+	Webhook bool `json:"webhook"`
 }
 
 // pushReply is the answer of POST /api/push.
@@ -49,6 +51,7 @@ func (h *handler) push(c *gin.Context) {
 	}
 	results, err := h.opts.Push.Push(c.Request.Context(), push.Request{
 		UserIDs: body.UserIDs, Title: body.Title, Content: body.Content, Detail: body.Detail, IdempotencyKey: key,
+		Webhook: body.Webhook,
 	})
 	if err != nil {
 		h.fail(c, err)

@@ -44,6 +44,12 @@ type SubscriberMetrics interface {
 // envelope the publish script writes.
 const DropMalformed = "malformed"
 
+// CursorFlusher writes a user's pending delivered-cursor advance now
+// (Streams).
+type CursorFlusher interface {
+	FlushUser(ctx context.Context, user int64) error
+}
+
 // SubscriberOptions tune a Subscriber.
 type SubscriberOptions struct {
 	NodeID        string
@@ -51,6 +57,9 @@ type SubscriberOptions struct {
 	StaleAfter    time.Duration // no probe back for this long means the subscription is down (default 5 s)
 	Logger        *slog.Logger
 	Metrics       SubscriberMetrics // nil: none
+	// Cursors answers the flush control message (Deliveries asks it of the
+	// nodes holding a user's sessions); nil: answered without flushing.
+	Cursors CursorFlusher
 }
 
 // withDefaults fills in the defaults of unset options.

@@ -11,7 +11,9 @@ import (
 )
 
 // clientFrame is what a client may send: {"action":"ack","seq":N} with an
-// optional "epoch", or {"action":"refresh","token":"JWT"}.
+// optional "epoch", {"action":"refresh","token":"JWT"}, or {"action":"ping"}
+// (answered with pongFrame, so that a browser, which cannot see WebSocket
+// pings, can tell a half-open connection).
 type clientFrame struct {
 	Action string `json:"action"`
 	Seq    *int64 `json:"seq"`
@@ -52,6 +54,9 @@ type reset struct {
 	Truncated bool   `json:"truncated"`
 }
 
+// pongFrame answers a ping.
+var pongFrame = []byte(`{"event":"pong"}`)
+
 // errorFrame answers a frame the gateway does not accept; the session lives on.
 type errorFrame struct {
 	Event   string `json:"event"`
@@ -59,14 +64,32 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
-func (h *Hub) onMessage(s *melody.Session, msg []byte) {
+// frameFrom returns the session's conn if a frame of it is to be handled:
+// not while closing, and not over the frame rate (which closes it).
+func frameFrom(s *melody.Session) *conn {
 	c := connOf(s)
 	if c == nil || c.reason.Load() != nil {
-		return // closing: frames read meanwhile are ignored
+		return nil // closing: frames read meanwhile are ignored
 	}
 	if !c.allowFrame(time.Now()) {
 		c.h.opts.Metrics.Limited(LimitFrames)
 		c.evict(CloseRateLimited, ReasonRateLimited, "rate limited: too many frames")
+		return nil
+	}
+	return c
+}
+
+// onBinary answers a binary frame with an error frame: the protocol is
+// JSON text frames.
+func (h *Hub) onBinary(s *melody.Session, _ []byte) {
+	if c := frameFrom(s); c != nil {
+		c.reject("binary frames are not accepted: send JSON text frames")
+	}
+}
+
+func (h *Hub) onMessage(s *melody.Session, msg []byte) {
+	c := frameFrom(s)
+	if c == nil {
 		return
 	}
 	var f clientFrame
@@ -85,8 +108,10 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 		}
 	case "refresh":
 		c.refresh(f.Token)
+	case "ping":
+		_ = c.s.Write(pongFrame)
 	default:
-		c.reject(`unknown action; the client frames are {"action":"ack","seq":N} and {"action":"refresh","token":"JWT"}`)
+		c.reject(`unknown action; the client frames are {"action":"ack","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
 	}
 }
 

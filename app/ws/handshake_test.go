@@ -103,13 +103,19 @@ func TestBadFramesKeepTheSession(t *testing.T) {
 			t.Errorf("after %s: %+v, want an error frame", bad, f)
 		}
 	}
+	if err := cl.conn.WriteMessage(websocket.BinaryMessage, []byte(`{"action":"ack","seq":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := cl.next(t); f.Event != "error" || f.Code != "invalid_argument" || !strings.Contains(f.Message, "binary") {
+		t.Errorf("after a binary frame: %+v, want an error frame naming binary frames", f)
+	}
 	cl.ack(t, 2) // a good ack gets no answer
 	c.push(t, 1001, 1)
 	if got := cl.seqs(t, 1); !cmp.Equal(got, []int64{3}) {
 		t.Fatalf("after bad frames: %v", got)
 	}
-	if n := a.metrics.count("refused"); n != 5 {
-		t.Errorf("refused frames counted %d, want 5", n)
+	if n := a.metrics.count("refused"); n != 6 {
+		t.Errorf("refused frames counted %d, want 6", n)
 	}
 
 	// A frame over the limit closes with 1009.

@@ -38,9 +38,6 @@ func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Ti
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	if err := h.opts.Auth.Admit(ctx, user); err != nil {
-		return 0, time.Time{}, err
-	}
 	return user, caller.Expires(), nil
 }
 
@@ -55,14 +52,7 @@ func resumePosition(q url.Values) (app.Position, error) {
 		}
 		return app.Position{Seq: -1}, nil
 	}
-	n, err := strconv.ParseInt(lastSeq, 10, 64)
-	if err != nil || n < 0 {
-		return app.Position{}, app.Errorf(app.EInvalidArgument, "last_seq must be a non-negative integer")
-	}
-	if !validEpoch(epoch) {
-		return app.Position{}, app.Errorf(app.EInvalidArgument, "epoch must be 1 to %d letters or digits", maxEpochLen)
-	}
-	return app.Position{Epoch: epoch, Seq: n}, nil
+	return app.ParsePosition(lastSeq, epoch, "last_seq")
 }
 
 // ackMode reads the optional ack parameter: ack=1 (or true) declares that
@@ -77,23 +67,6 @@ func ackMode(q url.Values) (bool, error) {
 		return true, nil
 	}
 	return false, app.Errorf(app.EInvalidArgument, "ack must be 1 or 0")
-}
-
-// maxEpochLen bounds a client's epoch; the gateway's are at most 13
-// characters of [0-9a-z].
-const maxEpochLen = 32
-
-// validEpoch reports whether e is empty (not given) or could be an epoch.
-func validEpoch(e string) bool {
-	if len(e) > maxEpochLen {
-		return false
-	}
-	for i := 0; i < len(e); i++ {
-		if b := e[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // originChecker allows requests without Origin (non-browser clients), from

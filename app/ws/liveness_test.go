@@ -44,6 +44,34 @@ func TestSilentPeerIsDropped(t *testing.T) {
 	}
 }
 
+// TestPingIsAnsweredWithPong: {"action":"ping"} gets {"event":"pong"} at
+// once, in order with the data, and is neither refused nor a message.
+func TestPingIsAnsweredWithPong(t *testing.T) {
+	c := newCluster(t)
+	a := startNode(t, c, "a", nil)
+	cl := dial(t, a.url("user_id=1001"))
+	cl.connected(t)
+	c.push(t, 1001, 2)
+	if got := cl.seqs(t, 2); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("seqs %v", got)
+	}
+	for range 3 {
+		if err := cl.conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"ping"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if f := cl.next(t); f != (frame{Event: "pong"}) {
+			t.Fatalf("answer to a ping: %+v, want a pong", f)
+		}
+	}
+	c.push(t, 1001, 1)
+	if got := cl.seqs(t, 1); !slices.Equal(got, []int64{3}) {
+		t.Fatalf("after pings: %v", got)
+	}
+	if n := a.metrics.count("refused"); n != 0 {
+		t.Errorf("pings counted as refused frames: %d", n)
+	}
+}
+
 // TestPresenceFollowsSessions: the hub tells presence when a user's first
 // session opens and last one closes, across nodes.
 func TestPresenceFollowsSessions(t *testing.T) {

@@ -51,7 +51,8 @@ type proc struct {
 	cmd      *exec.Cmd
 	httpURL  string
 	grpcAddr string
-	exited   chan error
+	exited   chan error    // the exit, for a test that waits for it
+	done     chan struct{} // closed once the process was waited for
 	logs     *testenv.SyncBuffer
 }
 
@@ -88,7 +89,7 @@ func MustStart(tb testing.TB, env []string) *proc {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	n := &proc{cmd: cmd, exited: make(chan error, 1), logs: &testenv.SyncBuffer{}}
+	n := &proc{cmd: cmd, exited: make(chan error, 1), done: make(chan struct{}), logs: &testenv.SyncBuffer{}}
 	addrs := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -102,13 +103,13 @@ func MustStart(tb testing.TB, env []string) *proc {
 				addrs <- [2]string{line.HTTPAddr, line.GRPCAddr}
 			}
 		}
-		n.exited <- cmd.Wait()
+		err := cmd.Wait()
+		close(n.done)
+		n.exited <- err
 	}()
 	tb.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-n.exited
-		}
+		_ = cmd.Process.Kill() // an error once it exited
+		<-n.done
 	})
 	select {
 	case a := <-addrs:

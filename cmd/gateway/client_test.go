@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/houseview/gateway/pkg/client"
+	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -279,5 +280,55 @@ func TestClientRefusedHandshakeIsFinal(t *testing.T) {
 	var h *client.HandshakeError
 	if !errors.As(err, &h) || h.Status != 401 || h.Code != "unauthenticated" {
 		t.Fatalf("Dial: %v, want a 401 unauthenticated HandshakeError", err)
+	}
+}
+
+// TestClientRefreshesItsToken: in jwt mode the client asks TokenFunc for a
+// new token before the session's one expires and sends it in-band; the
+// session outlives several token lifetimes. A client with a fixed token
+// is closed with 4001 at its expiry and stops (the token cannot be cured).
+func TestClientRefreshesItsToken(t *testing.T) {
+	env := procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_AUTH_MODE=jwt", "GATEWAY_API_KEY="+apiKey)
+	a := MustStart(t, env)
+	mint := func(ttl time.Duration) string {
+		tok, err := jwtauth.Sign([]byte(secret), 1001, time.Now(), ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	refreshing := collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL},
+		TokenFunc: func(context.Context) (string, error) { return mint(3 * time.Second), nil }, RefreshBefore: 2 * time.Second}))
+	fixed := MustDialClient(t, client.Options{URLs: []string{a.httpURL}, Token: mint(2 * time.Second)})
+	fixedGot := collect(fixed)
+
+	fixedGot.waitFor(t, "the fixed token's 4001", fixedGot.hasEvent(client.Disconnected, client.CloseTokenExpired))
+	refreshing.waitFor(t, "three refreshes", func(_ []client.Notification, events []client.Event) bool {
+		n := 0
+		for _, e := range events {
+			if e.Kind == client.Refreshed {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if err := pushRetrying(a.httpURL, 1001, "after-refreshes"); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, refreshing.count(t, 1), []string{"after-refreshes"}, 1)
+	refreshing.mu.Lock()
+	for _, e := range refreshing.events {
+		if e.Kind == client.Disconnected {
+			t.Errorf("the refreshing client was disconnected: %+v", e)
+		}
+	}
+	refreshing.mu.Unlock()
+
+	// The fixed token: its reconnect is refused (401) and the client stops.
+	for range fixed.Notifications() {
+	}
+	var h *client.HandshakeError
+	if err := fixed.Err(); !errors.As(err, &h) || h.Status != 401 {
+		t.Errorf("Err() = %v, want the 401 refusal", fixed.Err())
 	}
 }

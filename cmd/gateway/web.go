@@ -14,8 +14,8 @@ import (
 	"github.com/houseview/gateway/web"
 )
 
-// mountWeb serves the browser test page (web.Files) under /web/ and
-// redirects / to it.
+// mountWeb serves the demo page and the JavaScript client
+// (web.Files) under /web/ and redirects / to it.
 func mountWeb(e *gin.Engine) {
 	e.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
 	e.GET("/web/*file", func(c *gin.Context) {
@@ -28,7 +28,22 @@ func mountWeb(e *gin.Engine) {
 			httperr.Write(c.Writer, app.Errorf(app.ENotFound, "no file %s", c.Request.URL.Path))
 			return
 		}
-		// The type comes from the name's extension (.html, .js).
+		// The type comes from the name's extension (.html), but not for
+		// scripts, styles and types: the system's MIME table must not
+		// decide them (a module script or a style sheet of the wrong type
+		// is refused by the browser).
+		switch {
+		case strings.HasSuffix(name, ".js"):
+			c.Header("Content-Type", "text/javascript; charset=utf-8")
+		case strings.HasSuffix(name, ".css"):
+			c.Header("Content-Type", "text/css; charset=utf-8")
+		case strings.HasSuffix(name, ".d.ts"):
+			c.Header("Content-Type", "application/typescript; charset=utf-8")
+		}
+		if strings.HasPrefix(name, "gateway-client.") {
+			// A module other origins may import (module scripts need CORS).
+			c.Header("Access-Control-Allow-Origin", "*")
+		}
 		c.Header("Cache-Control", "no-cache")
 		http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
 	})
