@@ -19,9 +19,9 @@ run:
 	go run -ldflags "$(LDFLAGS)" ./cmd/gateway serve -config config/dev.yaml
 
 # The test command (README). It first makes sure MariaDB and Redis answer and
-# nginx, Chromium and Node.js 20+ are installed (.ci/services.sh; installing needs root);
-# then every test, the packages with real concurrency again under -race, and
-# each fuzz target for 3 s.
+# nginx, Chromium, a CJK font and Node.js 20+ are installed (.ci/services.sh;
+# installing needs root); then every test, the packages with real concurrency
+# again under -race, and each fuzz target for 3 s.
 test: services
 	go test -count=1 -p 2 -timeout 20m ./...
 	$(MAKE) --no-print-directory race

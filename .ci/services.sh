@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is here: MariaDB (127.0.0.1:3306, root,
-# empty password) and Redis (127.0.0.1:6379) answer, nginx, Chromium and
-# Node.js 20+ are installed. Installs with apt-get what is absent and starts the services
-# when they do not answer. Used by `make services`, `make test` and .ci/run;
-# `make run` passes --databases: MariaDB and Redis only.
+# empty password) and Redis (127.0.0.1:6379) answer, nginx, Chromium, a CJK
+# font (fonts-noto-cjk) and Node.js 20+ are installed. Installs with apt-get
+# what is absent and starts the services when they do not answer. Used by
+# `make services`, `make test` and .ci/run; `make run` passes --databases:
+# MariaDB and Redis only.
 # Safe to run again: what is there and answering is left alone.
 set -euo pipefail
 
@@ -65,13 +66,16 @@ if [ -n "$databases_only" ] && ! command -v mariadb >/dev/null && tcp_open 3306 
 	exit 0
 fi
 
-# Tools: mariadb client + server, redis server + cli, and what two tests
-# drive: Debian's nginx (the load-balancer test) and Chromium (the web page's
-# browser test).
+# Tools: mariadb client + server, redis server + cli, and what the tests
+# drive: Debian's nginx (the load-balancer test), Chromium (the web page's
+# browser tests) and a CJK font for it (TestDemoPage fails when Chinese text
+# renders as empty boxes).
+cjk_font() { command -v fc-list >/dev/null && [ -n "$(fc-list 'Noto Sans CJK SC' family)" ]; }
 need=()
 if [ -z "$databases_only" ]; then
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 	command -v chromium >/dev/null || need+=(chromium)
+	cjk_font || need+=(fonts-noto-cjk)
 fi
 command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)

@@ -42,3 +42,33 @@ func TestErrorCodeAndMessage(t *testing.T) {
 		t.Error("nil error has a code")
 	}
 }
+
+// TestMessageType: the type a Message reads from its payload, as the
+// publisher and the webhook need it without decoding the notification.
+func TestMessageType(t *testing.T) {
+	encoded := func(n app.Notification) []byte {
+		m, err := n.Message()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Payload
+	}
+	tests := []struct {
+		name    string
+		payload []byte
+		want    app.MessageType
+	}{
+		{"a confirmation", encoded(app.Notification{ID: "a", Type: app.MsgReservationConfirmed, Detail: map[string]any{"type": 9}}), app.MsgReservationConfirmed},
+		{"a push", encoded(app.Notification{ID: "b", Type: app.MsgGenericPush}), app.MsgGenericPush},
+		{"last key", []byte(`{"id":"c","type":4}`), app.MsgReservationReminder},
+		{"unknown type", []byte(`{"id":"d","type":7}`), 0},
+		{"two digits", []byte(`{"id":"e","type":12}`), 0},
+		{"no type", []byte(`{"id":"f"}`), 0},
+		{"empty", nil, 0},
+	}
+	for _, tt := range tests {
+		if got := (app.Message{Payload: tt.payload}).Type(); got != tt.want {
+			t.Errorf("%s: Type() = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -57,6 +58,27 @@ type Message struct {
 	ID      string
 	UserID  int64
 	Payload []byte // a JSON object
+	// Webhook: the sender asks for the offline webhook should no live
+	// session receive the message in time. Only the types that post when
+	// asked (generic pushes) read it; the others post by configuration.
+	// It travels beside the payload, never in it.
+	Webhook bool
+}
+
+// Type returns the "type" of m's payload, or 0 when it has none of the
+// known types. It reads the first "type" key, which in a notification
+// comes before any detail.
+func (m Message) Type() MessageType {
+	const key = `"type":`
+	i := bytes.Index(m.Payload, []byte(key))
+	if i < 0 || i+len(key)+1 >= len(m.Payload) {
+		return 0
+	}
+	d, next := m.Payload[i+len(key)], m.Payload[i+len(key)+1]
+	if d < '0'+byte(MsgReservationCreated) || d > '0'+byte(MsgGenericPush) || (next != ',' && next != '}') {
+		return 0
+	}
+	return MessageType(d - '0')
 }
 
 // Message encodes n for publishing.

@@ -1,366 +1,463 @@
-// House-viewing push gateway: browser test page. Plain JavaScript, no build
-// step. The two functions at the top are the client contract in small:
-// reconnectDelay and keepConnected can be copied into any browser client.
-'use strict';
+// House-viewing demo page (served at /web/): a tenant browses houses and
+// books a viewing, the landlord sees the request arrive live and confirms
+// or rejects, either cancels or sends a reminder; a notification centre
+// keeps the history. Plain ES module, no build step, no dependencies: the
+// connection is the gateway's JavaScript client (gateway-client.js).
+//
+// Deep link: ?user_id=1001&role=tenant&nodes=host1:port,host2:port connects
+// on load (insecure mode). In jwt mode paste a token and press Connect.
+// The WebSocket rotates through `nodes` (default: this page's host); REST
+// calls always go to this page's own origin (the gateway sends no CORS
+// headers for its API), with `Authorization: Bearer <token>` in jwt mode.
+import { connect } from './gateway-client.js';
 
-// reconnectDelay is the wait before reconnect attempt n (0, 1, 2, …) under
-// the gateway's advice from the connected frame, {base_ms, max_ms, jitter}:
-// min(max_ms, base_ms·2^n) scaled by a random factor in [1-jitter, 1].
-function reconnectDelay(advice, n, random = Math.random) {
-  const ceiling = Math.min(advice.max_ms, advice.base_ms * 2 ** n);
-  return Math.round(ceiling * (1 - advice.jitter * random()));
+const TYPES = {
+  1: '预约创建 created', 2: '已确认 confirmed', 3: '已取消 cancelled',
+  4: '看房提醒 reminder', 5: '已拒绝 rejected', 6: '系统推送 push',
+};
+const STATUS = { pending: '待确认 pending', confirmed: '已确认 confirmed', rejected: '已拒绝 rejected', cancelled: '已取消 cancelled' };
+const RANK = { pending: 0, confirmed: 1, rejected: 2, cancelled: 2 }; // states only move forward
+const VERBS = { confirm: '确认 Confirm', reject: '拒绝 Reject', cancel: '取消 Cancel', remind: '提醒 Remind' };
+const CLOSES = {
+  1000: 'normal', 1001: 'node draining', 1006: 'connection lost or refused', 1009: 'frame too big',
+  1013: 'try again later', 4000: 'slow consumer', 4001: 'token expired', 4003: 'revoked',
+  4008: 'too many sessions', 4029: 'rate limited',
+};
+const HISTORY = 50; // notifications loaded over HTTP when a page connects
+const KEEP = 200; // notifications the centre keeps
+const PAGE_SIZE = 12;
+
+const $ = (id) => document.getElementById(id);
+
+// The page's session: one client, one user, one role.
+const s = {
+  client: null, token: '', user: null, role: 'tenant', connects: 0, fatal: '',
+  messages: new Map(), // "epoch:seq" -> notification
+  reservations: new Map(), // reservation_id -> reservation
+  tab: 'recommend', page: 1, pages: 1, house: null, housesCall: 0,
+};
+
+// ---- small helpers ----
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
 }
 
-// keepConnected keeps one WebSocket to the gateway open. Whenever it closes
-// (1001 node draining, 1013 try again, 4000 slow consumer, network loss) it
-// waits reconnectDelay and opens urlFor() again; urlFor adds &last_seq=N and
-// &epoch=E, the highest seq the client has and the epoch of the user's
-// stream it belongs to, so the gateway resumes right after it (or says
-// reset when that stream is gone). The
-// attempt count restarts at every connected frame. onFrame gets each decoded
-// frame; onClose(event, waitMs, hadConnected) each close. Returns
-// {send(obj), stop()}.
-function keepConnected(urlFor, onFrame, onClose) {
-  let advice = { base_ms: 500, max_ms: 30000, jitter: 0.5 }; // until the gateway advises
-  let attempt = 0, ws = null, timer = null, stopped = false;
-  function open() {
-    let hadConnected = false;
-    ws = new WebSocket(urlFor());
-    ws.onmessage = (e) => {
-      let f;
-      try { f = JSON.parse(e.data); } catch { return; }
-      if (f.event === 'connected') {
-        hadConnected = true;
-        attempt = 0;
-        if (f.reconnect && f.reconnect.max_ms > 0) advice = f.reconnect;
-      }
-      onFrame(f);
-    };
-    ws.onclose = (e) => {
-      if (stopped) return;
-      const wait = reconnectDelay(advice, attempt++);
-      timer = setTimeout(open, wait);
-      onClose(e, wait, hadConnected);
-    };
-  }
-  open();
-  return {
-    send(obj) {
-      if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(obj)); return true; }
-      return false;
-    },
-    stop() { stopped = true; clearTimeout(timer); if (ws) ws.close(1000, 'bye'); },
-  };
+function log(text, level = '') {
+  const line = `${new Date().toLocaleTimeString()} ${level ? level + ' ' : ''}${text}\n`;
+  const out = $('log');
+  out.textContent = (line + out.textContent).split('\n').slice(0, 300).join('\n');
 }
 
-if (typeof module !== 'undefined') module.exports = { reconnectDelay, keepConnected };
-if (typeof document !== 'undefined') main();
+function setState(cls, text) {
+  $('state').className = cls;
+  $('state').textContent = text;
+}
 
-function main() {
-  const TYPES = { 1: '预约创建 created', 2: '确认 confirmed', 3: '取消 cancelled', 4: '提醒 reminder', 5: '拒绝 rejected', 6: '推送 push' };
-  const CLOSES = {
-    1000: '正常关闭 normal', 1001: '节点下线 node draining', 1006: '连接中断或握手被拒 connection lost or refused',
-    1009: '帧过大 frame too big', 1013: '稍后重试 try again later', 4000: '消费过慢 slow consumer',
-    4001: '令牌过期 token expired', 4003: '已被吊销 revoked', 4008: '会话过多 too many sessions', 4029: '发送过快 rate limited',
-  };
-  const ACK_EVERY_MS = 1000;
-  const $ = (id) => document.getElementById(id);
+function money(n) {
+  return '¥' + Number(n).toLocaleString('zh-CN');
+}
 
-  // The session of the page: one user, one connection.
-  // A seq counts within its epoch: seen and highest belong to s.epoch.
-  const s = { conn: null, user: '', epoch: '', seen: new Set(), highest: null, acked: 0, expectGap: false, count: 0 };
+// localTime formats unix milliseconds for the centre.
+function localTime(ms) {
+  const d = new Date(ms);
+  return { text: d.toLocaleString('zh-CN', { hour12: false }), iso: d.toISOString() };
+}
 
-  const storageKey = (user) => 'houseview.last_seq.' + user;
-  const epochKey = (user) => 'houseview.epoch.' + user;
-  function loadSeq(user) {
-    const v = localStorage.getItem(storageKey(user));
-    s.epoch = localStorage.getItem(epochKey(user)) || '';
-    return v === null || !/^\d+$/.test(v) ? null : Number(v);
+// query builds a query string without empty values; me adds the user's id
+// in insecure mode (in jwt mode the token names the user).
+function query(params, me = false) {
+  const q = new URLSearchParams();
+  if (me && !s.token && s.user) q.set('user_id', s.user);
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && String(v).trim() !== '') q.set(k, String(v).trim());
   }
-  function saveSeq() {
-    if (s.user && s.highest !== null) {
-      localStorage.setItem(storageKey(s.user), String(s.highest));
-      localStorage.setItem(epochKey(s.user), s.epoch);
-    }
-    $('last-seq').textContent = s.highest === null ? '-' : s.highest;
-  }
+  const text = q.toString();
+  return text ? '?' + text : '';
+}
 
-  // restart follows a new epoch of the user's stream from seq after: what
-  // was stored for the old epoch is void (its Redis lost it).
-  function restart(epoch, after) {
-    s.epoch = epoch;
-    s.seen.clear();
-    s.highest = after;
-    s.acked = after;
-  }
+// whoAmI is the id field of an action's body: insecure mode only.
+function whoAmI(field) {
+  return s.token ? {} : { [field]: /^\d+$/.test(s.user || '') ? Number(s.user) : s.user };
+}
 
-  function log(text, level) {
-    const line = `${new Date().toLocaleTimeString()} ${level ? level + ' ' : ''}${text}\n`;
-    const el = $('log');
-    el.textContent = (line + el.textContent).split('\n').slice(0, 300).join('\n');
-  }
+// nodeURLs turns "host:port,host2:port" into base URLs for the client.
+function nodeURLs(text) {
+  return text.split(',').map((x) => x.trim()).filter(Boolean)
+    .map((x) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(x) ? x : `${location.protocol}//${x}`));
+}
 
-  function setState(cls, text) {
-    $('state').className = cls;
-    $('state').textContent = text;
-  }
+// ---- REST (this page's origin) ----
 
-  // tokenSub reads the user id (sub) of a JWT without verifying it: only to
-  // key the stored last_seq by user in jwt mode.
-  function tokenSub(token) {
-    try {
-      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-      return String(JSON.parse(atob(part)).sub || '');
-    } catch { return ''; }
-  }
-
-  function wsQuery(withSeq) {
-    const q = new URLSearchParams();
-    const user = $('user-id').value.trim(), token = $('token').value.trim();
-    if (user) q.set('user_id', user);
-    if (token) q.set('token', token);
-    if (withSeq && s.highest !== null) {
-      q.set('last_seq', String(s.highest));
-      if (s.epoch) q.set('epoch', s.epoch);
-    }
-    return q.toString();
-  }
-
-  function wsURL() {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/ws?${wsQuery(true)}`;
-  }
-
-  function connect(replayAll) {
-    disconnect();
-    const user = $('user-id').value.trim(), token = $('token').value.trim();
-    if (!user && !token) { log('需要用户 ID 或令牌 / a user id or a token is needed', 'ERROR'); return; }
-    localStorage.setItem('houseview.user_id', user);
-    s.user = user || tokenSub(token);
-    s.seen.clear();
-    s.highest = loadSeq(s.user);
-    if (replayAll) { s.highest = 0; s.epoch = ''; }
-    s.acked = s.highest || 0;
-    s.expectGap = false;
-    if (replayAll) clearList();
-    saveSeq();
-    setState('waiting', '连接中 connecting');
-    log(`connecting as ${s.user || '?'}` + (s.highest === null ? '' : ` from last_seq=${s.highest}`));
-    s.conn = keepConnected(wsURL, onFrame, onClose);
-  }
-
-  function disconnect() {
-    if (!s.conn) return;
-    s.conn.stop();
-    s.conn = null;
-    setState('closed', '未连接 disconnected');
-    log('disconnected');
-  }
-
-  function onFrame(f) {
-    if (f.event === 'connected') return onConnected(f);
-    if (f.event === 'reset') return onReset(f);
-    if (f.event === 'error') return log(`${f.code}: ${f.message}`, 'ERROR frame');
-    if (typeof f.seq !== 'number') return log('unknown frame ' + JSON.stringify(f), 'WARN');
-    if (f.epoch !== s.epoch) {
-      // Never without a reset frame before it; follow the stream anyway.
-      log(`message of epoch ${f.epoch} while following ${s.epoch || '-'}: following the new epoch`, 'WARN');
-      restart(f.epoch, f.seq - 1);
-    }
-    if (s.seen.has(f.seq)) return log(`duplicate seq ${f.seq} dropped`, 'WARN');
-    if (s.highest !== null && f.seq > s.highest + 1 && !s.expectGap) {
-      log(`gap: seq ${s.highest + 1}..${f.seq - 1} missing`, 'WARN');
-    }
-    s.expectGap = false;
-    s.seen.add(f.seq);
-    s.highest = Math.max(s.highest || 0, f.seq);
-    saveSeq();
-    render(f);
-  }
-
-  function onConnected(f) {
-    s.user = String(f.user_id);
-    if (f.reset || f.epoch !== s.epoch) {
-      // The user's stream is not the one our last_seq belongs to (its Redis
-      // lost it, or we had none): follow the gateway's epoch from last_seq.
-      if (f.reset) log(`stream reset: epoch ${s.epoch || '-'} is gone, now ${f.epoch}; replaying from ${f.last_seq}`, 'WARN');
-      restart(f.epoch, f.last_seq);
-    } else {
-      s.highest = f.last_seq; // where the replay continues
-      s.acked = Math.min(s.acked, f.last_seq);
-    }
-    if (f.truncated) {
-      s.expectGap = true;
-      log('older messages have expired: the list resumes at the oldest stored one', 'WARN');
-    }
-    saveSeq();
-    setState('open', '已连接 connected');
-    $('node-id').textContent = f.node_id;
-    $('conn-user').textContent = f.user_id;
-    $('head-seq').textContent = f.head_seq;
-    $('heartbeat').textContent = f.heartbeat_ms + ' ms';
-    if (f.reconnect) $('advice').textContent = `base ${f.reconnect.base_ms} ms, max ${f.reconnect.max_ms} ms, jitter ${f.reconnect.jitter}`;
-    log(`connected to ${f.node_id} as ${f.user_id}, last_seq=${f.last_seq} head_seq=${f.head_seq}`);
-  }
-
-  // onReset: a live session learnt that the user's stream was recreated.
-  function onReset(f) {
-    log(`stream reset: epoch ${s.epoch || '-'} is gone, now ${f.epoch}; replaying from ${f.last_seq}`, 'WARN');
-    restart(f.epoch, f.last_seq);
-    if (f.truncated) s.expectGap = true;
-    saveSeq();
-    $('head-seq').textContent = f.head_seq;
-  }
-
-  async function onClose(e, wait, hadConnected) {
-    const why = CLOSES[e.code] || 'closed';
-    setState('waiting', `${wait} ms 后重连 reconnecting (${e.code})`);
-    log(`closed ${e.code} ${why}${e.reason ? ': ' + e.reason : ''}; reconnect in ${wait} ms with last_seq=${s.highest ?? '-'}`, 'WARN');
-    if (hadConnected || e.code !== 1006) return;
-    // A refused handshake shows up as 1006 with no reason: ask the same URL
-    // over plain HTTP to read the gateway's error, and stop on a bad request
-    // or bad credentials (retrying cannot help).
-    const conn = s.conn;
-    try {
-      const res = await fetch('/ws?' + wsQuery(true));
-      const body = await res.json();
-      if (body && body.error && [400, 401, 403].includes(res.status) && s.conn === conn) {
-        disconnect();
-        setState('closed', `被拒绝 refused: ${body.error.code}`);
-        log(`handshake refused ${res.status} ${body.error.code}: ${body.error.message}`, 'ERROR');
-      }
-    } catch { /* not JSON or no answer: keep retrying */ }
-  }
-
-  function sendAcks() {
-    if (!s.conn || s.highest === null || s.highest <= s.acked) return;
-    if (s.conn.send({ action: 'ack', seq: s.highest, epoch: s.epoch })) {
-      s.acked = s.highest;
-      $('acked').textContent = s.acked;
-    }
-  }
-
-  function clearList() {
-    $('messages').textContent = '';
-    s.count = 0;
-    $('msg-count').textContent = '';
-  }
-
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-
-  function render(m) {
-    const li = el('li');
-    li.dataset.seq = m.seq;
-    const head = el('div', 'msg-head');
-    head.append(el('span', 'seq', '#' + m.seq), el('span', 'tag t' + m.type, TYPES[m.type] || 'type ' + m.type),
-      el('strong', '', m.title || ''));
-    if (m.timestamp) {
-      const ms = m.timestamp > 1e12 ? m.timestamp : m.timestamp * 1000;
-      head.append(el('span', 'time', new Date(ms).toLocaleString()));
-    }
-    li.append(head, el('div', '', m.content || ''));
-    if (m.reservation_id) {
-      const rid = el('div', 'rid', '预约 reservation ');
-      const a = el('a', '', '#' + m.reservation_id);
-      a.title = '填入下方表单 / use in the form';
-      a.addEventListener('click', () => { $('act-form').elements.id.value = m.reservation_id; });
-      rid.append(a);
-      li.append(rid);
-    }
-    const d = el('details');
-    d.append(el('summary', '', 'JSON'), el('pre', '', JSON.stringify(m, null, 2)));
-    li.append(d);
-    $('messages').prepend(li);
-    while ($('messages').children.length > 1000) $('messages').lastChild.remove();
-    $('msg-count').textContent = `(${++s.count})`;
-  }
-
-  // ---- REST ----
-
-  // num turns a form field into a JSON number; blank is left out, anything
-  // else is sent as typed so the gateway's validation can be seen.
-  function num(v) {
-    v = v.trim();
-    if (v === '') return undefined;
-    return /^-?\d+$/.test(v) ? Number(v) : v;
-  }
-
-  function connectedUser() {
-    return $('conn-user').textContent !== '-' ? $('conn-user').textContent : $('user-id').value;
-  }
-
-  async function api(method, path, body) {
-    const headers = {};
-    const token = $('token').value.trim();
-    if (token) headers.Authorization = 'Bearer ' + token;
-    if (body) headers['Content-Type'] = 'application/json';
-    const out = $('answer');
+// api calls the gateway and returns the decoded answer, or null on an
+// error (shown in the log, and in #answer when show is set).
+async function api(method, path, body, show = method !== 'GET') {
+  const headers = {};
+  if (s.token) headers.Authorization = 'Bearer ' + s.token;
+  if (body) headers['Content-Type'] = 'application/json';
+  const out = $('answer');
+  if (show) {
+    out.className = '';
     out.textContent = `${method} ${path} …`;
-    try {
-      const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-      const text = await res.text();
-      let data = text;
-      try { data = JSON.parse(text); } catch { /* shown as text */ }
-      out.className = res.ok ? '' : 'bad';
-      out.textContent = `${method} ${path} → ${res.status}\n` + (typeof data === 'string' ? data : JSON.stringify(data, null, 2));
-      return res.ok ? data : null;
-    } catch (err) {
-      out.className = 'bad';
-      out.textContent = `${method} ${path} → ${err}`;
-      return null;
-    }
   }
-
-  async function book(ev) {
-    ev.preventDefault();
-    const f = $('book-form').elements;
-    const body = {
-      landlord_id: num(f.landlord_id.value), user_id: num(f.user_id.value || connectedUser()),
-      user_name: f.user_name.value, house_id: num(f.house_id.value),
-      house_title: f.house_title.value || undefined, reserve_time: f.reserve_time.value.trim(),
-    };
-    const data = await api('POST', '/house/reserve', body);
-    if (data && data.reservation) $('act-form').elements.id.value = data.reservation.reservation_id;
+  let status = 0, data = null, text = '';
+  try {
+    const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined, cache: 'no-store' });
+    status = res.status;
+    text = await res.text();
+    try { data = JSON.parse(text); } catch { data = text; }
+  } catch (err) {
+    text = String(err);
   }
-
-  async function act(verb) {
-    const f = $('act-form').elements;
-    const id = encodeURIComponent(f.id.value.trim());
-    const actor = num(f.actor.value || connectedUser());
-    if (verb === 'get') {
-      const q = actor === undefined ? '' : '?user_id=' + encodeURIComponent(actor);
-      return api('GET', `/api/reservations/${id}${q}`);
-    }
-    const body = verb === 'confirm' || verb === 'reject' ? { landlord_id: actor } : { user_id: actor };
-    if ((verb === 'reject' || verb === 'cancel') && f.reason.value.trim()) body.reason = f.reason.value.trim();
-    return api('POST', `/api/reservations/${id}/${verb}`, body);
+  const ok = status >= 200 && status < 300;
+  if (show || !ok) {
+    out.className = ok ? '' : 'bad';
+    out.textContent = `${method} ${path} → ${status || 'failed'}\n` +
+      (data && typeof data === 'object' ? JSON.stringify(data, null, 2) : text);
   }
-
-  // A default reserve_time: this time tomorrow, to the minute, local time.
-  function tomorrow() {
-    const d = new Date(Date.now() + 24 * 3600 * 1000);
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:00`;
+  if (!ok) {
+    const e = data && data.error;
+    log(`${method} ${path} → ${status || text}${e ? ` ${e.code}: ${e.message}` : ''}`, 'ERROR');
   }
-
-  $('connect').addEventListener('click', () => connect(false));
-  $('replay').addEventListener('click', () => connect(true));
-  $('disconnect').addEventListener('click', disconnect);
-  $('clear').addEventListener('click', clearList);
-  $('book-form').addEventListener('submit', book);
-  for (const b of document.querySelectorAll('#act-form button[data-verb]')) {
-    b.addEventListener('click', () => act(b.dataset.verb));
-  }
-  setInterval(sendAcks, ACK_EVERY_MS);
-
-  $('book-form').elements.reserve_time.value = tomorrow();
-  // ?user_id=1001 in the page's URL connects right away.
-  const fromURL = new URLSearchParams(location.search).get('user_id');
-  $('user-id').value = fromURL || localStorage.getItem('houseview.user_id') || '1001';
-  if (fromURL) connect(false);
+  return ok ? data : null;
 }
+
+// ---- connection ----
+
+function start() {
+  stop();
+  const token = $('token').value.trim(), user = $('user-id').value.trim();
+  if (!token && !user) {
+    setState('closed', '需要用户 ID 或令牌 · a user id or a token is needed');
+    return;
+  }
+  Object.assign(s, { token, user: token ? null : user, role: $('role').value, connects: 0, fatal: '' });
+  s.messages.clear();
+  s.reservations.clear();
+  renderMessages();
+  renderReservations();
+  $('reminders').textContent = '';
+  for (const id of ['node-id', 'conn-user', 'last-seq', 'head-seq', 'acked']) $(id).textContent = '-';
+  const nodes = nodeURLs($('nodes').value);
+  let client;
+  try {
+    client = connect({
+      url: nodes.length ? nodes : undefined,
+      userId: token ? undefined : user,
+      token: token || undefined,
+      storage: localStorage, // the position per user: a reload resumes after it
+    });
+  } catch (err) {
+    setState('closed', `已停止 stopped: ${err.message}`);
+    log(String(err), 'ERROR');
+    return;
+  }
+  s.client = client;
+  setState('connecting', '连接中 connecting');
+  $('reconnects').textContent = '0';
+  log(`connecting as ${token ? 'the token\'s user' : user} to ${nodes.join(', ') || location.host}`);
+  client.on('connected', onConnected);
+  client.on('notification', onNotification);
+  client.on('disconnected', onDisconnected);
+  client.on('reset', (r) => log(`stream reset: epoch ${r.previousEpoch || '-'} is gone, now ${r.epoch}; replaying from ${r.lastSeq}`, 'WARN'));
+  client.on('error', (err) => {
+    log(`${err.code || 'error'}: ${err.message}`, err.fatal ? 'ERROR' : 'WARN');
+    if (err.fatal) s.fatal = err.code || 'error';
+  });
+}
+
+function stop() {
+  if (!s.client) return;
+  s.client.close(); // its disconnected event updates the badge
+  s.client = null;
+}
+
+function onConnected(ev) {
+  s.connects++;
+  s.user = String(ev.userId);
+  $('node-id').textContent = ev.nodeId;
+  $('reconnects').textContent = String(s.connects - 1);
+  $('conn-user').textContent = ev.userId;
+  applyRole();
+  $('head-seq').textContent = ev.headSeq;
+  $('last-seq').textContent = ev.lastSeq;
+  setState('open', '已连接 connected');
+  log(`connected to ${ev.nodeId} (${ev.url}) as ${ev.userId}, last_seq=${ev.lastSeq} head_seq=${ev.headSeq}` +
+    (ev.truncated ? ' (older messages expired)' : ''));
+  if (s.connects === 1) {
+    loadHistory(ev);
+    loadReservations();
+    if (s.role === 'tenant') loadHouses();
+  }
+}
+
+function onDisconnected(ev) {
+  const why = CLOSES[ev.code] || 'closed';
+  log(`closed ${ev.code} ${why}${ev.reason ? ': ' + ev.reason : ''}; ` +
+    (ev.willReconnect ? `reconnect in ${ev.delayMs} ms` : 'not reconnecting'), ev.willReconnect ? 'WARN' : '');
+  if (ev.willReconnect) setState('waiting', `重连中 reconnecting in ${ev.delayMs} ms (${ev.code})`);
+  else setState('closed', s.fatal ? `已停止 stopped: ${s.fatal}` : '未连接 offline');
+}
+
+// loadHistory fills the centre with the notifications this user processed
+// before (up to HISTORY): the client replays only what comes after them.
+// Reading after=N acknowledges 1..N, all of which were processed.
+async function loadHistory(ev) {
+  const c = s.client, after = Math.max(0, ev.lastSeq - HISTORY);
+  const data = await api('GET', '/api/messages' + query({ after, epoch: ev.epoch, limit: HISTORY }, true));
+  if (c === s.client && data && Array.isArray(data.messages)) {
+    for (const m of data.messages) addMessage(m, false);
+    renderMessages();
+  }
+}
+
+// ---- notifications ----
+
+function onNotification(m) {
+  addMessage(m, true);
+  renderMessages();
+  $('last-seq').textContent = m.seq;
+  $('head-seq').textContent = Math.max(Number($('head-seq').textContent) || 0, m.seq);
+  $('acked').textContent = m.seq; // the client acks it once this handler returns
+  if (m.detail && m.detail.reservation_id) upsertReservation(m.detail, true);
+  if (m.type === 4) showReminder(m);
+}
+
+function addMessage(m, live) {
+  if (typeof m.seq !== 'number') return;
+  const key = `${m.epoch}:${m.seq}`;
+  if (!s.messages.has(key)) s.messages.set(key, { ...m, live });
+}
+
+const when = (m) => (typeof m.ts === 'number' ? m.ts : (m.timestamp || 0) * 1000);
+
+function renderMessages() {
+  const list = [...s.messages.values()].sort((a, b) => when(b) - when(a) || b.seq - a.seq);
+  for (const m of list.slice(KEEP)) s.messages.delete(`${m.epoch}:${m.seq}`);
+  const ul = $('messages');
+  ul.textContent = '';
+  for (const m of list.slice(0, KEEP)) {
+    const li = el('li', m.live ? 'live' : '');
+    li.dataset.seq = m.seq;
+    li.dataset.type = m.type;
+    const head = el('div', 'msg-head');
+    const t = localTime(when(m));
+    const time = el('time', '', t.text);
+    time.dateTime = t.iso;
+    head.append(el('span', 'seq', '#' + m.seq), el('span', 'tag t' + m.type, TYPES[m.type] || 'type ' + m.type),
+      time, el('strong', '', m.title));
+    li.append(head, el('div', '', m.content));
+    if (m.reservation_id) li.append(el('div', 'seq', `预约 reservation #${m.reservation_id}`));
+    ul.append(li);
+  }
+  $('msg-count').textContent = list.length ? `(${Math.min(list.length, KEEP)})` : '';
+}
+
+// showReminder puts a due reminder (type 4) above the page until dismissed.
+function showReminder(m) {
+  const box = el('div', 'reminder');
+  box.dataset.seq = m.seq;
+  const close = el('button', '', '知道了 Dismiss');
+  close.type = 'button';
+  close.addEventListener('click', () => box.remove());
+  box.append(el('strong', '', m.title), el('p', '', m.content), close);
+  $('reminders').prepend(box);
+}
+
+// ---- reservations ----
+
+async function loadReservations() {
+  const c = s.client;
+  const data = await api('GET', '/api/reservations' + query({ role: s.role, page_size: 50 }, true));
+  if (c === s.client && data && Array.isArray(data.reservations)) {
+    for (const r of data.reservations) upsertReservation(r, false);
+  }
+}
+
+// upsertReservation keeps the furthest state of each reservation: a list
+// read before a notification must not undo it.
+function upsertReservation(r, fresh) {
+  const old = s.reservations.get(r.reservation_id);
+  if (old && (RANK[old.status] ?? 0) > (RANK[r.status] ?? 0)) return;
+  s.reservations.set(r.reservation_id, { ...r, fresh });
+  renderReservations();
+}
+
+function verbsFor(r) {
+  if (r.status === 'pending') return s.role === 'landlord' ? ['confirm', 'reject', 'cancel'] : ['cancel'];
+  if (r.status === 'confirmed') return ['remind', 'cancel'];
+  return [];
+}
+
+function renderReservations() {
+  const ul = $('reservations');
+  ul.textContent = '';
+  const list = [...s.reservations.values()].sort((a, b) => b.reservation_id - a.reservation_id);
+  for (const r of list) {
+    const li = el('li', r.fresh ? 'fresh' : '');
+    r.fresh = false;
+    li.dataset.id = r.reservation_id;
+    li.dataset.status = r.status;
+    const head = el('div', 'res-head');
+    head.append(el('strong', '', r.house_title), el('span', 'status ' + r.status, STATUS[r.status] || r.status),
+      el('span', 'seq', '#' + r.reservation_id));
+    const body = el('div', 'res-body',
+      `看房时间 ${r.reserve_time} · 租客 ${r.user_name} (${r.user_id}) · 房源 ${r.house_id} · 房东 ${r.landlord_id}`);
+    li.append(head, body);
+    if (r.reason) li.append(el('div', 'res-body', '原因 reason: ' + r.reason));
+    const verbs = verbsFor(r);
+    if (verbs.length) {
+      const buttons = el('div', 'buttons');
+      for (const v of verbs) {
+        const b = el('button', v === 'confirm' ? 'primary' : v === 'reject' ? 'danger' : '', VERBS[v]);
+        b.type = 'button';
+        b.dataset.verb = v;
+        b.setAttribute('aria-label', `${VERBS[v]} #${r.reservation_id} ${r.house_title}`);
+        buttons.append(b);
+      }
+      li.append(buttons);
+    }
+    ul.append(li);
+  }
+  $('reservations-empty').hidden = list.length > 0;
+}
+
+async function act(id, verb) {
+  const field = s.role === 'landlord' ? 'landlord_id' : 'user_id';
+  const body = whoAmI(verb === 'confirm' || verb === 'reject' ? 'landlord_id' : field);
+  const reason = $('reason').value.trim();
+  if (reason && (verb === 'reject' || verb === 'cancel')) body.reason = reason;
+  const data = await api('POST', `/api/reservations/${encodeURIComponent(id)}/${verb}`, body);
+  if (data && data.reservation) upsertReservation(data.reservation, true);
+  if (data) log(`${verb} #${id}: done`);
+}
+
+// ---- houses (tenant) ----
+
+// loadHouses shows a page of the current tab; an answer to an older call
+// (another tab, filter or page asked meanwhile) is dropped.
+async function loadHouses() {
+  const my = ++s.housesCall, box = $('houses');
+  box.setAttribute('aria-busy', 'true');
+  let path;
+  if (s.tab === 'personal') {
+    path = '/house/personal-recommend' + query({ page: s.page, page_size: PAGE_SIZE }, true);
+  } else {
+    const f = $('filter-form').elements;
+    path = '/house/recommend' + query({
+      city: f.city.value, district: f.district.value, rooms: f.rooms.value,
+      min_price: f.min_price.value, max_price: f.max_price.value, page: s.page, page_size: PAGE_SIZE,
+    });
+  }
+  const data = await api('GET', path);
+  if (my !== s.housesCall) return;
+  box.setAttribute('aria-busy', 'false');
+  if (!data || !Array.isArray(data.houses)) return;
+  s.pages = Math.max(1, Math.ceil((data.total || 0) / PAGE_SIZE));
+  $('page-info').textContent = `第 ${s.page} / ${s.pages} 页 · 共 ${data.total} 套`;
+  $('page-prev').disabled = s.page <= 1;
+  $('page-next').disabled = s.page >= s.pages;
+  box.textContent = '';
+  box.dataset.tab = s.tab;
+  for (const h of data.houses) box.append(houseCard(h));
+  if (!data.houses.length) box.append(el('p', 'hint', '没有符合条件的房源 · no houses match'));
+}
+
+function houseCard(h) {
+  const card = el('article', 'house');
+  card.dataset.houseId = h.house_id;
+  card.append(el('h3', '', h.title), el('p', 'meta', `${h.city} · ${h.district}`),
+    el('span', 'price', `${money(h.price)} /月`), el('p', 'meta', `${h.rooms} 室 · ${h.area} m² · #${h.house_id}`));
+  const tags = el('div', 'tags');
+  for (const t of h.tags || []) tags.append(el('span', '', t));
+  if (typeof h.score === 'number') tags.append(el('span', '', `匹配 ${h.score.toFixed(2)}`));
+  const b = el('button', 'primary', '预约看房 Book');
+  b.type = 'button';
+  b.setAttribute('aria-label', `预约看房 ${h.title} #${h.house_id}`);
+  b.addEventListener('click', () => pickHouse(h));
+  card.append(tags, b);
+  return card;
+}
+
+function setTab(tab) {
+  s.tab = tab;
+  s.page = 1;
+  for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-pressed', String(b.dataset.tab === tab));
+  document.body.classList.toggle('personal', tab === 'personal');
+  loadHouses();
+}
+
+function pickHouse(h) {
+  s.house = h;
+  $('book-house').textContent = `${h.title} · ${h.city} ${h.district} · ${money(h.price)}/月 · ${h.rooms} 室 · #${h.house_id}`;
+  $('book').hidden = false;
+  $('book-form').elements.reserve_time.value = tomorrowAt10();
+  $('book-form').elements.user_name.focus();
+}
+
+// tomorrowAt10 is the default viewing time, for a datetime-local input.
+function tomorrowAt10() {
+  const d = new Date(Date.now() + 24 * 3600 * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T10:00`;
+}
+
+async function book(ev) {
+  ev.preventDefault();
+  const h = s.house, f = $('book-form').elements;
+  if (!h) return;
+  const at = new Date(f.reserve_time.value); // the browser's local time
+  if (Number.isNaN(at.getTime())) return log('bad viewing time', 'ERROR');
+  const data = await api('POST', '/house/reserve', {
+    ...whoAmI('user_id'), user_name: f.user_name.value.trim(), house_id: h.house_id,
+    landlord_id: h.landlord_id, house_title: h.title,
+    reserve_time: at.toISOString().replace(/\.\d+Z$/, 'Z'), // RFC 3339: no zone ambiguity
+  });
+  if (data && data.reservation) {
+    upsertReservation(data.reservation, true);
+    log(`booked ${h.title} (#${h.house_id}): reservation #${data.reservation.reservation_id}`);
+    $('book').hidden = true;
+  }
+}
+
+// ---- wiring ----
+
+function applyRole() {
+  s.role = $('role').value;
+  $('who').textContent = `${s.role === 'landlord' ? '房东 landlord' : '租客 tenant'} ${s.user || ''}`.trim();
+  document.body.classList.toggle('role-tenant', s.role === 'tenant');
+  document.body.classList.toggle('role-landlord', s.role === 'landlord');
+}
+
+$('connect-form').addEventListener('submit', (ev) => { ev.preventDefault(); start(); });
+$('disconnect').addEventListener('click', stop);
+$('role').addEventListener('change', () => {
+  applyRole();
+  if (!s.client || s.connects === 0) return;
+  s.reservations.clear();
+  renderReservations();
+  loadReservations();
+  if (s.role === 'tenant') loadHouses();
+});
+$('filter-form').addEventListener('submit', (ev) => { ev.preventDefault(); s.page = 1; loadHouses(); });
+for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => setTab(b.dataset.tab));
+$('page-prev').addEventListener('click', () => { if (s.page > 1) { s.page--; loadHouses(); } });
+$('page-next').addEventListener('click', () => { if (s.page < s.pages) { s.page++; loadHouses(); } });
+$('book-form').addEventListener('submit', book);
+$('book-cancel').addEventListener('click', () => { $('book').hidden = true; });
+$('refresh').addEventListener('click', () => { if (s.connects) loadReservations(); });
+$('reservations').addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-verb]');
+  if (b) act(b.closest('li').dataset.id, b.dataset.verb);
+});
+
+// Deep link: ?user_id=&role=&nodes= (user_id connects at once).
+const params = new URLSearchParams(location.search);
+$('user-id').value = params.get('user_id') || '';
+$('role').value = params.get('role') === 'landlord' ? 'landlord' : 'tenant';
+$('nodes').value = params.get('nodes') || '';
+applyRole();
+if (params.get('user_id')) start();

@@ -1,12 +1,13 @@
-// Package web holds the browser test page of the gateway and its JavaScript
-// client (served under /web/ by cmd/gateway): plain HTML and JavaScript, no
-// build step.
+// Package web holds the gateway's demo page and its JavaScript client
+// (served under /web/ by cmd/gateway): plain HTML, CSS and JavaScript
+// modules, no build step, no dependencies.
 package web
 
 import "embed"
 
-// Files are the page's files (index.html, app.js) and the client module
-// (gateway-client.js, with its types in gateway-client.d.ts).
+// Files are the page's files (index.html, app.js, style.css) and the client
+// module it is built on (gateway-client.js, with its types in
+// gateway-client.d.ts).
 //
-//go:embed index.html app.js gateway-client.js gateway-client.d.ts
+//go:embed index.html app.js style.css gateway-client.js gateway-client.d.ts
 var Files embed.FS

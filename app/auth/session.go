@@ -27,6 +27,13 @@ func (a *Authenticator) Admit(ctx context.Context, user int64) error {
 	if err != nil {
 		return app.Errorf(app.EUnavailable, "cannot check the user's revocation now; try again")
 	}
+	return AdmitUntil(user, until)
+}
+
+// AdmitUntil is Admit with the user's revocation already read (with
+// another command of the same round trip): EPermissionDenied while until
+// is ahead.
+func AdmitUntil(user int64, until time.Time) error {
 	if time.Now().Before(until) {
 		return app.Errorf(app.EPermissionDenied, "user %d is revoked until %d (unix seconds)", user, until.Unix())
 	}

@@ -23,6 +23,7 @@ func (h *house) Push(ctx context.Context, req *housev1.PushRequest) (*housev1.Pu
 	results, err := h.push.Push(ctx, push.Request{
 		UserIDs: req.GetUserIds(), Title: req.GetTitle(), Content: req.GetContent(),
 		Detail: json.RawMessage(req.GetDetailJson()), IdempotencyKey: req.GetIdempotencyKey(),
+		Webhook: req.GetWebhook(),
 	})
 	if err != nil {
 		return nil, err

@@ -5,16 +5,19 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 )
 
 // MessageReader reads users' stored streams (see redis.Streams).
 type MessageReader interface {
-	// Read returns up to limit stored messages of user after from.
-	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
+	// Open returns up to limit stored messages of user after from, and
+	// until when the user's new sessions are refused (zero: they are not).
+	Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error)
 	// Advance raises user's delivered cursor to pos.
 	Advance(user int64, pos app.Position)
 }
@@ -69,13 +72,17 @@ func (h *handler) messages(c *gin.Context) {
 			return
 		}
 	}
-	page, err := h.opts.Messages.Read(c.Request.Context(), user, from, limit)
+	page, revokedUntil, err := h.opts.Messages.Open(c.Request.Context(), user, from, limit)
 	if err != nil {
 		if c.Request.Context().Err() == nil {
 			h.log.WarnContext(c.Request.Context(), "stored messages read failed", "err", err.Error())
 			err = app.Errorf(app.EUnavailable, "stored messages are unavailable")
 		}
 		h.fail(c, err)
+		return
+	}
+	if err := auth.AdmitUntil(user, revokedUntil); err != nil {
+		h.fail(c, err) // a revoked user polls no more than it connects
 		return
 	}
 	if from.Epoch == page.Epoch && from.Seq > 0 && !page.Reset {

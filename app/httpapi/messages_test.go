@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -106,6 +107,16 @@ func TestMessages(t *testing.T) {
 	}
 	if p.After < 3 {
 		t.Errorf("delivered cursor %d after GET ?after=3, want at least 3", p.After)
+	}
+
+	// A revoked user (POST /api/users/{id}/disconnect with until) polls no
+	// more than it connects.
+	if _, err := redis.NewRevocations(env.Redis, env.Keys, 10*time.Millisecond).Disconnect(t.Context(), tenant, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r := mustDo(t, srv, call{Method: "GET", Path: "/api/messages?user_id=1001"})
+	if r.Status != http.StatusForbidden || r.errorCode() != app.EPermissionDenied {
+		t.Errorf("revoked user: %d %s, want 403 permission_denied", r.Status, r.Body)
 	}
 }
 

@@ -39,6 +39,7 @@ func (h *handler) push(c *gin.Context) {
 	}
 	results, err := h.opts.Push.Push(c.Request.Context(), push.Request{
 		UserIDs: body.UserIDs, Title: body.Title, Content: body.Content, Detail: body.Detail, IdempotencyKey: key,
+		Webhook: body.Webhook,
 	})
 	if err != nil {
 		h.fail(c, err)

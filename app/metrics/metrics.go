@@ -2,8 +2,8 @@
 // registry, with the Go runtime and process collectors, and serves them.
 // *Metrics implements the small metrics interfaces the other packages
 // declare (ws.Metrics, redis.PublishMetrics, redis.SubscriberMetrics,
-// redis.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics
-// and reminder.Metrics) without them importing this package. They are the
+// redis.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics,
+// reminder.Metrics and webhook.Metrics) without them importing this package. They are the
 // only counters: no package keeps its own.
 package metrics
 
@@ -16,6 +16,7 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -47,6 +48,10 @@ type Metrics struct {
 	remindersScheduled prometheus.Counter
 	remindersFired     prometheus.Counter
 	remindersSkipped   prometheus.Counter
+
+	webhookTasks *prometheus.CounterVec
+	webhookRuns  *prometheus.CounterVec
+	webhookPosts prometheus.Histogram
 
 	sourceFailures *prometheus.CounterVec
 	limited        *prometheus.CounterVec
@@ -123,6 +128,17 @@ func New() *Metrics {
 	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
 	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was cancelled or rejected.")
 
+	m.webhookTasks = counterVec("gateway_webhook_tasks_total",
+		"Offline webhook tasks of published messages whose type opts in: scheduled (enqueued), duplicate (the message "+
+			"id has its task already: a republish, another node), failed (the enqueue failed).", "result", webhook.TaskResults)
+	m.webhookRuns = counterVec("gateway_webhook_posts_total",
+		"Offline webhook task runs: delivered (the receiver answered 2xx), skipped (a live session received the message), "+
+			"retry (failed; retried after a backoff), archived (a refusal, a bad payload or the last retry: in the asynq UI).",
+		"result", webhook.RunResults)
+	m.webhookPosts = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_webhook_post_duration_seconds",
+		Help:    "Time of one offline webhook POST, from connecting to the answer (failures included).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
+
 	m.sourceFailures = counterVec("gateway_metrics_source_failures_total",
 		"Scrape-time reads of a source that failed or ran out of time (their metrics are missing from that scrape): "+
 			"asynq (the reminder queues in Redis), outbox (MySQL).", "source", []string{"asynq", "outbox"})
@@ -137,6 +153,7 @@ func New() *Metrics {
 		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
 		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
 		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
+		m.webhookTasks, m.webhookRuns, m.webhookPosts,
 		m.sourceFailures,
 		m.limited,
 	)
@@ -244,3 +261,12 @@ func (m *Metrics) ReminderSkipped() { m.remindersSkipped.Inc() }
 
 // Limited implements ws.Metrics and redis.LimitMetrics.
 func (m *Metrics) Limited(limit string) { m.limited.WithLabelValues(limit).Inc() }
+
+// WebhookTask implements webhook.Metrics.
+func (m *Metrics) WebhookTask(result string) { m.webhookTasks.WithLabelValues(result).Inc() }
+
+// WebhookRun implements webhook.Metrics.
+func (m *Metrics) WebhookRun(result string) { m.webhookRuns.WithLabelValues(result).Inc() }
+
+// WebhookPost implements webhook.Metrics.
+func (m *Metrics) WebhookPost(d time.Duration) { m.webhookPosts.Observe(d.Seconds()) }

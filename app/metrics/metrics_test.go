@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
 )
 
@@ -29,6 +30,7 @@ var (
 	_ grpcapi.Metrics         = (*metrics.Metrics)(nil)
 	_ reservation.Metrics     = (*metrics.Metrics)(nil)
 	_ reminder.Metrics        = (*metrics.Metrics)(nil)
+	_ webhook.Metrics         = (*metrics.Metrics)(nil)
 	_ metrics.Subscriber      = (*redis.Subscriber)(nil)
 )
 
@@ -166,6 +168,32 @@ func TestReservationAndReminderCollectors(t *testing.T) {
 		{"gateway_reminders_scheduled_total", "2"},
 		{"gateway_reminders_fired_total", "1"},
 		{"gateway_reminders_skipped_total", "1"},
+	} {
+		if got := value(t, m, tt.series); got != tt.want {
+			t.Errorf("%s = %s, want %s", tt.series, got, tt.want)
+		}
+	}
+}
+
+func TestWebhookCollectors(t *testing.T) {
+	m := metrics.New()
+	m.WebhookTask(webhook.TaskScheduled)
+	m.WebhookTask(webhook.TaskDuplicate)
+	m.WebhookTask(webhook.TaskScheduled)
+	m.WebhookRun(webhook.RunRetry)
+	m.WebhookRun(webhook.RunDelivered)
+	m.WebhookPost(30 * time.Millisecond)
+	m.WebhookPost(2 * time.Second)
+	for _, tt := range []struct{ series, want string }{
+		{`gateway_webhook_tasks_total{result="scheduled"}`, "2"},
+		{`gateway_webhook_tasks_total{result="duplicate"}`, "1"},
+		{`gateway_webhook_tasks_total{result="failed"}`, "0"},
+		{`gateway_webhook_posts_total{result="delivered"}`, "1"},
+		{`gateway_webhook_posts_total{result="retry"}`, "1"},
+		{`gateway_webhook_posts_total{result="skipped"}`, "0"},
+		{`gateway_webhook_posts_total{result="archived"}`, "0"},
+		{"gateway_webhook_post_duration_seconds_count", "2"},
+		{`gateway_webhook_post_duration_seconds_bucket{le="0.05"}`, "1"},
 	} {
 		if got := value(t, m, tt.series); got != tt.want {
 			t.Errorf("%s = %s, want %s", tt.series, got, tt.want)

@@ -50,6 +50,11 @@ type Request struct {
 	// nothing new and returns the first call's results. 1 to 128 of
 	// [A-Za-z0-9._:-].
 	IdempotencyKey string
+	// Webhook asks for the offline webhook: a user whose sessions do not
+	// receive the message within the grace period gets it through the
+	// platform's mobile push (when the node has webhook.url and "push" in
+	// webhook.types).
+	Webhook bool
 }
 
 // Result is the message one user received: its place in the user's
@@ -118,6 +123,7 @@ func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.Webhook = req.Webhook
 		if len(m.Payload) > MaxMessageBytes {
 			return nil, app.Errorf(app.EInvalidArgument, "message is %d bytes encoded, at most %d", len(m.Payload), MaxMessageBytes)
 		}

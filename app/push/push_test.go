@@ -4,17 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -212,5 +215,32 @@ func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
 		if _, err := svc.Push(ctx, req); app.ErrorCode(err) != app.EInvalidArgument {
 			t.Errorf("key %q: %v", bad, err)
 		}
+	}
+}
+
+// TestWebhookFlagSchedulesThePost: a push that asks for the offline
+// webhook gets a webhook task per user; one that does not, none.
+func TestWebhookFlagSchedulesThePost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 0)
+	pub := redis.NewPublisher(e.rdb, e.keys, redis.PublisherOptions{})
+	sched := webhook.NewScheduler(asynq.NewClientFromRedisClient(e.rdb), webhook.SchedulerOptions{Grace: time.Hour})
+	svc := push.New(webhook.NewPublisher(pub, sched, webhook.KeepPublish), push.Options{})
+	asked, err := svc.Push(ctx, push.Request{UserIDs: []int64{7, 8}, Title: "t", Content: "c", Webhook: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unasked, err := svc.Push(ctx, push.Request{UserIDs: []int64{7}, Title: "t", Content: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(e.rdb)
+	got := map[string]bool{}
+	for _, r := range append(asked, unasked...) {
+		_, err := insp.GetTaskInfo(webhook.DefaultQueue, webhook.TaskID(r.ID))
+		got[fmt.Sprintf("%d/%d", r.UserID, r.Seq)] = err == nil
+	}
+	if diff := cmp.Diff(map[string]bool{"7/1": true, "8/1": true, "7/2": false}, got); diff != "" {
+		t.Errorf("webhook task by user/seq (-want +got):\n%s", diff)
 	}
 }

@@ -3,8 +3,13 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Control messages travel on a user's channel, like notifications, to the
@@ -17,6 +22,7 @@ const controlPrefix = `{"control":`
 const (
 	controlDisconnect = "disconnect" // close every session of the user; answer the count on Reply
 	controlEvict      = "evict"      // close the session named Session (too many sessions)
+	controlFlush      = "flush"      // write the user's pending cursor advance now; answer 1 (0: it failed) on Reply
 )
 
 // controlMessage is a control message on a user's channel.
@@ -39,8 +45,10 @@ func (m controlMessage) payload() string {
 const replyTTL = 10 * time.Second
 
 // control acts on a control message of user's channel: the receiver closes
-// sessions, and a disconnect is answered with how many it closed.
-func (s *Subscriber) control(user int64, payload string) {
+// sessions, and a disconnect is answered with how many it closed; a flush
+// writes the user's cursor (SubscriberOptions.Cursors) and is answered once
+// it is written.
+func (s *dispatch) control(user int64, payload string) {
 	var m controlMessage
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
 		s.opts.Logger.Warn("ignoring a control message that does not parse", "user_id", user)
@@ -54,20 +62,75 @@ func (s *Subscriber) control(user int64, payload string) {
 		}
 	case controlEvict:
 		s.recv.Evict(user, m.Session)
+	case controlFlush:
+		go s.flushCursor(user, m.Reply)
 	default:
 		s.opts.Logger.Warn("ignoring an unknown control message", "user_id", user, "control", m.Control)
 	}
 }
 
+// flushCursor writes user's pending cursor advance and answers the flush
+// control message: 1 when written (or none was pending), 0 when it failed.
+func (s *dispatch) flushCursor(user int64, reply string) {
+	ok := 1
+	if s.opts.Cursors != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), replyTTL/2)
+		err := s.opts.Cursors.FlushUser(ctx, user)
+		cancel()
+		if err != nil {
+			s.opts.Logger.Warn("flushing a cursor on request failed", "user_id", user, "err", err)
+			ok = 0
+		}
+	}
+	if reply != "" {
+		s.reply(user, reply, ok)
+	}
+}
+
 // reply pushes this node's answer to a control message.
-func (s *Subscriber) reply(user int64, id string, closed int) {
+func (s *dispatch) reply(user int64, id string, answer int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	key := s.keys.Replies(user, id)
 	pipe := s.rdb.Pipeline()
-	pipe.RPush(ctx, key, closed)
+	pipe.RPush(ctx, key, answer)
 	pipe.PExpire(ctx, key, replyTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
-		s.opts.Logger.Warn("answering a disconnect failed", "user_id", user, "err", err)
+		s.opts.Logger.Warn("answering a control message failed", "user_id", user, "err", err)
 	}
+}
+
+// ask publishes a control message (m with a fresh Reply) on user's channel
+// and reads the answers of the nodes that received it (those holding
+// sessions of the user: PUBLISH, or SPUBLISH on a cluster, says how many) until each answered or wait
+// passed. It returns how many nodes received it and the answers.
+func ask(ctx context.Context, rdb goredis.UniversalClient, keys Keys, user int64, m controlMessage, wait time.Duration) (int, []int, error) {
+	m.Reply = newEpoch() // any random token
+	replies := keys.Replies(user, m.Reply)
+	nodes, err := publish(ctx, rdb, rdb, keys.Channel(user), m.payload()).Result()
+	if err != nil {
+		return 0, nil, err
+	}
+	var answers []int
+	deadline := time.Now().Add(wait)
+	for len(answers) < int(nodes) {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		// BLPOP takes fractional seconds; go-redis's BLPop rounds them up
+		// to whole ones. Each wait stays below the client's read timeout.
+		timeout := strconv.FormatFloat(min(max(left, 10*time.Millisecond), time.Second).Seconds(), 'f', 3, 64)
+		v, err := rdb.Do(ctx, "BLPOP", replies, timeout).StringSlice()
+		if errors.Is(err, goredis.Nil) {
+			continue // this wait passed; the loop checks the deadline
+		}
+		if err != nil || len(v) != 2 {
+			return int(nodes), answers, fmt.Errorf("read answers: %v", err)
+		}
+		n, _ := strconv.Atoi(v[1])
+		answers = append(answers, n)
+	}
+	rdb.Del(context.WithoutCancel(ctx), replies)
+	return int(nodes), answers, nil
 }

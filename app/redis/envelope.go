@@ -1,7 +1,7 @@
 package redis
 
 import (
-	"bytes"
+	"strconv"
 
 	"github.com/houseview/gateway/app"
 )
@@ -38,19 +38,13 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 const maxEpochLen = 32
 
 // MessageType returns the "type" of a message payload as a metric label:
-// "1" to "6" (app.MessageType), or "unknown". It reads the first "type"
-// key, which in a notification comes before any detail.
+// "1" to "6" (app.MessageType), or "unknown" (see app.Message.Type).
 func MessageType(payload []byte) string {
-	const key = `"type":`
-	i := bytes.Index(payload, []byte(key))
-	if i < 0 || i+len(key)+1 >= len(payload) {
+	t := app.Message{Payload: payload}.Type()
+	if t == 0 {
 		return "unknown"
 	}
-	d, next := payload[i+len(key)], payload[i+len(key)+1]
-	if d < '0'+byte(app.MsgReservationCreated) || d > '0'+byte(app.MsgGenericPush) || (next != ',' && next != '}') {
-		return "unknown"
-	}
-	return string(d) // a one-byte string: no allocation
+	return strconv.Itoa(int(t)) // one digit: a static string, no allocation
 }
 
 // hasAt reports whether msg holds prefix at index from.

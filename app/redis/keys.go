@@ -79,6 +79,26 @@ func (k Keys) NodeUsers(id string) string { return k.presence() + ":node:" + id 
 // pub/sub subscription delivers.
 func (k Keys) NodeProbe(id string) string { return k.presence() + ":node:" + id + ":probe" }
 
+// ShardProbe is the channel a node publishes to itself, on a Redis Cluster,
+// to prove that its sharded subscription to one shard delivers. Its hash
+// tag {ns:probe:tag} is chosen (ProbeTagFor) so that the channel lives in a
+// slot of that shard.
+func (k Keys) ShardProbe(id string, tag int) string {
+	return "{" + k.ns + ":probe:" + strconv.Itoa(tag) + "}:node:" + id
+}
+
+// ProbeTagFor returns the smallest tag whose ShardProbe channels hash to a
+// slot that owned reports as its own, or false when none of the first
+// 2^22 tags does (owned accepts no slot).
+func (k Keys) ProbeTagFor(owned func(slot int) bool) (int, bool) {
+	for tag := range 1 << 22 {
+		if owned(Slot(k.ShardProbe("", tag))) {
+			return tag, true
+		}
+	}
+	return 0, false
+}
+
 // ChannelUser returns the user whose Channel is ch, or false.
 func (k Keys) ChannelUser(ch string) (int64, bool) {
 	prefix := "{" + k.ns + ":u:"

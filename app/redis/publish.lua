@@ -2,7 +2,8 @@
 -- ARGV[1] channel, ARGV[2] "#" .. message id, ARGV[3] payload (a JSON
 -- object without seq, its first key "id"), ARGV[4] history size, ARGV[5]
 -- ttl seconds, ARGV[6] expiry slack seconds, ARGV[7] the epoch of a stream
--- created now, ARGV[8] the publish command (PUBLISH).
+-- created now, ARGV[8] the publish command (PUBLISH, or SPUBLISH on a Redis Cluster), ARGV[9]
+-- "1" to check the stream's replication id (stream.lua).
 -- Returns {seq, 1, epoch} for a message stored and published now, and
 -- {seq, 0, epoch} for an id stored in this epoch already: it keeps its seq
 -- and is neither stored nor published again. The stored and published
@@ -10,7 +11,7 @@
 -- server's time of the publish in unix milliseconds. The ids of the stored
 -- messages are kept in the hash and trimmed with the list; both keys live
 -- ttl (to ttl + slack) seconds after the last message.
-local epoch, head, _, exp, known = stream(ARGV[7], ARGV[2])
+local epoch, head, _, exp, known = stream(ARGV[7], ARGV[2], ARGV[9])
 if known then
   return {tonumber(known), 0, epoch}
 end

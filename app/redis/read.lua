@@ -4,7 +4,8 @@
 -- cursor, or after ARGV[3] when ARGV[2] is the current epoch and ARGV[3]
 -- is higher (an advance not yet written).
 -- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl
--- seconds, ARGV[7] expiry slack seconds (a stream created now expires).
+-- seconds, ARGV[7] expiry slack seconds (a stream created now expires),
+-- ARGV[8] "1" to check the stream's replication id (stream.lua).
 -- Returns {epoch, head, after, truncated, reset, msg...}: the messages are
 -- those with seq > after, oldest first, at most a page. The list holds
 -- consecutive seqs ending at head, so they are its last head-after
@@ -13,7 +14,7 @@
 -- truncated is 1 when some wanted messages were trimmed or expired (the
 -- page then starts at the oldest stored one). after says where the page
 -- really starts.
-local epoch, head, cursor, exp, _, created = stream(ARGV[5], 'epoch')
+local epoch, head, cursor, exp, _, created = stream(ARGV[5], 'epoch', ARGV[8])
 if created then
   expire(tonumber(redis.call('TIME')[1]), exp, tonumber(ARGV[6]), tonumber(ARGV[7]))
 end

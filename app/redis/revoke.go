@@ -69,35 +69,13 @@ func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Tim
 			return Disconnected{}, fmt.Errorf("revoke user %d: %w", user, err)
 		}
 	}
-	id := newEpoch() // any random token
-	replies := r.keys.Replies(user, id)
-	msg := controlMessage{Control: controlDisconnect, Reply: id}.payload()
-	nodes, err := r.rdb.Publish(ctx, r.keys.Channel(user), msg).Result()
-	if err != nil {
-		return Disconnected{}, fmt.Errorf("disconnect user %d: %w", user, err)
-	}
-	var d Disconnected
-	deadline := time.Now().Add(r.wait)
-	for d.Nodes < int(nodes) {
-		left := time.Until(deadline)
-		if left <= 0 {
-			break
-		}
-		// BLPOP takes fractional seconds; go-redis's BLPop rounds them up
-		// to whole ones. Each wait stays below the client's read timeout.
-		timeout := strconv.FormatFloat(min(max(left, 10*time.Millisecond), time.Second).Seconds(), 'f', 3, 64)
-		v, err := r.rdb.Do(ctx, "BLPOP", replies, timeout).StringSlice()
-		if errors.Is(err, goredis.Nil) {
-			continue // this wait passed; the loop checks the deadline
-		}
-		if err != nil || len(v) != 2 {
-			return d, fmt.Errorf("disconnect user %d: read answers: %v", user, err)
-		}
-		n, _ := strconv.Atoi(v[1])
+	nodes, answers, err := ask(ctx, r.rdb, r.keys, user, controlMessage{Control: controlDisconnect}, r.wait)
+	d := Disconnected{Nodes: len(answers), Unanswered: nodes - len(answers)}
+	for _, n := range answers {
 		d.Closed += n
-		d.Nodes++
 	}
-	d.Unanswered = int(nodes) - d.Nodes
-	r.rdb.Del(context.WithoutCancel(ctx), replies)
+	if err != nil {
+		return d, fmt.Errorf("disconnect user %d: %w", user, err)
+	}
 	return d, nil
 }

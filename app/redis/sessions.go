@@ -83,25 +83,32 @@ func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOpti
 	return &SessionRegistry{rdb: rdb, keys: keys, opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
-// Admit counts a new session of user and returns its id. Beyond the limit
-// it refuses with an *app.LimitError (policy refuse), or admits and has
-// the user's oldest sessions closed by the nodes holding them (policy
-// close_oldest: a control message on the user's channel). When Redis
-// cannot be reached the session is admitted uncounted (id "").
-func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error) {
+// Admit counts a new session of user and returns its id, unless the user
+// is revoked: then it admits nothing and returns until when (read in the
+// same step; the caller's auth decides). Beyond the limit it refuses with
+// an *app.LimitError (policy refuse), or admits and has the user's oldest
+// sessions closed by the nodes holding them (policy close_oldest: a
+// control message on the user's channel). When Redis cannot be reached
+// the session is admitted uncounted (id "").
+func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
-	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user)},
+	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user), r.keys.Revoked(user)},
 		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
 		r.opts.TTL.Milliseconds()).Slice()
 	if err != nil {
 		r.opts.Logger.WarnContext(ctx, "session count unavailable; admitting uncounted", "user_id", user, "err", err)
-		return "", nil
+		return "", time.Time{}, nil
 	}
-	if ok, _ := res[0].(int64); ok == 0 {
+	switch ok, _ := res[0].(int64); ok {
+	case -1:
+		v, _ := res[1].(string)
+		sec, _ := strconv.ParseInt(v, 10, 64)
+		return "", time.Unix(sec, 0), nil
+	case 0:
 		r.limited()
-		return "", app.Limited(LimitSessions, 0, "user %d has %d sessions open, the most allowed; close one first", user, r.opts.Limit)
+		return "", time.Time{}, app.Limited(LimitSessions, 0, "user %d has %d sessions open, the most allowed; close one first", user, r.opts.Limit)
 	}
-	id, _ := res[1].(string)
+	id, _ = res[1].(string)
 	r.mu.Lock()
 	r.local[id] = user
 	r.mu.Unlock()
@@ -110,13 +117,13 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (string, error)
 		pipe := r.rdb.Pipeline()
 		for _, v := range res[2:] {
 			old, _ := v.(string)
-			pipe.Publish(ctx, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
+			publish(ctx, r.rdb, pipe, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			r.opts.Logger.WarnContext(ctx, "closing the oldest session failed", "user_id", user, "err", err)
 		}
 	}
-	return id, nil
+	return id, time.Time{}, nil
 }
 
 func (r *SessionRegistry) limited() {

@@ -1,12 +1,20 @@
 -- Admits a new session of one user.
 -- KEYS[1]: the user's Sessions sorted set (member: session id, which sorts
 --          oldest first; score: unix ms it counts until).
+-- KEYS[2]: the user's Revoked key (unix second until which new sessions
+--          are refused), read in the same step: a revoked user's session
+--          is not admitted (and evicts no one).
 -- ARGV: now_ms, the new session's id suffix, its expiry (ms), the limit,
 --       the policy ("refuse" or "close_oldest"), the key's TTL (ms).
 -- The id starts with Redis's clock in microseconds, so that ids sort in
 -- the order the sessions were admitted, whichever node admitted them.
--- Returns {1, id, evicted ids...} when admitted, {0} when refused.
+-- Returns {1, id, evicted ids...} when admitted, {0} when refused by the
+-- limit, {-1, until} when the user is revoked until then.
 local key = KEYS[1]
+local revoked = redis.call('GET', KEYS[2])
+if revoked and tonumber(revoked) * 1000 > tonumber(ARGV[1]) then
+  return {-1, revoked}
+end
 local t = redis.call('TIME')
 local now, exp = ARGV[1], ARGV[3]
 local id = string.format('%010d%06d-', tonumber(t[1]), tonumber(t[2])) .. ARGV[2]

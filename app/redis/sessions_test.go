@@ -38,9 +38,9 @@ func (c *limitCounter) by() map[string]int {
 
 func mustAdmit(tb testing.TB, r *redis.SessionRegistry, user int64) string {
 	tb.Helper()
-	id, err := r.Admit(context.Background(), user)
-	if err != nil || id == "" {
-		tb.Fatalf("Admit(%d) = %q, %v", user, id, err)
+	id, until, err := r.Admit(context.Background(), user)
+	if err != nil || id == "" || !until.IsZero() {
+		tb.Fatalf("Admit(%d) = %q, %v, %v", user, id, until, err)
 	}
 	return id
 }
@@ -58,7 +58,7 @@ func TestSessionLimitRefuse(t *testing.T) {
 	go a.Run(rctx)
 	first := mustAdmit(t, a, 7)
 	mustAdmit(t, b, 7) // the limit is over both nodes
-	_, err := b.Admit(ctx, 7)
+	_, _, err := b.Admit(ctx, 7)
 	var le *app.LimitError
 	if !errors.As(err, &le) || le.Limit != redis.LimitSessions {
 		t.Fatalf("third session: %v, want a sessions limit error", err)
@@ -73,6 +73,29 @@ func TestSessionLimitRefuse(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{redis.LimitSessions: 1}, m.by()); diff != "" {
 		t.Errorf("Limited (-want +got):\n%s", diff)
 	}
+}
+
+// TestRevokedUserIsNotAdmitted: the admission reads the user's revocation
+// in the same step: a revoked user's session is not counted and closes no
+// other; the revocation's end is returned for auth to decide.
+func TestRevokedUserIsNotAdmitted(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("sl"), db)
+	r := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "a", Limit: 1})
+	mustAdmit(t, r, 7)
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	if _, err := redis.NewRevocations(rdb, keys, 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
+		t.Fatal(err)
+	}
+	id, got, err := r.Admit(ctx, 7)
+	if err != nil || id != "" || !got.Equal(until) {
+		t.Fatalf("Admit of a revoked user = %q, %v, %v; want nothing admitted until %v", id, got, err, until)
+	}
+	if n, _ := r.Count(ctx, 7); n != 1 {
+		t.Errorf("count %d, want the first session only", n)
+	}
+	mustAdmit(t, r, 8) // others are admitted
 }
 
 func with(o redis.SessionOptions, node string) redis.SessionOptions {
@@ -123,7 +146,7 @@ func TestCrashedNodeStopsCounting(t *testing.T) {
 	mustAdmit(t, live, 7)
 	mustAdmit(t, dead, 7)
 	start := time.Now()
-	if _, err := live.Admit(ctx, 7); err == nil {
+	if _, _, err := live.Admit(ctx, 7); err == nil {
 		t.Fatal("a third session was admitted")
 	}
 	eventually(t, "the dead node's session stops counting", func() bool {

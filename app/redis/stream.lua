@@ -1,20 +1,76 @@
 -- Shared by the scripts that read or write a user's stream. The caller's
 -- KEYS are: [1] the stream hash, [2] the message list. The hash holds the
 -- fields epoch, seq (the newest), cursor (delivered), exp (the unix second
--- both keys expire at) and, for each stored message, "#<id>" -> its seq.
+-- both keys expire at), rid (checked modes, below) and, for each stored
+-- message, "#<id>" -> its seq.
 --
--- stream(epoch, id) returns the stream's epoch, newest seq, delivered
--- cursor, expiry and the seq of message id (false when not stored), and
--- whether the stream was created now. A missing stream (never made,
--- expired, flushed, evicted) is created with the given new epoch; what is
--- left of its list belongs to the lost stream and is deleted.
-local function stream(epoch, id)
-  local h = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'cursor', 'exp', id)
+-- stream(epoch, id, check) returns the stream's epoch, newest seq,
+-- delivered cursor, expiry and the seq of message id (false when not
+-- stored), and whether the stream was created now. A missing stream (never
+-- made, expired, flushed, evicted) is created with the given new epoch;
+-- what is left of its list belongs to the lost stream and is deleted.
+--
+-- check "1" (sentinel and cluster modes) also compares the replication id
+-- of the server (INFO replication's master_replid, which a promoted replica
+-- changes) with the one the stream was last written under (field rid). A
+-- stream last written under another one may have lost its last writes in a
+-- failover: its seqs could be given again to other messages. It is rebased
+-- into the new epoch instead: the messages after the delivered cursor are
+-- kept, renumbered from 1, the rest is dropped.
+local function rebase(epoch, rid, head, cursor, exp, id)
+  local keep = {}
+  if head > cursor then
+    keep = redis.call('LRANGE', KEYS[2], cursor - head, -1)
+  end
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', #keep, 'rid', rid, 'exp', exp)
+  local known = false
+  local fields = {}
+  for i = 1, #keep do
+    local rest = string.match(keep[i], '^{"seq":%d+,"epoch":"[^"]*",(.*)$') or string.sub(keep[i], 2)
+    keep[i] = '{"seq":' .. i .. ',"epoch":"' .. epoch .. '",' .. rest
+    local mid = string.match(rest, '"id":"([^"]*)"')
+    if mid then
+      fields[#fields + 1] = '#' .. mid
+      fields[#fields + 1] = i
+      if '#' .. mid == id then
+        known = i
+      end
+    end
+  end
+  for i = 1, #keep, 500 do
+    redis.call('RPUSH', KEYS[2], unpack(keep, i, math.min(i + 499, #keep)))
+  end
+  for i = 1, #fields, 1000 do
+    redis.call('HSET', KEYS[1], unpack(fields, i, math.min(i + 999, #fields)))
+  end
+  if exp > 0 then
+    redis.call('EXPIREAT', KEYS[1], exp)
+    if #keep > 0 then
+      redis.call('EXPIREAT', KEYS[2], exp)
+    end
+  end
+  return epoch, #keep, 0, exp, known, false
+end
+
+local function stream(epoch, id, check)
+  local h = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'cursor', 'exp', id, 'rid')
+  local rid = false
+  if check == '1' then
+    rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  end
   if h[1] then
-    return h[1], tonumber(h[2] or '0'), tonumber(h[3] or '0'), tonumber(h[4] or '0'), h[5], false
+    local head, cursor, exp = tonumber(h[2] or '0'), tonumber(h[3] or '0'), tonumber(h[4] or '0')
+    if rid and h[6] ~= rid then
+      return rebase(epoch, rid, head, cursor, exp, id)
+    end
+    return h[1], head, cursor, exp, h[5], false
   end
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  if rid then
+    redis.call('HSET', KEYS[1], 'rid', rid)
+  end
   return epoch, 0, 0, 0, false, true
 end
 

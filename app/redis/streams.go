@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -17,6 +18,9 @@ type StreamsOptions struct {
 	HistoryTTL    time.Duration // lifetime of a stream a read creates (default 7 days, as the publisher's)
 	FlushInterval time.Duration // how often cursor advances are written (default 1 s)
 	Logger        *slog.Logger
+	// Failover: check streams for writes lost in a failover, as
+	// PublisherOptions.Failover (sentinel and cluster modes).
+	Failover bool
 }
 
 // Streams reads users' stored streams for sessions and keeps each user's
@@ -30,9 +34,13 @@ type Streams struct {
 	ttl      int64 // seconds
 	interval time.Duration
 	log      *slog.Logger
+	check    string
 
 	mu    sync.Mutex
 	dirty map[int64]app.Position
+	// writing is held while advances taken from dirty are being written, so
+	// that FlushUser returns only once the user's advance is in Redis.
+	writing sync.Mutex
 }
 
 // NewStreams returns Streams on rdb.
@@ -47,7 +55,7 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Streams{rdb: rdb, keys: keys, ttl: int64(opts.HistoryTTL / time.Second), interval: opts.FlushInterval,
-		log: opts.Logger, dirty: map[int64]app.Position{}}
+		log: opts.Logger, dirty: map[int64]app.Position{}, check: checkFlag(opts.Failover)}
 }
 
 // Read returns up to limit stored messages of user after from, in one
@@ -57,6 +65,53 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 // exist is created (with a new epoch), so a page always names the epoch
 // that the next messages will carry.
 func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error) {
+	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
+	if err != nil {
+		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
+	}
+	return pageOf(user, res)
+}
+
+// Open is Read for a session (or a poll) that starts: in the same round
+// trip it reads until when the user's new sessions are refused (the
+// Revoked key; zero when they are not), for the caller's auth to decide.
+func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error) {
+	args := s.readArgs(user, from, limit)
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		revoked := pipe.Get(ctx, s.keys.Revoked(user))
+		var read *goredis.Cmd
+		if attempt == 0 {
+			read = readScript.EvalSha(ctx, pipe, s.keys.streamKeys(user), args...)
+		} else {
+			read = readScript.Eval(ctx, pipe, s.keys.streamKeys(user), args...)
+		}
+		_, _ = pipe.Exec(ctx)
+		if attempt == 0 && isNoScript(read.Err()) {
+			continue // Redis lost its scripts (a restart): send the source once
+		}
+		res, err := read.Slice()
+		if err != nil {
+			return app.StreamPage{}, time.Time{}, fmt.Errorf("read stream of user %d: %w", user, err)
+		}
+		page, err := pageOf(user, res)
+		if err != nil {
+			return page, time.Time{}, err
+		}
+		var until time.Time
+		switch sec, err := revoked.Int64(); {
+		case err == nil:
+			until = time.Unix(sec, 0)
+		case !errors.Is(err, goredis.Nil):
+			return page, time.Time{}, fmt.Errorf("read revocation of user %d: %w", user, err)
+		}
+		return page, until, nil
+	}
+}
+
+// readArgs are the read script's arguments; a from.Seq below 0 reads after
+// the delivered cursor, counting the advance not written yet.
+func (s *Streams) readArgs(user int64, from app.Position, limit int) []any {
 	mode := "resume"
 	if from.Seq < 0 {
 		mode = "cursor"
@@ -64,11 +119,11 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 		from = s.dirty[user] // zero when nothing is pending
 		s.mu.Unlock()
 	}
-	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), mode, from.Epoch, from.Seq, limit, newEpoch(),
-		s.ttl, expirySlack(s.ttl)).Slice()
-	if err != nil {
-		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
-	}
+	return []any{mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check}
+}
+
+// pageOf decodes the read script's reply.
+func pageOf(user int64, res []any) (app.StreamPage, error) {
 	if len(res) < 5 {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: short reply %v", user, res)
 	}
@@ -126,6 +181,8 @@ func (s *Streams) Run(ctx context.Context) {
 // kept for the next flush. An advance of an epoch that is no longer the
 // stream's is dropped by the script.
 func (s *Streams) Flush(ctx context.Context) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	s.mu.Lock()
 	batch := s.dirty
 	s.dirty = make(map[int64]app.Position, len(batch))
@@ -140,16 +197,48 @@ func (s *Streams) Flush(ctx context.Context) error {
 		}
 	}
 	if err != nil {
-		s.mu.Lock()
-		for user, pos := range batch {
-			if cur, newer := s.dirty[user]; !newer || (cur.Epoch == pos.Epoch && cur.Seq < pos.Seq) {
-				s.dirty[user] = pos
-			}
-		}
-		s.mu.Unlock()
+		s.restore(batch)
 		return fmt.Errorf("flush %d cursors: %w", len(batch), err)
 	}
 	return nil
+}
+
+// FlushUser writes user's pending cursor advance now, without waiting for
+// the next interval; one that a running Flush took is written when
+// FlushUser returns too. A failed write is kept for the next flush.
+func (s *Streams) FlushUser(ctx context.Context, user int64) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	s.mu.Lock()
+	pos, ok := s.dirty[user]
+	delete(s.dirty, user)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	batch := map[int64]app.Position{user: pos}
+	err := s.flush(ctx, batch)
+	if isNoScript(err) {
+		if err = cursorScript.Load(ctx, s.rdb).Err(); err == nil {
+			err = s.flush(ctx, batch)
+		}
+	}
+	if err != nil {
+		s.restore(batch)
+		return fmt.Errorf("flush the cursor of user %d: %w", user, err)
+	}
+	return nil
+}
+
+// restore puts back advances whose write failed, unless newer ones came.
+func (s *Streams) restore(batch map[int64]app.Position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for user, pos := range batch {
+		if cur, newer := s.dirty[user]; !newer || (cur.Epoch == pos.Epoch && cur.Seq < pos.Seq) {
+			s.dirty[user] = pos
+		}
+	}
 }
 
 func (s *Streams) flush(ctx context.Context, batch map[int64]app.Position) error {

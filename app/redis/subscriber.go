@@ -44,6 +44,12 @@ type SubscriberMetrics interface {
 // envelope the publish script writes.
 const DropMalformed = "malformed"
 
+// CursorFlusher writes a user's pending delivered-cursor advance now
+// (Streams).
+type CursorFlusher interface {
+	FlushUser(ctx context.Context, user int64) error
+}
+
 // SubscriberOptions tune a Subscriber.
 type SubscriberOptions struct {
 	NodeID        string
@@ -51,6 +57,23 @@ type SubscriberOptions struct {
 	StaleAfter    time.Duration // no probe back for this long means the subscription is down (default 5 s)
 	Logger        *slog.Logger
 	Metrics       SubscriberMetrics // nil: none
+	// Cursors answers the flush control message (Deliveries asks it of the
+	// nodes holding a user's sessions); nil: answered without flushing.
+	Cursors CursorFlusher
+}
+
+// withDefaults fills in the defaults of unset options.
+func (o SubscriberOptions) withDefaults() SubscriberOptions {
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = time.Second
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // Timing of SUBSCRIBE and UNSUBSCRIBE commands whose confirmation does not
@@ -80,11 +103,8 @@ const (
 // it, and a confirmation of a channel that is subscribed already means the
 // connection was restored (go-redis resubscribes by itself).
 type Subscriber struct {
-	rdb  goredis.UniversalClient
-	keys Keys
-	opts SubscriberOptions
-	ps   *goredis.PubSub
-	recv Receiver
+	dispatch
+	ps *goredis.PubSub
 
 	mu       sync.Mutex
 	gen      uint64 // the connection's generation: confirmations of an older one are void
@@ -123,16 +143,7 @@ type subscription struct {
 
 // NewSubscriber returns a Subscriber on rdb; call Start to start it.
 func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOptions) *Subscriber {
-	if opts.ProbeInterval <= 0 {
-		opts.ProbeInterval = time.Second
-	}
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = 5 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Subscriber{rdb: rdb, keys: keys, opts: opts, subs: map[int64]*subscription{},
+	return &Subscriber{dispatch: dispatch{rdb: rdb, keys: keys, opts: opts.withDefaults()}, subs: map[int64]*subscription{},
 		dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1),
 		replace: make(chan struct{}, 1), probeChan: keys.NodeProbe(opts.NodeID), writerDone: make(chan struct{})}
 }
@@ -189,7 +200,7 @@ func (s *Subscriber) read(gen uint64, ch <-chan any, confirmed chan struct{}) {
 				}
 				continue
 			}
-			s.deliver(m)
+			s.deliver(m.Channel, m.Payload)
 		case *goredis.Subscription:
 			if m.Channel == s.probeChan {
 				if m.Kind != "subscribe" {
@@ -214,27 +225,6 @@ func (s *Subscriber) read(gen uint64, ch <-chan any, confirmed chan struct{}) {
 			}
 		}
 	}
-}
-
-// deliver parses a message of a user channel and hands it on.
-func (s *Subscriber) deliver(m *goredis.Message) {
-	user, ok := s.keys.ChannelUser(m.Channel)
-	if !ok {
-		return
-	}
-	if isControl(m.Payload) {
-		s.control(user, m.Payload)
-		return
-	}
-	env, ok := ParseEnvelope(user, m.Payload)
-	if !ok {
-		s.opts.Logger.Warn("dropping a message without the publisher's envelope", "user_id", user)
-		if s.opts.Metrics != nil {
-			s.opts.Metrics.MessageDropped(DropMalformed)
-		}
-		return
-	}
-	s.recv.Deliver(env)
 }
 
 // confirmSubscribe handles Redis's confirmation of a user's channel on the

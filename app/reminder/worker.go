@@ -20,11 +20,15 @@ type WorkerOptions struct {
 	PollInterval    time.Duration                   // scheduled-task forwarding and idle polling (default 200 ms)
 	ShutdownTimeout time.Duration                   // in-flight tasks get this long on shutdown, then are requeued
 	RetryDelay      func(attempt int) time.Duration // default: asynq's exponential backoff; not for ErrNotConfirmedYet
-	Logger          *slog.Logger
+	// TaskRetryDelay is the retry delay of the other task types the
+	// worker runs (handlers added to its mux), by task type.
+	TaskRetryDelay map[string]asynq.RetryDelayFunc
+	Logger         *slog.Logger
 }
 
-// NewWorker returns an asynq server that runs reminder tasks with h. The
-// default polling (5 s forwarding of scheduled tasks, 1 s idle sleep) would
+// NewWorker returns an asynq server that runs reminder tasks with h, and
+// its mux, to which the node adds the handlers of other task types (their
+// retry delays in TaskRetryDelay). The default polling (5 s forwarding of scheduled tasks, 1 s idle sleep) would
 // make reminders up to 6 s late; PollInterval bounds the lateness instead.
 func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*asynq.Server, *asynq.ServeMux) {
 	if opts.PollInterval <= 0 {
@@ -39,6 +43,9 @@ func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*as
 	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if f := opts.TaskRetryDelay[t.Type()]; f != nil {
+				return f(n, err, t)
+			}
 			if errors.Is(err, ErrNotConfirmedYet) {
 				return notConfirmedRetryDelay(n)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 )
 
 // conn is one WebSocket session of a user.
@@ -82,17 +83,17 @@ func (c *conn) start() {
 	}
 	c.subscribed = true
 	c.mu.Unlock()
-	// A revocation (with until) published before this node subscribed did
-	// not reach this session; its key was written before the publish.
-	if err := c.h.opts.Auth.Admit(ctx, c.user); app.ErrorCode(err) == app.EPermissionDenied {
-		c.evict(CloseRevoked, ReasonRevoked, "revoked")
-		return
-	}
-
-	page, err := c.h.read(ctx, c.user, c.resume)
+	page, revokedUntil, err := c.h.open(ctx, c.user, c.resume)
 	if err != nil {
 		c.h.log.Warn("read history failed", "user_id", c.user, "err", err)
 		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
+		return
+	}
+	// A revocation (with until) published before this node subscribed did
+	// not reach this session; its key was written before the publish, and
+	// is read with the history, after the subscription.
+	if auth.AdmitUntil(c.user, revokedUntil) != nil {
+		c.evict(CloseRevoked, ReasonRevoked, "revoked")
 		return
 	}
 	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,

@@ -267,6 +267,18 @@ func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.Stre
 	return h.history.Read(ctx, user, from, h.opts.ReplayPage)
 }
 
+// open is read for a session that starts (History.Open): the first page
+// and the user's revocation, in one round trip.
+func (h *Hub) open(ctx context.Context, user int64, from app.Position) (app.StreamPage, time.Time, error) {
+	select {
+	case h.reads <- struct{}{}:
+	case <-ctx.Done():
+		return app.StreamPage{}, time.Time{}, ctx.Err()
+	}
+	defer func() { <-h.reads }()
+	return h.history.Open(ctx, user, from, h.opts.ReplayPage)
+}
+
 // Resubscribed makes every session of user catch up from the stored list:
 // messages published while the subscription was down never arrived.
 func (h *Hub) Resubscribed(user int64) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/houseview/gateway/app/auth"
 )
 
 // clientAddr is the address a handshake is counted against: the
@@ -26,9 +27,14 @@ func clientAddr(r *http.Request) string {
 // it must not close the user's oldest session.
 func (h *Hub) admitSession(ctx context.Context, r *http.Request, user int64) (string, error) {
 	if h.opts.Sessions == nil || !websocket.IsWebSocketUpgrade(r) || !h.m.Upgrader.CheckOrigin(r) {
-		return "", nil
+		// Nothing to count: ask auth about a revocation on its own.
+		return "", h.opts.Auth.Admit(ctx, user)
 	}
-	return h.opts.Sessions.Admit(ctx, user)
+	id, until, err := h.opts.Sessions.Admit(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	return id, auth.AdmitUntil(user, until)
 }
 
 // release stops counting c in the session registry.

@@ -43,8 +43,10 @@ type RateLimiter interface {
 type SessionRegistry interface {
 	// Admit counts a new session of user and returns its id ("" when it
 	// is not counted), or refuses with an *app.LimitError. It may have
-	// another session of the user closed (Hub.Evict on its node).
-	Admit(ctx context.Context, user int64) (string, error)
+	// another session of the user closed (Hub.Evict on its node). When the
+	// user is revoked it admits nothing and returns until when (read in
+	// the same step, for auth to decide).
+	Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error)
 	// Release stops counting a session. It must not block.
 	Release(user int64, id string)
 }
@@ -55,6 +57,10 @@ type History interface {
 	// from.Seq below 0: after the user's delivered cursor), creating the
 	// stream when it does not exist so that the page names its epoch.
 	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
+	// Open is Read for a session that starts, which also returns until
+	// when the user's new sessions are refused (zero: they are not), read
+	// in the same round trip.
+	Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error)
 	// Advance raises user's delivered cursor to pos. It must not block.
 	Advance(user int64, pos app.Position)
 }

@@ -24,8 +24,8 @@ func TestBinaryConfigCheck(t *testing.T) {
 		wantStdout []string
 		wantStderr []string
 	}{
-		{"valid", []string{"GATEWAY_AUTH_MODE=insecure", "GATEWAY_REDIS_ADRESS=x"}, 0,
-			[]string{"warning: unknown environment variable GATEWAY_REDIS_ADRESS is ignored; did you mean GATEWAY_REDIS_ADDR?", "ok"}, nil},
+		{"valid", []string{"GATEWAY_AUTH_MODE=insecure", "GATEWAY_REDIS_ADR=x"}, 0,
+			[]string{"warning: unknown environment variable GATEWAY_REDIS_ADR is ignored; did you mean GATEWAY_REDIS_ADDR?", "ok"}, nil},
 		{"invalid", []string{"GATEWAY_JWT_SECRET=short", "GATEWAY_WORKER_CONCURRENCY=0", "GATEWAY_TIMEZONE=Mars/Olympus"}, 1, nil, []string{
 			"gateway: config ",
 			"config worker.concurrency (GATEWAY_WORKER_CONCURRENCY): ",

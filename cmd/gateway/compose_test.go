@@ -97,6 +97,8 @@ func TestComposeLoadsOnAFreshClone(t *testing.T) {
 		{nil, base},
 		{[]string{"monitoring"}, append(slices.Clone(base), "grafana", "prometheus")},
 		{[]string{"deps"}, append(slices.Clone(base), "mysql-dev", "redis-dev")},
+		{[]string{"redis-cluster"}, append(slices.Clone(base), "redis-c1", "redis-c2", "redis-c3", "redis-c4", "redis-c5", "redis-c6",
+			"redis-cluster-init")},
 	}
 	dir := freshClone(t)
 	for _, tt := range tests {

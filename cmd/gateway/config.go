@@ -10,6 +10,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
 )
 
@@ -52,6 +53,7 @@ type Config struct {
 	Worker      WorkerConfig      `koanf:"worker"`
 	Reservation ReservationConfig `koanf:"reservation"`
 	Reminder    ReminderConfig    `koanf:"reminder"`
+	Webhook     WebhookConfig     `koanf:"webhook"`
 	UI          UIConfig          `koanf:"ui"`
 	Metrics     MetricsConfig     `koanf:"metrics"`
 	Runtime     RuntimeConfig     `koanf:"runtime"`
@@ -89,10 +91,15 @@ type MySQLConfig struct {
 
 // RedisConfig is the Redis of messages, presence and reminder tasks.
 type RedisConfig struct {
-	Addr      string `koanf:"addr" required:"true" default:"127.0.0.1:6379" doc:"Redis address, host:port."`
-	Password  string `koanf:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
-	DB        int    `koanf:"db" min:"0" max:"65536" default:"0" doc:"Logical database. Deployments sharing one Redis use different numbers."`
-	Namespace string `koanf:"namespace" required:"true" default:"gw" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it). No braces, colons or spaces."`
+	// Mode is how the node reaches Redis (docs/operations.md: when to move
+	// from one to the next).
+	Mode       string   `koanf:"mode" oneof:"standalone sentinel cluster" default:"standalone" doc:"standalone: one server at redis.addr. sentinel: the master named redis.master_name, found through the sentinels at redis.addrs, followed across failovers. cluster: a Redis Cluster (7.0+) seeded by redis.addrs; user channels use sharded pub/sub, redis.db must be 0."`
+	Addr       string   `koanf:"addr" required:"true" default:"127.0.0.1:6379" doc:"Redis address, host:port (standalone mode)."`
+	Addrs      []string `koanf:"addrs" doc:"Seed addresses, comma-separated host:port: some nodes of the cluster (cluster mode) or the sentinels (sentinel mode)."`
+	MasterName string   `koanf:"master_name" doc:"The master's name as the sentinels know it (sentinel mode)."`
+	Password   string   `koanf:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
+	DB         int      `koanf:"db" min:"0" max:"65536" default:"0" doc:"Logical database. Deployments sharing one Redis use different numbers. Must be 0 in cluster mode (use redis.namespace)."`
+	Namespace  string   `koanf:"namespace" required:"true" default:"gw" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it); keeps deployments apart on one Redis or one cluster. No braces, colons or spaces."`
 	// PublishBatchWait trades a little latency for Redis and node CPU.
 	PublishBatchWait time.Duration `koanf:"publish_batch_wait" min:"0" default:"500us" doc:"Under load (a publish went out less than this ago), a publish that finds few others queued waits this long for more, so that they share one round trip to Redis; alone, a publish goes out at once. 0: never wait."`
 }
@@ -162,8 +169,8 @@ type APIConfig struct {
 // WorkerConfig is the asynq worker that fires reminders.
 type WorkerConfig struct {
 	Enabled      bool           `koanf:"enabled" default:"true" doc:"Run the asynq worker that fires reminders. false makes an API-only node."`
-	Concurrency  int            `koanf:"concurrency" min:"1" max:"1000" default:"10" doc:"Reminder tasks run at once per node."`
-	Queues       map[string]int `koanf:"queues" doc:"asynq queues this worker serves, with priorities: \"name:prio,...\". Must include reminder.queue."`
+	Concurrency  int            `koanf:"concurrency" min:"1" max:"1000" default:"10" doc:"Tasks (reminders and webhook posts) run at once per node. A webhook post holds its slot up to webhook.timeout."`
+	Queues       map[string]int `koanf:"queues" doc:"asynq queues this worker serves, with priorities: \"name:prio,...\". Must include reminder.queue, and webhook.queue when webhook.url is set."`
 	PollInterval time.Duration  `koanf:"poll_interval" doc:"How often scheduled tasks are moved to their queue and idle workers look for work: bounds how late a reminder fires (asynq's default 5 s would make it up to 6 s late)."`
 }
 
@@ -179,6 +186,22 @@ type ReminderConfig struct {
 	MaxRetry        int             `koanf:"max_retry" min:"0" max:"100" doc:"Attempts after the first; then the task is archived (visible in the UI)."`
 	ImmediateIfLate bool            `koanf:"immediate_if_late" default:"false" doc:"A viewing confirmed less than the smallest lead ahead gets one reminder at once (otherwise none)."`
 	Retention       time.Duration   `koanf:"retention" doc:"Completed reminder tasks stay visible in the asynq UI this long."`
+}
+
+// WebhookConfig is the offline fallback (docs/api.md#offline-webhook): a
+// notification that no live session of its user received within the grace
+// period is posted, signed, to the platform's webhook, which bridges it to
+// mobile push or SMS.
+type WebhookConfig struct {
+	URL       string        `koanf:"url" doc:"The platform's webhook (http or https). Empty: off, and publishing does no extra work."`
+	Secret    string        `koanf:"secret" secret:"true" doc:"HMAC-SHA256 key of X-Gateway-Signature, at least 32 bytes (openssl rand -hex 32); required with webhook.url. The receiver verifies with the same key."`
+	Grace     time.Duration `koanf:"grace" doc:"How long a notification waits for a live session of its user to receive (or acknowledge) it before it is posted; types may have their own (webhook.types)."`
+	Types     webhook.Types `koanf:"types" doc:"The notification types posted, comma-separated, each optionally with its own grace: created, confirmed, cancelled, reminder, rejected, push (e.g. \"confirmed,reminder:10s,push\"). push posts only the pushes that ask for it (\"webhook\": true)."`
+	Queue     string        `koanf:"queue" required:"true" doc:"The asynq queue of webhook tasks (its own, for the UI, metrics and alerts); must be in worker.queues and differ from reminder.queue."`
+	MaxRetry  int           `koanf:"max_retry" min:"0" max:"100" doc:"Retries after the first attempt (5xx, 429, timeouts, no answer); then the task is archived (visible in the UI)."`
+	Backoff   time.Duration `koanf:"backoff" doc:"Wait before the first retry, doubling with each retry up to 1h (plus up to 10% jitter); a longer Retry-After of the receiver wins, up to 1h."`
+	Timeout   time.Duration `koanf:"timeout" doc:"Time one post may take, from connecting to the answer; longer counts as a failure (retried)."`
+	Retention time.Duration `koanf:"retention" doc:"Finished webhook tasks stay visible in the asynq UI this long, and keep their message id taken: a notification published again within it (an outbox retry, after Redis lost the user's stream) is not posted twice."`
 }
 
 // UIConfig is the asynq web UI.
@@ -232,10 +255,17 @@ func packageDefaults(c *Config) {
 	c.Presence.Heartbeat = redis.DefaultHeartbeat
 	c.Presence.TTL = redis.DefaultPresenceTTL
 	c.Push.MaxBatch = push.DefaultMaxBatch
-	c.Worker.Queues = map[string]int{reminder.DefaultQueue: 10}
+	c.Worker.Queues = map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5}
 	c.Worker.PollInterval = reminder.DefaultPollInterval
 	c.Reservation.CancelGrace = reservation.DefaultCancelGrace
 	c.Reminder.Queue = reminder.DefaultQueue
 	c.Reminder.MaxRetry = reminder.DefaultMaxRetry
 	c.Reminder.Retention = reminder.DefaultRetention
+	c.Webhook.Grace = webhook.DefaultGrace
+	c.Webhook.Types = webhook.DefaultTypes()
+	c.Webhook.Queue = webhook.DefaultQueue
+	c.Webhook.MaxRetry = webhook.DefaultMaxRetry
+	c.Webhook.Backoff = webhook.DefaultBackoff
+	c.Webhook.Timeout = webhook.DefaultTimeout
+	c.Webhook.Retention = webhook.DefaultRetention
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/webhook"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -69,7 +70,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad zone", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_TIMEZONE": "Mars/Olympus"}, "", []string{"GATEWAY_TIMEZONE"}},
 		{"short api key", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_KEY": "abc"}, "", []string{"GATEWAY_API_KEY"}},
 		{"bad namespace", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REDIS_NAMESPACE": "a:b"}, "", []string{"GATEWAY_REDIS_NAMESPACE"}},
-		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adress: x\n", []string{`"redis.adress"`, "did you mean redis.addr?"}},
+		{"unknown file key", nil, "auth:\n  mode: insecure\nredis:\n  adr: x\n", []string{`"redis.adr"`, "did you mean redis.addr?"}},
 		{"bad yaml", nil, "auth: [\n", []string{"config file"}},
 		{"bad bool", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_API_ENABLED": "maybe"}, "", []string{"api.enabled", "GATEWAY_API_ENABLED", `"maybe"`}},
 		{"int out of range", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WS_BUFFER_SIZE": "8"}, "", []string{"ws.buffer_size", "GATEWAY_WS_BUFFER_SIZE", "between 12 and 4096"}},
@@ -86,6 +87,15 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "", []string{"http.trusted_proxies", "GATEWAY_HTTP_TRUSTED_PROXIES", `"nginx"`}},
 		{"bad prometheus url", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_UI_PROMETHEUS_ADDR": "prometheus:9090"}, "", []string{"ui.prometheus_addr", "GATEWAY_UI_PROMETHEUS_ADDR"}},
 		{"unreadable secret file", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_UI_PASSWORD_FILE": "/nonexistent/pw"}, "", []string{"ui.password", "GATEWAY_UI_PASSWORD_FILE", "/nonexistent/pw"}},
+		{"webhook url not http", webhookEnv("GATEWAY_WEBHOOK_URL", "push.example.com/hook"), "", []string{"webhook.url", "GATEWAY_WEBHOOK_URL", `"push.example.com/hook"`}},
+		{"webhook without a secret", webhookEnv("GATEWAY_WEBHOOK_SECRET", ""), "", []string{"webhook.secret", "GATEWAY_WEBHOOK_SECRET", "32 bytes"}},
+		{"webhook secret too short", webhookEnv("GATEWAY_WEBHOOK_SECRET", "short"), "", []string{"webhook.secret", "GATEWAY_WEBHOOK_SECRET", "openssl rand"}},
+		{"bad webhook grace", webhookEnv("GATEWAY_WEBHOOK_GRACE", "soon"), "", []string{"webhook.grace", "GATEWAY_WEBHOOK_GRACE", `"soon"`}},
+		{"unknown webhook type", webhookEnv("GATEWAY_WEBHOOK_TYPES", "confirmed,shipped"), "", []string{"webhook.types", "GATEWAY_WEBHOOK_TYPES", `"shipped"`, "created, confirmed"}},
+		{"bad webhook type grace", webhookEnv("GATEWAY_WEBHOOK_TYPES", "reminder:0s"), "", []string{"webhook.types", "GATEWAY_WEBHOOK_TYPES", `"0s"`}},
+		{"no webhook type", webhookEnv("GATEWAY_WEBHOOK_TYPES", " , "), "", []string{"webhook.types", "GATEWAY_WEBHOOK_TYPES", "no type"}},
+		{"queues lack the webhook queue", webhookEnv("GATEWAY_WORKER_QUEUES", "reminders:1"), "", []string{"worker.queues", "GATEWAY_WORKER_QUEUES", `"webhooks"`}},
+		{"webhook queue is the reminder queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WEBHOOK_QUEUE": "reminders"}, "", []string{"webhook.queue", "GATEWAY_WEBHOOK_QUEUE", "reminder.queue"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +111,56 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// webhookEnv is a valid environment with the webhook on, and key set to
+// value.
+func webhookEnv(key, value string) map[string]string {
+	e := map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WEBHOOK_URL": "https://push.example.com/hook",
+		"GATEWAY_WEBHOOK_SECRET": secret}
+	e[key] = value
+	return e
+}
+
+// TestWebhookConfig: the three fixed variables, the types in YAML (a list
+// or a string), each with its own grace or the default one; worker-only
+// and API-only nodes take the same settings.
+func TestWebhookConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want WebhookConfig
+	}{
+		{"off by default", "", map[string]string{"GATEWAY_AUTH_MODE": "insecure"}, WebhookConfig{Grace: 30 * time.Second,
+			Types: webhook.DefaultTypes(), Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+		{"variables", "", webhookEnv("GATEWAY_WEBHOOK_GRACE", "45s"), WebhookConfig{URL: "https://push.example.com/hook", Secret: secret,
+			Grace: 45 * time.Second, Types: webhook.DefaultTypes(), Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second,
+			Timeout: 10 * time.Second, Retention: time.Hour}},
+		{"YAML list of types", "webhook:\n  url: http://bridge:8080/push\n  secret: " + secret + "\n  types: [confirmed, \"reminder:10s\"]\n  grace: 1m\n",
+			map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WORKER_ENABLED": "false"},
+			WebhookConfig{URL: "http://bridge:8080/push", Secret: secret, Grace: time.Minute,
+				Types: webhook.Types{app.MsgReservationConfirmed: 0, app.MsgReservationReminder: 10 * time.Second},
+				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+		{"YAML string of types", "webhook:\n  types: \"push, cancelled:5m\"\n", map[string]string{"GATEWAY_AUTH_MODE": "insecure"},
+			WebhookConfig{Grace: 30 * time.Second, Types: webhook.Types{app.MsgGenericPush: 0, app.MsgReservationCancelled: 5 * time.Minute},
+				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = MustWriteFile(t, tt.file)
+			}
+			cfg, err := LoadConfig(path, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, cfg.Webhook); diff != "" {
+				t.Errorf("webhook config (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -168,7 +228,7 @@ func TestShippedConfigFiles(t *testing.T) {
 // TestLoadConfigReportsEveryError: one start-up shows every problem, not
 // the first.
 func TestLoadConfigReportsEveryError(t *testing.T) {
-	path := MustWriteFile(t, "redis:\n  adress: x\nlog:\n  format: xml\n")
+	path := MustWriteFile(t, "redis:\n  adr: x\nlog:\n  format: xml\n")
 	_, err := LoadConfig(path, env(map[string]string{
 		"GATEWAY_REDIS_DB": "one", "GATEWAY_WS_PONG_WAIT": "soon", "GATEWAY_API_KEY": "short",
 	}))

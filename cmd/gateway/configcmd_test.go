@@ -48,7 +48,8 @@ func printed(tb testing.TB, out string) map[string][2]string {
 // TestConfigPrintSources: each value shows where it came from, env over
 // file over default, with the secrets redacted.
 func TestConfigPrintSources(t *testing.T) {
-	path := MustWriteFile(t, "auth:\n  mode: insecure\nredis:\n  db: 3\n  addr: file:6379\nreminder:\n  leads: [1h, 24h]\nui:\n  password: ui-secret\n")
+	path := MustWriteFile(t, "auth:\n  mode: insecure\nredis:\n  db: 3\n  addr: file:6379\nreminder:\n  leads: [1h, 24h]\nui:\n  password: ui-secret\n"+
+		"webhook:\n  types: [reminder, \"confirmed:1m\"]\n")
 	keyFile := filepath.Join(t.TempDir(), "api_key")
 	if err := os.WriteFile(keyFile, []byte(apiKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -60,6 +61,7 @@ func TestConfigPrintSources(t *testing.T) {
 		"GATEWAY_API_KEY_FILE":   keyFile,
 		"GATEWAY_MYSQL_DSN":      "gw:p@ss:word@tcp(db:3306)/gw?parseTime=true",
 		"GATEWAY_REDIS_PASSWORD": "redis-secret",
+		"GATEWAY_WEBHOOK_SECRET": "webhook-secret-0123456789abcdef0123",
 	}, "config", "print", "-config", path)
 	if err != nil {
 		t.Fatalf("config print: %v\n%s", err, out)
@@ -74,7 +76,10 @@ func TestConfigPrintSources(t *testing.T) {
 		"auth.mode":       {"insecure", "file"},
 		"reminder.leads":  {"24h,1h", "file"},
 		"ws.pong_wait":    {"1m", "default"},
-		"worker.queues":   {"reminders:10", "default"},
+		"worker.queues":   {"reminders:10,webhooks:5", "default"},
+		"webhook.secret":  {redacted, "env"},
+		"webhook.types":   {"confirmed:1m,reminder", "file"},
+		"webhook.grace":   {"30s", "default"},
 		"jwt.secret":      {redacted, "env"},
 		"api_key":         {redacted, "secret_file"},
 		"redis.password":  {redacted, "env"},
@@ -93,7 +98,7 @@ func TestConfigPrintSources(t *testing.T) {
 	if len(rows) != len(Keys()) {
 		t.Errorf("config print shows %d keys, want %d", len(rows), len(Keys()))
 	}
-	for _, leak := range []string{secret, apiKey, "p@ss:word", "redis-secret", "ui-secret"} {
+	for _, leak := range []string{secret, apiKey, "p@ss:word", "redis-secret", "ui-secret", "webhook-secret"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("config print shows the secret %q", leak)
 		}
@@ -159,7 +164,7 @@ func TestUnknownVariables(t *testing.T) {
 		"PATH=/bin", "GATEWAYS=1", "HOME=/root",
 		"GATEWAY_REDIS_DB=1", "GATEWAY_JWT_SECRET_FILE=/run/secrets/jwt", "GATEWAY_UI_PASSWORD_FILE=/x", // known
 		"GATEWAY_JWT_SECRETS=x",
-		"GATEWAY_REDIS_ADRESS=x",
+		"GATEWAY_REDIS_ADR=x",
 		"GATEWAY_API_KEY_FIEL=x",
 		"GATEWAY_LOG_LEVLE=debug",
 		"GATEWAY_MYSQL_DSN_FILE=/x", // no _FILE for the DSN
@@ -172,7 +177,7 @@ func TestUnknownVariables(t *testing.T) {
 		{"GATEWAY_JWT_SECRETS", "GATEWAY_JWT_SECRET"},
 		{"GATEWAY_LOG_LEVLE", "GATEWAY_LOG_LEVEL"},
 		{"GATEWAY_MYSQL_DSN_FILE", ""},
-		{"GATEWAY_REDIS_ADRESS", "GATEWAY_REDIS_ADDR"},
+		{"GATEWAY_REDIS_ADR", "GATEWAY_REDIS_ADDR"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unknown variables (-want +got):\n%s", diff)

@@ -25,6 +25,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
 )
 
@@ -36,10 +37,10 @@ type node struct {
 	log         *slog.Logger
 	auth        *auth.Authenticator
 	db          *gorm.DB
-	rdb         *goredis.Client
+	rdb         goredis.UniversalClient
 	relay       *reservation.Relay
 	cleaner     *reservation.Cleaner
-	sub         *redis.Subscriber
+	sub         redis.NodeSubscriber
 	streams     *redis.Streams
 	presence    *redis.Presence
 	sessions    *redis.SessionRegistry // nil without a session limit
@@ -81,20 +82,20 @@ func (n *node) build(ctx context.Context) error {
 			log.Info("seeded demo houses", "count", seeded)
 		}
 	}
-	// RESP2: go-redis then skips its RESP3 push-notification checks, which
-	// cost a read attempt on every command (8% of a node's CPU under load).
-	n.rdb = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB, Protocol: 2})
-	if err := n.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis %s: %w", cfg.Redis.Addr, err)
+	n.rdb = cfg.Redis.client()
+	if err := pingRedis(ctx, n.rdb); err != nil {
+		return fmt.Errorf("redis (%s mode, %s): %w", cfg.Redis.Mode, cfg.Redis.where(), err)
 	}
 
 	n.metrics = metrics.New()
 	keys := redis.NewKeys(cfg.Redis.Namespace, cfg.Redis.DB)
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
-		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
+		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics, Failover: cfg.Redis.mode().Failover()})
 	store := mysql.NewStore(n.db)
 	n.watchSources(store)
-	sched := reminder.NewScheduler(asynq.NewClientFromRedisClient(n.rdb), asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
+	tasks := asynq.NewClientFromRedisClient(n.rdb)
+	outboxPub, pushPub := n.webhookPublishers(pub, tasks)
+	sched := reminder.NewScheduler(tasks, asynq.NewInspectorFromRedisClient(n.rdb), reminder.Options{
 		Leads: cfg.Reminder.Leads, ImmediateIfLate: cfg.Reminder.ImmediateIfLate, Logger: log, Metrics: n.metrics,
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
@@ -104,14 +105,20 @@ func (n *node) build(ctx context.Context) error {
 		reservation.LimitRemind:  {Count: cfg.Limits.RemindersPerMinute, Per: time.Minute},
 		ws.LimitHandshake:        {Count: cfg.Limits.HandshakesPerIP, Per: time.Second},
 	}})
-	svc := reservation.New(store, pub, reservation.Options{Location: cfg.Timezone, CancelGrace: cfg.Reservation.CancelGrace, Logger: log, Reminders: sched, Metrics: n.metrics,
+	svc := reservation.New(store, outboxPub, reservation.Options{Location: cfg.Timezone, CancelGrace: cfg.Reservation.CancelGrace, Logger: log, Reminders: sched, Metrics: n.metrics,
 		Cleaner: n.cleaner, Limiter: n.limiter})
-	n.relay = &reservation.Relay{Store: store, Publisher: pub, Logger: log}
+	n.relay = &reservation.Relay{Store: store, Publisher: outboxPub, Logger: log}
 	if cfg.Worker.Enabled {
 		n.worker, n.workerMux = reminder.NewWorker(n.rdb, reminder.NewHandler(svc, n.metrics, log).WithClock(reminder.RedisClock(n.rdb), 0), reminder.WorkerOptions{
 			Queues: cfg.Worker.Queues, Concurrency: cfg.Worker.Concurrency, PollInterval: cfg.Worker.PollInterval,
 			ShutdownTimeout: cfg.Shutdown.Timeout, Logger: log,
+			TaskRetryDelay: map[string]asynq.RetryDelayFunc{webhook.TaskType: webhook.RetryDelay(cfg.Webhook.Backoff)},
 		})
+		// Every worker runs webhook tasks: one without webhook.url fails
+		// them, to be retried by a node that has it.
+		n.workerMux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.rdb, keys, 0), webhook.HandlerOptions{
+			URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
+		}))
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -129,7 +136,7 @@ func (n *node) build(ctx context.Context) error {
 	httpOpts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
 	var engine *gin.Engine
 	if cfg.API.Enabled {
-		engine = n.buildAPI(svc, pub, keys, httpOpts)
+		engine = n.buildAPI(svc, pushPub, keys, httpOpts)
 	} else {
 		engine = httpapi.NewHandler(nil, httpOpts)
 	}
@@ -160,19 +167,39 @@ func (n *node) httpServer(h http.Handler) *http.Server {
 		ReadTimeout: c.ReadTimeout, IdleTimeout: c.IdleTimeout}
 }
 
+// webhookPublishers return the publishers of the outbox (reservation
+// events and reminders) and of pushes: pub itself without webhook.url,
+// else pub scheduling the webhook tasks through tasks. An outbox publish
+// whose task cannot be enqueued fails, so that the outbox retries it (a
+// republish delivers nothing twice); a push's is logged and counted, as a
+// retry without an idempotency key would deliver the push twice.
+func (n *node) webhookPublishers(pub *redis.Publisher, tasks *asynq.Client) (reservation.Publisher, push.Publisher) {
+	w := n.cfg.Webhook
+	if w.URL == "" {
+		return pub, pub
+	}
+	sched := webhook.NewScheduler(tasks, webhook.SchedulerOptions{Types: w.Types, Grace: w.Grace, Queue: w.Queue,
+		MaxRetry: w.MaxRetry, Retention: w.Retention, PostTimeout: w.Timeout, Logger: n.log, Metrics: n.metrics})
+	return webhook.NewPublisher(pub, sched, webhook.FailPublish), webhook.NewPublisher(pub, sched, webhook.KeepPublish)
+}
+
 // buildAPI makes the REST, WebSocket and gRPC side of a node.
-func (n *node) buildAPI(svc *reservation.Service, pub *redis.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
+func (n *node) buildAPI(svc *reservation.Service, pub push.Publisher, keys redis.Keys, httpOpts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
-	n.sub = redis.NewSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics})
-	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log})
+	n.streams = redis.NewStreams(n.rdb, keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log,
+		Failover: cfg.Redis.mode().Failover()})
+	// Cursors: a webhook task asks the nodes holding a user's sessions to
+	// write the user's delivered cursor before it decides (redis.Deliveries).
+	n.sub = newSubscriber(n.rdb, keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics,
+		Cursors: n.streams})
 	n.presence = redis.NewPresence(n.rdb, keys, redis.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
 	var sessions ws.SessionRegistry
 	if cfg.Limits.SessionsPerUser > 0 {
 		n.sessions = redis.NewSessionRegistry(n.rdb, keys, redis.SessionOptions{NodeID: cfg.NodeID,
 			Limit: cfg.Limits.SessionsPerUser, Policy: cfg.Limits.SessionPolicy, TTL: cfg.Presence.TTL,
-			Refresh: cfg.Presence.Heartbeat, Metrics: n.metrics, Logger: log})
+			Refresh: cfg.Presence.TTL / 3, Metrics: n.metrics, Logger: log}) // a third of the TTL: two refreshes may fail before a session stops counting
 		sessions = n.sessions
 	}
 	n.hub = ws.New(n.streams, n.sub, n.presence, ws.Options{

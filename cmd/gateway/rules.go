@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
@@ -17,6 +18,7 @@ func (c *Config) validate(p *problems) {
 	if p.ok("worker.enabled", "worker.queues", "reminder.queue") && c.Worker.Enabled && c.Worker.Queues[c.Reminder.Queue] == 0 {
 		p.add("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.Reminder.Queue)
 	}
+	c.validateWebhook(p)
 	if p.ok("api.enabled", "worker.enabled") && !c.API.Enabled && !c.Worker.Enabled {
 		p.add("api.enabled", "api and worker are both disabled: the node would do nothing")
 	}
@@ -32,6 +34,7 @@ func (c *Config) validate(p *problems) {
 	if p.ok("redis.namespace") && strings.ContainsAny(c.Redis.Namespace, "{}: ") {
 		p.add("redis.namespace", "must not contain braces, colons or spaces")
 	}
+	c.validateRedis(p)
 	if p.ok("api_key") && c.APIKey != "" && len(c.APIKey) < 16 {
 		p.add("api_key", "must be at least 16 characters")
 	}
@@ -42,6 +45,55 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.NodeID == "" {
 		c.NodeID, _ = os.Hostname()
+	}
+}
+
+// validateRedis checks the settings each redis.mode needs.
+func (c *Config) validateRedis(p *problems) {
+	if !p.ok("redis.mode", "redis.addrs", "redis.master_name", "redis.db") {
+		return
+	}
+	switch redis.Mode(c.Redis.Mode) {
+	case redis.ModeCluster:
+		if len(c.Redis.Addrs) == 0 {
+			p.add("redis.addrs", "cluster mode needs some of the cluster's nodes (host:port, comma-separated)")
+		}
+		if c.Redis.DB != 0 {
+			p.add("redis.db", "must be 0 in cluster mode (a Redis Cluster has only database 0); keep deployments apart with redis.namespace")
+		}
+	case redis.ModeSentinel:
+		if len(c.Redis.Addrs) == 0 {
+			p.add("redis.addrs", "sentinel mode needs the sentinels' addresses (host:port, comma-separated)")
+		}
+		if c.Redis.MasterName == "" {
+			p.add("redis.master_name", "sentinel mode needs the name the sentinels know the master by")
+		}
+	}
+}
+
+// minWebhookSecret is the shortest webhook.secret accepted, in bytes.
+const minWebhookSecret = 32
+
+// validateWebhook checks the webhook settings when webhook.url is set.
+func (c *Config) validateWebhook(p *problems) {
+	w := c.Webhook
+	if p.ok("webhook.queue", "reminder.queue") && w.Queue == c.Reminder.Queue {
+		p.add("webhook.queue", "must differ from reminder.queue %q: webhook tasks have their own queue", c.Reminder.Queue)
+	}
+	if !p.ok("webhook.url") || w.URL == "" {
+		return
+	}
+	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("webhook.url", "%q is not an http(s) URL such as https://push.example.com/gateway", w.URL)
+	}
+	if p.ok("webhook.secret") && len(w.Secret) < minWebhookSecret {
+		p.add("webhook.secret", "webhook.url needs a secret of at least %d bytes to sign with; generate one with: openssl rand -hex 32", minWebhookSecret)
+	}
+	if p.ok("webhook.types") && len(w.Types) == 0 {
+		p.add("webhook.types", "lists no type, so nothing would be posted: list some, or leave webhook.url empty")
+	}
+	if p.ok("worker.enabled", "worker.queues", "webhook.queue") && c.Worker.Enabled && c.Worker.Queues[w.Queue] == 0 {
+		p.add("worker.queues", "must include webhook.queue %q, or this node's worker never posts webhooks", w.Queue)
 	}
 }
 

@@ -183,8 +183,9 @@ func (n *node) serve(ctx context.Context) error {
 	return serveErr
 }
 
-// ready is the /readyz check: not draining, MySQL and Redis answer, and
-// (on API nodes) the pub/sub subscription delivers: its own probe came back.
+// ready is the /readyz check: not draining, MySQL and Redis (in cluster
+// mode every master) answer, and (on API nodes) the pub/sub subscription
+// delivers: its own probe came back (in cluster mode, on every shard).
 func (n *node) ready(ctx context.Context) error {
 	if n.draining.Load() {
 		return app.Errorf(app.EUnavailable, "node is shutting down")
@@ -194,7 +195,7 @@ func (n *node) ready(ctx context.Context) error {
 	if err := pingMySQL(ctx, n); err != nil {
 		return app.Errorf(app.EUnavailable, "mysql does not answer")
 	}
-	if err := n.rdb.Ping(ctx).Err(); err != nil {
+	if err := pingRedis(ctx, n.rdb); err != nil {
 		return app.Errorf(app.EUnavailable, "redis does not answer")
 	}
 	if n.sub != nil {

@@ -5,7 +5,6 @@ import (
 	"net/http/pprof"
 
 	"github.com/gin-gonic/gin"
-	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 )
 
@@ -17,7 +16,7 @@ const uiRoot = "/asynq"
 func mountUI(e *gin.Engine, cfg *Config, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
 	h := asynqmon.New(asynqmon.Options{
 		RootPath:          uiRoot,
-		RedisConnOpt:      asynq.RedisClientOpt{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB},
+		RedisConnOpt:      cfg.Redis.asynqConnOpt(),
 		PrometheusAddress: cfg.UI.PrometheusAddr, // its Metrics page queries this Prometheus
 	})
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })

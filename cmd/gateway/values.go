@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/webhook"
 )
 
 // The setting types that are not plain strings, integers or booleans.
@@ -22,6 +23,7 @@ var (
 	locationType  = reflect.TypeFor[*time.Location]()
 	authModeType  = reflect.TypeFor[app.AuthMode]()
 	prefixesType  = reflect.TypeFor[[]netip.Prefix]()
+	webhookTypes  = reflect.TypeFor[webhook.Types]()
 )
 
 // parse reads text as a value of s, checking the tags' rules. It returns
@@ -46,6 +48,9 @@ func (s setting) parse(text string) (reflect.Value, []string) {
 		return parseQueues(text)
 	case prefixesType:
 		return parsePrefixes(text)
+	case webhookTypes:
+		types, problems := webhook.ParseTypes(text)
+		return reflect.ValueOf(types), problems
 	case locationType:
 		loc, err := time.LoadLocation(text)
 		if err != nil || text == "" {
@@ -217,6 +222,8 @@ func formatValue(v reflect.Value) string {
 			parts = append(parts, fmt.Sprintf("%s:%d", name, x[name]))
 		}
 		return strings.Join(parts, ",")
+	case webhook.Types:
+		return x.String()
 	case *time.Location:
 		if x == nil {
 			return ""

@@ -14,7 +14,7 @@ import (
 	"github.com/houseview/gateway/web"
 )
 
-// mountWeb serves the browser test page and the JavaScript client
+// mountWeb serves the demo page and the JavaScript client
 // (web.Files) under /web/ and redirects / to it.
 func mountWeb(e *gin.Engine) {
 	e.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
@@ -29,10 +29,14 @@ func mountWeb(e *gin.Engine) {
 			return
 		}
 		// The type comes from the name's extension (.html), but not for
-		// scripts and types: the system's MIME table must not decide them.
+		// scripts, styles and types: the system's MIME table must not
+		// decide them (a module script or a style sheet of the wrong type
+		// is refused by the browser).
 		switch {
 		case strings.HasSuffix(name, ".js"):
 			c.Header("Content-Type", "text/javascript; charset=utf-8")
+		case strings.HasSuffix(name, ".css"):
+			c.Header("Content-Type", "text/css; charset=utf-8")
 		case strings.HasSuffix(name, ".d.ts"):
 			c.Header("Content-Type", "application/typescript; charset=utf-8")
 		}

@@ -41,10 +41,12 @@ func TestMountWeb(t *testing.T) {
 	}{
 		{"/", answer{Status: 302, ContentType: "text/html; charset=utf-8", Location: "/web/"}, nil},
 		{"/web", answer{Status: 301, ContentType: "text/html; charset=utf-8", Location: "/web/"}, nil},
-		{"/web/", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script src="app.js"></script>`, "预约看房"}},
-		{"/web/index.html", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script src="app.js"></script>`}},
+		{"/web/", answer{Status: 200, ContentType: "text/html; charset=utf-8"},
+			[]string{`<script type="module" src="app.js"></script>`, `<link rel="stylesheet" href="style.css">`, "预约看房"}},
+		{"/web/index.html", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script type="module" src="app.js"></script>`}},
 		{"/web/app.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8"},
-			[]string{"new WebSocket(", "last_seq", "function reconnectDelay(", "action: 'ack'", "/house/reserve"}},
+			[]string{"import { connect } from './gateway-client.js';", "/house/reserve", "/house/personal-recommend", "/api/messages"}},
+		{"/web/style.css", answer{Status: 200, ContentType: "text/css; charset=utf-8"}, []string{"Noto Sans CJK SC"}},
 		{"/web/gateway-client.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8", CORS: "*"},
 			[]string{"export function connect(", "action: 'ping'", "gateway:pos:"}},
 		{"/web/gateway-client.d.ts", answer{Status: 200, ContentType: "application/typescript; charset=utf-8", CORS: "*"},
@@ -77,25 +79,28 @@ func TestMountWeb(t *testing.T) {
 // chromium is the browser TestWebPageInBrowser drives (Debian's package).
 const chromium = "/usr/bin/chromium"
 
-// TestWebPageInBrowser drives the test page in headless Chromium against
-// real nodes: connected as the landlord, it books as the tenant and
-// confirms, and shows the notification; when its node drains, it reconnects
-// with last_seq to the node's successor on the same address and shows what
-// was published meanwhile, once; a refused handshake stops it retrying.
+// TestWebPageInBrowser drives the page in headless Chromium against real
+// nodes as the landlord: a booking made over REST appears live, confirmed
+// from its row; when the node drains, the page reconnects to the node's
+// successor on the same address with the client's stored position and
+// shows what was published meanwhile, once; a refused handshake stops it
+// retrying.
 func TestWebPageInBrowser(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_WS_RECONNECT_MAX=1s")
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
 	page := MustBrowser(t)
 
-	page.Do(t, chromedp.Navigate(a.httpURL+"/web/?user_id=2001"))
+	page.Do(t, chromedp.Navigate(a.httpURL+"/web/?user_id=2001&role=landlord"))
 	page.Wait(t, `document.getElementById('node-id').textContent === 'a'`)
-	page.Do(t, chromedp.SetValue(chromedp.CSS(`#book-form [name=user_id]`), "1001"),
-		chromedp.SetValue(chromedp.CSS(`#book-form [name=reserve_time]`), future(30*time.Hour)),
-		chromedp.Click(chromedp.CSS(`#book-form button[type=submit]`)))
-	page.Wait(t, `document.getElementById('answer').textContent.includes('→ 201')`)
+	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1001,"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(30*time.Hour))
+	if code, out := call(t, "POST", a.httpURL+"/house/reserve", "", body); code != 201 {
+		t.Fatalf("reserve: %d %v", code, out)
+	}
 	page.Wait(t, `document.querySelectorAll('#messages li').length === 1`)
-	page.Do(t, chromedp.Click(chromedp.CSS(`#act-form button[data-verb=confirm]`)))
-	page.Wait(t, `document.getElementById('answer').textContent.includes('"status": "confirmed"')`)
+	page.Wait(t, `document.querySelector('#reservations li[data-status=pending]') !== null`)
+	page.Do(t, chromedp.Click(chromedp.CSS(`#reservations li[data-status=pending] button[data-verb=confirm]`)))
+	page.Wait(t, `document.getElementById('answer').textContent.includes('→ 200') && document.getElementById('answer').textContent.includes('"status": "confirmed"')`)
+	page.Wait(t, `document.querySelector('#reservations li[data-status=confirmed]') !== null`)
 	page.Wait(t, `document.getElementById('acked').textContent === '1'`)
 
 	// Drain node a; publish while the page has no node; start a2 on a's address.
@@ -105,15 +110,17 @@ func TestWebPageInBrowser(t *testing.T) {
 	if err := <-a.exited; err != nil {
 		t.Fatalf("node a exit: %v", err)
 	}
-	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1002,"user_name":"李四","house_id":3001,"reserve_time":%q}`, future(31*time.Hour))
+	body = fmt.Sprintf(`{"landlord_id":2001,"user_id":1002,"user_name":"李四","house_id":3001,"reserve_time":%q}`, future(31*time.Hour))
 	if code, out := call(t, "POST", b.httpURL+"/house/reserve", "", body); code != 201 {
 		t.Fatalf("reserve on b: %d %v", code, out)
 	}
 	MustStart(t, append(withNode(env, "a2"), "GATEWAY_HTTP_ADDR="+strings.TrimPrefix(a.httpURL, "http://")))
 	page.Wait(t, `document.getElementById('node-id').textContent === 'a2'`)
 	page.Wait(t, `[...document.querySelectorAll('#messages li')].map(li => li.dataset.seq).join() === '2,1'`)
+	page.Wait(t, `document.querySelectorAll('#reservations li[data-status=pending]').length === 1`)
 	page.Wait(t, `document.getElementById('log').textContent.includes('closed 1001')`)
-	page.Wait(t, `localStorage.getItem('houseview.last_seq.2001') === '2'`)
+	page.Wait(t, `document.getElementById('reconnects').textContent !== '0'`)
+	page.Wait(t, `JSON.parse(localStorage.getItem('gateway:pos:2001')).seq === 2`)
 
 	// A handshake the gateway refuses is reported, not retried.
 	page.Do(t, chromedp.SetValue(chromedp.ID("user-id"), "x"), chromedp.Click(chromedp.ID("connect")))
@@ -124,6 +131,7 @@ func TestWebPageInBrowser(t *testing.T) {
 // browserPage is one tab of a headless Chromium.
 type browserPage struct {
 	ctx        context.Context
+	wg         sync.WaitGroup // the exception recorder
 	mu         sync.Mutex
 	exceptions []string
 }
@@ -145,11 +153,10 @@ func MustBrowser(tb testing.TB) *browserPage {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	p := &browserPage{ctx: ctx}
-	var wg sync.WaitGroup
 	tb.Cleanup(func() {
 		cancel()
 		cancelAlloc()
-		wg.Wait()
+		p.wg.Wait()
 		// Chromium's helpers may still write to the profile for a moment.
 		for range 50 {
 			if os.RemoveAll(dir) == nil {
@@ -161,8 +168,32 @@ func MustBrowser(tb testing.TB) *browserPage {
 	if err := chromedp.Do(ctx); err != nil {
 		tb.Fatalf("starting %s: %v", chromium, err)
 	}
-	events := chromedp.Events(ctx, runtime.ExceptionThrown)
-	wg.Go(func() {
+	p.recordExceptions()
+	return p
+}
+
+// NewTab opens another tab of p's browser, in a browser context of its own
+// (its own storage, like another profile) and a window of its own (never
+// hidden, so its timers run at full speed). It closes with the test.
+func (p *browserPage) NewTab(tb testing.TB) *browserPage {
+	tb.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx, chromedp.WithNewBrowserContext())
+	tab := &browserPage{ctx: ctx}
+	tb.Cleanup(func() {
+		cancel()
+		tab.wg.Wait()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatalf("opening a tab: %v", err)
+	}
+	tab.recordExceptions()
+	return tab
+}
+
+// recordExceptions collects the tab's uncaught exceptions until it closes.
+func (p *browserPage) recordExceptions() {
+	events := chromedp.Events(p.ctx, runtime.ExceptionThrown)
+	p.wg.Go(func() {
 		for ev, err := range events {
 			if err != nil {
 				return
@@ -172,7 +203,6 @@ func MustBrowser(tb testing.TB) *browserPage {
 			p.mu.Unlock()
 		}
 	})
-	return p
 }
 
 // Do runs actions in the tab, each step within 30 s.

@@ -19,6 +19,7 @@ type commonConfig struct {
 	redisAddr    string
 	redisDB      int
 	ownRedis     bool
+	ownCluster   bool
 	auth         string // jwt or insecure
 	nodeEnv      listFlag
 	timeout      time.Duration
@@ -36,6 +37,7 @@ func (c *commonConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.redisAddr, "redis", envOr(getenv, "TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address (ignored with -own-redis)")
 	fs.IntVar(&c.redisDB, "redis-db", 15, "Redis logical DB, claimed like the tests claim theirs and flushed before and after (0: the first free one)")
 	fs.BoolVar(&c.ownRedis, "own-redis", false, "start a private redis-server (no persistence) instead of using -redis: Redis's CPU and memory then count this run only (recommended for CPU figures)")
+	fs.BoolVar(&c.ownCluster, "own-redis-cluster", false, "start a private Redis Cluster of 3 masters (no replicas, no persistence) and run the nodes in redis.mode cluster; Redis CPU is the masters' sum, and each master's share is printed at the end")
 	fs.StringVar(&c.auth, "auth", "jwt", "node auth mode: jwt (the tool sets GATEWAY_JWT_SECRET and mints a token per user) or insecure (?user_id=)")
 	fs.Var(&c.nodeEnv, "node-env", "extra KEY=VALUE for every node (repeatable), e.g. GATEWAY_WS_BUFFER_SIZE=64")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound of the whole run")
@@ -52,6 +54,8 @@ func (c *commonConfig) check() error {
 		return fmt.Errorf("-auth %q: want jwt or insecure", c.auth)
 	case c.redisDB < 0 || c.redisDB > 15:
 		return fmt.Errorf("-redis-db %d: want 1 to 15, or 0 for the first free one", c.redisDB)
+	case c.ownRedis && c.ownCluster:
+		return errors.New("-own-redis and -own-redis-cluster exclude each other")
 	case c.timeout <= 0 || c.readyTimeout <= 0:
 		return errors.New("-timeout and -ready-timeout must be positive")
 	case c.progress < 0 || (c.progress > 0 && c.progress < time.Second):

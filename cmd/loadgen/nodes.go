@@ -53,6 +53,9 @@ func (o *orch) nodeEnv(id string, httpPort, grpcPort int) []string {
 	if o.cfg.auth == "jwt" {
 		env = append(env, "GATEWAY_JWT_SECRET="+o.jwtSecret)
 	}
+	if o.cluster != nil {
+		env = append(env, "GATEWAY_REDIS_MODE=cluster", "GATEWAY_REDIS_ADDRS="+strings.Join(o.cluster.addrs, ","))
+	}
 	env = append(env, nodeSettings...)
 	return append(env, o.cfg.nodeEnv...)
 }

@@ -31,6 +31,7 @@ type orch struct {
 	dbName    string
 	rdb       *redisDB
 	ownRedis  *proc // stopped last
+	cluster   *ownCluster
 	tmpDir    bool
 
 	mu    sync.Mutex
@@ -67,6 +68,14 @@ func newOrch(ctx context.Context, scenario string, cfg commonConfig, out, errOut
 			err = errors.Join(err, o.close(true))
 		}
 	}()
+	if cfg.ownCluster {
+		if o.cluster, err = startOwnCluster(ctx, o.cfg.workdir, 3); err != nil {
+			return o, err
+		}
+		o.cfg.redisAddr = o.cluster.addrs[0]
+		o.rdb = &redisDB{RedisClaim: testenv.PrivateRedisDB(o.cluster.addrs[0]), clusterPID: o.cluster.pids()}
+		return o, nil
+	}
 	pid := 0
 	if cfg.ownRedis {
 		if o.cfg.redisAddr, err = o.startOwnRedis(ctx); err != nil {
@@ -95,6 +104,10 @@ func (o *orch) close(failed bool) error {
 	err = errors.Join(err, testenv.DropDatabase(ctx, o.cfg.mysqlDSN, o.dbName))
 	if o.ownRedis != nil {
 		_ = o.ownRedis.stop(10 * time.Second)
+	}
+	if o.cluster != nil {
+		o.cluster.report(o.out)
+		o.cluster.stop()
 	}
 	if failed || err != nil || o.cfg.keep || !o.tmpDir {
 		fmt.Fprintf(o.out, "work directory (logs, summaries): %s\n", o.cfg.workdir)

@@ -16,7 +16,8 @@ import (
 // redis-server's (-own-redis), 0 for a shared one.
 type redisDB struct {
 	*testenv.RedisClaim
-	serverPID int
+	serverPID  int
+	clusterPID []int // the masters of a private cluster (-own-redis-cluster)
 }
 
 func (r *redisDB) flush() error {
@@ -30,6 +31,13 @@ func (r *redisDB) flush() error {
 func (r *redisDB) cpuSeconds() float64 {
 	if r.serverPID > 0 {
 		return cpuSeconds(r.serverPID)
+	}
+	if len(r.clusterPID) > 0 {
+		sum := 0.0
+		for _, pid := range r.clusterPID {
+			sum += cpuSeconds(pid)
+		}
+		return sum
 	}
 	info, err := r.info("cpu")
 	if err != nil {

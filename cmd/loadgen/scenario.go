@@ -68,8 +68,12 @@ func runScenario(ctx context.Context, name string, common commonConfig, sc scena
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "loadgen %s: %d CPUs, load average %s, %s mode, redis %s db %d (own %v), database %s, node env %v\n",
-		name, runtime.NumCPU(), load0, common.auth, o.cfg.redisAddr, o.rdb.DB, common.ownRedis, o.dbName, []string(common.nodeEnv))
+	own := fmt.Sprint("own ", common.ownRedis)
+	if common.ownCluster {
+		own = "own 3-master cluster"
+	}
+	fmt.Fprintf(stdout, "loadgen %s: %d CPUs, load average %s, %s mode, redis %s db %d (%s), database %s, node env %v\n",
+		name, runtime.NumCPU(), load0, common.auth, o.cfg.redisAddr, o.rdb.DB, own, o.dbName, []string(common.nodeEnv))
 	rep, err := sc.run(ctx, o)
 	var cond conditions
 	if err == nil {

@@ -89,6 +89,13 @@ func ClaimRedisDB(ctx context.Context, addr string, db int, wait, ttl time.Durat
 	}
 }
 
+// PrivateRedisDB is database 0 of a private server that nobody else uses
+// (a throwaway Redis Cluster node, where SELECT and claims do not work):
+// nothing is claimed; Release flushes it.
+func PrivateRedisDB(addr string) *RedisClaim {
+	return &RedisClaim{DB: 0, Addr: addr, Client: redis.NewClient(&redis.Options{Addr: addr})}
+}
+
 // Flush empties the claimed database.
 func (c *RedisClaim) Flush(ctx context.Context) error { return c.Client.FlushDB(ctx).Err() }
 
@@ -99,6 +106,9 @@ func (c *RedisClaim) Release() error {
 	defer cancel()
 	err := c.Client.FlushDB(ctx).Err()
 	err = errors.Join(err, c.Client.Close())
+	if c.ctl == nil { // PrivateRedisDB: nothing was claimed
+		return err
+	}
 	if v, _ := c.ctl.Get(ctx, claimKey(c.DB)).Result(); v == c.owner {
 		c.ctl.Del(ctx, claimKey(c.DB))
 	}

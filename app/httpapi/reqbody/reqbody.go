@@ -38,6 +38,8 @@ type Push struct {
 	Detail  json.RawMessage `json:"detail"`
 	// IdempotencyKey may also come as the Idempotency-Key header.
 	IdempotencyKey string `json:"idempotency_key"`
+	// Webhook asks for the offline webhook (push.Request.Webhook).
+	Webhook bool `json:"webhook"`
 }
 
 // Decode decodes body, read whole, into dst. An empty (or blank) body

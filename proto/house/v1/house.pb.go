@@ -1121,8 +1121,13 @@ type PushRequest struct {
 	// delivers nothing new and returns the first call's results.
 	// 1 to 128 of [A-Za-z0-9._:-].
 	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Optional: asks for the offline webhook. A user whose live sessions do
+	// not receive the message within the grace period gets it posted to the
+	// platform's webhook (mobile push), if the gateway has one configured
+	// with "push" among webhook.types.
+	Webhook       bool `protobuf:"varint,6,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PushRequest) Reset() {
@@ -1188,6 +1193,13 @@ func (x *PushRequest) GetIdempotencyKey() string {
 		return x.IdempotencyKey
 	}
 	return ""
+}
+
+func (x *PushRequest) GetWebhook() bool {
+	if x != nil {
+		return x.Webhook
+	}
+	return false
 }
 
 // PushReply has one result per distinct user, in request order.
@@ -1403,14 +1415,15 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"h\n" +
 	"\x15ListReservationsReply\x129\n" +
 	"\freservations\x18\x01 \x03(\v2\x15.house.v1.ReservationR\freservations\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total\"\xa2\x01\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"\xbc\x01\n" +
 	"\vPushRequest\x12\x19\n" +
 	"\buser_ids\x18\x01 \x03(\x03R\auserIds\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\tR\acontent\x12\x1f\n" +
 	"\vdetail_json\x18\x04 \x01(\tR\n" +
 	"detailJson\x12'\n" +
-	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\";\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x18\n" +
+	"\awebhook\x18\x06 \x01(\bR\awebhook\";\n" +
 	"\tPushReply\x12.\n" +
 	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"]\n" +
 	"\n" +

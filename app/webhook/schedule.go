@@ -1,0 +1,146 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/houseview/gateway/app"
+)
+
+// Enqueuer enqueues asynq tasks (asynq.Client).
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// SchedulerOptions configure a Scheduler. Zero values take the defaults,
+// except MaxRetry (0: no retry).
+type SchedulerOptions struct {
+	Types       Types         // the types posted, with their grace; nil: DefaultTypes
+	Grace       time.Duration // the grace of types without their own (DefaultGrace)
+	Queue       string        // asynq queue (DefaultQueue)
+	MaxRetry    int           // retries after the first attempt; then the task is archived
+	Retention   time.Duration // finished tasks stay (in the UI, and keeping their id taken) this long (DefaultRetention)
+	PostTimeout time.Duration // the Handler's timeout of one post (DefaultTimeout): bounds a run with the delivery check
+	Now         func() time.Time
+	Logger      *slog.Logger
+	Metrics     Metrics // nil: not counted
+}
+
+// runSlack is how much longer than one post a task run may take: the
+// delivery check, which waits for the nodes' cursors (redis.DefaultFlushWait).
+const runSlack = 30 * time.Second
+
+// scheduleConcurrency bounds the enqueues of one batch in flight at once.
+const scheduleConcurrency = 8
+
+// Scheduler enqueues the webhook task of each published message whose type
+// opts in: one task per message id (TaskID), however often the message is
+// published and on however many nodes, due once its grace has passed.
+type Scheduler struct {
+	q    Enqueuer
+	opts SchedulerOptions
+}
+
+// NewScheduler returns a Scheduler enqueueing through q.
+func NewScheduler(q Enqueuer, opts SchedulerOptions) *Scheduler {
+	if opts.Types == nil {
+		opts.Types = DefaultTypes()
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.Queue == "" {
+		opts.Queue = DefaultQueue
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.PostTimeout <= 0 {
+		opts.PostTimeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{q: q, opts: opts}
+}
+
+// Schedule enqueues the webhook task of m, published at pos, if its type
+// is posted: due at now + its grace, rounded up to a whole second (asynq
+// keeps whole seconds and must not run it early). A task that message id
+// has already (scheduled, running, retrying, archived, or finished within
+// the retention) is left as it is: nil. A failed enqueue is logged,
+// counted and returned as app.EUnavailable.
+func (s *Scheduler) Schedule(ctx context.Context, m app.Message, pos app.Position) error {
+	grace, ok := s.opts.Types.grace(m, s.opts.Grace)
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(Task{ID: m.ID, UserID: m.UserID, Type: m.Type(), Epoch: pos.Epoch, Seq: pos.Seq, Body: m.Payload})
+	if err != nil {
+		return fmt.Errorf("webhook task of %s: %w", m.ID, err)
+	}
+	due := s.opts.Now().Add(grace)
+	if t := due.Truncate(time.Second); t.Before(due) {
+		due = t.Add(time.Second)
+	}
+	_, err = s.q.EnqueueContext(ctx, asynq.NewTask(TaskType, b), asynq.TaskID(TaskID(m.ID)), asynq.Queue(s.opts.Queue),
+		asynq.ProcessAt(due), asynq.MaxRetry(s.opts.MaxRetry), asynq.Retention(s.opts.Retention),
+		asynq.Timeout(s.opts.PostTimeout+runSlack))
+	switch {
+	case err == nil:
+		s.count(TaskScheduled)
+		return nil
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		s.count(TaskDuplicate)
+		return nil
+	}
+	s.count(TaskFailed)
+	s.opts.Logger.WarnContext(ctx, "scheduling the webhook failed", "msg_id", m.ID, "user_id", m.UserID, "err", err)
+	return fmt.Errorf("%w: %w", app.Errorf(app.EUnavailable, "webhook of message %s not scheduled; retry", m.ID), err)
+}
+
+// ScheduleAll schedules each of msgs, published at the positions of the
+// same index, a few at once, and returns the first error.
+func (s *Scheduler) ScheduleAll(ctx context.Context, msgs []app.Message, positions []app.Position) error {
+	if len(positions) != len(msgs) {
+		return fmt.Errorf("webhook: %d positions for %d messages", len(positions), len(msgs))
+	}
+	var (
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, scheduleConcurrency)
+		errs  = make([]error, len(msgs))
+	)
+	for i, m := range msgs {
+		if _, ok := s.opts.Types.grace(m, s.opts.Grace); !ok {
+			continue // most messages of a push that did not ask: no goroutine
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = s.Schedule(ctx, m, positions[i])
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) count(result string) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.WebhookTask(result)
+	}
+}
