@@ -38,7 +38,8 @@ race:
 # and make fuzz-ci run it. make fuzz runs each for FUZZTIME (default 1m,
 # e.g. make fuzz FUZZTIME=10m); make fuzz-ci (part of make test) for 3 s. A
 # failing input is written to testdata/fuzz/FuzzName/ and rerun by go test.
-FUZZ_TARGETS = ./app:FuzzCheckText ./app:FuzzParseReserveTime ./app/httpapi/reqbody:FuzzRequestBody
+FUZZ_TARGETS = ./app:FuzzCheckText ./app:FuzzParseReserveTime ./app:FuzzParsePosition ./app/httpapi/reqbody:FuzzRequestBody \
+	./app/ws:FuzzClientFrame ./pkg/jwtauth:FuzzVerify
 FUZZTIME ?= 1m
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -59,13 +59,21 @@ func ParsePosition(seq, epoch, seqField string) (Position, error) {
 	if err != nil || n < 0 {
 		return Position{}, Errorf(EInvalidArgument, "%s must be a non-negative integer", seqField)
 	}
+	if err := CheckEpoch(epoch); err != nil {
+		return Position{}, err
+	}
+	return Position{Epoch: epoch, Seq: n}, nil
+}
+
+// CheckEpoch refuses what cannot be an epoch; "" (not given) passes.
+func CheckEpoch(epoch string) error {
 	if len(epoch) > MaxEpochLen {
-		return Position{}, Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
+		return Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
 	}
 	for i := 0; i < len(epoch); i++ {
 		if b := epoch[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
-			return Position{}, Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
+			return Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
 		}
 	}
-	return Position{Epoch: epoch, Seq: n}, nil
+	return nil
 }

@@ -92,17 +92,13 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 	if c == nil {
 		return
 	}
-	var f clientFrame
-	if err := json.Unmarshal(msg, &f); err != nil {
-		c.reject("frame is not a JSON object")
+	f, err := decodeFrame(msg)
+	if err != nil {
+		c.reject(app.ErrorMessage(err))
 		return
 	}
 	switch f.Action {
 	case "ack":
-		if f.Seq == nil || *f.Seq <= 0 {
-			c.reject("ack needs a positive seq")
-			return
-		}
 		if err := c.ack(f.Epoch, *f.Seq); err != nil {
 			c.reject(app.ErrorMessage(err))
 		}
@@ -110,9 +106,30 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 		c.refresh(f.Token)
 	case "ping":
 		_ = c.s.Write(pongFrame)
-	default:
-		c.reject(`unknown action; the client frames are {"action":"ack","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
 	}
+}
+
+// decodeFrame parses and checks a client frame: a known action, and for
+// an ack a positive seq and an epoch that could be one. Its errors are
+// invalid_argument, with the text of the error frame.
+func decodeFrame(msg []byte) (clientFrame, error) {
+	var f clientFrame
+	if err := json.Unmarshal(msg, &f); err != nil {
+		return f, app.Errorf(app.EInvalidArgument, "frame is not a JSON object")
+	}
+	switch f.Action {
+	case "ack":
+		if f.Seq == nil || *f.Seq <= 0 {
+			return f, app.Errorf(app.EInvalidArgument, "ack needs a positive seq")
+		}
+		if err := app.CheckEpoch(f.Epoch); err != nil {
+			return f, err
+		}
+	case "refresh", "ping":
+	default:
+		return f, app.Errorf(app.EInvalidArgument, `unknown action; the client frames are {"action":"ack","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
+	}
+	return f, nil
 }
 
 // refresh extends the session to the expiry of a new token of its user;
