@@ -29,7 +29,8 @@ import (
 //	required  "true": the value may not be empty
 //	secret    "true": redacted by `config print`, and readable from the
 //	          file named by the variable + _FILE; "dsn": only the
-//	          password part of a DSN is redacted
+//	          password part of a DSN is redacted; "url": only a URL's
+//	          password and query values are redacted
 //
 // config/reference.yaml is generated from these declarations
 // (go generate ./cmd/gateway); a test keeps the committed file in step.
@@ -193,7 +194,7 @@ type ReminderConfig struct {
 // period is posted, signed, to the platform's webhook, which bridges it to
 // mobile push or SMS.
 type WebhookConfig struct {
-	URL       string        `koanf:"url" doc:"The platform's webhook (http or https). Empty: off, and publishing does no extra work."`
+	URL       string        `koanf:"url" secret:"url" doc:"The platform's webhook (http or https). Empty: off, and publishing does no extra work."`
 	Secret    string        `koanf:"secret" secret:"true" doc:"HMAC-SHA256 key of X-Gateway-Signature, at least 32 bytes (openssl rand -hex 32); required with webhook.url. The receiver verifies with the same key."`
 	Grace     time.Duration `koanf:"grace" doc:"How long a notification waits for a live session of its user to receive (or acknowledge) it before it is posted; types may have their own (webhook.types)."`
 	Types     webhook.Types `koanf:"types" doc:"The notification types posted, comma-separated, each optionally with its own grace: created, confirmed, cancelled, reminder, rejected, push (e.g. \"confirmed,reminder:10s,push\"). push posts only the pushes that ask for it (\"webhook\": true)."`
@@ -210,7 +211,7 @@ type UIConfig struct {
 	Username string `koanf:"username" required:"true" default:"admin" doc:"In jwt mode the UI needs HTTP basic auth (this user and ui.password) or \"Authorization: Bearer <api_key>\"."`
 	Password string `koanf:"password" secret:"true" doc:"Basic-auth password of the UI in jwt mode; empty: api_key."`
 	// PrometheusAddr is asynqmon.Options.PrometheusAddress.
-	PrometheusAddr string `koanf:"prometheus_addr" doc:"URL of a Prometheus that scrapes the nodes (http://prometheus:9090): the UI then shows queue metrics over time (its Metrics page), queried by the node. Empty: no Metrics page."`
+	PrometheusAddr string `koanf:"prometheus_addr" secret:"url" doc:"URL of a Prometheus that scrapes the nodes (http://prometheus:9090): the UI then shows queue metrics over time (its Metrics page), queried by the node. Empty: no Metrics page."`
 }
 
 // MetricsConfig is the Prometheus endpoint.

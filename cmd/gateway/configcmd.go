@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -83,6 +84,8 @@ func displayValue(s setting, value string) string {
 		}
 	case "dsn":
 		value = redactDSN(value)
+	case "url":
+		value = redactURL(value)
 	}
 	if value == "" {
 		return `""`
@@ -107,6 +110,30 @@ func redactDSN(dsn string) string {
 		return dsn // no password
 	}
 	return dsn[:colon+1] + redacted + dsn[at:]
+}
+
+// redactURL replaces the password and the query values of a URL (a
+// webhook's may carry credentials in either); what does not parse is
+// redacted whole.
+func redactURL(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redacted
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "REDACTED", redacted)
 }
 
 // runConfigReference writes config/reference.yaml to stdout or -o FILE.

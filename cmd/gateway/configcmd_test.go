@@ -220,6 +220,21 @@ func TestRedactDSN(t *testing.T) {
 	}
 }
 
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ url, want string }{
+		{"https://hooks.example.com/push", "https://hooks.example.com/push"},
+		{"https://gw:s3cret@hooks.example.com/push", "https://gw:<redacted>@hooks.example.com/push"},
+		{"https://hooks.example.com/push?token=abc&team=7", "https://hooks.example.com/push?team=<redacted>&token=<redacted>"},
+		{"https://gw@hooks.example.com/", "https://gw@hooks.example.com/"},
+		{"http://[::1", "<redacted>"},
+		{"", ""},
+	} {
+		if got := redactURL(tt.url); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
 func TestConfigReferenceCommand(t *testing.T) {
 	out, err := runCommand(t, nil, "config", "reference")
 	if err != nil {
