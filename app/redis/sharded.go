@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -39,15 +38,11 @@ type ShardedSubscriber struct {
 	dispatch
 	cluster *goredis.ClusterClient
 
-	mu       sync.Mutex
+	subTable                   // mu also guards owners, shards and mapped
 	owners   []*shard          // slot -> the connection of its master (nil: none reachable)
 	shards   map[string]*shard // live connections by master address
 	mapped   bool              // a slot map was read
-	subs     map[int64]*shardSub
-	dirty    map[int64]struct{}
-	inflight map[int64]struct{}
-	wake     chan struct{}
-	refresh  chan struct{} // the slot map must be read again
+	refresh  chan struct{}     // the slot map must be read again
 
 	resubs     atomic.Int64
 	stop       context.CancelFunc
@@ -55,22 +50,11 @@ type ShardedSubscriber struct {
 	writerDone chan struct{}
 }
 
-// shardSub is where one user's channel stands.
-type shardSub struct {
-	refs    int
-	state   wireState
-	shard   *shard    // the connection the subscription (or the command in flight) is on
-	since   time.Time // when the command in flight was sent
-	ready   chan struct{}
-	restore bool // the next confirmation restores a subscription: catch up
-}
-
 // NewShardedSubscriber returns the subscriber of a node on a Redis
 // Cluster; call Start to start it.
 func NewShardedSubscriber(rdb *goredis.ClusterClient, keys Keys, opts SubscriberOptions) *ShardedSubscriber {
 	return &ShardedSubscriber{dispatch: dispatch{rdb: rdb, keys: keys, opts: opts.withDefaults()}, cluster: rdb,
-		owners: make([]*shard, SlotCount), shards: map[string]*shard{}, subs: map[int64]*shardSub{},
-		dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1),
+		subTable: newSubTable(), owners: make([]*shard, SlotCount), shards: map[string]*shard{},
 		refresh: make(chan struct{}, 1), writerDone: make(chan struct{})}
 }
 
@@ -95,53 +79,6 @@ func (s *ShardedSubscriber) Start(ctx context.Context, recv Receiver) error {
 	return nil
 }
 
-// Acquire makes sure the node is subscribed to user's channel and returns
-// once its shard confirmed the SSUBSCRIBE. Each Acquire needs one
-// Release, except one that returned an error.
-func (s *ShardedSubscriber) Acquire(ctx context.Context, user int64) error {
-	s.mu.Lock()
-	sub := s.subs[user]
-	if sub == nil {
-		sub = &shardSub{ready: make(chan struct{})}
-		s.subs[user] = sub
-	}
-	sub.refs++
-	ready := sub.ready
-	if sub.state == unsubscribed {
-		s.markLocked(user)
-	}
-	s.mu.Unlock()
-	select {
-	case <-ready:
-		return nil
-	case <-ctx.Done():
-		s.Release(user)
-		return fmt.Errorf("subscribe to user %d: %w", user, ctx.Err())
-	}
-}
-
-// Release drops one Acquire; after the last one the writer unsubscribes.
-func (s *ShardedSubscriber) Release(user int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.subs[user]
-	if sub == nil || sub.refs == 0 {
-		return
-	}
-	if sub.refs--; sub.refs == 0 {
-		s.markLocked(user)
-	}
-}
-
-// markLocked queues user for the writer. s.mu is held.
-func (s *ShardedSubscriber) markLocked(user int64) {
-	s.dirty[user] = struct{}{}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // remapSoon asks the writer to read the slot map again.
 func (s *ShardedSubscriber) remapSoon() {
 	select {
@@ -156,16 +93,7 @@ func (s *ShardedSubscriber) confirmSubscribe(sh *shard, user int64) {
 	sub := s.subs[user]
 	restored := false
 	if sub != nil && sub.shard == sh && sub.state == subscribing {
-		sub.state = subscribed
-		if sub.restore {
-			sub.restore, restored = false, sub.refs > 0
-		} else {
-			close(sub.ready)
-		}
-		delete(s.inflight, user)
-		if sub.refs == 0 {
-			s.markLocked(user)
-		}
+		restored = s.confirmedLocked(user, sub)
 	}
 	s.mu.Unlock()
 	if restored {
@@ -195,7 +123,7 @@ func (s *ShardedSubscriber) confirmUnsubscribe(sh *shard, user int64) {
 // detachLocked takes user's subscription off its connection (gone, or no
 // longer the owner of its slot) and queues it: with sessions left it is
 // made again on the slot's master, restored. s.mu is held.
-func (s *ShardedSubscriber) detachLocked(user int64, sub *shardSub) {
+func (s *ShardedSubscriber) detachLocked(user int64, sub *subscription) {
 	if sub.state == subscribed {
 		if sub.refs > 0 {
 			sub.restore = true // ready stays closed: sessions keep running meanwhile

@@ -106,12 +106,8 @@ type Subscriber struct {
 	dispatch
 	ps *goredis.PubSub
 
-	mu       sync.Mutex
+	subTable        // mu also guards gen
 	gen      uint64 // the connection's generation: confirmations of an older one are void
-	subs     map[int64]*subscription
-	dirty    map[int64]struct{} // users whose subscription may need a command
-	inflight map[int64]struct{} // users with a command awaiting confirmation
-	wake     chan struct{}      // holds a token while dirty is not empty
 
 	replace    chan struct{} // the probe asks for a new connection
 	lastProbe  atomic.Int64  // unix nanos of the last probe received
@@ -123,28 +119,9 @@ type Subscriber struct {
 	writerDone chan struct{}
 }
 
-// wireState is where a user's channel stands on the pub/sub connection.
-type wireState uint8
-
-const (
-	unsubscribed  wireState = iota // not subscribed, nothing in flight
-	subscribing                    // SUBSCRIBE sent, confirmation awaited
-	subscribed                     // confirmed
-	unsubscribing                  // UNSUBSCRIBE sent, confirmation awaited
-)
-
-type subscription struct {
-	refs    int // Acquires not yet released
-	state   wireState
-	since   time.Time     // when the command in flight was sent
-	ready   chan struct{} // closed when state becomes subscribed; a fresh one when it leaves it
-	restore bool          // subscribed on a replaced connection: the next confirmation is a resubscription
-}
-
 // NewSubscriber returns a Subscriber on rdb; call Start to start it.
 func NewSubscriber(rdb goredis.UniversalClient, keys Keys, opts SubscriberOptions) *Subscriber {
-	return &Subscriber{dispatch: dispatch{rdb: rdb, keys: keys, opts: opts.withDefaults()}, subs: map[int64]*subscription{},
-		dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1),
+	return &Subscriber{dispatch: dispatch{rdb: rdb, keys: keys, opts: opts.withDefaults()}, subTable: newSubTable(),
 		replace: make(chan struct{}, 1), probeChan: keys.NodeProbe(opts.NodeID), writerDone: make(chan struct{})}
 }
 
@@ -239,16 +216,7 @@ func (s *Subscriber) confirmSubscribe(gen uint64, user int64) {
 	if sub != nil && gen == s.gen {
 		switch sub.state {
 		case subscribing:
-			sub.state = subscribed
-			if sub.restore {
-				sub.restore, restored = false, sub.refs > 0
-			} else {
-				close(sub.ready)
-			}
-			delete(s.inflight, user)
-			if sub.refs == 0 {
-				s.markLocked(user)
-			}
+			restored = s.confirmedLocked(user, sub)
 		case subscribed:
 			restored = sub.refs > 0
 		}
@@ -266,54 +234,6 @@ func (s *Subscriber) confirmUnsubscribe(gen uint64, user int64) {
 	if sub := s.subs[user]; sub != nil && gen == s.gen && sub.state == unsubscribing {
 		sub.state = unsubscribed
 		delete(s.inflight, user)
-		s.markLocked(user)
-	}
-}
-
-// markLocked queues user for the writer. s.mu is held.
-func (s *Subscriber) markLocked(user int64) {
-	s.dirty[user] = struct{}{}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Acquire makes sure the node is subscribed to user's channel and returns
-// once Redis has confirmed the SUBSCRIBE: what is published after that is
-// delivered. Each Acquire needs one Release, except one that returned an
-// error.
-func (s *Subscriber) Acquire(ctx context.Context, user int64) error {
-	s.mu.Lock()
-	sub := s.subs[user]
-	if sub == nil {
-		sub = &subscription{ready: make(chan struct{})}
-		s.subs[user] = sub
-	}
-	sub.refs++
-	ready := sub.ready
-	if sub.state == unsubscribed {
-		s.markLocked(user)
-	}
-	s.mu.Unlock()
-	select {
-	case <-ready:
-		return nil
-	case <-ctx.Done():
-		s.Release(user)
-		return fmt.Errorf("subscribe to user %d: %w", user, ctx.Err())
-	}
-}
-
-// Release drops one Acquire; after the last one the writer unsubscribes.
-func (s *Subscriber) Release(user int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.subs[user]
-	if sub == nil || sub.refs == 0 {
-		return
-	}
-	if sub.refs--; sub.refs == 0 {
 		s.markLocked(user)
 	}
 }
