@@ -79,17 +79,24 @@ func runScenario(ctx context.Context, name string, common commonConfig, sc scena
 	if err == nil {
 		cond = o.conditions(start, load0)
 	}
-	if cerr := o.close(err != nil); err != nil || cerr != nil {
+	cerr := o.close(err != nil)
+	if err != nil {
 		return errors.Join(err, cerr)
+	}
+	// A run that measured is reported even when the clean-up after it
+	// failed (a flush or a drop that timed out): the figures are valid, the
+	// clean-up error is returned after them.
+	if cerr != nil {
+		cerr = fmt.Errorf("%s: clean-up after the run: %w", name, cerr)
 	}
 	rec := runRecord{Scenario: name, Conditions: cond, Settings: settings, Results: rep, Failures: rep.failures()}
 	rec.OK = len(rec.Failures) == 0
 	rep.printTable(stdout)
 	if err := writeRecord(stdout, common.jsonOut, rec); err != nil {
-		return err
+		return errors.Join(err, cerr)
 	}
 	if !rec.OK {
-		return fmt.Errorf("%s: checks failed: %s", name, strings.Join(rec.Failures, "; "))
+		return errors.Join(fmt.Errorf("%s: checks failed: %s", name, strings.Join(rec.Failures, "; ")), cerr)
 	}
-	return nil
+	return cerr
 }

@@ -63,7 +63,7 @@ func ClaimRedisDB(ctx context.Context, addr string, db int, wait, ttl time.Durat
 				continue
 			}
 			c := &RedisClaim{DB: n, Addr: addr, Client: redis.NewClient(&redis.Options{Addr: addr, DB: n}), ctl: ctl, owner: owner}
-			if err := c.Client.FlushDB(ctx).Err(); err != nil {
+			if err := c.Client.FlushDBAsync(ctx).Err(); err != nil {
 				_ = c.Release()
 				return nil, fmt.Errorf("flush redis db %d: %w", n, err)
 			}
@@ -100,11 +100,14 @@ func PrivateRedisDB(addr string) *RedisClaim {
 func (c *RedisClaim) Flush(ctx context.Context) error { return c.Client.FlushDB(ctx).Err() }
 
 // Release flushes the database, closes the client and gives the claim
-// back (only if it is still this holder's).
+// back (only if it is still this holder's). The flush is FLUSHDB ASYNC:
+// the keys are gone at once and Redis frees their memory in the
+// background, so a database of millions of entries (a soak's) does not
+// outlast the client's read timeout.
 func (c *RedisClaim) Release() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := c.Client.FlushDB(ctx).Err()
+	err := c.Client.FlushDBAsync(ctx).Err()
 	err = errors.Join(err, c.Client.Close())
 	if c.ctl == nil { // PrivateRedisDB: nothing was claimed
 		return err
