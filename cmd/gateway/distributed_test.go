@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,32 +199,4 @@ func countContent(notes []client.Notification, content string) int {
 		}
 	}
 	return c
-}
-
-// pushPatiently pushes one message with an idempotency key, retrying
-// transport errors and 5xx answers for up to 60 s: long enough to ride out
-// a Redis failover.
-func pushPatiently(base string, user int64, key string) error {
-	client := &http.Client{Timeout: 10 * time.Second}
-	body := fmt.Sprintf(`{"user_ids":[%d],"title":"t","content":%q,"idempotency_key":%q}`, user, key, key)
-	var last error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		req, _ := http.NewRequest("POST", base+"/api/push", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			if resp.StatusCode < 500 {
-				return fmt.Errorf("push %s: status %d", key, resp.StatusCode)
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		last = err
-	}
-	return fmt.Errorf("push %s: gave up: %v", key, last)
 }

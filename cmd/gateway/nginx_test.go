@@ -205,12 +205,26 @@ func wsDialFrame(tb testing.TB, base, query string) framedClient {
 
 // pushRetrying pushes one message the way a careful backend does: with an
 // idempotency key, retrying transport errors and 5xx answers (a node going
-// away mid-request) until it is stored exactly once.
+// away mid-request) for up to 5 s, until it is stored exactly once.
 func pushRetrying(base string, user int64, key string) error {
+	return pushRetryingFor(base, user, key, 5*time.Second)
+}
+
+// pushPatiently is pushRetrying for up to 60 s: long enough to ride out a
+// Redis failover.
+func pushPatiently(base string, user int64, key string) error {
+	return pushRetryingFor(base, user, key, 60*time.Second)
+}
+
+// pushRetryingFor pushes one message with an idempotency key, retrying
+// transport errors and 5xx answers with a growing pause (20 ms more each
+// time, at most 500 ms) until it is stored or within has passed.
+func pushRetryingFor(base string, user int64, key string, within time.Duration) error {
 	client := &http.Client{Timeout: 10 * time.Second}
 	body := fmt.Sprintf(`{"user_ids":[%d],"title":"t","content":%q,"idempotency_key":%q}`, user, key, key)
 	var last error
-	for attempt := range 20 {
+	deadline := time.Now().Add(within)
+	for attempt := 1; ; attempt++ {
 		req, _ := http.NewRequest("POST", base+"/api/push", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 		req.Header.Set("Content-Type", "application/json")
@@ -227,7 +241,9 @@ func pushRetrying(base string, user int64, key string) error {
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		last = err
-		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond) // backoff between retries
+		if time.Now().After(deadline) {
+			return fmt.Errorf("push %s: gave up after %d attempts: %v", key, attempt, last)
+		}
+		time.Sleep(min(time.Duration(attempt)*20*time.Millisecond, 500*time.Millisecond))
 	}
-	return fmt.Errorf("push %s: gave up: %v", key, last)
 }
