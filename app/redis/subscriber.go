@@ -297,27 +297,6 @@ func (s *Subscriber) replaceConn(ctx context.Context) {
 	go old.Close() // may wait for go-redis's own reconnect attempt
 }
 
-// expire queues the users whose command has waited too long.
-func (s *Subscriber) expire(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for user := range s.inflight {
-		sub := s.subs[user]
-		switch {
-		case sub == nil:
-			delete(s.inflight, user)
-		case sub.state == unsubscribing && now.Sub(sub.since) >= unsubscribeGiveUp:
-			// The reply was lost with the connection; go-redis forgot the
-			// channel before sending, so the new connection lacks it.
-			sub.state = unsubscribed
-			delete(s.inflight, user)
-			s.dirty[user] = struct{}{}
-		case sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
-			s.dirty[user] = struct{}{}
-		}
-	}
-}
-
 // plan moves the queued users to their next state and returns the
 // channels to subscribe and to unsubscribe.
 func (s *Subscriber) plan(now time.Time) (subs, unsubs []string) {

@@ -109,3 +109,24 @@ func (t *subTable) confirmedLocked(user int64, sub *subscription) (restored bool
 	}
 	return restored
 }
+
+// expire queues the users whose command has waited too long.
+func (t *subTable) expire(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for user := range t.inflight {
+		sub := t.subs[user]
+		switch {
+		case sub == nil:
+			delete(t.inflight, user)
+		case sub.state == unsubscribing && now.Sub(sub.since) >= unsubscribeGiveUp:
+			// The reply was lost with the connection; go-redis forgot the
+			// channel before sending, so the new connection lacks it.
+			sub.state, sub.shard = unsubscribed, nil
+			delete(t.inflight, user)
+			t.dirty[user] = struct{}{}
+		case sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
+			t.dirty[user] = struct{}{}
+		}
+	}
+}

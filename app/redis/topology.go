@@ -164,25 +164,6 @@ func (s *ShardedSubscriber) slotRanges(ctx context.Context) ([]slotRange, error)
 	return out, nil
 }
 
-// expire queues the users whose command has waited too long.
-func (s *ShardedSubscriber) expire(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for user := range s.inflight {
-		sub := s.subs[user]
-		switch {
-		case sub == nil:
-			delete(s.inflight, user)
-		case sub.state == unsubscribing && now.Sub(sub.since) >= unsubscribeGiveUp:
-			sub.state, sub.shard = unsubscribed, nil
-			delete(s.inflight, user)
-			s.dirty[user] = struct{}{}
-		case sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
-			s.dirty[user] = struct{}{}
-		}
-	}
-}
-
 // shardCommands are the channels to subscribe and unsubscribe on one
 // connection, grouped by slot.
 type shardCommands struct {
