@@ -109,7 +109,7 @@ BENCH_SET = "ramp -users 5000 -batch 1" "ramp -users 5000 -batch 50" \
 	"fixed -users 10000 -rate 5000 -duration 20s" "idle -conns 19000" "footprint"
 
 bench:
-	go build -o bin/gateway ./cmd/gateway
+	go build -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
 	go build -o bin/loadgen ./cmd/loadgen
 	mkdir -p $(BENCH_OUT)
 	@status=0; for args in $(BENCH_SET); do \
