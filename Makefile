@@ -3,7 +3,7 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build image proto-check vet services reference fuzz fuzz-ci race
+.PHONY: run test build image proto-check vet services reference protocol fuzz fuzz-ci race
 
 # What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -63,6 +63,12 @@ image:
 # (a test fails while the committed file differs).
 reference:
 	go generate ./cmd/gateway
+
+# Regenerates the tables that repeat pkg/protocol (docs/protocol.md, the
+# JavaScript client's code table and types, web/test/protocol-vectors.json);
+# a test fails while a committed one differs.
+protocol:
+	go run ./pkg/protocol/internal/gen .
 
 # Fails when the committed generated code differs from what `make proto` makes.
 proto-check: proto

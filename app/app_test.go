@@ -72,3 +72,22 @@ func TestMessageType(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUserID(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+	}{
+		{"1001", 1001}, {"1", 1}, {"9223372036854775807", 9223372036854775807},
+		{"+1001", 0}, {"01001", 0}, {"0", 0}, {"-5", 0}, {" 1001", 0}, {"1001 ", 0}, {"", 0}, {"1e3", 0},
+		{"9223372036854775808", 0},
+	} {
+		got, err := app.ParseUserID(tt.in, "user_id")
+		if got != tt.want || (err == nil) != (tt.want != 0) {
+			t.Errorf("ParseUserID(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+		if err != nil && app.ErrorCode(err) != app.EInvalidArgument {
+			t.Errorf("ParseUserID(%q): code %s", tt.in, app.ErrorCode(err))
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package app
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // A user's stream is the ordered sequence of notifications published to
 // that user. Each stream has an epoch: an id made when the stream is
@@ -45,6 +48,17 @@ type StreamPage struct {
 	Reset bool
 	// Messages follow After, oldest first, at most the page size.
 	Messages []*Envelope
+}
+
+// SessionCheck is what a WebSocket session that starts learns with its
+// first page, in the same round trip: whether it may go on.
+type SessionCheck struct {
+	// RevokedUntil: the user's new sessions are refused until then (zero:
+	// they are not).
+	RevokedUntil time.Time
+	// Evicted: the session limit closed this session (it was the user's
+	// oldest) before its node could tell it.
+	Evicted bool
 }
 
 // MaxEpochLen bounds an epoch a client sends; the gateway's own are at

@@ -9,7 +9,7 @@
 // The WebSocket rotates through `nodes` (default: this page's host); REST
 // calls always go to this page's own origin (the gateway sends no CORS
 // headers for its API), with `Authorization: Bearer <token>` in jwt mode.
-import { connect } from './gateway-client.js';
+import { connect, CLOSE_CODES } from './gateway-client.js';
 
 const TYPES = {
   1: '预约创建 created', 2: '已确认 confirmed', 3: '已取消 cancelled',
@@ -18,11 +18,6 @@ const TYPES = {
 const STATUS = { pending: '待确认 pending', confirmed: '已确认 confirmed', rejected: '已拒绝 rejected', cancelled: '已取消 cancelled' };
 const RANK = { pending: 0, confirmed: 1, rejected: 2, cancelled: 2 }; // states only move forward
 const VERBS = { confirm: '确认 Confirm', reject: '拒绝 Reject', cancel: '取消 Cancel', remind: '提醒 Remind' };
-const CLOSES = {
-  1000: 'normal', 1001: 'node draining', 1006: 'connection lost or refused', 1009: 'frame too big',
-  1013: 'try again later', 4000: 'slow consumer', 4001: 'token expired', 4003: 'revoked',
-  4008: 'too many sessions', 4029: 'rate limited',
-};
 const HISTORY = 50; // notifications loaded over HTTP when a page connects
 const KEEP = 200; // notifications the centre keeps
 const PAGE_SIZE = 12;
@@ -195,7 +190,7 @@ function onConnected(ev) {
 }
 
 function onDisconnected(ev) {
-  const why = CLOSES[ev.code] || 'closed';
+  const why = ev.code === 1000 ? 'normal' : (CLOSE_CODES[ev.code]?.name || 'closed').replaceAll('_', ' ');
   log(`closed ${ev.code} ${why}${ev.reason ? ': ' + ev.reason : ''}; ` +
     (ev.willReconnect ? `reconnect in ${ev.delayMs} ms` : 'not reconnecting'), ev.willReconnect ? 'WARN' : '');
   if (ev.willReconnect) setState('waiting', `重连中 reconnecting in ${ev.delayMs} ms (${ev.code})`);

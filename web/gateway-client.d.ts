@@ -28,8 +28,10 @@ export interface ConnectOptions {
   token?: string;
   /**
    * Jwt mode: returns a fresh token. Called before every connection (but the first when `token`
-   * is given) and, when the gateway announces the token's expiry (`exp`), before it expires: the
-   * new token is sent as {"action":"refresh"}.
+   * is given) and, when the gateway announces the token's expiry (`exp`), halfway through what is
+   * left of it (or 30 s before it, when that is later): a new token is sent as
+   * {"action":"refresh"}, once; the session's own token handed back again (a cache) is not sent,
+   * and getToken is asked again halfway through what is then left.
    */
   getToken?: () => string | Promise<string>;
   /** Resume after this seq (default: the stored position, else the user's delivered cursor). */
@@ -48,8 +50,8 @@ export interface ConnectOptions {
    */
   ack?: boolean;
   /**
-   * Milliseconds to gather acks into one frame (default 1000). 100 waiting acks go sooner, but
-   * never more than 4 ack frames a second (the gateway limits the frames a client sends).
+   * Milliseconds to gather acks into one frame (default 1000; 100 waiting acks go at once). 0 acks
+   * each notification as soon as its handlers returned: acks of delivered messages are free.
    */
   ackInterval?: number;
   /**
@@ -107,13 +109,8 @@ export interface ConnectedEvent {
 }
 
 export interface DisconnectedEvent {
-  /**
-   * The close code: 1001 node draining, 1013 try again later, 4000 slow consumer, 4001 token
-   * expired, 4003 disconnected by an operator (reconnects after the advised max_ms), 4008 too many
-   * sessions of the user, 4029 too many client frames; 1006 for a connection that failed, broke, or
-   * was given up by the client (see reason); 1000 after close().
-   */
-  code: number;
+  /** The close code (CLOSE_CODES; 1006 also when the client gave the connection up, 1000 after close()). */
+  code: CloseCode | 1000;
   reason: string;
   /** Whether the connection had received its connected frame. */
   wasOpen: boolean;
@@ -135,8 +132,9 @@ export interface ResetEvent {
 
 /**
  * An error: the gateway's code for a refused handshake (status set) or an error frame
- * (invalid_argument, ...), or the client's: token_expired, revoked, too_many_sessions,
- * frame_too_big, get_token, storage, bad_frame, gap. `fatal` errors end the client.
+ * (invalid_argument, resource_exhausted, ...), the name of a close code that is an error
+ * (CLOSE_CODES: frame_too_big, revoked, too_many_sessions, rate_limited, or token_expired without
+ * getToken), or the client's own: get_token, storage, bad_frame, gap. `fatal` errors end the client.
  */
 export interface GatewayError extends Error {
   code: string;
@@ -176,3 +174,55 @@ export interface GatewayClient {
 
 /** Opens a client that stays connected, resuming where it left off, until close(). */
 export function connect(options: ConnectOptions): GatewayClient;
+
+/** What a client knows when a session or a handshake ended (decide's input). */
+export interface Attempt {
+  code: number;
+  /** The HTTP status of a refused handshake (0: not refused). */
+  status?: number;
+  retryAfterMs?: number;
+  wasOpen?: boolean;
+  /** Reconnects since the last connected frame. */
+  attempts?: number;
+  advice?: ReconnectAdvice;
+  /** The client can get a fresh token (getToken). */
+  tokenSource?: boolean;
+  /** A random number in [0, 1) for the jitter (default Math.random()). */
+  random?: number;
+}
+
+/** The reconnect rule: reconnect or stop, after how many ms (every reconnect resumes from the position). */
+export function decide(attempt: Attempt): { reconnect: boolean; delayMs: number };
+
+/** The refresh rule: ms until a token with leftMs to live is refreshed, or null when too little is left. */
+export function refreshDelay(leftMs: number): number | null;
+
+// <protocol:types>
+// Generated from pkg/protocol (make protocol): do not edit.
+/**
+ * A close code the gateway sends (and 1006: no close frame):
+ * - 1001 `draining`: the node is draining (SIGTERM); its sessions are closed spread over ws.drain_window; reconnect at once (the next URL), with its position.
+ * - 1006 `connection_lost`: no close frame: the connection broke, timed out, or was given up by the client (never sent by the server); reconnect after the backoff, with its position.
+ * - 1009 `frame_too_big`: a client frame was larger than ws.max_message_bytes; reconnect after the advised `max_ms`, with its position.
+ * - 1013 `try_again`: the node cannot reach Redis right now; reconnect after the backoff, with its position.
+ * - 4000 `slow_consumer`: slow consumer: the session's send queue stayed full for ws.slow_timeout; reconnect after the backoff, with its position.
+ * - 4001 `token_expired`: the token's exp passed without a refresh; reconnect at once with a fresh token and its position (stop without a token source).
+ * - 4002 `behind_history`: while catching up, the session fell behind the stored history (more than history.size messages, or older than history.ttl); the resume says truncated; reconnect after the backoff, with its position.
+ * - 4003 `revoked`: an operator disconnected the user (POST /api/users/{id}/disconnect); handshakes may be refused until the operator's until; reconnect after the advised `max_ms`, with its position.
+ * - 4008 `too_many_sessions`: the user opened more than limits.sessions_per_user sessions and this was the oldest; not reconnect.
+ * - 4029 `rate_limited`: the client kept sending costly frames after an error frame told it to wait; reconnect after the backoff, with its position.
+ */
+export type CloseCode = 1001 | 1006 | 1009 | 1013 | 4000 | 4001 | 4002 | 4003 | 4008 | 4029;
+/** What a client does after a close code. */
+export type CloseAdvice = 'resume_now' | 'resume' | 'resume_late' | 'fresh_token' | 'stop';
+export interface CloseCodeInfo {
+  name: string;
+  reason: string;
+  advice: CloseAdvice;
+  error: boolean;
+}
+/** Every close code: its name, the close frame's text, what a client does. */
+export const CLOSE_CODES: Readonly<Record<CloseCode, Readonly<CloseCodeInfo>>>;
+/** Refused handshakes by HTTP status: retry after the backoff, retry only with a token source, or stop. */
+export const HANDSHAKE_STATUSES: Readonly<Record<number, Readonly<{ retry: boolean; tokenRetry: boolean }>>>;
+// </protocol:types>

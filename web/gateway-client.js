@@ -10,8 +10,11 @@
 // It keeps one WebSocket open: it resumes after every close with the last
 // (epoch, seq) it processed, backs off as the gateway advises, rotates
 // through the given URLs, drops duplicates, follows stream resets, acks in
-// batches, refreshes its token and pings so that a half-open connection is
-// noticed. The wire protocol is described in the README ("WebSocket").
+// batches (or each, with ackInterval: 0), refreshes its token and pings so
+// that a half-open connection is noticed. The wire protocol is
+// docs/protocol.md; the close codes, the reconnect rule (decide) and the
+// refresh rule (refreshDelay) follow pkg/protocol, whose tables are
+// generated into this file.
 
 /**
  * @typedef {{base_ms: number, max_ms: number, jitter: number}} ReconnectAdvice
@@ -31,7 +34,8 @@
  * @property {Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>} [storage] keeps the position per
  *   user under "gateway:pos:<user>" (e.g. localStorage).
  * @property {boolean} [ack] acknowledge processed notifications (default true).
- * @property {number} [ackInterval] ms to gather acks into one frame (default 1000).
+ * @property {number} [ackInterval] ms to gather acks into one frame (default 1000; 0: ack each
+ *   notification as soon as its handlers returned).
  * @property {number} [pingInterval] ms of silence before a ping (default min(20000, heartbeat_ms)).
  * @property {number} [pongTimeout] ms a ping may wait for any frame before the connection is
  *   given up and replaced (default 10000).
@@ -39,11 +43,95 @@
  * @property {typeof WebSocket} [WebSocket] constructor to use (default the global one).
  */
 
-const DEFAULT_ADVICE = { base_ms: 500, max_ms: 30000, jitter: 0.5 };
+// <protocol:tables>
+// Generated from pkg/protocol (make protocol): do not edit.
+/** Every close code: its name, the close frame's text, what a client does, and whether it is reported as an error. */
+export const CLOSE_CODES = Object.freeze({
+  1001: Object.freeze({ name: "draining", reason: "node shutting down, reconnect with last_seq", advice: "resume_now", error: false }),
+  1006: Object.freeze({ name: "connection_lost", reason: "", advice: "resume", error: false }),
+  1009: Object.freeze({ name: "frame_too_big", reason: "", advice: "resume_late", error: true }),
+  1013: Object.freeze({ name: "try_again", reason: "cannot reach Redis, try again later", advice: "resume", error: false }),
+  4000: Object.freeze({ name: "slow_consumer", reason: "slow consumer, resume with last_seq", advice: "resume", error: false }),
+  4001: Object.freeze({ name: "token_expired", reason: "token expired", advice: "fresh_token", error: false }),
+  4002: Object.freeze({ name: "behind_history", reason: "behind the stored history, resume with last_seq", advice: "resume", error: false }),
+  4003: Object.freeze({ name: "revoked", reason: "revoked", advice: "resume_late", error: true }),
+  4008: Object.freeze({ name: "too_many_sessions", reason: "too many sessions", advice: "stop", error: true }),
+  4029: Object.freeze({ name: "rate_limited", reason: "rate limited: too many frames", advice: "resume", error: true }),
+});
+/** Refused handshakes: retry after the backoff, retry only with a token source, or stop. */
+export const HANDSHAKE_STATUSES = Object.freeze({
+  400: Object.freeze({ retry: false, tokenRetry: false }),
+  401: Object.freeze({ retry: false, tokenRetry: true }),
+  403: Object.freeze({ retry: false, tokenRetry: false }),
+  429: Object.freeze({ retry: true, tokenRetry: false }),
+  503: Object.freeze({ retry: true, tokenRetry: false }),
+});
+const DEFAULT_ADVICE = Object.freeze({ base_ms: 500, max_ms: 30000, jitter: 0.5 });
+const REFRESH_LEAD_MS = 30000;
+const MIN_REFRESH_LEFT_MS = 1000;
+// </protocol:tables>
 const EVENTS = ['notification', 'connected', 'disconnected', 'reset', 'error'];
-const ACK_BATCH = 100; // ack soon when this many notifications wait for an ack
-const ACK_GAP = 250; // ms between ack frames at least: the gateway limits client frames per second
+const ACK_BATCH = 100; // ack at once when this many notifications wait for an ack
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's largest delay
+
+/**
+ * decide is the reconnect rule of pkg/protocol (Decide): after a close
+ * code, or a refused handshake (status), reconnect or stop, after how many
+ * ms. Every reconnect resumes from the position processed last.
+ * @param {{code: number, status?: number, retryAfterMs?: number, wasOpen?: boolean, attempts?: number,
+ *   advice?: {base_ms: number, max_ms: number, jitter: number}, tokenSource?: boolean, random?: number}} a
+ * @returns {{reconnect: boolean, delayMs: number}}
+ */
+export function decide(a) {
+  const advice = a.advice && a.advice.max_ms > 0 ? a.advice : DEFAULT_ADVICE;
+  const random = a.random ?? Math.random();
+  const stop = { reconnect: false, delayMs: 0 };
+  const next = { reconnect: true, delayMs: backoffMs(advice, a.attempts || 0, random) };
+  if (a.status) {
+    const s = HANDSHAKE_STATUSES[a.status];
+    if (!s) return next; // a status this version does not know: keep trying
+    if (!s.retry && !(s.tokenRetry && a.tokenSource)) return stop;
+    next.delayMs = Math.max(next.delayMs, a.retryAfterMs || 0);
+    return next;
+  }
+  switch ((CLOSE_CODES[a.code] || { advice: 'resume' }).advice) {
+    case 'resume_now':
+      if (a.wasOpen) next.delayMs = 0;
+      break;
+    case 'fresh_token':
+      if (!a.tokenSource) return stop;
+      next.delayMs = 0;
+      break;
+    case 'resume_late':
+      next.delayMs = jittered(advice.max_ms, advice.jitter, random);
+      break;
+    case 'stop':
+      return stop;
+  }
+  return next;
+}
+
+/**
+ * refreshDelay is the refresh rule of pkg/protocol (RefreshDelay): ms from
+ * now until a token with leftMs to live is refreshed (halfway through what
+ * is left, or REFRESH_LEAD_MS before it expires when that is later), or
+ * null when too little is left to try.
+ * @param {number} leftMs
+ * @returns {number | null}
+ */
+export function refreshDelay(leftMs) {
+  if (leftMs < MIN_REFRESH_LEFT_MS) return null;
+  return leftMs - Math.min(REFRESH_LEAD_MS, leftMs / 2);
+}
+
+function backoffMs(advice, attempt, random) {
+  const ceiling = attempt < 40 ? Math.min(advice.max_ms, advice.base_ms * 2 ** attempt) : advice.max_ms;
+  return jittered(ceiling, advice.jitter, random);
+}
+
+function jittered(ms, jitter, random) {
+  return Math.round(ms * (1 - jitter * random));
+}
 
 /**
  * Opens a client that stays connected until close(). Handlers added with
@@ -55,7 +143,7 @@ export function connect(options = {}) {
   const o = {
     ...options,
     ack: options.ack !== false,
-    ackInterval: positive(options.ackInterval, 1000),
+    ackInterval: options.ackInterval === 0 ? 0 : positive(options.ackInterval, 1000),
     pingInterval: positive(options.pingInterval, 0), // 0: from heartbeat_ms
     pongTimeout: positive(options.pongTimeout, 10000),
     connectTimeout: positive(options.connectTimeout, 10000),
@@ -82,7 +170,9 @@ export function connect(options = {}) {
   let nodeId = null, heartbeatMs = 0, lastFrameAt = 0, pingSentAt = 0, watchDueAt = 0, graced = false;
   let sessionMax = 0; // highest seq the server sent on this connection (acks may not exceed it)
   let acked = { epoch: '', seq: 0 };
-  let retryTimer, watchTimer, ackTimer, refreshTimer, ackDueAt = 0, lastAckAt = 0;
+  let retryTimer, watchTimer, ackTimer, refreshTimer, ackDueAt = 0;
+  let sessionExp = 0; // unix s the session's token expires at (0: none announced)
+  let refreshing = null; // the token of a refresh sent and not answered yet
 
   if (o.lastSeq != null) {
     pos = { epoch: o.epoch || '', lastSeq: o.lastSeq };
@@ -143,7 +233,7 @@ export function connect(options = {}) {
       } catch (err) {
         if (my !== gen) return;
         emit('error', fail('get_token', `gateway-client: getToken failed: ${err}`));
-        return retry(1006, 'no token', false);
+        return retry(1006, 'no token', false, decide({ code: 1006, attempts: attempt, advice, tokenSource: true }).delayMs);
       }
       if (my !== gen) return;
     }
@@ -202,8 +292,9 @@ export function connect(options = {}) {
     lost(1006, reason, base);
   }
 
-  // lost handles the end of a connection: it reconnects unless the close
-  // code or a refused handshake says retrying cannot help.
+  // lost handles the end of a connection: decide (the protocol's rule)
+  // says whether to reconnect and when, from the close code or, for a
+  // handshake that failed, the refusal probe() reads.
   async function lost(code, reason, base) {
     const wasOpen = isOpen;
     ws = null;
@@ -212,50 +303,34 @@ export function connect(options = {}) {
     if (state === 'closed') return;
     const my = ++gen;
     state = 'waiting';
-    let delay = null; // null: the backoff
+    let refused = null;
     if (!wasOpen && base && typeof fetch === 'function') {
-      const refused = await probe(base);
+      refused = await probe(base);
       if (my !== gen) return;
-      if (refused) {
-        emit('error', refused);
-        if (refused.fatal) return stop(null, code, reason);
-      }
     }
-    switch (code) {
-      case 1001: // the node drains, spreading its closes: the next URL at once
-        if (wasOpen) delay = 0;
-        break;
-      case 1009:
-        emit('error', fail('frame_too_big', 'gateway-client: the gateway refused a frame as too big'));
-        break;
-      case 4001: // the token expired: reconnect with a fresh one
-        if (!o.getToken) {
-          return stop(fail('token_expired', 'gateway-client: the token expired and there is no getToken', { fatal: true, closeCode: code }), code, reason);
-        }
-        break;
-      case 4003: // an operator disconnected the user: reconnect late (a refusal then ends it)
-        emit('error', fail('revoked', `gateway-client: the session was revoked: ${reason}`, { closeCode: code }));
-        delay = jittered(advice.max_ms);
-        break;
-      case 4008: // too many sessions of the user: do not fight back
-        return stop(fail('too_many_sessions', `gateway-client: closed as the user's oldest session: ${reason}`, { fatal: true, closeCode: code }), code, reason);
+    const d = decide({ code, status: refused ? refused.status : 0, retryAfterMs: refused ? refused.retryAfterMs : 0,
+      wasOpen, attempts: attempt, advice, tokenSource: !!o.getToken });
+    const info = CLOSE_CODES[code];
+    let err = refused;
+    if (!err && info && (info.error || !d.reconnect)) {
+      err = fail(info.name, `gateway-client: closed with ${code} (${info.name}): ${reason || info.reason}`, { closeCode: code });
     }
-    retry(code, reason, wasOpen, delay);
+    if (!d.reconnect) {
+      if (err) err.fatal = true;
+      return stop(err, code, reason);
+    }
+    if (err) emit('error', err);
+    retry(code, reason, wasOpen, d.delayMs);
   }
 
-  function retry(code, reason, wasOpen, delay = null) {
+  function retry(code, reason, wasOpen, delay) {
     if (state === 'closed') return;
     state = 'waiting';
-    if (delay === null) delay = jittered(Math.min(advice.max_ms, advice.base_ms * 2 ** attempt));
     attempt++;
     urlIndex++;
     clearTimeout(retryTimer);
     retryTimer = setTimeout(run, delay);
     emit('disconnected', { code, reason, wasOpen, willReconnect: true, delayMs: delay });
-  }
-
-  function jittered(ms) {
-    return Math.round(ms * (1 - advice.jitter * Math.random()));
   }
 
   // stop ends the client for good (close(), or a close code or refusal
@@ -280,12 +355,13 @@ export function connect(options = {}) {
     clearTimeout(watchTimer);
     clearTimeout(ackTimer);
     clearTimeout(refreshTimer);
-    ackTimer = undefined;
+    ackTimer = refreshTimer = undefined;
+    refreshing = null;
   }
 
   // probe asks the URL of a failed handshake over plain HTTP to read the
-  // gateway's refusal (a WebSocket only sees 1006). It returns an error for
-  // a refusal, with fatal set when retrying cannot help, or null.
+  // gateway's refusal (a WebSocket only sees 1006). It returns an error
+  // with the status (and a 429's Retry-After) for a refusal, or null.
   async function probe(base) {
     let res, body;
     try {
@@ -297,13 +373,13 @@ export function connect(options = {}) {
       return null; // no answer, not JSON, or not allowed (CORS): keep trying
     }
     const e = body && body.error;
-    if (!e || res.status < 400 || res.status >= 500) return null; // 503: draining; try the next
+    if (!e || res.status < 400) return null;
     const message = String(e.message || '');
     // A probe the gateway accepted fails only as "not a WebSocket request".
     if (res.status === 400 && message.startsWith('websocket:')) return null;
-    const fatal = [400, 403, 404].includes(res.status) || (res.status === 401 && !o.getToken);
+    const retryAfterMs = 1000 * (Number(res.headers.get('Retry-After')) || 0);
     return fail(String(e.code || 'refused'), `gateway-client: handshake refused (${res.status}): ${message}`,
-      { fatal, status: res.status });
+      { status: res.status, retryAfterMs });
   }
 
   // ---- liveness ----
@@ -356,8 +432,16 @@ export function connect(options = {}) {
     switch (f.event) {
       case 'connected': return onConnected(f);
       case 'reset': return onReset(f);
-      case 'refreshed': return scheduleRefresh(f.exp);
-      case 'error': return emit('error', fail(String(f.code), `gateway-client: the gateway answered: ${f.message}`));
+      case 'refreshed':
+        refreshing = null;
+        return scheduleRefresh(f.exp);
+      case 'error':
+        if (f.limit && refreshing) {
+          // The frame limit dropped the refresh: send it again when told.
+          const t = refreshing;
+          setTimeout(() => { if (isOpen && refreshing === t) send({ action: 'refresh', token: t }); }, Number(f.retry_after_ms) || 1000);
+        }
+        return emit('error', fail(String(f.code), `gateway-client: the gateway answered: ${f.message}`));
       // pong and events this version does not know: liveness only
     }
   }
@@ -415,13 +499,14 @@ export function connect(options = {}) {
 
   // ---- acks ----
 
-  // scheduleAck sends an ack within ackInterval, or as soon as ACK_GAP
-  // allows when ACK_BATCH are waiting (a replay of thousands takes a few).
+  // scheduleAck sends an ack within ackInterval, at once when ackInterval
+  // is 0 or ACK_BATCH are waiting (acks of delivered messages are free).
   function scheduleAck() {
     if (!o.ack) return;
     const now = Date.now();
     const waiting = pos.lastSeq - (acked.epoch === pos.epoch ? acked.seq : 0);
-    const at = Math.max(waiting >= ACK_BATCH ? now : now + o.ackInterval, lastAckAt + ACK_GAP);
+    if (o.ackInterval === 0 || waiting >= ACK_BATCH) return flushAck();
+    const at = now + o.ackInterval;
     if (ackTimer !== undefined && ackDueAt <= at) return;
     clearTimeout(ackTimer);
     ackDueAt = at;
@@ -434,35 +519,39 @@ export function connect(options = {}) {
     if (!o.ack || !isOpen || pos.lastSeq === null) return;
     const seq = Math.min(pos.lastSeq, sessionMax);
     if (seq <= 0 || (acked.epoch === pos.epoch && seq <= acked.seq)) return;
-    if (send({ action: 'ack', seq, epoch: pos.epoch })) {
-      acked = { epoch: pos.epoch, seq };
-      lastAckAt = Date.now();
-    }
+    if (send({ action: 'ack', seq, epoch: pos.epoch })) acked = { epoch: pos.epoch, seq };
   }
 
   // ---- token refresh ----
 
-  // scheduleRefresh sends a fresh token before exp (unix s) when the
-  // gateway announced one and getToken is given.
+  // scheduleRefresh asks getToken for a new token when refreshDelay says,
+  // once the gateway announced the session's exp.
   function scheduleRefresh(exp) {
     clearTimeout(refreshTimer);
+    refreshTimer = undefined;
     if (!o.getToken || typeof exp !== 'number' || !isOpen) return;
-    const left = exp * 1000 - Date.now();
-    const early = Math.min(30000, left / 5);
-    const delay = Math.max(0, left - early);
+    sessionExp = exp;
+    const delay = refreshDelay(exp * 1000 - Date.now());
+    if (delay === null) return; // too late: the session ends (4001) and a reconnect gets a new token
     refreshTimer = setTimeout(delay > MAX_TIMER ? () => scheduleRefresh(exp) : refresh, Math.min(delay, MAX_TIMER));
   }
 
+  // refresh sends getToken's token, once per token: the same token as the
+  // session's (a caching source) is not sent; it is asked again halfway
+  // through what is then left.
   async function refresh() {
+    refreshTimer = undefined;
     const my = gen;
     let t;
     try {
       t = await o.getToken();
     } catch (err) {
-      return emit('error', fail('get_token', `gateway-client: getToken failed: ${err}`));
+      emit('error', fail('get_token', `gateway-client: getToken failed: ${err}`));
+      return my === gen && scheduleRefresh(sessionExp);
     }
     if (my !== gen || !isOpen) return;
-    token = t;
+    if (t === token) return scheduleRefresh(sessionExp);
+    token = refreshing = t;
     send({ action: 'refresh', token: t });
   }
 

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +15,8 @@ import (
 // refuse the user's new ones for a while (see redis.Revocations).
 type Disconnector interface {
 	Disconnect(ctx context.Context, user int64, until time.Time) (redis.Disconnected, error)
+	// Lift ends a revocation now and reports whether there was one.
+	Lift(ctx context.Context, user int64) (bool, error)
 }
 
 // maxRevocation bounds "until": a revocation longer than this is a ban,
@@ -24,7 +25,7 @@ const maxRevocation = 366 * 24 * time.Hour
 
 // disconnectBody is the optional body of POST /api/users/:id/disconnect.
 type disconnectBody struct {
-	Until int64 `json:"until"` // unix seconds; refuse new sessions and refreshes until then
+	Until int64 `json:"until"` // unix seconds; refuse new sessions and refreshes until then (in the past: lift a revocation)
 }
 
 // disconnectReply is its answer.
@@ -35,6 +36,11 @@ type disconnectReply struct {
 	Until      int64 `json:"until,omitempty"`      // new sessions refused until then
 }
 
+// userParam reads the :id of a /api/users/:id route.
+func userParam(c *gin.Context) (int64, error) {
+	return app.ParseUserID(c.Param("id"), "user id")
+}
+
 // disconnect serves POST /api/users/:id/disconnect (auth.Disconnect: the
 // server API key): it closes the user's sessions on every node with 4003
 // and answers how many.
@@ -43,9 +49,9 @@ func (h *handler) disconnect(c *gin.Context) {
 		h.fail(c, app.Errorf(app.EUnavailable, "disconnecting users is not available"))
 		return
 	}
-	user, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || user <= 0 {
-		h.fail(c, app.Errorf(app.EInvalidArgument, "user id must be a positive integer, got %q", c.Param("id")))
+	user, err := userParam(c)
+	if err != nil {
+		h.fail(c, err)
 		return
 	}
 	var b disconnectBody
@@ -73,4 +79,26 @@ func (h *handler) disconnect(c *gin.Context) {
 	}
 	h.log.InfoContext(c.Request.Context(), "user disconnected", "user_id", user, "closed", d.Closed, "until", reply.Until)
 	c.JSON(http.StatusOK, reply)
+}
+
+// liftRevocation serves DELETE /api/users/:id/revocation (auth.Disconnect):
+// the user's new sessions and token refreshes are allowed again at once.
+func (h *handler) liftRevocation(c *gin.Context) {
+	if h.opts.Sessions == nil {
+		h.fail(c, app.Errorf(app.EUnavailable, "revocations are not available"))
+		return
+	}
+	user, err := userParam(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	lifted, err := h.opts.Sessions.Lift(c.Request.Context(), user)
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "lifting a revocation failed", "user_id", user, "err", err.Error())
+		h.fail(c, app.Errorf(app.EUnavailable, "cannot reach Redis now; try again"))
+		return
+	}
+	h.log.InfoContext(c.Request.Context(), "revocation lifted", "user_id", user, "lifted", lifted)
+	c.JSON(http.StatusOK, gin.H{"lifted": lifted})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,7 +16,8 @@ import (
 type MessageReader interface {
 	// Open returns up to limit stored messages of user after from, and
 	// until when the user's new sessions are refused (zero: they are not).
-	Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error)
+	// A poll is no session: session is "".
+	Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error)
 	// Advance raises user's delivered cursor to pos.
 	Advance(user int64, pos app.Position)
 }
@@ -46,8 +46,8 @@ func (h *handler) messages(c *gin.Context) {
 	var claimed int64
 	if v := q.Get("user_id"); v != "" {
 		var err error
-		if claimed, err = strconv.ParseInt(v, 10, 64); err != nil || claimed <= 0 {
-			h.fail(c, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer"))
+		if claimed, err = app.ParseUserID(v, "user_id"); err != nil {
+			h.fail(c, err)
 			return
 		}
 	}
@@ -72,7 +72,7 @@ func (h *handler) messages(c *gin.Context) {
 			return
 		}
 	}
-	page, revokedUntil, err := h.opts.Messages.Open(c.Request.Context(), user, from, limit)
+	page, check, err := h.opts.Messages.Open(c.Request.Context(), user, from, limit, "")
 	if err != nil {
 		if c.Request.Context().Err() == nil {
 			h.log.WarnContext(c.Request.Context(), "stored messages read failed", "err", err.Error())
@@ -81,7 +81,7 @@ func (h *handler) messages(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if err := auth.AdmitUntil(user, revokedUntil); err != nil {
+	if err := auth.AdmitUntil(user, check.RevokedUntil); err != nil {
 		h.fail(c, err) // a revoked user polls no more than it connects
 		return
 	}

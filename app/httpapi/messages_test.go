@@ -111,7 +111,7 @@ func TestMessages(t *testing.T) {
 
 	// A revoked user (POST /api/users/{id}/disconnect with until) polls no
 	// more than it connects.
-	if _, err := redis.NewRevocations(env.Redis, env.Keys, 10*time.Millisecond).Disconnect(t.Context(), tenant, time.Now().Add(time.Hour)); err != nil {
+	if _, err := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), 10*time.Millisecond).Disconnect(t.Context(), tenant, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	r := mustDo(t, srv, call{Method: "GET", Path: "/api/messages?user_id=1001"})

@@ -28,6 +28,7 @@ var routeTable = []route{
 	{"GET", "/api/websocket/online-users", auth.Presence},
 	{"GET", "/api/websocket/stats", auth.Presence},
 	{"POST", "/api/users/:id/disconnect", auth.Disconnect},
+	{"DELETE", "/api/users/:id/revocation", auth.Disconnect},
 	{"GET", "/api/messages", auth.Messages},
 	{"GET", "/api/reservations", auth.ListReservations},
 	{"GET", "/api/reservations/:id", auth.GetReservation},
@@ -52,16 +53,17 @@ func Operations() map[string]auth.Operation {
 func (h *handler) routeHandlers(svc app.ReservationService) map[string][]gin.HandlerFunc {
 	one := func(f ...gin.HandlerFunc) []gin.HandlerFunc { return f }
 	return map[string][]gin.HandlerFunc{
-		"GET /house/recommend":            one(h.recommend),
-		"GET /house/personal-recommend":   one(h.personalRecommend),
-		"POST /house/reserve":             one(h.reserve),
-		"POST /api/push":                  one(h.push),
-		"GET /api/websocket/online-users": one(h.presenceReady, h.onlineUsers),
-		"GET /api/websocket/stats":        one(h.presenceReady, h.websocketStats),
-		"POST /api/users/:id/disconnect":  one(h.disconnect),
-		"GET /api/messages":               one(h.messagesReady, h.messages),
-		"GET /api/reservations":           one(h.list),
-		"GET /api/reservations/:id":       one(h.get),
+		"GET /house/recommend":             one(h.recommend),
+		"GET /house/personal-recommend":    one(h.personalRecommend),
+		"POST /house/reserve":              one(h.reserve),
+		"POST /api/push":                   one(h.push),
+		"GET /api/websocket/online-users":  one(h.presenceReady, h.onlineUsers),
+		"GET /api/websocket/stats":         one(h.presenceReady, h.websocketStats),
+		"POST /api/users/:id/disconnect":   one(h.disconnect),
+		"DELETE /api/users/:id/revocation": one(h.liftRevocation),
+		"GET /api/messages":                one(h.messagesReady, h.messages),
+		"GET /api/reservations":            one(h.list),
+		"GET /api/reservations/:id":        one(h.get),
 		"POST /api/reservations/:id/confirm": one(h.action(true, func(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
 			return svc.ConfirmReservation(ctx, id, actor)
 		})),

@@ -53,7 +53,7 @@ func TestEveryUserRouteNeedsAToken(t *testing.T) {
 
 func TestDisconnectEndpoint(t *testing.T) {
 	env := apptest.MustEnv(t)
-	rev := redis.NewRevocations(env.Redis, env.Keys, time.Second)
+	rev := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), time.Second)
 	srv := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, apiKey), Sessions: rev})
 	closed := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, ""), Sessions: rev})
 	until := time.Now().Add(time.Hour).Unix()
@@ -73,6 +73,13 @@ func TestDisconnectEndpoint(t *testing.T) {
 		{"nobody online", "srv", call{Method: "POST", Path: path, Token: apiKey}, `200 {"closed":0,"nodes":0}`},
 		{"with until", "srv", call{Method: "POST", Path: path, Token: apiKey, Body: fmt.Sprintf(`{"until":%d}`, until)}, fmt.Sprintf(`200 {"closed":0,"nodes":0,"until":%d}`, until)},
 		{"until past", "srv", call{Method: "POST", Path: "/api/users/1002/disconnect", Token: apiKey, Body: `{"until":1000}`}, `200 {"closed":0,"nodes":0}`},
+		{"id with a sign", "srv", call{Method: "POST", Path: "/api/users/+1001/disconnect", Token: apiKey}, `400 invalid_argument`},
+		{"lift without a key", "srv", call{Method: "DELETE", Path: "/api/users/1003/revocation"}, `401 unauthenticated`},
+		{"lift with a user token", "srv", call{Method: "DELETE", Path: "/api/users/1003/revocation", Token: mustToken(t, 1003)}, `401 unauthenticated`},
+		{"lift a revocation", "srv", call{Method: "POST", Path: "/api/users/1003/disconnect", Token: apiKey, Body: fmt.Sprintf(`{"until":%d}`, until)}, fmt.Sprintf(`200 {"closed":0,"nodes":0,"until":%d}`, until)},
+		{"lifted", "srv", call{Method: "DELETE", Path: "/api/users/1003/revocation", Token: apiKey}, `200 {"lifted":true}`},
+		{"nothing to lift", "srv", call{Method: "DELETE", Path: "/api/users/1003/revocation", Token: apiKey}, `200 {"lifted":false}`},
+		{"lift a bad id", "srv", call{Method: "DELETE", Path: "/api/users/01003/revocation", Token: apiKey}, `400 invalid_argument`},
 	}
 	for _, tt := range tests {
 		s := srv
@@ -91,8 +98,10 @@ func TestDisconnectEndpoint(t *testing.T) {
 	if u, err := rev.RevokedUntil(t.Context(), 1001); err != nil || u.Unix() != until {
 		t.Errorf("user 1001 revoked until %v, %v; want %d", u, err, until)
 	}
-	if u, _ := rev.RevokedUntil(t.Context(), 1002); !u.IsZero() {
-		t.Errorf("user 1002 revoked until %v", u)
+	for _, user := range []int64{1002, 1003} {
+		if u, _ := rev.RevokedUntil(t.Context(), user); !u.IsZero() {
+			t.Errorf("user %d revoked until %v", user, u)
+		}
 	}
 }
 

@@ -164,7 +164,7 @@ func TestShardedSubscriberFollowsMigrationAndFailover(t *testing.T) {
 	// Control messages ride the sharded channels; the cross-user keys
 	// (presence) sit in one slot, so no command crosses slots.
 	rec.sessions = 2
-	d, err := redis.NewRevocations(rdb, keys, 5*time.Second).Disconnect(ctx, 7, time.Time{})
+	d, err := redis.NewRevocations(redis.NewAsker(rdb, nil, keys), 5*time.Second).Disconnect(ctx, 7, time.Time{})
 	if err != nil || d.Nodes != 1 || d.Closed != 2 || rec.revokes(7) != 1 {
 		t.Fatalf("disconnect on the cluster: %+v, %v, revokes %d; want 1 node closing 2", d, err, rec.revokes(7))
 	}

@@ -100,14 +100,58 @@ func (s *dispatch) reply(user int64, id string, answer int) {
 	}
 }
 
+// Asker sends control messages to the nodes holding a user's sessions
+// and reads their answers. It waits for the answers with BLPOP on waits, a
+// client of its own (NewWaitClient), so that a burst of disconnects or
+// webhook checks never parks the connections that publishes and reads
+// share.
+type Asker struct {
+	rdb, waits goredis.UniversalClient
+	keys       Keys
+}
+
+// NewAsker returns an Asker that publishes on rdb and waits on waits (rdb
+// when nil, for tests that ask one at a time).
+func NewAsker(rdb, waits goredis.UniversalClient, keys Keys) *Asker {
+	if waits == nil {
+		waits = rdb
+	}
+	return &Asker{rdb: rdb, waits: waits, keys: keys}
+}
+
+// WaitPoolSize is the number of connections of a wait client: asks
+// beyond it wait for one of them, never for the node's shared pool.
+const WaitPoolSize = 32
+
+// NewWaitClient returns a client to the Redis of rdb (a standalone,
+// sentinel or cluster one) with a pool of its own of WaitPoolSize
+// connections, for an Asker's blocking waits. It copies rdb's options but
+// the state go-redis keeps in them per client.
+func NewWaitClient(rdb goredis.UniversalClient) goredis.UniversalClient {
+	switch c := rdb.(type) {
+	case *goredis.ClusterClient:
+		o := *c.Options()
+		o.PoolSize, o.PushNotificationProcessor, o.MaintNotificationsConfig = WaitPoolSize, nil, nil
+		cc := goredis.NewClusterClient(&o)
+		FollowFailover(cc)
+		return cc
+	case *goredis.Client:
+		o := *c.Options()
+		o.PoolSize, o.PushNotificationProcessor, o.MaintNotificationsConfig = WaitPoolSize, nil, nil
+		return goredis.NewClient(&o)
+	}
+	return rdb
+}
+
 // ask publishes a control message (m with a fresh Reply) on user's channel
 // and reads the answers of the nodes that received it (those holding
-// sessions of the user: PUBLISH, or SPUBLISH on a cluster, says how many) until each answered or wait
-// passed. It returns how many nodes received it and the answers.
-func ask(ctx context.Context, rdb goredis.UniversalClient, keys Keys, user int64, m controlMessage, wait time.Duration) (int, []int, error) {
+// sessions of the user: PUBLISH, or SPUBLISH on a cluster, says how many)
+// until each answered or wait passed. It returns how many nodes received
+// it and the answers.
+func (a *Asker) ask(ctx context.Context, user int64, m controlMessage, wait time.Duration) (int, []int, error) {
 	m.Reply = newEpoch() // any random token
-	replies := keys.Replies(user, m.Reply)
-	nodes, err := publish(ctx, rdb, rdb, keys.Channel(user), m.payload()).Result()
+	replies := a.keys.Replies(user, m.Reply)
+	nodes, err := publish(ctx, a.rdb, a.rdb, a.keys.Channel(user), m.payload()).Result()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -121,7 +165,7 @@ func ask(ctx context.Context, rdb goredis.UniversalClient, keys Keys, user int64
 		// BLPOP takes fractional seconds; go-redis's BLPop rounds them up
 		// to whole ones. Each wait stays below the client's read timeout.
 		timeout := strconv.FormatFloat(min(max(left, 10*time.Millisecond), time.Second).Seconds(), 'f', 3, 64)
-		v, err := rdb.Do(ctx, "BLPOP", replies, timeout).StringSlice()
+		v, err := a.waits.Do(ctx, "BLPOP", replies, timeout).StringSlice()
 		if errors.Is(err, goredis.Nil) {
 			continue // this wait passed; the loop checks the deadline
 		}
@@ -131,6 +175,6 @@ func ask(ctx context.Context, rdb goredis.UniversalClient, keys Keys, user int64
 		n, _ := strconv.Atoi(v[1])
 		answers = append(answers, n)
 	}
-	rdb.Del(context.WithoutCancel(ctx), replies)
+	a.rdb.Del(context.WithoutCancel(ctx), replies)
 	return int(nodes), answers, nil
 }

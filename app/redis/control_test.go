@@ -3,6 +3,8 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +44,7 @@ func TestDisconnectAsksTheNodesHoldingTheUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rev := redis.NewRevocations(rdb, keys, time.Second)
+	rev := redis.NewRevocations(redis.NewAsker(rdb, nil, keys), time.Second)
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
 	got, err := rev.Disconnect(ctx, 42, until)
 	if err != nil {
@@ -127,7 +129,7 @@ func TestDisconnectWaitIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	got, err := redis.NewRevocations(rdb, keys, 300*time.Millisecond).Disconnect(ctx, 42, time.Time{})
+	got, err := redis.NewRevocations(redis.NewAsker(rdb, nil, keys), 300*time.Millisecond).Disconnect(ctx, 42, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,5 +138,88 @@ func TestDisconnectWaitIsBounded(t *testing.T) {
 	}
 	if took := time.Since(start); took < 300*time.Millisecond || took > 2*time.Second {
 		t.Errorf("Disconnect took %v, want about its 300ms wait", took)
+	}
+}
+
+// TestAsksNeverStallPublishes: a burst of disconnects and webhook checks
+// whose nodes never answer parks their waits for seconds; publishes on the
+// node's shared pool go on meanwhile, because the waits have connections
+// of their own (NewWaitClient).
+func TestAsksNeverStallPublishes(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("ask"), db)
+	rdb := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr(), DB: db, PoolSize: 4})
+	t.Cleanup(func() { rdb.Close() })
+	waits := redis.NewWaitClient(rdb)
+	t.Cleanup(func() { waits.Close() })
+	asker := redis.NewAsker(rdb, waits, keys)
+
+	// A listener on every user's channel that never answers: each ask
+	// waits its whole wait.
+	const users = 24
+	channels := make([]string, users)
+	for i := range channels {
+		channels[i] = keys.Channel(int64(i + 1))
+	}
+	deaf := rdb.Subscribe(ctx, channels...)
+	defer deaf.Close()
+	if _, err := deaf.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan struct{}, users)
+	go func() {
+		for range deaf.Channel() {
+			asked <- struct{}{}
+		}
+	}()
+
+	returned := make(chan time.Time, users)
+	revocations := redis.NewRevocations(asker, 2*time.Second)
+	deliveries := redis.NewDeliveries(asker, 2*time.Second)
+	for i := range users {
+		user := int64(i + 1)
+		go func() {
+			if i%2 == 0 {
+				_, _ = revocations.Disconnect(ctx, user, time.Time{})
+			} else {
+				_, _ = deliveries.Delivered(ctx, user, "m", app.Position{Epoch: "e", Seq: 1})
+			}
+			returned <- time.Now()
+		}()
+	}
+	for range users {
+		<-asked // every ask published
+	}
+	// Every wait is parked in BLPOP on a connection of its own.
+	eventually(t, "24 waits parked in BLPOP", func() bool {
+		list, err := rdb.ClientList(ctx).Result()
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, fmt.Sprintf(" db=%d ", db)) && strings.Contains(line, " cmd=blpop") {
+				n++
+			}
+		}
+		return n == users
+	})
+	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	for i := range 50 {
+		n := app.Notification{ID: app.NewMessageID(), UserID: 100, Type: app.MsgGenericPush, Title: "t", Content: "c"}
+		m, err := n.Message()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pub.Publish(ctx, m); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if len(returned) > 0 {
+		t.Fatalf("an ask returned before 50 publishes were done: the publishes waited for the asks' connections")
+	}
+	for range users {
+		<-returned
 	}
 }

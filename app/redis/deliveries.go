@@ -22,18 +22,19 @@ const DefaultFlushWait = 2 * time.Second
 // nodes holding sessions of the user to write theirs first, so a message
 // delivered just now counts.
 type Deliveries struct {
-	rdb  goredis.UniversalClient
-	keys Keys
-	wait time.Duration
+	rdb   goredis.UniversalClient
+	keys  Keys
+	asker *Asker
+	wait  time.Duration
 }
 
-// NewDeliveries returns the deliveries of a deployment; wait bounds the
-// nodes' answers to a flush (DefaultFlushWait when 0).
-func NewDeliveries(rdb goredis.UniversalClient, keys Keys, wait time.Duration) *Deliveries {
+// NewDeliveries returns the deliveries of the deployment a asks on; wait
+// bounds the nodes' answers to a flush (DefaultFlushWait when 0).
+func NewDeliveries(a *Asker, wait time.Duration) *Deliveries {
 	if wait <= 0 {
 		wait = DefaultFlushWait
 	}
-	return &Deliveries{rdb: rdb, keys: keys, wait: wait}
+	return &Deliveries{rdb: a.rdb, keys: a.keys, asker: a, wait: wait}
 }
 
 // Delivered reports whether message id, published to user at pos, was
@@ -56,7 +57,7 @@ func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos a
 	if ok || err != nil {
 		return ok, err
 	}
-	nodes, _, err := ask(ctx, d.rdb, d.keys, user, controlMessage{Control: controlFlush}, d.wait)
+	nodes, _, err := d.asker.ask(ctx, user, controlMessage{Control: controlFlush}, d.wait)
 	if err != nil {
 		return false, fmt.Errorf("ask for the cursor of user %d: %w", user, err)
 	}

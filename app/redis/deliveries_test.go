@@ -31,7 +31,7 @@ func TestDeliveredFollowsTheCursorAcrossTrimsAndResets(t *testing.T) {
 	keys := redis.NewKeys(testenv.RandomName("dlv"), db)
 	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 2, HistoryTTL: time.Hour})
 	streams := idleStreams(rdb, keys)
-	d := redis.NewDeliveries(rdb, keys, time.Second)
+	d := redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), time.Second)
 	delivered := func(m app.Message, pos app.Position) bool {
 		t.Helper()
 		ok, err := d.Delivered(ctx, m.UserID, m.ID, pos)
@@ -114,7 +114,7 @@ func TestDeliveredAsksTheNodesForTheirCursor(t *testing.T) {
 	if err := sub.Acquire(ctx, 7); err != nil { // a session of user 7 on node a
 		t.Fatal(err)
 	}
-	d := redis.NewDeliveries(rdb, keys, 5*time.Second)
+	d := redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), 5*time.Second)
 
 	m7, m9 := mustMessage(t, 7, "to 7"), mustMessage(t, 9, "to 9")
 	p7, err := pub.Publish(ctx, m7)

@@ -28,7 +28,7 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Every user has at most two keys, both expiring history TTL (plus up to
+// Every user's stream is two keys, both expiring history TTL (plus up to
 // 1% of it, at most an hour) after the user's last message, or after a
 // reader created the stream:
 //
@@ -118,6 +118,12 @@ func (k Keys) Revoked(user int64) string { return k.user(user) + ":revoked" }
 // members sort oldest first), score the unix ms at which it stops counting
 // unless its node refreshes it.
 func (k Keys) Sessions(user int64) string { return k.user(user) + ":sessions" }
+
+// Evicted is a sorted set of user's sessions that the session limit
+// closed: member the session id, score the unix ms until which the mark is
+// kept (the registry's TTL), so that a session that missed the control
+// message closes itself when it reads the mark.
+func (k Keys) Evicted(user int64) string { return k.user(user) + ":evicted" }
 
 // Replies is a short-lived list on which the nodes that received a
 // control message (ControlMessage) on user's channel push their answers.

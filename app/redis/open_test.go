@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"testing"
 	"time"
 
@@ -26,24 +27,102 @@ func TestStreamsOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check := func(what string, want time.Time) {
+	check := func(what, session string, want app.SessionCheck) {
 		t.Helper()
-		page, until, err := streams.Open(ctx, 7, app.Position{}, 10)
+		page, got, err := streams.Open(ctx, 7, app.Position{}, 10, session)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if len(page.Messages) != 2 || page.Head != 2 || !until.Equal(want) {
-			t.Errorf("%s: %d messages, head %d, revoked until %v; want 2, 2, %v", what, len(page.Messages), page.Head, until, want)
+		if len(page.Messages) != 2 || page.Head != 2 {
+			t.Errorf("%s: %d messages, head %d; want 2, 2", what, len(page.Messages), page.Head)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: check (-want +got):\n%s", what, diff)
 		}
 	}
-	check("not revoked", time.Time{})
+	check("not revoked", "", app.SessionCheck{})
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
-	if _, err := redis.NewRevocations(env.rdb, env.keys, 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
+	revocations := redis.NewRevocations(redis.NewAsker(env.rdb, nil, env.keys), 10*time.Millisecond)
+	if _, err := revocations.Disconnect(ctx, 7, until); err != nil {
 		t.Fatal(err)
 	}
-	check("revoked", until)
+	check("revoked", "", app.SessionCheck{RevokedUntil: until})
 	if err := env.rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	check("after SCRIPT FLUSH", until)
+	check("after SCRIPT FLUSH", "", app.SessionCheck{RevokedUntil: until})
+	if lifted, err := revocations.Lift(ctx, 7); err != nil || !lifted {
+		t.Fatalf("Lift: %t, %v", lifted, err)
+	}
+	check("lifted", "", app.SessionCheck{})
+	if lifted, err := revocations.Lift(ctx, 7); err != nil || lifted {
+		t.Fatalf("Lift again: %t, %v; want false", lifted, err)
+	}
+	// A session the limit closed before it listened reads its mark.
+	reg := redis.NewSessionRegistry(env.rdb, env.keys, redis.SessionOptions{NodeID: "n", Limit: 1})
+	first, _, err := reg.Admit(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := reg.Admit(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("evicted", first, app.SessionCheck{Evicted: true})
+	check("admitted", second, app.SessionCheck{})
+	// A disconnect with an until in the past lifts a revocation too.
+	if _, err := revocations.Disconnect(ctx, 7, until); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := revocations.Disconnect(ctx, 7, time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	check("lifted by a past until", "", app.SessionCheck{})
+}
+
+// TestAdvancesOfTwoEpochsNeverOverwriteEachOther: after Redis lost a
+// stream, a session still on the old epoch may advance after one on the
+// new epoch did; the new epoch's advance is kept, read and written.
+func TestAdvancesOfTwoEpochsNeverOverwriteEachOther(t *testing.T) {
+	ctx := context.Background()
+	env := newBatchEnv(t)
+	streams := redis.NewStreams(env.rdb, env.keys, redis.StreamsOptions{})
+	publish := func(n int) app.Position {
+		t.Helper()
+		var pos app.Position
+		for i := range n {
+			n := app.Notification{ID: app.NewMessageID(), UserID: 7, Type: app.MsgGenericPush, Title: "t", Content: fmt.Sprint(i)}
+			m, err := n.Message()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pos, err = env.pub.Publish(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return pos
+	}
+	old := publish(3)
+	if err := env.rdb.Del(ctx, env.keys.Stream(7)).Err(); err != nil { // Redis lost the stream
+		t.Fatal(err)
+	}
+	current := publish(2)
+	if current.Epoch == old.Epoch {
+		t.Fatalf("no new epoch: %+v", current)
+	}
+	streams.Advance(7, current)
+	streams.Advance(7, old) // a late advance of a session still on the old epoch
+	page, err := streams.Read(ctx, 7, app.Position{Seq: -1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.After != 2 || len(page.Messages) != 0 {
+		t.Errorf("read after the cursor: after %d with %d messages, want after 2 with none", page.After, len(page.Messages))
+	}
+	if err := streams.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := env.rdb.HGet(ctx, env.keys.Stream(7), redis.StreamCursor).Int64(); n != 2 {
+		t.Errorf("stored cursor %d, want 2", n)
+	}
 }

@@ -2,7 +2,8 @@
 -- ARGV[1] mode: "resume" continues after seq ARGV[3] of epoch ARGV[2] (""
 -- when the client did not say); "cursor" continues after the delivered
 -- cursor, or after ARGV[3] when ARGV[2] is the current epoch and ARGV[3]
--- is higher (an advance not yet written).
+-- is higher (an advance not yet written), or after ARGV[10] when ARGV[9]
+-- is (the node's advance of another epoch).
 -- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl
 -- seconds, ARGV[7] expiry slack seconds (a stream created now expires),
 -- ARGV[8] "1" to check the stream's replication id (stream.lua).
@@ -23,6 +24,9 @@ local reset = 0
 if ARGV[1] == 'cursor' then
   if ARGV[2] ~= epoch then
     after = 0
+  end
+  if ARGV[9] == epoch and tonumber(ARGV[10]) > after then
+    after = tonumber(ARGV[10])
   end
   if cursor > after then
     after = cursor

@@ -17,18 +17,19 @@ const DefaultDisconnectWait = 2 * time.Second
 // Revocations close users' sessions on every node and keep, per user,
 // until when new sessions are refused. It implements auth.Revocations.
 type Revocations struct {
-	rdb  goredis.UniversalClient
-	keys Keys
-	wait time.Duration
+	rdb   goredis.UniversalClient
+	keys  Keys
+	asker *Asker
+	wait  time.Duration
 }
 
-// NewRevocations returns the revocations of a deployment; wait bounds
-// Disconnect (DefaultDisconnectWait when 0).
-func NewRevocations(rdb goredis.UniversalClient, keys Keys, wait time.Duration) *Revocations {
+// NewRevocations returns the revocations of the deployment a asks on; wait
+// bounds Disconnect (DefaultDisconnectWait when 0).
+func NewRevocations(a *Asker, wait time.Duration) *Revocations {
 	if wait <= 0 {
 		wait = DefaultDisconnectWait
 	}
-	return &Revocations{rdb: rdb, keys: keys, wait: wait}
+	return &Revocations{rdb: a.rdb, keys: a.keys, asker: a, wait: wait}
 }
 
 // RevokedUntil returns until when user's new sessions are refused (zero:
@@ -57,19 +58,25 @@ type Disconnected struct {
 
 // Disconnect closes every session of user on every node and, when until
 // is in the future, refuses the user's new sessions and token refreshes
-// until then (the Revoked key, expiring at until). It publishes a control
+// until then (the Revoked key, expiring at until); an until in the past
+// lifts a revocation (the key is deleted). It publishes a control
 // message on the user's channel: the nodes that receive it (those holding
 // sessions of the user, PUBLISH says how many) close them and push their
 // count on a Replies list, which Disconnect reads until every node
 // answered or its wait passed.
 func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Time) (Disconnected, error) {
-	if until.After(time.Now()) {
+	switch {
+	case until.After(time.Now()):
 		err := r.rdb.SetArgs(ctx, r.keys.Revoked(user), until.Unix(), goredis.SetArgs{ExpireAt: until}).Err()
 		if err != nil {
 			return Disconnected{}, fmt.Errorf("revoke user %d: %w", user, err)
 		}
+	case !until.IsZero():
+		if _, err := r.Lift(ctx, user); err != nil {
+			return Disconnected{}, err
+		}
 	}
-	nodes, answers, err := ask(ctx, r.rdb, r.keys, user, controlMessage{Control: controlDisconnect}, r.wait)
+	nodes, answers, err := r.asker.ask(ctx, user, controlMessage{Control: controlDisconnect}, r.wait)
 	d := Disconnected{Nodes: len(answers), Unanswered: nodes - len(answers)}
 	for _, n := range answers {
 		d.Closed += n
@@ -78,4 +85,14 @@ func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Tim
 		return d, fmt.Errorf("disconnect user %d: %w", user, err)
 	}
 	return d, nil
+}
+
+// Lift ends user's revocation now: new sessions and refreshes are allowed
+// again. It reports whether there was one.
+func (r *Revocations) Lift(ctx context.Context, user int64) (bool, error) {
+	n, err := r.rdb.Del(ctx, r.keys.Revoked(user)).Result()
+	if err != nil {
+		return false, fmt.Errorf("lift the revocation of user %d: %w", user, err)
+	}
+	return n > 0, nil
 }

@@ -1,8 +1,10 @@
 package redis
 
 import (
+	"context"
 	_ "embed"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -45,3 +47,27 @@ func expirySlack(ttl int64) int64 { return min(max(ttl/100, 60), 3600) }
 // idField is the field of the stream hash that holds the seq of a stored
 // message id.
 func idField(id string) string { return "#" + id }
+
+// runPipelined runs script n times in one pipeline (EVALSHA), args(i)
+// giving the keys and arguments of run i. When Redis lost its scripts (a
+// restart) it loads script and runs the pipeline once more, so the runs
+// must be safe to repeat. It returns each run's command.
+func runPipelined(ctx context.Context, rdb goredis.UniversalClient, script *goredis.Script, n int,
+	args func(i int) ([]string, []any)) ([]*goredis.Cmd, error) {
+	for attempt := 0; ; attempt++ {
+		pipe := rdb.Pipeline()
+		cmds := make([]*goredis.Cmd, n)
+		for i := range n {
+			keys, argv := args(i)
+			cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
+		}
+		_, err := pipe.Exec(ctx)
+		if attempt == 0 && slices.ContainsFunc(cmds, func(c *goredis.Cmd) bool { return isNoScript(c.Err()) }) {
+			if err := script.Load(ctx, rdb).Err(); err != nil {
+				return cmds, err
+			}
+			continue
+		}
+		return cmds, err
+	}
+}

@@ -23,10 +23,15 @@ const (
 // (LimitMetrics, app.LimitError).
 const LimitSessions = "sessions"
 
-//go:embed sessions.lua
-var sessionsSrc string
+var (
+	//go:embed sessions.lua
+	sessionsSrc string
+	//go:embed sessionrefresh.lua
+	sessionRefreshSrc string
 
-var sessionsScript = goredis.NewScript(sessionsSrc)
+	sessionsScript       = goredis.NewScript(sessionsSrc)
+	sessionRefreshScript = goredis.NewScript(sessionRefreshSrc)
+)
 
 // SessionOptions configure a SessionRegistry.
 type SessionOptions struct {
@@ -46,6 +51,13 @@ type SessionOptions struct {
 // set, scored by the time it stops counting, which its node pushes forward
 // every Refresh. A session that closes is removed; a node that dies stops
 // refreshing, and its sessions fall out of the count after TTL.
+//
+// A session the limit closes is marked in the user's Evicted set before
+// its node is told (a control message on the user's channel), so that a
+// session that was not listening yet learns it when it starts (the hub
+// reads the mark with its first page) or at its node's next refresh, which
+// also closes a session that fell out of the count while the user has the
+// most sessions allowed without it: the limit holds for good.
 type SessionRegistry struct {
 	rdb  goredis.UniversalClient
 	keys Keys
@@ -92,7 +104,7 @@ func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOpti
 // the session is admitted uncounted (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
-	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user), r.keys.Revoked(user)},
+	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
 		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
 		r.opts.TTL.Milliseconds()).Slice()
 	if err != nil {
@@ -114,16 +126,27 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, rev
 	r.mu.Unlock()
 	if len(res) > 2 {
 		r.limited()
-		pipe := r.rdb.Pipeline()
+		evicted := make([]released, 0, len(res)-2)
 		for _, v := range res[2:] {
 			old, _ := v.(string)
-			publish(ctx, r.rdb, pipe, r.keys.Channel(user), controlMessage{Control: controlEvict, Session: old}.payload())
+			evicted = append(evicted, released{user, old})
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			r.opts.Logger.WarnContext(ctx, "closing the oldest session failed", "user_id", user, "err", err)
-		}
+		r.tell(ctx, evicted)
 	}
 	return id, time.Time{}, nil
+}
+
+// tell publishes the evict control message of each session on its user's
+// channel, for the node holding it to close it. A session whose node does
+// not get the message reads its mark in the Evicted set (Admit, refresh).
+func (r *SessionRegistry) tell(ctx context.Context, evicted []released) {
+	pipe := r.rdb.Pipeline()
+	for _, x := range evicted {
+		publish(ctx, r.rdb, pipe, r.keys.Channel(x.user), controlMessage{Control: controlEvict, Session: x.id}.payload())
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		r.opts.Logger.WarnContext(ctx, "closing evicted sessions failed; their nodes close them at the next refresh", "sessions", len(evicted), "err", err)
+	}
 }
 
 func (r *SessionRegistry) limited() {
@@ -196,9 +219,11 @@ func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	}
 }
 
-// refresh pushes the expiry of the node's open sessions forward. ZADD XX
-// never brings back a session that was removed meanwhile (closed, or
-// evicted by another node's admission).
+// refresh pushes the expiry of the node's open sessions forward
+// (sessionrefresh.lua) and has those that no longer count closed: evicted
+// by another node's admission, or fallen out of the count while the user
+// has the most sessions allowed without them. A session closed meanwhile
+// that the refresh counted again is removed by the release that follows.
 func (r *SessionRegistry) refresh(ctx context.Context) {
 	r.mu.Lock()
 	all := make([]released, 0, len(r.local))
@@ -206,19 +231,28 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 		all = append(all, released{user, id})
 	}
 	r.mu.Unlock()
-	exp := float64(time.Now().Add(r.opts.TTL).UnixMilli())
+	now := time.Now()
+	var gone []released
 	for len(all) > 0 {
 		n := min(len(all), batch)
-		pipe := r.rdb.Pipeline()
-		for _, x := range all[:n] {
-			key := r.keys.Sessions(x.user)
-			pipe.ZAddXX(ctx, key, goredis.Z{Score: exp, Member: x.id})
-			pipe.PExpire(ctx, key, r.opts.TTL)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+		results, err := runPipelined(ctx, r.rdb, sessionRefreshScript, n, func(i int) ([]string, []any) {
+			x := all[i]
+			return []string{r.keys.Sessions(x.user), r.keys.Evicted(x.user)},
+				[]any{x.id, now.UnixMilli(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.TTL.Milliseconds()}
+		})
+		if err != nil && ctx.Err() == nil {
 			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
 		}
+		for i, res := range results {
+			if v, err := res.Int64(); err == nil && v == 0 {
+				gone = append(gone, all[i])
+			}
+		}
 		all = all[n:]
+	}
+	if len(gone) > 0 {
+		r.limited()
+		r.tell(ctx, gone)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestRevokedUserIsNotAdmitted(t *testing.T) {
 	r := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "a", Limit: 1})
 	mustAdmit(t, r, 7)
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
-	if _, err := redis.NewRevocations(rdb, keys, 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
+	if _, err := redis.NewRevocations(redis.NewAsker(rdb, nil, keys), 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
 		t.Fatal(err)
 	}
 	id, got, err := r.Admit(ctx, 7)
@@ -169,5 +170,63 @@ func TestCrashedNodeStopsCounting(t *testing.T) {
 	eventually(t, "removed at stop", func() bool {
 		n, _ := rdb.ZCard(ctx, keys.Sessions(7)).Result()
 		return n == 0
+	})
+}
+
+// TestSessionRefreshClosesWhatNoLongerCounts: a node's refresh has its
+// sessions closed (an evict control message on the user's channel) when
+// the limit evicted them, or when they fell out of the count while the
+// user has the most sessions allowed without them; a session whose key
+// Redis lost counts again instead, so a flush closes nobody.
+func TestSessionRefreshClosesWhatNoLongerCounts(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("sr"), db)
+	evicts := rdb.Subscribe(ctx, keys.Channel(7), keys.Channel(8), keys.Channel(9))
+	defer evicts.Close()
+	if _, err := evicts.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opts := redis.SessionOptions{Limit: 1, TTL: time.Minute, Refresh: 50 * time.Millisecond}
+	a := redis.NewSessionRegistry(rdb, keys, with(opts, "a"))
+	b := redis.NewSessionRegistry(rdb, keys, with(opts, "b"))
+
+	evicted := mustAdmit(t, a, 7)
+	mustAdmit(t, b, 7) // evicts the first: its control message is read here and "lost"
+	fellOut := mustAdmit(t, a, 8)
+	if err := rdb.ZRem(ctx, keys.Sessions(8), fellOut).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustAdmit(t, b, 8) // the user is full without the first
+	lost := mustAdmit(t, a, 9)
+	if err := rdb.Del(ctx, keys.Sessions(9)).Err(); err != nil { // as FLUSHDB would
+		t.Fatal(err)
+	}
+	told := map[string]bool{}
+	ch := evicts.Channel()
+	if m := <-ch; !strings.Contains(m.Payload, evicted) {
+		t.Fatalf("the admission's own message: %s", m.Payload)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go a.Run(rctx)
+	for len(told) < 2 {
+		select {
+		case m := <-ch:
+			for _, id := range []string{evicted, fellOut, lost} {
+				if strings.Contains(m.Payload, `"evict"`) && strings.Contains(m.Payload, id) {
+					told[id] = true
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("told to close %v within 5s, want the evicted and the fallen out session", told)
+		}
+	}
+	if told[lost] {
+		t.Errorf("the session whose key was lost was told to close")
+	}
+	eventually(t, "the lost session counted again", func() bool {
+		n, err := a.Count(ctx, 9)
+		return err == nil && n == 1
 	})
 }

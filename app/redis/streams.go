@@ -37,7 +37,7 @@ type Streams struct {
 	check    string
 
 	mu    sync.Mutex
-	dirty map[int64]app.Position
+	dirty map[int64]pending
 	// writing is held while advances taken from dirty are being written, so
 	// that FlushUser returns only once the user's advance is in Redis.
 	writing sync.Mutex
@@ -55,7 +55,7 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Streams{rdb: rdb, keys: keys, ttl: int64(opts.HistoryTTL / time.Second), interval: opts.FlushInterval,
-		log: opts.Logger, dirty: map[int64]app.Position{}, check: checkFlag(opts.Failover)}
+		log: opts.Logger, dirty: map[int64]pending{}, check: checkFlag(opts.Failover)}
 }
 
 // Read returns up to limit stored messages of user after from, in one
@@ -74,12 +74,17 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 
 // Open is Read for a session (or a poll) that starts: in the same round
 // trip it reads until when the user's new sessions are refused (the
-// Revoked key; zero when they are not), for the caller's auth to decide.
-func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error) {
+// Revoked key; zero when they are not) and, for a session counted by the
+// SessionRegistry (id not ""), whether the limit evicted it.
+func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error) {
 	args := s.readArgs(user, from, limit)
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
 		revoked := pipe.Get(ctx, s.keys.Revoked(user))
+		var evicted *goredis.FloatCmd
+		if session != "" {
+			evicted = pipe.ZScore(ctx, s.keys.Evicted(user), session)
+		}
 		var read *goredis.Cmd
 		if attempt == 0 {
 			read = readScript.EvalSha(ctx, pipe, s.keys.streamKeys(user), args...)
@@ -92,34 +97,45 @@ func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit
 		}
 		res, err := read.Slice()
 		if err != nil {
-			return app.StreamPage{}, time.Time{}, fmt.Errorf("read stream of user %d: %w", user, err)
+			return app.StreamPage{}, app.SessionCheck{}, fmt.Errorf("read stream of user %d: %w", user, err)
 		}
 		page, err := pageOf(user, res)
 		if err != nil {
-			return page, time.Time{}, err
+			return page, app.SessionCheck{}, err
 		}
-		var until time.Time
+		var check app.SessionCheck
 		switch sec, err := revoked.Int64(); {
 		case err == nil:
-			until = time.Unix(sec, 0)
+			check.RevokedUntil = time.Unix(sec, 0)
 		case !errors.Is(err, goredis.Nil):
-			return page, time.Time{}, fmt.Errorf("read revocation of user %d: %w", user, err)
+			return page, check, fmt.Errorf("read revocation of user %d: %w", user, err)
 		}
-		return page, until, nil
+		if evicted != nil {
+			switch err := evicted.Err(); {
+			case err == nil:
+				check.Evicted = true
+			case !errors.Is(err, goredis.Nil):
+				return page, check, fmt.Errorf("read evictions of user %d: %w", user, err)
+			}
+		}
+		return page, check, nil
 	}
 }
 
 // readArgs are the read script's arguments; a from.Seq below 0 reads after
-// the delivered cursor, counting the advance not written yet.
+// the delivered cursor, counting the advances not written yet (one per
+// epoch: the script takes the one of the stream's epoch).
 func (s *Streams) readArgs(user int64, from app.Position, limit int) []any {
 	mode := "resume"
+	var other app.Position
 	if from.Seq < 0 {
 		mode = "cursor"
 		s.mu.Lock()
-		from = s.dirty[user] // zero when nothing is pending
+		p := s.dirty[user] // zero when nothing is pending
 		s.mu.Unlock()
+		from, other = p.newest, p.older
 	}
-	return []any{mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check}
+	return []any{mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check, other.Epoch, other.Seq}
 }
 
 // pageOf decodes the read script's reply.
@@ -146,13 +162,50 @@ func pageOf(user int64, res []any) (app.StreamPage, error) {
 }
 
 // Advance raises user's delivered cursor to pos. It never blocks on Redis.
-// An advance in another epoch than the pending one replaces it.
+// Advances of different epochs are kept apart (sessions of one user may
+// follow the old and the new epoch for a moment after a reset): the flush
+// writes both, and Redis keeps the one of the stream's epoch.
 func (s *Streams) Advance(user int64, pos app.Position) {
 	s.mu.Lock()
-	if cur, ok := s.dirty[user]; !ok || cur.Epoch != pos.Epoch || pos.Seq > cur.Seq {
-		s.dirty[user] = pos
-	}
+	s.dirty[user] = s.dirty[user].raise(pos)
 	s.mu.Unlock()
+}
+
+// pending is a user's cursor advances not written yet: the newest epoch's
+// and, if another epoch advanced too, that one's.
+type pending struct {
+	newest, older app.Position
+}
+
+// raise records pos: it raises the advance of its epoch, or makes pos the
+// newest epoch's (a third epoch drops the oldest).
+func (p pending) raise(pos app.Position) pending {
+	switch {
+	case p.newest == (app.Position{}):
+		p.newest = pos
+	case pos.Epoch == p.newest.Epoch:
+		p.newest.Seq = max(p.newest.Seq, pos.Seq)
+	case pos.Epoch == p.older.Epoch && p.older != (app.Position{}):
+		p.older.Seq = max(p.older.Seq, pos.Seq)
+	default:
+		p.older, p.newest = p.newest, pos
+	}
+	return p
+}
+
+// merge raises p by every advance of q.
+func (p pending) merge(q pending) pending {
+	for _, pos := range q.positions() {
+		p = p.raise(pos)
+	}
+	return p
+}
+
+func (p pending) positions() []app.Position {
+	if p.older == (app.Position{}) {
+		return []app.Position{p.newest}
+	}
+	return []app.Position{p.older, p.newest}
 }
 
 // Run writes cursor advances every interval until ctx is done, then once
@@ -185,18 +238,12 @@ func (s *Streams) Flush(ctx context.Context) error {
 	defer s.writing.Unlock()
 	s.mu.Lock()
 	batch := s.dirty
-	s.dirty = make(map[int64]app.Position, len(batch))
+	s.dirty = make(map[int64]pending, len(batch))
 	s.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
 	}
-	err := s.flush(ctx, batch)
-	if isNoScript(err) {
-		if err = cursorScript.Load(ctx, s.rdb).Err(); err == nil {
-			err = s.flush(ctx, batch)
-		}
-	}
-	if err != nil {
+	if err := s.flush(ctx, batch); err != nil {
 		s.restore(batch)
 		return fmt.Errorf("flush %d cursors: %w", len(batch), err)
 	}
@@ -210,42 +257,45 @@ func (s *Streams) FlushUser(ctx context.Context, user int64) error {
 	s.writing.Lock()
 	defer s.writing.Unlock()
 	s.mu.Lock()
-	pos, ok := s.dirty[user]
+	p, ok := s.dirty[user]
 	delete(s.dirty, user)
 	s.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	batch := map[int64]app.Position{user: pos}
-	err := s.flush(ctx, batch)
-	if isNoScript(err) {
-		if err = cursorScript.Load(ctx, s.rdb).Err(); err == nil {
-			err = s.flush(ctx, batch)
-		}
-	}
-	if err != nil {
+	batch := map[int64]pending{user: p}
+	if err := s.flush(ctx, batch); err != nil {
 		s.restore(batch)
 		return fmt.Errorf("flush the cursor of user %d: %w", user, err)
 	}
 	return nil
 }
 
-// restore puts back advances whose write failed, unless newer ones came.
-func (s *Streams) restore(batch map[int64]app.Position) {
+// restore puts back advances whose write failed, under newer ones.
+func (s *Streams) restore(batch map[int64]pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for user, pos := range batch {
-		if cur, newer := s.dirty[user]; !newer || (cur.Epoch == pos.Epoch && cur.Seq < pos.Seq) {
-			s.dirty[user] = pos
+	for user, p := range batch {
+		if cur, ok := s.dirty[user]; ok {
+			p = p.merge(cur)
 		}
+		s.dirty[user] = p
 	}
 }
 
-func (s *Streams) flush(ctx context.Context, batch map[int64]app.Position) error {
-	pipe := s.rdb.Pipeline()
-	for user, pos := range batch {
-		cursorScript.EvalSha(ctx, pipe, []string{s.keys.Stream(user)}, pos.Epoch, pos.Seq)
+func (s *Streams) flush(ctx context.Context, batch map[int64]pending) error {
+	type write struct {
+		user int64
+		pos  app.Position
 	}
-	_, err := pipe.Exec(ctx)
+	writes := make([]write, 0, len(batch))
+	for user, p := range batch {
+		for _, pos := range p.positions() {
+			writes = append(writes, write{user, pos})
+		}
+	}
+	_, err := runPipelined(ctx, s.rdb, cursorScript, len(writes), func(i int) ([]string, []any) {
+		return []string{s.keys.Stream(writes[i].user)}, []any{writes[i].pos.Epoch, writes[i].pos.Seq}
+	})
 	return err
 }

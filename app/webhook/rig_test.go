@@ -168,7 +168,7 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	if url == "" {
 		url = r.recv.srv.URL
 	}
-	h := webhook.NewHandler(redis.NewDeliveries(rdb, keys, time.Second), webhook.HandlerOptions{
+	h := webhook.NewHandler(redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), time.Second), webhook.HandlerOptions{
 		URL: url, Secret: []byte(secret), Timeout: 2 * time.Second, Metrics: r.metrics})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Queues: map[string]int{queue: 1}, Concurrency: 4,

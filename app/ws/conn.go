@@ -12,6 +12,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/auth"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // conn is one WebSocket session of a user.
@@ -34,30 +35,35 @@ type conn struct {
 	limit      int          // data messages allowed in the send buffer
 	done       chan struct{}
 	upgraded   chan struct{} // closed once melody has the session
+	ready      chan struct{} // closed once the connected frame is in the send buffer
 	spaceFreed chan struct{} // a buffered message was written out
 	closeOne   sync.Once
 	openedMS   int64                  // unix ms of the handshake
 	reason     atomic.Pointer[string] // why the session closed (first cause wins)
 	sid        string                 // the session's id in the SessionRegistry ("" when not counted)
 	frameTAT   int64                  // client frame rate: theoretical arrival time, unix ns (the read goroutine's)
+	strikes    int                    // frames refused in a row by the frame rate (the read goroutine's)
 
 	mu         sync.Mutex
 	closed     bool
 	subscribed bool
 	catching   bool
 	acked      bool   // the client acknowledges: only its acks advance the delivered cursor
+	ackSeq     int64  // the highest seq of epoch the client acknowledged (or the resume point)
 	epoch      string // the epoch of the stream the session follows ("" until the first read)
 	last       int64  // highest seq handed to the send buffer
 	maxSeen    int64  // highest live seq of epoch seen while catching up
 	reread     bool   // read the stream once more before going live
 	inflight   sentQueue
 	expires    time.Time   // when the session's token expires (zero: never, insecure mode)
+	token      uint64      // tokenSum of the token that set expires (0: none)
+	repeated   bool        // a refresh sent that token again (answered once for free)
 	expiry     *time.Timer // closes the session at expires (nil without a token)
 }
 
 func newConn(h *Hub, user int64, resume app.Position) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
+		done: make(chan struct{}), upgraded: make(chan struct{}), ready: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
 		openedMS: time.Now().UnixMilli()}
 }
 
@@ -72,7 +78,7 @@ func (c *conn) start() {
 	defer cancel()
 	if err := c.h.subs.Acquire(ctx, c.user); err != nil {
 		c.h.log.Warn("subscribe failed", "user_id", c.user, "err", err)
-		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot subscribe, try again later")
+		c.evictWith(protocol.CloseTryAgain, ReasonRedisUnavailable)
 		return
 	}
 	c.mu.Lock()
@@ -83,20 +89,25 @@ func (c *conn) start() {
 	}
 	c.subscribed = true
 	c.mu.Unlock()
-	page, revokedUntil, err := c.h.open(ctx, c.user, c.resume)
+	page, check, err := c.h.open(ctx, c.user, c.resume, c.sid)
 	if err != nil {
 		c.h.log.Warn("read history failed", "user_id", c.user, "err", err)
-		c.evict(CloseTryAgain, ReasonRedisUnavailable, "cannot read history, try again later")
+		c.evictWith(protocol.CloseTryAgain, ReasonRedisUnavailable)
 		return
 	}
-	// A revocation (with until) published before this node subscribed did
-	// not reach this session; its key was written before the publish, and
-	// is read with the history, after the subscription.
-	if auth.AdmitUntil(c.user, revokedUntil) != nil {
-		c.evict(CloseRevoked, ReasonRevoked, "revoked")
+	// A revocation (with until) or an eviction by the session limit
+	// published before this node subscribed did not reach this session;
+	// both are written before their control message is published, and are
+	// read with the history, after the subscription.
+	if auth.AdmitUntil(c.user, check.RevokedUntil) != nil {
+		c.evictWith(protocol.CloseRevoked, ReasonRevoked)
 		return
 	}
-	hello := connected{Event: "connected", NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
+	if check.Evicted {
+		c.evictWith(protocol.CloseTooManySessions, ReasonTooManySessions)
+		return
+	}
+	hello := protocol.Connected{Event: protocol.EventConnected, NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
 		LastSeq: page.After, HeadSeq: page.Head, Truncated: page.Truncated, Reset: page.Reset,
 		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect}
 	if page.Reset {
@@ -109,9 +120,10 @@ func (c *conn) start() {
 	c.mu.Unlock()
 	b, _ := json.Marshal(hello)
 	c.mu.Lock()
-	c.epoch, c.last = page.Epoch, page.After
+	c.epoch, c.last, c.ackSeq = page.Epoch, page.After, page.After
 	err = c.s.Write(b)
 	c.mu.Unlock()
+	close(c.ready)
 	if err != nil {
 		return
 	}
@@ -217,23 +229,6 @@ func (c *conn) sent(frame []byte) {
 	}
 }
 
-// ack records the client's acknowledgement of seq in epoch ("" = the
-// session's): from now on only acks advance the delivered cursor. An ack
-// of another epoch is stale (sent before a reset) and ignored.
-func (c *conn) ack(epoch string, seq int64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if epoch != "" && epoch != c.epoch {
-		return nil
-	}
-	if seq > c.last {
-		return app.Errorf(app.EInvalidArgument, "ack of a seq that was not sent")
-	}
-	c.acked = true
-	c.h.history.Advance(c.user, app.Position{Epoch: c.epoch, Seq: seq})
-	return nil
-}
-
 // catchUp copies stored messages after c.last into the session, then goes
 // live. first, when not nil, is the first page, read already.
 func (c *conn) catchUp(first *app.StreamPage) {
@@ -266,7 +261,7 @@ func (c *conn) catchUp(first *app.StreamPage) {
 			case next.Truncated:
 				// Fell out of the stored window: the client must resume
 				// to be told so.
-				c.evict(CloseSlowConsumer, ReasonBehindHistory, "behind the stored history, resume with last_seq")
+				c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
 				return
 			}
 			page = &next
@@ -307,7 +302,7 @@ func (c *conn) catchUp(first *app.StreamPage) {
 		// away (the list is written before the publish): retry, bounded.
 		if empty {
 			if spins++; spins > 50 {
-				c.evict(CloseSlowConsumer, ReasonBehindHistory, "history out of step, resume with last_seq")
+				c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
 				return
 			}
 			if !c.pause(10 * time.Millisecond) {
@@ -321,14 +316,14 @@ func (c *conn) catchUp(first *app.StreamPage) {
 // starts, and tells the client with a reset frame: what it stored for the
 // old epoch is void. It reports whether the session is still open.
 func (c *conn) resync(page app.StreamPage) bool {
-	b, _ := json.Marshal(reset{Event: "reset", Epoch: page.Epoch, LastSeq: page.After, HeadSeq: page.Head,
+	b := mustJSON(protocol.Reset{Event: protocol.EventReset, Epoch: page.Epoch, LastSeq: page.After, HeadSeq: page.Head,
 		Truncated: page.Truncated})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return false
 	}
-	c.epoch, c.last, c.maxSeen = page.Epoch, page.After, 0
+	c.epoch, c.last, c.ackSeq, c.maxSeen = page.Epoch, page.After, page.After, 0
 	c.h.opts.Metrics.StreamReset()
 	return c.s.Write(b) == nil
 }
@@ -355,7 +350,7 @@ func (c *conn) waitRoom() bool {
 			}
 			timer.Reset(c.h.opts.SlowTimeout)
 		case <-timer.C:
-			c.evict(CloseSlowConsumer, ReasonSlowConsumer, "slow consumer, resume with last_seq")
+			c.evictWith(protocol.CloseSlowConsumer, ReasonSlowConsumer)
 			return false
 		case <-c.done:
 			return false
@@ -379,14 +374,16 @@ func backoff(attempt int) time.Duration {
 	return min(100*time.Millisecond<<min(attempt, 5), 3*time.Second)
 }
 
-// evict sends a close frame straight to the socket (not through the send
-// buffer, which may be full) and closes it. A client whose socket is jammed
-// sees the connection drop instead of the frame. why is the Reason* label.
-func (c *conn) evict(code int, why, text string) {
+// evictWith sends a close frame of code (with its text from the
+// protocol's table) straight to the socket (not through the send buffer,
+// which may be full) and closes it. A client whose socket is jammed sees
+// the connection drop instead of the frame. why is the Reason* label.
+func (c *conn) evictWith(code int, why string) {
 	c.closeOne.Do(func() {
 		c.closedBecause(why)
 		ws := c.s.WebsocketConnection()
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+		msg := websocket.FormatCloseMessage(code, protocol.Close(code).Reason)
+		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 		_ = ws.Close()
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // pushAsync publishes n messages to user from another goroutine.
@@ -169,8 +170,8 @@ func TestSlowConsumerClosedThenResumes(t *testing.T) {
 		if err != nil {
 			var ce *websocket.CloseError
 			// 1006 is gorilla's name for a connection that dropped.
-			if errors.As(err, &ce) && ce.Code != ws.CloseSlowConsumer && ce.Code != websocket.CloseAbnormalClosure {
-				t.Errorf("close code %d, want %d or a dropped connection", ce.Code, ws.CloseSlowConsumer)
+			if errors.As(err, &ce) && ce.Code != protocol.CloseSlowConsumer && ce.Code != websocket.CloseAbnormalClosure {
+				t.Errorf("close code %d, want %d or a dropped connection", ce.Code, protocol.CloseSlowConsumer)
 			}
 			break
 		}
@@ -230,7 +231,7 @@ func TestDrainClosesSpreadOverWindow(t *testing.T) {
 	for i, cl := range clients {
 		_, err := cl.readUntilClosed(t)
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != ws.CloseGoingAway {
+		if !errors.As(err, &ce) || ce.Code != protocol.CloseGoingAway {
 			t.Errorf("client %d ended with %v, want close 1001", i, err)
 		}
 	}

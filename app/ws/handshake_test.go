@@ -15,6 +15,7 @@ import (
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 const secret = "0123456789abcdef0123456789abcdef"
@@ -124,7 +125,7 @@ func TestBadFramesKeepTheSession(t *testing.T) {
 	}
 	_, err := cl.readUntilClosed(t)
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != ws.CloseTooBig {
+	if !errors.As(err, &ce) || ce.Code != protocol.CloseTooBig {
 		t.Fatalf("oversize frame ended with %v, want close 1009", err)
 	}
 }

@@ -44,21 +44,30 @@ func newClusterOn(tb testing.TB, srv *testenv.RedisServer) *cluster {
 // push publishes n generic messages to user and returns their seqs.
 func (c *cluster) push(tb testing.TB, user int64, n int) []int64 {
 	tb.Helper()
+	seqs, err := c.publish(user, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return seqs
+}
+
+// publish is push for another goroutine than the test's.
+func (c *cluster) publish(user int64, n int) ([]int64, error) {
 	seqs := make([]int64, n)
 	for i := range n {
 		note := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: user,
 			Title: "t", Content: fmt.Sprintf("m%d", i), Timestamp: time.Now().Unix()}
 		m, err := note.Message()
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		pos, err := c.pub.Publish(context.Background(), m)
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		seqs[i] = pos.Seq
 	}
-	return seqs
+	return seqs, nil
 }
 
 // epoch returns the current epoch of user's stream ("" when none).
@@ -152,21 +161,23 @@ func (n *node) url(query string) string {
 
 // frame is what a client received.
 type frame struct {
-	Event     string `json:"event"`
-	Seq       int64  `json:"seq"`
-	ID        string `json:"id"`
-	Type      int    `json:"type"`
-	UserID    int64  `json:"user_id"`
-	Content   string `json:"content"`
-	Code      string `json:"code"`
-	LastSeq   int64  `json:"last_seq"`
-	HeadSeq   int64  `json:"head_seq"`
-	Truncated bool   `json:"truncated"`
-	Reset     bool   `json:"reset"`
-	Epoch     string `json:"epoch"`
-	NodeID    string `json:"node_id"`
-	Exp       int64  `json:"exp"`
-	Message   string `json:"message"`
+	Event        string `json:"event"`
+	Seq          int64  `json:"seq"`
+	ID           string `json:"id"`
+	Type         int    `json:"type"`
+	UserID       int64  `json:"user_id"`
+	Content      string `json:"content"`
+	Code         string `json:"code"`
+	LastSeq      int64  `json:"last_seq"`
+	HeadSeq      int64  `json:"head_seq"`
+	Truncated    bool   `json:"truncated"`
+	Reset        bool   `json:"reset"`
+	Epoch        string `json:"epoch"`
+	NodeID       string `json:"node_id"`
+	Exp          int64  `json:"exp"`
+	Message      string `json:"message"`
+	Limit        string `json:"limit"`
+	RetryAfterMS int64  `json:"retry_after_ms"`
 }
 
 // client is a WebSocket client that reads into a channel.

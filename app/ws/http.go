@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,11 +13,11 @@ import (
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// authenticate returns the user a handshake speaks for (auth.Subscribe)
-// and when its token expires (zero in insecure mode): the token (?token=
-// or Authorization: Bearer) decides in jwt mode, the user_id parameter in
-// insecure mode. A revoked user is refused (auth.Admit).
-func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Time, error) {
+// authenticate returns the user a handshake speaks for (auth.Subscribe),
+// when its token expires (zero in insecure mode) and the token's sum
+// (tokenSum): the token (?token= or Authorization: Bearer) decides in jwt
+// mode, the user_id parameter in insecure mode.
+func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Time, uint64, error) {
 	q := r.URL.Query()
 	tok := q.Get("token")
 	if tok == "" {
@@ -26,19 +25,22 @@ func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Ti
 	}
 	caller, err := h.opts.Auth.Authorize(auth.Subscribe, auth.Credentials{Bearer: tok})
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, 0, err
 	}
 	var claimed int64
 	if v := q.Get("user_id"); v != "" {
-		if claimed, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return 0, time.Time{}, app.Errorf(app.EInvalidArgument, "user_id must be a positive integer, got %q", v)
+		if claimed, err = app.ParseUserID(v, "user_id"); err != nil {
+			return 0, time.Time{}, 0, err
 		}
 	}
 	user, err := caller.Actor(claimed, "user_id")
 	if err != nil {
-		return 0, time.Time{}, err
+		return 0, time.Time{}, 0, err
 	}
-	return user, caller.Expires(), nil
+	if caller.Expires().IsZero() {
+		return user, time.Time{}, 0, nil
+	}
+	return user, caller.Expires(), tokenSum(tok), nil
 }
 
 // resumePosition reads the optional last_seq and epoch of a handshake.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/httperr"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // Hub owns the node's WebSocket sessions and the registry user -> sessions.
@@ -87,7 +88,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	user, exp, err := h.authenticate(ctx, r)
+	user, exp, token, err := h.authenticate(ctx, r)
 	if err != nil {
 		httperr.Write(w, err)
 		return
@@ -109,7 +110,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(h, user, resume)
-	c.acked, c.sid, c.expires = acks, sid, exp
+	c.acked, c.sid, c.expires, c.token = acks, sid, exp, token
 	// melody runs the whole session inside HandleRequest. Run it on a fresh
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
@@ -181,7 +182,7 @@ func (h *Hub) onError(s *melody.Session, err error) {
 	switch {
 	case errors.Is(err, melody.ErrMessageBufferFull):
 		// Only control frames can get here (data is metered): evict.
-		go c.evict(CloseSlowConsumer, ReasonSlowConsumer, "slow consumer, resume with last_seq")
+		go c.evictWith(protocol.CloseSlowConsumer, ReasonSlowConsumer)
 	case errors.Is(err, melody.ErrWriteClosed), errors.Is(err, melody.ErrSessionClosed):
 	default:
 		c.closedBecause(errorReason(err))
@@ -268,15 +269,15 @@ func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.Stre
 }
 
 // open is read for a session that starts (History.Open): the first page
-// and the user's revocation, in one round trip.
-func (h *Hub) open(ctx context.Context, user int64, from app.Position) (app.StreamPage, time.Time, error) {
+// and the session's check, in one round trip.
+func (h *Hub) open(ctx context.Context, user int64, from app.Position, sid string) (app.StreamPage, app.SessionCheck, error) {
 	select {
 	case h.reads <- struct{}{}:
 	case <-ctx.Done():
-		return app.StreamPage{}, time.Time{}, ctx.Err()
+		return app.StreamPage{}, app.SessionCheck{}, ctx.Err()
 	}
 	defer func() { <-h.reads }()
-	return h.history.Open(ctx, user, from, h.opts.ReplayPage)
+	return h.history.Open(ctx, user, from, h.opts.ReplayPage, sid)
 }
 
 // Resubscribed makes every session of user catch up from the stored list:
@@ -324,7 +325,7 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 			due = max(1, int(int64(len(all))*int64(elapsed)/int64(window)))
 		}
 		for ; done < min(due, len(all)); done++ {
-			all[done].evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
+			all[done].evictWith(protocol.CloseGoingAway, ReasonDrain)
 		}
 		if done == len(all) {
 			return
@@ -333,7 +334,7 @@ func (h *Hub) Drain(ctx context.Context, window time.Duration) {
 		case <-t.C:
 		case <-ctx.Done():
 			for _, rest := range all[done:] {
-				rest.evict(CloseGoingAway, ReasonDrain, "node shutting down, reconnect with last_seq")
+				rest.evictWith(protocol.CloseGoingAway, ReasonDrain)
 			}
 			return
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/houseview/gateway/app/auth"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // clientAddr is the address a handshake is counted against: the
@@ -53,18 +54,18 @@ func (h *Hub) Revoke(user int64) int {
 			continue
 		}
 		n++
-		go c.evict(CloseRevoked, ReasonRevoked, "revoked")
+		go c.evictWith(protocol.CloseRevoked, ReasonRevoked)
 	}
 	return n
 }
 
 // Evict closes user's session named session with 4008, if this node holds
-// it: the user opened more sessions than allowed and it is the oldest. It
-// never blocks.
+// it: the user opened more sessions than allowed and it is the oldest (or
+// it is no longer counted). It never blocks.
 func (h *Hub) Evict(user int64, session string) {
 	for _, c := range h.sessionsOf(user) {
 		if c.sid == session {
-			go c.evict(CloseTooManySessions, ReasonTooManySessions, "too many sessions")
+			go c.evictWith(protocol.CloseTooManySessions, ReasonTooManySessions)
 		}
 	}
 }
@@ -82,20 +83,21 @@ func (c *conn) isClosed() bool {
 }
 
 // allowFrame applies the client frame rate (GCRA): FrameRate frames per
-// second in bursts of as many. Only the session's read goroutine calls it.
-func (c *conn) allowFrame(now time.Time) bool {
+// second in bursts of as many. Refused, it returns how long until a frame
+// is allowed. Only the session's read goroutine calls it.
+func (c *conn) allowFrame(now time.Time) (time.Duration, bool) {
 	rate := int64(c.h.opts.FrameRate)
 	if rate <= 0 {
-		return true
+		return 0, true
 	}
 	interval := int64(time.Second) / rate
 	t := now.UnixNano()
 	tat := max(c.frameTAT, t)
-	if tat-t > interval*(rate-1) {
-		return false
+	if wait := tat - t - interval*(rate-1); wait > 0 {
+		return time.Duration(wait), false
 	}
 	c.frameTAT = tat + interval
-	return true
+	return 0, true
 }
 
 // startExpiry arms the timer that closes the session with 4001 when its
@@ -107,20 +109,23 @@ func (c *conn) startExpiry() {
 		return
 	}
 	c.expiry = time.AfterFunc(time.Until(c.expires), func() {
-		c.evict(CloseTokenExpired, ReasonTokenExpired, "token expired")
+		c.evictWith(protocol.CloseTokenExpired, ReasonTokenExpired)
 	})
 }
 
-// extend moves the session's expiry to exp (a refreshed token). It
-// reports false when the session is closing or its token has expired
-// already.
-func (c *conn) extend(exp time.Time) bool {
+// extend moves the session's expiry to exp (a refreshed token, whose sum
+// the session keeps) unless that is earlier than the current one, and
+// returns the expiry. It reports false when the session is closing or its
+// token has expired already.
+func (c *conn) extend(exp time.Time, sum uint64) (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.expiry == nil || !c.expiry.Stop() {
-		return false
+		return c.expires, false
 	}
-	c.expires = exp
-	c.expiry.Reset(time.Until(exp))
-	return true
+	if exp.After(c.expires) {
+		c.expires, c.token, c.repeated = exp, sum, false
+	}
+	c.expiry.Reset(time.Until(c.expires))
+	return c.expires, true
 }

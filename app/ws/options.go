@@ -11,24 +11,13 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/auth"
-)
-
-// Close codes the gateway sends.
-const (
-	CloseGoingAway       = 1001 // node shutting down: reconnect (elsewhere) with last_seq
-	CloseTooBig          = 1009 // a client frame over the size limit
-	CloseTryAgain        = 1013 // the node cannot reach Redis right now: reconnect with backoff
-	CloseSlowConsumer    = 4000 // send buffer full for too long: resume with last_seq
-	CloseTokenExpired    = 4001 // the session's token expired without a refresh: reconnect with a new token
-	CloseRevoked         = 4003 // an operator disconnected the user: do not reconnect at once
-	CloseTooManySessions = 4008 // the user opened more sessions than allowed: this, the oldest, was closed
-	CloseRateLimited     = 4029 // the client sent frames faster than allowed
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // Limits the hub enforces (Metrics.Limited, app.LimitError).
 const (
-	LimitHandshake = "handshake" // handshakes per client address (RateLimiter)
-	LimitFrames    = "frames"    // client frames per session per second
+	LimitHandshake = "handshake"          // handshakes per client address (RateLimiter)
+	LimitFrames    = protocol.LimitFrames // costly client frames per session per second
 )
 
 // RateLimiter bounds events per client address across the nodes.
@@ -57,10 +46,10 @@ type History interface {
 	// from.Seq below 0: after the user's delivered cursor), creating the
 	// stream when it does not exist so that the page names its epoch.
 	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
-	// Open is Read for a session that starts, which also returns until
-	// when the user's new sessions are refused (zero: they are not), read
-	// in the same round trip.
-	Open(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, time.Time, error)
+	// Open is Read for a session that starts, which also checks, in the
+	// same round trip, whether the user is revoked and whether the session
+	// (its id in the SessionRegistry, "" when not counted) was evicted.
+	Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error)
 	// Advance raises user's delivered cursor to pos. It must not block.
 	Advance(user int64, pos app.Position)
 }
@@ -119,12 +108,12 @@ const (
 	ReasonTooBig           = "too_big"           // a client frame over MaxMessageSize (1009)
 	ReasonDrain            = "drain"             // the node is draining (1001)
 	ReasonSlowConsumer     = "slow_consumer"     // the send buffer stayed full (4000)
-	ReasonBehindHistory    = "behind_history"    // fell out of the stored history (4000)
+	ReasonBehindHistory    = "behind_history"    // fell out of the stored history (4002)
 	ReasonRedisUnavailable = "redis_unavailable" // could not subscribe or read history (1013)
 	ReasonShutdown         = "shutdown"          // the hub was closed
 	ReasonTokenExpired     = "token_expired"     // the token expired without a refresh (4001)
 	ReasonRevoked          = "revoked"           // an operator disconnected the user (4003)
-	ReasonTooManySessions  = "too_many_sessions" // the user's oldest session over the limit (4008)
+	ReasonTooManySessions  = "too_many_sessions" // the user's oldest session over the limit, or no longer counted (4008)
 	ReasonRateLimited      = "rate_limited"      // too many client frames (4029)
 )
 
@@ -144,27 +133,14 @@ const (
 // DropReasons are every Drop*, for metrics to know their labels.
 var DropReasons = []string{DropDuplicate, DropClosed, DropUnsent}
 
-// Reconnect is the reconnect policy advised to clients in the connected
-// frame: wait min(Max, Base*2^attempt) scaled by a random factor in
-// [1-Jitter, 1], then reconnect with last_seq.
-type Reconnect struct {
-	BaseMS int64   `json:"base_ms"`
-	MaxMS  int64   `json:"max_ms"`
-	Jitter float64 `json:"jitter"`
-}
-
 // Defaults of the Options left zero.
 const (
-	DefaultMaxMessageSize  = 4096 // bytes: a refresh frame carries a token (an RS256 one is ~0.5-1 KB)
-	DefaultBufferSize      = 16   // messages
-	DefaultPingPeriod      = 54 * time.Second
-	DefaultPongWait        = 60 * time.Second
-	DefaultWriteWait       = 10 * time.Second
-	DefaultSlowTimeout     = 5 * time.Second
-	DefaultReconnectBaseMS = 500
-	DefaultReconnectMaxMS  = 30000
-	DefaultReconnectJitter = 0.5
-	DefaultFrameRate       = 20 // client frames per session per second
+	DefaultMaxMessageSize = protocol.DefaultMaxFrameBytes
+	DefaultBufferSize     = 16 // messages
+	DefaultPingPeriod     = 54 * time.Second
+	DefaultPongWait       = 60 * time.Second
+	DefaultWriteWait      = 10 * time.Second
+	DefaultSlowTimeout    = 5 * time.Second
 )
 
 // Options configure a Hub. Zero values take the defaults.
@@ -173,21 +149,21 @@ type Options struct {
 	Auth           *auth.Authenticator // who a handshake speaks for (required)
 	AllowedOrigins []string            // besides the request's own host; "*" allows any
 
-	MaxMessageSize int64         // largest client frame (default 512 B); larger closes with 1009
-	BufferSize     int           // per-session send buffer in messages (default 16)
-	PingPeriod     time.Duration // default 54 s
-	PongWait       time.Duration // a silent peer is dropped after this (default 60 s)
-	WriteWait      time.Duration // default 10 s
-	SlowTimeout    time.Duration // a full send buffer may make no progress this long (default 5 s)
-	ReplayPage     int           // messages read from Redis per catch-up step (default 100)
-	MaxReads       int           // history reads in flight at once on the node (default 64): a Redis that comes back is not hit by every session at once
-	Reconnect      Reconnect     // default 500 ms base, 30 s max, 0.5 jitter
+	MaxMessageSize int64              // largest client frame (default 4096 B); larger closes with 1009
+	BufferSize     int                // per-session send buffer in messages (default 16)
+	PingPeriod     time.Duration      // default 54 s
+	PongWait       time.Duration      // a silent peer is dropped after this (default 60 s)
+	WriteWait      time.Duration      // default 10 s
+	SlowTimeout    time.Duration      // a full send buffer may make no progress this long (default 5 s)
+	ReplayPage     int                // messages read from Redis per catch-up step (default 100)
+	MaxReads       int                // history reads in flight at once on the node (default 64): a Redis that comes back is not hit by every session at once
+	Reconnect      protocol.Reconnect // default protocol.DefaultReconnect
 
 	// Limits; nil or 0 turns each off (FrameRate has no default here:
-	// DefaultFrameRate is the configuration's).
+	// protocol.DefaultFrameRate is the configuration's).
 	Handshakes RateLimiter     // LimitHandshake per client address (the connection's remote address)
 	Sessions   SessionRegistry // concurrent sessions per user
-	FrameRate  int             // client frames per session per second, in bursts of as many; more closes with 4029
+	FrameRate  int             // costly client frames per session per second, in bursts of as many (see conn.charge)
 
 	Logger  *slog.Logger
 	Metrics Metrics // nil: none
@@ -218,8 +194,8 @@ func (o *Options) defaults() {
 	if o.MaxReads <= 0 {
 		o.MaxReads = 64
 	}
-	if o.Reconnect == (Reconnect{}) {
-		o.Reconnect = Reconnect{BaseMS: DefaultReconnectBaseMS, MaxMS: DefaultReconnectMaxMS, Jitter: DefaultReconnectJitter}
+	if o.Reconnect == (protocol.Reconnect{}) {
+		o.Reconnect = protocol.DefaultReconnect
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -13,6 +13,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // jwtNode is a jwt-mode node whose users may be revoked through c's
@@ -21,7 +22,7 @@ func jwtNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *node
 	tb.Helper()
 	return startNode(tb, c, id, func(o *ws.Options) {
 		o.Auth = auth.New(auth.Options{Mode: app.AuthJWT, Verify: jwtauth.NewVerifier([]byte(secret), nil).Claims,
-			Revocations: redis.NewRevocations(c.rdb, c.keys, time.Second)})
+			Revocations: redis.NewRevocations(redis.NewAsker(c.rdb, nil, c.keys), time.Second)})
 		if tune != nil {
 			tune(o)
 		}
@@ -72,7 +73,7 @@ func TestSessionEndsWhenItsTokenExpires(t *testing.T) {
 		t.Errorf("connected exp %d, want %d", f.Exp, exp.Unix())
 	}
 	code, text := cl.closedWith(t)
-	if diff := cmp.Diff(closing{ws.CloseTokenExpired, "token expired"}, closing{code, text}); diff != "" {
+	if diff := cmp.Diff(closing{protocol.CloseTokenExpired, "token expired"}, closing{code, text}); diff != "" {
 		t.Errorf("close (-want +got):\n%s", diff)
 	}
 	if now := time.Now(); now.Before(exp) || now.After(exp.Add(2*time.Second)) {
@@ -106,6 +107,33 @@ func TestRefreshExtendsTheSession(t *testing.T) {
 	}
 }
 
+// TestRefreshWithoutExtension: a caching token source hands back the
+// session's own token; the refresh is answered with the unchanged exp, the
+// first time without counting against the frame rate. A valid token that
+// expires earlier does not shorten the session. Repeating the same token
+// over and over is charged like any costly frame.
+func TestRefreshWithoutExtension(t *testing.T) {
+	c := newCluster(t)
+	a := jwtNode(t, c, "a", func(o *ws.Options) { o.FrameRate = 2 })
+	tok, exp := tokenFor(t, 1001, time.Hour)
+	cl := dial(t, a.url("token="+tok))
+	cl.connected(t)
+	shorter, _ := tokenFor(t, 1001, time.Minute)
+	for _, token := range []string{tok, shorter, tok} { // free, charged, charged: within the rate of 2
+		cl.send(t, map[string]string{"action": "refresh", "token": token})
+		if f := cl.next(t); f.Event != "refreshed" || f.Exp != exp.Unix() {
+			t.Fatalf("refresh: %+v, want refreshed with the unchanged exp %d", f, exp.Unix())
+		}
+	}
+	if n := a.metrics.count("limited:" + ws.LimitFrames); n != 0 {
+		t.Errorf("the frame limit refused %d refreshes", n)
+	}
+	cl.send(t, map[string]string{"action": "refresh", "token": tok})
+	if f := cl.next(t); f.Event != "error" || f.Limit != ws.LimitFrames {
+		t.Errorf("a fourth refresh within the second: %+v, want the frame limit's error", f)
+	}
+}
+
 func TestRefreshRefusedChangesNothing(t *testing.T) {
 	c := newCluster(t)
 	a := jwtNode(t, c, "a", nil)
@@ -128,7 +156,7 @@ func TestRefreshRefusedChangesNothing(t *testing.T) {
 		t.Errorf("refusals (-want +got):\n%s", diff)
 	}
 	code, _ := cl.closedWith(t)
-	if now := time.Now(); code != ws.CloseTokenExpired || now.Before(exp) {
+	if now := time.Now(); code != protocol.CloseTokenExpired || now.Before(exp) {
 		t.Errorf("closed with %d at %v, want 4001 at the old expiry %v", code, now, exp)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/houseview/gateway/pkg/client"
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/protocol"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -179,7 +180,7 @@ func TestClientResumesAcrossKillAndDrain(t *testing.T) {
 	}
 	push(n)
 	close(release)
-	got.waitFor(t, "the drain's 1001", got.hasEvent(client.Disconnected, client.CloseGoingAway))
+	got.waitFor(t, "the drain's 1001", got.hasEvent(client.Disconnected, protocol.CloseGoingAway))
 	got.waitFor(t, "a reconnect to c", connects(3))
 	checkExactlyOnce(t, got.count(t, n), keys("k", 0, n), 1)
 	wg.Wait()
@@ -286,7 +287,7 @@ func TestClientRefusedHandshakeIsFinal(t *testing.T) {
 // TestClientRefreshesItsToken: in jwt mode the client asks TokenFunc for a
 // new token before the session's one expires and sends it in-band; the
 // session outlives several token lifetimes. A client with a fixed token
-// is closed with 4001 at its expiry and stops (the token cannot be cured).
+// is closed with 4001 at its expiry and stops (the token cannot be renewed).
 func TestClientRefreshesItsToken(t *testing.T) {
 	env := procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_AUTH_MODE=jwt", "GATEWAY_API_KEY="+apiKey)
 	a := MustStart(t, env)
@@ -302,7 +303,7 @@ func TestClientRefreshesItsToken(t *testing.T) {
 	fixed := MustDialClient(t, client.Options{URLs: []string{a.httpURL}, Token: mint(2 * time.Second)})
 	fixedGot := collect(fixed)
 
-	fixedGot.waitFor(t, "the fixed token's 4001", fixedGot.hasEvent(client.Disconnected, client.CloseTokenExpired))
+	fixedGot.waitFor(t, "the fixed token's 4001", fixedGot.hasEvent(client.Disconnected, protocol.CloseTokenExpired))
 	refreshing.waitFor(t, "three refreshes", func(_ []client.Notification, events []client.Event) bool {
 		n := 0
 		for _, e := range events {
@@ -324,11 +325,11 @@ func TestClientRefreshesItsToken(t *testing.T) {
 	}
 	refreshing.mu.Unlock()
 
-	// The fixed token: its reconnect is refused (401) and the client stops.
+	// The fixed token cannot be renewed: the client stops at the 4001
+	// (protocol.Decide: a fresh token is needed and there is no source).
 	for range fixed.Notifications() {
 	}
-	var h *client.HandshakeError
-	if err := fixed.Err(); !errors.As(err, &h) || h.Status != 401 {
-		t.Errorf("Err() = %v, want the 401 refusal", fixed.Err())
+	if err := fixed.Err(); err == nil || !strings.Contains(err.Error(), "4001") {
+		t.Errorf("Err() = %v, want the 4001", fixed.Err())
 	}
 }

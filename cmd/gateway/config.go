@@ -12,6 +12,7 @@ import (
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // Config is a node's configuration: built-in defaults, then the YAML file
@@ -234,7 +235,7 @@ type LimitsConfig struct {
 	HandshakesPerIP       int    `koanf:"handshakes_per_ip" min:"0" max:"1000000" default:"0" doc:"WebSocket handshakes per second per client address (the connection's: behind a load balancer every client shares its address, so set it only where clients connect directly); over it 429 with Retry-After."`
 	ReservationsPerMinute int    `koanf:"reservations_per_minute" min:"0" max:"1000000" default:"10" doc:"Reservations one tenant may create per minute (REST and gRPC); over it 429 / RESOURCE_EXHAUSTED."`
 	RemindersPerMinute    int    `koanf:"reminders_per_minute" min:"0" max:"1000000" default:"10" doc:"Reminders one user may send per minute (POST .../remind, gRPC RemindReservation): each lands in the other party's stored history."`
-	ClientFramesPerSecond int    `koanf:"client_frames_per_second" min:"0" max:"100000" doc:"Frames one WebSocket session may send per second (in bursts of as many); faster closes it with 4029."`
+	ClientFramesPerSecond int    `koanf:"client_frames_per_second" min:"0" max:"100000" doc:"Costly frames (pings, refreshes, invalid ones; not acks of delivered messages) one WebSocket session may send per second, in bursts of as many. One over it is dropped and answered with an error frame saying when to retry; another burst's worth before then closes the session with 4029."`
 }
 
 // packageDefaults sets the defaults that the packages using a setting own,
@@ -245,14 +246,14 @@ func packageDefaults(c *Config) {
 	c.History.Size = redis.DefaultHistorySize
 	c.History.TTL = redis.DefaultHistoryTTL
 	c.WS.MaxMessageBytes = ws.DefaultMaxMessageSize
-	c.Limits.ClientFramesPerSecond = ws.DefaultFrameRate
+	c.Limits.ClientFramesPerSecond = protocol.DefaultFrameRate
 	c.WS.BufferSize = ws.DefaultBufferSize
 	c.WS.PingPeriod = ws.DefaultPingPeriod
 	c.WS.PongWait = ws.DefaultPongWait
 	c.WS.WriteWait = ws.DefaultWriteWait
 	c.WS.SlowTimeout = ws.DefaultSlowTimeout
-	c.WS.ReconnectBase = ws.DefaultReconnectBaseMS * time.Millisecond
-	c.WS.ReconnectMax = ws.DefaultReconnectMaxMS * time.Millisecond
+	c.WS.ReconnectBase = time.Duration(protocol.DefaultReconnect.BaseMS) * time.Millisecond
+	c.WS.ReconnectMax = time.Duration(protocol.DefaultReconnect.MaxMS) * time.Millisecond
 	c.Presence.Heartbeat = redis.DefaultHeartbeat
 	c.Presence.TTL = redis.DefaultPresenceTTL
 	c.Push.MaxBatch = push.DefaultMaxBatch

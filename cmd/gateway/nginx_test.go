@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -220,8 +221,15 @@ func pushPatiently(base string, user int64, key string) error {
 // transport errors and 5xx answers with a growing pause (20 ms more each
 // time, at most 500 ms) until it is stored or within has passed.
 func pushRetryingFor(base string, user int64, key string, within time.Duration) error {
+	return pushUsersRetryingFor(base, []int64{user}, key, key, within)
+}
+
+// pushUsersRetryingFor is pushRetryingFor of one message with content to
+// several users.
+func pushUsersRetryingFor(base string, users []int64, content, key string, within time.Duration) error {
 	client := &http.Client{Timeout: 10 * time.Second}
-	body := fmt.Sprintf(`{"user_ids":[%d],"title":"t","content":%q,"idempotency_key":%q}`, user, key, key)
+	ids, _ := json.Marshal(users)
+	body := fmt.Sprintf(`{"user_ids":%s,"title":"t","content":%q,"idempotency_key":%q}`, ids, content, key)
 	var last error
 	deadline := time.Now().Add(within)
 	for attempt := 1; ; attempt++ {

@@ -27,6 +27,7 @@ import (
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // node is one running gateway: its pools, services and listeners. The API
@@ -38,6 +39,7 @@ type node struct {
 	auth        *auth.Authenticator
 	db          *gorm.DB
 	rdb         goredis.UniversalClient
+	waits       goredis.UniversalClient // the Asker's blocking waits: a pool of their own
 	relay       *reservation.Relay
 	cleaner     *reservation.Cleaner
 	sub         redis.NodeSubscriber
@@ -87,8 +89,11 @@ func (n *node) build(ctx context.Context) error {
 		return fmt.Errorf("redis (%s mode, %s): %w", cfg.Redis.Mode, cfg.Redis.where(), err)
 	}
 
+	n.waits = redis.NewWaitClient(n.rdb)
+
 	n.metrics = metrics.New()
 	keys := redis.NewKeys(cfg.Redis.Namespace, cfg.Redis.DB)
+	asker := redis.NewAsker(n.rdb, n.waits, keys)
 	pub := redis.NewPublisher(n.rdb, keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics, Failover: cfg.Redis.mode().Failover()})
 	store := mysql.NewStore(n.db)
@@ -116,13 +121,13 @@ func (n *node) build(ctx context.Context) error {
 		})
 		// Every worker runs webhook tasks: one without webhook.url fails
 		// them, to be retried by a node that has it.
-		n.workerMux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.rdb, keys, 0), webhook.HandlerOptions{
+		n.workerMux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(asker, 0), webhook.HandlerOptions{
 			URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
 		}))
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	n.revoked = redis.NewRevocations(n.rdb, keys, 0)
+	n.revoked = redis.NewRevocations(asker, 0)
 	authOpts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username, OperatorPassword: cfg.UI.Password,
 		Revocations: n.revoked}
 	if cfg.Auth.Mode == app.AuthJWT {
@@ -206,7 +211,7 @@ func (n *node) buildAPI(svc *reservation.Service, pub push.Publisher, keys redis
 		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: cfg.WS.AllowedOrigins,
 		MaxMessageSize: cfg.WS.MaxMessageBytes, BufferSize: cfg.WS.BufferSize, PingPeriod: cfg.WS.PingPeriod,
 		PongWait: cfg.WS.PongWait, WriteWait: cfg.WS.WriteWait, SlowTimeout: cfg.WS.SlowTimeout,
-		Reconnect:  ws.Reconnect{BaseMS: cfg.WS.ReconnectBase.Milliseconds(), MaxMS: cfg.WS.ReconnectMax.Milliseconds(), Jitter: ws.DefaultReconnectJitter},
+		Reconnect:  protocol.Reconnect{BaseMS: cfg.WS.ReconnectBase.Milliseconds(), MaxMS: cfg.WS.ReconnectMax.Milliseconds(), Jitter: protocol.DefaultReconnect.Jitter},
 		Handshakes: n.limiter, Sessions: sessions, FrameRate: cfg.Limits.ClientFramesPerSecond,
 		Logger:  log,
 		Metrics: n.metrics,
@@ -227,6 +232,9 @@ func pingMySQL(ctx context.Context, n *node) error { return mysql.Ping(ctx, n.db
 func (n *node) close() {
 	if n.ui != nil {
 		n.ui.Close()
+	}
+	if n.waits != nil && n.waits != n.rdb {
+		n.waits.Close()
 	}
 	if n.rdb != nil {
 		n.rdb.Close()

@@ -6,7 +6,8 @@
 // acknowledges what it handed over, refreshes its token before it expires,
 // and finds a dead connection with pings: a service that reads
 // Notifications never loses one across reconnects, node deaths, drains or
-// resets. It knows nothing of the gateway's own packages.
+// resets. Its frames, close codes, reconnect rule and refresh rule are
+// those of pkg/protocol; it knows nothing of the gateway's own packages.
 //
 //	c, err := client.Dial(ctx, client.Options{
 //		URLs:      []string{"ws://gw-1:8080", "ws://gw-2:8080"},
@@ -28,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -35,6 +37,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // Position is the place of a notification in a user's stream: seqs count
@@ -78,6 +82,10 @@ type Options struct {
 	NoAck bool
 	// AckInterval batches acknowledgements (default 1 s).
 	AckInterval time.Duration
+	// AckEach acknowledges every notification as soon as it is received
+	// from Notifications, one ack frame each (acks of delivered messages
+	// cost nothing against the gateway's limits), instead of batching.
+	AckEach bool
 	// PingInterval is the silence after which the client pings; no frame
 	// within PongTimeout after the ping ends the connection (a reconnect
 	// follows). PingInterval defaults to the gateway's advised heartbeat
@@ -85,8 +93,10 @@ type Options struct {
 	// quiet (a dead one is found within about a minute with the default
 	// 54 s heartbeat); PongTimeout defaults to 10 s.
 	PingInterval, PongTimeout time.Duration
-	// RefreshBefore is how long before its expiry the token is refreshed
-	// in-band (default 30 s; needs TokenFunc).
+	// RefreshBefore is how long before its expiry a long-lived token is
+	// refreshed in-band (default protocol.RefreshLead, 30 s; needs
+	// TokenFunc). A shorter-lived one is refreshed halfway through what is
+	// left of it (protocol.RefreshDelay); each token is sent once.
 	RefreshBefore time.Duration
 	// Dialer and Header are used for every handshake (nil: defaults).
 	Dialer *websocket.Dialer
@@ -96,18 +106,9 @@ type Options struct {
 
 // Notification is one message of the user's stream.
 type Notification struct {
-	Seq           int64           `json:"seq"`
-	Epoch         string          `json:"epoch"`
-	TS            int64           `json:"ts"` // publish time, unix ms (the gateway's Redis clock)
-	ID            string          `json:"id"`
-	Type          int             `json:"type"`
-	UserID        int64           `json:"user_id"`
-	ReservationID int64           `json:"reservation_id"`
-	Title         string          `json:"title"`
-	Content       string          `json:"content"`
-	Timestamp     int64           `json:"timestamp"`
-	Detail        json.RawMessage `json:"detail"`
-	Raw           []byte          `json:"-"` // the frame as it came (it may hold fields this struct lacks)
+	protocol.Notification
+	Detail json.RawMessage `json:"detail"`
+	Raw    []byte          `json:"-"` // the frame as it came (it may hold fields this struct lacks)
 }
 
 // EventKind names what happened to the session.
@@ -133,22 +134,16 @@ type Event struct {
 
 // ConnectedInfo is what a connected (or reset) frame said.
 type ConnectedInfo struct {
-	NodeID      string    `json:"node_id"`
-	UserID      int64     `json:"user_id"`
-	Epoch       string    `json:"epoch"`
-	LastSeq     int64     `json:"last_seq"`
-	HeadSeq     int64     `json:"head_seq"`
-	Truncated   bool      `json:"truncated"`
-	Reset       bool      `json:"reset"`
-	Exp         int64     `json:"exp"`
-	HeartbeatMS int64     `json:"heartbeat_ms"`
-	Reconnect   reconnect `json:"reconnect"`
-}
-
-type reconnect struct {
-	BaseMS int64   `json:"base_ms"`
-	MaxMS  int64   `json:"max_ms"`
-	Jitter float64 `json:"jitter"`
+	NodeID      string
+	UserID      int64
+	Epoch       string
+	LastSeq     int64
+	HeadSeq     int64
+	Truncated   bool
+	Reset       bool
+	Exp         int64
+	HeartbeatMS int64
+	Reconnect   protocol.Reconnect
 }
 
 // Client is a session with the gateway that reconnects until Close.
@@ -170,7 +165,7 @@ type Client struct {
 	pos      Position // the last notification handed over
 	known    bool     // pos comes from a frame or the store (else: none yet)
 	user     int64
-	advice   reconnect
+	advice   protocol.Reconnect
 	attempt  int
 	urlIndex int
 }
@@ -184,7 +179,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	opts.defaults()
 	c := &Client{opts: opts, notes: make(chan Notification), events: make(chan Event, 64),
-		done: make(chan struct{}), advice: reconnect{BaseMS: 500, MaxMS: 30000, Jitter: 0.5}}
+		done: make(chan struct{}), advice: protocol.DefaultReconnect}
 	if opts.Epoch != "" || opts.LastSeq > 0 {
 		c.pos, c.known = Position{Epoch: opts.Epoch, Seq: opts.LastSeq}, true
 	}
@@ -232,7 +227,7 @@ func (o *Options) defaults() {
 		o.PongTimeout = 10 * time.Second
 	}
 	if o.RefreshBefore <= 0 {
-		o.RefreshBefore = 30 * time.Second
+		o.RefreshBefore = protocol.RefreshLead
 	}
 	if o.Dialer == nil {
 		o.Dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second}
@@ -310,16 +305,21 @@ func (c *Client) run(first chan<- error) {
 		if c.ctx.Err() != nil {
 			return
 		}
-		if r.terminal != nil {
+		d := c.decide(r)
+		if !d.Reconnect {
+			err := r.refusal
+			if err == nil {
+				err = fmt.Errorf("client: closed by the gateway with %d (%s): reconnecting cannot help", r.code, protocol.Close(r.code).Name)
+			}
 			c.mu.Lock()
-			c.err = r.terminal
+			c.err = err
 			c.mu.Unlock()
 			if first != nil {
-				first <- r.terminal
+				first <- err
 			}
 			return
 		}
-		if !c.wait(r) {
+		if !c.wait(d.Delay) {
 			return
 		}
 	}
@@ -327,26 +327,28 @@ func (c *Client) run(first chan<- error) {
 
 // outcome is how a session ended.
 type outcome struct {
-	connected bool  // it got as far as the connected frame
-	code      int   // the close code the gateway sent (0: none)
-	terminal  error // reconnecting cannot help: the client stops
+	connected  bool          // it got as far as the connected frame
+	code       int           // the close code (protocol.CloseAbnormal: none)
+	status     int           // the HTTP status of a refused handshake (0: not refused)
+	retryAfter time.Duration // a 429's Retry-After
+	refusal    error         // the refused handshake's *HandshakeError
 }
 
-// wait sleeps before the next attempt: the advised backoff, short after a
-// drain (another node takes over at once), the longest after a revocation.
-func (c *Client) wait(r outcome) bool {
+// decide applies the protocol's reconnect rule to how a session ended.
+func (c *Client) decide(r outcome) protocol.Decision {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if r.connected {
 		c.attempt = 0
 	}
-	a := c.advice
-	d := backoff(a, c.attempt)
-	switch r.code {
-	case CloseGoingAway, CloseTokenExpired:
-		d = backoff(a, 0) // a drain or a stale token: any node, a fresh token
-	case CloseRevoked:
-		d = time.Duration(a.MaxMS) * time.Millisecond
-	}
+	return protocol.Decide(protocol.Attempt{Code: r.code, Status: r.status, RetryAfter: r.retryAfter,
+		WasOpen: r.connected, Attempts: c.attempt, Advice: c.advice, TokenSource: c.opts.TokenFunc != nil,
+		Random: rand.Float64()})
+}
+
+// wait sleeps d before the next attempt.
+func (c *Client) wait(d time.Duration) bool {
+	c.mu.Lock()
 	c.attempt++
 	c.mu.Unlock()
 	t := time.NewTimer(d)
@@ -406,14 +408,4 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		return c.opts.TokenFunc(ctx)
 	}
 	return c.opts.Token, nil
-}
-
-// backoff is min(max, base·2^attempt) scaled by a random factor in
-// [1-jitter, 1], the gateway's advice.
-func backoff(a reconnect, attempt int) time.Duration {
-	ceiling := float64(a.MaxMS)
-	if attempt < 30 {
-		ceiling = min(ceiling, float64(a.BaseMS)*float64(int64(1)<<attempt))
-	}
-	return time.Duration(ceiling*(1-a.Jitter*randFloat())) * time.Millisecond
 }

@@ -6,30 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // frame is any frame the gateway sends, decoded once: a control frame
 // (Event set) or a notification (Seq set).
 type frame struct {
-	Event   string `json:"event"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Notification
-	NodeID      string    `json:"node_id"`
-	LastSeq     int64     `json:"last_seq"`
-	HeadSeq     int64     `json:"head_seq"`
-	Truncated   bool      `json:"truncated"`
-	Reset       bool      `json:"reset"`
-	Exp         int64     `json:"exp"`
-	HeartbeatMS int64     `json:"heartbeat_ms"`
-	Reconnect   reconnect `json:"reconnect"`
+	protocol.ServerFrame
+	Detail json.RawMessage `json:"detail"`
 }
 
 // info is what a connected or reset frame said.
@@ -49,16 +41,6 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("handshake refused: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// Close codes the gateway sends (docs/protocol.md).
-const (
-	CloseGoingAway       = 1001 // the node is draining: reconnect (elsewhere) at once
-	CloseTryAgain        = 1013 // the node cannot reach Redis: reconnect with backoff
-	CloseSlowConsumer    = 4000 // the client fell behind: resume
-	CloseTokenExpired    = 4001 // the token expired without a refresh: reconnect with a fresh one
-	CloseRevoked         = 4003 // an operator disconnected the user: reconnect late
-	CloseTooManySessions = 4008 // the user opened more sessions than allowed and this was the oldest: stop
-)
-
 // session runs one WebSocket until it ends; first (when not nil) gets nil
 // once the connected frame came.
 func (c *Client) session(first chan<- error) outcome {
@@ -74,42 +56,26 @@ func (c *Client) session(first chan<- error) outcome {
 	if err != nil {
 		if resp == nil {
 			c.emit(Event{Kind: Error, Err: err})
-			return outcome{}
+			return outcome{code: protocol.CloseAbnormal}
 		}
 		herr := handshakeError(resp, err)
 		c.emit(Event{Kind: Error, Err: herr})
-		return outcome{terminal: c.refusalIsFinal(herr)}
+		r := outcome{code: protocol.CloseAbnormal, status: herr.Status, refusal: herr}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			r.retryAfter = time.Duration(s) * time.Second
+		}
+		return r
 	}
 	s := &liveSession{c: c, conn: conn, token: token}
 	defer s.end()
 	stop := context.AfterFunc(c.ctx, func() { conn.Close() })
 	defer stop()
 	connected, code, _ := s.read(first)
-	r := outcome{connected: connected, code: code}
-	if code == CloseTooManySessions {
-		r.terminal = fmt.Errorf("client: closed by the gateway with %d: the user has a newer session", code)
-	}
-	return r
-}
-
-// refusalIsFinal returns err when reconnecting cannot cure the handshake's
-// refusal: a malformed request, a forbidden one, or a fixed token the
-// gateway refused (a TokenFunc may give a good one next time).
-func (c *Client) refusalIsFinal(err error) error {
-	var h *HandshakeError
-	if !errors.As(err, &h) {
-		return nil
-	}
-	switch {
-	case h.Status == http.StatusUnauthorized && c.opts.TokenFunc == nil,
-		h.Status == http.StatusBadRequest, h.Status == http.StatusForbidden, h.Status == http.StatusNotFound:
-		return err
-	}
-	return nil
+	return outcome{connected: connected, code: code}
 }
 
 // handshakeError reads the gateway's error body of a refused handshake.
-func handshakeError(resp *http.Response, err error) error {
+func handshakeError(resp *http.Response, err error) *HandshakeError {
 	defer resp.Body.Close()
 	var body struct {
 		Error struct{ Code, Message string } `json:"error"`
@@ -134,9 +100,13 @@ type liveSession struct {
 	wmu       sync.Mutex   // one writer at a time
 	watchdog  *time.Timer
 	ack       *time.Timer
-	refresh   *time.Timer
 	acked     Position      // the last position acknowledged (under c.mu)
 	pingEvery time.Duration // silence that sends a ping (PingInterval or from heartbeat_ms)
+
+	rmu        sync.Mutex  // guards the refresh state
+	refresh    *time.Timer // asks TokenFunc for the next token
+	exp        int64       // unix s the session's token expires at
+	refreshing string      // a token sent in a refresh frame, not answered yet
 }
 
 // read handles frames until the connection ends; it reports whether the
@@ -165,6 +135,7 @@ func (s *liveSession) read(first chan<- error) (connected bool, code int, err er
 	for {
 		_, b, err := s.conn.ReadMessage()
 		if err != nil {
+			code = protocol.CloseAbnormal
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
 				code = ce.Code
@@ -181,7 +152,7 @@ func (s *liveSession) read(first chan<- error) (connected bool, code int, err er
 			continue
 		}
 		switch f.Event {
-		case "connected":
+		case protocol.EventConnected:
 			connected = true
 			s.c.connects.Add(1)
 			s.connected(f.info())
@@ -189,16 +160,19 @@ func (s *liveSession) read(first chan<- error) (connected bool, code int, err er
 				first <- nil
 				first = nil
 			}
-		case "reset":
+		case protocol.EventReset:
 			s.reset(f.info())
-		case "refreshed":
+		case protocol.EventRefreshed:
+			s.refreshed(f.Exp)
 			c.emit(Event{Kind: Refreshed, Info: ConnectedInfo{Exp: f.Exp}})
-			s.scheduleRefresh(f.Exp)
-		case "error":
+		case protocol.EventError:
+			if f.Limit != "" {
+				s.limited(time.Duration(f.RetryAfterMS) * time.Millisecond)
+			}
 			c.emit(Event{Kind: Error, Err: fmt.Errorf("gateway: %s: %s", f.Code, f.Message)})
-		case "pong":
 		case "":
-			if f.Seq > 0 && !s.deliver(&f.Notification, b) {
+			n := Notification{Notification: f.Notification, Detail: f.Detail, Raw: b}
+			if f.Seq > 0 && !s.deliver(&n) {
 				return connected, 0, c.ctx.Err()
 			}
 		}
@@ -290,7 +264,7 @@ func (s *liveSession) reset(info ConnectedInfo) {
 
 // deliver hands a notification over once (a seq not above the position in
 // the same epoch is a duplicate) and reports whether the client still runs.
-func (s *liveSession) deliver(n *Notification, raw []byte) bool {
+func (s *liveSession) deliver(n *Notification) bool {
 	c := s.c
 	c.mu.Lock()
 	pos := c.pos
@@ -304,7 +278,6 @@ func (s *liveSession) deliver(n *Notification, raw []byte) bool {
 		// if one did not, follow the stream anyway.
 		c.emit(Event{Kind: Reset, Info: ConnectedInfo{Epoch: n.Epoch, LastSeq: n.Seq - 1}})
 	}
-	n.Raw = raw
 	select {
 	case c.notes <- *n:
 	case <-c.ctx.Done():
@@ -315,7 +288,11 @@ func (s *liveSession) deliver(n *Notification, raw []byte) bool {
 	c.mu.Unlock()
 	c.delivered.Add(1)
 	s.save()
-	if !c.opts.NoAck && s.ackArmed.CompareAndSwap(false, true) {
+	switch {
+	case c.opts.NoAck:
+	case c.opts.AckEach:
+		_ = s.ackNow()
+	case s.ackArmed.CompareAndSwap(false, true):
 		s.ack.Reset(c.opts.AckInterval)
 	}
 	return true
@@ -353,8 +330,7 @@ func (s *liveSession) ackNow() error {
 	if pos.Seq <= 0 || pos == acked {
 		return nil
 	}
-	b, _ := json.Marshal(ackFrame{Action: "ack", Seq: pos.Seq, Epoch: pos.Epoch})
-	if err := s.write(b); err != nil {
+	if err := s.write(mustJSON(protocol.Ack{Action: protocol.ActionAck, Seq: pos.Seq, Epoch: pos.Epoch})); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -363,34 +339,85 @@ func (s *liveSession) ackNow() error {
 	return nil
 }
 
-type ackFrame struct {
-	Action string `json:"action"`
-	Seq    int64  `json:"seq"`
-	Epoch  string `json:"epoch,omitempty"`
-}
-
-// scheduleRefresh asks TokenFunc for a new token RefreshBefore the token's
-// expiry (unix seconds) and sends it in-band.
+// scheduleRefresh arms the refresh of a token that expires at exp (unix
+// seconds) by the protocol's rule (protocol.RefreshDelay), when TokenFunc
+// can give a new one.
 func (s *liveSession) scheduleRefresh(exp int64) {
 	c := s.c
 	if exp <= 0 || c.opts.TokenFunc == nil {
 		return
 	}
-	in := time.Until(time.Unix(exp, 0)) - c.opts.RefreshBefore
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.exp = exp
 	if s.refresh != nil {
 		s.refresh.Stop()
 	}
-	s.refresh = time.AfterFunc(max(in, 0), func() {
-		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-		tok, err := c.opts.TokenFunc(ctx)
-		cancel()
+	d, ok := protocol.RefreshDelay(time.Now(), time.Unix(exp, 0), c.opts.RefreshBefore)
+	if !ok {
+		return // too late: the session ends with 4001 and the reconnect gets a new token
+	}
+	s.refresh = time.AfterFunc(d, s.refreshNow)
+}
+
+// refreshNow asks TokenFunc for a token and sends it, once per token: the
+// session's own token handed back (a caching source) is not sent, and
+// TokenFunc is asked again by the same rule.
+func (s *liveSession) refreshNow() {
+	c := s.c
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	tok, err := c.opts.TokenFunc(ctx)
+	cancel()
+	s.rmu.Lock()
+	exp := s.exp
+	same := err == nil && tok == s.token
+	if err == nil && !same {
+		s.token, s.refreshing = tok, tok
+	}
+	s.rmu.Unlock()
+	if err != nil || same {
 		if err != nil {
 			c.emit(Event{Kind: Error, Err: fmt.Errorf("refresh token: %w", err)})
-			return
 		}
-		b, _ := json.Marshal(map[string]string{"action": "refresh", "token": tok})
-		_ = s.write(b)
+		s.scheduleRefresh(exp)
+		return
+	}
+	_ = s.write(mustJSON(protocol.Refresh{Action: protocol.ActionRefresh, Token: tok}))
+}
+
+// refreshed takes the session's new expiry from a refreshed frame.
+func (s *liveSession) refreshed(exp int64) {
+	s.rmu.Lock()
+	s.refreshing = ""
+	s.rmu.Unlock()
+	s.scheduleRefresh(exp)
+}
+
+// limited follows an error frame of a limit: a refresh it dropped is sent
+// again after retry.
+func (s *liveSession) limited(retry time.Duration) {
+	s.rmu.Lock()
+	tok := s.refreshing
+	s.rmu.Unlock()
+	if tok == "" {
+		return
+	}
+	time.AfterFunc(retry, func() {
+		s.rmu.Lock()
+		again := s.refreshing == tok
+		s.rmu.Unlock()
+		if again {
+			_ = s.write(mustJSON(protocol.Refresh{Action: protocol.ActionRefresh, Token: tok}))
+		}
 	})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func (s *liveSession) write(b []byte) error {
@@ -402,7 +429,11 @@ func (s *liveSession) write(b []byte) error {
 
 // end stops the session's timers and closes the connection.
 func (s *liveSession) end() {
-	for _, t := range []*time.Timer{s.watchdog, s.ack, s.refresh} {
+	s.rmu.Lock()
+	refresh := s.refresh
+	s.exp = 0
+	s.rmu.Unlock()
+	for _, t := range []*time.Timer{s.watchdog, s.ack, refresh} {
 		if t != nil {
 			t.Stop()
 		}
@@ -412,5 +443,3 @@ func (s *liveSession) end() {
 	}
 	s.conn.Close()
 }
-
-func randFloat() float64 { return rand.Float64() }

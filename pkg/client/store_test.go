@@ -53,18 +53,3 @@ func TestTokenUser(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	a := reconnect{BaseMS: 100, MaxMS: 1000, Jitter: 0.5}
-	for attempt, ceiling := range []int64{100, 200, 400, 800, 1000, 1000} {
-		for range 50 {
-			d := backoff(a, attempt).Milliseconds()
-			if d > ceiling || d < ceiling/2 {
-				t.Fatalf("attempt %d: %d ms, want within [%d, %d]", attempt, d, ceiling/2, ceiling)
-			}
-		}
-	}
-	if d := backoff(a, 200); d.Milliseconds() > 1000 {
-		t.Errorf("attempt 200: %v", d)
-	}
-}

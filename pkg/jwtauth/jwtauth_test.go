@@ -27,10 +27,17 @@ func TestSignVerify(t *testing.T) {
 	otherKey, _ := Sign([]byte("another-secret-another-secret-xx"), 1001, now, time.Hour)
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "1001"}).SignedString(secret)
 	badSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "bob", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}).SignedString(secret)
+	sub := func(s string) string {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: s, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}).SignedString(secret)
+		return tok
+	}
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.RegisteredClaims{Subject: "1001", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	for name, tok := range map[string]string{
 		"expired": expired, "wrong key": otherKey, "no exp": noExp, "non-numeric sub": badSub,
 		"alg none": none, "garbage": "abc.def.ghi", "empty": "",
+		// One text form per user: other spellings of 1001 are other subjects.
+		"sub with a sign": sub("+1001"), "sub with a leading zero": sub("01001"), "sub with a space": sub(" 1001"),
+		"sub zero": sub("0"), "negative sub": sub("-1001"),
 	} {
 		if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("%s: Verify err = %v, want ErrInvalidToken", name, err)

@@ -153,9 +153,12 @@ func (v *Verifier) Claims(token string) (Claims, error) {
 	if _, err := v.parser.ParseWithClaims(token, &claims, v.keyFor); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	// One text form per user: "+1001" or "01001" would name user 1001 too,
+	// and an identity provider with opaque subjects would collapse two
+	// principals onto one user.
 	user, err := strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil || user <= 0 {
-		return Claims{}, fmt.Errorf("%w: subject %q is not a user id", ErrInvalidToken, claims.Subject)
+	if err != nil || user <= 0 || strconv.FormatInt(user, 10) != claims.Subject {
+		return Claims{}, fmt.Errorf("%w: subject %q is not a user id in decimal", ErrInvalidToken, claims.Subject)
 	}
 	return Claims{User: user, Expires: claims.ExpiresAt.Time}, nil
 }

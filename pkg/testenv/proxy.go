@@ -20,10 +20,11 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu     sync.Mutex
-	links  map[*link]struct{}
-	open   chan struct{} // closed while new connections' bytes may flow
-	closed bool
+	mu         sync.Mutex
+	readBuffer int // SetReadBuffer's
+	links      map[*link]struct{}
+	open       chan struct{} // closed while new connections' bytes may flow
+	closed     bool
 }
 
 // link is one proxied connection: both ends and the gate of its bytes.
@@ -68,6 +69,9 @@ func (p *Proxy) serve(client net.Conn) {
 		return
 	}
 	p.mu.Lock()
+	if p.readBuffer > 0 {
+		_ = server.(*net.TCPConn).SetReadBuffer(p.readBuffer)
+	}
 	if p.closed {
 		p.mu.Unlock()
 		client.Close()
@@ -110,6 +114,15 @@ func (p *Proxy) gateOf(l *link) <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return l.gate
+}
+
+// SetReadBuffer fixes the receive buffer of the proxy's connections to the
+// target that open from now on (0: the kernel's autotuning), so that a
+// Stall fills the target's send buffers with little data.
+func (p *Proxy) SetReadBuffer(bytes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.readBuffer = bytes
 }
 
 // Partition holds every byte from now on, in both directions, on every

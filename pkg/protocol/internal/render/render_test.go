@@ -1,0 +1,45 @@
+package render_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/pkg/protocol/internal/render"
+)
+
+const root = "../../../.."
+
+// TestGeneratedTablesAreCurrent fails while a file that repeats the
+// protocol's tables (docs/protocol.md, the JavaScript client, its types,
+// the shared test vectors) disagrees with package protocol.
+func TestGeneratedTablesAreCurrent(t *testing.T) {
+	files := map[string]bool{}
+	for _, b := range render.Blocks {
+		files[b.File] = true
+	}
+	for file := range files {
+		old, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := render.Apply(file, string(old))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, string(old)); diff != "" {
+			t.Errorf("%s differs from pkg/protocol: run make protocol (-want +got):\n%s", file, diff)
+		}
+	}
+	for file, text := range render.Files {
+		old, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(text(), string(old)); diff != "" {
+			t.Errorf("%s differs from pkg/protocol: run make protocol (-want +got):\n%s", file, diff)
+		}
+	}
+}
