@@ -45,7 +45,7 @@ func TestMountWeb(t *testing.T) {
 			[]string{`<script type="module" src="app.js"></script>`, `<link rel="stylesheet" href="style.css">`, "预约看房"}},
 		{"/web/index.html", answer{Status: 200, ContentType: "text/html; charset=utf-8"}, []string{`<script type="module" src="app.js"></script>`}},
 		{"/web/app.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8"},
-			[]string{"import { connect } from './gateway-client.js';", "/house/reserve", "/house/personal-recommend", "/api/messages"}},
+			[]string{"import { connect, CLOSE_CODES } from './gateway-client.js';", "/house/reserve", "/house/personal-recommend", "/api/messages"}},
 		{"/web/style.css", answer{Status: 200, ContentType: "text/css; charset=utf-8"}, []string{"Noto Sans CJK SC"}},
 		{"/web/gateway-client.js", answer{Status: 200, ContentType: "text/javascript; charset=utf-8", CORS: "*"},
 			[]string{"export function connect(", "action: 'ping'", "gateway:pos:"}},

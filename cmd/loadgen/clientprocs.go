@@ -59,6 +59,12 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 		args := []string{"clients", "-nodes", strings.Join(urlsOf(nodes), ","), "-users", strconv.Itoa(n),
 			"-user-offset", strconv.Itoa(firstUser + off), "-out", out, "-duration", o.cfg.timeout.String(),
 			"-auth", o.cfg.auth, "-progress", opts.status.String()}
+		switch o.cfg.ack {
+		case "batch":
+			args = append(args, "-ack")
+		case "each":
+			args = append(args, "-ack", "-ack-each")
+		}
 		if opts.lateAfter > 0 {
 			args = append(args, "-late-after", opts.lateAfter.String())
 		}

@@ -37,6 +37,7 @@ type clientsConfig struct {
 	maxReconnects  int
 	connectTimeout time.Duration
 	ack            bool
+	ackEach        bool // an ack frame per message (with ack)
 	progress       time.Duration
 	auth           string
 	secret         []byte
@@ -59,7 +60,8 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 	fs.IntVar(&cfg.dialParallel, "dial-parallel", 64, "handshakes in flight at once")
 	fs.IntVar(&cfg.maxReconnects, "max-reconnects", 20, "a user gives up after this many failed (re)connects in a row")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 2*time.Minute, "a user gives up when its first connect takes longer")
-	fs.BoolVar(&cfg.ack, "ack", false, "acknowledge what was handed over (ack=1; the gateway then counts a message delivered only when acked)")
+	fs.BoolVar(&cfg.ack, "ack", false, "acknowledge what was handed over (ack=1; the gateway then counts a message delivered only when acked), in batches")
+	fs.BoolVar(&cfg.ackEach, "ack-each", false, "with -ack: one ack frame per message instead of batches")
 	fs.DurationVar(&cfg.progress, "progress", 250*time.Millisecond, "interval of the status lines on stdout")
 	fs.StringVar(&cfg.auth, "auth", "jwt", "jwt: ?token=<HS256 JWT minted with $"+jwtSecretEnv+">; insecure: ?user_id=")
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 24*time.Hour, "lifetime of the minted tokens")
@@ -198,7 +200,7 @@ loop:
 // The client resumes by itself; hold records what it hands over and gives
 // up after maxReconnects failed (re)connects in a row.
 func (g *clientGroup) hold(ctx context.Context, st *userState) {
-	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: !g.cfg.ack}
+	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: !g.cfg.ack, AckEach: g.cfg.ackEach}
 	if g.cfg.churnEvery > 0 {
 		opts.Dialer = st.churnable(g.dialer)
 	}

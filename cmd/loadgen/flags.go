@@ -21,6 +21,7 @@ type commonConfig struct {
 	ownRedis     bool
 	ownCluster   bool
 	auth         string // jwt or insecure
+	ack          string // the clients' acks: none, batch or each
 	nodeEnv      listFlag
 	timeout      time.Duration
 	readyTimeout time.Duration
@@ -39,6 +40,7 @@ func (c *commonConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.ownRedis, "own-redis", false, "start a private redis-server (no persistence) instead of using -redis: Redis's CPU and memory then count this run only (recommended for CPU figures)")
 	fs.BoolVar(&c.ownCluster, "own-redis-cluster", false, "start a private Redis Cluster of 3 masters (no replicas, no persistence) and run the nodes in redis.mode cluster; Redis CPU is the masters' sum, and each master's share is printed at the end")
 	fs.StringVar(&c.auth, "auth", "jwt", "node auth mode: jwt (the tool sets GATEWAY_JWT_SECRET and mints a token per user) or insecure (?user_id=)")
+	fs.StringVar(&c.ack, "ack", "none", "the clients' acknowledgements: none (a message counts as delivered when written), batch (ack=1, one ack frame a second) or each (an ack frame per message, the simplest honest client)")
 	fs.Var(&c.nodeEnv, "node-env", "extra KEY=VALUE for every node (repeatable), e.g. GATEWAY_WS_BUFFER_SIZE=64")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound of the whole run")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 3*time.Minute, "bound of start-up and of connecting all clients")
@@ -52,6 +54,8 @@ func (c *commonConfig) check() error {
 	switch {
 	case c.auth != "jwt" && c.auth != "insecure":
 		return fmt.Errorf("-auth %q: want jwt or insecure", c.auth)
+	case c.ack != "none" && c.ack != "batch" && c.ack != "each":
+		return fmt.Errorf("-ack %q: want none, batch or each", c.ack)
 	case c.redisDB < 0 || c.redisDB > 15:
 		return fmt.Errorf("-redis-db %d: want 1 to 15, or 0 for the first free one", c.redisDB)
 	case c.ownRedis && c.ownCluster:

@@ -41,6 +41,7 @@ type conditions struct {
 	Gateway       string   `json:"gateway_binary"`
 	GatewayCommit string   `json:"gateway_commit"` // `gateway version`, else the binary's vcs stamp, else "unknown"
 	AuthMode      string   `json:"auth_mode"`
+	Ack           string   `json:"ack"`           // the clients' acks: none, batch or each
 	NodeSettings  []string `json:"node_settings"` // what the tool sets on every node (secrets, ports, database left out)
 	NodeEnv       []string `json:"node_env"`      // -node-env
 	OwnRedis      bool     `json:"own_redis"`
@@ -52,7 +53,7 @@ type conditions struct {
 func (o *orch) conditions(start time.Time, load0 string) conditions {
 	return conditions{Time: start.UTC().Format(time.RFC3339), DurationS: round2(time.Since(start).Seconds()),
 		CPUs: runtime.NumCPU(), LoadAvgStart: load0, LoadAvgEnd: loadAvg(),
-		Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway), AuthMode: o.cfg.auth,
+		Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway), AuthMode: o.cfg.auth, Ack: o.cfg.ack,
 		NodeSettings: append([]string{"GATEWAY_AUTH_MODE=" + o.cfg.auth}, nodeSettings...), NodeEnv: append([]string{}, o.cfg.nodeEnv...),
 		OwnRedis: o.cfg.ownRedis, RedisVersion: o.rdb.version(), GoVersion: runtime.Version()}
 }
