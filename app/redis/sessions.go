@@ -219,11 +219,14 @@ func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	}
 }
 
-// refresh pushes the expiry of the node's open sessions forward
-// (sessionrefresh.lua) and has those that no longer count closed: evicted
-// by another node's admission, or fallen out of the count while the user
-// has the most sessions allowed without them. A session closed meanwhile
-// that the refresh counted again is removed by the release that follows.
+// refresh pushes the expiry of the node's open sessions forward (ZADD XX:
+// it never brings back a session that was removed) and has those that no
+// longer count closed. The few that ZADD XX did not find (evicted by
+// another node's admission, fallen out of the count, or lost with their key
+// in a Redis flush) are decided by sessionrefresh.lua: an evicted one, or
+// one that fell out while the user has the most sessions allowed without
+// it, is closed; the others count again. A session closed meanwhile that
+// the refresh counted again is removed by the release that follows.
 func (r *SessionRegistry) refresh(ctx context.Context) {
 	r.mu.Lock()
 	all := make([]released, 0, len(r.local))
@@ -232,28 +235,56 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	}
 	r.mu.Unlock()
 	now := time.Now()
+	missing := r.extend(ctx, all, now.Add(r.opts.TTL))
 	var gone []released
-	for len(all) > 0 {
-		n := min(len(all), batch)
+	for len(missing) > 0 {
+		n := min(len(missing), batch)
 		results, err := runPipelined(ctx, r.rdb, sessionRefreshScript, n, func(i int) ([]string, []any) {
-			x := all[i]
+			x := missing[i]
 			return []string{r.keys.Sessions(x.user), r.keys.Evicted(x.user)},
 				[]any{x.id, now.UnixMilli(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.TTL.Milliseconds()}
 		})
 		if err != nil && ctx.Err() == nil {
-			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "checking uncounted sessions failed", "sessions", n, "err", err)
 		}
 		for i, res := range results {
 			if v, err := res.Int64(); err == nil && v == 0 {
-				gone = append(gone, all[i])
+				gone = append(gone, missing[i])
 			}
 		}
-		all = all[n:]
+		missing = missing[n:]
 	}
 	if len(gone) > 0 {
 		r.limited()
 		r.tell(ctx, gone)
 	}
+}
+
+// extend moves the expiry of sessions that are members of their user's set
+// to exp and returns the ones that are not.
+func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.Time) []released {
+	var missing []released
+	for len(all) > 0 {
+		n := min(len(all), batch)
+		pipe := r.rdb.Pipeline()
+		cmds := make([]*goredis.IntCmd, n)
+		for i, x := range all[:n] {
+			key := r.keys.Sessions(x.user)
+			cmds[i] = pipe.ZAddArgs(ctx, key, goredis.ZAddArgs{XX: true, Ch: true,
+				Members: []goredis.Z{{Score: float64(exp.UnixMilli()), Member: x.id}}})
+			pipe.PExpire(ctx, key, r.opts.TTL)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
+		}
+		for i, cmd := range cmds {
+			if changed, err := cmd.Result(); err == nil && changed == 0 {
+				missing = append(missing, all[i])
+			}
+		}
+		all = all[n:]
+	}
+	return missing
 }
 
 // Count returns how many sessions of user count now (for tests and

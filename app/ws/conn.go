@@ -35,7 +35,6 @@ type conn struct {
 	limit      int          // data messages allowed in the send buffer
 	done       chan struct{}
 	upgraded   chan struct{} // closed once melody has the session
-	ready      chan struct{} // closed once the connected frame is in the send buffer
 	spaceFreed chan struct{} // a buffered message was written out
 	closeOne   sync.Once
 	openedMS   int64                  // unix ms of the handshake
@@ -45,6 +44,8 @@ type conn struct {
 	strikes    int                    // frames refused in a row by the frame rate (the read goroutine's)
 
 	mu         sync.Mutex
+	started    bool          // the connected frame is in the send buffer
+	ready      chan struct{} // closed once started, made only for a frame that came earlier
 	closed     bool
 	subscribed bool
 	catching   bool
@@ -63,7 +64,7 @@ type conn struct {
 
 func newConn(h *Hub, user int64, resume app.Position) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), upgraded: make(chan struct{}), ready: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
+		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
 		openedMS: time.Now().UnixMilli()}
 }
 
@@ -122,8 +123,11 @@ func (c *conn) start() {
 	c.mu.Lock()
 	c.epoch, c.last, c.ackSeq = page.Epoch, page.After, page.After
 	err = c.s.Write(b)
+	c.started = true
+	if c.ready != nil {
+		close(c.ready)
+	}
 	c.mu.Unlock()
-	close(c.ready)
 	if err != nil {
 		return
 	}

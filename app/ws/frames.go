@@ -29,18 +29,34 @@ func mustJSON(v any) []byte {
 // first frame the client gets), or nil when the session is closing.
 func frameFrom(s *melody.Session) *conn {
 	c := connOf(s)
-	if c == nil {
-		return nil
-	}
-	select {
-	case <-c.ready:
-	case <-c.done:
+	if c == nil || !c.waitStarted() {
 		return nil
 	}
 	if c.reason.Load() != nil {
 		return nil // closing: frames read meanwhile are ignored
 	}
 	return c
+}
+
+// waitStarted waits until the connected frame is out; false when the
+// session closed first.
+func (c *conn) waitStarted() bool {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return true
+	}
+	if c.ready == nil {
+		c.ready = make(chan struct{})
+	}
+	ready := c.ready
+	c.mu.Unlock()
+	select {
+	case <-ready:
+		return true
+	case <-c.done:
+		return false
+	}
 }
 
 // onBinary answers a binary frame with an error frame: the protocol is
