@@ -29,7 +29,10 @@ func TestSmokeAgainstARealNode(t *testing.T) {
 	jsonl := filepath.Join(dir, "runs.jsonl")
 	common := []string{"-gateway", gateway, "-own-redis", "-json", jsonl, "-progress", "0", "-timeout", "1m"}
 	runs := [][]string{
-		{"ramp", "-users", "30", "-procs", "1", "-start", "100", "-factor", "2", "-step", "1s", "-max-steps", "2", "-grace", "500ms"},
+		// A smoke test, not a measurement: steps are judged by loss only (a busy
+		// machine may push 94 of 100 per second, or see a 200 ms tail).
+		{"ramp", "-users", "30", "-procs", "1", "-start", "100", "-factor", "2", "-step", "1s", "-max-steps", "2", "-grace", "10s",
+			"-min-achieved", "0.01", "-p99-limit", "10s"},
 		{"idle", "-conns", "40", "-procs", "2", "-settle", "500ms", "-window", "1s"},
 		{"soak", "-users", "40", "-procs", "1", "-rate", "200", "-duration", "6s", "-churn-every", "1s", "-churn-fraction", "0.25",
 			"-sample-every", "1s", "-deliver-timeout", "10s", "-chart", filepath.Join(dir, "soak.svg")},
