@@ -30,6 +30,14 @@ type Envelope struct {
 	Raw    []byte // the JSON frame: {"seq":N,"epoch":"E","ts":MS,...notification}
 }
 
+// Resume is where a reader of a user's stream starts: after a position,
+// or, FromCursor, after the user's delivered cursor (what no session of
+// the user took yet, counting advances not written yet).
+type Resume struct {
+	FromCursor bool
+	After      Position
+}
+
 // StreamPage is a page of a user's stored messages read from a position.
 type StreamPage struct {
 	// Epoch is the stream's current epoch and Head its newest seq.

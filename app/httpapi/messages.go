@@ -9,15 +9,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/auth"
 )
 
 // MessageReader reads users' stored streams (see redis.Streams).
 type MessageReader interface {
-	// Open returns up to limit stored messages of user after from, and
-	// until when the user's new sessions are refused (zero: they are not).
-	// A poll is no session: session is "".
-	Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error)
+	// Read returns up to limit stored messages of user from a resume point.
+	Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error)
 	// Advance raises user's delivered cursor to pos.
 	Advance(user int64, pos app.Position)
 }
@@ -72,17 +69,17 @@ func (h *handler) messages(c *gin.Context) {
 			return
 		}
 	}
-	page, check, err := h.opts.Messages.Open(c.Request.Context(), user, from, limit, "")
+	if err := h.opts.Auth.Admit(c.Request.Context(), user); err != nil {
+		h.fail(c, err) // a revoked user polls no more than it connects
+		return
+	}
+	page, err := h.opts.Messages.Read(c.Request.Context(), user, app.Resume{After: from}, limit)
 	if err != nil {
 		if c.Request.Context().Err() == nil {
 			h.log.WarnContext(c.Request.Context(), "stored messages read failed", "err", err.Error())
 			err = app.Errorf(app.EUnavailable, "stored messages are unavailable")
 		}
 		h.fail(c, err)
-		return
-	}
-	if err := auth.AdmitUntil(user, check.RevokedUntil); err != nil {
-		h.fail(c, err) // a revoked user polls no more than it connects
 		return
 	}
 	if from.Epoch == page.Epoch && from.Seq > 0 && !page.Reset {

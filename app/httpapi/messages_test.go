@@ -12,6 +12,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/redis"
 )
@@ -51,7 +52,9 @@ func (r messagesReply) page() page {
 func TestMessages(t *testing.T) {
 	env := apptest.MustEnv(t)
 	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{})
-	srv := newServer(t, env, httpapi.Options{Messages: streams})
+	revocations := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), 10*time.Millisecond)
+	srv := newServer(t, env, httpapi.Options{Messages: streams,
+		Auth: auth.New(auth.Options{Mode: app.AuthInsecure, Revocations: revocations})})
 	for i := range 5 {
 		n := app.Notification{ID: fmt.Sprintf("id%d", i), UserID: tenant, Type: app.MsgGenericPush, Title: "t", Content: fmt.Sprintf("m%d", i)}
 		m, err := n.Message()
@@ -101,7 +104,7 @@ func TestMessages(t *testing.T) {
 	if err := streams.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	p, err := streams.Read(t.Context(), tenant, app.Position{Seq: -1}, 10)
+	p, err := streams.Read(t.Context(), tenant, app.Resume{FromCursor: true}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +114,7 @@ func TestMessages(t *testing.T) {
 
 	// A revoked user (POST /api/users/{id}/disconnect with until) polls no
 	// more than it connects.
-	if _, err := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), 10*time.Millisecond).Disconnect(t.Context(), tenant, time.Now().Add(time.Hour)); err != nil {
+	if _, err := revocations.Disconnect(t.Context(), tenant, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	r := mustDo(t, srv, call{Method: "GET", Path: "/api/messages?user_id=1001"})

@@ -56,7 +56,7 @@ func TestFailoverCheckRebasesAStreamOfAnotherHistory(t *testing.T) {
 	if p, err := pub.Publish(ctx, msgs[2]); err != nil || p != (app.Position{Epoch: p4.Epoch, Seq: 2}) {
 		t.Fatalf("retry of a kept message = %v, %v; want seq 2 of the new epoch", p, err)
 	}
-	page, err := streams.Read(ctx, 5, app.Position{Epoch: pos.Epoch, Seq: 3}, 10)
+	page, err := streams.Read(ctx, 5, app.Resume{After: app.Position{Epoch: pos.Epoch, Seq: 3}}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

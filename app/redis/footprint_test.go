@@ -33,14 +33,14 @@ func TestKeysPerUserStayConstant(t *testing.T) {
 		}
 	}
 	for u := int64(1); u <= users; u++ {
-		page, err := streams.Read(ctx, u, app.Position{Seq: -1}, 100)
+		page, err := streams.Read(ctx, u, app.Resume{FromCursor: true}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		streams.Advance(u, app.Position{Epoch: page.Epoch, Seq: page.Head})
 	}
 	// A reader of a user who never got a message creates that stream too.
-	if _, err := streams.Read(ctx, users+1, app.Position{Seq: -1}, 100); err != nil {
+	if _, err := streams.Read(ctx, users+1, app.Resume{FromCursor: true}, 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := streams.Flush(ctx); err != nil {

@@ -3,17 +3,19 @@ package redis_test
 import (
 	"context"
 	"fmt"
-	"github.com/google/go-cmp/cmp"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
 )
 
-// TestStreamsOpen: a session's first read returns the page and the user's
-// revocation in one round trip, also after Redis lost its scripts.
-func TestStreamsOpen(t *testing.T) {
+// TestStreamsReadAndSessionCheck: a session's first read and its check
+// (revocation, eviction), also after Redis lost its scripts; lifting a
+// revocation.
+func TestStreamsReadAndSessionCheck(t *testing.T) {
 	ctx := context.Background()
 	env := newBatchEnv(t)
 	streams := redis.NewStreams(env.rdb, env.keys, redis.StreamsOptions{})
@@ -27,39 +29,43 @@ func TestStreamsOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	reg := redis.NewSessionRegistry(env.rdb, env.keys, redis.SessionOptions{NodeID: "n", Limit: 1})
 	check := func(what, session string, want app.SessionCheck) {
 		t.Helper()
-		page, got, err := streams.Open(ctx, 7, app.Position{}, 10, session)
+		page, err := streams.Read(ctx, 7, app.Resume{}, 10)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		if len(page.Messages) != 2 || page.Head != 2 {
 			t.Errorf("%s: %d messages, head %d; want 2, 2", what, len(page.Messages), page.Head)
 		}
+		got, err := reg.Check(ctx, 7, session)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: check (-want +got):\n%s", what, diff)
 		}
 	}
-	check("not revoked", "", app.SessionCheck{})
+	check("not revoked", "x", app.SessionCheck{})
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
 	revocations := redis.NewRevocations(redis.NewAsker(env.rdb, nil, env.keys), 10*time.Millisecond)
 	if _, err := revocations.Disconnect(ctx, 7, until); err != nil {
 		t.Fatal(err)
 	}
-	check("revoked", "", app.SessionCheck{RevokedUntil: until})
+	check("revoked", "x", app.SessionCheck{RevokedUntil: until})
 	if err := env.rdb.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	check("after SCRIPT FLUSH", "", app.SessionCheck{RevokedUntil: until})
+	check("after SCRIPT FLUSH", "x", app.SessionCheck{RevokedUntil: until})
 	if lifted, err := revocations.Lift(ctx, 7); err != nil || !lifted {
 		t.Fatalf("Lift: %t, %v", lifted, err)
 	}
-	check("lifted", "", app.SessionCheck{})
+	check("lifted", "x", app.SessionCheck{})
 	if lifted, err := revocations.Lift(ctx, 7); err != nil || lifted {
 		t.Fatalf("Lift again: %t, %v; want false", lifted, err)
 	}
 	// A session the limit closed before it listened reads its mark.
-	reg := redis.NewSessionRegistry(env.rdb, env.keys, redis.SessionOptions{NodeID: "n", Limit: 1})
 	first, _, err := reg.Admit(ctx, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +83,7 @@ func TestStreamsOpen(t *testing.T) {
 	if _, err := revocations.Disconnect(ctx, 7, time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}
-	check("lifted by a past until", "", app.SessionCheck{})
+	check("lifted by a past until", "x", app.SessionCheck{})
 }
 
 // TestAdvancesOfTwoEpochsNeverOverwriteEachOther: after Redis lost a
@@ -112,7 +118,7 @@ func TestAdvancesOfTwoEpochsNeverOverwriteEachOther(t *testing.T) {
 	}
 	streams.Advance(7, current)
 	streams.Advance(7, old) // a late advance of a session still on the old epoch
-	page, err := streams.Read(ctx, 7, app.Position{Seq: -1}, 10)
+	page, err := streams.Read(ctx, 7, app.Resume{FromCursor: true}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -153,6 +155,30 @@ func (r *SessionRegistry) limited() {
 	if r.opts.Metrics != nil {
 		r.opts.Metrics.Limited(LimitSessions)
 	}
+}
+
+// Check tells whether session id of user may go on: it is not among the
+// sessions the limit evicted, and until when the user is revoked (zero:
+// not), read in one round trip.
+func (r *SessionRegistry) Check(ctx context.Context, user int64, id string) (app.SessionCheck, error) {
+	pipe := r.rdb.Pipeline()
+	revoked := pipe.Get(ctx, r.keys.Revoked(user))
+	evicted := pipe.ZScore(ctx, r.keys.Evicted(user), id)
+	_, _ = pipe.Exec(ctx)
+	var check app.SessionCheck
+	switch sec, err := revoked.Int64(); {
+	case err == nil:
+		check.RevokedUntil = time.Unix(sec, 0)
+	case !errors.Is(err, goredis.Nil):
+		return check, fmt.Errorf("read the revocation of user %d: %w", user, err)
+	}
+	switch err := evicted.Err(); {
+	case err == nil:
+		check.Evicted = true
+	case !errors.Is(err, goredis.Nil):
+		return check, fmt.Errorf("read the evictions of user %d: %w", user, err)
+	}
+	return check, nil
 }
 
 // Release stops counting session id of user. It never blocks: Run writes

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -58,13 +57,13 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 		log: opts.Logger, dirty: map[int64]pending{}, check: checkFlag(opts.Failover)}
 }
 
-// Read returns up to limit stored messages of user after from, in one
-// atomic step. from.Epoch "" means the client did not say which epoch its
-// seq belongs to. A from.Seq below 0 reads after the user's delivered
-// cursor instead, counting advances not yet written. A stream that does not
-// exist is created (with a new epoch), so a page always names the epoch
-// that the next messages will carry.
-func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error) {
+// Read returns up to limit stored messages of user from a resume point,
+// in one atomic step. from.After.Epoch "" means the client did not say
+// which epoch its seq belongs to; from.FromCursor reads after the user's
+// delivered cursor, counting the advances not written yet. A stream that
+// does not exist is created (with a new epoch), so a page always names the
+// epoch that the next messages will carry.
+func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
 	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
 	if err != nil {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
@@ -72,70 +71,19 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Position, limit
 	return pageOf(user, res)
 }
 
-// Open is Read for a session (or a poll) that starts: in the same round
-// trip it reads until when the user's new sessions are refused (the
-// Revoked key; zero when they are not) and, for a session counted by the
-// SessionRegistry (id not ""), whether the limit evicted it.
-func (s *Streams) Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error) {
-	args := s.readArgs(user, from, limit)
-	for attempt := 0; ; attempt++ {
-		pipe := s.rdb.Pipeline()
-		revoked := pipe.Get(ctx, s.keys.Revoked(user))
-		var evicted *goredis.FloatCmd
-		if session != "" {
-			evicted = pipe.ZScore(ctx, s.keys.Evicted(user), session)
-		}
-		var read *goredis.Cmd
-		if attempt == 0 {
-			read = readScript.EvalSha(ctx, pipe, s.keys.streamKeys(user), args...)
-		} else {
-			read = readScript.Eval(ctx, pipe, s.keys.streamKeys(user), args...)
-		}
-		_, _ = pipe.Exec(ctx)
-		if attempt == 0 && isNoScript(read.Err()) {
-			continue // Redis lost its scripts (a restart): send the source once
-		}
-		res, err := read.Slice()
-		if err != nil {
-			return app.StreamPage{}, app.SessionCheck{}, fmt.Errorf("read stream of user %d: %w", user, err)
-		}
-		page, err := pageOf(user, res)
-		if err != nil {
-			return page, app.SessionCheck{}, err
-		}
-		var check app.SessionCheck
-		switch sec, err := revoked.Int64(); {
-		case err == nil:
-			check.RevokedUntil = time.Unix(sec, 0)
-		case !errors.Is(err, goredis.Nil):
-			return page, check, fmt.Errorf("read revocation of user %d: %w", user, err)
-		}
-		if evicted != nil {
-			switch err := evicted.Err(); {
-			case err == nil:
-				check.Evicted = true
-			case !errors.Is(err, goredis.Nil):
-				return page, check, fmt.Errorf("read evictions of user %d: %w", user, err)
-			}
-		}
-		return page, check, nil
-	}
-}
-
-// readArgs are the read script's arguments; a from.Seq below 0 reads after
-// the delivered cursor, counting the advances not written yet (one per
-// epoch: the script takes the one of the stream's epoch).
-func (s *Streams) readArgs(user int64, from app.Position, limit int) []any {
-	mode := "resume"
-	var other app.Position
-	if from.Seq < 0 {
+// readArgs are the read script's arguments: in cursor mode the advances
+// not written yet go along (one per epoch: the script takes the one of
+// the stream's epoch).
+func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
+	mode, pos, other := "resume", from.After, app.Position{}
+	if from.FromCursor {
 		mode = "cursor"
 		s.mu.Lock()
 		p := s.dirty[user] // zero when nothing is pending
 		s.mu.Unlock()
-		from, other = p.newest, p.older
+		pos, other = p.newest, p.older
 	}
-	return []any{mode, from.Epoch, from.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check, other.Epoch, other.Seq}
+	return []any{mode, pos.Epoch, pos.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check, other.Epoch, other.Seq}
 }
 
 // pageOf decodes the read script's reply.

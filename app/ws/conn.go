@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,60 +10,59 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // conn is one WebSocket session of a user.
 //
-// It follows one epoch of the user's stream and is either live (messages
-// from the subscription are written as they come) or catching up (a
-// goroutine copies the stored stream from Redis into the session, paced by
-// the send buffer, while live messages only raise maxSeen). Every session
-// starts catching up from its resume point; a gap in the live seqs, a full
-// send buffer, a restored subscription or a message of another epoch send
-// it back to catching up. Each message is written once, in seq order. When
-// the stored stream turns out to have a new epoch (Redis lost the old one),
-// the session tells the client with a reset frame and follows the new one
-// from its start.
+// It follows one epoch of the user's stream and moves through the states
+// of state.go. It starts subscribing, reads its first page, sends the
+// connected frame and catches up: a goroutine copies the stored stream
+// into the session, paced by the send buffer, while live messages only
+// raise maxSeen. Once it has written everything up to maxSeen it is live:
+// messages from the subscription are written as they come. A gap in the
+// live seqs, a full send buffer, a restored subscription or a message of
+// another epoch send it back to catching up. Each message is written once,
+// in seq order. When the stored stream turns out to have a new epoch
+// (Redis lost the old one), the session tells the client with a reset
+// frame and follows the new one from its start.
 type conn struct {
 	h          *Hub
 	s          *melody.Session
 	user       int64
-	resume     app.Position // the client's position; Seq -1: none (the delivered cursor)
-	limit      int          // data messages allowed in the send buffer
+	resume     app.Resume // where the session starts reading
+	sid        string     // the session's id in the SessionRegistry ("" when not counted)
+	limit      int        // data messages allowed in the send buffer
+	openedMS   int64      // unix ms of the handshake
 	done       chan struct{}
 	upgraded   chan struct{} // closed once melody has the session
 	spaceFreed chan struct{} // a buffered message was written out
 	closeOne   sync.Once
-	openedMS   int64                  // unix ms of the handshake
 	reason     atomic.Pointer[string] // why the session closed (first cause wins)
-	sid        string                 // the session's id in the SessionRegistry ("" when not counted)
 	frameTAT   int64                  // client frame rate: theoretical arrival time, unix ns (the read goroutine's)
 	strikes    int                    // frames refused in a row by the frame rate (the read goroutine's)
 
-	mu         sync.Mutex
-	started    bool          // the connected frame is in the send buffer
-	ready      chan struct{} // closed once started, made only for a frame that came earlier
-	closed     bool
-	subscribed bool
-	catching   bool
-	acked      bool   // the client acknowledges: only its acks advance the delivered cursor
-	ackSeq     int64  // the highest seq of epoch the client acknowledged (or the resume point)
-	epoch      string // the epoch of the stream the session follows ("" until the first read)
-	last       int64  // highest seq handed to the send buffer
-	maxSeen    int64  // highest live seq of epoch seen while catching up
-	reread     bool   // read the stream once more before going live
-	inflight   sentQueue
-	expires    time.Time   // when the session's token expires (zero: never, insecure mode)
-	token      uint64      // tokenSum of the token that set expires (0: none)
-	repeated   bool        // a refresh sent that token again (answered once for free)
-	expiry     *time.Timer // closes the session at expires (nil without a token)
+	mu       sync.Mutex
+	state    state
+	ready    chan struct{} // started once the connected frame is out; made earlier only for a frame that waits
+	acked    bool          // the client acknowledges: only its acks advance the delivered cursor
+	ackSeq   int64         // the highest seq of epoch the client acknowledged (or the resume point)
+	epoch    string        // the epoch of the stream the session follows ("" until the first read)
+	last     int64         // highest seq handed to the send buffer
+	maxSeen  int64         // highest live seq of epoch seen while catching up
+	inflight sentQueue
+	expires  time.Time   // when the session's token expires (zero: never, insecure mode)
+	token    uint64      // tokenSum of the token that set expires (0: none)
+	repeated bool        // a refresh sent that token again (answered once for free)
+	expiry   *time.Timer // closes the session at expires (nil without a token)
 }
 
-func newConn(h *Hub, user int64, resume app.Position) *conn {
+// started is the ready channel of a session whose connected frame is out.
+var started = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func newConn(h *Hub, user int64, resume app.Resume) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1), catching: true,
+		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1),
 		openedMS: time.Now().UnixMilli()}
 }
 
@@ -72,8 +70,25 @@ func newConn(h *Hub, user int64, resume app.Position) *conn {
 // reset, error): data messages never fill them.
 const controlSlots = 8
 
-// start subscribes, sends the connected frame and replays from the resume
-// point (the client's position, or the user's delivered cursor).
+// to moves the session to state t when state.may allows it, telling the
+// metrics when catching up starts or ends. c.mu is held.
+func (c *conn) to(t state) bool {
+	from := c.state
+	if !from.may(t) {
+		return false
+	}
+	c.state = t
+	switch {
+	case from.catching() && !t.catching():
+		c.h.opts.Metrics.CatchUpEnded()
+	case !from.catching() && t.catching():
+		c.h.opts.Metrics.CatchUpStarted()
+	}
+	return true
+}
+
+// start subscribes, checks that the session may go on, sends the
+// connected frame and catches up from the resume point.
 func (c *conn) start() {
 	ctx, cancel := context.WithTimeout(c.h.ctx, 10*time.Second)
 	defer cancel()
@@ -83,31 +98,49 @@ func (c *conn) start() {
 		return
 	}
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	ok := c.to(opening)
+	c.mu.Unlock()
+	if !ok { // closed while subscribing
 		c.h.subs.Release(c.user)
 		return
 	}
-	c.subscribed = true
-	c.mu.Unlock()
-	page, check, err := c.h.open(ctx, c.user, c.resume, c.sid)
-	if err != nil {
+	page, ok := c.open(ctx)
+	if !ok || !c.sendConnected(page) {
+		return
+	}
+	c.catchUp(&page)
+}
+
+// open reads the first page and, beside it, whether the session may go
+// on: a revocation (with until) or an eviction by the session limit
+// published before this node subscribed did not reach the session, but
+// both are written before their control message is published. It closes
+// the session when it may not go on.
+func (c *conn) open(ctx context.Context) (app.StreamPage, bool) {
+	checked := make(chan error, 1)
+	go func() { checked <- c.h.check(ctx, c.user, c.sid) }()
+	page, err := c.h.read(ctx, c.user, c.resume)
+	refused := <-checked
+	switch {
+	case err != nil:
 		c.h.log.Warn("read history failed", "user_id", c.user, "err", err)
 		c.evictWith(protocol.CloseTryAgain, ReasonRedisUnavailable)
-		return
-	}
-	// A revocation (with until) or an eviction by the session limit
-	// published before this node subscribed did not reach this session;
-	// both are written before their control message is published, and are
-	// read with the history, after the subscription.
-	if auth.AdmitUntil(c.user, check.RevokedUntil) != nil {
-		c.evictWith(protocol.CloseRevoked, ReasonRevoked)
-		return
-	}
-	if check.Evicted {
+	case refused == errEvicted:
 		c.evictWith(protocol.CloseTooManySessions, ReasonTooManySessions)
-		return
+	case app.ErrorCode(refused) == app.EPermissionDenied:
+		c.evictWith(protocol.CloseRevoked, ReasonRevoked)
+	case refused != nil:
+		c.h.log.Warn("session check failed", "user_id", c.user, "err", refused)
+		c.evictWith(protocol.CloseTryAgain, ReasonRedisUnavailable)
+	default:
+		return page, true
 	}
+	return page, false
+}
+
+// sendConnected writes the connected frame of page, the first frame of
+// the session: client frames read before it were held until now.
+func (c *conn) sendConnected(page app.StreamPage) bool {
 	hello := protocol.Connected{Event: protocol.EventConnected, NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
 		LastSeq: page.After, HeadSeq: page.Head, Truncated: page.Truncated, Reset: page.Reset,
 		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect}
@@ -115,23 +148,37 @@ func (c *conn) start() {
 		c.h.opts.Metrics.StreamReset()
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.expires.IsZero() {
 		hello.Exp = c.expires.Unix()
 	}
-	c.mu.Unlock()
-	b, _ := json.Marshal(hello)
-	c.mu.Lock()
+	if c.state == opening {
+		c.to(catchingUp)
+	}
 	c.epoch, c.last, c.ackSeq = page.Epoch, page.After, page.After
-	err = c.s.Write(b)
-	c.started = true
+	err := c.s.Write(mustJSON(hello))
 	if c.ready != nil {
 		close(c.ready)
 	}
-	c.mu.Unlock()
-	if err != nil {
-		return
+	c.ready = started
+	return err == nil && c.state != closed
+}
+
+// waitStarted waits until the connected frame is out; false when the
+// session closed first.
+func (c *conn) waitStarted() bool {
+	c.mu.Lock()
+	if c.ready == nil {
+		c.ready = make(chan struct{})
 	}
-	c.catchUp(&page)
+	ready := c.ready
+	c.mu.Unlock()
+	select {
+	case <-ready:
+		return true
+	case <-c.done:
+		return false
+	}
 }
 
 // offer takes a live message. It never blocks.
@@ -139,13 +186,13 @@ func (c *conn) offer(env *app.Envelope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.closed:
+	case c.state == closed:
 		c.h.opts.Metrics.MessageDropped(DropClosed)
 	case env.Epoch != c.epoch:
 		// The stream was recreated, or this is a late message of the old
 		// one: the stored stream says which epoch is current.
-		c.catchUpLocked()
-	case c.catching:
+		c.readAgain()
+	case c.state.catching():
 		c.maxSeen = max(c.maxSeen, env.Seq)
 	case env.Seq <= c.last:
 		c.h.opts.Metrics.MessageDropped(DropDuplicate) // already written (replay raced the live copy)
@@ -154,42 +201,28 @@ func (c *conn) offer(env *app.Envelope) {
 	default:
 		// A gap (lost on the wire) or a full buffer: read it from Redis.
 		c.maxSeen = env.Seq
-		c.catchUpLocked()
+		c.readAgain()
 	}
 }
 
-// missedLive sends a live session to catch up: messages may have been lost
-// on the wire (the subscription was restored).
+// missedLive makes the session read the stored stream: messages may have
+// been lost on the wire (the subscription was restored).
 func (c *conn) missedLive() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || !c.subscribed {
-		return
-	}
-	c.catchUpLocked()
+	c.readAgain()
 }
 
-// catchUpLocked starts a catch-up, or makes the running one read the stream
-// once more: it may have read it before what is now missing. c.mu is held.
-func (c *conn) catchUpLocked() {
-	if c.catching {
-		c.reread = true
-		return
-	}
-	c.setCatching(true)
-	go c.catchUp(nil)
-}
-
-// setCatching switches catch-up mode and tells the metrics. c.mu is held.
-func (c *conn) setCatching(on bool) {
-	if c.catching == on {
-		return
-	}
-	c.catching = on
-	if on {
-		c.h.opts.Metrics.CatchUpStarted()
-	} else {
-		c.h.opts.Metrics.CatchUpEnded()
+// readAgain makes the session read the stored stream: a live one starts
+// catching up, one that reads it already reads it once more (it may have
+// read it before what is now missing). c.mu is held.
+func (c *conn) readAgain() {
+	switch c.state {
+	case opening, catchingUp:
+		c.to(rereading)
+	case live:
+		c.to(catchingUp)
+		go c.catchUp(nil)
 	}
 }
 
@@ -212,7 +245,7 @@ func (c *conn) write(env *app.Envelope) bool {
 func (c *conn) sent(frame []byte) {
 	c.mu.Lock()
 	env := c.inflight.pop(frame)
-	closed, acked := c.closed, c.acked
+	closing, acked := c.state == closed, c.acked
 	c.mu.Unlock()
 	if env == nil {
 		return // a control frame
@@ -220,7 +253,7 @@ func (c *conn) sent(frame []byte) {
 	if !acked {
 		c.h.history.Advance(c.user, app.Position{Epoch: env.Epoch, Seq: env.Seq})
 	}
-	if !closed {
+	if !closing {
 		m := c.h.opts.Metrics
 		m.MessageDelivered()
 		if env.TS > c.openedMS {
@@ -233,87 +266,124 @@ func (c *conn) sent(frame []byte) {
 	}
 }
 
-// catchUp copies stored messages after c.last into the session, then goes
-// live. first, when not nil, is the first page, read already.
+// catchUp copies stored messages after c.last into the session until it
+// is live or closed. first, when not nil, is the first page, read already.
 func (c *conn) catchUp(first *app.StreamPage) {
-	page := first
-	for attempt, spins := 0, 0; ; {
+	page, spins := first, 0
+	for {
 		if page == nil {
-			c.mu.Lock()
-			from, closed := app.Position{Epoch: c.epoch, Seq: c.last}, c.closed
-			c.mu.Unlock()
-			if closed {
-				return
-			}
-			ctx, cancel := context.WithTimeout(c.h.ctx, 5*time.Second)
-			next, err := c.h.read(ctx, c.user, from)
-			cancel()
-			if err != nil {
-				attempt++
-				c.h.log.Warn("catch-up read failed; retrying", "user_id", c.user, "attempt", attempt, "err", err)
-				if !c.pause(backoff(attempt)) {
-					return
-				}
-				continue
-			}
-			attempt = 0
-			switch {
-			case next.Reset:
-				if !c.resync(next) {
-					return
-				}
-			case next.Truncated:
-				// Fell out of the stored window: the client must resume
-				// to be told so.
-				c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
+			next, ok := c.nextPage()
+			if !ok {
 				return
 			}
 			page = &next
 		}
-		for _, env := range page.Messages {
-			if !c.waitRoom() {
-				return
-			}
-			c.mu.Lock()
-			if c.closed {
-				c.mu.Unlock()
-				return
-			}
-			if env.Seq == c.last+1 && c.write(env) {
-				c.h.opts.Metrics.MessageReplayed()
-			}
-			c.mu.Unlock()
-		}
-		full, empty := len(page.Messages) >= c.h.opts.ReplayPage, len(page.Messages) == 0
-		page = nil
-		if full {
-			continue
-		}
-		c.mu.Lock()
-		if c.reread {
-			c.reread = false
-			c.mu.Unlock()
-			continue
-		}
-		if c.last >= c.maxSeen || c.closed {
-			c.setCatching(false)
-			c.maxSeen = 0
-			c.mu.Unlock()
+		if !c.replay(page) {
 			return
 		}
-		c.mu.Unlock()
-		// A live seq the list does not hold yet is only ever a moment
-		// away (the list is written before the publish): retry, bounded.
-		if empty {
-			if spins++; spins > 50 {
-				c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
-				return
-			}
-			if !c.pause(10 * time.Millisecond) {
-				return
+		if len(page.Messages) >= c.h.opts.ReplayPage {
+			page = nil // more is stored
+			continue
+		}
+		switch c.settle() {
+		case settledLive, settledClosed:
+			return
+		case settleBehind:
+			// A live seq the list does not hold yet is only ever a
+			// moment away (the list is written before the publish):
+			// read again, bounded.
+			if len(page.Messages) == 0 {
+				if spins++; spins > 50 {
+					c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
+					return
+				}
+				if !c.pause(10 * time.Millisecond) {
+					return
+				}
 			}
 		}
+		page = nil
 	}
+}
+
+// nextPage reads the stored stream after c.last, retrying with a backoff
+// while Redis does not answer. A page of a new epoch resets the session to
+// it; a truncated one (the session fell out of the stored window) closes
+// the session, whose client must resume to be told so.
+func (c *conn) nextPage() (app.StreamPage, bool) {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		from, closing := app.Resume{After: app.Position{Epoch: c.epoch, Seq: c.last}}, c.state == closed
+		c.mu.Unlock()
+		if closing {
+			return app.StreamPage{}, false
+		}
+		ctx, cancel := context.WithTimeout(c.h.ctx, 5*time.Second)
+		page, err := c.h.read(ctx, c.user, from)
+		cancel()
+		switch {
+		case err != nil:
+			c.h.log.Warn("catch-up read failed; retrying", "user_id", c.user, "attempt", attempt+1, "err", err)
+			if !c.pause(backoff(attempt + 1)) {
+				return page, false
+			}
+		case page.Reset:
+			return page, c.resync(page)
+		case page.Truncated:
+			c.evictWith(protocol.CloseBehindHistory, ReasonBehindHistory)
+			return page, false
+		default:
+			return page, true
+		}
+	}
+}
+
+// replay writes the page's messages that follow c.last, waiting for room
+// in the send buffer; false once the session is closing.
+func (c *conn) replay(page *app.StreamPage) bool {
+	for _, env := range page.Messages {
+		if !c.waitRoom() {
+			return false
+		}
+		c.mu.Lock()
+		if c.state == closed {
+			c.mu.Unlock()
+			return false
+		}
+		if env.Seq == c.last+1 && c.write(env) {
+			c.h.opts.Metrics.MessageReplayed()
+		}
+		c.mu.Unlock()
+	}
+	return true
+}
+
+// What a catch-up found when it had read everything stored (settle).
+type settled int
+
+const (
+	settledLive   settled = iota // wrote all it saw live: the session is live
+	settledClosed                // the session closed
+	settleReread                 // something may be missing from what it read: read again
+	settleBehind                 // a live seq is not stored yet: read again shortly
+)
+
+// settle decides what a catch-up that read everything stored does next.
+func (c *conn) settle() settled {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.state == closed:
+		return settledClosed
+	case c.state == rereading:
+		c.to(catchingUp)
+		return settleReread
+	case c.last >= c.maxSeen:
+		c.to(live)
+		c.maxSeen = 0
+		return settledLive
+	}
+	return settleBehind
 }
 
 // resync makes the session follow the stream's new epoch from where page
@@ -324,7 +394,7 @@ func (c *conn) resync(page app.StreamPage) bool {
 		Truncated: page.Truncated})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.state == closed {
 		return false
 	}
 	c.epoch, c.last, c.ackSeq, c.maxSeen = page.Epoch, page.After, page.After, 0
@@ -339,9 +409,9 @@ func (c *conn) waitRoom() bool {
 	defer timer.Stop()
 	for {
 		c.mu.Lock()
-		ok, closed := c.inflight.n < c.limit, c.closed
+		ok, closing := c.inflight.n < c.limit, c.state == closed
 		c.mu.Unlock()
-		if closed {
+		if closing {
 			return false
 		}
 		if ok {
@@ -374,10 +444,6 @@ func (c *conn) pause(d time.Duration) bool {
 	}
 }
 
-func backoff(attempt int) time.Duration {
-	return min(100*time.Millisecond<<min(attempt, 5), 3*time.Second)
-}
-
 // evictWith sends a close frame of code (with its text from the
 // protocol's table) straight to the socket (not through the send buffer,
 // which may be full) and closes it. A client whose socket is jammed sees
@@ -401,59 +467,195 @@ func (c *conn) closedBecause(why string) {
 	c.reason.CompareAndSwap(nil, &why)
 }
 
-// markClosed marks the session closed and gives back its subscription.
+// markClosed closes the session's state and gives back its subscription.
 func (c *conn) markClosed() {
 	c.mu.Lock()
-	if c.closed {
+	was := c.state
+	if !c.to(closed) {
 		c.mu.Unlock()
 		return
 	}
-	c.closed = true
-	c.setCatching(false)
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
-	subscribed := c.subscribed
 	unsent := c.inflight.n
 	c.mu.Unlock()
 	for range unsent {
 		c.h.opts.Metrics.MessageDropped(DropUnsent)
 	}
 	close(c.done)
-	if subscribed {
+	if was.subscribed() {
 		c.h.subs.Release(c.user)
 	}
 }
 
-// sentQueue holds the data messages in melody's send buffer, oldest first,
-// so that melody's "sent" callback finds the message it wrote without
-// parsing it again. Its ring is allocated on the first write.
-type sentQueue struct {
-	ring []*app.Envelope
-	head int
-	n    int
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == closed
 }
 
-func (q *sentQueue) push(env *app.Envelope, size int) {
-	if q.ring == nil {
-		q.ring = make([]*app.Envelope, size)
+// ---- client frames (the session's read goroutine) ----
+
+// What an ack did (conn.ack).
+type ackResult int
+
+const (
+	ackRaised  ackResult = iota // raised the session's acknowledged seq: free
+	ackNothing                  // repeated, lower, or of another epoch: ignored
+	ackUnsent                   // of a seq the session never sent
+)
+
+// onAck records an ack; only one that raises the acknowledged seq is free.
+func (c *conn) onAck(epoch string, seq int64) {
+	switch c.ack(epoch, seq) {
+	case ackNothing:
+		c.charge()
+	case ackUnsent:
+		if c.charge() {
+			c.reject("ack of a seq that was not sent")
+		}
 	}
-	q.ring[(q.head+q.n)%len(q.ring)] = env
-	q.n++
 }
 
-// pop removes and returns the oldest message if frame is its bytes (melody
-// writes in order); a frame that is not is a control frame: nil.
-func (q *sentQueue) pop(frame []byte) *app.Envelope {
-	if q.n == 0 || len(frame) == 0 {
-		return nil
+// ack records the client's acknowledgement of seq in epoch ("" = the
+// session's): from now on only acks advance the delivered cursor. An ack
+// of another epoch is stale (sent before a reset) and ignored.
+func (c *conn) ack(epoch string, seq int64) ackResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != "" && epoch != c.epoch {
+		return ackNothing
 	}
-	env := q.ring[q.head]
-	if len(env.Raw) == 0 || &env.Raw[0] != &frame[0] {
-		return nil
+	if seq > c.last {
+		return ackUnsent
 	}
-	q.ring[q.head] = nil
-	q.head = (q.head + 1) % len(q.ring)
-	q.n--
-	return env
+	c.acked = true
+	c.h.history.Advance(c.user, app.Position{Epoch: c.epoch, Seq: seq})
+	if seq <= c.ackSeq {
+		return ackNothing
+	}
+	c.ackSeq = seq
+	return ackRaised
+}
+
+// onRefresh extends the session to the expiry of a new token of its user.
+// The token the session has already (a caching token source hands it
+// back) is answered with the unchanged expiry, the first time at no cost;
+// any other is charged and verified, and never shortens the session.
+func (c *conn) onRefresh(token string) {
+	sum := tokenSum(token)
+	c.mu.Lock()
+	same, exp := sum != 0 && sum == c.token, c.expires
+	free := same && !c.repeated
+	c.repeated = c.repeated || same
+	c.mu.Unlock()
+	if !free && !c.charge() {
+		return
+	}
+	if same && time.Now().Before(exp) {
+		_ = c.s.Write(mustJSON(protocol.Refreshed{Event: protocol.EventRefreshed, Exp: exp.Unix()}))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.h.ctx, 2*time.Second)
+	exp, err := c.h.opts.Auth.Refresh(ctx, c.user, token)
+	cancel()
+	if err != nil {
+		c.refuse(err)
+		return
+	}
+	exp, ok := c.extend(exp, sum)
+	if !ok {
+		c.refuse(app.Errorf(app.EFailedPrecondition, "the session's token has expired; reconnect with a new one"))
+		return
+	}
+	_ = c.s.Write(mustJSON(protocol.Refreshed{Event: protocol.EventRefreshed, Exp: exp.Unix()}))
+}
+
+// charge counts a costly frame against the frame rate and reports whether
+// it may be handled. The first frame over the rate is answered with an
+// error frame saying when to send again; a client that sends another
+// FrameRate frames before then is closed with 4029.
+func (c *conn) charge() bool {
+	retry, ok := c.allowFrame(time.Now())
+	if ok {
+		c.strikes = 0
+		return true
+	}
+	c.strikes++
+	switch {
+	case c.strikes == 1:
+		c.h.opts.Metrics.Limited(LimitFrames)
+		c.h.opts.Metrics.FrameRefused()
+		_ = c.s.Write(mustJSON(frameLimitError(c.h.opts.FrameRate, retry)))
+	case c.strikes > c.h.opts.FrameRate:
+		c.evictWith(protocol.CloseRateLimited, ReasonRateLimited)
+	}
+	return false
+}
+
+// allowFrame applies the client frame rate (GCRA): FrameRate frames per
+// second in bursts of as many. Refused, it returns how long until a frame
+// is allowed.
+func (c *conn) allowFrame(now time.Time) (time.Duration, bool) {
+	rate := int64(c.h.opts.FrameRate)
+	if rate <= 0 {
+		return 0, true
+	}
+	interval := int64(time.Second) / rate
+	t := now.UnixNano()
+	tat := max(c.frameTAT, t)
+	if wait := tat - t - interval*(rate-1); wait > 0 {
+		return time.Duration(wait), false
+	}
+	c.frameTAT = tat + interval
+	return 0, true
+}
+
+func (c *conn) reject(message string) {
+	c.refuse(app.Errorf(app.EInvalidArgument, "%s", message))
+}
+
+// refuse answers a client frame with an error frame of err's code and
+// caller-safe message.
+func (c *conn) refuse(err error) {
+	c.h.opts.Metrics.FrameRefused()
+	_ = c.s.Write(mustJSON(protocol.Error{Event: protocol.EventError, Code: app.ErrorCode(err), Message: app.ErrorMessage(err)}))
+}
+
+// ---- token expiry ----
+
+// startExpiry arms the timer that closes the session with 4001 when its
+// token expires.
+func (c *conn) startExpiry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expires.IsZero() || c.state == closed {
+		return
+	}
+	c.expiry = time.AfterFunc(time.Until(c.expires), func() {
+		c.evictWith(protocol.CloseTokenExpired, ReasonTokenExpired)
+	})
+}
+
+// extend moves the session's expiry to exp (a refreshed token, whose sum
+// the session keeps) unless that is earlier than the current one, and
+// returns the expiry. It reports false when the session is closing or its
+// token has expired already.
+func (c *conn) extend(exp time.Time, sum uint64) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == closed || c.expiry == nil || !c.expiry.Stop() {
+		return c.expires, false
+	}
+	if exp.After(c.expires) {
+		c.expires, c.token, c.repeated = exp, sum, false
+	}
+	c.expiry.Reset(time.Until(c.expires))
+	return c.expires, true
+}
+
+// backoff is the pause before the attempt-th retry of a catch-up read.
+func backoff(attempt int) time.Duration {
+	return min(100*time.Millisecond<<min(attempt, 5), 3*time.Second)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,9 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httperr"
+	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/protocol"
 )
 
@@ -94,7 +97,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	resume, err := resumePosition(q)
+	resume, err := resumeFrom(q)
 	if err != nil {
 		httperr.Write(w, err)
 		return
@@ -247,6 +250,136 @@ func (h *Hub) remove(c *conn) {
 	}
 }
 
+// authenticate returns the user a handshake speaks for (auth.Subscribe),
+// when its token expires (zero in insecure mode) and the token's sum
+// (tokenSum): the token (?token= or Authorization: Bearer) decides in jwt
+// mode, the user_id parameter in insecure mode.
+func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Time, uint64, error) {
+	q := r.URL.Query()
+	tok := q.Get("token")
+	if tok == "" {
+		tok = jwtauth.BearerToken(r.Header.Get("Authorization"))
+	}
+	caller, err := h.opts.Auth.Authorize(auth.Subscribe, auth.Credentials{Bearer: tok})
+	if err != nil {
+		return 0, time.Time{}, 0, err
+	}
+	var claimed int64
+	if v := q.Get("user_id"); v != "" {
+		if claimed, err = app.ParseUserID(v, "user_id"); err != nil {
+			return 0, time.Time{}, 0, err
+		}
+	}
+	user, err := caller.Actor(claimed, "user_id")
+	if err != nil {
+		return 0, time.Time{}, 0, err
+	}
+	if caller.Expires().IsZero() {
+		return user, time.Time{}, 0, nil
+	}
+	return user, caller.Expires(), tokenSum(tok), nil
+}
+
+// admitSession counts a new session of user before the upgrade and
+// returns its id in the registry ("" when not counted). A request that the
+// upgrader will refuse (not an upgrade, a foreign origin) is not counted:
+// it must not close the user's oldest session.
+func (h *Hub) admitSession(ctx context.Context, r *http.Request, user int64) (string, error) {
+	if h.opts.Sessions == nil || !websocket.IsWebSocketUpgrade(r) || !h.m.Upgrader.CheckOrigin(r) {
+		// Nothing to count: ask auth about a revocation on its own.
+		return "", h.opts.Auth.Admit(ctx, user)
+	}
+	id, until, err := h.opts.Sessions.Admit(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	return id, auth.AdmitUntil(user, until)
+}
+
+// release stops counting c in the session registry.
+func (h *Hub) release(c *conn) {
+	if h.opts.Sessions != nil && c.sid != "" {
+		h.opts.Sessions.Release(c.user, c.sid)
+	}
+}
+
+// Revoke closes every session of user on this node with 4003 (an operator
+// disconnected the user) and returns how many it closed. It never blocks.
+func (h *Hub) Revoke(user int64) int {
+	n := 0
+	for _, c := range h.sessionsOf(user) {
+		if c.isClosed() {
+			continue
+		}
+		n++
+		go c.evictWith(protocol.CloseRevoked, ReasonRevoked)
+	}
+	return n
+}
+
+// Evict closes user's session named session with 4008, if this node holds
+// it: the user opened more sessions than allowed and it is the oldest (or
+// it is no longer counted). It never blocks.
+func (h *Hub) Evict(user int64, session string) {
+	for _, c := range h.sessionsOf(user) {
+		if c.sid == session {
+			go c.evictWith(protocol.CloseTooManySessions, ReasonTooManySessions)
+		}
+	}
+}
+
+func (h *Hub) sessionsOf(user int64) []*conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return slices.Clone(h.users[user])
+}
+
+// onBinary answers a binary frame with an error frame: the protocol is
+// JSON text frames.
+func (h *Hub) onBinary(s *melody.Session, _ []byte) {
+	if c := frameFrom(s); c != nil && c.charge() {
+		c.reject("binary frames are not accepted: send JSON text frames")
+	}
+}
+
+// onMessage handles a client frame. Acks of what was delivered and a
+// refresh with the session's own token cost nothing; every other frame is
+// charged against the frame rate (conn.charge), and one over it is dropped.
+func (h *Hub) onMessage(s *melody.Session, msg []byte) {
+	c := frameFrom(s)
+	if c == nil {
+		return
+	}
+	f, err := decodeFrame(msg)
+	if err != nil {
+		if c.charge() {
+			c.reject(app.ErrorMessage(err))
+		}
+		return
+	}
+	switch f.Action {
+	case protocol.ActionAck:
+		c.onAck(f.Epoch, *f.Seq)
+	case protocol.ActionRefresh:
+		c.onRefresh(f.Token)
+	case protocol.ActionPing:
+		if c.charge() {
+			_ = c.s.Write(pongFrame)
+		}
+	}
+}
+
+// frameFrom returns the session's conn once its connected frame is out
+// (a frame read earlier waits for it, so that connected is always the
+// first frame the client gets), or nil when the session is closing.
+func frameFrom(s *melody.Session) *conn {
+	c := connOf(s)
+	if c == nil || !c.waitStarted() || c.reason.Load() != nil {
+		return nil // closing: frames read meanwhile are ignored
+	}
+	return c
+}
+
 // Deliver offers a message published on its user's channel to the user's
 // sessions on this node. It never blocks.
 func (h *Hub) Deliver(env *app.Envelope) {
@@ -257,8 +390,9 @@ func (h *Hub) Deliver(env *app.Envelope) {
 	h.mu.RUnlock()
 }
 
-// read reads a page of user's stream, at most MaxReads at once on the node.
-func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.StreamPage, error) {
+// read reads a page of user's stream, at most MaxReads at once on the
+// node.
+func (h *Hub) read(ctx context.Context, user int64, from app.Resume) (app.StreamPage, error) {
 	select {
 	case h.reads <- struct{}{}:
 	case <-ctx.Done():
@@ -268,16 +402,26 @@ func (h *Hub) read(ctx context.Context, user int64, from app.Position) (app.Stre
 	return h.history.Read(ctx, user, from, h.opts.ReplayPage)
 }
 
-// open is read for a session that starts (History.Open): the first page
-// and the session's check, in one round trip.
-func (h *Hub) open(ctx context.Context, user int64, from app.Position, sid string) (app.StreamPage, app.SessionCheck, error) {
-	select {
-	case h.reads <- struct{}{}:
-	case <-ctx.Done():
-		return app.StreamPage{}, app.SessionCheck{}, ctx.Err()
+// errEvicted refuses a session that the session limit closed before its
+// node could tell it.
+var errEvicted = errors.New("the session limit closed this session")
+
+// check tells whether a session that starts may go on, read once its node
+// is subscribed to the user's channel: nil; errEvicted; an
+// EPermissionDenied error while the user is revoked; or another error when
+// it cannot be told.
+func (h *Hub) check(ctx context.Context, user int64, session string) error {
+	if h.opts.Sessions == nil || session == "" {
+		return h.opts.Auth.Admit(ctx, user)
 	}
-	defer func() { <-h.reads }()
-	return h.history.Open(ctx, user, from, h.opts.ReplayPage, sid)
+	check, err := h.opts.Sessions.Check(ctx, user, session)
+	switch {
+	case err != nil:
+		return err
+	case check.Evicted:
+		return errEvicted
+	}
+	return auth.AdmitUntil(user, check.RevokedUntil)
 }
 
 // Resubscribed makes every session of user catch up from the stored list:

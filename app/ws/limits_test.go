@@ -271,9 +271,11 @@ type slowOpen struct {
 	delay time.Duration
 }
 
-func (s slowOpen) Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error) {
-	time.Sleep(s.delay)
-	return s.Streams.Open(ctx, user, from, limit, session)
+func (s slowOpen) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
+	if from.FromCursor {
+		time.Sleep(s.delay)
+	}
+	return s.Streams.Read(ctx, user, from, limit)
 }
 
 // TestSessionLimitHoldsUnderABurst: 40 handshakes of one user at once,

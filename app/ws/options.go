@@ -30,6 +30,10 @@ type RateLimiter interface {
 // SessionRegistry counts users' sessions across the nodes and enforces a
 // limit per user.
 type SessionRegistry interface {
+	// Check tells whether the session counted as id may go on: the limit
+	// may have evicted it before its node could tell it, and the user may
+	// have been revoked since it was admitted.
+	Check(ctx context.Context, user int64, id string) (app.SessionCheck, error)
 	// Admit counts a new session of user and returns its id ("" when it
 	// is not counted), or refuses with an *app.LimitError. It may have
 	// another session of the user closed (Hub.Evict on its node). When the
@@ -42,14 +46,10 @@ type SessionRegistry interface {
 
 // History reads users' stored streams and keeps their delivered cursors.
 type History interface {
-	// Read returns up to limit stored messages of user after from (a
-	// from.Seq below 0: after the user's delivered cursor), creating the
-	// stream when it does not exist so that the page names its epoch.
-	Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error)
-	// Open is Read for a session that starts, which also checks, in the
-	// same round trip, whether the user is revoked and whether the session
-	// (its id in the SessionRegistry, "" when not counted) was evicted.
-	Open(ctx context.Context, user int64, from app.Position, limit int, session string) (app.StreamPage, app.SessionCheck, error)
+	// Read returns up to limit stored messages of user from a resume
+	// point, creating the stream when it does not exist so that the page
+	// names its epoch.
+	Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error)
 	// Advance raises user's delivered cursor to pos. It must not block.
 	Advance(user int64, pos app.Position)
 }

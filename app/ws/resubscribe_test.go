@@ -17,7 +17,7 @@ type countingHistory struct {
 	inflight, peak, reads atomic.Int64
 }
 
-func (h *countingHistory) Read(ctx context.Context, user int64, from app.Position, limit int) (app.StreamPage, error) {
+func (h *countingHistory) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
 	n := h.inflight.Add(1)
 	defer h.inflight.Add(-1)
 	for p := h.peak.Load(); n > p && !h.peak.CompareAndSwap(p, n); p = h.peak.Load() {

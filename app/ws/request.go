@@ -1,60 +1,37 @@
 package ws
 
 import (
-	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httperr"
-	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// authenticate returns the user a handshake speaks for (auth.Subscribe),
-// when its token expires (zero in insecure mode) and the token's sum
-// (tokenSum): the token (?token= or Authorization: Bearer) decides in jwt
-// mode, the user_id parameter in insecure mode.
-func (h *Hub) authenticate(ctx context.Context, r *http.Request) (int64, time.Time, uint64, error) {
-	q := r.URL.Query()
-	tok := q.Get("token")
-	if tok == "" {
-		tok = jwtauth.BearerToken(r.Header.Get("Authorization"))
-	}
-	caller, err := h.opts.Auth.Authorize(auth.Subscribe, auth.Credentials{Bearer: tok})
+// clientAddr is the address a handshake is counted against: the
+// connection's remote host.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return 0, time.Time{}, 0, err
+		return r.RemoteAddr
 	}
-	var claimed int64
-	if v := q.Get("user_id"); v != "" {
-		if claimed, err = app.ParseUserID(v, "user_id"); err != nil {
-			return 0, time.Time{}, 0, err
-		}
-	}
-	user, err := caller.Actor(claimed, "user_id")
-	if err != nil {
-		return 0, time.Time{}, 0, err
-	}
-	if caller.Expires().IsZero() {
-		return user, time.Time{}, 0, nil
-	}
-	return user, caller.Expires(), tokenSum(tok), nil
+	return host
 }
 
-// resumePosition reads the optional last_seq and epoch of a handshake.
-// Without last_seq the session starts after the user's delivered cursor
-// (Seq -1).
-func resumePosition(q url.Values) (app.Position, error) {
+// resumeFrom reads the optional last_seq and epoch of a handshake. Without
+// last_seq the session starts after the user's delivered cursor.
+func resumeFrom(q url.Values) (app.Resume, error) {
 	lastSeq, epoch := q.Get("last_seq"), q.Get("epoch")
 	if lastSeq == "" {
 		if epoch != "" {
-			return app.Position{}, app.Errorf(app.EInvalidArgument, "epoch needs last_seq")
+			return app.Resume{}, app.Errorf(app.EInvalidArgument, "epoch needs last_seq")
 		}
-		return app.Position{Seq: -1}, nil
+		return app.Resume{FromCursor: true}, nil
 	}
-	return app.ParsePosition(lastSeq, epoch, "last_seq")
+	pos, err := app.ParsePosition(lastSeq, epoch, "last_seq")
+	return app.Resume{After: pos}, err
 }
 
 // ackMode reads the optional ack parameter: ack=1 (or true) declares that
