@@ -85,12 +85,8 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 		return e // a worker-only node: probes (and what the caller adds)
 	}
 
-	for _, rt := range routeTable {
-		chain := h.routeHandlers(svc)[rt.key()]
-		if chain == nil {
-			panic("httpapi: no handler for " + rt.key())
-		}
-		e.Handle(rt.method, rt.path, append([]gin.HandlerFunc{h.allow(rt.op)}, chain...)...)
+	for _, rt := range h.routes() {
+		e.Handle(rt.method, rt.path, append([]gin.HandlerFunc{h.allow(rt.op)}, rt.handlers...)...)
 	}
 	return e
 }

@@ -77,27 +77,46 @@ var (
 // the Go runtime and process collectors.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	counter := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-	}
-	counterVec := func(name, help, label string, values []string) *prometheus.CounterVec {
-		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
-		for _, x := range values {
-			v.WithLabelValues(x)
-		}
-		return v
-	}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.sessions()
+	m.messages()
+	m.transports()
+	m.jobs()
+	return m
+}
 
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+// counterVec is a counter by label, each of values present from the start.
+func counterVec(name, help, label string, values []string) *prometheus.CounterVec {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+	for _, x := range values {
+		v.WithLabelValues(x)
+	}
+	return v
+}
+
+// sessions makes the WebSocket sessions' and limits' collectors.
+func (m *Metrics) sessions() {
 	m.wsOpened = counter("gateway_ws_sessions_opened_total", "WebSocket sessions opened.")
 	m.wsClosed = counterVec("gateway_ws_sessions_closed_total",
 		"WebSocket sessions closed, by reason: client (close frame), error (connection broke), timeout "+
-			"(no pong or a write too slow), too_big (1009), drain (1001), slow_consumer and behind_history (4000), "+
+			"(no pong or a write too slow), too_big (1009), drain (1001), slow_consumer (4000), behind_history (4002), "+
 			"redis_unavailable (1013), shutdown, token_expired (4001), revoked (4003), too_many_sessions (4008), "+
 			"rate_limited (4029).", "reason", closeReasons)
 	m.wsCatchingUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gateway_ws_sessions_catching_up",
 		Help: "WebSocket sessions reading from the stored stream now (connect, resume, a gap, a resubscription)."})
 	m.wsRefused = counter("gateway_ws_frames_refused_total", "Client frames answered with an error frame.")
+	m.limited = counterVec("gateway_limited_total",
+		"Requests refused (or sessions closed) by a limit: handshake (per client address), frames (per session), "+
+			"sessions (per user), reserve and remind (per user).", "limit", limits)
+	m.reg.MustRegister(m.wsOpened, m.wsClosed, m.wsCatchingUp, m.wsRefused, m.limited)
+}
 
+// messages makes the collectors of publishing and delivering messages.
+func (m *Metrics) messages() {
 	m.published = counterVec("gateway_messages_published_total",
 		"Messages stored and published to Redis by this node, by notification type (a republished id is not counted).",
 		"type", messageTypes)
@@ -112,7 +131,11 @@ func New() *Metrics {
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_publish_to_deliver_seconds",
 		Help:    "Time from a message's publish (Redis's clock) to its socket write, for messages published while the session was open.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
+	m.reg.MustRegister(m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency)
+}
 
+// transports makes the HTTP and gRPC request collectors.
+func (m *Metrics) transports() {
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_http_requests_total",
 		Help: "HTTP requests by route pattern (unmatched: no route), method and status code."}, []string{"route", "method", "code"})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_http_request_duration_seconds",
@@ -121,13 +144,17 @@ func New() *Metrics {
 		Help: "Unary gRPC calls by full method name and status code."}, []string{"method", "code"})
 	m.grpcDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_grpc_request_duration_seconds",
 		Help: "Unary gRPC call latency.", Buckets: prometheus.DefBuckets}, []string{"method"})
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration)
+}
 
+// jobs makes the collectors of reservations, reminders, webhooks and the
+// scrape-time sources.
+func (m *Metrics) jobs() {
 	m.transitions = counterVec("gateway_reservation_transitions_total",
 		"Reservation changes committed: created, confirmed, rejected, cancelled.", "to", transitionTo)
 	m.remindersScheduled = counter("gateway_reminders_scheduled_total", "Reminder tasks enqueued.")
 	m.remindersFired = counter("gateway_reminders_fired_total", "Reminders sent.")
 	m.remindersSkipped = counter("gateway_reminders_skipped_total", "Reminders skipped: the viewing was cancelled or rejected.")
-
 	m.webhookTasks = counterVec("gateway_webhook_tasks_total",
 		"Offline webhook tasks of published messages whose type opts in: scheduled (enqueued), duplicate (the message "+
 			"id has its task already: a republish, another node), failed (the enqueue failed).", "result", webhook.TaskResults)
@@ -138,26 +165,11 @@ func New() *Metrics {
 	m.webhookPosts = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_webhook_post_duration_seconds",
 		Help:    "Time of one offline webhook POST, from connecting to the answer (failures included).",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
-
 	m.sourceFailures = counterVec("gateway_metrics_source_failures_total",
 		"Scrape-time reads of a source that failed or ran out of time (their metrics are missing from that scrape): "+
 			"asynq (the reminder queues in Redis), outbox (MySQL).", "source", []string{"asynq", "outbox"})
-	m.limited = counterVec("gateway_limited_total",
-		"Requests refused (or sessions closed) by a limit: handshake (per client address), frames (per session), "+
-			"sessions (per user), reserve and remind (per user).", "limit", limits)
-
-	m.reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.wsOpened, m.wsClosed, m.wsCatchingUp, m.wsRefused,
-		m.published, m.delivered, m.replayed, m.dropped, m.resets, m.latency,
-		m.httpRequests, m.httpDuration, m.grpcRequests, m.grpcDuration,
-		m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
-		m.webhookTasks, m.webhookRuns, m.webhookPosts,
-		m.sourceFailures,
-		m.limited,
-	)
-	return m
+	m.reg.MustRegister(m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
+		m.webhookTasks, m.webhookRuns, m.webhookPosts, m.sourceFailures)
 }
 
 // Registry returns the private registry (for tests and extra collectors).

@@ -69,42 +69,49 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 		return nil, err
 	}
 	next := *cur
-	next.Status = to
-	next.Reason = reason
-	next.Version = cur.Version + 1
+	next.Status, next.Reason, next.Version = to, reason, cur.Version+1
 	next.UpdatedAt = now.Truncate(time.Millisecond)
 	if to == app.StatusCancelled {
 		next.CancelledBy = actor
 	}
 	s.inZone(&next)
-	msgs, err := s.messages(&next, eventFor[to], actor, "")
-	if err != nil {
+	if err := s.commit(ctx, cur.Version, &next, actor); err != nil {
 		return nil, err
 	}
-	// Reminders are scheduled before the commit: the other way round a crash
-	// could leave a confirmed viewing without reminders. A task that runs
-	// before the commit finds the reservation pending and retries shortly;
-	// if the commit fails, its retries run out (archived) or a reject or
-	// cancel deletes it, and a later confirm enqueues an archived one again.
+	return &next, nil
+}
+
+// commit writes next (conditional on version) with its notifications, and
+// keeps the reminders in step: scheduled before a confirm commits (the
+// other way round a crash could leave a confirmed viewing without
+// reminders; a task that runs before the commit finds the reservation
+// pending and retries shortly, and if the commit fails its retries run out
+// or a reject or cancel deletes it), deleted after a reject or cancel.
+func (s *Service) commit(ctx context.Context, version int64, next *app.Reservation, actor int64) error {
+	to := next.Status
+	msgs, err := s.messages(next, eventFor[to], actor, "")
+	if err != nil {
+		return err
+	}
 	if to == app.StatusConfirmed && s.reminders != nil {
-		if err := s.reminders.Schedule(ctx, &next); err != nil {
-			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", id, "err", err)
-			return nil, app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
+		if err := s.reminders.Schedule(ctx, next); err != nil {
+			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", next.ID, "err", err)
+			return app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
 		}
 	}
-	if err := s.store.UpdateReservation(ctx, &next, cur.Version, msgs); err != nil {
-		return nil, err
+	if err := s.store.UpdateReservation(ctx, next, version, msgs); err != nil {
+		return err
 	}
 	s.counted(string(to))
 	if s.reminders != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
-		if err := s.reminders.Cancel(context.WithoutCancel(ctx), &next); err != nil {
+		if err := s.reminders.Cancel(context.WithoutCancel(ctx), next); err != nil {
 			// Harmless: a reminder that still fires finds the reservation
 			// no longer confirmed.
-			s.log.WarnContext(ctx, "deleting reminders failed", "reservation_id", id, "err", err)
+			s.log.WarnContext(ctx, "deleting reminders failed", "reservation_id", next.ID, "err", err)
 		}
 	}
 	s.deliver(ctx, msgs)
-	return &next, nil
+	return nil
 }
 
 // checkNotPast refuses a transition of a viewing whose time has come:

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/backoff"
 )
 
 // PostError is a post that failed: code app.EUnavailable when worth
@@ -101,11 +101,7 @@ func RetryDelay(base time.Duration) asynq.RetryDelayFunc {
 		base = DefaultBackoff
 	}
 	return func(n int, err error, _ *asynq.Task) time.Duration {
-		d := MaxBackoff
-		if n < 32 && base<<n > 0 && base<<n < MaxBackoff {
-			d = base << n
-		}
-		d += rand.N(d/10 + 1)
+		d := backoff.Spread(backoff.Delay(base, MaxBackoff, n), 0.1)
 		var pe *PostError
 		if errors.As(err, &pe) && pe.RetryAfter > d {
 			d = min(pe.RetryAfter, MaxBackoff)

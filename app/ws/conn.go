@@ -10,6 +10,7 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/pkg/backoff"
 	"github.com/houseview/gateway/pkg/protocol"
 )
 
@@ -324,7 +325,7 @@ func (c *conn) nextPage() (app.StreamPage, bool) {
 		switch {
 		case err != nil:
 			c.h.log.Warn("catch-up read failed; retrying", "user_id", c.user, "attempt", attempt+1, "err", err)
-			if !c.pause(backoff(attempt + 1)) {
+			if !c.pause(backoff.Delay(200*time.Millisecond, 3*time.Second, attempt)) {
 				return page, false
 			}
 		case page.Reset:
@@ -653,9 +654,4 @@ func (c *conn) extend(exp time.Time, sum uint64) (time.Time, bool) {
 	}
 	c.expiry.Reset(time.Until(c.expires))
 	return c.expires, true
-}
-
-// backoff is the pause before the attempt-th retry of a catch-up read.
-func backoff(attempt int) time.Duration {
-	return min(100*time.Millisecond<<min(attempt, 5), 3*time.Second)
 }

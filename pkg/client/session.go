@@ -112,8 +112,43 @@ type liveSession struct {
 // read handles frames until the connection ends; it reports whether the
 // connected frame came and the close code.
 func (s *liveSession) read(first chan<- error) (connected bool, code int, err error) {
-	c := s.c
-	s.pingEvery = c.opts.PingInterval
+	s.startTimers()
+	for {
+		_, b, err := s.conn.ReadMessage()
+		if err != nil {
+			code = protocol.CloseAbnormal
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				code = ce.Code
+			}
+			if s.c.ctx.Err() == nil {
+				s.c.emit(Event{Kind: Disconnected, Code: code, Err: err})
+			}
+			return connected, code, err
+		}
+		s.alive()
+		var f frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			s.c.emit(Event{Kind: Error, Err: fmt.Errorf("unreadable frame: %w", err)})
+			continue
+		}
+		if !s.handle(&f, b) {
+			return connected, 0, s.c.ctx.Err()
+		}
+		if f.Event == protocol.EventConnected {
+			connected = true
+			if first != nil {
+				first <- nil // Dial returns: the position is taken
+				first = nil
+			}
+		}
+	}
+}
+
+// startTimers sets up the session's liveness (pings both ways) and the
+// ack timer.
+func (s *liveSession) startTimers() {
+	s.pingEvery = s.c.opts.PingInterval
 	if s.pingEvery <= 0 {
 		s.pingEvery = defaultPingInterval
 	}
@@ -132,51 +167,33 @@ func (s *liveSession) read(first chan<- error) (connected bool, code int, err er
 	s.watchdog = time.AfterFunc(s.pingEvery, s.watch)
 	s.ack = time.AfterFunc(time.Hour, s.sendAck)
 	s.ack.Stop()
-	for {
-		_, b, err := s.conn.ReadMessage()
-		if err != nil {
-			code = protocol.CloseAbnormal
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				code = ce.Code
-			}
-			if c.ctx.Err() == nil {
-				c.emit(Event{Kind: Disconnected, Code: code, Err: err})
-			}
-			return connected, code, err
+}
+
+// handle acts on one frame (raw: its bytes) and reports whether the
+// client still runs.
+func (s *liveSession) handle(f *frame, raw []byte) bool {
+	c := s.c
+	switch f.Event {
+	case protocol.EventConnected:
+		c.connects.Add(1)
+		s.connected(f.info())
+	case protocol.EventReset:
+		s.reset(f.info())
+	case protocol.EventRefreshed:
+		s.refreshed(f.Exp)
+		c.emit(Event{Kind: Refreshed, Info: ConnectedInfo{Exp: f.Exp}})
+	case protocol.EventError:
+		if f.Limit != "" {
+			s.limited(time.Duration(f.RetryAfterMS) * time.Millisecond)
 		}
-		s.alive()
-		var f frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			c.emit(Event{Kind: Error, Err: fmt.Errorf("unreadable frame: %w", err)})
-			continue
-		}
-		switch f.Event {
-		case protocol.EventConnected:
-			connected = true
-			s.c.connects.Add(1)
-			s.connected(f.info())
-			if first != nil {
-				first <- nil
-				first = nil
-			}
-		case protocol.EventReset:
-			s.reset(f.info())
-		case protocol.EventRefreshed:
-			s.refreshed(f.Exp)
-			c.emit(Event{Kind: Refreshed, Info: ConnectedInfo{Exp: f.Exp}})
-		case protocol.EventError:
-			if f.Limit != "" {
-				s.limited(time.Duration(f.RetryAfterMS) * time.Millisecond)
-			}
-			c.emit(Event{Kind: Error, Err: fmt.Errorf("gateway: %s: %s", f.Code, f.Message)})
-		case "":
-			n := Notification{Notification: f.Notification, Detail: f.Detail, Raw: b}
-			if f.Seq > 0 && !s.deliver(&n) {
-				return connected, 0, c.ctx.Err()
-			}
+		c.emit(Event{Kind: Error, Err: fmt.Errorf("gateway: %s: %s", f.Code, f.Message)})
+	case "":
+		n := Notification{Notification: f.Notification, Detail: f.Detail, Raw: raw}
+		if f.Seq > 0 && !s.deliver(&n) {
+			return false
 		}
 	}
+	return true
 }
 
 // Liveness defaults: without Options.PingInterval the client pings after
