@@ -24,6 +24,8 @@ func env(kv map[string]string) func(string) string {
 
 const secret = "0123456789abcdef0123456789abcdef"
 
+const apiKey = "test-api-key-0123456789"
+
 // MustWriteFile writes a temporary file and returns its path.
 func MustWriteFile(tb testing.TB, body string) string {
 	tb.Helper()

@@ -15,12 +15,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // clientProc is a running `loadgen clients`, followed through its status
 // lines.
 type clientProc struct {
-	*proc
+	*testenv.Process
 	out                          string
 	users                        int
 	connected, received, live    atomic.Int64
@@ -78,7 +80,7 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 		if err != nil {
 			return cps, 0, err
 		}
-		o.track(cp.proc)
+		o.track(cp.Process)
 		cps = append(cps, cp)
 	}
 	deadline := time.NewTimer(o.cfg.readyTimeout)
@@ -91,8 +93,8 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 			select {
 			case <-cp.ready:
 				break wait
-			case <-cp.done:
-				return cps, 0, fmt.Errorf("%s exited before all users connected (%v):\n%s", cp.name, cp.err, cp.logTail(2000))
+			case <-cp.Exited():
+				return cps, 0, fmt.Errorf("%s exited before all users connected (%v):\n%s", cp.Name, cp.Err(), cp.LogTail(2000))
 			case <-deadline.C:
 				return cps, 0, fmt.Errorf("only %d of %d users connected within %s", cps.connected(), users, o.cfg.readyTimeout)
 			case <-ctx.Done():
@@ -110,13 +112,13 @@ func startClientProc(self, name string, args, env []string, logPath, out string,
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(name, self, args, env, logPath, pw)
+	p, err := testenv.StartProcess(testenv.ProcessOptions{Name: name, Path: self, Args: args, Env: env, LogFile: logPath, Stdout: pw})
 	pw.Close()
 	if err != nil {
 		pr.Close()
 		return nil, err
 	}
-	c := &clientProc{proc: p, out: out, users: users, ready: make(chan struct{}),
+	c := &clientProc{Process: p, out: out, users: users, ready: make(chan struct{}),
 		finished: make(chan struct{}), linesClosed: make(chan struct{}), steps: map[int]*stepLive{}}
 	go c.follow(pr)
 	return c, nil
@@ -160,13 +162,13 @@ func (c *clientProc) follow(r io.ReadCloser) {
 // summary stops the process and reads its summary file.
 func (c *clientProc) summary(grace time.Duration) (clientSummary, error) {
 	var s clientSummary
-	if err := c.stop(grace); err != nil && !isSignalExit(err) {
-		return s, fmt.Errorf("%s: %w\n%s", c.name, err, c.logTail(2000))
+	if err := c.Stop(grace); err != nil && !isSignalExit(err) {
+		return s, fmt.Errorf("%s: %w\n%s", c.Name, err, c.LogTail(2000))
 	}
 	<-c.linesClosed
 	b, err := os.ReadFile(c.out)
 	if err != nil {
-		return s, fmt.Errorf("%s: no summary: %w\n%s", c.name, err, c.logTail(2000))
+		return s, fmt.Errorf("%s: no summary: %w\n%s", c.Name, err, c.LogTail(2000))
 	}
 	return s, json.Unmarshal(b, &s)
 }
@@ -201,7 +203,7 @@ func (cs clientProcs) reconnects() int64 {
 func (cs clientProcs) pids() []int {
 	out := make([]int, len(cs))
 	for i, c := range cs {
-		out[i] = c.pid()
+		out[i] = c.Pid()
 	}
 	return out
 }

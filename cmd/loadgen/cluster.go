@@ -19,7 +19,7 @@ import (
 // ownCluster is a private Redis Cluster of masters only (-own-redis-cluster).
 type ownCluster struct {
 	addrs []string
-	procs []*proc
+	procs []*testenv.Process
 	cpu0  []float64 // each master's CPU seconds once the cluster was up
 }
 
@@ -52,7 +52,8 @@ func startOwnCluster(ctx context.Context, dir string, n int) (_ *ownCluster, err
 		}
 		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", d, "--save", "", "--appendonly", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", strconv.Itoa(bus)}
-		p, err := startProc("redis-server", path, args, os.Environ(), filepath.Join(d, "redis.log"), nil)
+		p, err := testenv.StartProcess(testenv.ProcessOptions{Name: "redis-server", Path: path, Args: args, Env: os.Environ(),
+			LogFile: filepath.Join(d, "redis.log")})
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +92,7 @@ func startOwnCluster(ctx context.Context, dir string, n int) (_ *ownCluster, err
 func (c *ownCluster) pids() []int {
 	out := make([]int, len(c.procs))
 	for i, p := range c.procs {
-		out[i] = p.pid()
+		out[i] = p.Pid()
 	}
 	return out
 }
@@ -110,6 +111,6 @@ func (c *ownCluster) report(w io.Writer) {
 
 func (c *ownCluster) stop() {
 	for _, p := range c.procs {
-		_ = p.stop(10 * time.Second)
+		_ = p.Stop(10 * time.Second)
 	}
 }

@@ -86,7 +86,7 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	if _, err := cps.summaries(); err != nil {
 		return nil, err
 	}
-	if err := waitNoConnections(ctx, o, node.httpURL); err != nil {
+	if err := waitNoConnections(ctx, o, node.HTTPURL); err != nil {
 		return nil, err
 	}
 	mem1, keys1, err := o.settledMemory(ctx)
@@ -96,9 +96,9 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	rep.BytesPerIdleUser = round2(float64(mem1-mem0) / float64(c.idle))
 	rep.KeysPerIdleUser = round2(float64(keys1-keys0) / float64(c.idle))
 
-	cpu0, redis0 := cpuSeconds(node.pid()), o.rdb.cpuSeconds()
+	cpu0, redis0 := cpuSeconds(node.Pid()), o.rdb.cpuSeconds()
 	half := c.messages / 2
-	fill, err := fillUsers(ctx, node.httpURL, o.apiKey, c.users, half)
+	fill, err := fillUsers(ctx, node.HTTPURL, o.apiKey, c.users, half)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +106,13 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	if err != nil {
 		return nil, err
 	}
-	more, err := fillUsers(ctx, node.httpURL, o.apiKey, c.users, c.messages-half)
+	more, err := fillUsers(ctx, node.HTTPURL, o.apiKey, c.users, c.messages-half)
 	if err != nil {
 		return nil, err
 	}
 	fill = append(fill, more...)
 	rep.Fill = len(fill)
-	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.pid())-cpu0), round2(o.rdb.cpuSeconds()-redis0)
+	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.rdb.cpuSeconds()-redis0)
 	rep.RedisUSPerMsg = cpuShare(rep.RedisCPU, int64(c.users*c.messages))
 	mem3, _, err := o.settledMemory(ctx)
 	if err != nil {

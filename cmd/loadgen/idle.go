@@ -86,7 +86,7 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	}
 	rep := &idleReport{Conns: c.conns, WindowS: c.window.Seconds()}
 	for _, n := range nodes {
-		kb, err := statusKB(n.pid(), "VmRSS")
+		kb, err := statusKB(n.Pid(), "VmRSS")
 		if err != nil {
 			return nil, err
 		}
@@ -146,14 +146,14 @@ func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what st
 // readMemory reads each node's RSS, open files and connections after
 // settling, and the clients' RSS.
 func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, rep *idleReport) error {
-	conns := nodeConnections(o.fetchStats(nodes[0].httpURL))
+	conns := nodeConnections(o.fetchStats(nodes[0].HTTPURL))
 	for i, n := range nodes {
-		kb, err := statusKB(n.pid(), "VmRSS")
+		kb, err := statusKB(n.Pid(), "VmRSS")
 		if err != nil {
 			return err
 		}
 		m := &rep.Nodes[i]
-		m.AfterKB, m.FDs, m.Conns = kb, openFDs(n.pid()), conns[n.id]
+		m.AfterKB, m.FDs, m.Conns = kb, openFDs(n.Pid()), conns[n.id]
 		if m.Conns > 0 {
 			m.KBPerConn = round2(float64(m.AfterKB-m.BeforeKB) / float64(m.Conns))
 		}
@@ -161,7 +161,7 @@ func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, 
 	}
 	rep.KBPerConn = round2(float64(rep.RSSDeltaKB) / float64(c.conns))
 	for _, cp := range cps {
-		kb, _ := statusKB(cp.pid(), "VmRSS")
+		kb, _ := statusKB(cp.Pid(), "VmRSS")
 		rep.ClientRSSKB = append(rep.ClientRSSKB, kb)
 	}
 	return nil

@@ -17,9 +17,8 @@ import (
 
 // gatewayNode is a running `gateway serve`.
 type gatewayNode struct {
-	*proc
-	id      string
-	httpURL string
+	*testenv.Gateway
+	id string
 }
 
 // nodeSettings are the settings every node of a run gets, whatever the
@@ -32,8 +31,9 @@ var nodeSettings = []string{
 }
 
 // nodeEnv is the environment of node id: the process environment without
-// GATEWAY_* variables, the run's settings, then -node-env.
-func (o *orch) nodeEnv(id string, httpPort, grpcPort int) []string {
+// GATEWAY_* variables, the run's settings, then -node-env. The launcher
+// adds the node's ports.
+func (o *orch) nodeEnv(id string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GATEWAY_") {
@@ -42,8 +42,6 @@ func (o *orch) nodeEnv(id string, httpPort, grpcPort int) []string {
 	}
 	env = append(env,
 		"GATEWAY_NODE_ID="+id,
-		"GATEWAY_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
-		"GATEWAY_GRPC_ADDR=127.0.0.1:"+strconv.Itoa(grpcPort),
 		"GATEWAY_MYSQL_DSN="+testenv.DSNOn(o.cfg.mysqlDSN, o.dbName),
 		"GATEWAY_REDIS_ADDR="+o.cfg.redisAddr,
 		"GATEWAY_REDIS_DB="+strconv.Itoa(o.rdb.DB),
@@ -74,13 +72,13 @@ func (o *orch) startNodes(ctx context.Context, n int) ([]*gatewayNode, error) {
 			return nil, err
 		}
 		id := fmt.Sprintf("load-%s-%d", o.scenario, i)
-		p, err := startProc("node "+id, o.cfg.gateway, []string{"serve"}, o.nodeEnv(id, hp, gp),
-			filepath.Join(o.cfg.workdir, id+".log"), nil)
+		g, err := testenv.StartGateway(testenv.GatewayOptions{Name: "node " + id, Binary: o.cfg.gateway, Env: o.nodeEnv(id),
+			LogFile: filepath.Join(o.cfg.workdir, id+".log"), HTTPPort: hp, GRPCPort: gp})
 		if err != nil {
 			return nil, err
 		}
-		o.track(p)
-		node := &gatewayNode{proc: p, id: id, httpURL: "http://127.0.0.1:" + strconv.Itoa(hp)}
+		o.track(g.Process)
+		node := &gatewayNode{Gateway: g, id: id}
 		nodes = append(nodes, node)
 		if i == 1 {
 			if err := node.waitReady(ctx, o.cfg.readyTimeout); err != nil {
@@ -96,32 +94,17 @@ func (o *orch) startNodes(ctx context.Context, n int) ([]*gatewayNode, error) {
 	return nodes, nil
 }
 
-// waitReady polls /readyz until it answers 200.
+// waitReady waits until the node answers GET /readyz with 200.
 func (n *gatewayNode) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("no 200 within %s", timeout))
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if n.exited() {
-			return fmt.Errorf("node %s exited (%v):\n%s", n.id, n.err, n.logTail(2000))
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.httpURL+"/readyz", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if !sleepCtx(ctx, 100*time.Millisecond) {
-			return fmt.Errorf("node %s not ready within %s:\n%s", n.id, timeout, n.logTail(2000))
-		}
-	}
+	return n.WaitReady(ctx)
 }
 
 func urlsOf(nodes []*gatewayNode) []string {
 	out := make([]string, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.httpURL
+		out[i] = n.HTTPURL
 	}
 	return out
 }
@@ -129,7 +112,7 @@ func urlsOf(nodes []*gatewayNode) []string {
 func pidsOf(nodes []*gatewayNode) []int {
 	out := make([]int, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.pid()
+		out[i] = n.Pid()
 	}
 	return out
 }
@@ -139,8 +122,8 @@ func pidsOf(nodes []*gatewayNode) []int {
 func stopNodes(nodes []*gatewayNode) []int {
 	var warns []int
 	for _, n := range nodes {
-		_ = n.stop(20 * time.Second)
-		warns = append(warns, countWarnings(n.log))
+		_ = n.Stop(20 * time.Second)
+		warns = append(warns, countWarnings(n.LogFile()))
 	}
 	return warns
 }

@@ -30,12 +30,12 @@ type orch struct {
 	jwtSecret string
 	dbName    string
 	rdb       *redisDB
-	ownRedis  *proc // stopped last
+	ownRedis  *testenv.Process // stopped last
 	cluster   *ownCluster
 	tmpDir    bool
 
 	mu    sync.Mutex
-	procs []*proc
+	procs []*testenv.Process
 }
 
 // newOrch prepares a run: the work directory, Redis (claimed, or a private
@@ -81,7 +81,7 @@ func newOrch(ctx context.Context, scenario string, cfg commonConfig, out, errOut
 		if o.cfg.redisAddr, err = o.startOwnRedis(ctx); err != nil {
 			return o, err
 		}
-		pid = o.ownRedis.pid()
+		pid = o.ownRedis.Pid()
 	}
 	claim, err := testenv.ClaimRedisDB(ctx, o.cfg.redisAddr, cfg.redisDB, 2*time.Minute, cfg.timeout+time.Minute)
 	if err != nil {
@@ -103,7 +103,7 @@ func (o *orch) close(failed bool) error {
 	defer cancel()
 	err = errors.Join(err, testenv.DropDatabase(ctx, o.cfg.mysqlDSN, o.dbName))
 	if o.ownRedis != nil {
-		_ = o.ownRedis.stop(10 * time.Second)
+		_ = o.ownRedis.Stop(10 * time.Second)
 	}
 	if o.cluster != nil {
 		o.cluster.report(o.out)
@@ -117,7 +117,7 @@ func (o *orch) close(failed bool) error {
 	return err
 }
 
-func (o *orch) track(p *proc) {
+func (o *orch) track(p *testenv.Process) {
 	o.mu.Lock()
 	o.procs = append(o.procs, p)
 	o.mu.Unlock()
@@ -131,7 +131,7 @@ func (o *orch) stopAll() {
 	o.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range procs {
-		wg.Go(func() { _ = p.stop(15 * time.Second) })
+		wg.Go(func() { _ = p.Stop(15 * time.Second) })
 	}
 	wg.Wait()
 }
@@ -152,7 +152,8 @@ func (o *orch) startOwnRedis(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("-own-redis: %w", err)
 	}
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"}
-	p, err := startProc("redis-server", path, args, os.Environ(), filepath.Join(dir, "redis.log"), nil)
+	p, err := testenv.StartProcess(testenv.ProcessOptions{Name: "redis-server", Path: path, Args: args, Env: os.Environ(),
+		LogFile: filepath.Join(dir, "redis.log")})
 	if err != nil {
 		return "", err
 	}
@@ -161,7 +162,7 @@ func (o *orch) startOwnRedis(ctx context.Context) (string, error) {
 	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
 	if !waitFor(ctx, 20*time.Second, func() bool { return c.Ping(ctx).Err() == nil }) {
-		return "", fmt.Errorf("own redis-server on %s did not answer:\n%s", addr, p.logTail(2000))
+		return "", fmt.Errorf("own redis-server on %s did not answer:\n%s", addr, p.LogTail(2000))
 	}
 	return addr, nil
 }

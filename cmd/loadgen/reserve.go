@@ -80,13 +80,13 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	}
 	rep := &reserveReport{Concurrency: c.concurrency}
 	var lat []int64
-	cpu0 := cpuSeconds(nodes[0].pid())
-	rep.Creates, rep.CreateErrors, lat, err = c.creates(ctx, o, nodes[0].httpURL)
+	cpu0 := cpuSeconds(nodes[0].Pid())
+	rep.Creates, rep.CreateErrors, lat, err = c.creates(ctx, o, nodes[0].HTTPURL)
 	if err != nil {
 		return nil, err
 	}
 	rep.CreatesPerSec = float64(rep.Creates) / c.duration.Seconds()
-	rep.NodeCPUUS = cpuShare(cpuSeconds(nodes[0].pid())-cpu0, rep.Creates)
+	rep.NodeCPUUS = cpuShare(cpuSeconds(nodes[0].Pid())-cpu0, rep.Creates)
 	q := quantiles(lat, 0.5, 0.99)
 	rep.CreateP50MS, rep.CreateP99MS = q[0]/1000, q[1]/1000
 	rep.NodeWarnings = stopNodes(nodes)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // TestSmokeAgainstARealNode builds the gateway and the tool, then runs a
@@ -20,11 +22,14 @@ func TestSmokeAgainstARealNode(t *testing.T) {
 		t.Skip("builds and runs the gateway")
 	}
 	dir := t.TempDir()
-	gateway, loadgen := filepath.Join(dir, "gateway"), filepath.Join(dir, "loadgen")
-	for bin, pkg := range map[string]string{gateway: "../gateway", loadgen: "."} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
+	gateway, err := testenv.BuildGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(testenv.RemoveGatewayBuilds)
+	loadgen := filepath.Join(dir, "loadgen")
+	if out, err := exec.Command("go", "build", "-o", loadgen, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build loadgen: %v\n%s", err, out)
 	}
 	jsonl := filepath.Join(dir, "runs.jsonl")
 	common := []string{"-gateway", gateway, "-own-redis", "-json", jsonl, "-progress", "0", "-timeout", "1m"}

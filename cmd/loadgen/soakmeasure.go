@@ -22,13 +22,13 @@ type nodeSampler struct {
 func (s *nodeSampler) sample(at time.Duration, p *pusher, cps clientProcs) soakSample {
 	out := soakSample{AtS: round2(at.Seconds()), Sessions: cps.live(), Accepted: p.accepted(), Received: cps.received()}
 	for _, n := range s.nodes {
-		rss, err := statusKB(n.pid(), "VmRSS")
+		rss, err := statusKB(n.Pid(), "VmRSS")
 		if err != nil {
 			rss = -1
 		}
 		out.RSSKB = append(out.RSSKB, rss)
-		out.OpenFiles = append(out.OpenFiles, openFDs(n.pid()))
-		out.Goroutines = append(out.Goroutines, s.goroutines(n.httpURL))
+		out.OpenFiles = append(out.OpenFiles, openFDs(n.Pid()))
+		out.Goroutines = append(out.Goroutines, s.goroutines(n.HTTPURL))
 	}
 	return out
 }

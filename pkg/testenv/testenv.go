@@ -9,6 +9,12 @@
 // CreateDatabase, DropDatabase, FreePort) are what the Must helpers are
 // built on; tools that share the servers with the tests (cmd/loadgen) use
 // them too, so both sides claim and name things the same way.
+//
+// BuildGateway builds the gateway binary once per process; StartGateway
+// runs `gateway serve` and waits until it is ready, for the system tests
+// (MustStartGateway) and the load tool alike; StartProcess runs any other
+// child process the same way (its log kept in memory or in a file, killed
+// when its parent dies).
 package testenv
 
 import (

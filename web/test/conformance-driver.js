@@ -1,6 +1,6 @@
 // The JavaScript client under the protocol conformance suite
-// (cmd/gateway/conformance_test.go): it connects with the options given as
-// JSON in argv[2] and reports, one JSON line each on stdout, every
+// (cmd/gateway/systest/conformance_test.go): it connects with the options
+// given as JSON in argv[2] and reports, one JSON line each on stdout, every
 // notification and event. With "token": true it asks the suite for every
 // token ({"kind":"token"} out, one {"token":...} line in per ask), so that
 // the suite's token source (fresh or caching) is the same for every

@@ -1,8 +1,9 @@
 // Helpers of the client's tests: real gateway processes, pushes, a Redis
 // flush, a TCP proxy that delays or stalls bytes, and a recorder of what a
-// client saw. The tests run under `go test ./cmd/gateway -run TestJSClient`
-// (TestJSClient builds the binary and gives each run a database and a Redis
-// DB through GATEWAY_JS_BIN and GATEWAY_JS_NODE_ENV).
+// client saw. The tests run under
+// `go test ./cmd/gateway/systest -run TestJSClient` (TestJSClient gives them
+// the gateway binary, a database and a Redis DB through GATEWAY_JS_BIN and
+// GATEWAY_JS_NODE_ENV).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 export const BIN = process.env.GATEWAY_JS_BIN;
 const BASE_ENV = JSON.parse(process.env.GATEWAY_JS_NODE_ENV || 'null');
 if (!BIN || !BASE_ENV) {
-  throw new Error('GATEWAY_JS_BIN and GATEWAY_JS_NODE_ENV are not set: run these tests with go test ./cmd/gateway -run TestJSClient');
+  throw new Error('GATEWAY_JS_BIN and GATEWAY_JS_NODE_ENV are not set: run these tests with go test ./cmd/gateway/systest -run TestJSClient');
 }
 export const SECRET = '0123456789abcdef0123456789abcdef';
 const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"encoding/json"
@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // TestBinaryConfigCheck: `gateway config check` exits 0 with "ok" or 1
@@ -66,12 +68,11 @@ func TestBinaryConfigCheck(t *testing.T) {
 // buildGateway builds the gateway with extra go build flags.
 func buildGateway(tb testing.TB, flags ...string) string {
 	tb.Helper()
-	out := filepath.Join(tb.TempDir(), "gateway")
-	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), ".")...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build %v: %v\n%s", flags, err, b)
+	bin, err := testenv.BuildGateway(flags...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return out
+	return bin
 }
 
 func versionOf(tb testing.TB, bin string) string {
@@ -120,14 +121,14 @@ func TestBinaryServeWarnsAndReadsSecretFiles(t *testing.T) {
 	}
 	n := MustStart(t, procEnv(t, "GATEWAY_AUTH_MODE=insecure", "GATEWAY_API_KEY_FILE="+keyFile, "GATEWAY_JWT_SECRETS=typo"))
 	body := `{"user_ids":[1001],"title":"t","content":"c"}`
-	if code, out := call(t, "POST", n.httpURL+"/api/push", apiKey, body); code != 200 {
+	if code, out := call(t, "POST", n.HTTPURL+"/api/push", apiKey, body); code != 200 {
 		t.Errorf("push with the key from the file: %d %v", code, out)
 	}
-	if code, _ := call(t, "POST", n.httpURL+"/api/push", apiKey+"-other", body); code != 401 {
+	if code, _ := call(t, "POST", n.HTTPURL+"/api/push", apiKey+"-other", body); code != 401 {
 		t.Errorf("push with another key: %d, want 401", code)
 	}
 	var warnings []map[string]any
-	for line := range strings.Lines(n.logs.String()) {
+	for line := range strings.Lines(n.Logs()) {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "unknown environment variable is ignored" {
 			warnings = append(warnings, map[string]any{"name": rec["name"], "did_you_mean": rec["did_you_mean"]})

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ import (
 // window.logged.
 func readmeClient(tb testing.TB, ws, token string) string {
 	tb.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -71,33 +71,33 @@ func TestREADMEClient(t *testing.T) {
 	}
 
 	page := MustBrowser(t)
-	page.Do(t, chromedp.Navigate(a.httpURL+"/web/"))
-	script := readmeClient(t, "ws"+strings.TrimPrefix(a.httpURL, "http"), token)
+	page.Do(t, chromedp.Navigate(a.HTTPURL+"/web/"))
+	script := readmeClient(t, "ws"+strings.TrimPrefix(a.HTTPURL, "http"), token)
 	if _, err := chromedp.Run(page.ctx, chromedp.Evaluate[bool](script)); err != nil {
 		t.Fatalf("running the README's client: %v", err)
 	}
 	page.Wait(t, `localStorage.getItem('gateway:pos:1001') !== null`)
 	const notes = `window.logged.filter((l) => / m\d c$/.test(l)).length`
-	push(a.httpURL, "m1")
-	push(a.httpURL, "m2")
+	push(a.HTTPURL, "m1")
+	push(a.HTTPURL, "m2")
 	page.Wait(t, notes+` === 2`)
 
 	if err := redisFor(t, env).FlushDB(t.Context()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	push(a.httpURL, "m3")
+	push(a.HTTPURL, "m3")
 	page.Wait(t, notes+` === 3`)
 
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-a.exited; err != nil {
+	if err := a.Wait(); err != nil {
 		t.Fatalf("node a exit: %v", err)
 	}
-	b := MustStart(t, append(withNode(env, "b"), "GATEWAY_HTTP_ADDR="+strings.TrimPrefix(a.httpURL, "http://")))
-	push(b.httpURL, "m4")
+	b := MustStart(t, append(withNode(env, "b"), "GATEWAY_HTTP_ADDR="+strings.TrimPrefix(a.HTTPURL, "http://")))
+	push(b.HTTPURL, "m4")
 	page.Wait(t, notes+` === 4`)
-	push(b.httpURL, "m5") // nothing came twice before it
+	push(b.HTTPURL, "m5") // nothing came twice before it
 	page.Wait(t, notes+` === 5`)
 	page.NoExceptions(t)
 

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"net/url"
@@ -28,7 +28,7 @@ func TestWebPageThroughNginx(t *testing.T) {
 		"GATEWAY_API_KEY_FILE="+filepath.Join(dir, "api_key"), "GATEWAY_HTTP_TRUSTED_PROXIES=127.0.0.1")
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
 	lb := MustStartNginx(t, a, b)
-	if u, _ := url.Parse(lb.httpURL); u.Port() == "80" || u.Port() == "8080" {
+	if u, _ := url.Parse(lb.HTTPURL); u.Port() == "80" || u.Port() == "8080" {
 		t.Fatalf("nginx on default port %s", u.Port())
 	}
 	cmd := exec.Command(binary, "token", "-user", "1001", "-ttl", "1h")
@@ -40,7 +40,7 @@ func TestWebPageThroughNginx(t *testing.T) {
 	token := strings.TrimSpace(string(out))
 
 	page := MustBrowser(t)
-	page.Do(t, chromedp.Navigate(lb.httpURL+"/web/"),
+	page.Do(t, chromedp.Navigate(lb.HTTPURL+"/web/"),
 		chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("connect")))
 	page.Wait(t, `document.getElementById('state').textContent.includes('connected') && ['a', 'b'].includes(document.getElementById('node-id').textContent)`)
 
@@ -49,7 +49,7 @@ func TestWebPageThroughNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"user_ids":[1001],"title":"through nginx","content":"hello"}`
-	if code, out := call(t, "POST", lb.httpURL+"/api/push", strings.TrimSpace(string(key)), body); code != 200 {
+	if code, out := call(t, "POST", lb.HTTPURL+"/api/push", strings.TrimSpace(string(key)), body); code != 200 {
 		t.Fatalf("push through nginx: %d %v", code, out)
 	}
 	page.Wait(t, `[...document.querySelectorAll('#messages li')].some(li => li.textContent.includes('through nginx'))`)

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func TestJSClient(t *testing.T) {
 	}
 	nodeEnv, _ := json.Marshal(vars)
 
-	files, err := filepath.Glob("../../web/test/*.test.js")
+	files, err := filepath.Glob("../../../web/test/*.test.js")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no web/test/*.test.js: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestJSClientInBrowser(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_WS_RECONNECT_BASE=100ms", "GATEWAY_WS_RECONNECT_MAX=1s", "GATEWAY_WS_ALLOWED_ORIGINS=*")
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
 	page := MustBrowser(t)
-	page.Do(t, chromedp.Navigate(a.httpURL+"/web/"))
+	page.Do(t, chromedp.Navigate(a.HTTPURL+"/web/"))
 	start := fmt.Sprintf(`window.seen = []; window.events = [];
 		import('/web/gateway-client.js').then(({ connect }) => {
 			window.gc = connect({ url: [location.origin, %q], userId: 401, storage: localStorage, pingInterval: 200 });
@@ -115,7 +115,7 @@ func TestJSClientInBrowser(t *testing.T) {
 			const log = document.getElementById('log');
 			const show = () => { log.textContent = JSON.stringify({ state: gc.state, seen, events }); };
 			for (const e of ['notification', 'connected', 'disconnected', 'reset', 'error']) gc.on(e, show);
-		}); true`, b.httpURL)
+		}); true`, b.HTTPURL)
 	ctx, cancel := context.WithTimeout(page.ctx, 30*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](start)); err != nil {
@@ -123,21 +123,21 @@ func TestJSClientInBrowser(t *testing.T) {
 	}
 	page.Wait(t, `window.gc !== undefined && gc.state === 'open' && gc.nodeId === 'a'`)
 	for i := range 5 {
-		if err := pushRetrying(b.httpURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
+		if err := pushRetrying(b.HTTPURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	page.Wait(t, `seen.join() === '1,2,3,4,5'`)
 	page.Wait(t, `JSON.parse(localStorage.getItem('gateway:pos:401')).seq === 5`)
 
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-a.exited; err != nil {
+	if err := a.Wait(); err != nil {
 		t.Fatalf("node a exit: %v", err)
 	}
 	for i := 5; i < 10; i++ {
-		if err := pushRetrying(b.httpURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
+		if err := pushRetrying(b.HTTPURL, 401, fmt.Sprintf("browser-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

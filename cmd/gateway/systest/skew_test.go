@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // onlineUsers returns the user ids the node at base reports online.
@@ -30,11 +32,11 @@ func TestClockSkewRemindersAndPresence(t *testing.T) {
 	bin := skewedGateway(t)
 	const ttl = 8 * time.Second
 	env := sharedEnv(t, "GATEWAY_REMINDER_LEADS=2s", "GATEWAY_PRESENCE_HEARTBEAT=300ms", fmt.Sprintf("GATEWAY_PRESENCE_TTL=%s", ttl))
-	fast := mustStartBinary(t, bin, append(withNode(env, "fast"), "GATEWAY_TEST_CLOCK_SKEW=2s"))
-	slow := mustStartBinary(t, bin, append(withNode(env, "slow"), "GATEWAY_TEST_CLOCK_SKEW=-2s"))
-	tenantA := wsDial(t, fast.httpURL, "user_id=1001")
-	tenantB := wsDial(t, slow.httpURL, "user_id=1002")
-	landlord := wsDial(t, fast.httpURL, "user_id=2001")
+	fast := testenv.MustStartGateway(t, bin, append(withNode(env, "fast"), "GATEWAY_TEST_CLOCK_SKEW=2s"))
+	slow := testenv.MustStartGateway(t, bin, append(withNode(env, "slow"), "GATEWAY_TEST_CLOCK_SKEW=-2s"))
+	tenantA := wsDial(t, fast.HTTPURL, "user_id=1001")
+	tenantB := wsDial(t, slow.HTTPURL, "user_id=1002")
+	landlord := wsDial(t, fast.HTTPURL, "user_id=2001")
 
 	// Presence, sampled on both nodes until the reminders are in.
 	everyone := []int64{1001, 1002, 2001}
@@ -43,9 +45,9 @@ func TestClockSkewRemindersAndPresence(t *testing.T) {
 	var wrong []string
 	presence.Go(func() {
 		for {
-			for _, n := range []*proc{fast, slow} {
-				if got := onlineUsers(t, n.httpURL); !slices.Equal(got, everyone) {
-					wrong = append(wrong, fmt.Sprintf("%s saw %v", n.httpURL, got))
+			for _, n := range []*testenv.Gateway{fast, slow} {
+				if got := onlineUsers(t, n.HTTPURL); !slices.Equal(got, everyone) {
+					wrong = append(wrong, fmt.Sprintf("%s saw %v", n.HTTPURL, got))
 				}
 			}
 			select {
@@ -59,16 +61,16 @@ func TestClockSkewRemindersAndPresence(t *testing.T) {
 	at := time.Now().Add(8 * time.Second).Truncate(time.Second)
 	due := at.Add(-2 * time.Second)
 	for i, c := range []struct {
-		node   *proc
+		node   *testenv.Gateway
 		tenant int64
 	}{{fast, 1001}, {slow, 1002}} {
 		body := fmt.Sprintf(`{"user_id":%d,"user_name":"租客%d","house_id":3001,"reserve_time":%q}`, c.tenant, i, at.In(shanghai()).Format("2006-01-02 15:04:05"))
-		code, out := call(t, "POST", c.node.httpURL+"/house/reserve", "", body)
+		code, out := call(t, "POST", c.node.HTTPURL+"/house/reserve", "", body)
 		if code != 201 {
-			t.Fatalf("reserve on %s: %d %v", c.node.httpURL, code, out)
+			t.Fatalf("reserve on %s: %d %v", c.node.HTTPURL, code, out)
 		}
 		id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-		if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", c.node.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+		if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", c.node.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 			t.Fatalf("confirm: %d %v", code, out)
 		}
 	}
@@ -98,10 +100,10 @@ func TestClockSkewRemindersAndPresence(t *testing.T) {
 	// The slow node dies: its user leaves the fast node's view within the
 	// TTL (its last heartbeat reads 4 s older there, so sooner).
 	killed := time.Now()
-	if err := slow.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := slow.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for !slices.Equal(onlineUsers(t, fast.httpURL), []int64{1001, 2001}) {
+	for !slices.Equal(onlineUsers(t, fast.HTTPURL), []int64{1001, 2001}) {
 		if time.Since(killed) > ttl+5*time.Second {
 			t.Fatalf("the killed node's user still online after %v", time.Since(killed))
 		}

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestServerBounds(t *testing.T) {
 		"GATEWAY_GRPC_MAX_RECV_MSG_BYTES=4096", "GATEWAY_GRPC_KEEPALIVE_MIN_TIME=1m"))
 
 	t.Run("header block", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", n.httpURL+"/healthz", nil)
+		req, _ := http.NewRequest("GET", n.HTTPURL+"/healthz", nil)
 		req.Header.Set("X-Padding", strings.Repeat("x", 16<<10))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -38,29 +38,29 @@ func TestServerBounds(t *testing.T) {
 	})
 	t.Run("body", func(t *testing.T) {
 		body := fmt.Sprintf(`{"user_id":1001,"user_name":%q,"house_id":3001,"reserve_time":%q}`, strings.Repeat("x", 2048), future(time.Hour))
-		if code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body); code != http.StatusRequestEntityTooLarge {
+		if code, out := call(t, "POST", n.HTTPURL+"/house/reserve", "", body); code != http.StatusRequestEntityTooLarge {
 			t.Errorf("2 KiB body: %d %v, want 413", code, out)
 		}
 	})
 	t.Run("gRPC message", func(t *testing.T) {
-		_, err := housev1.NewHouseClient(dial(t, n.grpcAddr)).ReserveHouse(context.Background(), &housev1.ReserveHouseRequest{
+		_, err := housev1.NewHouseClient(dial(t, n.GRPCAddr)).ReserveHouse(context.Background(), &housev1.ReserveHouseRequest{
 			UserId: 1001, UserName: strings.Repeat("x", 8<<10), HouseId: 3001, ReserveTime: future(time.Hour)})
 		if status.Code(err) != codes.ResourceExhausted {
 			t.Errorf("8 KiB request: %v, want ResourceExhausted", err)
 		}
 	})
 	t.Run("gRPC ping flood", func(t *testing.T) {
-		if code := pingFlood(t, n.grpcAddr); code != http2.ErrCodeEnhanceYourCalm {
+		if code := pingFlood(t, n.GRPCAddr); code != http2.ErrCodeEnhanceYourCalm {
 			t.Errorf("GOAWAY code %v, want ENHANCE_YOUR_CALM", code)
 		}
 	})
 	t.Run("WebSocket outlives the read timeout", func(t *testing.T) {
-		c := wsDial(t, n.httpURL, "user_id=1001")
+		c := wsDial(t, n.HTTPURL, "user_id=1001")
 		opened := time.Now()
 		for time.Since(opened) < 2*time.Second { // twice http.read_timeout
 			time.Sleep(2*time.Second - time.Since(opened))
 		}
-		code, out := call(t, "POST", n.httpURL+"/api/push", apiKey, `{"user_ids":[1001],"title":"t","content":"after the read timeout"}`)
+		code, out := call(t, "POST", n.HTTPURL+"/api/push", apiKey, `{"user_ids":[1001],"title":"t","content":"after the read timeout"}`)
 		if code != 200 {
 			t.Fatalf("push: %d %v", code, out)
 		}

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -144,14 +144,14 @@ func waitAll(t *testing.T, rs []*running, n int) {
 func conformNodeKill(t *testing.T) {
 	env := sharedEnv(t)
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	rs := startClients(t, 2001, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL, b.httpURL}, User: u} })
+	rs := startClients(t, 2001, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL, b.HTTPURL}, User: u} })
 	all := keys("k", 0, 100)
-	pushTo(t, b.httpURL, userIDs(rs), all[:50])
+	pushTo(t, b.HTTPURL, userIDs(rs), all[:50])
 	waitAll(t, rs, 50)
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	pushTo(t, b.httpURL, userIDs(rs), all[50:])
+	pushTo(t, b.HTTPURL, userIDs(rs), all[50:])
 	waitAll(t, rs, 100)
 	for _, r := range rs {
 		checkOnce(t, r, all)
@@ -164,14 +164,14 @@ func conformNodeKill(t *testing.T) {
 func conformRedisReset(t *testing.T) {
 	env := sharedEnv(t)
 	a := MustStart(t, env)
-	rs := startClients(t, 2011, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u} })
+	rs := startClients(t, 2011, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u} })
 	before, after := keys("before", 0, 10), keys("after", 0, 10)
-	pushTo(t, a.httpURL, userIDs(rs), before)
+	pushTo(t, a.HTTPURL, userIDs(rs), before)
 	waitAll(t, rs, 10)
 	if err := redisFor(t, env).FlushDB(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	pushTo(t, a.httpURL, userIDs(rs), after)
+	pushTo(t, a.HTTPURL, userIDs(rs), after)
 	waitAll(t, rs, 20)
 	for _, r := range rs {
 		checkOnce(t, r, append(before, after...))
@@ -185,9 +185,9 @@ func conformRedisReset(t *testing.T) {
 func conformTruncated(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_HISTORY_SIZE=20")
 	a := MustStart(t, env)
-	rs := startClients(t, 2021, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u} })
+	rs := startClients(t, 2021, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u} })
 	first := keys("first", 0, 5)
-	pushTo(t, a.httpURL, userIDs(rs), first)
+	pushTo(t, a.HTTPURL, userIDs(rs), first)
 	waitAll(t, rs, 5)
 	positions := map[int64]note{}
 	for _, r := range rs {
@@ -196,10 +196,10 @@ func conformTruncated(t *testing.T) {
 		r.client.Close()
 	}
 	missed := keys("missed", 0, 40) // 20 more than the history keeps
-	pushTo(t, a.httpURL, userIDs(rs), missed)
+	pushTo(t, a.HTTPURL, userIDs(rs), missed)
 	resumed := startClients(t, 2021, func(u int64) confSpec {
 		p := positions[u]
-		return confSpec{URLs: []string{a.httpURL}, User: u, Resume: true, Epoch: p.Epoch, LastSeq: p.Seq}
+		return confSpec{URLs: []string{a.HTTPURL}, User: u, Resume: true, Epoch: p.Epoch, LastSeq: p.Seq}
 	})
 	waitAll(t, resumed, 20)
 	for _, r := range resumed {
@@ -213,17 +213,17 @@ func conformTruncated(t *testing.T) {
 func conformDrain(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_WS_DRAIN_WINDOW=500ms")
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	rs := startClients(t, 2031, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL, b.httpURL}, User: u} })
+	rs := startClients(t, 2031, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL, b.HTTPURL}, User: u} })
 	all := keys("d", 0, 40)
-	pushTo(t, b.httpURL, userIDs(rs), all[:20])
+	pushTo(t, b.HTTPURL, userIDs(rs), all[:20])
 	waitAll(t, rs, 20)
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rs {
 		r.obs.waitFor(t, "a reconnect", func(o *observed) bool { return o.connects == 2 })
 	}
-	pushTo(t, b.httpURL, userIDs(rs), all[20:])
+	pushTo(t, b.HTTPURL, userIDs(rs), all[20:])
 	waitAll(t, rs, 40)
 	for _, r := range rs {
 		checkOnce(t, r, all)
@@ -236,10 +236,10 @@ func conformDrain(t *testing.T) {
 func conformRevocation(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_WS_RECONNECT_MAX=1s")
 	a := MustStart(t, env)
-	rs := startClients(t, 2041, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u} })
+	rs := startClients(t, 2041, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u} })
 	disconnect := func(user int64, body string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/users/%d/disconnect", a.httpURL, user), strings.NewReader(body))
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/users/%d/disconnect", a.HTTPURL, user), strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -249,13 +249,13 @@ func conformRevocation(t *testing.T) {
 		resp.Body.Close()
 	}
 	all := keys("r", 0, 10)
-	pushTo(t, a.httpURL, userIDs(rs), all[:5])
+	pushTo(t, a.HTTPURL, userIDs(rs), all[:5])
 	waitAll(t, rs, 5)
 	// Without until: closed with 4003, back after the advised maximum.
 	for _, r := range rs {
 		disconnect(r.user, "")
 	}
-	pushTo(t, a.httpURL, userIDs(rs), all[5:])
+	pushTo(t, a.HTTPURL, userIDs(rs), all[5:])
 	waitAll(t, rs, 10)
 	for _, r := range rs {
 		checkOnce(t, r, all)
@@ -275,10 +275,10 @@ func conformRevocation(t *testing.T) {
 func conformSessionLimit(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_LIMITS_SESSIONS_PER_USER=1")
 	a := MustStart(t, env)
-	rs := startClients(t, 2051, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u} })
+	rs := startClients(t, 2051, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u} })
 	newer := map[int64]*wsClient{}
 	for _, r := range rs {
-		newer[r.user] = wsDial(t, a.httpURL, fmt.Sprintf("user_id=%d", r.user))
+		newer[r.user] = wsDial(t, a.HTTPURL, fmt.Sprintf("user_id=%d", r.user))
 	}
 	for _, r := range rs {
 		r.obs.waitFor(t, "the client to stop", func(o *observed) bool { return o.stopped })
@@ -286,7 +286,7 @@ func conformSessionLimit(t *testing.T) {
 			t.Errorf("%s: closes %v, %d connects; want [4008] and no reconnect", o.name, o.closes, o.connects)
 		}
 	}
-	pushTo(t, a.httpURL, userIDs(rs), []string{"to-the-newer"})
+	pushTo(t, a.HTTPURL, userIDs(rs), []string{"to-the-newer"})
 	for _, r := range rs {
 		if f := newer[r.user].next(t); f.Seq != 1 {
 			t.Errorf("the newer session of user %d got %+v", r.user, f)
@@ -297,7 +297,7 @@ func conformSessionLimit(t *testing.T) {
 func conformSlowConsumer(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_WS_SLOW_TIMEOUT=500ms", "GATEWAY_HISTORY_SIZE=2000")
 	a := MustStart(t, env)
-	proxy := testenv.MustProxy(t, strings.TrimPrefix(a.httpURL, "http://"))
+	proxy := testenv.MustProxy(t, strings.TrimPrefix(a.HTTPURL, "http://"))
 	proxy.SetReadBuffer(16 << 10)
 	rs := startClients(t, 2061, func(u int64) confSpec { return confSpec{URLs: []string{"http://" + proxy.Addr}, User: u} })
 	// The network stops carrying the sessions' bytes: the node's socket
@@ -306,12 +306,12 @@ func conformSlowConsumer(t *testing.T) {
 	all := keys("s", 0, 1500)
 	pad := "|" + strings.Repeat("x", 3900)
 	for _, k := range all {
-		if err := pushUsersRetryingFor(a.httpURL, userIDs(rs), k+pad, k, 10*time.Second); err != nil {
+		if err := pushUsersRetryingFor(a.HTTPURL, userIDs(rs), k+pad, k, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitFor(t, "3 slow consumers closed", func() bool {
-		return series(scrape(t, a.httpURL+"/metrics", ""))[`gateway_ws_sessions_closed_total{reason="slow_consumer"}`] == "3"
+		return series(scrape(t, a.HTTPURL+"/metrics", ""))[`gateway_ws_sessions_closed_total{reason="slow_consumer"}`] == "3"
 	})
 	// The network comes back; what the old connections still held is
 	// dropped with them, and the clients resume on new ones.
@@ -331,19 +331,19 @@ func conformPing(t *testing.T) {
 	env := sharedEnv(t)
 	a := MustStart(t, env)
 	rs := startClients(t, 2071, func(u int64) confSpec {
-		return confSpec{URLs: []string{a.httpURL}, User: u, Ping: 200 * time.Millisecond}
+		return confSpec{URLs: []string{a.HTTPURL}, User: u, Ping: 200 * time.Millisecond}
 	})
 	// Each client pings every 200 ms of silence; the gateway answers them
 	// all, and limits none.
-	before := series(scrape(t, a.httpURL+"/metrics", ""))[`gateway_limited_total{limit="frames"}`]
+	before := series(scrape(t, a.HTTPURL+"/metrics", ""))[`gateway_limited_total{limit="frames"}`]
 	time.Sleep(3 * time.Second)
-	pushTo(t, a.httpURL, userIDs(rs), []string{"after-pings"})
+	pushTo(t, a.HTTPURL, userIDs(rs), []string{"after-pings"})
 	waitAll(t, rs, 1)
 	for _, r := range rs {
 		checkOnce(t, r, []string{"after-pings"})
 		checkQuiet(t, r)
 	}
-	if after := series(scrape(t, a.httpURL+"/metrics", ""))[`gateway_limited_total{limit="frames"}`]; after != before {
+	if after := series(scrape(t, a.HTTPURL+"/metrics", ""))[`gateway_limited_total{limit="frames"}`]; after != before {
 		t.Errorf("frames limited: %s before the pings, %s after", before, after)
 	}
 }
@@ -360,9 +360,9 @@ func cursorOf(t *testing.T, env []string, user int64) int64 {
 func conformAckEach(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_LIMITS_CLIENT_FRAMES_PER_SECOND=5")
 	a := MustStart(t, env)
-	rs := startClients(t, 2081, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u, AckEach: true} })
+	rs := startClients(t, 2081, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u, AckEach: true} })
 	burst := keys("burst", 0, 500)
-	pushTo(t, a.httpURL, userIDs(rs), burst)
+	pushTo(t, a.HTTPURL, userIDs(rs), burst)
 	waitAll(t, rs, 500)
 	positions := map[int64]note{}
 	for _, r := range rs {
@@ -373,10 +373,10 @@ func conformAckEach(t *testing.T) {
 		r.client.Close()
 	}
 	backlog := keys("backlog", 0, 600)
-	pushTo(t, a.httpURL, userIDs(rs), backlog)
+	pushTo(t, a.HTTPURL, userIDs(rs), backlog)
 	replayed := startClients(t, 2081, func(u int64) confSpec {
 		p := positions[u]
-		return confSpec{URLs: []string{a.httpURL}, User: u, AckEach: true, Resume: true, Epoch: p.Epoch, LastSeq: p.Seq}
+		return confSpec{URLs: []string{a.HTTPURL}, User: u, AckEach: true, Resume: true, Epoch: p.Epoch, LastSeq: p.Seq}
 	})
 	waitAll(t, replayed, 600)
 	for _, r := range replayed {
@@ -389,9 +389,9 @@ func conformAckEach(t *testing.T) {
 func conformBatchedAcks(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_LIMITS_CLIENT_FRAMES_PER_SECOND=5")
 	a := MustStart(t, env)
-	rs := startClients(t, 2091, func(u int64) confSpec { return confSpec{URLs: []string{a.httpURL}, User: u} })
+	rs := startClients(t, 2091, func(u int64) confSpec { return confSpec{URLs: []string{a.HTTPURL}, User: u} })
 	burst := keys("b", 0, 500)
-	pushTo(t, a.httpURL, userIDs(rs), burst)
+	pushTo(t, a.HTTPURL, userIDs(rs), burst)
 	waitAll(t, rs, 500)
 	for _, r := range rs {
 		checkOnce(t, r, burst)
@@ -414,12 +414,12 @@ func conformTokens(t *testing.T) {
 	for i, caching := range []bool{false, true} {
 		all = append(all, startClients(t, 2101+10*int64(i), func(u int64) confSpec {
 			sources[u] = &tokenSource{user: u, ttl: 10 * time.Second, caching: caching, reuseLeft: 3 * time.Second}
-			return confSpec{URLs: []string{a.httpURL}, User: u, Tokens: sources[u]}
+			return confSpec{URLs: []string{a.HTTPURL}, User: u, Tokens: sources[u]}
 		})...)
 	}
 	// Three token lifetimes.
 	waitFor(t, "25 s", func() bool { return time.Since(start) > 25*time.Second })
-	pushTo(t, a.httpURL, userIDs(all), []string{"after-25s"})
+	pushTo(t, a.HTTPURL, userIDs(all), []string{"after-25s"})
 	waitAll(t, all, 1)
 	elapsed := time.Since(start)
 	for _, r := range all {

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/pkg/client"
+	"github.com/houseview/gateway/pkg/testenv"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -194,13 +195,13 @@ func TestWebhookOfflineUser(t *testing.T) {
 	ts := webhookTasks(t, env)
 
 	body := fmt.Sprintf(`{"user_id":1001,"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(48*time.Hour))
-	code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", n.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
 	confirmed := time.Now()
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 	post := h.wait(t, 1)[0]
@@ -212,19 +213,19 @@ func TestWebhookOfflineUser(t *testing.T) {
 		t.Errorf("task state %v, want completed", info.State)
 	}
 
-	unasked := pushREST(t, n.httpURL, `{"user_ids":[1002],"title":"t","content":"no webhook"}`)
-	asked := pushGRPC(t, n.grpcAddr, &housev1.PushRequest{UserIds: []int64{1002}, Title: "t", Content: "webhook", Webhook: true})
+	unasked := pushREST(t, n.HTTPURL, `{"user_ids":[1002],"title":"t","content":"no webhook"}`)
+	asked := pushGRPC(t, n.GRPCAddr, &housev1.PushRequest{UserIds: []int64{1002}, Title: "t", Content: "webhook", Webhook: true})
 	if ts.has(unasked[0]["id"].(string)) || !ts.has(asked[0].GetId()) {
 		t.Errorf("webhook tasks: push without the flag %v, with it %v; want false, true", ts.has(unasked[0]["id"].(string)), ts.has(asked[0].GetId()))
 	}
 	if got := h.got(); len(got) != 1 {
 		t.Errorf("%d posts, want 1", len(got))
 	}
-	code, out = call(t, "GET", n.httpURL+"/asynq/api/queues", "", "")
+	code, out = call(t, "GET", n.HTTPURL+"/asynq/api/queues", "", "")
 	if queues, _ := json.Marshal(out["queues"]); code != 200 || !strings.Contains(string(queues), `"queue":"webhooks"`) {
 		t.Errorf("the asynq UI's queues: %d %s; want the webhooks queue", code, queues)
 	}
-	page := scrape(t, n.httpURL+"/metrics", "")
+	page := scrape(t, n.HTTPURL+"/metrics", "")
 	for _, want := range []string{
 		`gateway_webhook_tasks_total{result="scheduled"} 3`, // the booking, the confirmation, the push that asked
 		`gateway_webhook_posts_total{result="delivered"} 1`,
@@ -248,7 +249,7 @@ func TestWebhookNotForReceivedMessages(t *testing.T) {
 	n := MustStart(t, withNode(env, "a"))
 	ts := webhookTasks(t, env)
 	push := func(users, content string) []map[string]any {
-		return pushREST(t, n.httpURL, fmt.Sprintf(`{"user_ids":[%s],"title":"t","content":%q,"webhook":true}`, users, content))
+		return pushREST(t, n.HTTPURL, fmt.Sprintf(`{"user_ids":[%s],"title":"t","content":%q,"webhook":true}`, users, content))
 	}
 
 	// A session's node records a delivery in memory at once and writes it
@@ -271,7 +272,7 @@ func TestWebhookNotForReceivedMessages(t *testing.T) {
 		}
 	}
 
-	online := MustDialClient(t, client.Options{URLs: []string{n.httpURL}, UserID: 1001})
+	online := MustDialClient(t, client.Options{URLs: []string{n.HTTPURL}, UserID: 1001})
 	got := collect(online)
 	live := push("1001", "while online")
 	got.count(t, 1)
@@ -282,7 +283,7 @@ func TestWebhookNotForReceivedMessages(t *testing.T) {
 	away := online.Position()
 	online.Close()
 	missed := push("1001,1002", "while away") // 1002 never connects
-	back := collect(MustDialClient(t, client.Options{URLs: []string{n.httpURL}, UserID: 1001, LastSeq: away.Seq, Epoch: away.Epoch}))
+	back := collect(MustDialClient(t, client.Options{URLs: []string{n.HTTPURL}, UserID: 1001, LastSeq: away.Seq, Epoch: away.Epoch}))
 	if notes := back.count(t, 1); notes[0].Content != "while away" {
 		t.Fatalf("after the reconnect got %+v, want the message sent while away", notes)
 	}
@@ -297,7 +298,7 @@ func TestWebhookNotForReceivedMessages(t *testing.T) {
 		t.Fatalf("%d posts, want 1 (to the user who stayed away)", len(posts))
 	}
 	checkPost(t, posts[0], 6, 1002)
-	page := scrape(t, n.httpURL+"/metrics", "")
+	page := scrape(t, n.HTTPURL+"/metrics", "")
 	for _, want := range []string{`gateway_webhook_posts_total{result="skipped"} 2`, `gateway_webhook_posts_total{result="delivered"} 1`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -315,7 +316,7 @@ func TestWebhookRetriesUntilTheReceiverIsUp(t *testing.T) {
 	api := MustStart(t, append(withNode(env, "api"), "GATEWAY_WORKER_ENABLED=false"))
 	worker := MustStart(t, append(withNode(env, "worker"), "GATEWAY_API_ENABLED=false"))
 	ts := webhookTasks(t, env)
-	res := pushREST(t, api.httpURL, `{"user_ids":[1001],"title":"t","content":"c","webhook":true}`)
+	res := pushREST(t, api.HTTPURL, `{"user_ids":[1001],"title":"t","content":"c","webhook":true}`)
 	id := res[0]["id"].(string)
 	if info := ts.done(t, id); info.State != asynq.TaskStateCompleted {
 		t.Fatalf("task state %v (%s), want completed", info.State, info.LastErr)
@@ -330,15 +331,15 @@ func TestWebhookRetriesUntilTheReceiverIsUp(t *testing.T) {
 	if strings.Join(attempts, ",") != "1,2,3" || strings.Join(statuses, ",") != "503,500,204" {
 		t.Errorf("attempts %v answered %v; want 1,2,3 answered 503,500,204", attempts, statuses)
 	}
-	for n, wants := range map[*proc][]string{
+	for n, wants := range map[*testenv.Gateway][]string{
 		api: {`gateway_webhook_tasks_total{result="scheduled"} 1`, `gateway_webhook_posts_total{result="retry"} 0`},
 		worker: {`gateway_webhook_posts_total{result="retry"} 2`, `gateway_webhook_posts_total{result="delivered"} 1`,
 			`gateway_webhook_posts_total{result="archived"} 0`, `gateway_webhook_tasks_total{result="scheduled"} 0`},
 	} {
-		page := scrape(t, n.httpURL+"/metrics", "")
+		page := scrape(t, n.HTTPURL+"/metrics", "")
 		for _, want := range wants {
 			if !strings.Contains(page, want) {
-				t.Errorf("/metrics of %s lacks %s", n.httpURL, want)
+				t.Errorf("/metrics of %s lacks %s", n.HTTPURL, want)
 			}
 		}
 	}
@@ -356,14 +357,14 @@ func TestWebhookOnceAcrossNodesAndResets(t *testing.T) {
 	rdb := redisFor(t, env)
 	keys := redis.NewKeys("gw", rdb.Options().DB)
 	req := &housev1.PushRequest{UserIds: []int64{1001}, Title: "t", Content: "once", IdempotencyKey: "order-42:shipped", Webhook: true}
-	first := pushREST(t, a.httpURL, `{"user_ids":[1001],"title":"t","content":"once","idempotency_key":"order-42:shipped","webhook":true}`)[0]
-	pushGRPC(t, b.grpcAddr, req)
+	first := pushREST(t, a.HTTPURL, `{"user_ids":[1001],"title":"t","content":"once","idempotency_key":"order-42:shipped","webhook":true}`)[0]
+	pushGRPC(t, b.GRPCAddr, req)
 	reset := func() {
 		t.Helper()
 		if err := rdb.Del(context.Background(), keys.Stream(1001), keys.Messages(1001)).Err(); err != nil {
 			t.Fatal(err)
 		}
-		again := pushGRPC(t, b.grpcAddr, req)[0]
+		again := pushGRPC(t, b.GRPCAddr, req)[0]
 		if again.GetId() != first["id"] || again.GetEpoch() == first["epoch"] {
 			t.Fatalf("after the reset: id %s epoch %s; want id %s in a new epoch", again.GetId(), again.GetEpoch(), first["id"])
 		}
@@ -375,12 +376,12 @@ func TestWebhookOnceAcrossNodesAndResets(t *testing.T) {
 	reset()
 
 	body := fmt.Sprintf(`{"user_id":1002,"user_name":"李四","house_id":3001,"reserve_time":%q}`, future(50*time.Hour))
-	code, out := call(t, "POST", a.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", a.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	rid := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", b.httpURL, rid), "", `{"landlord_id":2001}`); code != 200 {
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", b.HTTPURL, rid), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 	posts := h.wait(t, 2)
@@ -395,8 +396,8 @@ func TestWebhookOnceAcrossNodesAndResets(t *testing.T) {
 		t.Errorf("first post is not the push %s", id)
 	}
 	tasks := 0
-	for _, n := range []*proc{a, b} {
-		page := scrape(t, n.httpURL+"/metrics", "")
+	for _, n := range []*testenv.Gateway{a, b} {
+		page := scrape(t, n.HTTPURL+"/metrics", "")
 		for _, line := range strings.Split(page, "\n") {
 			var c int
 			if _, err := fmt.Sscanf(line, `gateway_webhook_tasks_total{result="scheduled"} %d`, &c); err == nil {

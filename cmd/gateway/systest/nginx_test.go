@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -22,29 +22,29 @@ import (
 // server blocks (deploy/nginx/gateway-log.conf, gateway-http.conf and
 // gateway-grpc.conf) in front of nodes, on ports chosen at random.
 type lb struct {
-	httpURL   string
-	grpcAddr  string
+	HTTPURL   string
+	GRPCAddr  string
 	accessLog *testenv.SyncBuffer // what gateway-log.conf wrote (to nginx's stdout)
 }
 
 // MustStartNginx writes a top-level config with the nodes as upstreams and
 // includes the repo's access log and server block bodies verbatim.
-func MustStartNginx(tb testing.TB, nodes ...*proc) *lb {
+func MustStartNginx(tb testing.TB, nodes ...*testenv.Gateway) *lb {
 	tb.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		bin = "/usr/sbin/nginx" // Debian's; .ci/run installs nginx-light
 	}
 	dir := tb.TempDir()
-	deploy, err := filepath.Abs("../../deploy/nginx")
+	deploy, err := filepath.Abs("../../../deploy/nginx")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	httpPort, grpcPort := testenv.MustFreePort(tb), testenv.MustFreePort(tb)
 	var httpUp, grpcUp strings.Builder
 	for _, n := range nodes {
-		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.httpURL, "http://"))
-		fmt.Fprintf(&grpcUp, "        server %s;\n", n.grpcAddr)
+		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.HTTPURL, "http://"))
+		fmt.Fprintf(&grpcUp, "        server %s;\n", n.GRPCAddr)
 	}
 	conf := fmt.Sprintf(`master_process off;
 pid %[1]s/nginx.pid;
@@ -99,8 +99,8 @@ http {
 			<-done
 		}
 	})
-	l := &lb{httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), grpcAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort), accessLog: accessLog}
-	waitReady(tb, l.httpURL)
+	l := &lb{HTTPURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), GRPCAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort), accessLog: accessLog}
+	testenv.MustWaitReady(tb, l.HTTPURL)
 	return l
 }
 
@@ -111,8 +111,8 @@ http {
 func TestThroughNginx(t *testing.T) {
 	const n = 300
 	env := sharedEnv(t, "GATEWAY_WS_DRAIN_WINDOW=500ms")
-	nodes := map[string]*proc{}
-	var list []*proc
+	nodes := map[string]*testenv.Gateway{}
+	var list []*testenv.Gateway
 	for _, id := range []string{"n1", "n2", "n3"} {
 		p := MustStart(t, withNode(env, id))
 		nodes[id] = p
@@ -120,9 +120,9 @@ func TestThroughNginx(t *testing.T) {
 	}
 	lb := MustStartNginx(t, list...)
 
-	landlord := wsDial(t, lb.httpURL, "user_id=2001")
+	landlord := wsDial(t, lb.HTTPURL, "user_id=2001")
 	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1001,"user_name":"张三","house_id":3001,"house_title":"精装修两室一厅","reserve_time":%q}`, future(30*time.Hour))
-	code, out := call(t, "POST", lb.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", lb.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve via nginx: %d %v", code, out)
 	}
@@ -130,24 +130,24 @@ func TestThroughNginx(t *testing.T) {
 	if f := landlord.next(t); f.Type != 1 {
 		t.Fatalf("landlord via nginx got %+v", f)
 	}
-	tenant := wsDial(t, lb.httpURL, "user_id=1001")
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", lb.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+	tenant := wsDial(t, lb.HTTPURL, "user_id=1001")
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", lb.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm via nginx: %d %v", code, out)
 	}
 	if f := tenant.next(t); f.Type != 2 {
 		t.Fatalf("tenant via nginx got %+v", f)
 	}
-	hc, err := healthpb.NewHealthClient(dial(t, lb.grpcAddr)).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	hc, err := healthpb.NewHealthClient(dial(t, lb.GRPCAddr)).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || hc.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("grpc health via nginx: %v %v", hc, err)
 	}
 
 	// A stream to user 5005 through the balancer; stop its node mid-stream.
-	streamer := wsDialFrame(t, lb.httpURL, "user_id=5005")
+	streamer := wsDialFrame(t, lb.HTTPURL, "user_id=5005")
 	pushed := make(chan error, 1)
 	go func() {
 		for i := range n {
-			if err := pushRetrying(lb.httpURL, 5005, fmt.Sprintf("stream-%d", i)); err != nil {
+			if err := pushRetrying(lb.HTTPURL, 5005, fmt.Sprintf("stream-%d", i)); err != nil {
 				pushed <- err
 				return
 			}
@@ -159,11 +159,11 @@ func TestThroughNginx(t *testing.T) {
 		got = append(got, streamer.client.next(t).Seq)
 	}
 	victim := nodes[streamer.nodeID]
-	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := victim.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	got = append(got, streamer.client.rest(t)...)
-	again := wsDialFrame(t, lb.httpURL, fmt.Sprintf("user_id=5005&last_seq=%d", got[len(got)-1]))
+	again := wsDialFrame(t, lb.HTTPURL, fmt.Sprintf("user_id=5005&last_seq=%d", got[len(got)-1]))
 	if again.nodeID == streamer.nodeID {
 		t.Fatalf("resumed on the stopping node %s", again.nodeID)
 	}
@@ -179,8 +179,8 @@ func TestThroughNginx(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-victim.exited:
-		if err != nil {
+	case <-victim.Exited():
+		if err := victim.Err(); err != nil {
 			t.Fatalf("stopped node exit: %v", err)
 		}
 	case <-time.After(30 * time.Second):

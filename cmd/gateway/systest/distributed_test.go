@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -56,10 +56,10 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 	// Live delivery across nodes: sessions on a, pushes through b.
 	got := map[int64]*received{}
 	for _, u := range users {
-		got[u] = collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL, b.httpURL}, UserID: u}))
+		got[u] = collect(MustDialClient(t, client.Options{URLs: []string{a.HTTPURL, b.HTTPURL}, UserID: u}))
 	}
 	for _, u := range users {
-		if err := pushPatiently(b.httpURL, u, fmt.Sprint("live-", u)); err != nil {
+		if err := pushPatiently(b.HTTPURL, u, fmt.Sprint("live-", u)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,11 +69,11 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 
 	// Stored messages of an offline user, and a resume.
 	for i := range 3 {
-		if err := pushPatiently(a.httpURL, 3001, fmt.Sprint("stored-", i)); err != nil {
+		if err := pushPatiently(a.HTTPURL, 3001, fmt.Sprint("stored-", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	offline := wsDial(t, b.httpURL, "user_id=3001&last_seq=1")
+	offline := wsDial(t, b.HTTPURL, "user_id=3001&last_seq=1")
 	for want := int64(2); want <= 3; want++ {
 		if f := offline.next(t); f.Seq != want {
 			t.Fatalf("resumed frame %+v; want seq %d", f, want)
@@ -81,15 +81,15 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 	}
 
 	// A reminder scheduled on one node and fired by a worker.
-	tenant, landlord := wsDial(t, a.httpURL, "user_id=1501"), wsDial(t, b.httpURL, "user_id=2001")
+	tenant, landlord := wsDial(t, a.HTTPURL, "user_id=1501"), wsDial(t, b.HTTPURL, "user_id=2001")
 	at := time.Now().Add(5 * time.Second).Truncate(time.Second)
 	body := fmt.Sprintf(`{"user_id":1501,"user_name":"张三","house_id":3001,"reserve_time":%q}`, at.In(shanghai()).Format("2006-01-02 15:04:05"))
-	code, out := call(t, "POST", a.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", a.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", b.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", b.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 	for _, c := range []*wsClient{tenant, landlord} {
@@ -98,11 +98,11 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 	}
 
 	// The asynq UI reads the same Redis; presence is whole on either node.
-	code, queues := call(t, "GET", b.httpURL+"/asynq/api/queues", "", "")
+	code, queues := call(t, "GET", b.HTTPURL+"/asynq/api/queues", "", "")
 	if code != 200 || !strings.Contains(fmt.Sprint(queues["queues"]), "reminders") {
 		t.Errorf("asynq UI queues: %d %v", code, queues)
 	}
-	_, online := call(t, "GET", a.httpURL+"/api/websocket/online-users", "", "")
+	_, online := call(t, "GET", a.HTTPURL+"/api/websocket/online-users", "", "")
 	if n, _ := online["count"].(float64); int(n) < len(users)+3 {
 		t.Errorf("online users %v; want at least the %d connected", online, len(users)+3)
 	}
@@ -119,7 +119,7 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 			if after < 0 && over.Load() {
 				after = i
 			}
-			if err := pushPatiently(b.httpURL, victim, fmt.Sprint("fo-", i)); err != nil {
+			if err := pushPatiently(b.HTTPURL, victim, fmt.Sprint("fo-", i)); err != nil {
 				t.Error(err)
 				return
 			}
@@ -145,7 +145,7 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 	// rebased into a new epoch, which the client was told of.
 	got[victim].waitFor(t, "a reset to the new epoch", got[victim].hasEvent(client.Reset, 0))
 	for _, u := range users {
-		if err := pushPatiently(b.httpURL, u, fmt.Sprint("final-", u)); err != nil {
+		if err := pushPatiently(b.HTTPURL, u, fmt.Sprint("final-", u)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,8 +154,8 @@ func distributedFlow(t *testing.T, env []string, users []int64, failover func())
 			return countContent(notes, fmt.Sprint("final-", u)) >= 1
 		})
 	}
-	for _, n := range []*proc{a, b} {
-		waitReady(t, n.httpURL)
+	for _, n := range []*testenv.Gateway{a, b} {
+		testenv.MustWaitReady(t, n.HTTPURL)
 	}
 	for _, u := range users {
 		got[u].mu.Lock()

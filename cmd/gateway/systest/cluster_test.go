@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -19,8 +19,6 @@ import (
 	"github.com/houseview/gateway/pkg/client"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
-
-const apiKey = "test-api-key-0123456789"
 
 // wsFrame is what the e2e clients read.
 type wsFrame struct {
@@ -102,11 +100,11 @@ func withNode(env []string, id string) []string {
 func TestClusterReservationFlowOverWebSocket(t *testing.T) {
 	env := sharedEnv(t)
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	tenant := wsDial(t, a.httpURL, "user_id=1001")
-	landlord := wsDial(t, b.httpURL, "user_id=2001")
+	tenant := wsDial(t, a.HTTPURL, "user_id=1001")
+	landlord := wsDial(t, b.HTTPURL, "user_id=2001")
 
 	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1001,"user_name":"张三","house_id":3001,"house_title":"精装修两室一厅","reserve_time":%q}`, future(30*time.Hour))
-	code, out := call(t, "POST", a.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", a.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
@@ -114,7 +112,7 @@ func TestClusterReservationFlowOverWebSocket(t *testing.T) {
 	if f := landlord.next(t); f.Type != 1 || f.Seq != 1 || f.UserID != 2001 {
 		t.Fatalf("landlord on node b got %+v, want type 1", f)
 	}
-	house := housev1.NewHouseClient(dial(t, b.grpcAddr))
+	house := housev1.NewHouseClient(dial(t, b.GRPCAddr))
 	if _, err := house.ConfirmReservation(context.Background(), &housev1.ConfirmReservationRequest{ReservationId: id, LandlordId: 2001}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +121,13 @@ func TestClusterReservationFlowOverWebSocket(t *testing.T) {
 	}
 
 	// Presence is cluster-wide.
-	_, online := call(t, "GET", b.httpURL+"/api/websocket/online-users", "", "")
+	_, online := call(t, "GET", b.HTTPURL+"/api/websocket/online-users", "", "")
 	if online["count"] != float64(2) {
 		t.Errorf("online users %v", online)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, stats := call(t, "GET", a.httpURL+"/api/websocket/stats", "", "")
+		_, stats := call(t, "GET", a.HTTPURL+"/api/websocket/stats", "", "")
 		if stats["total_connections"] == float64(2) && len(stats["nodes"].([]any)) == 2 {
 			break
 		}
@@ -156,20 +154,20 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 	const n = 400
 	env := sharedEnv(t)
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	got := collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL, b.httpURL}, UserID: 1001}))
-	wsDial(t, a.httpURL, "user_id=1002") // a bystander, only on a
+	got := collect(MustDialClient(t, client.Options{URLs: []string{a.HTTPURL, b.HTTPURL}, UserID: 1001}))
+	wsDial(t, a.HTTPURL, "user_id=1002") // a bystander, only on a
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range n {
-			if err := pushRetrying(b.httpURL, 1001, fmt.Sprintf("kill-%d", i)); err != nil {
+			if err := pushRetrying(b.HTTPURL, 1001, fmt.Sprintf("kill-%d", i)); err != nil {
 				t.Error(err)
 				return
 			}
 		}
 	})
 	got.count(t, 100)
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
@@ -178,7 +176,7 @@ func TestClusterKilledNodeLosesNothing(t *testing.T) {
 	// 1002 was only on the killed node: gone once its heartbeat expires.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, online := call(t, "GET", b.httpURL+"/api/websocket/online-users", "", "")
+		_, online := call(t, "GET", b.HTTPURL+"/api/websocket/online-users", "", "")
 		users := online["users"].([]any)
 		if len(users) == 1 && users[0] == float64(1001) {
 			break
@@ -197,14 +195,14 @@ func TestClusterSIGTERMDrains(t *testing.T) {
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
 	var clients []*wsClient
 	for u := 1; u <= 4; u++ {
-		clients = append(clients, wsDial(t, a.httpURL, fmt.Sprintf("user_id=%d", u)))
+		clients = append(clients, wsDial(t, a.HTTPURL, fmt.Sprintf("user_id=%d", u)))
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get(a.httpURL + "/readyz")
+		resp, err := http.Get(a.HTTPURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 503 {
@@ -225,19 +223,19 @@ func TestClusterSIGTERMDrains(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-a.exited:
-		if err != nil {
+	case <-a.Exited():
+		if err := a.Err(); err != nil {
 			t.Fatalf("exit: %v", err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("node did not exit")
 	}
 	// What was sent while it drained is waiting on the other node.
-	code, _ := call(t, "POST", b.httpURL+"/api/push", apiKey, `{"user_ids":[1],"title":"t","content":"after"}`)
+	code, _ := call(t, "POST", b.HTTPURL+"/api/push", apiKey, `{"user_ids":[1],"title":"t","content":"after"}`)
 	if code != 200 {
 		t.Fatal(code)
 	}
-	again := wsDial(t, b.httpURL, "user_id=1&last_seq=0")
+	again := wsDial(t, b.HTTPURL, "user_id=1&last_seq=0")
 	if f := again.next(t); f.Seq != 1 {
 		t.Fatalf("resumed frame %+v", f)
 	}

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // TestDisconnectAcrossNodes: POST /api/users/{id}/disconnect on one node
@@ -24,11 +25,11 @@ func TestDisconnectAcrossNodes(t *testing.T) {
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
 	tok := mustSign(t, 1001, time.Hour)
 	var sessions []*wsClient
-	for _, n := range []*proc{a, a, b} {
-		sessions = append(sessions, wsDial(t, n.httpURL, "token="+tok))
+	for _, n := range []*testenv.Gateway{a, a, b} {
+		sessions = append(sessions, wsDial(t, n.HTTPURL, "token="+tok))
 	}
-	other := wsDial(t, b.httpURL, "token="+mustSign(t, 1002, time.Hour))
-	path := a.httpURL + "/api/users/1001/disconnect"
+	other := wsDial(t, b.HTTPURL, "token="+mustSign(t, 1002, time.Hour))
+	path := a.HTTPURL + "/api/users/1001/disconnect"
 	if code, _ := call(t, "POST", path, "", ""); code != http.StatusUnauthorized {
 		t.Errorf("without the api key: %d, want 401", code)
 	}
@@ -45,14 +46,14 @@ func TestDisconnectAcrossNodes(t *testing.T) {
 			t.Errorf("session %d closed with %d, want 4003", i, c)
 		}
 	}
-	if code := wsStatus(t, b.httpURL, "token="+tok); code != http.StatusForbidden {
+	if code := wsStatus(t, b.HTTPURL, "token="+tok); code != http.StatusForbidden {
 		t.Errorf("handshake while revoked: %d, want 403", code)
 	}
 	deadline := time.Unix(until, 0)
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Until(deadline))
 	}
-	wsDial(t, b.httpURL, "token="+tok) // allowed again
+	wsDial(t, b.HTTPURL, "token="+tok) // allowed again
 	other.conn.WriteJSON(map[string]string{"action": "refresh", "token": mustSign(t, 1002, time.Hour)})
 	if f := other.next(t); f.Event != "refreshed" {
 		t.Errorf("another user's session: %+v", f)
@@ -109,16 +110,16 @@ func mustSign(tb testing.TB, user int64, ttl time.Duration) string {
 func TestSessionLimitSurvivesAKilledNode(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_LIMITS_SESSIONS_PER_USER=1", "GATEWAY_LIMITS_SESSION_POLICY=refuse")
 	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
-	wsDial(t, a.httpURL, "user_id=1001")
-	if code := wsStatus(t, b.httpURL, "user_id=1001"); code != http.StatusTooManyRequests {
+	wsDial(t, a.HTTPURL, "user_id=1001")
+	if code := wsStatus(t, b.HTTPURL, "user_id=1001"); code != http.StatusTooManyRequests {
 		t.Fatalf("second session on the other node: %d, want 429", code)
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	deadline := killed.Add(15 * time.Second)
-	for wsStatus(t, b.httpURL, "user_id=1001") != http.StatusSwitchingProtocols {
+	for wsStatus(t, b.HTTPURL, "user_id=1001") != http.StatusSwitchingProtocols {
 		if time.Now().After(deadline) {
 			t.Fatal("the killed node's session still counts after 15s")
 		}

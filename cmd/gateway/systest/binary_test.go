@@ -1,8 +1,6 @@
-package main
+package systest
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,125 +24,6 @@ import (
 	"github.com/houseview/gateway/pkg/testenv"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
-
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gateway-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "gateway")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the gateway binary: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// proc is a gateway process started by a test.
-type proc struct {
-	cmd      *exec.Cmd
-	httpURL  string
-	grpcAddr string
-	exited   chan error    // the exit, for a test that waits for it
-	done     chan struct{} // closed once the process was waited for
-	logs     *testenv.SyncBuffer
-}
-
-// procEnv is the environment of a test proc: its own database and Redis
-// DB, loopback ports chosen by the kernel, JSON logs.
-func procEnv(tb testing.TB, extra ...string) []string {
-	tb.Helper()
-	db, _ := testenv.MustRedisDB(tb)
-	return append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"GATEWAY_MYSQL_DSN=" + testenv.MustDatabase(tb),
-		"GATEWAY_REDIS_ADDR=" + testenv.RedisAddr(),
-		fmt.Sprintf("GATEWAY_REDIS_DB=%d", db),
-		"GATEWAY_HTTP_ADDR=127.0.0.1:0",
-		"GATEWAY_GRPC_ADDR=127.0.0.1:0",
-		"GATEWAY_LOG_FORMAT=json",
-		"GATEWAY_NODE_ID=test-node",
-	}, extra...)
-}
-
-// MustStart runs `gateway serve` and waits until it listens and is ready.
-func MustStart(tb testing.TB, env []string) *proc {
-	tb.Helper()
-	return mustStartBinary(tb, binary, env)
-}
-
-// mustStartBinary is MustStart with another build of the gateway.
-func mustStartBinary(tb testing.TB, bin string, env []string) *proc {
-	tb.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = env
-	// A test binary killed by its timeout must not leave nodes behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	n := &proc{cmd: cmd, exited: make(chan error, 1), done: make(chan struct{}), logs: &testenv.SyncBuffer{}}
-	addrs := make(chan [2]string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			n.logs.Write(append(sc.Bytes(), '\n'))
-			var line struct{ Msg, HTTPAddr, GRPCAddr string }
-			var raw map[string]any
-			if json.Unmarshal(sc.Bytes(), &raw) == nil && raw["msg"] == "gateway listening" {
-				line.HTTPAddr, _ = raw["http_addr"].(string)
-				line.GRPCAddr, _ = raw["grpc_addr"].(string)
-				addrs <- [2]string{line.HTTPAddr, line.GRPCAddr}
-			}
-		}
-		err := cmd.Wait()
-		close(n.done)
-		n.exited <- err
-	}()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill() // an error once it exited
-		<-n.done
-	})
-	select {
-	case a := <-addrs:
-		n.httpURL, n.grpcAddr = "http://"+a[0], a[1]
-	case err := <-n.exited:
-		tb.Fatalf("gateway exited before listening: %v\n%s", err, stderr.String())
-	case <-time.After(60 * time.Second):
-		tb.Fatalf("gateway did not listen within 60s\n%s", stderr.String())
-	}
-	waitReady(tb, n.httpURL)
-	return n
-}
-
-func waitReady(tb testing.TB, base string) {
-	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s/readyz not 200 within 30s (last: %v)", base, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // call sends a JSON request and decodes the JSON answer.
 func call(tb testing.TB, method, url, token, body string) (int, map[string]any) {
@@ -200,18 +78,18 @@ func TestBinaryInsecureFlow(t *testing.T) {
     "house_title": "精装修两室一厅",
     "reserve_time": %q
   }`, future(48*time.Hour))
-	code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", n.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	code, out = call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.httpURL, id), "", `{"landlord_id": 2001}`)
+	code, out = call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.HTTPURL, id), "", `{"landlord_id": 2001}`)
 	if code != 200 || out["reservation"].(map[string]any)["status"] != "confirmed" {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 
 	ctx := context.Background()
-	cc := dial(t, n.grpcAddr)
+	cc := dial(t, n.GRPCAddr)
 	hc, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil || hc.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("grpc health: %v %v", hc, err)
@@ -240,7 +118,7 @@ func TestBinaryInsecureFlow(t *testing.T) {
 	}
 
 	// The flow moved the node's metrics.
-	metrics := scrape(t, n.httpURL+"/metrics", "")
+	metrics := scrape(t, n.HTTPURL+"/metrics", "")
 	for _, want := range []string{
 		`gateway_reservation_transitions_total{to="created"} 2`,
 		`gateway_reservation_transitions_total{to="confirmed"} 1`,
@@ -257,23 +135,23 @@ func TestBinaryInsecureFlow(t *testing.T) {
 		}
 	}
 
-	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := n.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-n.exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, n.logs)
+	case <-n.Exited():
+		if err := n.Err(); err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, n.Logs())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit within 30s of SIGTERM")
 	}
-	if !strings.Contains(n.logs.String(), `"msg":"stopped"`) {
-		t.Errorf("no orderly stop in the log:\n%s", n.logs)
+	if !strings.Contains(n.Logs(), `"msg":"stopped"`) {
+		t.Errorf("no orderly stop in the log:\n%s", n.Logs())
 	}
 }
 
-// TestBinaryJWT runs a jwt-mode proc with tokens from `gateway token`.
+// TestBinaryJWT runs a jwt-mode node with tokens from `gateway token`.
 func TestBinaryJWT(t *testing.T) {
 	env := procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_AUTH_MODE=jwt")
 	n := MustStart(t, env)
@@ -289,20 +167,20 @@ func TestBinaryJWT(t *testing.T) {
 	tenant, landlord := token("1001"), token("2001")
 
 	body := fmt.Sprintf(`{"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(5*time.Hour))
-	if code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body); code != 401 || out["error"].(map[string]any)["code"] != "unauthenticated" {
+	if code, out := call(t, "POST", n.HTTPURL+"/house/reserve", "", body); code != 401 || out["error"].(map[string]any)["code"] != "unauthenticated" {
 		t.Fatalf("reserve without token: %d %v", code, out)
 	}
-	if code, _ := call(t, "POST", n.httpURL+"/house/reserve", tenant, strings.Replace(body, "{", `{"user_id":1002,`, 1)); code != 403 {
+	if code, _ := call(t, "POST", n.HTTPURL+"/house/reserve", tenant, strings.Replace(body, "{", `{"user_id":1002,`, 1)); code != 403 {
 		t.Fatalf("reserve for someone else: %d, want 403", code)
 	}
-	code, out := call(t, "POST", n.httpURL+"/house/reserve", tenant, body)
+	code, out := call(t, "POST", n.HTTPURL+"/house/reserve", tenant, body)
 	if code != 201 {
 		t.Fatalf("reserve with token: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
 
 	ctx := context.Background()
-	house := housev1.NewHouseClient(dial(t, n.grpcAddr))
+	house := housev1.NewHouseClient(dial(t, n.GRPCAddr))
 	_, err := house.ConfirmReservation(ctx, &housev1.ConfirmReservationRequest{ReservationId: id})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("grpc confirm without token: %v", err)
@@ -379,7 +257,7 @@ func TestMetricsListener(t *testing.T) {
 	if page := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), ""); !strings.Contains(page, "gateway_ws_connections") {
 		t.Errorf("metrics listener page lacks gateway_ws_connections")
 	}
-	resp, err := http.Get(n.httpURL + "/metrics")
+	resp, err := http.Get(n.HTTPURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,10 +266,10 @@ func TestMetricsListener(t *testing.T) {
 		t.Errorf("/metrics on the HTTP port with a metrics listener: %d, want 404", resp.StatusCode)
 	}
 	locked := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey))
-	if resp, err := http.Get(locked.httpURL + "/metrics"); err != nil || resp.StatusCode != 401 {
+	if resp, err := http.Get(locked.HTTPURL + "/metrics"); err != nil || resp.StatusCode != 401 {
 		t.Errorf("jwt node /metrics without credentials: %v %v", resp, err)
 	}
-	if page := scrape(t, locked.httpURL+"/metrics", apiKey); !strings.Contains(page, "gateway_http_requests_total") {
+	if page := scrape(t, locked.HTTPURL+"/metrics", apiKey); !strings.Contains(page, "gateway_http_requests_total") {
 		t.Errorf("jwt node /metrics with credentials lacks http counters")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ func TestNodeKilledDuringTransitions(t *testing.T) {
 	b := MustStart(t, withNode(env, "b"))
 	ids := make([]int64, n)
 	for i := range ids {
-		ids[i] = mustBook(t, b.httpURL, 1001+int64(i%5), i)
+		ids[i] = mustBook(t, b.HTTPURL, 1001+int64(i%5), i)
 	}
 	cancelBody := func(i int) string { return fmt.Sprintf(`{"user_id":%d,"reason":"有事"}`, 1001+i%5) }
 
@@ -47,7 +47,7 @@ func TestNodeKilledDuringTransitions(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i := range work {
-				url := fmt.Sprintf("%s/api/reservations/%d/", a.httpURL, ids[i])
+				url := fmt.Sprintf("%s/api/reservations/%d/", a.HTTPURL, ids[i])
 				ans := try("POST", url+"confirm", `{"landlord_id":2001}`)
 				if ans.Err == nil && ans.Status == 200 && i%2 == 0 {
 					ans = try("POST", url+"cancel", cancelBody(i))
@@ -71,7 +71,7 @@ func TestNodeKilledDuringTransitions(t *testing.T) {
 		for i := range ids {
 			select {
 			case work <- i:
-			case <-a.exited:
+			case <-a.Exited():
 				return
 			}
 		}
@@ -86,7 +86,7 @@ func TestNodeKilledDuringTransitions(t *testing.T) {
 	held := 0
 	confirmed.Range(func(k, _ any) bool {
 		i := k.(int)
-		wg.Go(func() { try("POST", fmt.Sprintf("%s/api/reservations/%d/cancel", a.httpURL, ids[i]), cancelBody(i)) })
+		wg.Go(func() { try("POST", fmt.Sprintf("%s/api/reservations/%d/cancel", a.HTTPURL, ids[i]), cancelBody(i)) })
 		held++
 		return held < 5
 	})
@@ -97,7 +97,7 @@ func TestNodeKilledDuringTransitions(t *testing.T) {
 		err := outbox.QueryRow("SELECT COUNT(*) FROM notification_outbox WHERE user_id = 2001 AND created_at >= ?", partitioned).Scan(&rows)
 		return err == nil && rows >= held
 	})
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"net/http"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // TestTrustedProxyOriginCheck: a browser's handshake forwarded by a proxy
@@ -20,7 +22,7 @@ func TestTrustedProxyOriginCheck(t *testing.T) {
 	const origin = "https://gateway.example:8443"
 	tests := []struct {
 		name   string
-		node   *proc
+		node   *testenv.Gateway
 		header map[string]string
 		want   int
 	}{
@@ -37,7 +39,7 @@ func TestTrustedProxyOriginCheck(t *testing.T) {
 			for k, v := range tt.header {
 				h.Set(k, v)
 			}
-			url := "ws" + strings.TrimPrefix(tt.node.httpURL, "http") + "/ws?user_id=1001"
+			url := "ws" + strings.TrimPrefix(tt.node.HTTPURL, "http") + "/ws?user_id=1001"
 			conn, resp, err := websocket.DefaultDialer.Dial(url, h)
 			if conn != nil {
 				conn.Close()

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"encoding/json"
@@ -20,18 +20,18 @@ func TestReminderAcrossAPIAndWorkerNodes(t *testing.T) {
 	env := sharedEnv(t, "GATEWAY_REMINDER_LEADS=2s")
 	api := MustStart(t, append(withNode(env, "api"), "GATEWAY_WORKER_ENABLED=false"))
 	MustStart(t, append(withNode(env, "worker"), "GATEWAY_API_ENABLED=false"))
-	tenant := wsDial(t, api.httpURL, "user_id=1001")
-	landlord := wsDial(t, api.httpURL, "user_id=2001")
+	tenant := wsDial(t, api.HTTPURL, "user_id=1001")
+	landlord := wsDial(t, api.HTTPURL, "user_id=2001")
 
 	at := time.Now().Add(5 * time.Second).Truncate(time.Second)
 	due := at.Add(-2 * time.Second)
 	body := fmt.Sprintf(`{"user_id":1001,"user_name":"张三","house_id":3001,"reserve_time":%q}`, at.In(shanghai()).Format("2006-01-02 15:04:05"))
-	code, out := call(t, "POST", api.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", api.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", api.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", api.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 	for name, cl := range map[string]*wsClient{"tenant": tenant, "landlord": landlord} {
@@ -82,13 +82,13 @@ func TestAsynqUI(t *testing.T) {
 		set  func(*http.Request)
 		want int
 	}{
-		{"insecure node: open", open.httpURL + "/asynq/", nil, 200},
-		{"jwt node: no credentials", locked.httpURL + "/asynq/", nil, 401},
-		{"jwt node: a user's token", locked.httpURL + "/asynq/", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+userToken) }, 401},
-		{"jwt node: wrong password", locked.httpURL + "/asynq/", func(r *http.Request) { r.SetBasicAuth("admin", "nope") }, 401},
-		{"jwt node: basic auth", locked.httpURL + "/asynq/", func(r *http.Request) { r.SetBasicAuth("admin", "s3cret-operator") }, 200},
-		{"jwt node: api key", locked.httpURL + "/asynq/", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+apiKey) }, 200},
-		{"jwt node: ui api with api key", locked.httpURL + "/asynq/api/queues", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+apiKey) }, 200},
+		{"insecure node: open", open.HTTPURL + "/asynq/", nil, 200},
+		{"jwt node: no credentials", locked.HTTPURL + "/asynq/", nil, 401},
+		{"jwt node: a user's token", locked.HTTPURL + "/asynq/", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+userToken) }, 401},
+		{"jwt node: wrong password", locked.HTTPURL + "/asynq/", func(r *http.Request) { r.SetBasicAuth("admin", "nope") }, 401},
+		{"jwt node: basic auth", locked.HTTPURL + "/asynq/", func(r *http.Request) { r.SetBasicAuth("admin", "s3cret-operator") }, 200},
+		{"jwt node: api key", locked.HTTPURL + "/asynq/", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+apiKey) }, 200},
+		{"jwt node: ui api with api key", locked.HTTPURL + "/asynq/api/queues", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+apiKey) }, 200},
 	}
 	for _, tt := range tests {
 		code, body := get(tt.url, tt.set)
@@ -101,13 +101,13 @@ func TestAsynqUI(t *testing.T) {
 	}
 	// The reminder queue shows up once a viewing is confirmed.
 	body := fmt.Sprintf(`{"user_id":1001,"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(48*time.Hour))
-	code, out := call(t, "POST", open.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", open.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatal(code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", open.httpURL, id), "", `{"landlord_id":2001}`)
-	_, queues := get(open.httpURL+"/asynq/api/queues", nil)
+	call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", open.HTTPURL, id), "", `{"landlord_id":2001}`)
+	_, queues := get(open.HTTPURL+"/asynq/api/queues", nil)
 	var q struct {
 		Queues []struct {
 			Queue     string `json:"queue"`

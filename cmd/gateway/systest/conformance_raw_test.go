@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"encoding/json"

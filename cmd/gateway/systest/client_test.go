@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func TestClientResumesAcrossKillAndDrain(t *testing.T) {
 	const n = 300
 	env := sharedEnv(t, "GATEWAY_WS_DRAIN_WINDOW=1s")
 	a, b, c := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b")), MustStart(t, withNode(env, "c"))
-	cl := MustDialClient(t, client.Options{URLs: []string{a.httpURL, b.httpURL, c.httpURL}, UserID: 1001, AckInterval: 50 * time.Millisecond})
+	cl := MustDialClient(t, client.Options{URLs: []string{a.HTTPURL, b.HTTPURL, c.HTTPURL}, UserID: 1001, AckInterval: 50 * time.Millisecond})
 	got := collect(cl)
 
 	// One pusher, in order, in the background while the faults happen;
@@ -148,7 +148,7 @@ func TestClientResumesAcrossKillAndDrain(t *testing.T) {
 		i := 0
 		for to := range release {
 			for ; i < to; i++ {
-				if err := pushRetrying(c.httpURL, 1001, fmt.Sprintf("k-%d", i)); err != nil {
+				if err := pushRetrying(c.HTTPURL, 1001, fmt.Sprintf("k-%d", i)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -169,13 +169,13 @@ func TestClientResumesAcrossKillAndDrain(t *testing.T) {
 	}
 	push(n / 3)
 	got.count(t, n/6)
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	push(2 * n / 3)
 	got.waitFor(t, "a reconnect to b", connects(2))
 	got.count(t, n/2)
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := b.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	push(n)
@@ -209,10 +209,10 @@ func TestClientFollowsReset(t *testing.T) {
 	env := sharedEnv(t)
 	a := MustStart(t, withNode(env, "a"))
 	store := &client.MemoryStore{}
-	cl := MustDialClient(t, client.Options{URLs: []string{a.httpURL}, UserID: 1001, Store: store})
+	cl := MustDialClient(t, client.Options{URLs: []string{a.HTTPURL}, UserID: 1001, Store: store})
 	got := collect(cl)
 	for i := range 3 {
-		if err := pushRetrying(a.httpURL, 1001, fmt.Sprintf("old-%d", i)); err != nil {
+		if err := pushRetrying(a.HTTPURL, 1001, fmt.Sprintf("old-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,7 +223,7 @@ func TestClientFollowsReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if err := pushRetrying(a.httpURL, 1001, fmt.Sprintf("new-%d", i)); err != nil {
+		if err := pushRetrying(a.HTTPURL, 1001, fmt.Sprintf("new-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,10 +239,10 @@ func TestClientFollowsReset(t *testing.T) {
 		t.Fatalf("stored position %+v, want %+v", pos, want)
 	}
 
-	if err := pushRetrying(a.httpURL, 1001, "after"); err != nil {
+	if err := pushRetrying(a.HTTPURL, 1001, "after"); err != nil {
 		t.Fatal(err)
 	}
-	again := collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL}, UserID: 1001, Store: store}))
+	again := collect(MustDialClient(t, client.Options{URLs: []string{a.HTTPURL}, UserID: 1001, Store: store}))
 	checkExactlyOnce(t, again.count(t, 1), []string{"after"}, 3)
 }
 
@@ -253,17 +253,17 @@ func TestClientFollowsReset(t *testing.T) {
 func TestClientDetectsAStalledConnection(t *testing.T) {
 	env := sharedEnv(t)
 	a := MustStart(t, withNode(env, "a"))
-	proxy := testenv.MustProxy(t, strings.TrimPrefix(a.httpURL, "http://"))
-	cl := MustDialClient(t, client.Options{URLs: []string{"http://" + proxy.Addr, a.httpURL}, UserID: 1001,
+	proxy := testenv.MustProxy(t, strings.TrimPrefix(a.HTTPURL, "http://"))
+	cl := MustDialClient(t, client.Options{URLs: []string{"http://" + proxy.Addr, a.HTTPURL}, UserID: 1001,
 		PingInterval: 300 * time.Millisecond, PongTimeout: 300 * time.Millisecond})
 	got := collect(cl)
-	if err := pushRetrying(a.httpURL, 1001, "k-0"); err != nil {
+	if err := pushRetrying(a.HTTPURL, 1001, "k-0"); err != nil {
 		t.Fatal(err)
 	}
 	got.count(t, 1)
 	proxy.Partition() // this path stays silent, old connections and new
 	for i := 1; i < 20; i++ {
-		if err := pushRetrying(a.httpURL, 1001, fmt.Sprintf("k-%d", i)); err != nil {
+		if err := pushRetrying(a.HTTPURL, 1001, fmt.Sprintf("k-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -277,7 +277,7 @@ func TestClientRefusedHandshakeIsFinal(t *testing.T) {
 	a := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET=0123456789abcdef0123456789abcdef"))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := client.Dial(ctx, client.Options{URLs: []string{a.httpURL}, Token: "not-a-jwt"})
+	_, err := client.Dial(ctx, client.Options{URLs: []string{a.HTTPURL}, Token: "not-a-jwt"})
 	var h *client.HandshakeError
 	if !errors.As(err, &h) || h.Status != 401 || h.Code != "unauthenticated" {
 		t.Fatalf("Dial: %v, want a 401 unauthenticated HandshakeError", err)
@@ -298,9 +298,9 @@ func TestClientRefreshesItsToken(t *testing.T) {
 		}
 		return tok
 	}
-	refreshing := collect(MustDialClient(t, client.Options{URLs: []string{a.httpURL},
+	refreshing := collect(MustDialClient(t, client.Options{URLs: []string{a.HTTPURL},
 		TokenFunc: func(context.Context) (string, error) { return mint(3 * time.Second), nil }, RefreshBefore: 2 * time.Second}))
-	fixed := MustDialClient(t, client.Options{URLs: []string{a.httpURL}, Token: mint(2 * time.Second)})
+	fixed := MustDialClient(t, client.Options{URLs: []string{a.HTTPURL}, Token: mint(2 * time.Second)})
 	fixedGot := collect(fixed)
 
 	fixedGot.waitFor(t, "the fixed token's 4001", fixedGot.hasEvent(client.Disconnected, protocol.CloseTokenExpired))
@@ -313,7 +313,7 @@ func TestClientRefreshesItsToken(t *testing.T) {
 		}
 		return n >= 3
 	})
-	if err := pushRetrying(a.httpURL, 1001, "after-refreshes"); err != nil {
+	if err := pushRetrying(a.HTTPURL, 1001, "after-refreshes"); err != nil {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, refreshing.count(t, 1), []string{"after-refreshes"}, 1)

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -33,21 +33,21 @@ func TestMetricsOfSources(t *testing.T) {
 	env := procEnv(t, "GATEWAY_AUTH_MODE=insecure")
 	n := MustStart(t, env)
 	body := fmt.Sprintf(`{"landlord_id":2001,"user_id":1001,"user_name":"张三","house_id":3001,"reserve_time":%q}`, future(48*time.Hour))
-	code, out := call(t, "POST", n.httpURL+"/house/reserve", "", body)
+	code, out := call(t, "POST", n.HTTPURL+"/house/reserve", "", body)
 	if code != 201 {
 		t.Fatalf("reserve: %d %v", code, out)
 	}
 	id := int64(out["reservation"].(map[string]any)["reservation_id"].(float64))
-	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.httpURL, id), "", `{"landlord_id":2001}`); code != 200 {
+	if code, out := call(t, "POST", fmt.Sprintf("%s/api/reservations/%d/confirm", n.HTTPURL, id), "", `{"landlord_id":2001}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 
 	// Published rows leave the outbox in batches (reservation.Cleaner,
 	// every 50 ms): wait for the empty outbox.
-	got := series(scrape(t, n.httpURL+"/metrics", ""))
+	got := series(scrape(t, n.HTTPURL+"/metrics", ""))
 	for deadline := time.Now().Add(10 * time.Second); got[`gateway_outbox_oldest_age_seconds`] != "0" && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
-		got = series(scrape(t, n.httpURL+"/metrics", ""))
+		got = series(scrape(t, n.HTTPURL+"/metrics", ""))
 	}
 	var dbName string
 	for _, kv := range env {

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"bufio"
@@ -251,7 +251,7 @@ func startJSClient(tb testing.TB, spec confSpec, o *observed) confClient {
 		opts["lastSeq"], opts["epoch"] = spec.LastSeq, spec.Epoch
 	}
 	arg, _ := json.Marshal(opts)
-	cmd := exec.Command(node, append(flags, "../../web/test/conformance-driver.js", string(arg))...)
+	cmd := exec.Command(node, append(flags, "../../../web/test/conformance-driver.js", string(arg))...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()

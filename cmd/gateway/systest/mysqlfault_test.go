@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 	node := MustStart(t, withNode(env, "a"))
 	ids := make([]int64, n)
 	for i := range ids {
-		ids[i] = mustBook(t, node.httpURL, 1001+int64(i%5), i)
+		ids[i] = mustBook(t, node.HTTPURL, 1001+int64(i%5), i)
 	}
 
 	// Each reservation is confirmed, and every other one then cancelled, by
@@ -36,7 +36,7 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 		unexpected                   []string
 	)
 	run := func(path, body string) {
-		url := node.httpURL + path
+		url := node.HTTPURL + path
 		retried := false
 		for {
 			a := try("POST", url, body)
@@ -84,7 +84,7 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 	waitFor(t, "transitions before the kill", func() bool { return done.Load() >= n/4 })
 	db.Kill()
 	waitFor(t, "503s while the database is down", func() bool { return unavailable.Load() >= 20 })
-	if a := try("GET", node.httpURL+"/readyz", ""); a.Status != 503 || a.Code != "unavailable" {
+	if a := try("GET", node.HTTPURL+"/readyz", ""); a.Status != 503 || a.Code != "unavailable" {
 		t.Errorf("/readyz while the database is down: %+v, want 503 unavailable", a)
 	}
 	db.Start()

@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // TestDemoPage drives the demo page (/web/) in two tabs against two nodes
@@ -33,11 +35,11 @@ func TestDemoPage(t *testing.T) {
 	browser := MustBrowser(t)
 	tenant, landlord := browser.NewTab(t), browser.NewTab(t)
 	shots := newScreenshots(t, map[string]*browserPage{"tenant": tenant, "landlord": landlord})
-	host := func(p *proc) string { return strings.TrimPrefix(p.httpURL, "http://") }
+	host := func(p *testenv.Gateway) string { return strings.TrimPrefix(p.HTTPURL, "http://") }
 
-	landlord.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.httpURL+"/web/?user_id=2001&role=landlord"))
+	landlord.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.HTTPURL+"/web/?user_id=2001&role=landlord"))
 	tenant.Do(t, chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(fmt.Sprintf("%s/web/?user_id=1001&role=tenant&nodes=%s,%s", a.httpURL, host(a), host(b))))
+		chromedp.Navigate(fmt.Sprintf("%s/web/?user_id=1001&role=tenant&nodes=%s,%s", a.HTTPURL, host(a), host(b))))
 	landlord.Wait(t, `document.getElementById('node-id').textContent === 'b' && document.getElementById('state').className === 'open'`)
 	tenant.Wait(t, `document.getElementById('node-id').textContent === 'a' && document.getElementById('state').className === 'open'`)
 	tenant.Wait(t, `document.querySelector('#houses[aria-busy=false] .house') !== null`)
@@ -85,13 +87,13 @@ func TestDemoPage(t *testing.T) {
 
 	// Node a dies. A push while the tenant's page has no node, then the page
 	// moves to node b and shows it.
-	if err := a.cmd.Process.Kill(); err != nil {
+	if err := a.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-a.exited
+	<-a.Exited()
 	tenant.Wait(t, `document.getElementById('state').className === 'waiting'`)
 	body := `{"user_ids":[1001],"title":"系统通知","content":"节点 a 已下线，页面应已切换到节点 b"}`
-	if code, out := call(t, "POST", b.httpURL+"/api/push", apiKey, body); code != 200 {
+	if code, out := call(t, "POST", b.HTTPURL+"/api/push", apiKey, body); code != 200 {
 		t.Fatalf("push on b: %d %v", code, out)
 	}
 	if !evaluate[bool](t, tenant, `document.getElementById('reconnects').textContent === '0' && document.getElementById('state').className !== 'open'`) {
@@ -132,7 +134,7 @@ func TestDemoPageJWT(t *testing.T) {
 	page := MustBrowser(t)
 	shots := newScreenshots(t, map[string]*browserPage{"tenant": page})
 
-	page.Do(t, chromedp.Navigate(n.httpURL+"/web/?role=tenant"),
+	page.Do(t, chromedp.Navigate(n.HTTPURL+"/web/?role=tenant"),
 		chromedp.SetValue(chromedp.ID("token"), strings.TrimSpace(string(out))), chromedp.Click(chromedp.ID("connect")))
 	page.Wait(t, `document.getElementById('node-id').textContent === 'j' && document.getElementById('state').className === 'open' &&
 		document.getElementById('conn-user').textContent === '1001'`)

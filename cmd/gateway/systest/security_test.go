@@ -1,4 +1,4 @@
-package main
+package systest
 
 import (
 	"context"
@@ -45,13 +45,13 @@ func TestEveryUserOperationNeedsATokenOnEveryTransport(t *testing.T) {
 			continue
 		}
 		method, path, _ := strings.Cut(key, " ")
-		code, out := call(t, method, n.httpURL+strings.ReplaceAll(path, ":id", "1"), "", "{}")
+		code, out := call(t, method, n.HTTPURL+strings.ReplaceAll(path, ":id", "1"), "", "{}")
 		if code != http.StatusUnauthorized {
 			t.Errorf("REST %s without a token: %d %v", key, code, out)
 		}
 		served[op] = append(served[op], "rest")
 	}
-	cc := dial(t, n.grpcAddr)
+	cc := dial(t, n.GRPCAddr)
 	svc := housev1.File_proto_house_v1_house_proto.Services().ByName("House")
 	for full, op := range grpcapi.Operations() {
 		if auth.Policy[op] != auth.User {
@@ -64,7 +64,7 @@ func TestEveryUserOperationNeedsATokenOnEveryTransport(t *testing.T) {
 		}
 		served[op] = append(served[op], "grpc")
 	}
-	url := "ws" + strings.TrimPrefix(n.httpURL, "http") + "/ws?user_id=1001"
+	url := "ws" + strings.TrimPrefix(n.HTTPURL, "http") + "/ws?user_id=1001"
 	if _, resp, err := websocket.DefaultDialer.Dial(url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("WebSocket handshake without a token: %v", err)
 	}
@@ -119,13 +119,13 @@ func TestPublicKeysAndJWKSNode(t *testing.T) {
 	}
 	var got, want []string
 	for _, tt := range tokens {
-		code, _ := call(t, "GET", n.httpURL+"/api/reservations", tt.token, "")
+		code, _ := call(t, "GET", n.HTTPURL+"/api/reservations", tt.token, "")
 		got, want = append(got, fmt.Sprintf("%s: %d", tt.name, code)), append(want, fmt.Sprintf("%s: %d", tt.name, tt.want))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	c := wsDialRaw(t, n.httpURL, "token="+tokens[0].token)
+	c := wsDialRaw(t, n.HTTPURL, "token="+tokens[0].token)
 	if f := c.next(t); f.Event != "connected" || f.Exp < time.Now().Add(59*time.Minute).Unix() {
 		t.Errorf("RS256 session: %+v, want connected with the token's exp", f)
 	}
@@ -138,7 +138,7 @@ func TestPublicKeysAndJWKSNode(t *testing.T) {
 func TestAsynqUIRefusesCrossSiteChanges(t *testing.T) {
 	n := MustStart(t, procEnv(t, "GATEWAY_JWT_SECRET="+secret, "GATEWAY_API_KEY="+apiKey))
 	pause := func(origin string, basic bool) int {
-		req, _ := http.NewRequest("POST", n.httpURL+"/asynq/api/queues/reminders:pause", nil)
+		req, _ := http.NewRequest("POST", n.HTTPURL+"/asynq/api/queues/reminders:pause", nil)
 		req.Header.Set("Origin", origin)
 		if basic {
 			req.SetBasicAuth("admin", apiKey)
@@ -155,7 +155,7 @@ func TestAsynqUIRefusesCrossSiteChanges(t *testing.T) {
 	if code := pause("https://evil.example", true); code != http.StatusForbidden {
 		t.Errorf("cross-site with basic credentials: %d, want 403", code)
 	}
-	for name, code := range map[string]int{"same origin": pause(n.httpURL, true), "api key": pause("https://evil.example", false)} {
+	for name, code := range map[string]int{"same origin": pause(n.HTTPURL, true), "api key": pause("https://evil.example", false)} {
 		if code == http.StatusForbidden || code == http.StatusUnauthorized {
 			t.Errorf("%s: %d, want it to reach the UI", name, code)
 		}

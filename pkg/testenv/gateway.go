@@ -1,0 +1,175 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// GatewayOptions say how to start `gateway serve`.
+type GatewayOptions struct {
+	Name   string   // names the node in errors (default "gateway")
+	Binary string   // the gateway binary (BuildGateway)
+	Env    []string // the node's whole environment
+	// LogFile, when set, receives the node's stdout and stderr; without it
+	// they are kept in memory (Logs).
+	LogFile string
+	// HTTPPort and GRPCPort, when set (both), are the loopback ports the
+	// node listens on: GATEWAY_HTTP_ADDR and GATEWAY_GRPC_ADDR are appended
+	// to Env. Without them the node's addresses are read from the
+	// "gateway listening" line of its log, which needs JSON logs
+	// (GATEWAY_LOG_FORMAT=json) at level info or below.
+	HTTPPort, GRPCPort int
+}
+
+// Gateway is a running `gateway serve`.
+type Gateway struct {
+	*Process
+	// HTTPURL ("http://host:port") and GRPCAddr ("host:port") are set from
+	// the start when the ports were given, else once WaitReady returned nil.
+	HTTPURL  string
+	GRPCAddr string
+	addrs    chan [2]string
+}
+
+// StartGateway starts `gateway serve` as opts say; WaitReady waits until it
+// serves.
+func StartGateway(opts GatewayOptions) (*Gateway, error) {
+	if opts.Name == "" {
+		opts.Name = "gateway"
+	}
+	g := &Gateway{addrs: make(chan [2]string, 1)}
+	env := opts.Env
+	var lines func([]byte)
+	if opts.HTTPPort != 0 && opts.GRPCPort != 0 {
+		httpAddr, grpcAddr := "127.0.0.1:"+strconv.Itoa(opts.HTTPPort), "127.0.0.1:"+strconv.Itoa(opts.GRPCPort)
+		env = append(env[:len(env):len(env)], "GATEWAY_HTTP_ADDR="+httpAddr, "GATEWAY_GRPC_ADDR="+grpcAddr)
+		g.HTTPURL, g.GRPCAddr = "http://"+httpAddr, grpcAddr
+	} else {
+		lines = g.watchListening()
+	}
+	p, err := StartProcess(ProcessOptions{Name: opts.Name, Path: opts.Binary, Args: []string{"serve"}, Env: env,
+		LogFile: opts.LogFile, Lines: lines})
+	if err != nil {
+		return nil, err
+	}
+	g.Process = p
+	return g, nil
+}
+
+// watchListening returns a line handler that finds the addresses in the
+// node's "gateway listening" log line.
+func (g *Gateway) watchListening() func([]byte) {
+	found := false
+	return func(line []byte) {
+		if found {
+			return
+		}
+		var rec struct {
+			Msg      string `json:"msg"`
+			HTTPAddr string `json:"http_addr"`
+			GRPCAddr string `json:"grpc_addr"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "gateway listening" {
+			found = true
+			g.addrs <- [2]string{rec.HTTPAddr, rec.GRPCAddr}
+		}
+	}
+}
+
+// WaitReady waits until the node listens and GET /readyz answers 200. It
+// fails when the node exits first or ctx ends, with the end of its log.
+func (g *Gateway) WaitReady(ctx context.Context) error {
+	if g.HTTPURL == "" {
+		select {
+		case a := <-g.addrs:
+			g.HTTPURL, g.GRPCAddr = "http://"+a[0], a[1]
+		case <-g.Exited():
+			return fmt.Errorf("%s exited before listening (%v):\n%s", g.Name, g.Err(), g.LogTail(4000))
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not listen: %w\n%s", g.Name, context.Cause(ctx), g.LogTail(4000))
+		}
+	}
+	if err := waitReady(ctx, g.HTTPURL, g.Exited()); err != nil {
+		if g.HasExited() {
+			return fmt.Errorf("%s exited (%v):\n%s", g.Name, g.Err(), g.LogTail(4000))
+		}
+		return fmt.Errorf("%s not ready: %w\n%s", g.Name, err, g.LogTail(4000))
+	}
+	return nil
+}
+
+// gatewayStartTimeout bounds a test node's start: a cold start on a busy
+// machine migrates the database first.
+const gatewayStartTimeout = 90 * time.Second
+
+// MustStartGateway starts `gateway serve` of binary with env, keeping its
+// log in memory, and waits until it is ready. The node is killed when the
+// test ends.
+func MustStartGateway(tb testing.TB, binary string, env []string) *Gateway {
+	tb.Helper()
+	g, err := StartGateway(GatewayOptions{Binary: binary, Env: env})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = g.Kill() // an error once it exited
+		<-g.Exited()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), gatewayStartTimeout)
+	defer cancel()
+	if err := g.WaitReady(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
+// WaitReady polls GET base/readyz until it answers 200 or ctx ends.
+func WaitReady(ctx context.Context, base string) error {
+	return waitReady(ctx, base, nil)
+}
+
+// MustWaitReady is WaitReady within 30 s that fails the test.
+func MustWaitReady(tb testing.TB, base string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := WaitReady(ctx, base); err != nil {
+		tb.Fatalf("%s/readyz not 200: %v", base, err)
+	}
+}
+
+// waitReady polls GET base/readyz every 20 ms until it answers 200, ctx
+// ends or stop is closed.
+func waitReady(ctx context.Context, base string, stop <-chan struct{}) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET %s/readyz: %s", base, resp.Status)
+		}
+		last = err
+		select {
+		case <-tick.C:
+		case <-stop:
+			return fmt.Errorf("stopped waiting (last: %v)", last)
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", context.Cause(ctx), last)
+		}
+	}
+}
