@@ -44,7 +44,7 @@ func TestOnePostPerMessage(t *testing.T) {
 	}
 	reset() // before the task ran
 
-	posts := r.recv.wait(t, 1)
+	r.recv.wait(t, 1)
 	if info := r.state(t, m.ID); info.State != asynq.TaskStateCompleted {
 		t.Fatalf("state %v, want completed", info.State)
 	}
@@ -53,7 +53,7 @@ func TestOnePostPerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	posts = r.recv.got()
+	posts := r.recv.got()
 	if len(posts) != 1 || posts[0].Header.Get(webhook.HeaderIdempotencyKey) != m.ID {
 		t.Errorf("posts %v, want one keyed %s", posts, m.ID)
 	}

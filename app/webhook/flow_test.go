@@ -34,7 +34,7 @@ func TestOfflineUserIsPostedOnceSigned(t *testing.T) {
 	asked.Webhook = true
 	r.publish(t, asked)
 
-	got := r.recv.wait(t, 2)
+	r.recv.wait(t, 2)
 	if late := time.Since(published); late < time.Second {
 		t.Errorf("posted %v after the publish, before the grace of 1s", late)
 	}
@@ -44,7 +44,7 @@ func TestOfflineUserIsPostedOnceSigned(t *testing.T) {
 	r.state(t, asked.ID)
 	r.noTask(t, unlisted.ID)
 	r.noTask(t, unasked.ID)
-	got = r.recv.got()
+	got := r.recv.got()
 	if len(got) != 2 {
 		t.Fatalf("%d posts, want 2 (the confirmation and the push that asked)", len(got))
 	}

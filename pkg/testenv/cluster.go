@@ -135,15 +135,18 @@ func (c *RedisCluster) MasterOf(slot int) *RedisServer {
 			continue
 		}
 		cl := redis.NewClient(&redis.Options{Addr: n.Addr})
-		slots, err := cl.ClusterSlots(context.Background()).Result()
+		shards, err := cl.ClusterShards(context.Background()).Result()
 		cl.Close()
 		if err != nil {
 			continue
 		}
-		for _, r := range slots {
-			if int(r.Start) <= slot && slot <= int(r.End) && len(r.Nodes) > 0 {
+		for _, sh := range shards {
+			if !servesSlot(sh, slot) {
+				continue
+			}
+			for _, node := range sh.Nodes {
 				for _, m := range c.Nodes {
-					if m.Addr == r.Nodes[0].Addr {
+					if node.Role == "master" && node.Health == "online" && m.Addr == fmt.Sprintf("%s:%d", node.IP, node.Port) {
 						return m
 					}
 				}
@@ -249,4 +252,14 @@ func (c *RedisCluster) Masters() []*RedisServer {
 		}
 	}
 	return out
+}
+
+// servesSlot reports whether shard sh holds slot.
+func servesSlot(sh redis.ClusterShard, slot int) bool {
+	for _, r := range sh.Slots {
+		if int(r.Start) <= slot && slot <= int(r.End) {
+			return true
+		}
+	}
+	return false
 }

@@ -55,15 +55,6 @@ type running struct {
 	client confClient
 }
 
-// users gives each kind of client a user of its own, from base.
-func users(base int64) []int64 {
-	out := make([]int64, len(clientKinds))
-	for i := range out {
-		out[i] = base + int64(i)
-	}
-	return out
-}
-
 // startClients starts every kind of client, user base+i for the i-th,
 // with the spec spec returns.
 func startClients(t *testing.T, base int64, spec func(user int64) confSpec) []*running {
