@@ -22,9 +22,9 @@ const (
 	MsgGenericPush          MessageType = 6
 )
 
-// Notification is one message to one user. Its JSON is the original
-// system's message format; Seq and Epoch are given by the publisher, per
-// recipient (see Position).
+// Notification is one message to one user. Its JSON is the message format
+// clients read (docs/api.md, "Notifications"); Seq and Epoch are given by
+// the publisher, per recipient (see Position).
 type Notification struct {
 	ID            string      `json:"id"`
 	Seq           int64       `json:"seq,omitempty"`

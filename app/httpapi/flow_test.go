@@ -17,7 +17,7 @@ import (
 // ignoreClock leaves out the fields set by the server's clock.
 var ignoreClock = cmpopts.IgnoreFields(app.ReservationJSON{}, "ReservationID", "CreatedAt", "UpdatedAt")
 
-// The original README's curl flow: book house 3001, then the landlord
+// The README's curl flow: book house 3001, then the landlord
 // confirms.
 func TestReadmeFlow(t *testing.T) {
 	env := apptest.MustEnv(t)

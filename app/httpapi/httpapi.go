@@ -1,5 +1,5 @@
-// Package httpapi is the REST transport: a gin engine that maps the original
-// system's HTTP endpoints onto app.ReservationService.
+// Package httpapi is the REST transport: a gin engine that maps the HTTP
+// endpoints of docs/api.md onto app.ReservationService.
 package httpapi
 
 import (

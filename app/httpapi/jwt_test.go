@@ -18,7 +18,7 @@ func TestJWT(t *testing.T) {
 	srv := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, "")})
 	tenantTok, landlordTok, strangerTok := mustToken(t, tenant), mustToken(t, landlord), mustToken(t, tenant2)
 
-	// The tenant books with the original body (user_id matches the token).
+	// The tenant books with the insecure mode's body (user_id matches the token).
 	var created reservationReply
 	mustJSON(t, srv, call{Method: "POST", Path: "/house/reserve", Token: tenantTok,
 		Body: reserveBody(tenant, env.ReserveTime(24*time.Hour))}, http.StatusCreated, &created)

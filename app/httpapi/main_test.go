@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 // secret signs the tokens of jwt-mode tests.
 var secret = []byte("httpapi-test-secret-0123456789abcdef")
 
-// Users and house of the original README.
+// Users and house of the README.
 const (
 	tenant   = 1001
 	tenant2  = 1002
@@ -149,7 +149,7 @@ type reservationReply struct {
 	Reservation app.ReservationJSON `json:"reservation"`
 }
 
-// reserveBody is the original README's booking with a chosen time.
+// reserveBody is the README's booking with a chosen time.
 func reserveBody(user int64, at string) map[string]any {
 	return map[string]any{
 		"landlord_id": landlord, "user_id": user, "user_name": "张三",

@@ -12,8 +12,8 @@ import (
 )
 
 // DemoHouseCount is how many demo houses SeedDemoHouses writes: ids 3001 to
-// 3000+DemoHouseCount, landlords 2001 to 2040. House 3001 is the original
-// README's "精装修两室一厅" of landlord 2001.
+// 3000+DemoHouseCount, landlords 2001 to 2040. House 3001 is the README's
+// "精装修两室一厅" of landlord 2001.
 const DemoHouseCount = 300
 
 var demoCities = []struct {

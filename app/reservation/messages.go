@@ -23,7 +23,7 @@ var eventFor = map[app.Status]event{
 }
 
 // messages builds the notifications of event e on r, caused by actor, in
-// the original system's format: Chinese title and content naming the tenant
+// the documented format: Chinese title and content naming the tenant
 // and the house, the reservation object as detail. A non-empty key derives
 // the message ids from it (one per recipient) instead of fresh ones.
 func (s *Service) messages(r *app.Reservation, e event, actor int64, key string) ([]app.Message, error) {

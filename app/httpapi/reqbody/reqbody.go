@@ -12,7 +12,7 @@ import (
 	"github.com/houseview/gateway/app"
 )
 
-// Reserve is the body of POST /house/reserve, the original system's.
+// Reserve is the body of POST /house/reserve.
 type Reserve struct {
 	LandlordID  int64  `json:"landlord_id"`
 	UserID      int64  `json:"user_id"`

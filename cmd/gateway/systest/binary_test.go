@@ -65,7 +65,7 @@ func future(d time.Duration) string {
 }
 
 // TestBinaryInsecureFlow drives the real binary over HTTP and gRPC as the
-// original README shows, then stops it with SIGTERM.
+// README shows, then stops it with SIGTERM.
 func TestBinaryInsecureFlow(t *testing.T) {
 	env := procEnv(t, "GATEWAY_AUTH_MODE=insecure", "GATEWAY_REDIS_NAMESPACE=e2e")
 	n := MustStart(t, env)

@@ -37,7 +37,7 @@ const (
 //
 // House recommends houses and manages viewing reservations.
 //
-// The first three RPCs are the original system's; the reservation
+// The first three RPCs recommend houses and book a viewing; the reservation
 // lifecycle RPCs mirror the REST API. In jwt mode the caller is the bearer
 // token's subject ("authorization: Bearer T" metadata) and an id field
 // naming someone else is refused with PERMISSION_DENIED; in insecure mode
@@ -187,7 +187,7 @@ func (c *houseClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.Ca
 //
 // House recommends houses and manages viewing reservations.
 //
-// The first three RPCs are the original system's; the reservation
+// The first three RPCs recommend houses and book a viewing; the reservation
 // lifecycle RPCs mirror the REST API. In jwt mode the caller is the bearer
 // token's subject ("authorization: Bearer T" metadata) and an id field
 // naming someone else is refused with PERMISSION_DENIED; in insecure mode
