@@ -3,7 +3,7 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build image proto-check vet services reference protocol fuzz fuzz-ci race
+.PHONY: run test build image proto-check vet services reference protocol js-package fuzz fuzz-ci race
 
 # What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -69,6 +69,12 @@ reference:
 # a test fails while a committed one differs.
 protocol:
 	go run ./pkg/protocol/internal/gen .
+
+# The JavaScript client as an npm package: dist/houseview-gateway-client-<version>.tgz
+# (web/package.json; install it with npm install ./dist/houseview-gateway-client-<version>.tgz).
+js-package:
+	mkdir -p dist
+	cd web && npm pack --pack-destination ../dist
 
 # Fails when the committed generated code differs from what `make proto` makes.
 proto-check: proto

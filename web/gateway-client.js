@@ -149,7 +149,7 @@ export function connect(options = {}) {
     connectTimeout: positive(options.connectTimeout, 10000),
   };
   const WS = o.WebSocket || globalThis.WebSocket;
-  if (!WS) throw new TypeError('gateway-client: no WebSocket (Node 20 needs --experimental-websocket)');
+  if (!WS) throw new TypeError('gateway-client: no global WebSocket: on Node 20 run node --experimental-websocket (Node 22+ has it), or pass connect({ WebSocket })');
   if (o.userId == null && !o.token && !o.getToken) {
     throw new TypeError('gateway-client: userId (insecure mode) or token / getToken (jwt mode) is needed');
   }
