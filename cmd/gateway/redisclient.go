@@ -35,6 +35,16 @@ func (c RedisConfig) client() goredis.UniversalClient {
 	}
 }
 
+// connect returns a client of the configured mode once Redis answered.
+func (c RedisConfig) connect(ctx context.Context) (goredis.UniversalClient, error) {
+	rdb := c.client()
+	if err := pingRedis(ctx, rdb); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis (%s mode, %s): %w", c.Mode, c.where(), err)
+	}
+	return rdb, nil
+}
+
 // where names the Redis of the configured mode in errors.
 func (c RedisConfig) where() string {
 	switch c.mode() {

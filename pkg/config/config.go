@@ -150,11 +150,6 @@ func (s *Schema[T]) EnvNames() []string {
 	return names
 }
 
-// Error is a problem with key's value, naming key and its variable.
-func (s *Schema[T]) Error(key, format string, args ...any) error {
-	return fmt.Errorf("config %s (%s): %s", key, s.EnvName(key), fmt.Sprintf(format, args...))
-}
-
 // DefaultTexts returns each key's default as the text it is read from.
 func (s *Schema[T]) DefaultTexts() map[string]string {
 	d := s.defaults()

@@ -392,9 +392,13 @@ func TestLint(t *testing.T) {
 }
 
 func TestNewRefusesWhatItCannotRead(t *testing.T) {
+	type noKey struct{ X int }
+	type float struct {
+		X float64 `key:"x"`
+	}
 	for name, f := range map[string]func(){
-		"no key tag":       func() { New("APP_", func() struct{ X int } { return struct{ X int }{} }, nil) },
-		"unsupported type": func() { New("APP_", func() struct{ X float64 `key:"x"` } { return struct{ X float64 `key:"x"` }{} }, nil) },
+		"no key tag":       func() { New("APP_", func() noKey { return noKey{} }, nil) },
+		"unsupported type": func() { New("APP_", func() float { return float{} }, nil) },
 	} {
 		func() {
 			defer func() {

@@ -93,7 +93,7 @@ func (s *Schema[T]) readFile(l *Loaded[T], path string, p *Problems) error {
 	for _, key := range k.Keys() {
 		if _, ok := s.lookup(key); !ok {
 			hint := fmt.Sprintf(" (known keys: %s)", strings.Join(s.Keys(), ", "))
-			if near := closest(key, s.Keys()); near != "" {
+			if near := closest(key, s.Keys(), ""); near != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", near)
 			}
 			p.errs = append(p.errs, fmt.Errorf("config file %s: unknown key %q%s", path, key, hint))

@@ -49,7 +49,7 @@ func (s *Schema[T]) Unknown(environ []string) []Unknown {
 	var out []Unknown
 	for _, name := range slices.Compact(names) {
 		u := Unknown{Name: name}
-		if near := closest(strings.TrimPrefix(name, s.prefix), trimAll(known, s.prefix)); near != "" {
+		if near := closest(strings.TrimPrefix(name, s.prefix), known, s.prefix); near != "" {
 			u.Suggestion = s.prefix + near
 		}
 		out = append(out, u)
@@ -57,19 +57,13 @@ func (s *Schema[T]) Unknown(environ []string) []Unknown {
 	return out
 }
 
-func trimAll(names []string, prefix string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = strings.TrimPrefix(n, prefix)
-	}
-	return out
-}
-
-// closest returns the candidate nearest to word in edit distance, or ""
-// when none is near enough to be a likely misspelling.
-func closest(word string, candidates []string) string {
+// closest returns the candidate nearest to word in edit distance, with
+// prefix removed from the candidates, or "" when none is near enough to be
+// a likely misspelling.
+func closest(word string, candidates []string, prefix string) string {
 	best, bestDist := "", max(2, len(word)/3)+1
 	for _, c := range candidates {
+		c = strings.TrimPrefix(c, prefix)
 		if d := editDistance(word, c); d < bestDist {
 			best, bestDist = c, d
 		}

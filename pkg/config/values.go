@@ -21,7 +21,10 @@ type parser func(st setting, text string) (reflect.Value, []string)
 var parsers = map[reflect.Type]parser{
 	reflect.TypeFor[time.Duration](): func(st setting, text string) (reflect.Value, []string) {
 		d, bad := duration(text, "30s or 1h", st.tag.Get("min") == "0")
-		return reflect.ValueOf(d), list(bad)
+		if bad != "" {
+			return reflect.Value{}, []string{bad}
+		}
+		return reflect.ValueOf(d), nil
 	},
 	reflect.TypeFor[[]time.Duration](): func(_ setting, text string) (reflect.Value, []string) {
 		ds, bad := items(text, func(s string) (time.Duration, string) { return duration(s, "24h or 90m", false) })
@@ -88,14 +91,6 @@ func (st setting) parse(text string) (reflect.Value, []string) {
 }
 
 func problem(format string, args ...any) []string { return []string{fmt.Sprintf(format, args...)} }
-
-// list is the one problem bad, if any.
-func list(bad string) []string {
-	if bad == "" {
-		return nil
-	}
-	return []string{bad}
-}
 
 // messages are the texts of err, one per error it joins.
 func messages(err error) []string {
