@@ -25,7 +25,7 @@ import (
 func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
 	streams := redis.NewStreams(n.rdb, n.keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log,
-		Failover: cfg.Redis.mode().Failover()})
+		Failover: cfg.Redis.Mode.Failover()})
 	// Cursors: a webhook task asks the nodes holding a user's sessions to
 	// write the user's delivered cursor before it decides (redis.Deliveries).
 	sub := newSubscriber(n.rdb, n.keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
@@ -29,7 +30,7 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	if *user <= 0 {
 		return fmt.Errorf("token: -user must be a positive user id")
 	}
-	cfg, err := LoadConfig(*path, getenv)
+	cfg, err := settings.Load(*path, getenv)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, unknown, err := schema.LoadAll(*path, getenv, environ())
+	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
 	if err != nil {
 		return err
 	}

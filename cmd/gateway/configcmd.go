@@ -10,22 +10,10 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/cmd/gateway/settings"
 )
 
 //go:generate go run . config reference -o ../../config/reference.yaml
-
-const referenceHeader = `# Every configuration key of ` + "`gateway serve`" + `, with its default.
-# Generated from the declarations in cmd/gateway/config.go by
-#   go run ./cmd/gateway config reference > config/reference.yaml
-# (or go generate ./cmd/gateway): edit those, not this file.
-#
-# Each key can be overridden by an environment variable: GATEWAY_ + the key
-# in upper case with dots turned into underscores (redis.db -> GATEWAY_REDIS_DB).
-# The secrets can also be read from a file named by GATEWAY_<NAME>_FILE.
-# Order of precedence: environment > this file (-config) > built-in default.
-# A bad value stops start-up with a message naming the key and its variable;
-# gateway config check lists every one.
-`
 
 // runConfig runs `gateway config check|print|reference`.
 func runConfig(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
@@ -40,7 +28,7 @@ func runConfig(ctx context.Context, args []string, getenv func(string) string, e
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return schema.Print(stdout, *path, getenv, environ())
+		return settings.Schema.Print(stdout, *path, getenv, environ())
 	case "reference":
 		fs := flag.NewFlagSet("config reference", flag.ContinueOnError)
 		fs.SetOutput(stdout)
@@ -49,9 +37,9 @@ func runConfig(ctx context.Context, args []string, getenv func(string) string, e
 			return err
 		}
 		if *out != "" {
-			return os.WriteFile(*out, schema.Reference(referenceHeader), 0o644)
+			return os.WriteFile(*out, settings.Reference(), 0o644)
 		}
-		_, err := stdout.Write(schema.Reference(referenceHeader))
+		_, err := stdout.Write(settings.Reference())
 		return err
 	}
 	return fmt.Errorf("config: unknown subcommand %q\n%s", args[0], usage)
@@ -66,7 +54,7 @@ func runConfigCheck(ctx context.Context, args []string, getenv func(string) stri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, unknown, err := schema.LoadAll(*path, getenv, environ())
+	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
 	if err != nil {
 		return err
 	}
@@ -83,14 +71,14 @@ func runConfigCheck(ctx context.Context, args []string, getenv func(string) stri
 }
 
 // checkConnections connects to MySQL and to Redis as serve would.
-func checkConnections(ctx context.Context, cfg *Config) error {
+func checkConnections(ctx context.Context, cfg *settings.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var errs []error
 	if err := mysql.PingServer(ctx, cfg.MySQL.DSN); err != nil {
 		errs = append(errs, fmt.Errorf("connect: %w", err))
 	}
-	if rdb, err := cfg.Redis.connect(ctx); err != nil {
+	if rdb, err := connectRedis(ctx, cfg.Redis); err != nil {
 		errs = append(errs, fmt.Errorf("connect: %w", err))
 	} else {
 		rdb.Close()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/testenv"
 )
@@ -96,8 +97,8 @@ func TestConfigPrintSources(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config print (-want +got):\n%s\n%s", diff, out)
 	}
-	if len(rows) != len(schema.Keys()) {
-		t.Errorf("config print shows %d keys, want %d", len(rows), len(schema.Keys()))
+	if len(rows) != len(settings.Schema.Keys()) {
+		t.Errorf("config print shows %d keys, want %d", len(rows), len(settings.Schema.Keys()))
 	}
 	for _, leak := range []string{secret, apiKey, "p@ss:word", "redis-secret", "ui-secret", "webhook-secret"} {
 		if strings.Contains(out, leak) {
@@ -219,7 +220,7 @@ func TestConfigCheckConnect(t *testing.T) {
 }
 
 func TestUnknownVariables(t *testing.T) {
-	got := schema.Unknown([]string{
+	got := settings.Schema.Unknown([]string{
 		"PATH=/bin", "GATEWAYS=1", "HOME=/root",
 		"GATEWAY_REDIS_DB=1", "GATEWAY_JWT_SECRET_FILE=/run/secrets/jwt", "GATEWAY_UI_PASSWORD_FILE=/x", // known
 		"GATEWAY_JWT_SECRETS=x",
@@ -248,7 +249,7 @@ func TestConfigReferenceCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(string(schema.Reference(referenceHeader)), out); diff != "" {
+	if diff := cmp.Diff(string(settings.Reference()), out); diff != "" {
 		t.Errorf("config reference (-want +got):\n%s", diff)
 	}
 	path := filepath.Join(t.TempDir(), "reference.yaml")
@@ -269,19 +270,5 @@ func TestVersionCommand(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("version output lacks %q:\n%s", want, out)
 		}
-	}
-}
-
-// TestConfigurationDocTable keeps the table of variables in
-// docs/configuration.md in step with the declarations: every key once, with
-// its variable, and each default written as a value (in backquotes) equal to
-// the real one.
-func TestConfigurationDocTable(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, problem := range schema.CheckTable(string(doc)) {
-		t.Error("docs/configuration.md: " + problem)
 	}
 }

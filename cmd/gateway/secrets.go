@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/config"
 )
 
@@ -54,7 +55,7 @@ func runSecrets(args []string, stdout io.Writer) error {
 		if created {
 			verb = "created"
 		}
-		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, EnvName(s.key)+"_FILE")
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, settings.Schema.EnvName(s.key)+"_FILE")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/lifecycle"
 )
@@ -17,7 +18,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, en
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, unknown, err := schema.LoadAll(*path, getenv, environ())
+	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (n *node) ready(ctx context.Context) error {
 	return nil
 }
 
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func newLogger(cfg *settings.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}

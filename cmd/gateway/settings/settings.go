@@ -1,28 +1,23 @@
-package main
+// Package settings declares the gateway's settings once: each key with its
+// description and rules (the tags of Config's fields), its default
+// (Defaults) and the rules between keys (validate). pkg/config reads them;
+// config/reference.yaml and the table of docs/configuration.md are checked
+// against them.
+package settings
 
 import (
 	"net/netip"
 	"time"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/httpapi"
-	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
-	"github.com/houseview/gateway/app/reminder"
-	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
-	"github.com/houseview/gateway/app/ws"
-	"github.com/houseview/gateway/pkg/config"
-	"github.com/houseview/gateway/pkg/protocol"
 )
 
-// Config is a node's configuration: the defaults of defaultConfig, then
-// the YAML file given with -config, then GATEWAY_* environment variables
-// (LoadConfig). Each leaf field is one setting, declared once here: its
-// key, description and rules in struct tags (pkg/config lists them), its
-// default in defaultConfig. config/reference.yaml is generated from these
-// declarations (go generate ./cmd/gateway); a test keeps the committed file
-// in step.
+// Config is a node's configuration: the defaults, then the YAML file given
+// with -config, then GATEWAY_* environment variables (Load). Each leaf
+// field is one setting: its key, description and rules in struct tags
+// (pkg/config lists them), its default in Defaults.
 type Config struct {
 	NodeID      string            `key:"node_id" doc:"Name of this node in logs and cluster stats. Default: the host name."`
 	HTTP        HTTPConfig        `key:"http"`
@@ -83,13 +78,13 @@ type MySQLConfig struct {
 type RedisConfig struct {
 	// Mode is how the node reaches Redis (docs/operations.md: when to move
 	// from one to the next).
-	Mode       string   `key:"mode" oneof:"standalone sentinel cluster" doc:"standalone: one server at redis.addr. sentinel: the master named redis.master_name, found through the sentinels at redis.addrs, followed across failovers. cluster: a Redis Cluster (7.0+) seeded by redis.addrs; user channels use sharded pub/sub, redis.db must be 0."`
-	Addr       string   `key:"addr" required:"true" check:"hostport" doc:"Redis address, host:port (standalone mode)."`
-	Addrs      []string `key:"addrs" check:"hostport" doc:"Seed addresses, comma-separated host:port: some nodes of the cluster (cluster mode) or the sentinels (sentinel mode)."`
-	MasterName string   `key:"master_name" doc:"The master's name as the sentinels know it (sentinel mode)."`
-	Password   string   `key:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
-	DB         int      `key:"db" min:"0" max:"65536" doc:"Logical database. Deployments sharing one Redis use different numbers. Must be 0 in cluster mode (use redis.namespace)."`
-	Namespace  string   `key:"namespace" required:"true" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it); keeps deployments apart on one Redis or one cluster. No braces, colons or spaces."`
+	Mode       redis.Mode `key:"mode" oneof:"standalone sentinel cluster" doc:"standalone: one server at redis.addr. sentinel: the master named redis.master_name, found through the sentinels at redis.addrs, followed across failovers. cluster: a Redis Cluster (7.0+) seeded by redis.addrs; user channels use sharded pub/sub, redis.db must be 0."`
+	Addr       string     `key:"addr" required:"true" check:"hostport" doc:"Redis address, host:port (standalone mode)."`
+	Addrs      []string   `key:"addrs" check:"hostport" doc:"Seed addresses, comma-separated host:port: some nodes of the cluster (cluster mode) or the sentinels (sentinel mode)."`
+	MasterName string     `key:"master_name" doc:"The master's name as the sentinels know it (sentinel mode)."`
+	Password   string     `key:"password" secret:"true" doc:"Redis password (AUTH); empty for none."`
+	DB         int        `key:"db" min:"0" max:"65536" doc:"Logical database. Deployments sharing one Redis use different numbers. Must be 0 in cluster mode (use redis.namespace)."`
+	Namespace  string     `key:"namespace" required:"true" doc:"Prefix of every key and channel (the db number is appended, because pub/sub ignores it); keeps deployments apart on one Redis or one cluster. No braces, colons or spaces."`
 	// PublishBatchWait trades a little latency for Redis and node CPU.
 	PublishBatchWait time.Duration `key:"publish_batch_wait" min:"0" doc:"Under load (a publish went out less than this ago), a publish that finds few others queued waits this long for more, so that they share one round trip to Redis; alone, a publish goes out at once. 0: never wait."`
 }
@@ -225,58 +220,3 @@ type LimitsConfig struct {
 	RemindersPerMinute    int    `key:"reminders_per_minute" min:"0" max:"1000000" doc:"Reminders one user may send per minute (POST .../remind, gRPC RemindReservation): each lands in the other party's stored history."`
 	ClientFramesPerSecond int    `key:"client_frames_per_second" min:"0" max:"100000" doc:"Costly frames (pings, refreshes, invalid ones; not acks of delivered messages) one WebSocket session may send per second, in bursts of as many. One over it is dropped and answered with an error frame saying when to retry; another burst's worth before then closes the session with 4029."`
 }
-
-// defaultConfig is the default of every setting. A default that a package
-// owns is its constant, so that each is written once.
-func defaultConfig() Config {
-	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-	return Config{
-		HTTP: HTTPConfig{Addr: ":8080", MaxBodyBytes: httpapi.DefaultMaxBodyBytes, MaxHeaderBytes: 32 << 10,
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
-		GRPC: GRPCConfig{Addr: ":9000", MaxRecvMsgBytes: 1 << 20, KeepaliveMinTime: 10 * time.Second,
-			KeepaliveTime: 2 * time.Minute, KeepaliveTimeout: 20 * time.Second},
-		MySQL: MySQLConfig{DSN: "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC", SeedDemo: true},
-		Redis: RedisConfig{Mode: string(redis.ModeStandalone), Addr: "127.0.0.1:6379", Namespace: "gw",
-			PublishBatchWait: 500 * time.Microsecond},
-		Timezone: reservation.DefaultLocation(),
-		Shutdown: ShutdownConfig{Timeout: 20 * time.Second},
-		Log:      LogConfig{Format: "text", Level: "info"},
-		History:  HistoryConfig{Size: redis.DefaultHistorySize, TTL: redis.DefaultHistoryTTL},
-		WS: WSConfig{MaxMessageBytes: ws.DefaultMaxMessageSize, BufferSize: ws.DefaultBufferSize,
-			PingPeriod: ws.DefaultPingPeriod, PongWait: ws.DefaultPongWait, WriteWait: ws.DefaultWriteWait,
-			SlowTimeout: ws.DefaultSlowTimeout, DrainWindow: 10 * time.Second,
-			ReconnectBase: ms(protocol.DefaultReconnect.BaseMS), ReconnectMax: ms(protocol.DefaultReconnect.MaxMS)},
-		Presence: PresenceConfig{Heartbeat: redis.DefaultHeartbeat, TTL: redis.DefaultPresenceTTL},
-		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch},
-		API:      APIConfig{Enabled: true},
-		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
-			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5}},
-		Reservation: ReservationConfig{CancelGrace: reservation.DefaultCancelGrace},
-		Reminder: ReminderConfig{Leads: []time.Duration{24 * time.Hour, time.Hour}, Queue: reminder.DefaultQueue,
-			MaxRetry: reminder.DefaultMaxRetry, Retention: reminder.DefaultRetention},
-		Webhook: WebhookConfig{Grace: webhook.DefaultGrace, Types: webhook.DefaultTypes(), Queue: webhook.DefaultQueue,
-			MaxRetry: webhook.DefaultMaxRetry, Backoff: webhook.DefaultBackoff, Timeout: webhook.DefaultTimeout,
-			Retention: webhook.DefaultRetention},
-		UI:      UIConfig{Enabled: true, Username: "admin"},
-		Runtime: RuntimeConfig{GCPercent: 100, ReleaseIdleMemory: true},
-		Limits: LimitsConfig{SessionsPerUser: protocol.DefaultSessionsPerUser, SessionPolicy: redis.SessionPolicyCloseOldest,
-			ReservationsPerMinute: 10, RemindersPerMinute: 10, ClientFramesPerSecond: protocol.DefaultFrameRate},
-	}
-}
-
-// schema is the settings of Config.
-var schema = config.New("GATEWAY_", defaultConfig, (*Config).validate)
-
-// LoadConfig reads the file at path (none when "") and the environment
-// through getenv over the defaults, and validates the result.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	l, err := schema.Load(path, getenv)
-	return l.Config, err
-}
-
-// EnvName is the environment variable that overrides key: GATEWAY_ + the
-// key upper-cased with dots as underscores (redis.db -> GATEWAY_REDIS_DB).
-func EnvName(key string) string { return schema.EnvName(key) }
-
-// EnvNames returns every environment variable the configuration reads.
-func EnvNames() []string { return schema.EnvNames() }

@@ -1,4 +1,4 @@
-package main
+package settings
 
 import (
 	"errors"
@@ -58,7 +58,7 @@ func (c *Config) validateRedis(p *config.Problems) {
 	if !p.OK("redis.mode", "redis.addrs", "redis.master_name", "redis.db") {
 		return
 	}
-	switch redis.Mode(c.Redis.Mode) {
+	switch c.Redis.Mode {
 	case redis.ModeCluster:
 		if len(c.Redis.Addrs) == 0 {
 			p.Add("redis.addrs", "cluster mode needs some of the cluster's nodes (host:port, comma-separated)")
@@ -114,7 +114,7 @@ func (c *Config) resolveAuth(p *config.Problems) {
 		if (c.JWT.Secret != "" || !keyFiles) && len(c.JWT.Secret) < jwtauth.MinSecretLen {
 			p.Add("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32 "+
 				"(or verify RS256/ES256 tokens with jwt.public_key_file or jwt.jwks_file)", jwtauth.MinSecretLen)
-		} else if _, err := c.verifier(); err != nil {
+		} else if _, err := c.Verifier(); err != nil {
 			var ke keyError
 			if !errors.As(err, &ke) {
 				ke = keyError{"jwt.secret", err}
@@ -139,10 +139,10 @@ type keyError struct {
 
 func (e keyError) Error() string { return e.key + ": " + e.err.Error() }
 
-// verifier returns the verifier of users' tokens in jwt mode: the HS256
+// Verifier returns the verifier of users' tokens in jwt mode: the HS256
 // secret and the keys of jwt.public_key_file and jwt.jwks_file, with the
 // iss and aud checks. A key file that does not load is a keyError.
-func (c *Config) verifier() (*jwtauth.Verifier, error) {
+func (c *Config) Verifier() (*jwtauth.Verifier, error) {
 	opts := jwtauth.Options{Issuer: c.JWT.Issuer, Audience: c.JWT.Audience}
 	if c.JWT.Secret != "" {
 		opts.Secret = []byte(c.JWT.Secret)
