@@ -11,7 +11,8 @@
 //	key       its name; the setting's key is the names of its sections and
 //	          its own, joined with dots (redis.db)
 //	doc       its description in the reference file
-//	min, max  the range of an integer (both required on integers)
+//	min, max  the range of an integer (both required on integers); min "0"
+//	          on a duration allows 0, else a duration must be positive
 //	oneof     the values a string may take (case-insensitive)
 //	required  "true": the value may not be empty
 //	check     "hostport": host:port with a port from 0 to 65535 (each item

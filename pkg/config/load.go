@@ -131,7 +131,7 @@ func (s *Schema[T]) readEnv(l *Loaded[T], getenv func(string) string, p *Problem
 		case st.fileVariable() && getenv(fileEnv) != "":
 			secret, err := readSecretFile(getenv(fileEnv))
 			if err != nil {
-				p.addError(st.key, fmt.Errorf("config %s (%s): %v", st.key, fileEnv, err))
+				p.addAt(st.key, fileEnv, "%v", err)
 				continue
 			}
 			l.Texts[st.key], l.Sources[st.key] = secret, SourceSecretFile

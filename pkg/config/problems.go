@@ -11,14 +11,13 @@ type Problems struct {
 
 // Add records a problem with key's value, naming key and its variable.
 func (p *Problems) Add(key, format string, args ...any) {
-	p.failed[key] = true
-	p.errs = append(p.errs, fmt.Errorf("config %s (%s): %s", key, p.env(key), fmt.Sprintf(format, args...)))
+	p.addAt(key, p.env(key), format, args...)
 }
 
-// addError records err, a problem that already names its key, as one of key's.
-func (p *Problems) addError(key string, err error) {
+// addAt records a problem with key's value read from the variable env.
+func (p *Problems) addAt(key, env, format string, args ...any) {
 	p.failed[key] = true
-	p.errs = append(p.errs, err)
+	p.errs = append(p.errs, fmt.Errorf("config %s (%s): %s", key, env, fmt.Sprintf(format, args...)))
 }
 
 // OK reports whether none of keys has a problem yet: rules about several
