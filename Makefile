@@ -59,7 +59,7 @@ build:
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t house-gateway:$(VERSION) .
 
-# Regenerates config/reference.yaml from the declarations in cmd/gateway/config.go
+# Regenerates config/reference.yaml from the declarations in cmd/gateway/settings
 # (a test fails while the committed file differs).
 reference:
 	go generate ./cmd/gateway

@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/houseview/gateway/app"
@@ -37,6 +39,18 @@ type Options struct {
 	// ServerOptions are passed to grpc.NewServer after the interceptors
 	// (e.g. credentials or keepalive settings).
 	ServerOptions []grpc.ServerOption
+}
+
+// Bounds are the server options that bound a server: the largest request
+// message, and keepalive enforcement (a client pinging more often than
+// minTime is sent GOAWAY; the server pings a connection idle for idle and
+// closes it when the ping is not answered within timeout).
+func Bounds(maxRecvMsgBytes int, minTime, idle, timeout time.Duration) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRecvMsgBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minTime, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: idle, Timeout: timeout}),
+	}
 }
 
 // Server is a gRPC server with the House, health and reflection services.

@@ -23,12 +23,9 @@ import (
 // Open connects to the database named in dsn, creating it (utf8mb4) when it
 // does not exist. parseTime and interpolateParams are forced on, loc to UTC.
 func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
-	cfg, err := drv.ParseDSN(dsn)
+	cfg, err := parseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("mysql dsn: %w", err)
-	}
-	if cfg.DBName == "" {
-		return nil, errors.New("mysql dsn: no database name")
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
@@ -63,6 +60,44 @@ func Open(ctx context.Context, dsn string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("mysql ping: %w", err)
 	}
 	return db, nil
+}
+
+// CheckDSN reports what Open would refuse in dsn: it must parse (the
+// driver's ParseDSN) and name a database. The error never quotes dsn,
+// which may hold a password.
+func CheckDSN(dsn string) error {
+	_, err := parseDSN(dsn)
+	return err
+}
+
+func parseDSN(dsn string) (*drv.Config, error) {
+	cfg, err := drv.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DBName == "" {
+		return nil, errors.New("no database name")
+	}
+	return cfg, nil
+}
+
+// PingServer checks that the server of dsn accepts its user, without
+// opening the database (Open creates it when absent).
+func PingServer(ctx context.Context, dsn string) error {
+	cfg, err := parseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("mysql dsn: %w", err)
+	}
+	cfg.DBName = ""
+	server, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return fmt.Errorf("mysql %s: %w", cfg.Addr, err)
+	}
+	defer server.Close()
+	if err := server.PingContext(ctx); err != nil {
+		return fmt.Errorf("mysql %s: %w", cfg.Addr, err)
+	}
+	return nil
 }
 
 func createDatabase(ctx context.Context, cfg drv.Config) error {

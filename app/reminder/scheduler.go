@@ -47,9 +47,6 @@ func NewScheduler(client *asynq.Client, inspector *asynq.Inspector, opts Options
 	if opts.Task.Queue == "" {
 		opts.Task.Queue = DefaultQueue
 	}
-	if opts.Task.MaxRetry <= 0 {
-		opts.Task.MaxRetry = DefaultMaxRetry
-	}
 	if opts.Task.Retention <= 0 {
 		opts.Task.Retention = DefaultRetention
 	}

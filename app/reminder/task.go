@@ -50,7 +50,9 @@ func leadName(lead time.Duration) string {
 	return lead.String()
 }
 
-// Defaults of the TaskOptions left zero.
+// Defaults of the TaskOptions: Queue and Retention left zero get theirs;
+// MaxRetry is taken as it is (0: no retry), DefaultMaxRetry is the
+// configuration's default.
 const (
 	DefaultQueue     = "reminders"
 	DefaultMaxRetry  = 10

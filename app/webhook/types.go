@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,6 +80,18 @@ func ParseTypes(text string) (Types, []string) {
 		out[typeNames[i].t] = d
 	}
 	return out, problems
+}
+
+// UnmarshalText reads text as ParseTypes does, into t; the error joins one
+// per bad item.
+func (t *Types) UnmarshalText(text []byte) error {
+	types, problems := ParseTypes(string(text))
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = errors.New(p)
+	}
+	*t = types
+	return errors.Join(errs...)
 }
 
 // String is the text ParseTypes reads, in type order.

@@ -23,7 +23,7 @@ func TestTokenCommandAddsIssuerAndAudience(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := cfg.verifier()
+	v, err := cfg.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}

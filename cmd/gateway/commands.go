@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/cmd/gateway/settings"
+	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
@@ -28,7 +30,7 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 	if *user <= 0 {
 		return fmt.Errorf("token: -user must be a positive user id")
 	}
-	cfg, err := LoadConfig(*path, getenv)
+	cfg, err := settings.Load(*path, getenv)
 	if err != nil {
 		return err
 	}
@@ -49,26 +51,21 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, unknown, err := configForStart(*path, getenv, environ)
+	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stdout)
-	warnUnknown(log, unknown)
+	config.LogUnknown(log, unknown)
 	db, err := mysql.Open(ctx, cfg.MySQL.DSN)
 	if err != nil {
 		return err
 	}
 	sqlDB, _ := db.DB()
 	defer sqlDB.Close()
-	if err := mysql.Migrate(ctx, db, log); err != nil {
+	n, err := prepareDB(ctx, db, cfg, log)
+	if err != nil {
 		return err
-	}
-	n := 0
-	if cfg.MySQL.SeedDemo {
-		if n, err = mysql.SeedDemoHouses(ctx, db, time.Now()); err != nil {
-			return err
-		}
 	}
 	log.Info("database ready", "seeded_houses", n)
 	return nil

@@ -3,16 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"runtime/debug"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/cmd/gateway/settings"
+	"github.com/houseview/gateway/pkg/config"
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // runCommand runs the gateway command args through run with the
@@ -77,14 +79,14 @@ func TestConfigPrintSources(t *testing.T) {
 		"reminder.leads":  {"24h,1h", "file"},
 		"ws.pong_wait":    {"1m", "default"},
 		"worker.queues":   {"reminders:10,webhooks:5", "default"},
-		"webhook.secret":  {redacted, "env"},
+		"webhook.secret":  {config.Redacted, "env"},
 		"webhook.types":   {"confirmed:1m,reminder", "file"},
 		"webhook.grace":   {"30s", "default"},
-		"jwt.secret":      {redacted, "env"},
-		"api_key":         {redacted, "secret_file"},
-		"redis.password":  {redacted, "env"},
-		"ui.password":     {redacted, "file"},
-		"mysql.dsn":       {"gw:" + redacted + "@tcp(db:3306)/gw?parseTime=true", "env"},
+		"jwt.secret":      {config.Redacted, "env"},
+		"api_key":         {config.Redacted, "secret_file"},
+		"redis.password":  {config.Redacted, "env"},
+		"ui.password":     {config.Redacted, "file"},
+		"mysql.dsn":       {"gw:" + config.Redacted + "@tcp(db:3306)/gw?parseTime=true", "env"},
 		"metrics.addr":    {`""`, "default"},
 		"history.ttl":     {"168h", "default"},
 		"redis.namespace": {"gw", "default"},
@@ -95,8 +97,8 @@ func TestConfigPrintSources(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config print (-want +got):\n%s\n%s", diff, out)
 	}
-	if len(rows) != len(Keys()) {
-		t.Errorf("config print shows %d keys, want %d", len(rows), len(Keys()))
+	if len(rows) != len(settings.Schema.Keys()) {
+		t.Errorf("config print shows %d keys, want %d", len(rows), len(settings.Schema.Keys()))
 	}
 	for _, leak := range []string{secret, apiKey, "p@ss:word", "redis-secret", "ui-secret", "webhook-secret"} {
 		if strings.Contains(out, leak) {
@@ -116,7 +118,7 @@ func TestConfigPrintInvalid(t *testing.T) {
 	if diff := cmp.Diff([2]string{"one", "env"}, rows["redis.db"]); diff != "" {
 		t.Errorf("redis.db row (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([2]string{redacted, "env"}, rows["api_key"]); diff != "" {
+	if diff := cmp.Diff([2]string{config.Redacted, "env"}, rows["api_key"]); diff != "" {
 		t.Errorf("api_key row (-want +got):\n%s", diff)
 	}
 }
@@ -141,6 +143,16 @@ func TestConfigCheck(t *testing.T) {
 				"or choose GATEWAY_AUTH_MODE=insecure explicitly to trust the user ids in requests (development only)",
 			"warning: unknown environment variable GATEWAY_JWT_SECRETS is ignored; did you mean GATEWAY_JWT_SECRET?",
 		}},
+		// What serve refused only once it listened or connected.
+		{"address without a port", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HTTP_ADDR": "nonsense"}, nil, "", []string{
+			`config http.addr (GATEWAY_HTTP_ADDR): "nonsense" is not host:port with a port from 0 to 65535`,
+		}},
+		{"port out of range", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HTTP_ADDR": "localhost:99999"}, nil, "", []string{
+			`config http.addr (GATEWAY_HTTP_ADDR): "localhost:99999" is not host:port with a port from 0 to 65535`,
+		}},
+		{"bad dsn", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_MYSQL_DSN": "garbage"}, nil, "", []string{
+			"config mysql.dsn (GATEWAY_MYSQL_DSN): invalid DSN: missing the slash separating the database name",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,8 +171,56 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// TestConfigCheckConnect: -connect reaches the running MariaDB and Redis,
+// and names what it cannot reach.
+func TestConfigCheckConnect(t *testing.T) {
+	closed := fmt.Sprintf("127.0.0.1:%d", testenv.MustFreePort(t))
+	env := func(kv ...string) map[string]string {
+		m := map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_REDIS_ADDR": testenv.RedisAddr(),
+			"GATEWAY_MYSQL_DSN": testenv.DSNFor(testenv.RandomName("gw_check"))} // never created: -connect opens no database
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // prefixes of the error's lines; none: "ok"
+	}{
+		{"running", env(), nil},
+		{"mysql closed", env("GATEWAY_MYSQL_DSN", "root:@tcp("+closed+")/gw"), []string{"connect: mysql " + closed + ": "}},
+		{"redis closed", env("GATEWAY_REDIS_ADDR", closed), []string{"connect: redis (standalone mode, " + closed + "): "}},
+		{"both closed", env("GATEWAY_MYSQL_DSN", "root:@tcp("+closed+")/gw", "GATEWAY_REDIS_ADDR", closed),
+			[]string{"connect: mysql " + closed + ": ", "connect: redis (standalone mode, " + closed + "): "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCommand(t, tt.env, "config", "check", "-connect")
+			if tt.want == nil {
+				if err != nil || out != "ok\n" {
+					t.Fatalf("config check -connect = %q, %v; want ok", out, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("config check -connect succeeded: %q", out)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("error %q, want %d lines", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], w) {
+					t.Errorf("error line %q, want it to start with %q", lines[i], w)
+				}
+			}
+		})
+	}
+}
+
 func TestUnknownVariables(t *testing.T) {
-	got := unknownVariables([]string{
+	got := settings.Schema.Unknown([]string{
 		"PATH=/bin", "GATEWAYS=1", "HOME=/root",
 		"GATEWAY_REDIS_DB=1", "GATEWAY_JWT_SECRET_FILE=/run/secrets/jwt", "GATEWAY_UI_PASSWORD_FILE=/x", // known
 		"GATEWAY_JWT_SECRETS=x",
@@ -171,67 +231,16 @@ func TestUnknownVariables(t *testing.T) {
 		"GATEWAY_COMPLETELY_DIFFERENT=1",
 		"GATEWAY_JWT_SECRETS=again",
 	})
-	want := []unknownVariable{
-		{"GATEWAY_API_KEY_FIEL", "GATEWAY_API_KEY_FILE"},
-		{"GATEWAY_COMPLETELY_DIFFERENT", ""},
-		{"GATEWAY_JWT_SECRETS", "GATEWAY_JWT_SECRET"},
-		{"GATEWAY_LOG_LEVLE", "GATEWAY_LOG_LEVEL"},
-		{"GATEWAY_MYSQL_DSN_FILE", ""},
-		{"GATEWAY_REDIS_ADR", "GATEWAY_REDIS_ADDR"},
+	want := []config.Unknown{
+		{Name: "GATEWAY_API_KEY_FIEL", Suggestion: "GATEWAY_API_KEY_FILE"},
+		{Name: "GATEWAY_COMPLETELY_DIFFERENT", Suggestion: ""},
+		{Name: "GATEWAY_JWT_SECRETS", Suggestion: "GATEWAY_JWT_SECRET"},
+		{Name: "GATEWAY_LOG_LEVLE", Suggestion: "GATEWAY_LOG_LEVEL"},
+		{Name: "GATEWAY_MYSQL_DSN_FILE", Suggestion: ""},
+		{Name: "GATEWAY_REDIS_ADR", Suggestion: "GATEWAY_REDIS_ADDR"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unknown variables (-want +got):\n%s", diff)
-	}
-}
-
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"abc", "", 3},
-		{"", "abc", 3},
-		{"JWT_SECRET", "JWT_SECRET", 0},
-		{"JWT_SECRETS", "JWT_SECRET", 1},
-		{"kitten", "sitting", 3},
-		{"redis.adress", "redis.addr", 4},
-	}
-	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
-
-func TestRedactDSN(t *testing.T) {
-	tests := []struct{ dsn, want string }{
-		{"root:@tcp(127.0.0.1:3306)/house_gateway?parseTime=true", "root:@tcp(127.0.0.1:3306)/house_gateway?parseTime=true"},
-		{"gw:secret@tcp(db:3306)/gw", "gw:<redacted>@tcp(db:3306)/gw"},
-		{"gw:p@ss:w/rd@tcp(db:3306)/gw?loc=UTC", "gw:<redacted>@tcp(db:3306)/gw?loc=UTC"},
-		{"gw@unix(/run/mysqld.sock)/gw", "gw@unix(/run/mysqld.sock)/gw"},
-		{"/gw", "/gw"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := redactDSN(tt.dsn); got != tt.want {
-			t.Errorf("redactDSN(%q) = %q, want %q", tt.dsn, got, tt.want)
-		}
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for _, tt := range []struct{ url, want string }{
-		{"https://hooks.example.com/push", "https://hooks.example.com/push"},
-		{"https://gw:s3cret@hooks.example.com/push", "https://gw:<redacted>@hooks.example.com/push"},
-		{"https://hooks.example.com/push?token=abc&team=7", "https://hooks.example.com/push?team=<redacted>&token=<redacted>"},
-		{"https://gw@hooks.example.com/", "https://gw@hooks.example.com/"},
-		{"http://[::1", "<redacted>"},
-		{"", ""},
-	} {
-		if got := redactURL(tt.url); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.url, got, tt.want)
-		}
 	}
 }
 
@@ -240,7 +249,7 @@ func TestConfigReferenceCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(string(referenceYAML()), out); diff != "" {
+	if diff := cmp.Diff(string(settings.Reference()), out); diff != "" {
 		t.Errorf("config reference (-want +got):\n%s", diff)
 	}
 	path := filepath.Join(t.TempDir(), "reference.yaml")
@@ -260,66 +269,6 @@ func TestVersionCommand(t *testing.T) {
 	for _, want := range []string{"version: dev\n", "commit:  ", runtime.Version()} {
 		if !strings.Contains(out, want) {
 			t.Errorf("version output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-// TestConfigurationDocTable keeps the table of variables in
-// docs/configuration.md in step with the declarations: every key once, with
-// its variable, and each default written as a value (in backquotes) equal to
-// the real one.
-func TestConfigurationDocTable(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	row := regexp.MustCompile("(?m)^\\| `(GATEWAY_[A-Z0-9_]+)` \\| `([a-z0-9_.]+)` \\|([^|]*)\\|")
-	defaults := defaultTexts()
-	var keys []string
-	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
-		variable, key, def := m[1], m[2], strings.TrimSpace(m[3])
-		keys = append(keys, key)
-		s, ok := settingFor(key)
-		if !ok {
-			t.Errorf("docs/configuration.md documents %s, which is not a key", key)
-			continue
-		}
-		if variable != s.env() {
-			t.Errorf("docs/configuration.md: %s's variable is %s, not %s", key, s.env(), variable)
-		}
-		if !strings.HasPrefix(def, "`") {
-			continue // described in words: host name, empty...
-		}
-		docValue, bad := s.parse(strings.Trim(def, "`"))
-		realValue, _ := s.parse(defaults[key])
-		if len(bad) > 0 || formatValue(docValue) != formatValue(realValue) {
-			t.Errorf("docs/configuration.md: %s's default is %s, not %s", key, defaults[key], def)
-		}
-	}
-	slices.Sort(keys)
-	if diff := cmp.Diff(Keys(), keys); diff != "" {
-		t.Errorf("docs/configuration.md table keys (-code +doc):\n%s", diff)
-	}
-}
-
-func TestCommitOf(t *testing.T) {
-	stamped := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "false"}}}
-	dirty := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}}
-	tests := []struct {
-		name string
-		set  string
-		info *debug.BuildInfo
-		want string
-	}{
-		{"ldflags win", "f00d", stamped, "f00d"},
-		{"vcs stamp", "unknown", stamped, "abc123"},
-		{"modified tree", "unknown", dirty, "abc123-dirty"},
-		{"no stamp", "unknown", &debug.BuildInfo{}, "unknown"},
-		{"no build info", "unknown", nil, "unknown"},
-	}
-	for _, tt := range tests {
-		if got := commitOf(tt.set, tt.info); got != tt.want {
-			t.Errorf("%s: commitOf = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

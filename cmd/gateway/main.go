@@ -1,13 +1,6 @@
-// Command gateway runs a node of the house-viewing push gateway and its
-// operator commands:
-//
-//	gateway serve   -config FILE           run a node (HTTP :8080, gRPC :9000)
-//	gateway migrate -config FILE           apply database migrations and exit
-//	gateway token   -user N [-ttl D] [-config FILE]  print a JWT for user N
-//	gateway config check|print [-config FILE]  validate or show the configuration
-//	gateway config reference [-o FILE]     write config/reference.yaml
-//	gateway secrets init -dir DIR          generate the JWT secret and API key files
-//	gateway version                        print the version, commit and Go version
+// Command gateway runs a node of the house-viewing push gateway (gateway
+// serve) and its operator commands: migrate, token, config check|print|
+// reference, secrets init, version. `gateway help` describes each.
 package main
 
 import (
@@ -34,7 +27,9 @@ const usage = `usage:
   gateway serve   [-config FILE]                        run a gateway node
   gateway migrate [-config FILE]                        apply database migrations and exit
   gateway token   -user N [-ttl DURATION] [-config FILE]  print an HS256 JWT for user N
-  gateway config check [-config FILE]                   validate the configuration: "ok", or every error (exit 1)
+  gateway config check [-connect] [-config FILE]        validate the configuration as serve does before it
+                                                        connects: "ok", or every error (exit 1); -connect also
+                                                        connects to MySQL and to Redis and reports what fails
   gateway config print [-config FILE]                   print every key's effective value (secrets redacted)
                                                         and its source: default, file, env or secret_file
   gateway config reference [-o FILE]                    write the reference configuration (config/reference.yaml)
@@ -43,7 +38,7 @@ const usage = `usage:
                                                         and GATEWAY_API_KEY_FILE
   gateway version                                       print the version, commit and Go version
 Every configuration key may be overridden by a GATEWAY_* environment variable (see docs/configuration.md and
-config/reference.yaml); jwt.secret, api_key, redis.password and ui.password also by
+config/reference.yaml); jwt.secret, api_key, redis.password, ui.password and webhook.secret also by
 GATEWAY_<NAME>_FILE, naming a file that holds the value (Docker and Kubernetes secrets).`
 
 // run executes one command. It returns when the command is done or, for
@@ -61,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 	case "token":
 		return runToken(args[1:], getenv, stdout)
 	case "config":
-		return runConfig(args[1:], getenv, environ, stdout)
+		return runConfig(ctx, args[1:], getenv, environ, stdout)
 	case "secrets":
 		return runSecrets(args[1:], stdout)
 	case "version":

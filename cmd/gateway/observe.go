@@ -7,6 +7,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/pkg/buildinfo"
 )
 
 // sourceTimeout bounds each read of a slow source at scrape time (asynq's
@@ -19,7 +20,7 @@ const sourceTimeout = 3 * time.Second
 // pools, the asynq queues and the outbox.
 func (n *node) watchSources(store *mysql.Store) {
 	m := n.metrics
-	m.BuildInfo(version, buildCommit())
+	m.BuildInfo(version, buildinfo.Commit(commit))
 	if sqlDB, err := n.db.DB(); err == nil {
 		name := "mysql"
 		if c, err := drv.ParseDSN(n.cfg.MySQL.DSN); err == nil && c.DBName != "" {

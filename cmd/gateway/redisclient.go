@@ -10,19 +10,17 @@ import (
 
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/cmd/gateway/settings"
 )
 
 // Every mode's subscription serves the hub.
 var _ ws.Subscriptions = redis.NodeSubscriber(nil)
 
-// mode is the node's redis.mode.
-func (c RedisConfig) mode() redis.Mode { return redis.Mode(c.Mode) }
-
-// client returns the go-redis client of the configured mode. RESP2: go-redis
+// redisClient returns the go-redis client of the configured mode. RESP2: go-redis
 // then skips its RESP3 push-notification checks, which cost a read attempt
 // on every command (8% of a node's CPU under load).
-func (c RedisConfig) client() goredis.UniversalClient {
-	switch c.mode() {
+func redisClient(c settings.RedisConfig) goredis.UniversalClient {
+	switch c.Mode {
 	case redis.ModeCluster:
 		cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.Addrs, Password: c.Password, Protocol: 2})
 		redis.FollowFailover(cc)
@@ -35,9 +33,19 @@ func (c RedisConfig) client() goredis.UniversalClient {
 	}
 }
 
-// where names the Redis of the configured mode in errors.
-func (c RedisConfig) where() string {
-	switch c.mode() {
+// connectRedis returns a client of the configured mode once Redis answered.
+func connectRedis(ctx context.Context, c settings.RedisConfig) (goredis.UniversalClient, error) {
+	rdb := redisClient(c)
+	if err := pingRedis(ctx, rdb); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis (%s mode, %s): %w", c.Mode, redisWhere(c), err)
+	}
+	return rdb, nil
+}
+
+// redisWhere names the Redis of the configured mode in errors.
+func redisWhere(c settings.RedisConfig) string {
+	switch c.Mode {
 	case redis.ModeCluster:
 		return "cluster " + strings.Join(c.Addrs, ",")
 	case redis.ModeSentinel:
@@ -48,8 +56,8 @@ func (c RedisConfig) where() string {
 }
 
 // asynqConnOpt is how the asynq UI (asynqmon) connects: as the node does.
-func (c RedisConfig) asynqConnOpt() asynq.RedisConnOpt {
-	switch c.mode() {
+func asynqConnOpt(c settings.RedisConfig) asynq.RedisConnOpt {
+	switch c.Mode {
 	case redis.ModeCluster:
 		return asynq.RedisClusterClientOpt{Addrs: c.Addrs, Password: c.Password}
 	case redis.ModeSentinel:

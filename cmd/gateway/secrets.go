@@ -1,16 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/houseview/gateway/cmd/gateway/settings"
+	"github.com/houseview/gateway/pkg/config"
 )
 
 // secretFile is one secret that `gateway secrets init` generates: a file
@@ -49,7 +47,7 @@ func runSecrets(args []string, stdout io.Writer) error {
 	}
 	for _, s := range generatedSecrets {
 		path := filepath.Join(*dir, s.name)
-		created, err := createSecret(path, s.size)
+		created, err := config.CreateSecretFile(path, s.size)
 		if err != nil {
 			return fmt.Errorf("secrets init: %w", err)
 		}
@@ -57,44 +55,7 @@ func runSecrets(args []string, stdout io.Writer) error {
 		if created {
 			verb = "created"
 		}
-		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, EnvName(s.key)+"_FILE")
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, settings.Schema.EnvName(s.key)+"_FILE")
 	}
 	return nil
-}
-
-// createSecret writes size random bytes in hex to path unless path exists.
-// The file appears whole or not at all: it is written under a temporary
-// name and linked into place, which fails when another process won.
-func createSecret(path string, size int) (created bool, err error) {
-	if b, err := os.ReadFile(path); err == nil {
-		if strings.TrimSpace(string(b)) == "" {
-			return false, fmt.Errorf("%s exists but is empty: remove it to have a new secret generated", path)
-		}
-		return false, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return false, err
-	}
-	raw := make([]byte, size)
-	if _, err := rand.Read(raw); err != nil {
-		return false, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*") // mode 0600
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(hex.EncodeToString(raw) + "\n"); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil // written meanwhile by another init
-		}
-		return false, err
-	}
-	return true, nil
 }

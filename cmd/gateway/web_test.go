@@ -9,13 +9,16 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/web"
 )
 
 // TestMountWeb serves the test page from the embedded files.
 func TestMountWeb(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	mountWeb(e)
+	httpapi.MountWeb(e, web.Files)
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

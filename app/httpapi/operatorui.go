@@ -1,31 +1,29 @@
-package main
+package httpapi
 
 import (
 	"net/http"
 	"net/http/pprof"
 
 	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 )
 
 // uiRoot is where the asynq web UI is mounted.
 const uiRoot = "/asynq"
 
-// mountUI serves asynqmon at /asynq/ behind the operator auth and returns
-// it for closing.
-func mountUI(e *gin.Engine, cfg *Config, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
-	h := asynqmon.New(asynqmon.Options{
-		RootPath:          uiRoot,
-		RedisConnOpt:      cfg.Redis.asynqConnOpt(),
-		PrometheusAddress: cfg.UI.PrometheusAddr, // its Metrics page queries this Prometheus
-	})
+// MountAsynqUI serves the asynq web UI (asynqmon) of the queues at redis
+// at /asynq/ behind auth (Operator), its Metrics page querying the
+// Prometheus at prometheus (none: ""). It returns the UI for closing.
+func MountAsynqUI(e *gin.Engine, redis asynq.RedisConnOpt, prometheus string, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
+	h := asynqmon.New(asynqmon.Options{RootPath: uiRoot, RedisConnOpt: redis, PrometheusAddress: prometheus})
 	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
 	e.Any(uiRoot+"/*any", auth, gin.WrapH(h))
 	return h
 }
 
-// mountPprof serves Go's profiler at /debug/pprof/ behind the operator auth.
-func mountPprof(e *gin.Engine, auth gin.HandlerFunc) {
+// MountPprof serves Go's profiler at /debug/pprof/ behind auth (Operator).
+func MountPprof(e *gin.Engine, auth gin.HandlerFunc) {
 	g := e.Group("/debug/pprof", auth)
 	g.GET("/", gin.WrapF(pprof.Index))
 	g.GET("/cmdline", gin.WrapF(pprof.Cmdline))

@@ -1,4 +1,4 @@
-package main
+package httpapi
 
 import (
 	"bytes"
@@ -11,19 +11,18 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/httperr"
-	"github.com/houseview/gateway/web"
 )
 
-// mountWeb serves the demo page and the JavaScript client
-// (web.Files) under /web/ and redirects / to it.
-func mountWeb(e *gin.Engine) {
+// MountWeb serves files (the demo page and the JavaScript client) under
+// /web/ and redirects / to it.
+func MountWeb(e *gin.Engine, files fs.FS) {
 	e.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
 	e.GET("/web/*file", func(c *gin.Context) {
 		name := strings.TrimPrefix(c.Param("file"), "/")
 		if name == "" {
 			name = "index.html"
 		}
-		b, err := fs.ReadFile(web.Files, name)
+		b, err := fs.ReadFile(files, name)
 		if err != nil {
 			httperr.Write(c.Writer, app.Errorf(app.ENotFound, "no file %s", c.Request.URL.Path))
 			return

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
+
+	"github.com/houseview/gateway/app/grpcapi"
+	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/push"
+	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/reminder"
+	"github.com/houseview/gateway/app/reservation"
+	"github.com/houseview/gateway/app/webhook"
+	"github.com/houseview/gateway/app/ws"
+	"github.com/houseview/gateway/pkg/lifecycle"
+	"github.com/houseview/gateway/pkg/protocol"
+	"github.com/houseview/gateway/web"
+)
+
+// api builds the REST, WebSocket and gRPC side of a node, and returns its
+// HTTP handler.
+func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Options) *gin.Engine {
+	cfg, log := n.cfg, n.log
+	streams := redis.NewStreams(n.rdb, n.keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log,
+		Failover: cfg.Redis.Mode.Failover()})
+	// Cursors: a webhook task asks the nodes holding a user's sessions to
+	// write the user's delivered cursor before it decides (redis.Deliveries).
+	sub := newSubscriber(n.rdb, n.keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics,
+		Cursors: streams})
+	presence := redis.NewPresence(n.rdb, n.keys, redis.PresenceOptions{
+		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
+	// Shown per node by GET /api/websocket/stats.
+	presence.SetInfo("http_addr", n.httpL.Addr().String())
+	presence.SetInfo("grpc_addr", n.grpcAddr)
+	presence.SetInfo("version", version)
+	hub := n.hub(streams, sub, presence)
+	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
+	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics,
+		ServerOptions: grpcapi.Bounds(cfg.GRPC.MaxRecvMsgBytes, cfg.GRPC.KeepaliveMinTime, cfg.GRPC.KeepaliveTime, cfg.GRPC.KeepaliveTimeout)})
+
+	n.add(feeds, lifecycle.Hooks(func(ctx context.Context) error { return sub.Start(ctx, hub) },
+		func(context.Context) error { return sub.Close() }))
+	n.add(loops, lifecycle.Loop(sub.Probe), lifecycle.Loop(streams.Run), lifecycle.Loop(presence.Run))
+	n.add(sidecars, lifecycle.Closer(hub))
+	n.add(servers, lifecycle.Serve("grpc", grpcSrv, n.grpcL, n.failures))
+	n.add(drains, lifecycle.OnStop(func(ctx context.Context) error {
+		n.log.Info("draining", "sessions", hub.Connections(), "window", cfg.WS.DrainWindow)
+		grpcSrv.Health.Shutdown()
+		hub.Drain(ctx, cfg.WS.DrainWindow)
+		return nil
+	}))
+	n.checks = append(n.checks, func(context.Context) error { err := sub.Healthy(); return unavailable(err, fmt.Sprint(err)) })
+
+	n.metrics.WatchSubscriber(sub)
+	n.metrics.WatchSessions(hub.Connections)
+	opts.Push, opts.Presence, opts.Messages, opts.Sessions = pusher, presence, streams, n.revoked
+	engine := httpapi.NewHandler(svc, opts)
+	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, hub)))
+	httpapi.MountWeb(engine, web.Files)
+	return engine
+}
+
+// hub builds the WebSocket hub, and the session registry that holds each
+// user to limits.sessions_per_user over every node (none for 0).
+func (n *node) hub(streams *redis.Streams, sub redis.NodeSubscriber, presence *redis.Presence) *ws.Hub {
+	cfg := n.cfg
+	var sessions ws.SessionRegistry
+	if cfg.Limits.SessionsPerUser > 0 {
+		// Refreshed every third of the TTL: two refreshes may fail before a
+		// session stops counting.
+		reg := redis.NewSessionRegistry(n.rdb, n.keys, redis.SessionOptions{NodeID: cfg.NodeID,
+			Limit: cfg.Limits.SessionsPerUser, Policy: cfg.Limits.SessionPolicy, TTL: cfg.Presence.TTL,
+			Refresh: cfg.Presence.TTL / 3, Metrics: n.metrics, Logger: n.log})
+		n.add(loops, lifecycle.Loop(reg.Run))
+		sessions = reg
+	}
+	w := cfg.WS
+	return ws.New(streams, sub, presence, ws.Options{
+		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: w.AllowedOrigins,
+		MaxMessageSize: w.MaxMessageBytes, BufferSize: w.BufferSize, PingPeriod: w.PingPeriod,
+		PongWait: w.PongWait, WriteWait: w.WriteWait, SlowTimeout: w.SlowTimeout,
+		Reconnect: protocol.Reconnect{BaseMS: w.ReconnectBase.Milliseconds(), MaxMS: w.ReconnectMax.Milliseconds(),
+			Jitter: protocol.DefaultReconnect.Jitter},
+		Handshakes: n.limiter, Sessions: sessions, FrameRate: cfg.Limits.ClientFramesPerSecond,
+		Logger: n.log, Metrics: n.metrics,
+	})
+}
+
+// worker builds the asynq worker that fires reminders and posts webhooks.
+func (n *node) worker(svc *reservation.Service) {
+	cfg, log := n.cfg, n.log
+	handler := reminder.NewHandler(svc, n.metrics, log).WithClock(reminder.RedisClock(n.rdb), 0)
+	srv, mux := reminder.NewWorker(n.rdb, handler, reminder.WorkerOptions{
+		Queues: cfg.Worker.Queues, Concurrency: cfg.Worker.Concurrency, PollInterval: cfg.Worker.PollInterval,
+		ShutdownTimeout: cfg.Shutdown.Timeout, Logger: log,
+		TaskRetryDelay: map[string]asynq.RetryDelayFunc{webhook.TaskType: webhook.RetryDelay(cfg.Webhook.Backoff)},
+	})
+	// Every worker runs webhook tasks: one without webhook.url fails them,
+	// to be retried by a node that has it.
+	mux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.asker, 0), webhook.HandlerOptions{
+		URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
+	}))
+	n.add(servers, lifecycle.Hooks(func(context.Context) error {
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("asynq worker: %w", err)
+		}
+		return nil
+	}, func(context.Context) error { srv.Shutdown(); return nil }))
+}

@@ -1,0 +1,157 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// Source is where a setting's value came from.
+type Source string
+
+// The sources of a value, from the weakest.
+const (
+	SourceDefault    Source = "default"     // the defaults function
+	SourceFile       Source = "file"        // the YAML file
+	SourceEnv        Source = "env"         // the setting's variable
+	SourceSecretFile Source = "secret_file" // the file named by the variable + _FILE
+)
+
+// Loaded is what Load read: the configuration, and each key's text and
+// where it came from.
+type Loaded[T any] struct {
+	Config  *T                // nil when the values do not make a valid configuration
+	Texts   map[string]string // key -> the value as text, before parsing
+	Sources map[string]Source // key -> where Texts[key] came from
+}
+
+// Load reads the defaults, then the YAML file at path (none when ""), then
+// the variables through getenv (an empty variable is unset), each
+// overriding the one before, and validates the result. Every problem is
+// reported in one error, each naming its key and variable. The Loaded is
+// returned even then, without a Config, for Print.
+func (s *Schema[T]) Load(path string, getenv func(string) string) (*Loaded[T], error) {
+	l := &Loaded[T]{Texts: s.DefaultTexts(), Sources: map[string]Source{}}
+	for key := range l.Texts {
+		l.Sources[key] = SourceDefault
+	}
+	p := &Problems{failed: map[string]bool{}, env: s.EnvName}
+	if path != "" {
+		if err := s.readFile(l, path, p); err != nil {
+			return l, err
+		}
+	}
+	s.readEnv(l, getenv, p)
+	c := s.defaults()
+	for _, st := range s.settings {
+		if l.Sources[st.key] == SourceDefault || p.failed[st.key] {
+			continue
+		}
+		v, bad := st.parse(l.Texts[st.key])
+		for _, msg := range bad {
+			p.Add(st.key, "%s", msg)
+		}
+		if len(bad) == 0 {
+			st.field(&c).Set(v.Convert(st.typ))
+		}
+	}
+	s.validate(&c, p)
+	if len(p.errs) > 0 {
+		return l, errors.Join(p.errs...)
+	}
+	l.Config = &c
+	return l, nil
+}
+
+// LoadAll is Load for a program about to start work, given its whole
+// environment (NAME=value entries): it also returns the variables that no
+// setting reads. They are likely misspelt, so a likely cause of an invalid
+// configuration: they end its error as warnings.
+func (s *Schema[T]) LoadAll(path string, getenv func(string) string, environ []string) (*T, []Unknown, error) {
+	unknown := s.Unknown(environ)
+	l, err := s.Load(path, getenv)
+	if err != nil {
+		for _, u := range unknown {
+			err = errors.Join(err, errors.New("warning: "+u.String()))
+		}
+	}
+	return l.Config, unknown, err
+}
+
+// readFile overlays the YAML file at path. A file that does not load is an
+// error of its own; its unknown keys are problems.
+func (s *Schema[T]) readFile(l *Loaded[T], path string, p *Problems) error {
+	k := koanf.New(".")
+	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	for _, key := range k.Keys() {
+		if _, ok := s.lookup(key); !ok {
+			hint := fmt.Sprintf(" (known keys: %s)", strings.Join(s.Keys(), ", "))
+			if near := closest(key, s.Keys(), ""); near != "" {
+				hint = fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			p.errs = append(p.errs, fmt.Errorf("config file %s: unknown key %q%s", path, key, hint))
+			continue
+		}
+		l.Texts[key], l.Sources[key] = fileText(k.Get(key)), SourceFile
+	}
+	return nil
+}
+
+// fileText is a YAML value as a setting's text; a list is comma-separated.
+func fileText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(x))
+		for i, item := range x {
+			parts[i] = fmt.Sprint(item)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
+}
+
+// readEnv overlays the variables, and for the secrets the files their
+// _FILE variables name.
+func (s *Schema[T]) readEnv(l *Loaded[T], getenv func(string) string, p *Problems) {
+	for _, st := range s.settings {
+		env, fileEnv := s.EnvName(st.key), s.fileEnv(st.key)
+		v := getenv(env)
+		switch {
+		case st.fileVariable() && getenv(fileEnv) != "" && v != "":
+			p.Add(st.key, "both %s and %s are set; set one of them", env, fileEnv)
+		case st.fileVariable() && getenv(fileEnv) != "":
+			secret, err := readSecretFile(getenv(fileEnv))
+			if err != nil {
+				p.addAt(st.key, fileEnv, "%v", err)
+				continue
+			}
+			l.Texts[st.key], l.Sources[st.key] = secret, SourceSecretFile
+		case v != "":
+			l.Texts[st.key], l.Sources[st.key] = v, SourceEnv
+		}
+	}
+}
+
+// readSecretFile returns the trimmed content of a secret's file, as the
+// official database images read their *_FILE variables (Docker and
+// Kubernetes secrets are mounted as files).
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
+}
