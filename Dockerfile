@@ -2,15 +2,19 @@
 # `gateway version` and gateway_build_info print the build args (the image has
 # no .git); the Makefile passes them: make image, or
 #   docker build --build-arg VERSION=$(git describe --tags --always) --build-arg COMMIT=$(git rev-parse HEAD) -t house-gateway .
-FROM golang:1.26 AS build
+# Built on the build machine's platform for each target platform (docker buildx
+# build --platform linux/amd64,linux/arm64 .: make release).
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG VERSION=dev
 ARG COMMIT=unknown
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # The web page and the zone database are embedded in the binary.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/gateway ./cmd/gateway
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/gateway ./cmd/gateway
 
 FROM alpine:3.20
 # /secrets belongs to the node's user, and so does a fresh volume mounted

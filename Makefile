@@ -3,7 +3,7 @@
 proto:
 	protoc --plugin=protoc-gen-go=$$(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$$(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/house/v1/house.proto
 
-.PHONY: run test build image proto-check vet services reference protocol js-package fuzz fuzz-ci race
+.PHONY: run test build image proto-check vet services reference protocol js-package fuzz fuzz-ci race release-snapshot release
 
 # What `gateway version` prints: set with -ldflags (make build VERSION=v1.2.0).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -58,6 +58,18 @@ build:
 # COMMIT from the environment the same way).
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t house-gateway:$(VERSION) .
+
+# A release in dist/release without publishing anything (deploy/release/release.sh):
+# archives of the binary for linux and darwin on amd64 and arm64, checksums.txt,
+# CHANGELOG.md from the commits since the previous tag, the JavaScript client
+# package, and the linux/amd64+arm64 image where Docker with buildx runs.
+# release-snapshot works on any tree; release needs a clean tree at a vX.Y.Z tag.
+# PLATFORMS narrows the binaries, e.g. make release-snapshot PLATFORMS=linux/amd64
+release-snapshot:
+	OUT=$(or $(OUT),dist/release) PLATFORMS="$(or $(PLATFORMS),linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)" bash deploy/release/release.sh snapshot
+
+release:
+	OUT=$(or $(OUT),dist/release) PLATFORMS="$(or $(PLATFORMS),linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)" bash deploy/release/release.sh release
 
 # Regenerates config/reference.yaml from the declarations in cmd/gateway/settings
 # (a test fails while the committed file differs).

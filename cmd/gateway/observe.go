@@ -20,7 +20,7 @@ const sourceTimeout = 3 * time.Second
 // pools, the asynq queues and the outbox.
 func (n *node) watchSources(store *mysql.Store) {
 	m := n.metrics
-	m.BuildInfo(version, buildinfo.Commit(commit))
+	m.BuildInfo(buildinfo.Version(version), buildinfo.Commit(commit))
 	if sqlDB, err := n.db.DB(); err == nil {
 		name := "mysql"
 		if c, err := drv.ParseDSN(n.cfg.MySQL.DSN); err == nil && c.DBName != "" {

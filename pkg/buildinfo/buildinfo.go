@@ -32,3 +32,23 @@ func commitOf(set string, info *debug.BuildInfo) string {
 	}
 	return revision
 }
+
+// Version is set, the version given at build time (-ldflags -X), unless it
+// is "dev" or empty: then the main module's version that go recorded (the
+// tag for `go install ...@vX.Y.Z`, a pseudo-version such as
+// v0.0.0-20261206112600-7270303ae71a+dirty for a build in a checkout), if
+// any, else set.
+func Version(set string) string {
+	info, _ := debug.ReadBuildInfo()
+	return versionOf(set, info)
+}
+
+func versionOf(set string, info *debug.BuildInfo) string {
+	if set != "dev" && set != "" || info == nil {
+		return set
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return set
+}

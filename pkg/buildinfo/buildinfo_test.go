@@ -26,3 +26,23 @@ func TestCommitOf(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionOf(t *testing.T) {
+	tests := []struct {
+		name string
+		set  string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"ldflags win", "v1.2.0", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-x"}}, "v1.2.0"},
+		{"go install at a tag", "dev", &debug.BuildInfo{Main: debug.Module{Version: "v1.3.0"}}, "v1.3.0"},
+		{"checkout pseudo-version", "dev", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261206112600-7270303ae71a+dirty"}}, "v0.0.0-20261206112600-7270303ae71a+dirty"},
+		{"devel", "dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+		{"no build info", "dev", nil, "dev"},
+	}
+	for _, tt := range tests {
+		if got := versionOf(tt.set, tt.info); got != tt.want {
+			t.Errorf("%s: versionOf = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -61,31 +61,7 @@ func TestJSClientPackage(t *testing.T) {
 	if len(tarballs) != 1 {
 		t.Fatalf("npm pack made %v\n%s", tarballs, out)
 	}
-	project := filepath.Join(dir, "app")
-	script := `import { connect } from '@houseview/gateway-client';
-const client = connect({ url: process.argv[2], userId: Number(process.argv[3]) });
-client.on('connected', () => console.log('connected'));
-client.on('notification', (m) => { console.log('got ' + m.content); client.close(); process.exit(0); });
-client.on('error', (e) => console.error('error ' + e.code + ': ' + e.message));
-`
-	if err := os.MkdirAll(project, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{"package.json": `{"name":"scratch","private":true,"type":"module"}`, "main.js": script} {
-		if err := os.WriteFile(filepath.Join(project, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", tarballs[0])
-	install.Dir = project
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install: %v\n%s", err, out)
-	}
-	for _, f := range []string{"gateway-client.js", "gateway-client.d.ts", "README.md", "package.json"} {
-		if _, err := os.Stat(filepath.Join(project, "node_modules/@houseview/gateway-client", f)); err != nil {
-			t.Errorf("the installed package lacks %s: %v", f, err)
-		}
-	}
+	project := mustScratchProject(t, tarballs[0])
 
 	a := MustStart(t, sharedEnv(t))
 	for i, run := range []struct {
@@ -148,4 +124,40 @@ func runPackageScript(t *testing.T, dir string, argv []string, push func()) stri
 		t.Errorf("%v: %v\n%s%s", argv, err, printed.String(), stderr.String())
 	}
 	return printed.String()
+}
+
+// packageScript connects with the installed client as user argv[3] to the
+// node at argv[2], prints "connected", then the first push, and exits.
+const packageScript = `import { connect } from '@houseview/gateway-client';
+const client = connect({ url: process.argv[2], userId: Number(process.argv[3]) });
+client.on('connected', () => console.log('connected'));
+client.on('notification', (m) => { console.log('got ' + m.content); client.close(); process.exit(0); });
+client.on('error', (e) => console.error('error ' + e.code + ': ' + e.message));
+`
+
+// mustScratchProject installs the packed JavaScript client tarball into an
+// empty Node project whose main.js is packageScript, and returns its
+// directory.
+func mustScratchProject(t *testing.T, tarball string) string {
+	t.Helper()
+	project := filepath.Join(t.TempDir(), "app")
+	if err := os.MkdirAll(project, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"package.json": `{"name":"scratch","private":true,"type":"module"}`, "main.js": packageScript} {
+		if err := os.WriteFile(filepath.Join(project, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", tarball)
+	install.Dir = project
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("npm install: %v\n%s", err, out)
+	}
+	for _, f := range []string{"gateway-client.js", "gateway-client.d.ts", "README.md", "package.json"} {
+		if _, err := os.Stat(filepath.Join(project, "node_modules/@houseview/gateway-client", f)); err != nil {
+			t.Errorf("the installed package lacks %s: %v", f, err)
+		}
+	}
+	return project
 }
