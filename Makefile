@@ -10,13 +10,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-# One node on :8080 (HTTP, WebSocket, /web/) and :9000 (gRPC) in insecure mode,
-# against MariaDB and Redis on 127.0.0.1, which it first installs (apt-get) and
-# starts when they do not answer, as `make test` does. Without apt-get, start
-# them with `docker compose --profile deps up -d mysql-dev redis-dev` first.
+# One node on :8080 (HTTP, WebSocket, /web/) and :9000 (gRPC) in insecure mode
+# with config/dev.yaml (GATEWAY_* variables override it). MariaDB and Redis at
+# the default local addresses that do not answer are installed (apt-get, as
+# root) and started first; settings that name other servers are only checked
+# (gateway config check -connect). Prints the API key and a push command.
+# Without apt-get: docker compose --profile deps up -d mysql-dev redis-dev first.
 run:
-	bash .ci/services.sh --databases
-	go run -ldflags "$(LDFLAGS)" ./cmd/gateway serve -config config/dev.yaml
+	go build -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
+	bash .ci/dev.sh bin/gateway config/dev.yaml
 
 # The test command (README). It first makes sure MariaDB and Redis answer and
 # nginx, Chromium, a CJK font and Node.js 20+ are installed (.ci/services.sh;

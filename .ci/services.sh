@@ -3,16 +3,19 @@
 # empty password) and Redis (127.0.0.1:6379) answer, nginx, Chromium, a CJK
 # font (fonts-noto-cjk), Node.js 20+ and Node.js 22 are installed. Installs with apt-get
 # what is absent and starts the services when they do not answer. Used by
-# `make services`, `make test` and .ci/run; `make run` passes --databases:
-# MariaDB and Redis only.
+# `make services`, `make test` and .ci/run. --databases: MariaDB and Redis
+# only; --mariadb or --redis: that one only (`make run`, through .ci/dev.sh,
+# asks for those its settings name at the default local addresses).
 # Safe to run again: what is there and answering is left alone.
 set -euo pipefail
 
-databases_only=""
+databases_only="" want_mariadb=1 want_redis=1
 case "${1:-}" in
 --databases) databases_only=1 ;;
+--mariadb) databases_only=1 want_redis="" ;;
+--redis) databases_only=1 want_mariadb="" ;;
 "") ;;
-*) echo "usage: $0 [--databases]" >&2; exit 2 ;;
+*) echo "usage: $0 [--databases|--mariadb|--redis]" >&2; exit 2 ;;
 esac
 
 log() { echo "services: $*"; }
@@ -61,8 +64,9 @@ wait_for() {
 # containers: docker compose --profile deps up -d mysql-dev redis-dev):
 # both ports answering is enough.
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-if [ -n "$databases_only" ] && ! command -v mariadb >/dev/null && tcp_open 3306 && tcp_open 6379; then
-	log "127.0.0.1:3306 and :6379 answer (no mariadb client here to check more)"
+if [ -n "$databases_only" ] && { [ -z "$want_mariadb" ] || { ! command -v mariadb >/dev/null && tcp_open 3306; }; } &&
+	{ [ -z "$want_redis" ] || tcp_open 6379; }; then
+	log "${want_mariadb:+127.0.0.1:3306 }${want_redis:+127.0.0.1:6379 }answer${want_mariadb:+ (no mariadb client here to check more)}"
 	exit 0
 fi
 
@@ -77,10 +81,14 @@ if [ -z "$databases_only" ]; then
 	command -v chromium >/dev/null || need+=(chromium)
 	cjk_font || need+=(fonts-noto-cjk)
 fi
-command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
-[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v redis-cli >/dev/null || need+=(redis-tools)
+if [ -n "$want_mariadb" ]; then
+	command -v mariadb >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
+	[ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+fi
+if [ -n "$want_redis" ]; then
+	command -v redis-server >/dev/null || need+=(redis-server)
+	command -v redis-cli >/dev/null || need+=(redis-tools)
+fi
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
 # Node.js 20 or newer for the JavaScript client's tests (TestJSClient): Debian
@@ -119,46 +127,50 @@ if [ -z "$databases_only" ] && [ "$(node_major)" -lt 22 ] && [ -n "$node22_pkg" 
 		die "could not install Node.js 22 from npm ($node22_pkg@22)"
 fi
 
-# MariaDB.
-fresh_datadir=""
-if mariadb_up; then
-	log "MariaDB already answers"
-else
-	[ "$(id -u)" = 0 ] || die "MariaDB does not answer and only root can start it here"
-	install -d -o mysql -g mysql /run/mysqld /var/log/mysql
-	if [ ! -d /var/lib/mysql/mysql ]; then
-		log "initialising MariaDB datadir"
-		mariadb-install-db --user=mysql --auth-root-authentication-method=normal >/dev/null
-		fresh_datadir=1
+if [ -n "$want_mariadb" ]; then
+	# MariaDB.
+	fresh_datadir=""
+	if mariadb_up; then
+		log "MariaDB already answers"
+	else
+		[ "$(id -u)" = 0 ] || die "MariaDB does not answer and only root can start it here"
+		install -d -o mysql -g mysql /run/mysqld /var/log/mysql
+		if [ ! -d /var/lib/mysql/mysql ]; then
+			log "initialising MariaDB datadir"
+			mariadb-install-db --user=mysql --auth-root-authentication-method=normal >/dev/null
+			fresh_datadir=1
+		fi
+		log "starting MariaDB"
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+		wait_for MariaDB mariadb_up || die "MariaDB did not answer within 60 s (see /var/log/mysql/error.log)"
 	fi
-	log "starting MariaDB"
-	start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
-	wait_for MariaDB mariadb_up || die "MariaDB did not answer within 60 s (see /var/log/mysql/error.log)"
+	if [ -n "$fresh_datadir" ]; then
+		# A datadir we just made has only root@localhost; the server may skip name
+		# resolution, so TCP from 127.0.0.1 needs its own account.
+		mariadb -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+			GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+	fi
+	if ! mariadb_tcp_root; then
+		echo "services: ******************************************************************" >&2
+		echo "services: ERROR: MariaDB answers, but root cannot log in with an empty password" >&2
+		echo "services: over TCP 127.0.0.1:3306, which the tests need. Fix the account, e.g.:" >&2
+		echo "services:   mariadb -uroot -e \"CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';" >&2
+		echo "services:     GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION\"" >&2
+		echo "services: ******************************************************************" >&2
+		exit 1
+	fi
+	log "MariaDB root login over 127.0.0.1:3306 works"
 fi
-if [ -n "$fresh_datadir" ]; then
-	# A datadir we just made has only root@localhost; the server may skip name
-	# resolution, so TCP from 127.0.0.1 needs its own account.
-	mariadb -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
-		GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
-fi
-if ! mariadb_tcp_root; then
-	echo "services: ******************************************************************" >&2
-	echo "services: ERROR: MariaDB answers, but root cannot log in with an empty password" >&2
-	echo "services: over TCP 127.0.0.1:3306, which the tests need. Fix the account, e.g.:" >&2
-	echo "services:   mariadb -uroot -e \"CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';" >&2
-	echo "services:     GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION\"" >&2
-	echo "services: ******************************************************************" >&2
-	exit 1
-fi
-log "MariaDB root login over 127.0.0.1:3306 works"
 
-# Redis.
-if redis_up; then
-	log "Redis already answers"
-else
-	log "starting Redis"
-	mkdir -p /var/lib/redis /var/log/redis
-	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-		--dir /var/lib/redis --logfile /var/log/redis/ci.log
-	wait_for Redis redis_up || die "Redis did not answer within 60 s (see /var/log/redis/ci.log)"
+if [ -n "$want_redis" ]; then
+	# Redis.
+	if redis_up; then
+		log "Redis already answers"
+	else
+		log "starting Redis"
+		mkdir -p /var/lib/redis /var/log/redis
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+			--dir /var/lib/redis --logfile /var/log/redis/ci.log
+		wait_for Redis redis_up || die "Redis did not answer within 60 s (see /var/log/redis/ci.log)"
+	fi
 fi

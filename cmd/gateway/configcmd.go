@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/cmd/gateway/settings"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 //go:generate go run . config reference -o ../../config/reference.yaml
@@ -74,6 +76,8 @@ func runConfigCheck(ctx context.Context, args []string, getenv func(string) stri
 func checkConnections(ctx context.Context, cfg *settings.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// What fails is returned below; go-redis's own lines would repeat it.
+	goredis.SetLogger(redisLogger{slog.New(slog.DiscardHandler)})
 	var errs []error
 	if err := mysql.PingServer(ctx, cfg.MySQL.DSN); err != nil {
 		errs = append(errs, fmt.Errorf("connect: %w", err))

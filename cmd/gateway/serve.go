@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -11,6 +12,7 @@ import (
 	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/lifecycle"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
@@ -23,6 +25,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, en
 		return err
 	}
 	log := newLogger(cfg, stdout).With("node_id", cfg.NodeID)
+	goredis.SetLogger(redisLogger{log})
 	config.LogUnknown(log, unknown)
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(cfg.Runtime.GCPercent)
@@ -89,4 +92,12 @@ func newLogger(cfg *settings.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redisLogger writes go-redis's log lines as warnings with component=redis
+// instead of its own "redis: 2026/..." lines on stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
 }

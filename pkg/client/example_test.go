@@ -14,7 +14,7 @@ import (
 // restarts, drains and Redis resets, and resumes where it stopped the
 // next time it runs (the position is kept in a directory). Run a gateway
 // in insecure mode (`make run`), then this; push with
-// curl -XPOST localhost:8080/api/push -d '{"user_ids":[1001],"title":"t","content":"hi"}'.
+// curl -XPOST localhost:8080/api/push -H 'Authorization: Bearer dev-api-key-0123456789' -d '{"user_ids":[1001],"title":"t","content":"hi"}'.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
