@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -79,14 +80,26 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 		h.fail(c, notAllowed(c))
 	})
 
-	e.GET("/healthz", h.healthz)
-	e.GET("/readyz", h.readyz)
+	GET(e, "/healthz", h.healthz)
+	GET(e, "/readyz", h.readyz)
 	if svc == nil {
 		return e // a worker-only node: probes (and what the caller adds)
 	}
 
 	for _, rt := range h.routes() {
-		e.Handle(rt.method, rt.path, append([]gin.HandlerFunc{h.allow(rt.op)}, rt.handlers...)...)
+		handlers := append([]gin.HandlerFunc{h.allow(rt.op)}, rt.handlers...)
+		if rt.method == http.MethodGet {
+			GET(e, rt.path, handlers...)
+		} else {
+			e.Handle(rt.method, rt.path, handlers...)
+		}
 	}
 	return e
+}
+
+// GET serves handlers for GET and for HEAD on path (for HEAD the server
+// sends the headers only: health checks and caches ask with HEAD).
+func GET(r gin.IRoutes, path string, handlers ...gin.HandlerFunc) {
+	r.GET(path, handlers...)
+	r.HEAD(path, handlers...)
 }

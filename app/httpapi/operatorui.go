@@ -17,7 +17,7 @@ const uiRoot = "/asynq"
 // Prometheus at prometheus (none: ""). It returns the UI for closing.
 func MountAsynqUI(e *gin.Engine, redis asynq.RedisConnOpt, prometheus string, auth gin.HandlerFunc) *asynqmon.HTTPHandler {
 	h := asynqmon.New(asynqmon.Options{RootPath: uiRoot, RedisConnOpt: redis, PrometheusAddress: prometheus})
-	e.GET(uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
+	GET(e, uiRoot, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, uiRoot+"/") })
 	e.Any(uiRoot+"/*any", auth, gin.WrapH(h))
 	return h
 }
@@ -25,10 +25,10 @@ func MountAsynqUI(e *gin.Engine, redis asynq.RedisConnOpt, prometheus string, au
 // MountPprof serves Go's profiler at /debug/pprof/ behind auth (Operator).
 func MountPprof(e *gin.Engine, auth gin.HandlerFunc) {
 	g := e.Group("/debug/pprof", auth)
-	g.GET("/", gin.WrapF(pprof.Index))
-	g.GET("/cmdline", gin.WrapF(pprof.Cmdline))
-	g.GET("/profile", gin.WrapF(pprof.Profile))
-	g.GET("/symbol", gin.WrapF(pprof.Symbol))
-	g.GET("/trace", gin.WrapF(pprof.Trace))
-	g.GET("/:name", func(c *gin.Context) { pprof.Handler(c.Param("name")).ServeHTTP(c.Writer, c.Request) })
+	GET(g, "/", gin.WrapF(pprof.Index))
+	GET(g, "/cmdline", gin.WrapF(pprof.Cmdline))
+	GET(g, "/profile", gin.WrapF(pprof.Profile))
+	GET(g, "/symbol", gin.WrapF(pprof.Symbol))
+	GET(g, "/trace", gin.WrapF(pprof.Trace))
+	GET(g, "/:name", func(c *gin.Context) { pprof.Handler(c.Param("name")).ServeHTTP(c.Writer, c.Request) })
 }

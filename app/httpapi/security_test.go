@@ -22,7 +22,8 @@ import (
 
 // TestEveryUserRouteNeedsAToken walks the REST route table: in jwt mode
 // every route of a User operation refuses a request without a token, and
-// every route the engine serves is in the table (none escapes the policy).
+// every route the engine serves is in the table (none escapes the policy;
+// HEAD is served as its GET, and refuses as GET does).
 func TestEveryUserRouteNeedsAToken(t *testing.T) {
 	env := apptest.MustEnv(t)
 	e := httpapi.NewHandler(env.Service, httpapi.Options{Auth: authFor(app.AuthJWT, apiKey)})
@@ -30,6 +31,9 @@ func TestEveryUserRouteNeedsAToken(t *testing.T) {
 	ops := httpapi.Operations()
 	for _, r := range e.Routes() {
 		key := r.Method + " " + r.Path
+		if r.Method == http.MethodHead {
+			key = "GET " + r.Path
+		}
 		if _, ok := ops[key]; !ok && r.Path != "/healthz" && r.Path != "/readyz" {
 			t.Errorf("route %s is not in the route table", key)
 		}
@@ -44,6 +48,11 @@ func TestEveryUserRouteNeedsAToken(t *testing.T) {
 		r := mustDo(t, srv, call{Method: method, Path: strings.ReplaceAll(path, ":id", "1"), Body: `{}`})
 		if r.Status != http.StatusUnauthorized || r.errorCode() != app.EUnauthenticated {
 			t.Errorf("%s (%s) without a token: %d %s", key, op, r.Status, r.Body)
+		}
+		if method == http.MethodGet {
+			if r := mustDo(t, srv, call{Method: http.MethodHead, Path: strings.ReplaceAll(path, ":id", "1")}); r.Status != http.StatusUnauthorized {
+				t.Errorf("HEAD %s (%s) without a token: %d", path, op, r.Status)
+			}
 		}
 	}
 	if users < 8 {

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,10 +17,13 @@ import (
 )
 
 // MountWeb serves files (the demo page and the JavaScript client) under
-// /web/ and redirects / to it.
+// /web/ and redirects / to it. Each file has an ETag, its content's hash,
+// so a browser revalidates with If-None-Match and gets 304 while the
+// node's build is the same.
 func MountWeb(e *gin.Engine, files fs.FS) {
-	e.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
-	e.GET("/web/*file", func(c *gin.Context) {
+	var etags sync.Map // name -> the quoted ETag of its content
+	GET(e, "/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
+	GET(e, "/web/*file", func(c *gin.Context) {
 		name := strings.TrimPrefix(c.Param("file"), "/")
 		if name == "" {
 			name = "index.html"
@@ -43,6 +49,12 @@ func MountWeb(e *gin.Engine, files fs.FS) {
 			// A module other origins may import (module scripts need CORS).
 			c.Header("Access-Control-Allow-Origin", "*")
 		}
+		etag, ok := etags.Load(name)
+		if !ok {
+			sum := sha256.Sum256(b)
+			etag, _ = etags.LoadOrStore(name, `"`+hex.EncodeToString(sum[:16])+`"`)
+		}
+		c.Header("ETag", etag.(string))
 		c.Header("Cache-Control", "no-cache")
 		http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
 	})

@@ -70,3 +70,46 @@ func TestMountWeb(t *testing.T) {
 		})
 	}
 }
+
+// TestWebValidators: the client and the page carry an ETag, a request
+// with it gets 304 without a body, and HEAD answers the headers of GET.
+func TestWebValidators(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	httpapi.MountWeb(e, web.Files)
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	for _, path := range []string{"/web/gateway-client.js", "/web/"} {
+		get, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(get.Body)
+		get.Body.Close()
+		etag := get.Header.Get("ETag")
+		if get.StatusCode != 200 || len(etag) < 10 || !strings.HasPrefix(etag, `"`) {
+			t.Fatalf("GET %s: %d, ETag %q; want 200 with a quoted ETag", path, get.StatusCode, etag)
+		}
+
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("If-None-Match", etag)
+		again, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(again.Body)
+		again.Body.Close()
+		if again.StatusCode != http.StatusNotModified || len(rest) != 0 {
+			t.Errorf("GET %s with If-None-Match: %d and %d bytes, want 304 and none", path, again.StatusCode, len(rest))
+		}
+
+		head, err := http.Head(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head.Body.Close()
+		if head.StatusCode != 200 || head.Header.Get("ETag") != etag || head.ContentLength != int64(len(body)) {
+			t.Errorf("HEAD %s: %d, ETag %q, length %d; want 200, %q, %d", path, head.StatusCode, head.Header.Get("ETag"), head.ContentLength, etag, len(body))
+		}
+	}
+}

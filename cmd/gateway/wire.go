@@ -118,7 +118,7 @@ func (n *node) trimMemory(ctx context.Context) {
 // on a listener of its own without auth, for an internal network.
 func (n *node) mountMetrics(engine *gin.Engine, operator gin.HandlerFunc) {
 	if n.cfg.Metrics.Addr == "" {
-		engine.GET("/metrics", operator, gin.WrapH(n.metrics.Handler()))
+		httpapi.GET(engine, "/metrics", operator, gin.WrapH(n.metrics.Handler()))
 		return
 	}
 	mux := http.NewServeMux()
