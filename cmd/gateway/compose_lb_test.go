@@ -48,8 +48,9 @@ func published(svc types.ServiceConfig) []string {
 
 // TestComposeNginxWiring: nginx runs the repo's files (the very ones the
 // nginx test runs), includes each from where compose mounts it, balances
-// over exactly the nodes' HTTP and gRPC ports, and is published on 8080
-// and 9000.
+// over exactly the nodes' HTTP and gRPC ports (through their shared
+// network alias, resolved again every few seconds), and is published on
+// 8080 and 9000.
 func TestComposeNginxWiring(t *testing.T) {
 	p, _ := mustLoadCompose(t)
 	lb := p.Services["nginx"]
@@ -70,11 +71,9 @@ func TestComposeNginxWiring(t *testing.T) {
 			t.Errorf("/etc/nginx/%s: mounted from %q, included %v", file, src, slices.Contains(included, "/etc/nginx/"+file))
 		}
 	}
-	upstreams := map[string][]string{}
-	for _, u := range regexp.MustCompile(`upstream\s+(\w+)\s*\{([^}]*)\}`).FindAllStringSubmatch(string(conf), -1) {
-		for _, s := range regexp.MustCompile(`server\s+([^\s;]+)`).FindAllStringSubmatch(u[2], -1) {
-			upstreams[u[1]] = append(upstreams[u[1]], s[1])
-		}
+	targets := map[string]string{}
+	for _, set := range regexp.MustCompile(`set\s+\$(gateway_http|gateway_grpc)\s+([^\s;]+);`).FindAllStringSubmatch(string(conf), -1) {
+		targets[set[1]] = set[2]
 	}
 	cfg, err := LoadConfig(filepath.Join("../../config/docker.yaml"), env(map[string]string{"GATEWAY_AUTH_MODE": "insecure"}))
 	if err != nil {
@@ -82,13 +81,24 @@ func TestComposeNginxWiring(t *testing.T) {
 	}
 	_, httpPort, _ := net.SplitHostPort(cfg.HTTP.Addr)
 	_, grpcPort, _ := net.SplitHostPort(cfg.GRPC.Addr)
-	want := map[string][]string{}
-	for _, n := range nodes {
-		want["gateway_http"] = append(want["gateway_http"], n+":"+httpPort)
-		want["gateway_grpc"] = append(want["gateway_grpc"], n+":"+grpcPort)
+	want := map[string]string{"gateway_http": "gateway:" + httpPort, "gateway_grpc": "gateway:" + grpcPort}
+	if diff := cmp.Diff(want, targets); diff != "" {
+		t.Errorf("nginx targets (-nodes +nginx.conf):\n%s", diff)
 	}
-	if diff := cmp.Diff(want, upstreams); diff != "" {
-		t.Errorf("nginx upstreams (-nodes +nginx.conf):\n%s", diff)
+	// "gateway" names exactly the nodes, and nginx asks Docker's DNS again
+	// within seconds, so a recreated node's new address is used.
+	var aliased []string
+	for name, svc := range p.Services {
+		if n := svc.Networks["default"]; n != nil && slices.Contains(n.Aliases, "gateway") {
+			aliased = append(aliased, name)
+		}
+	}
+	slices.Sort(aliased)
+	if diff := cmp.Diff(nodes, aliased); diff != "" {
+		t.Errorf("services with the network alias gateway (-nodes +got):\n%s", diff)
+	}
+	if !regexp.MustCompile(`(?m)^\s*resolver\s+127\.0\.0\.11\s+valid=\d+s\b`).Match(conf) {
+		t.Errorf("nginx.conf has no resolver for Docker's DNS with a short validity")
 	}
 	if diff := cmp.Diff([]string{":8080->80", ":9000->9000"}, published(lb)); diff != "" {
 		t.Errorf("nginx ports (-want +got):\n%s", diff)

@@ -79,7 +79,7 @@ var nodes = []string{"gateway-1", "gateway-2", "gateway-3"}
 
 // TestComposeLoadsOnAFreshClone: docker-compose.yml loads with the
 // compose-spec loader in a copy of the tracked files (no .env), in each
-// profile; the demo seed is off unless SEED_DEMO asks for it.
+// profile; the nodes never seed the demo houses, demo-seed does.
 func TestComposeLoadsOnAFreshClone(t *testing.T) {
 	// The loader refuses what `docker compose` refuses: a required env_file
 	// that is not there (as docker-compose.yml once had).
@@ -96,6 +96,7 @@ func TestComposeLoadsOnAFreshClone(t *testing.T) {
 	}{
 		{nil, base},
 		{[]string{"monitoring"}, append(slices.Clone(base), "grafana", "prometheus")},
+		{[]string{"demo"}, append(slices.Clone(base), "demo-seed")},
 		{[]string{"deps"}, append(slices.Clone(base), "mysql-dev", "redis-dev")},
 		{[]string{"redis-cluster"}, append(slices.Clone(base), "redis-c1", "redis-c2", "redis-c3", "redis-c4", "redis-c5", "redis-c6",
 			"redis-cluster-init")},
@@ -114,26 +115,40 @@ func TestComposeLoadsOnAFreshClone(t *testing.T) {
 		}
 	}
 
-	seed := func(p *types.Project) []string {
-		var out []string
-		for _, n := range nodes {
-			out = append(out, *p.Services[n].Environment["GATEWAY_MYSQL_SEED_DEMO"])
+	p, _ := loadCompose(dir, nil, "demo")
+	for _, n := range nodes {
+		if got := *p.Services[n].Environment["GATEWAY_MYSQL_SEED_DEMO"]; got != "false" {
+			t.Errorf("%s: GATEWAY_MYSQL_SEED_DEMO %q, want false (demo-seed loads the houses)", n, got)
 		}
-		return out
 	}
-	p, _ := loadCompose(dir, nil)
-	if diff := cmp.Diff([]string{"false", "false", "false"}, seed(p)); diff != "" {
-		t.Errorf("demo seed by default (-want +got):\n%s", diff)
+	seeder := p.Services["demo-seed"]
+	if diff := cmp.Diff([]string{"migrate"}, []string(seeder.Command)); diff != "" || *seeder.Environment["GATEWAY_MYSQL_SEED_DEMO"] != "true" {
+		t.Errorf("demo-seed: command (-want +got):\n%s, seed %q", diff, *seeder.Environment["GATEWAY_MYSQL_SEED_DEMO"])
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("SEED_DEMO=true\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := loadCompose(dir, nil)
-	if err != nil {
-		t.Fatalf("with a .env: %v", err)
-	}
-	if diff := cmp.Diff([]string{"true", "true", "true"}, seed(p)); diff != "" {
-		t.Errorf("demo seed with SEED_DEMO=true in .env (-want +got):\n%s", diff)
+}
+
+// TestComposeREADMESequenceRecreatesNoNode loads the project as each
+// compose command of the README and docs/operations.md sees it (the demo
+// profile, then the monitoring profile, then none): every node's resolved
+// configuration is the same in all of them, which is what compose
+// compares to decide whether to recreate a container.
+func TestComposeREADMESequenceRecreatesNoNode(t *testing.T) {
+	dir := freshClone(t)
+	var first *types.Project
+	for _, profiles := range [][]string{{"demo"}, {"monitoring"}, nil, {"demo", "monitoring"}} {
+		p, err := loadCompose(dir, nil, profiles...)
+		if err != nil {
+			t.Fatalf("profiles %v: %v", profiles, err)
+		}
+		if first == nil {
+			first = p
+			continue
+		}
+		for _, n := range append(slices.Clone(nodes), "nginx", "mysql", "redis") {
+			if diff := cmp.Diff(first.Services[n], p.Services[n]); diff != "" {
+				t.Errorf("profiles %v change %s (-demo +now), so compose would recreate it:\n%s", profiles, n, diff)
+			}
+		}
 	}
 }
 

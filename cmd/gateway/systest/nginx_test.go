@@ -31,6 +31,25 @@ type lb struct {
 // includes the repo's access log and server block bodies verbatim.
 func MustStartNginx(tb testing.TB, nodes ...*testenv.Gateway) *lb {
 	tb.Helper()
+	var httpUp, grpcUp strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.HTTPURL, "http://"))
+		fmt.Fprintf(&grpcUp, "        server %s;\n", n.GRPCAddr)
+	}
+	upstreams := fmt.Sprintf(`    upstream gateway_http {
+%s        keepalive 8;
+    }
+    upstream gateway_grpc {
+%s    }
+`, httpUp.String(), grpcUp.String())
+	return mustStartNginxConf(tb, upstreams, "gateway_http", "gateway_grpc")
+}
+
+// mustStartNginxConf runs nginx with the repo's files, http (extra
+// directives of the http block: upstreams, a resolver) and the targets of
+// the server blocks ($gateway_http, $gateway_grpc).
+func mustStartNginxConf(tb testing.TB, http, httpTarget, grpcTarget string) *lb {
+	tb.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		bin = "/usr/sbin/nginx" // Debian's; .ci/run installs nginx-light
@@ -41,11 +60,6 @@ func MustStartNginx(tb testing.TB, nodes ...*testenv.Gateway) *lb {
 		tb.Fatal(err)
 	}
 	httpPort, grpcPort := testenv.MustFreePort(tb), testenv.MustFreePort(tb)
-	var httpUp, grpcUp strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&httpUp, "        server %s;\n", strings.TrimPrefix(n.HTTPURL, "http://"))
-		fmt.Fprintf(&grpcUp, "        server %s;\n", n.GRPCAddr)
-	}
 	conf := fmt.Sprintf(`master_process off;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
@@ -58,21 +72,19 @@ http {
     fastcgi_temp_path %[1]s/fastcgi;
     uwsgi_temp_path %[1]s/uwsgi;
     scgi_temp_path %[1]s/scgi;
-    upstream gateway_http {
-%[2]s        keepalive 8;
-    }
-    upstream gateway_grpc {
-%[3]s    }
+%[2]s
     server {
         listen 127.0.0.1:%[4]d;
+        set $gateway_http %[3]s;
         include %[6]s/gateway-http.conf;
     }
     server {
         listen 127.0.0.1:%[5]d http2;
+        set $gateway_grpc %[7]s;
         include %[6]s/gateway-grpc.conf;
     }
 }
-`, dir, httpUp.String(), grpcUp.String(), httpPort, grpcPort, deploy)
+`, dir, http, httpTarget, httpPort, grpcPort, deploy, grpcTarget)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
