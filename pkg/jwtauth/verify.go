@@ -21,7 +21,8 @@ type Claims struct {
 	Expires time.Time // exp
 }
 
-// Options configure a Verifier. At least one of Secret and Keys is needed.
+// Options configure a Verifier. At least one of Secret, Keys and Remote is
+// needed.
 type Options struct {
 	// Secret verifies HS256 tokens (nil: HS256 is refused).
 	Secret []byte
@@ -30,6 +31,9 @@ type Options struct {
 	// without a kid, or with a kid no key has, with every key without an
 	// ID (from PEM files).
 	Keys []Key
+	// Remote, when set, verifies RS256/ES256 tokens whose kid no key of
+	// Keys has, with the keys of a JWKS URL.
+	Remote *RemoteKeys
 	// Issuer and Audience, when set, must be the token's iss and one of
 	// its aud.
 	Issuer, Audience string
@@ -42,6 +46,7 @@ type Verifier struct {
 	secret []byte
 	byID   map[string]Key
 	anon   []Key
+	remote *RemoteKeys
 	parser *jwt.Parser
 }
 
@@ -57,10 +62,13 @@ func NewVerifier(secret []byte, now func() time.Time) *Verifier {
 
 // New returns a Verifier for opts.
 func New(opts Options) (*Verifier, error) {
-	v := &Verifier{secret: opts.Secret, byID: map[string]Key{}}
+	v := &Verifier{secret: opts.Secret, byID: map[string]Key{}, remote: opts.Remote}
 	methods := map[string]bool{}
 	if len(opts.Secret) > 0 {
 		methods[jwt.SigningMethodHS256.Alg()] = true
+	}
+	if opts.Remote != nil {
+		methods["RS256"], methods["ES256"] = true, true
 	}
 	for _, k := range opts.Keys {
 		alg, err := algOf(k)
@@ -128,6 +136,12 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 			}
 			return k.Public, nil
 		}
+		if v.remote != nil {
+			return v.remote.key(t)
+		}
+	}
+	if v.remote != nil && len(v.anon) == 0 {
+		return v.remote.key(t)
 	}
 	var set jwt.VerificationKeySet
 	for _, k := range v.anon {
