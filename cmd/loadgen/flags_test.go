@@ -56,27 +56,6 @@ func TestParseScenarioValidatesFlags(t *testing.T) {
 	}
 }
 
-func TestScenarioArg(t *testing.T) {
-	tests := []struct {
-		args  []string
-		name  string
-		rest  []string
-		found bool
-	}{
-		{[]string{"-phases", "a"}, "", []string{"-phases", "a"}, false},
-		{[]string{"-scenario", "ramp", "-users", "10"}, "ramp", []string{"-users", "10"}, true},
-		{[]string{"-own-redis", "--scenario=idle", "-conns", "5"}, "idle", []string{"-own-redis", "-conns", "5"}, true},
-		{[]string{"-users", "10", "-scenario"}, "", []string{"-users", "10", "-scenario"}, true},
-		{[]string{"--", "-scenario", "x"}, "", []string{"--", "-scenario", "x"}, false},
-	}
-	for _, tt := range tests {
-		name, rest, found := scenarioArg(tt.args)
-		if diff := cmp.Diff([]any{tt.name, tt.rest, tt.found}, []any{name, rest, found}); diff != "" {
-			t.Errorf("scenarioArg(%q) (-want +got):\n%s", tt.args, diff)
-		}
-	}
-}
-
 func TestFlagSettings(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var c commonConfig

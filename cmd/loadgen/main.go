@@ -8,10 +8,8 @@
 //	loadgen idle      [flags]  many idle connections: CPU per connection, RSS per connection, idle CPU
 //	loadgen footprint [flags]  what Redis holds per idle user, per user with messages, per message
 //	loadgen soak      [flags]  a long run at a fixed rate with client churn: RSS, goroutines, open files over time
-//	loadgen run       [flags]  -scenario NAME, or the former phases (-phases a,b,r)
 //	loadgen chart     [flags]  SVG of a ramp's latency percentiles against the offered rate
 //	loadgen clients   [flags]  (a role) hold one WebSocket per user, record what arrives
-//	loadgen push      [flags]  (a role) push at a fixed rate to running nodes
 //
 // docs/benchmarks.md describes the method.
 package main
@@ -46,10 +44,8 @@ const usage = `usage:
   loadgen idle      [flags]   -conns idle connections: CPU per new connection, RSS per connection, idle CPU
   loadgen footprint [flags]   Redis memory and keys per idle user, per user with messages, per stored message
   loadgen soak      [flags]   push at -rate for -duration (30m) while clients drop and resume: RSS, goroutines, open files
-  loadgen run       [flags]   -scenario NAME [its flags], or the former phases: -phases a,b,r
   loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate (or a soak's resources)
   loadgen clients   [flags]   role: one WebSocket per user, record every message, write a summary on exit
-  loadgen push      [flags]   role: push at a fixed rate through POST /api/push to running nodes
 Run "loadgen <command> -h" for the flags of a command.`
 
 // run executes one command; it returns when the command is done or ctx ends.
@@ -61,14 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runScenarioCommand(ctx, args[0], args[1:], getenv, stdout, stderr)
 	}
 	switch args[0] {
-	case "run":
-		return runRun(ctx, args[1:], getenv, stdout, stderr)
 	case "chart":
 		return runChart(args[1:], stdout)
 	case "clients":
 		return runClients(ctx, args[1:], getenv, stdout)
-	case "push":
-		return runPush(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
