@@ -9,7 +9,7 @@
 //	loadgen footprint [flags]  what Redis holds per idle user, per user with messages, per message
 //	loadgen soak      [flags]  a long run at a fixed rate with client churn: RSS, goroutines, open files over time
 //	loadgen chart     [flags]  SVG of a ramp's latency percentiles against the offered rate
-//	loadgen clients   [flags]  (a role) hold one WebSocket per user, record what arrives
+//	loadgen clients            (a role) hold one WebSocket per user, record what arrives
 //
 // docs/benchmarks.md describes the method.
 package main
@@ -45,7 +45,7 @@ const usage = `usage:
   loadgen footprint [flags]   Redis memory and keys per idle user, per user with messages, per stored message
   loadgen soak      [flags]   push at -rate for -duration (30m) while clients drop and resume: RSS, goroutines, open files
   loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate (or a soak's resources)
-  loadgen clients   [flags]   role: one WebSocket per user, record every message, write a summary on exit
+  loadgen clients             role: one WebSocket per user (settings in $LOADGEN_CLIENTS), record every message, write a summary on exit
 Run "loadgen <command> -h" for the flags of a command.`
 
 // run executes one command; it returns when the command is done or ctx ends.
@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "chart":
 		return runChart(args[1:], stdout)
 	case "clients":
-		return runClients(ctx, args[1:], getenv, stdout)
+		return runClients(ctx, getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -61,17 +61,6 @@ func (r *reserveReport) failures() []string {
 	return nil
 }
 
-func (r *reserveReport) printTable(w io.Writer) {
-	printRows(w, "reserve", [][2]string{
-		{"concurrency", fmt.Sprint(r.Concurrency)},
-		{"POST /house/reserve", fmt.Sprintf("%.0f creates/s (%d, %d failed); p50 %.2f ms, p99 %.2f ms", r.CreatesPerSec, r.Creates, r.CreateErrors, r.CreateP50MS, r.CreateP99MS)},
-		{"node CPU per create", fmt.Sprintf("%.1f µs", r.NodeCPUUS)},
-		{"raw single-row INSERT", fmt.Sprintf("%.0f inserts/s (%d)", r.InsertsPerSec, r.Inserts)},
-		{"creates / raw inserts", fmt.Sprintf("%.2f", r.Ratio)},
-		{"node log warnings", fmt.Sprint(r.NodeWarnings)},
-	})
-}
-
 func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "reserve: POST /house/reserve against raw INSERTs, %d in flight, %s each\n", c.concurrency, c.duration)
 	nodes, err := o.startNodes(ctx, 1)
