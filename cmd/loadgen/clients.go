@@ -58,34 +58,16 @@ func runClients(ctx context.Context, getenv func(string) string, stdout io.Write
 	if len(cfg.Nodes) == 0 || cfg.Users <= 0 || cfg.Status <= 0 || (cfg.Auth == "jwt" && len(cfg.Secret) < jwtauth.MinSecretLen) {
 		return errors.New("clients: nodes, users, status and (jwt) a secret must be set")
 	}
-	sum := holdClients(ctx, cfg, stdout)
-	b, err := json.Marshal(sum)
-	if err == nil {
-		err = os.WriteFile(cfg.Out, b, 0o644)
-	}
+	b, err := json.Marshal(holdClients(ctx, cfg, stdout))
 	if err != nil {
 		return err
 	}
-	return writeLine(stdout, statusLine{Event: "done", Connected: sum.Connected, Received: sum.Received, Reconnects: sum.Reconnects, Failed: sum.Failed})
-}
-
-var stdoutMu sync.Mutex
-
-// writeLine prints v as one JSON line.
-func writeLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	stdoutMu.Lock()
-	defer stdoutMu.Unlock()
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	return os.WriteFile(cfg.Out, b, 0o644)
 }
 
 // statusLine is what a clients process prints on stdout, one JSON object a
 // line: "progress" every interval, "ready" once every user got its
-// connected frame, "done" after the summary is written.
+// connected frame.
 type statusLine struct {
 	Event      string            `json:"event"`
 	Connected  int64             `json:"connected"` // users that got a connected frame at least once
@@ -106,21 +88,13 @@ type stepLive struct {
 
 // clientSummary is what a clients process writes at the end.
 type clientSummary struct {
-	Users      int            `json:"users"`
-	Connected  int64          `json:"connected"`
-	Reconnects int64          `json:"reconnects"`
-	DialErrors int64          `json:"dial_errors"`
-	Failed     int64          `json:"failed"`
-	Received   int64          `json:"received"`
-	Gaps       int64          `json:"gaps"`              // a seq more than one above the previous of the user
-	OutOfOrder int64          `json:"out_of_order"`      // a seq not above the previous of the user
-	Duplicates int64          `json:"client_duplicates"` // notifications the client dropped as already handed over
-	Events     map[string]int `json:"events"`            // non-data frames other than connected
-	CloseCodes map[string]int `json:"close_codes"`       // why sessions ended before the stop
-	ConnectMS  int64          `json:"connect_ms"`
-	Logs       []userLog      `json:"logs"`
-	Positions  []userPosition `json:"positions,omitempty"` // compact runs: each user's position instead of Logs
-	Churned    int64          `json:"churned,omitempty"`
+	ClientCounts
+	Received   int64          // data messages, repeats included
+	OutOfOrder int64          // a seq not above the previous of the user
+	Duplicates int64          // notifications the client dropped as already handed over
+	Logs       []userLog      // every message (not compact)
+	Positions  []userPosition // compact runs: each user's position and counts
+	Churned    int64
 }
 
 // userLog is every data message one user received, in arrival order: [index
@@ -238,7 +212,6 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 		dialer: &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}}
 	states := make([]*userState, cfg.Users)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i := range states {
 		st := &userState{id: int64(cfg.Offset + i + 1), node: cfg.Nodes[i%len(cfg.Nodes)], compact: cfg.Compact}
 		st.log.User = st.id
@@ -250,18 +223,17 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	var connectMS int64
+	enc, ready := json.NewEncoder(stdout), false // status lines come from this goroutine only
 	_ = tickUntil(context.Background(), done, cfg.Status, func() bool {
-		_ = writeLine(stdout, g.status("progress"))
-		if connectMS == 0 && g.connected.Load() == int64(cfg.Users) {
-			connectMS = max(time.Since(start).Milliseconds(), 1)
-			_ = writeLine(stdout, g.status("ready"))
+		_ = enc.Encode(g.status("progress"))
+		if !ready && g.connected.Load() == int64(cfg.Users) {
+			ready = true
+			_ = enc.Encode(g.status("ready"))
 		}
 		return false
 	})
-	sum := clientSummary{Users: cfg.Users, Connected: g.connected.Load(), Reconnects: g.reconnects.Load(),
-		DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(), Received: g.received.Load(),
-		Events: g.events, CloseCodes: g.closeCodes, ConnectMS: connectMS, Churned: g.churned.Load()}
+	sum := clientSummary{ClientCounts: ClientCounts{Reconnects: g.reconnects.Load(), DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(),
+		Events: g.events, CloseCodes: g.closeCodes}, Received: g.received.Load(), Churned: g.churned.Load()}
 	for _, st := range states {
 		sum.Gaps, sum.OutOfOrder, sum.Duplicates = sum.Gaps+st.gaps, sum.OutOfOrder+st.ooo, sum.Duplicates+st.dups
 		if len(st.log.Msgs) > 0 {

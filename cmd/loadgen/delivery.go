@@ -18,7 +18,7 @@ type ClientCounts struct {
 	CloseCodes map[string]int `json:"close_codes,omitempty"`
 }
 
-func (c *ClientCounts) add(s clientSummary) {
+func (c *ClientCounts) add(s ClientCounts) {
 	if c.Events == nil {
 		c.Events, c.CloseCodes = map[string]int{}, map[string]int{}
 	}
@@ -96,7 +96,7 @@ func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport 
 	unexpected := map[msgKey]int{}
 	var fromSched, fromSend []int64
 	for _, c := range clients {
-		r.add(c)
+		r.add(c.ClientCounts)
 		r.OutOfOrder += c.OutOfOrder
 		r.Duplicated += int(c.Duplicates) // the gateway sent them again; the client kept them from the app
 		for _, l := range c.Logs {
@@ -177,7 +177,7 @@ func compactDelivery(pushed map[int64]*pushedTo, accepted int, sums []clientSumm
 	d := soakDelivery{Expected: accepted}
 	got := map[int64]userPosition{}
 	for _, s := range sums {
-		d.add(s)
+		d.add(s.ClientCounts)
 		d.Received += s.Received
 		for _, pos := range s.Positions {
 			got[pos.User] = pos

@@ -18,7 +18,7 @@ func TestMergeDelivery(t *testing.T) {
 	clients := []clientSummary{
 		{Logs: []userLog{{User: 1, Epochs: []string{"e1"}, Msgs: [][5]int64{
 			{0, 1, int64(a), 1000, 500}, {0, 2, int64(b), 3000, 2000}, {0, 2, int64(b), 9000, 9000}}}}},
-		{Gaps: 1, Reconnects: 2, Events: map[string]int{"reset": 1}, Logs: []userLog{{User: 2, Epochs: []string{"e2", "e9"}, Msgs: [][5]int64{
+		{ClientCounts: ClientCounts{Gaps: 1, Reconnects: 2, Events: map[string]int{"reset": 1}}, Logs: []userLog{{User: 2, Epochs: []string{"e2", "e9"}, Msgs: [][5]int64{
 			{0, 1, int64(idHash("x")), 2000, -1}, {1, 7, 0, 5000, 5000}}}}},
 	}
 	got := mergeDelivery(pushed, clients)
