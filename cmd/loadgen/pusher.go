@@ -267,12 +267,14 @@ func (p *pusher) stepCounts(k int) (sp stepPlan, accepted, failed int, achieved 
 	return st.plan, st.accepted, st.failed, float64(st.inWindow) / st.plan.Length.Seconds(), true
 }
 
+// stepsStarted is how many steps the schedule has begun.
 func (p *pusher) stepsStarted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.steps)
 }
 
+// accepted is how many messages the gateway accepted so far.
 func (p *pusher) accepted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
