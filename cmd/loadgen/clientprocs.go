@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/houseview/gateway/pkg/testenv"
@@ -21,22 +20,20 @@ import (
 // lines.
 type clientProc struct {
 	*testenv.Process
-	out                                   string
-	connected, received, live, reconnects atomic.Int64
-	ready, linesClosed                    chan struct{}
-	mu                                    sync.Mutex
-	steps                                 map[int]*stepLive
+	out                string
+	ready, linesClosed chan struct{}
+	mu                 sync.Mutex
+	last               statusLine        // the latest status line
+	steps              map[int]*stepLive // every step reported so far
 }
 
 // startClients spreads users firstUser+1 .. firstUser+users over procs
 // clients processes (round-robin over the nodes within each) and waits
 // until every user got its connected frame. It returns the processes and
-// how long connecting took. cfg gives the scenario's own settings.
+// how long connecting took. cfg holds the scenario's own settings.
 func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, procs, firstUser int, cfg clientsConfig) (clientProcs, time.Duration, error) {
-	start := time.Now()
-	per := (users + procs - 1) / procs
-	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack
-	cfg.Status = max(cfg.Status, 100*time.Millisecond)
+	start, per := time.Now(), (users+procs-1)/procs
+	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack, cfg.Status = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack, max(cfg.Status, 100*time.Millisecond)
 	if o.cfg.auth == "jwt" {
 		cfg.Secret = []byte(o.jwtSecret)
 	}
@@ -50,7 +47,7 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 		}
 		cps = append(cps, cp)
 	}
-	deadline := time.Now().Add(o.cfg.readyTimeout)
+	deadline := time.Now().Add(readyTimeout)
 	for _, cp := range cps {
 		var err error
 		werr := tickUntil(ctx, cp.ready, 100*time.Millisecond, func() bool {
@@ -58,9 +55,9 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 			case cp.HasExited():
 				err = fmt.Errorf("%s exited before all users connected (%v):\n%s", cp.Name, cp.Err(), cp.LogTail(2000))
 			case time.Now().After(deadline):
-				err = fmt.Errorf("only %d of %d users connected within %s", cps.connected(), users, o.cfg.readyTimeout)
+				err = fmt.Errorf("only %d of %d users connected within %s", cps.total(connected), users, readyTimeout)
 			}
-			o.progress.maybe(func() string { return fmt.Sprintf("connecting: %d of %d users", cps.connected(), users) })
+			o.progress.maybe(func() string { return fmt.Sprintf("connecting: %d of %d users", cps.total(connected), users) })
 			return err != nil
 		})
 		if err = errors.Join(werr, err); err != nil {
@@ -69,6 +66,9 @@ func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, pr
 	}
 	return cps, time.Since(start), nil
 }
+
+// readyTimeout bounds the start of a node and the connecting of all users.
+const readyTimeout = 3 * time.Minute
 
 func (o *orch) startClientProc(name string, cfg clientsConfig) (*clientProc, error) {
 	b, err := json.Marshal(cfg)
@@ -104,11 +104,8 @@ func (c *clientProc) follow(r io.ReadCloser) {
 		if json.Unmarshal(sc.Bytes(), &s) != nil {
 			continue
 		}
-		c.connected.Store(s.Connected)
-		c.received.Store(s.Received)
-		c.live.Store(s.Live)
-		c.reconnects.Store(s.Reconnects)
 		c.mu.Lock()
+		c.last = s
 		for k, v := range s.Steps {
 			c.steps[k] = v
 		}
@@ -120,10 +117,9 @@ func (c *clientProc) follow(r io.ReadCloser) {
 }
 
 // summary stops the process and reads its summary file.
-func (c *clientProc) summary(grace time.Duration) (clientSummary, error) {
-	var s clientSummary
+func (c *clientProc) summary() (s clientSummary, err error) {
 	var ee *exec.ExitError
-	if err := c.Stop(grace); err != nil && !(errors.As(err, &ee) && !ee.Exited()) {
+	if err := c.Stop(30 * time.Second); err != nil && !(errors.As(err, &ee) && !ee.Exited()) {
 		return s, fmt.Errorf("%s: %w\n%s", c.Name, err, c.LogTail(2000))
 	}
 	<-c.linesClosed
@@ -137,25 +133,21 @@ func (c *clientProc) summary(grace time.Duration) (clientSummary, error) {
 // clientProcs are the clients processes of a scenario.
 type clientProcs []*clientProc
 
-func (cs clientProcs) sum(f func(*clientProc) *atomic.Int64) int64 {
+// The figures of a status line that total over the processes.
+func connected(s *statusLine) int64  { return s.Connected }
+func received(s *statusLine) int64   { return s.Received }
+func live(s *statusLine) int64       { return s.Live }
+func reconnects(s *statusLine) int64 { return s.Reconnects }
+
+// total is f summed over the processes' latest status lines.
+func (cs clientProcs) total(f func(*statusLine) int64) int64 {
 	var n int64
 	for _, c := range cs {
-		n += f(c).Load()
+		c.mu.Lock()
+		n += f(&c.last)
+		c.mu.Unlock()
 	}
 	return n
-}
-
-func (cs clientProcs) connected() int64 {
-	return cs.sum(func(c *clientProc) *atomic.Int64 { return &c.connected })
-}
-func (cs clientProcs) received() int64 {
-	return cs.sum(func(c *clientProc) *atomic.Int64 { return &c.received })
-}
-func (cs clientProcs) live() int64 {
-	return cs.sum(func(c *clientProc) *atomic.Int64 { return &c.live })
-}
-func (cs clientProcs) reconnects() int64 {
-	return cs.sum(func(c *clientProc) *atomic.Int64 { return &c.reconnects })
 }
 
 // cpu is the CPU seconds the processes used.
@@ -181,25 +173,24 @@ func (cs clientProcs) step(k int) stepLive {
 	return out
 }
 
-// summaries stops every process (all at once) and reads the summaries.
-func (cs clientProcs) summaries() ([]clientSummary, error) {
-	out := make([]clientSummary, len(cs))
-	errs := make([]error, len(cs))
-	var wg sync.WaitGroup
-	for i, c := range cs {
-		wg.Go(func() { out[i], errs[i] = c.summary(30 * time.Second) })
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
-}
-
 // waitDelivered waits until the processes together received want data
 // messages, or timeout (then it says so on w); it returns when that was.
 func (cs clientProcs) waitDelivered(ctx context.Context, w io.Writer, want int64, timeout time.Duration, what string) time.Time {
-	if !waitFor(ctx, timeout, func() bool { return cs.received() >= want }) {
-		fmt.Fprintf(w, "  %s wait ended after %s with %d of %d messages\n", what, timeout, cs.received(), want)
+	if !waitFor(ctx, timeout, func() bool { return cs.total(received) >= want }) {
+		fmt.Fprintf(w, "  %s wait ended after %s with %d of %d messages\n", what, timeout, cs.total(received), want)
 	}
 	return time.Now()
+}
+
+// summaries stops every process (all at once) and reads the summaries.
+func (cs clientProcs) summaries() ([]clientSummary, error) {
+	out, errs := make([]clientSummary, len(cs)), make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() { out[i], errs[i] = c.summary() })
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // finish waits a second for late duplicates, then stops the processes and

@@ -76,9 +76,12 @@ type msgKey struct {
 	seq   int64
 }
 
+// expectation is an accepted message: its id's hash, step, receipts and
+// the latencies of the first (µs from the scheduled and the actual send).
 type expectation struct {
-	idHash    uint32
-	step, got int32
+	idHash      uint32
+	step, got   int32
+	sched, send int64
 }
 
 // mergeDelivery matches every accepted message with the clients' receipts
@@ -92,64 +95,68 @@ func mergeDelivery(pushed []pushResult, clients []clientSummary) deliveryReport 
 		steps = max(steps, int(p.Step)+1)
 	}
 	r.Expected, r.Steps = len(want), make([]stepDelivery, steps)
-	stepLat := make([][]int64, steps)
 	unexpected := map[msgKey]int{}
-	var fromSched, fromSend []int64
 	for _, c := range clients {
-		r.add(c.ClientCounts)
-		r.OutOfOrder += c.OutOfOrder
-		r.Duplicated += int(c.Duplicates) // the gateway sent them again; the client kept them from the app
-		for _, l := range c.Logs {
-			for _, m := range l.Msgs {
-				r.Received++
-				k := msgKey{l.User, l.Epochs[m[0]], m[1]}
-				e := want[k]
-				switch {
-				case e == nil:
-					if unexpected[k]++; unexpected[k] > 1 {
-						r.Duplicated++
-					}
-					continue
-				case e.got > 0:
-					r.Duplicated++
-					r.Steps[e.step].Duplicated++
-					e.got++
-					continue
-				}
-				e.got++
-				if e.idHash != uint32(m[2]) {
-					r.IDMismatch++
-				}
-				if m[3] >= 0 {
-					fromSched, stepLat[e.step] = append(fromSched, m[3]), append(stepLat[e.step], m[3])
-				}
-				if m[4] >= 0 {
-					fromSend = append(fromSend, m[4])
-				}
-			}
-		}
+		r.receive(c, want, unexpected)
 	}
 	r.Unexpected = len(unexpected)
+	r.Unique = len(unexpected)
+	stepLat := make([][]int64, steps)
+	var fromSched, fromSend []int64
 	for k, e := range want {
 		s := &r.Steps[e.step]
-		if e.got > 0 {
-			r.Unique++
-			s.Unique++
+		if e.got == 0 {
+			r.Lost++
+			s.Lost++
+			if len(r.LostSamples) < 10 {
+				r.LostSamples = append(r.LostSamples, fmt.Sprintf("user %d epoch %s seq %d", k.user, k.epoch, k.seq))
+			}
 			continue
 		}
-		r.Lost++
-		s.Lost++
-		if len(r.LostSamples) < 10 {
-			r.LostSamples = append(r.LostSamples, fmt.Sprintf("user %d epoch %s seq %d", k.user, k.epoch, k.seq))
+		r.Unique++
+		s.Unique++
+		if e.sched >= 0 {
+			fromSched, stepLat[e.step] = append(fromSched, e.sched), append(stepLat[e.step], e.sched)
+		}
+		if e.send >= 0 {
+			fromSend = append(fromSend, e.send)
 		}
 	}
-	r.Unique += len(unexpected)
 	slices.Sort(r.LostSamples)
 	for i := range r.Steps {
 		r.Steps[i].FromSchedule = latencies(stepLat[i])
 	}
 	r.FromSchedule, r.FromSend = latencies(fromSched), latencies(fromSend)
 	return r
+}
+
+// receive counts the receipts of one clients process against want (the
+// accepted messages) and unexpected (the others, with their receipts).
+func (r *deliveryReport) receive(c clientSummary, want map[msgKey]*expectation, unexpected map[msgKey]int) {
+	r.add(c.ClientCounts)
+	r.OutOfOrder += c.OutOfOrder
+	r.Duplicated += int(c.Duplicates) // the gateway sent them again; the client kept them from the app
+	for _, l := range c.Logs {
+		for _, m := range l.Msgs {
+			r.Received++
+			k := msgKey{l.User, l.Epochs[m[0]], m[1]}
+			switch e := want[k]; {
+			case e == nil:
+				if unexpected[k]++; unexpected[k] > 1 {
+					r.Duplicated++
+				}
+			case e.got > 0:
+				e.got++
+				r.Duplicated++
+				r.Steps[e.step].Duplicated++
+			default:
+				e.got, e.sched, e.send = 1, m[3], m[4]
+				if e.idHash != uint32(m[2]) {
+					r.IDMismatch++
+				}
+			}
+		}
+	}
 }
 
 // soakDelivery is what the clients of a compact run got against what the

@@ -21,6 +21,8 @@ type loadRun struct {
 	s0              loadSample
 	self0, clients0 float64 // CPU seconds of the pusher (this process) and the clients at the start
 	onDelivered     func()  // called once the accepted messages are in
+	lastAccepted    int     // for the progress line
+	lastAt          time.Time
 }
 
 // startLoad starts the nodes and the clients of c, then the pusher of
@@ -41,6 +43,7 @@ func (o *orch) startLoad(ctx context.Context, c loadConfig, clients clientsConfi
 	r.s0, r.self0, r.clients0 = r.meter.sample(), cpuSeconds(os.Getpid()), cps.cpu()
 	go r.p.run(ctx)
 	<-r.p.started
+	r.lastAt = r.p.start
 	return r, nil
 }
 
@@ -51,6 +54,20 @@ func (r *loadRun) follow(ctx context.Context, done <-chan struct{}, d time.Durat
 	r.p.stop()
 	<-r.p.done
 	return err
+}
+
+// line is the progress line: the current step, its target and the rate
+// achieved since the last line, its p99 so far, sessions and the cores the
+// nodes and Redis used.
+func (r *loadRun) line() string {
+	k := max(r.p.stepsStarted()-1, 0)
+	sp, _, _, _, _ := r.p.stepCounts(k)
+	acc, now := r.p.accepted(), time.Now()
+	rate := float64(acc-r.lastAccepted) / now.Sub(r.lastAt).Seconds()
+	r.lastAccepted, r.lastAt = acc, now
+	node, redis := r.meter.cores()
+	return fmt.Sprintf("step %d: target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | accepted %d, received %d | live %d, reconnects %d | node %.2f cores, redis %.2f cores",
+		k, sp.Rate, rate, float64(r.cps.step(k).Hist.quantile(0.99))/1000, acc, r.cps.total(received), r.cps.total(live), r.cps.total(reconnects), node, redis)
 }
 
 // loadEnd is what a load ended with.
@@ -138,18 +155,7 @@ func (c *fixedConfig) run(ctx context.Context, o *orch) (scenarioReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	lastAcc, lastAt := 0, time.Now()
-	err = r.follow(ctx, r.p.done, 100*time.Millisecond, func() bool {
-		o.progress.maybe(func() string {
-			acc, now := r.p.accepted(), time.Now()
-			rate := float64(acc-lastAcc) / now.Sub(lastAt).Seconds()
-			lastAcc, lastAt = acc, now
-			node, redis := r.meter.cores()
-			return fmt.Sprintf("target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | connected %d/%d | node %.2f cores, redis %.2f cores",
-				c.rate, rate, float64(r.cps.step(0).Hist.quantile(0.99))/1000, r.cps.live(), c.users, node, redis)
-		})
-		return false
-	})
+	err = r.follow(ctx, r.p.done, 100*time.Millisecond, func() bool { o.progress.maybe(r.line); return false })
 	if err != nil {
 		return nil, err
 	}

@@ -106,11 +106,11 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 		secs := w1.at.Sub(w0.at).Seconds()
 		rep.IdleCores, rep.IdleRedisCores = round3((w1.node()-w0.node())/secs), round3((w1.redis-w0.redis)/secs)
 	}
-	rep.LiveAtEnd, rep.Reconnects = cps.live(), cps.reconnects()
+	rep.LiveAtEnd, rep.Reconnects = cps.total(live), cps.total(reconnects)
 	// Then one message to every user (500 per request): each must get it once.
 	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.conns, batch: min(c.conns, 500), concurrency: 4,
 		step: oneStep(20000, c.conns)})
-	before := cps.received()
+	before := cps.total(received)
 	p.run(ctx)
 	rep.Probe = p.report()
 	cps.waitDelivered(ctx, o.out, before+int64(rep.Probe.Accepted), time.Minute, "probe")
@@ -130,7 +130,7 @@ func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what st
 	return tickUntil(ctx, done, 100*time.Millisecond, func() bool {
 		o.progress.maybe(func() string {
 			node, redis := meter.cores()
-			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, meter.cps.connected(), c.conns, meter.cps.live(), node, redis)
+			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, meter.cps.total(connected), c.conns, meter.cps.total(live), node, redis)
 		})
 		return false
 	})

@@ -157,7 +157,7 @@ type loadMeter struct {
 }
 
 func (m *loadMeter) sample() loadSample {
-	s := loadSample{at: time.Now(), redis: m.rdb.cpuSeconds(), delivered: m.cps.received()}
+	s := loadSample{at: time.Now(), redis: m.rdb.cpuSeconds(), delivered: m.cps.total(received)}
 	for _, n := range m.nodes {
 		s.nodes = append(s.nodes, cpuSeconds(n.Pid()))
 	}

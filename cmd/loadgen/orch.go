@@ -240,7 +240,7 @@ func (o *orch) startNodes(ctx context.Context, n int) ([]*gatewayNode, error) {
 	nodes := make([]*gatewayNode, 0, n)
 	ready := func(ns []*gatewayNode) error {
 		for _, node := range ns {
-			ctx, cancel := context.WithTimeoutCause(ctx, o.cfg.readyTimeout, fmt.Errorf("no 200 within %s", o.cfg.readyTimeout))
+			ctx, cancel := context.WithTimeoutCause(ctx, readyTimeout, fmt.Errorf("no 200 within %s", readyTimeout))
 			err := node.WaitReady(ctx)
 			cancel()
 			if err != nil {

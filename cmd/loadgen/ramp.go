@@ -97,7 +97,7 @@ func (c *rampConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &rampWatch{cfg: c, o: o, r: r, lastAt: r.p.start}
+	w := &rampWatch{cfg: c, o: o, r: r}
 	var stopAt time.Duration
 	if err := r.follow(ctx, nil, 50*time.Millisecond, func() bool {
 		stopAt = time.Since(r.p.start)
@@ -146,9 +146,6 @@ type rampWatch struct {
 	bounds    []loadSample // bounds[k]: at the start of step k
 	live      [][]string   // the live verdict of each judged step
 	stoppedBy string
-
-	lastAccepted int
-	lastAt       time.Time
 }
 
 // tick is one look at the ramp el after its start; true: it is over.
@@ -179,21 +176,8 @@ func (w *rampWatch) tick(el time.Duration) bool {
 	if w.stoppedBy == "" && len(w.live) == c.maxSteps {
 		w.stoppedBy = fmt.Sprintf("all %d steps good (-max-steps)", c.maxSteps)
 	}
-	w.o.progress.maybe(w.line)
+	w.o.progress.maybe(w.r.line)
 	return w.stoppedBy != ""
-}
-
-// line is the progress line: the step, its target and the rate achieved
-// over the last interval, the step's p99 so far, connections and CPU.
-func (w *rampWatch) line() string {
-	k := max(w.r.p.stepsStarted()-1, 0)
-	sp, _, _, _, _ := w.r.p.stepCounts(k)
-	acc, now := w.r.p.accepted(), time.Now()
-	rate := float64(acc-w.lastAccepted) / now.Sub(w.lastAt).Seconds()
-	w.lastAccepted, w.lastAt = acc, now
-	node, redis := w.r.meter.cores()
-	return fmt.Sprintf("step %d: target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | connected %d/%d | node %.2f cores, redis %.2f cores",
-		k, sp.Rate, rate, float64(w.r.cps.step(k).Hist.quantile(0.99))/1000, w.r.cps.live(), w.cfg.users, node, redis)
 }
 
 // judge returns why a complete step is bad; none means good.

@@ -48,7 +48,7 @@ type commonConfig struct {
 	keep, ownRedis, ownCluster                                bool
 	redisDB                                                   int
 	nodeEnv                                                   listFlag
-	timeout, readyTimeout, progress                           time.Duration
+	timeout, progress                                         time.Duration
 }
 
 func (c *commonConfig) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -70,7 +70,6 @@ func (c *commonConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.ack, "ack", "none", "the clients' acknowledgements: none (a message counts as delivered when written), batch (ack=1, one ack frame a second) or each (an ack frame per message, the simplest honest client)")
 	fs.Var(&c.nodeEnv, "node-env", "extra KEY=VALUE for every node (repeatable), e.g. GATEWAY_WS_BUFFER_SIZE=64")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound of the whole run")
-	fs.DurationVar(&c.readyTimeout, "ready-timeout", 3*time.Minute, "bound of start-up and of connecting all clients")
 	fs.DurationVar(&c.progress, "progress", time.Second, "interval of the progress line on stderr (at least 1s; 0: none)")
 	fs.StringVar(&c.jsonOut, "json", "", "append the run's JSON line to this file (default: print it on stdout after the table)")
 }
@@ -85,8 +84,8 @@ func (c *commonConfig) check() error {
 		return fmt.Errorf("-redis-db %d: want 1 to 15, or 0 for the first free one", c.redisDB)
 	case c.ownRedis && c.ownCluster:
 		return errors.New("-own-redis and -own-redis-cluster exclude each other")
-	case c.timeout <= 0 || c.readyTimeout <= 0:
-		return errors.New("-timeout and -ready-timeout must be positive")
+	case c.timeout <= 0:
+		return errors.New("-timeout must be positive")
 	case c.progress < 0 || (c.progress > 0 && c.progress < time.Second):
 		return fmt.Errorf("-progress %s: want 0 (none) or at least 1s", c.progress)
 	}

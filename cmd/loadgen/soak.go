@@ -111,11 +111,9 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 		if time.Since(r.p.start).Seconds()-samples[len(samples)-1].AtS >= c.sampleEvery.Seconds()-0.5 {
 			samples = append(samples, o.sampleNodes(r))
 		}
-		last := samples[len(samples)-1]
 		o.progress.maybe(func() string {
-			return fmt.Sprintf("%s of %s: accepted %d, received %d | sessions %d, reconnects %d | last sample: RSS %v kB, goroutines %v, open files %v",
-				time.Since(r.p.start).Round(time.Second), c.duration, r.p.accepted(), r.cps.received(), r.cps.live(), r.cps.reconnects(),
-				last.RSSKB, last.Goroutines, last.OpenFiles)
+			last := samples[len(samples)-1]
+			return fmt.Sprintf("%s | last sample: RSS %v kB, goroutines %v, open files %v", r.line(), last.RSSKB, last.Goroutines, last.OpenFiles)
 		})
 		return false
 	})
@@ -151,7 +149,7 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 // sampleNodes reads every node's RSS and open files from /proc and its
 // goroutines from /metrics.
 func (o *orch) sampleNodes(r *loadRun) soakSample {
-	s := soakSample{AtS: round2(time.Since(r.p.start).Seconds()), Sessions: r.cps.live(), Accepted: r.p.accepted(), Received: r.cps.received()}
+	s := soakSample{AtS: round2(time.Since(r.p.start).Seconds()), Sessions: r.cps.total(live), Accepted: r.p.accepted(), Received: r.cps.total(received)}
 	for _, n := range r.nodes {
 		s.RSSKB = append(s.RSSKB, rssKB(n.Pid()))
 		s.OpenFiles = append(s.OpenFiles, openFDs(n.Pid()))
