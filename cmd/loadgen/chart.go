@@ -109,29 +109,28 @@ func writeRampChart(runs []rampReport, path string) error {
 			label = fmt.Sprintf("%s (run %d)", label, seen[run.Batch])
 		}
 		for pi, pc := range []string{"p50", "p90", "p99"} {
-			var good, bad plotter.XYs
+			var xys plotter.XYs
+			var bad []bool
 			for _, s := range run.Steps {
-				v := []float64{s.P50MS, s.P90MS, s.P99MS}[pi]
-				if !s.Complete || s.Received == 0 || v <= 0 {
-					continue
-				}
-				lo, hi = min(lo, v), max(hi, v)
-				if good = append(good, plotter.XY{X: s.TargetRate, Y: v}); !s.Good {
-					bad = append(bad, plotter.XY{X: s.TargetRate, Y: v})
+				if v := []float64{s.P50MS, s.P90MS, s.P99MS}[pi]; s.Complete && s.Received > 0 && v > 0 {
+					lo, hi = min(lo, v), max(hi, v)
+					xys, bad = append(xys, plotter.XY{X: s.TargetRate, Y: v}), append(bad, !s.Good)
 				}
 			}
-			line, points, err := plotter.NewLinePoints(good)
+			line, points, err := plotter.NewLinePoints(xys)
 			if err != nil {
 				continue // nothing to draw
 			}
 			line.Color, line.Width, line.Dashes = percentileColors[pi], vg.Points(2), runDashes[ri%len(runDashes)]
-			points.Shape, points.Color = draw.CircleGlyph{}, percentileColors[pi]
+			points.GlyphStyleFunc = func(i int) draw.GlyphStyle {
+				g := draw.GlyphStyle{Color: percentileColors[pi], Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
+				if bad[i] {
+					g.Shape = draw.RingGlyph{}
+				}
+				return g
+			}
 			p.Add(line, points)
 			p.Legend.Add(fmt.Sprintf("%s %s, last good %.0f msg/s", pc, label, run.LastGoodRate), line)
-			if hollow, err := plotter.NewScatter(bad); err == nil {
-				hollow.Shape, hollow.Color, hollow.Radius = draw.CircleGlyph{}, color.White, points.Radius*0.6
-				p.Add(hollow)
-			}
 		}
 	}
 	if math.IsInf(lo, 1) {

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -90,9 +89,8 @@ type pusher struct {
 	client           *http.Client
 	start            time.Time
 	started, done    chan struct{}
-	stopCh           chan struct{}
-	stopOnce         sync.Once
-	stopped          atomic.Bool
+	sched            context.Context // ends with the schedule (stop)
+	stop             func()          // no request is sent after it; those in flight finish
 	mu               sync.Mutex
 	steps            []*stepPush
 	results          []pushResult
@@ -107,14 +105,13 @@ type pusher struct {
 }
 
 func newPusher(plan pushPlan) *pusher {
-	return &pusher{plan: plan, started: make(chan struct{}), done: make(chan struct{}), stopCh: make(chan struct{}),
+	p := &pusher{plan: plan, started: make(chan struct{}), done: make(chan struct{}),
 		epochs: map[string]string{}, perUser: map[int64]*pushedTo{}, reqHist: histogram{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: plan.concurrency * 2, MaxIdleConnsPerHost: plan.concurrency, IdleConnTimeout: time.Minute}}}
+	p.sched, p.stop = context.WithCancel(context.Background())
+	return p
 }
-
-// stop ends the schedule: no request is sent after it; those in flight finish.
-func (p *pusher) stop() { p.stopOnce.Do(func() { p.stopped.Store(true); close(p.stopCh) }) }
 
 // pushJob is one request: count messages from message first, of step.
 type pushJob struct {
@@ -152,12 +149,12 @@ func (p *pusher) run(ctx context.Context) {
 		p.mu.Unlock()
 		for j := range sp.requests(p.plan.batch) {
 			job := pushJob{index: index, step: k, first: next, count: sp.size(j, p.plan.batch), due: p.start.Add(sp.due(j, p.plan.batch))}
-			if !sleepUntil(ctx, p.stopCh, job.due) || p.stopped.Load() {
+			if !sleepUntil(ctx, p.sched.Done(), job.due) || p.sched.Err() != nil {
 				return
 			}
 			select {
 			case jobs <- job:
-			case <-p.stopCh:
+			case <-p.sched.Done():
 				return
 			case <-ctx.Done():
 				return
