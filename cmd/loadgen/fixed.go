@@ -37,7 +37,7 @@ func (o *orch) startLoad(ctx context.Context, c loadConfig, clients clientsConfi
 		return nil, err
 	}
 	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
-	r := &loadRun{nodes: nodes, cps: cps, took: took, meter: &loadMeter{nodes: nodes, rdb: o.rdb, cps: cps},
+	r := &loadRun{nodes: nodes, cps: cps, took: took, meter: &loadMeter{nodes: nodes, o: o, cps: cps},
 		p: newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency,
 			step: step, compact: clients.Compact})}
 	r.s0, r.self0, r.clients0 = r.meter.sample(), cpuSeconds(os.Getpid()), cps.cpu()

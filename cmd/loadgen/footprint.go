@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // footprintConfig is the footprint scenario: what a deployment keeps in
@@ -94,7 +96,7 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	}
 	rep.BytesPerIdleUser = round2(float64(mem[1]-mem[0]) / float64(c.idle))
 	rep.KeysPerIdleUser = round2(float64(keys1-keys0) / float64(c.idle))
-	cpu0, redis0 := cpuSeconds(node.Pid()), o.rdb.cpuSeconds()
+	cpu0, redis0 := cpuSeconds(node.Pid()), o.redisCPU()
 	half := c.messages / 2
 	fill := o.fill(ctx, nodes, c.users, half)
 	if _, err := o.settledMemory(ctx, &mem[2]); err != nil {
@@ -102,14 +104,14 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	}
 	fill = append(fill, o.fill(ctx, nodes, c.users, c.messages-half)...)
 	rep.Fill = len(fill)
-	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.rdb.cpuSeconds()-redis0)
+	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.redisCPU()-redis0)
 	rep.RedisUSPerMsg = cpuShare(rep.RedisCPU, int64(c.users*c.messages))
 	if _, err := o.settledMemory(ctx, &mem[3]); err != nil {
 		return nil, err
 	}
 	rep.BytesPerMessage = round2(float64(mem[3]-mem[2]) / float64(c.users*(c.messages-half)))
 	rep.BytesPerUser = round2(float64(mem[2]-mem[1])/float64(c.users) - float64(half)*rep.BytesPerMessage)
-	if err := rep.countKeys(ctx, o.rdb); err != nil {
+	if err := rep.countKeys(ctx, o.rdb.Client); err != nil {
 		return nil, err
 	}
 	// The users with messages, which never had a session, connect: each
@@ -171,8 +173,7 @@ func (o *orch) settledMemory(ctx context.Context, mem *int64) (keys int64, err e
 	if !sleepCtx(ctx, time.Second) {
 		return 0, ctx.Err()
 	}
-	v, ok := infoField(o.rdb.info("memory"), "used_memory")
-	if _, err := fmt.Sscan(v, mem); !ok || err != nil {
+	if _, err := fmt.Sscan(infoValue(o.redisInfo("memory"), "used_memory"), mem); err != nil {
 		return 0, fmt.Errorf("no used_memory in INFO memory")
 	}
 	return o.rdb.Client.DBSize(ctx).Result()
@@ -180,10 +181,10 @@ func (o *orch) settledMemory(ctx context.Context, mem *int64) (keys int64, err e
 
 // countKeys scans the run's DB: keys, keys per user (by the user's hash
 // tag, "{ns:db:u:ID}"), keys without a TTL and the mean stored message.
-func (r *footprintReport) countKeys(ctx context.Context, rdb *redisDB) error {
+func (r *footprintReport) countKeys(ctx context.Context, rdb *goredis.Client) error {
 	perUser := map[string]int{}
 	var msgBytes, msgs int64
-	iter := rdb.Client.Scan(ctx, 0, "*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 	for iter.Next(ctx) {
 		k := iter.Val()
 		r.Keys++
@@ -191,13 +192,13 @@ func (r *footprintReport) countKeys(ctx context.Context, rdb *redisDB) error {
 			perUser[tag]++
 			r.MaxKeysPerUser = max(r.MaxKeysPerUser, perUser[tag])
 		}
-		if ttl, err := rdb.Client.TTL(ctx, k).Result(); err == nil && ttl < 0 {
+		if ttl, err := rdb.TTL(ctx, k).Result(); err == nil && ttl < 0 {
 			if r.KeysWithoutTTL++; len(r.NoTTLSamples) < 5 {
 				r.NoTTLSamples = append(r.NoTTLSamples, k)
 			}
 		}
 		if strings.HasSuffix(k, ":msgs") && msgs < 1000 {
-			if s, err := rdb.Client.LIndex(ctx, k, -1).Result(); err == nil {
+			if s, err := rdb.LIndex(ctx, k, -1).Result(); err == nil {
 				msgBytes, msgs = msgBytes+int64(len(s)), msgs+1
 			}
 		}

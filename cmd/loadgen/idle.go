@@ -82,7 +82,7 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	for _, n := range nodes {
 		rep.Nodes = append(rep.Nodes, idleNode{ID: n.id, BeforeKB: rssKB(n.Pid())})
 	}
-	meter := &loadMeter{nodes: nodes, rdb: o.rdb}
+	meter := &loadMeter{nodes: nodes, o: o}
 	s0 := meter.sample()
 	cps, took, err := o.startClients(ctx, nodes, c.conns, c.procs, 0, clientsConfig{})
 	if err != nil {

@@ -8,57 +8,37 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/houseview/gateway/pkg/testenv"
 )
 
-// redisDB is the Redis logical database of a run, claimed through
-// pkg/testenv with the key the tests use, so a test running meanwhile never
-// picks it; it is flushed before and after. pids are the private
-// redis-servers' (none for a shared server).
-type redisDB struct {
-	*testenv.RedisClaim
-	pids []int
-}
-
-// cpuSeconds is the CPU time Redis has used: from /proc for private
+// redisCPU is the CPU time Redis has used: from /proc for private
 // servers, else from INFO cpu (the whole server's); 0 when unknown.
-func (r *redisDB) cpuSeconds() float64 {
-	if len(r.pids) > 0 {
-		return sumCPU(r.pids)
+func (o *orch) redisCPU() float64 {
+	if len(o.redis) > 0 {
+		return sumCPU(o.redisPids())
 	}
-	info := r.info("cpu")
+	info := o.redisInfo("cpu")
 	return infoFloat(info, "used_cpu_user") + infoFloat(info, "used_cpu_sys")
 }
 
-// version is redis_version (INFO server), or "unknown".
-func (r *redisDB) version() string {
-	if v, ok := infoField(r.info("server"), "redis_version"); ok {
-		return v
-	}
-	return "unknown"
-}
-
-func (r *redisDB) info(section string) string {
+func (o *orch) redisInfo(section string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, _ := r.Client.Info(ctx, section).Result()
+	s, _ := o.rdb.Client.Info(ctx, section).Result()
 	return s
 }
 
-// infoField finds "key:value" in an INFO reply.
-func infoField(info, key string) (string, bool) {
+// infoValue is the value of "key:value" in an INFO reply, or "".
+func infoValue(info, key string) string {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
-			return v, true
+			return v
 		}
 	}
-	return "", false
+	return ""
 }
 
 func infoFloat(info, key string) float64 {
-	v, _ := infoField(info, key)
-	f, _ := strconv.ParseFloat(v, 64)
+	f, _ := strconv.ParseFloat(infoValue(info, key), 64)
 	return f
 }
 
@@ -151,13 +131,13 @@ func (s loadSample) node() float64 {
 // progress line.
 type loadMeter struct {
 	nodes []*gatewayNode
-	rdb   *redisDB
+	o     *orch
 	cps   clientProcs
 	last  loadSample
 }
 
 func (m *loadMeter) sample() loadSample {
-	s := loadSample{at: time.Now(), redis: m.rdb.cpuSeconds(), delivered: m.cps.total(received)}
+	s := loadSample{at: time.Now(), redis: m.o.redisCPU(), delivered: m.cps.total(received)}
 	for _, n := range m.nodes {
 		s.nodes = append(s.nodes, cpuSeconds(n.Pid()))
 	}

@@ -31,9 +31,9 @@ type orch struct {
 	apiKey    string
 	jwtSecret string
 	dbName    string
-	rdb       *redisDB
-	redis     []*testenv.Process // private redis-servers, stopped last
-	redisCPU0 []float64          // their CPU seconds once they were up
+	rdb       *testenv.RedisClaim // the run's Redis database
+	redis     []*testenv.Process  // private redis-servers, stopped last
+	redisCPU0 []float64           // their CPU seconds once they were up
 	tmpDir    bool
 
 	mu    sync.Mutex
@@ -75,7 +75,7 @@ func newOrch(ctx context.Context, scenario string, cfg commonConfig, out, errOut
 		}
 		o.cfg.redisAddr = strings.Join(addrs, ",")
 		if cfg.ownCluster {
-			o.rdb = &redisDB{RedisClaim: testenv.PrivateRedisDB(addrs[0]), pids: o.redisPids()}
+			o.rdb = testenv.PrivateRedisDB(addrs[0])
 			return o, nil
 		}
 	}
@@ -83,7 +83,7 @@ func newOrch(ctx context.Context, scenario string, cfg commonConfig, out, errOut
 	if err != nil {
 		return o, fmt.Errorf("%w; pick another with -redis-db", err)
 	}
-	o.rdb = &redisDB{RedisClaim: claim, pids: o.redisPids()}
+	o.rdb = claim
 	return o, nil
 }
 
