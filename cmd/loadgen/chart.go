@@ -49,7 +49,7 @@ func runChart(args []string, stdout io.Writer) error {
 		return fmt.Errorf("chart: no ramp or soak run in %s", *in)
 	}
 	if err == nil {
-		fmt.Fprintf(stdout, "wrote %s (%d ramp runs, or else the last soak run)\n", *out, len(runs))
+		fmt.Fprintf(stdout, "wrote %s\n", *out)
 	}
 	return err
 }
@@ -101,7 +101,7 @@ func writeRampChart(runs []rampReport, path string) error {
 	p.X.Label.Text, p.Y.Label.Text = "offered rate (messages per second)", "latency, ms (log scale)"
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
-	lo, hi, limit, seen := math.Inf(1), 0.0, 0.0, map[int]int{}
+	lo, hi, xMax, limit, seen := math.Inf(1), 0.0, 0.0, 0.0, map[int]int{}
 	for ri, run := range runs {
 		limit = max(limit, run.P99LimitMS)
 		label := fmt.Sprintf("batch %d", run.Batch)
@@ -113,7 +113,7 @@ func writeRampChart(runs []rampReport, path string) error {
 			var bad []bool
 			for _, s := range run.Steps {
 				if v := []float64{s.P50MS, s.P90MS, s.P99MS}[pi]; s.Complete && s.Received > 0 && v > 0 {
-					lo, hi = min(lo, v), max(hi, v)
+					lo, hi, xMax = min(lo, v), max(hi, v), max(xMax, s.TargetRate)
 					xys, bad = append(xys, plotter.XY{X: s.TargetRate, Y: v}), append(bad, !s.Good)
 				}
 			}
@@ -150,7 +150,7 @@ func writeRampChart(runs []rampReport, path string) error {
 			p.Add(l)
 		}
 	}
-	p.X.Min, p.Legend.Top, p.Legend.Left = 0, true, true
+	p.X.Min, p.X.Max, p.Legend.Top, p.Legend.Left, p.Legend.YOffs = 0, xMax*1.05, true, true, -vg.Points(6)
 	return p.Save(12*vg.Inch, 7*vg.Inch, path)
 }
 
@@ -184,7 +184,9 @@ func writeSoakChart(r *soakReport, path string) error {
 			if l, err := plotter.NewLine(xys); err == nil {
 				l.Color, l.Width = percentileColors[n%len(percentileColors)], vg.Points(2)
 				p.Add(l)
-				p.Legend.Add(fmt.Sprintf("node %d", n+1), l)
+				if len(r.Samples[0].RSSKB) > 1 {
+					p.Legend.Add(fmt.Sprintf("node %d", n+1), l)
+				}
 			}
 		}
 		plots[i] = []*plot.Plot{p}

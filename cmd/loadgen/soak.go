@@ -107,8 +107,9 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 		return nil, err
 	}
 	samples := []soakSample{o.sampleNodes(r)}
-	err = r.follow(ctx, r.p.done, time.Second, func() bool {
-		if time.Since(r.p.start).Seconds()-samples[len(samples)-1].AtS >= c.sampleEvery.Seconds()-0.5 {
+	tick := min(time.Second, c.sampleEvery)
+	err = r.follow(ctx, r.p.done, tick, func() bool { // a sample every c.sampleEvery, give or take half a tick
+		if time.Since(r.p.start).Seconds()-samples[len(samples)-1].AtS >= (c.sampleEvery - tick/2).Seconds() {
 			samples = append(samples, o.sampleNodes(r))
 		}
 		o.progress.maybe(func() string {
