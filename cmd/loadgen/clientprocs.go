@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,7 +34,7 @@ type clientProc struct {
 // how long connecting took. cfg holds the scenario's own settings.
 func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, procs, firstUser int, cfg clientsConfig) (clientProcs, time.Duration, error) {
 	start, per := time.Now(), (users+procs-1)/procs
-	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack, cfg.Status = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack, max(cfg.Status, 100*time.Millisecond)
+	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack, cfg.Status = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack, cmp.Or(cfg.Status, 250*time.Millisecond)
 	if o.cfg.auth == "jwt" {
 		cfg.Secret = []byte(o.jwtSecret)
 	}

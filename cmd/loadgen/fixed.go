@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -32,6 +33,7 @@ func (o *orch) startLoad(ctx context.Context, c loadConfig, clients clientsConfi
 	if err != nil {
 		return nil, err
 	}
+	clients.Status = cmp.Or(clients.Status, 100*time.Millisecond) // the progress line and a ramp's judgement read them
 	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clients)
 	if err != nil {
 		return nil, err
