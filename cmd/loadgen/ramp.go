@@ -113,19 +113,7 @@ func (c *rampConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	rep := &rampReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, P99LimitMS: ms(c.p99Limit), ConnectMS: r.took.Milliseconds(),
 		StoppedBy: w.stoppedBy, Push: e.push, Delivery: d, PusherCPU: e.pusherCPU, ClientCPU: e.clientCPU,
 		Steps: c.stepResults(r.p, d, w.bounds, stopAt)}
-	for i := range rep.Steps {
-		s := &rep.Steps[i]
-		s.WhyBad = []string{"incomplete: the ramp stopped during the step"}
-		if s.Complete {
-			s.WhyBad = c.judge(*s)
-		}
-		if i < len(w.live) && len(s.WhyBad) == 0 { // a step the live judgement stopped at stays bad
-			for _, y := range w.live[i] {
-				s.WhyBad = append(s.WhyBad, "live: "+y)
-			}
-		}
-		s.Good = len(s.WhyBad) == 0
-	}
+	c.judgeSteps(rep.Steps, w.live)
 	var good int
 	if good, rep.FirstBadStep = lastGood(rep.Steps); good >= 0 {
 		rep.LastGoodRate, rep.LastGoodAchieved = rep.Steps[good].TargetRate, rep.Steps[good].AchievedRate
@@ -178,6 +166,24 @@ func (w *rampWatch) tick(el time.Duration) bool {
 	}
 	w.o.progress.maybe(w.r.line)
 	return w.stoppedBy != ""
+}
+
+// judgeSteps marks each step good or bad from the exact merge: an
+// incomplete step is bad, and so is a step the live judgement found bad.
+func (c *rampConfig) judgeSteps(steps []stepResult, live [][]string) {
+	for i := range steps {
+		s := &steps[i]
+		s.WhyBad = []string{"incomplete: the ramp stopped during the step"}
+		if s.Complete {
+			s.WhyBad = c.judge(*s)
+		}
+		if i < len(live) && len(s.WhyBad) == 0 {
+			for _, y := range live[i] {
+				s.WhyBad = append(s.WhyBad, "live: "+y)
+			}
+		}
+		s.Good = len(s.WhyBad) == 0
+	}
 }
 
 // judge returns why a complete step is bad; none means good.

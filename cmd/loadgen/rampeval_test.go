@@ -98,3 +98,24 @@ func TestLastGood(t *testing.T) {
 		})
 	}
 }
+
+func TestJudgeStepsMarksIncompleteAndLiveBadSteps(t *testing.T) {
+	steps := []stepResult{
+		{TargetRate: 100, AchievedRate: 100, P99MS: 5, Complete: true},
+		{TargetRate: 120, AchievedRate: 120, P99MS: 500, Complete: true},
+		{TargetRate: 144, AchievedRate: 144, P99MS: 5, Complete: true}, // good by the merge, bad live
+		{TargetRate: 173, Complete: false},
+	}
+	testCriteria.judgeSteps(steps, [][]string{nil, {"late"}, {"3 repeated"}})
+	var got [][]string
+	for _, s := range steps {
+		if s.Good != (len(s.WhyBad) == 0) {
+			t.Errorf("step %+v: good and its reasons disagree", s)
+		}
+		got = append(got, s.WhyBad)
+	}
+	want := [][]string{nil, {"p99 500.0 ms > 100 ms"}, {"live: 3 repeated"}, {"incomplete: the ramp stopped during the step"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("why bad (-want +got):\n%s", diff)
+	}
+}
