@@ -304,15 +304,8 @@ func stopNodes(nodes []*gatewayNode) []int {
 // get reads base+path with the API key (jwt nodes want it for their
 // operator endpoints); nil when it fails.
 func (o *orch) get(base, path string) []byte {
-	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+o.apiKey)
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
+	status, b, err := send(context.Background(), &http.Client{Timeout: 5 * time.Second}, http.MethodGet, base+path, o.apiKey, nil)
+	if err != nil || status != http.StatusOK {
 		return nil
 	}
 	return b

@@ -340,32 +340,39 @@ type pushAnswer struct {
 
 // postPush sends a push request for n users and returns the results.
 func postPush(ctx context.Context, client *http.Client, node, apiKey string, body []byte, n int) ([]pushAnswer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, node+"/api/push", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("push %s: %d %s", node, resp.StatusCode, bytes.TrimSpace(b))
-	}
+	status, b, err := send(ctx, client, http.MethodPost, node+"/api/push", apiKey, body)
 	var reply struct {
 		Results []pushAnswer `json:"results"`
 	}
-	if err := json.Unmarshal(b, &reply); err != nil {
-		return nil, fmt.Errorf("push %s: bad reply: %w", node, err)
-	}
-	if len(reply.Results) != n {
-		return nil, fmt.Errorf("push %s: %d results for %d users", node, len(reply.Results), n)
+	switch {
+	case err != nil:
+		return nil, err
+	case status != http.StatusOK:
+		return nil, fmt.Errorf("push %s: %d %s", node, status, bytes.TrimSpace(b))
+	case json.Unmarshal(b, &reply) != nil || len(reply.Results) != n:
+		return nil, fmt.Errorf("push %s: a reply without %d results: %.200s", node, n, b)
 	}
 	return reply.Results, nil
+}
+
+// send makes one request with a bearer token (and a JSON body unless nil)
+// and returns the status and the body of the answer.
+func send(ctx context.Context, client *http.Client, method, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, b, err
 }

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,20 +150,10 @@ func (c *reserveConfig) creates(o *orch, base string) (func(context.Context, int
 		// A distinct slot per request: minutes ahead, over 300 houses.
 		when := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).In(shanghai).Format("2006-01-02 15:04:05")
 		body := fmt.Sprintf(`{"user_id":%d,"user_name":"租客%d","house_id":%d,"reserve_time":%q}`, 100000+tenant, tenant, 3001+k%300, when)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/house/reserve", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if tokens[tenant] != "" {
-			req.Header.Set("Authorization", "Bearer "+tokens[tenant])
+		status, _, err := send(ctx, client, http.MethodPost, base+"/house/reserve", tokens[tenant], []byte(body))
+		if err == nil && status != http.StatusCreated {
+			err = errors.New(http.StatusText(status))
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return errors.New(resp.Status)
-		}
-		return nil
+		return err
 	}, nil
 }
