@@ -173,7 +173,7 @@ func (o *orch) settledMemory(ctx context.Context, mem *int64) (keys int64, err e
 	if !sleepCtx(ctx, time.Second) {
 		return 0, ctx.Err()
 	}
-	if _, err := fmt.Sscan(infoValue(o.redisInfo("memory"), "used_memory"), mem); err != nil {
+	if _, err := fmt.Sscan(lineValue(o.redisInfo("memory"), "used_memory:"), mem); err != nil {
 		return 0, fmt.Errorf("no used_memory in INFO memory")
 	}
 	return o.rdb.Client.DBSize(ctx).Result()

@@ -17,7 +17,7 @@ func (o *orch) redisCPU() float64 {
 		return sumCPU(o.redisPids())
 	}
 	info := o.redisInfo("cpu")
-	return infoFloat(info, "used_cpu_user") + infoFloat(info, "used_cpu_sys")
+	return max(lineFloat(info, "used_cpu_user:")+lineFloat(info, "used_cpu_sys:"), 0)
 }
 
 func (o *orch) redisInfo(section string) string {
@@ -27,18 +27,23 @@ func (o *orch) redisInfo(section string) string {
 	return s
 }
 
-// infoValue is the value of "key:value" in an INFO reply, or "".
-func infoValue(info, key string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
-			return v
+// lineValue is what follows prefix on the first line of text that starts
+// with it ("used_memory:" in an INFO reply, "go_goroutines " in /metrics),
+// or "".
+func lineValue(text, prefix string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			return strings.TrimSpace(v)
 		}
 	}
 	return ""
 }
 
-func infoFloat(info, key string) float64 {
-	f, _ := strconv.ParseFloat(infoValue(info, key), 64)
+func lineFloat(text, prefix string) float64 {
+	f, err := strconv.ParseFloat(lineValue(text, prefix), 64)
+	if err != nil {
+		return -1
+	}
 	return f
 }
 

@@ -241,7 +241,8 @@ func runScenarioCommand(ctx context.Context, name string, args []string, getenv 
 			Time: start.UTC().Format(time.RFC3339), DurationS: round2(time.Since(start).Seconds()), CPUs: runtime.NumCPU(),
 			LoadAvgStart: load0, LoadAvgEnd: loadAvg(), Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway),
 			AuthMode: common.auth, Ack: common.ack, NodeSettings: append([]string{"GATEWAY_AUTH_MODE=" + common.auth}, nodeSettings...),
-			NodeEnv: append([]string{}, common.nodeEnv...), OwnRedis: common.ownRedis, RedisVersion: cmp.Or(infoValue(o.redisInfo("server"), "redis_version"), "unknown"), GoVersion: runtime.Version()}}
+			NodeEnv: append([]string{}, common.nodeEnv...), OwnRedis: common.ownRedis, GoVersion: runtime.Version(),
+			RedisVersion: cmp.Or(lineValue(o.redisInfo("server"), "redis_version:"), "unknown")}}
 		rec.OK = len(rec.Failures) == 0
 	}
 	// A run that measured is reported even when the clean-up after it

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -154,17 +151,7 @@ func (o *orch) sampleNodes(r *loadRun) soakSample {
 	for _, n := range r.nodes {
 		s.RSSKB = append(s.RSSKB, rssKB(n.Pid()))
 		s.OpenFiles = append(s.OpenFiles, openFDs(n.Pid()))
-		g := -1
-		sc := bufio.NewScanner(bytes.NewReader(o.get(n.HTTPURL, "/metrics")))
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("go_goroutines ")); ok {
-				if f, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64); err == nil {
-					g = int(f)
-				}
-			}
-		}
-		s.Goroutines = append(s.Goroutines, g)
+		s.Goroutines = append(s.Goroutines, int(lineFloat(string(o.get(n.HTTPURL, "/metrics")), "go_goroutines ")))
 	}
 	return s
 }
