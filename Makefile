@@ -103,17 +103,7 @@ vet:
 services:
 	bash .ci/services.sh
 
-.PHONY: loadtest bench
-
-# The former load test: `loadgen run` runs its phases a (fixed rate: 3 nodes, 3,000 users, 30,000 pushes
-# at 2,000/s) and b (RSS per idle connection at 15,000 connections on 3 nodes), now as the fixed and idle
-# scenarios; see docs/benchmarks.md. Needs MariaDB and Redis (`make services`); uses a fresh gwload_*
-# database and Redis DB 15 (claimed like the tests claim theirs, flushed).
-# LOADGEN_FLAGS: extra flags, e.g. make loadtest LOADGEN_FLAGS='-batch 10 -node-env GATEWAY_WS_BUFFER_SIZE=16'
-loadtest:
-	go build -ldflags "$(LDFLAGS)" -o bin/gateway ./cmd/gateway
-	go build -o bin/loadgen ./cmd/loadgen
-	bin/loadgen run -gateway bin/gateway $(LOADGEN_FLAGS)
+.PHONY: bench
 
 # The standard benchmark set of docs/benchmarks.md ("Method"), each run with a private redis-server
 # (-own-redis) and one node in jwt mode: ramp 5,000 users 1 user per push; ramp 5,000 users 50 per push;

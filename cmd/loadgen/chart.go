@@ -2,16 +2,20 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"os"
-	"strconv"
-	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // runChart is "loadgen chart": an SVG of the latency percentiles of the
@@ -32,241 +36,170 @@ func runChart(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer f.Close()
 	runs, soak, err := readChartRuns(f)
-	f.Close()
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if len(runs) == 0 && soak != nil {
-		if err := os.WriteFile(*out, soakSVG(soak), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s (the last soak run)\n", *out)
-		return nil
-	}
-	if len(runs) == 0 {
+	case len(runs) > 0:
+		err = writeRampChart(runs, *out)
+	case soak != nil:
+		err = writeSoakChart(soak, *out)
+	default:
 		return fmt.Errorf("chart: no ramp or soak run in %s", *in)
 	}
-	if err := os.WriteFile(*out, rampSVG(runs), 0o644); err != nil {
-		return err
+	if err == nil {
+		fmt.Fprintf(stdout, "wrote %s\n", *out)
 	}
-	fmt.Fprintf(stdout, "wrote %s (%d ramp runs)\n", *out, len(runs))
-	return nil
-}
-
-// chartRun is one ramp run to draw.
-type chartRun struct {
-	Label  string
-	Report rampReport
-}
-
-// readRampRuns reads the ramp runs of a JSON-lines file, in order.
-func readRampRuns(r io.Reader) ([]chartRun, error) {
-	runs, _, err := readChartRuns(r)
-	return runs, err
+	return err
 }
 
 // readChartRuns reads the ramp runs of a JSON-lines file, in order, and its
 // last soak run (nil if none).
-func readChartRuns(r io.Reader) ([]chartRun, *soakReport, error) {
-	var (
-		runs []chartRun
-		soak *soakReport
-	)
+func readChartRuns(r io.Reader) (runs []rampReport, soak *soakReport, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	labels := map[string]int{}
 	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
 		var rec struct {
-			Scenario   string          `json:"scenario"`
-			Conditions conditions      `json:"conditions"`
-			Results    json.RawMessage `json:"results"`
+			Scenario string          `json:"scenario"`
+			Results  json.RawMessage `json:"results"`
+		}
+		if len(sc.Bytes()) == 0 {
+			continue
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if rec.Scenario == "soak" {
+		switch rec.Scenario {
+		case "ramp":
+			runs = append(runs, rampReport{})
+			err = json.Unmarshal(rec.Results, &runs[len(runs)-1])
+		case "soak":
 			soak = &soakReport{}
-			if err := json.Unmarshal(rec.Results, soak); err != nil {
-				return nil, nil, fmt.Errorf("line %d: %w", line, err)
-			}
-			continue
+			err = json.Unmarshal(rec.Results, soak)
 		}
-		if rec.Scenario != "ramp" {
-			continue
-		}
-		var rep rampReport
-		if err := json.Unmarshal(rec.Results, &rep); err != nil {
+		if err != nil {
 			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		label := fmt.Sprintf("batch %d", rep.Batch)
-		if labels[label]++; labels[label] > 1 {
-			label = fmt.Sprintf("%s (run %d)", label, labels[label])
-		}
-		runs = append(runs, chartRun{Label: label, Report: rep})
 	}
 	return runs, soak, sc.Err()
 }
 
-// The chart's geometry, in SVG user units.
-const (
-	chartW, chartH             = 960, 540
-	plotL, plotR, plotT, plotB = 80, 700, 70, 470
-)
-
 var (
-	percentileColors = map[string]string{"p50": "#1b9e77", "p90": "#d95f02", "p99": "#7570b3"}
-	runDashes        = []string{"", "8 4", "2 3", "12 3 2 3"}
+	percentileColors = []color.Color{color.RGBA{0x1b, 0x9e, 0x77, 255}, color.RGBA{0xd9, 0x5f, 0x02, 255}, color.RGBA{0x75, 0x70, 0xb3, 255}}
+	runDashes        = [][]vg.Length{nil, {vg.Points(8), vg.Points(4)}, {vg.Points(2), vg.Points(3)}, {vg.Points(12), vg.Points(3), vg.Points(2), vg.Points(3)}}
+	grey             = color.Gray{0x88}
 )
 
-// rampSVG draws p50, p90 and p99 (from the scheduled send, ms, log scale)
-// against each step's offered rate, one line style per run, with the p99
-// limit and each run's last good rate.
-func rampSVG(runs []chartRun) []byte {
-	xMax, yMin, yMax, limit := chartRanges(runs)
-	x := func(rate float64) float64 { return plotL + rate/xMax*(plotR-plotL) }
-	y := func(msv float64) float64 {
-		v := math.Log10(min(max(msv, yMin), yMax))
-		return plotB - (v-math.Log10(yMin))/(math.Log10(yMax)-math.Log10(yMin))*(plotB-plotT)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="13">`+"\n", chartW, chartH, chartW, chartH)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", chartW, chartH)
-	r0 := runs[0].Report
-	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="17" font-weight="bold">%s</text>`+"\n", plotL, xmlText("Latency from the scheduled send against the offered rate (loadgen ramp)"))
-	fmt.Fprintf(&b, `<text x="%d" y="50" fill="#555">%s</text>`+"\n", plotL, xmlText(fmt.Sprintf("%d users, %d node(s); a point per step; hollow: a bad step", r0.Users, r0.Nodes)))
-	// Axes and grid.
-	for d := math.Log10(yMin); d <= math.Log10(yMax)+1e-9; d++ {
-		v := math.Pow(10, d)
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", plotL, plotR, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s ms</text>`+"\n", plotL-6, y(v)+4, trimFloat(v))
-	}
-	tick := niceStep(xMax / 8)
-	for v := 0.0; v <= xMax+1e-9; v += tick {
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#eee"/>`+"\n", x(v), x(v), plotT, plotB)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(v), plotB+18, trimFloat(v))
-	}
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>`+"\n", plotL, plotT, plotR-plotL, plotB-plotT)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">offered rate (messages per second)</text>`+"\n", (plotL+plotR)/2, plotB+42)
-	fmt.Fprintf(&b, `<text transform="translate(22 %d) rotate(-90)" text-anchor="middle">latency, ms (log scale)</text>`+"\n", (plotT+plotB)/2)
-	if limit > 0 {
-		fmt.Fprintf(&b, `<line class="limit" x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="6 3"/>`+"\n", plotL, plotR, y(limit), y(limit))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" fill="#c00" text-anchor="end">p99 limit %s ms</text>`+"\n", plotR-4, y(limit)-5, trimFloat(limit))
-	}
-	// Series and the legend.
-	ly := plotT + 6
+// writeRampChart draws p50, p90 and p99 (from the scheduled send, ms, log
+// scale) against each step's offered rate, one line style per run
+// (labelled by its batch), a hollow point for a bad step, the p99 limit and
+// a vertical line at each run's last good rate.
+func writeRampChart(runs []rampReport, path string) error {
+	p := plot.New()
+	p.Title.Text = "Latency from the scheduled send against the offered rate (loadgen ramp)"
+	p.X.Label.Text, p.Y.Label.Text = "offered rate (messages per second)", "latency, ms (log scale)"
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.Add(plotter.NewGrid())
+	lo, hi, xMax, limit, seen := math.Inf(1), 0.0, 0.0, 0.0, map[int]int{}
 	for ri, run := range runs {
-		dash := runDashes[ri%len(runDashes)]
-		if run.Report.LastGoodRate > 0 {
-			lx := x(run.Report.LastGoodRate)
-			fmt.Fprintf(&b, `<line class="last-good" x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#888" stroke-dasharray="%s"/>`+"\n", lx, lx, plotT, plotB, orDash(dash, "1 3"))
+		limit = max(limit, run.P99LimitMS)
+		label := fmt.Sprintf("batch %d", run.Batch)
+		if seen[run.Batch]++; seen[run.Batch] > 1 {
+			label = fmt.Sprintf("%s (run %d)", label, seen[run.Batch])
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", plotR+16, ly+4, xmlText(run.Label))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">%s</text>`+"\n", plotR+16, ly+20, xmlText(fmt.Sprintf("last good %s msg/s", trimFloat(math.Round(run.Report.LastGoodRate)))))
-		ly += 30
-		for _, pc := range []string{"p50", "p90", "p99"} {
-			name := pc + " " + run.Label
-			var pts []string
-			var marks strings.Builder
-			for _, s := range run.Report.Steps {
-				v := percentileOf(s, pc)
-				if !s.Complete || s.Received == 0 {
-					continue
-				}
-				px, py := x(s.TargetRate), y(v)
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", px, py))
-				fill := percentileColors[pc]
-				if !s.Good {
-					fill = "white"
-				}
-				fmt.Fprintf(&marks, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s" stroke="%s"/>`, px, py, fill, percentileColors[pc])
-			}
-			fmt.Fprintf(&b, `<g class="series" data-series="%s"><title>%s</title>`, xmlText(name), xmlText(name))
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" stroke-dasharray="%s" points="%s"/>%s</g>`+"\n",
-				percentileColors[pc], dash, strings.Join(pts, " "), marks.String())
-			fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>`, plotR+16, plotR+46, ly, ly, percentileColors[pc], dash)
-			fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", plotR+54, ly+4, pc)
-			ly += 18
-		}
-		ly += 12
-	}
-	b.WriteString("</svg>\n")
-	return []byte(b.String())
-}
-
-// chartRanges are the x range (0..xMax msg/s), the y range (ms, whole
-// decades) and the p99 limit of the runs.
-func chartRanges(runs []chartRun) (xMax, yMin, yMax, limit float64) {
-	lo, hi := math.Inf(1), 0.0
-	for _, r := range runs {
-		limit = max(limit, r.Report.P99LimitMS)
-		for _, s := range r.Report.Steps {
-			xMax = max(xMax, s.TargetRate)
-			for _, v := range []float64{s.P50MS, s.P90MS, s.P99MS} {
-				if v > 0 {
-					lo, hi = min(lo, v), max(hi, v)
+		for pi, pc := range []string{"p50", "p90", "p99"} {
+			var xys plotter.XYs
+			var bad []bool
+			for _, s := range run.Steps {
+				if v := []float64{s.P50MS, s.P90MS, s.P99MS}[pi]; s.Complete && s.Received > 0 && v > 0 {
+					lo, hi, xMax = min(lo, v), max(hi, v), max(xMax, s.TargetRate)
+					xys, bad = append(xys, plotter.XY{X: s.TargetRate, Y: v}), append(bad, !s.Good)
 				}
 			}
+			line, points, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				continue // nothing to draw
+			}
+			line.Color, line.Width, line.Dashes = percentileColors[pi], vg.Points(2), runDashes[ri%len(runDashes)]
+			points.GlyphStyleFunc = func(i int) draw.GlyphStyle {
+				g := draw.GlyphStyle{Color: percentileColors[pi], Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
+				if bad[i] {
+					g.Shape = draw.RingGlyph{}
+				}
+				return g
+			}
+			p.Add(line, points)
+			p.Legend.Add(fmt.Sprintf("%s %s, last good %.0f msg/s", pc, label, run.LastGoodRate), line)
 		}
 	}
 	if math.IsInf(lo, 1) {
 		lo, hi = 1, 10
 	}
-	hi = max(hi, limit)
-	yMin = math.Pow(10, math.Floor(math.Log10(max(lo, 0.01))))
-	yMax = math.Pow(10, math.Ceil(math.Log10(hi)))
-	if yMax <= yMin {
-		yMax = yMin * 10
+	lo, hi = math.Pow(10, math.Floor(math.Log10(max(lo, 0.01)))), math.Pow(10, math.Ceil(math.Log10(max(hi, limit, lo*10))))
+	p.Y.Min, p.Y.Max = lo, hi
+	if limit > 0 {
+		l := plotter.NewFunction(func(float64) float64 { return limit })
+		l.Color, l.Dashes = color.RGBA{0xcc, 0, 0, 255}, []vg.Length{vg.Points(6), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("p99 limit %.0f ms", limit), l)
 	}
-	step := niceStep(max(xMax, 1) / 8)
-	return math.Ceil(max(xMax, 1)*1.05/step) * step, yMin, yMax, limit
-}
-
-func percentileOf(s stepResult, pc string) float64 {
-	switch pc {
-	case "p50":
-		return s.P50MS
-	case "p90":
-		return s.P90MS
-	}
-	return s.P99MS
-}
-
-// niceStep rounds v up to 1, 2 or 5 times a power of ten.
-func niceStep(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v {
-			return m * p
+	for ri, run := range runs {
+		if l, err := plotter.NewLine(plotter.XYs{{X: run.LastGoodRate, Y: lo}, {X: run.LastGoodRate, Y: hi}}); err == nil && run.LastGoodRate > 0 {
+			l.Color, l.Dashes = grey, runDashes[(ri+1)%len(runDashes)]
+			p.Add(l)
 		}
 	}
-	return 10 * p
+	p.X.Min, p.X.Max, p.Legend.Top, p.Legend.Left, p.Legend.YOffs = 0, xMax*1.05, true, true, -vg.Points(6)
+	return p.Save(12*vg.Inch, 7*vg.Inch, path)
 }
 
-// trimFloat formats an axis value: whole numbers without decimals, small
-// ones with as few as they need.
-func trimFloat(v float64) string {
-	if v >= 1 {
-		return fmt.Sprintf("%.0f", v)
+// writeSoakChart draws each node's RSS, goroutines and open files against
+// the minutes of the run, one panel each, from zero: flat lines are what a
+// soak wants to see.
+func writeSoakChart(r *soakReport, path string) error {
+	panels := []struct {
+		title string
+		value func(s soakSample, node int) float64
+	}{
+		{"RSS (MiB)", func(s soakSample, n int) float64 { return float64(s.RSSKB[n]) / 1024 }},
+		{"goroutines", func(s soakSample, n int) float64 { return float64(s.Goroutines[n]) }},
+		{"open files", func(s soakSample, n int) float64 { return float64(s.OpenFiles[n]) }},
 	}
-	return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
-}
-
-func orDash(d, def string) string {
-	if d == "" {
-		return def
+	plots := make([][]*plot.Plot, len(panels))
+	for i, panel := range panels {
+		p := plot.New()
+		p.Title.Text, p.X.Label.Text, p.Y.Min, p.X.Min = panel.title, "minutes since the first push", 0, 0
+		if i == 0 {
+			p.Title.Text = fmt.Sprintf("Node resources over a soak run: %d users, %.0f msg/s, %.0f%% of the clients resume every %.0f s; lost %d, duplicated %d\n\n%s",
+				r.Users, r.TargetRate, r.ChurnFraction*100, r.ChurnEveryS, r.Delivery.Lost, r.Delivery.Duplicated, panel.title)
+		}
+		for n := 0; len(r.Samples) > 0 && n < len(r.Samples[0].RSSKB); n++ {
+			var xys plotter.XYs
+			for _, s := range r.Samples {
+				if v := panel.value(s, n); v >= 0 {
+					xys = append(xys, plotter.XY{X: s.AtS / 60, Y: v})
+				}
+			}
+			if l, err := plotter.NewLine(xys); err == nil {
+				l.Color, l.Width = percentileColors[n%len(percentileColors)], vg.Points(2)
+				p.Add(l)
+				if len(r.Samples[0].RSSKB) > 1 {
+					p.Legend.Add(fmt.Sprintf("node %d", n+1), l)
+				}
+			}
+		}
+		plots[i] = []*plot.Plot{p}
 	}
-	return d
+	img := vgsvg.New(12*vg.Inch, 10*vg.Inch)
+	canvases := plot.Align(plots, draw.Tiles{Rows: len(panels), Cols: 1, PadY: vg.Millimeter * 6, PadTop: vg.Millimeter * 2}, draw.New(img))
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = img.WriteTo(f)
+	return errors.Join(err, f.Close())
 }
-
-// xmlText escapes s for XML text and attribute values.
-func xmlText(s string) string { return xmlEscaper.Replace(s) }
-
-var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -17,108 +19,173 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/pkg/client"
-
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// jwtSecretEnv carries the nodes' JWT secret to the clients processes,
-// which mint their users' tokens with it (an environment variable, not a
-// flag, so it does not show in ps).
-const jwtSecretEnv = "LOADGEN_JWT_SECRET"
+// clientsEnv carries the settings of a clients process, the nodes' JWT
+// secret included (an environment variable does not show in ps).
+const clientsEnv = "LOADGEN_CLIENTS"
 
-// clientsConfig is the configuration of "loadgen clients".
+// clientsConfig is what the orchestrator tells a clients process.
 type clientsConfig struct {
-	nodes          []string // http://host:port of the nodes
-	users          int
-	offset         int // users are offset+1 .. offset+users
-	out            string
-	duration       time.Duration // upper bound of the whole run
-	dialParallel   int
-	maxReconnects  int
-	connectTimeout time.Duration
-	ack            bool
-	ackEach        bool // an ack frame per message (with ack)
-	progress       time.Duration
-	auth           string
-	secret         []byte
-	tokenTTL       time.Duration
-	lateAfter      time.Duration // a first receipt later than this from its schedule counts as late
-	compact        bool          // keep positions and counts, not every message (long runs)
-	churnEvery     time.Duration // every this long, drop the connections of churnFraction of the users (0: never)
-	churnFraction  float64
+	Nodes         []string      // http://host:port of the nodes; users are spread round-robin
+	Users, Offset int           // users Offset+1 .. Offset+Users
+	Out           string        // the summary file
+	Duration      time.Duration // upper bound of the whole run
+	Auth          string        // jwt or insecure
+	Secret        []byte        // jwt mode: each user's token is minted with it
+	Ack           string        // none, batch or each
+	Status        time.Duration // interval of the status lines
+	LateAfter     time.Duration // first receipts later than this from their schedule count as late
+	Compact       bool          // keep positions and counts, not every message (long runs)
+	ChurnEvery    time.Duration // drop ChurnFraction of the sessions this often (0: never)
+	ChurnFraction float64
 }
 
-func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("clients", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	nodes := fs.String("nodes", "http://127.0.0.1:8080", "comma-separated node base URLs; users are spread round-robin")
+const (
+	dialParallel   = 64 // handshakes in flight per process
+	maxReconnects  = 20 // a user gives up after this many failed (re)connects in a row
+	connectTimeout = 2 * time.Minute
+)
+
+// runClients is "loadgen clients": hold one WebSocket per user until
+// SIGTERM, then write the summary.
+func runClients(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg clientsConfig
-	fs.IntVar(&cfg.users, "users", 1000, "number of users (one WebSocket each)")
-	fs.IntVar(&cfg.offset, "user-offset", 0, "users are offset+1 .. offset+users")
-	fs.StringVar(&cfg.out, "out", "", "file for the summary JSON (default stdout)")
-	fs.DurationVar(&cfg.duration, "duration", 15*time.Minute, "stop after this long (SIGTERM/SIGINT stop earlier)")
-	fs.IntVar(&cfg.dialParallel, "dial-parallel", 64, "handshakes in flight at once")
-	fs.IntVar(&cfg.maxReconnects, "max-reconnects", 20, "a user gives up after this many failed (re)connects in a row")
-	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 2*time.Minute, "a user gives up when its first connect takes longer")
-	fs.BoolVar(&cfg.ack, "ack", false, "acknowledge what was handed over (ack=1; the gateway then counts a message delivered only when acked), in batches")
-	fs.BoolVar(&cfg.ackEach, "ack-each", false, "with -ack: one ack frame per message instead of batches")
-	fs.DurationVar(&cfg.progress, "progress", 250*time.Millisecond, "interval of the status lines on stdout")
-	fs.StringVar(&cfg.auth, "auth", "jwt", "jwt: ?token=<HS256 JWT minted with $"+jwtSecretEnv+">; insecure: ?user_id=")
-	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 24*time.Hour, "lifetime of the minted tokens")
-	fs.DurationVar(&cfg.lateAfter, "late-after", 100*time.Millisecond, "first receipts later than this from the scheduled send count as late in the status lines")
-	fs.BoolVar(&cfg.compact, "compact", false, "keep each user's position and message counts instead of every message (bounded memory for long runs)")
-	fs.DurationVar(&cfg.churnEvery, "churn-every", 0, "every this long, drop the connections of -churn-fraction of the users, which reconnect and resume (0: no churn)")
-	fs.Float64Var(&cfg.churnFraction, "churn-fraction", 0.05, "share of the users whose connections each churn drops, taken in turn")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if err := json.Unmarshal([]byte(getenv(clientsEnv)), &cfg); err != nil {
+		return fmt.Errorf("clients: $%s: %w", clientsEnv, err)
 	}
-	cfg.nodes = splitList(*nodes)
-	cfg.secret = []byte(getenv(jwtSecretEnv))
-	if err := cfg.check(); err != nil {
-		return err
+	if len(cfg.Nodes) == 0 || cfg.Users <= 0 || cfg.Status <= 0 || (cfg.Auth == "jwt" && len(cfg.Secret) < jwtauth.MinSecretLen) {
+		return errors.New("clients: nodes, users, status and (jwt) a secret must be set")
 	}
-	sum := holdClients(ctx, cfg, stdout)
-	b, err := json.Marshal(sum)
+	b, err := json.Marshal(holdClients(ctx, cfg, stdout))
 	if err != nil {
 		return err
 	}
-	if cfg.out == "" {
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
-	}
-	if err := os.WriteFile(cfg.out, b, 0o644); err != nil {
-		return err
-	}
-	return writeLine(stdout, statusLine{Event: "done", Connected: sum.Connected, Received: sum.Received,
-		Reconnects: sum.Reconnects, Failed: sum.Failed})
+	return os.WriteFile(cfg.Out, b, 0o644)
 }
 
-func (c *clientsConfig) check() error {
+// statusLine is what a clients process prints on stdout, one JSON object a
+// line: "progress" every interval, "ready" once every user got its
+// connected frame.
+type statusLine struct {
+	Event      string            `json:"event"`
+	Connected  int64             `json:"connected"` // users that got a connected frame at least once
+	Live       int64             `json:"live"`      // sessions open now
+	Received   int64             `json:"received"`  // data messages received (repeats included)
+	Reconnects int64             `json:"reconnects"`
+	Failed     int64             `json:"failed"`          // users that gave up
+	Steps      map[int]*stepLive `json:"steps,omitempty"` // steps that changed since the last line, cumulative
+}
+
+// stepLive is what a clients process saw of one schedule step so far.
+type stepLive struct {
+	Received int64     `json:"n"`
+	Repeats  int64     `json:"dup"`
+	Late     int64     `json:"late"` // first receipts later than the late threshold
+	Hist     histogram `json:"h"`    // latency of first receipts from the scheduled send, µs
+}
+
+// clientSummary is what a clients process writes at the end.
+type clientSummary struct {
+	ClientCounts
+	Received   int64          // data messages, repeats included
+	OutOfOrder int64          // a seq not above the previous of the user
+	Duplicates int64          // notifications the client dropped as already handed over
+	Logs       []userLog      // every message (not compact)
+	Positions  []userPosition // compact runs: each user's position and counts
+	Churned    int64
+}
+
+// userLog is every data message one user received, in arrival order: [index
+// of its epoch in Epochs, seq, FNV-32a of its id, µs from the scheduled
+// send, µs from the actual send] (-1: no time in the detail).
+type userLog struct {
+	User   int64      `json:"u"`
+	Epochs []string   `json:"e"`
+	Msgs   [][5]int64 `json:"m"`
+}
+
+// userPosition is where one user's stream stood at the end of a compact run.
+type userPosition struct {
+	User    int64  `json:"u"`
+	Epoch   string `json:"e"`
+	Last    int64  `json:"s"`   // the last seq processed
+	Unique  int64  `json:"n"`   // messages above the position when they came
+	Repeats int64  `json:"dup"` // messages at or behind it, handed over
+	Dropped int64  `json:"cd"`  // resent by the gateway, dropped by the client
+}
+
+// wireDetail is the detail the pusher puts in every message.
+type wireDetail struct {
+	SchedNS int64  `json:"sched_ns"`
+	SentNS  int64  `json:"sent_ns"`
+	Step    *int32 `json:"step"`
+}
+
+// idHash is the FNV-32a of a message id: summaries and pushed results keep
+// it instead of the id.
+func idHash(id string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return h.Sum32()
+}
+
+// sinceNS is now - then in µs, or -1 without then.
+func sinceNS(now, then int64) int64 {
+	if then <= 0 {
+		return -1
+	}
+	return max(now-then, 0) / 1000
+}
+
+// userState is one user of a clients process, owned by its goroutine.
+type userState struct {
+	id, last     int64  // last: the seq processed last (the resume position)
+	epoch, node  string // epoch: the stream the position belongs to
+	log          userLog
+	gaps, ooo    int64
+	dups         int64 // dropped by the client as duplicates
+	unique, reps int64 // data messages above, and at or behind, the position when they came
+	compact      bool
+	conn         atomic.Pointer[net.Conn] // the open session's TCP connection, for the churn
+	live         bool
+}
+
+// take records a data message received at now (unix ns) and moves the
+// position; it says whether the message was a repeat.
+func (st *userState) take(epoch string, seq int64, id string, d wireDetail, now int64) (repeat bool) {
 	switch {
-	case len(c.nodes) == 0 || c.users <= 0 || c.dialParallel <= 0 || c.progress <= 0:
-		return errors.New("clients: -nodes, -users, -dial-parallel and -progress must be set")
-	case c.auth == "jwt" && len(c.secret) < jwtauth.MinSecretLen:
-		return fmt.Errorf("clients: -auth jwt needs $%s (%d+ bytes)", jwtSecretEnv, jwtauth.MinSecretLen)
-	case c.auth != "jwt" && c.auth != "insecure":
-		return fmt.Errorf("clients: -auth %q: want jwt or insecure", c.auth)
-	case c.churnEvery < 0 || c.churnFraction < 0 || c.churnFraction > 1:
-		return errors.New("clients: -churn-every must not be negative and -churn-fraction must be in [0, 1]")
+	case epoch != st.epoch: // the first of an epoch: the stream starts where the gateway said
+		st.epoch, st.last = epoch, seq-1
+	case seq <= st.last:
+		repeat = true
+		st.ooo++
+	case seq > st.last+1:
+		st.gaps++
 	}
-	return nil
+	if repeat {
+		st.reps++
+	} else {
+		st.unique++
+	}
+	st.last = max(st.last, seq)
+	if !st.compact {
+		st.log.Msgs = append(st.log.Msgs, [5]int64{int64(st.epochIndex(epoch)), seq, int64(idHash(id)),
+			sinceNS(now, d.SchedNS), sinceNS(now, d.SentNS)})
+	}
+	return repeat
 }
 
-var stdoutMu sync.Mutex
-
-// writeLine prints v as one JSON line.
-func writeLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+// epochIndex is the index of epoch in the log's epochs, added if new.
+func (st *userState) epochIndex(epoch string) int {
+	for i := len(st.log.Epochs) - 1; i >= 0; i-- {
+		if st.log.Epochs[i] == epoch {
+			return i
+		}
 	}
-	stdoutMu.Lock()
-	defer stdoutMu.Unlock()
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	st.log.Epochs = append(st.log.Epochs, epoch)
+	return len(st.log.Epochs) - 1
 }
 
 // clientGroup is the users of one clients process.
@@ -126,99 +193,84 @@ type clientGroup struct {
 	cfg    clientsConfig
 	dialer *websocket.Dialer
 	sem    chan struct{}
-	steps  *liveSteps
 
 	connected, live, received, reconnects, dialErrors, failed, churned atomic.Int64
 
-	mu         sync.Mutex
-	events     map[string]int
-	closeCodes map[string]int
+	mu                 sync.Mutex
+	events, closeCodes map[string]int
+	steps              map[int]*stepLive
+	changed            map[int]bool
 }
 
 // holdClients connects every user and records until ctx ends or
-// cfg.duration passes.
+// cfg.Duration passes.
 func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clientSummary {
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
-	g := &clientGroup{cfg: cfg, sem: make(chan struct{}, cfg.dialParallel), steps: newLiveSteps(cfg.lateAfter),
-		events: map[string]int{}, closeCodes: map[string]int{},
+	g := &clientGroup{cfg: cfg, sem: make(chan struct{}, dialParallel), events: map[string]int{}, closeCodes: map[string]int{},
+		steps: map[int]*stepLive{}, changed: map[int]bool{},
 		dialer: &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}}
-	states := make([]*userState, cfg.users)
+	states := make([]*userState, cfg.Users)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i := range states {
-		st := &userState{id: int64(cfg.offset + i + 1), node: cfg.nodes[i%len(cfg.nodes)], compact: cfg.compact}
+		st := &userState{id: int64(cfg.Offset + i + 1), node: cfg.Nodes[i%len(cfg.Nodes)], compact: cfg.Compact}
 		st.log.User = st.id
 		states[i] = st
 		wg.Go(func() { g.hold(ctx, st) })
 	}
-
-	if cfg.churnEvery > 0 && cfg.churnFraction > 0 {
+	if cfg.ChurnEvery > 0 && cfg.ChurnFraction > 0 {
 		go g.churn(ctx, states)
 	}
-	var connectMS int64
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	tick := time.NewTicker(cfg.progress)
-	defer tick.Stop()
-	status := func(event string) statusLine {
-		return statusLine{Event: event, Connected: g.connected.Load(), Live: g.live.Load(),
-			Received: g.received.Load(), Reconnects: g.reconnects.Load(), Failed: g.failed.Load(), Steps: g.steps.takeChanged()}
-	}
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		case <-tick.C:
-			_ = writeLine(stdout, status("progress"))
-			if connectMS == 0 && g.connected.Load() == int64(cfg.users) {
-				connectMS = max(time.Since(start).Milliseconds(), 1)
-				_ = writeLine(stdout, status("ready"))
-			}
+	enc, ready := json.NewEncoder(stdout), false // status lines come from this goroutine only
+	_ = tickUntil(context.Background(), done, cfg.Status, func() bool {
+		_ = enc.Encode(g.status("progress"))
+		if !ready && g.connected.Load() == int64(cfg.Users) {
+			ready = true
+			_ = enc.Encode(g.status("ready"))
 		}
-	}
-	sum := clientSummary{Users: cfg.users, Connected: g.connected.Load(), Reconnects: g.reconnects.Load(),
-		DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(), Received: g.received.Load(),
-		Events: g.events, CloseCodes: g.closeCodes, ConnectMS: connectMS, Churned: g.churned.Load()}
+		return false
+	})
+	sum := clientSummary{ClientCounts: ClientCounts{Reconnects: g.reconnects.Load(), DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(),
+		Events: g.events, CloseCodes: g.closeCodes}, Received: g.received.Load(), Churned: g.churned.Load()}
 	for _, st := range states {
-		sum.Gaps += st.gaps
-		sum.OutOfOrder += st.ooo
-		sum.Duplicates += st.dups
+		sum.Gaps, sum.OutOfOrder, sum.Duplicates = sum.Gaps+st.gaps, sum.OutOfOrder+st.ooo, sum.Duplicates+st.dups
 		if len(st.log.Msgs) > 0 {
 			sum.Logs = append(sum.Logs, st.log)
 		}
-		if cfg.compact {
+		if cfg.Compact {
 			sum.Positions = append(sum.Positions, userPosition{User: st.id, Epoch: st.epoch, Last: st.last,
-				Unique: st.unique, Repeats: st.repeats, Dropped: st.dups})
+				Unique: st.unique, Repeats: st.reps, Dropped: st.dups})
 		}
 	}
 	return sum
+}
+
+// status is a status line with the steps that changed since the last one.
+func (g *clientGroup) status(event string) statusLine {
+	s := statusLine{Event: event, Connected: g.connected.Load(), Live: g.live.Load(), Received: g.received.Load(),
+		Reconnects: g.reconnects.Load(), Failed: g.failed.Load()}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k := range g.changed {
+		if s.Steps == nil {
+			s.Steps = map[int]*stepLive{}
+		}
+		l := *g.steps[k]
+		l.Hist = histogram{}
+		l.Hist.merge(g.steps[k].Hist)
+		s.Steps[k] = &l
+	}
+	clear(g.changed)
+	return s
 }
 
 // hold keeps one user connected with a pkg/client Client until ctx ends.
 // The client resumes by itself; hold records what it hands over and gives
 // up after maxReconnects failed (re)connects in a row.
 func (g *clientGroup) hold(ctx context.Context, st *userState) {
-	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: !g.cfg.ack, AckEach: g.cfg.ackEach}
-	if g.cfg.churnEvery > 0 {
-		opts.Dialer = st.churnable(g.dialer)
-	}
-	if g.cfg.auth == "jwt" {
-		opts.TokenFunc = func(context.Context) (string, error) {
-			return jwtauth.Sign(g.cfg.secret, st.id, time.Now(), g.cfg.tokenTTL)
-		}
-		opts.User = st.id
-	} else {
-		opts.UserID = st.id
-	}
-	select { // the first handshakes are spread by -dial-parallel
-	case g.sem <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	c, err := g.dial(ctx, opts)
-	<-g.sem
+	c, err := g.dial(ctx, st)
 	if err != nil {
 		if ctx.Err() == nil {
 			g.failed.Add(1)
@@ -228,18 +280,11 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 	defer func() {
 		c.Close()
 		st.dups = c.Stats().Duplicates
+		g.setLive(st, false)
 	}()
-	st.connected = true
 	g.connected.Add(1)
-	g.live.Add(1)
-	live, fails := true, 0
-	setLive := func(v bool) {
-		if v != live {
-			live = v
-			g.live.Add(map[bool]int64{true: 1, false: -1}[v])
-		}
-	}
-	defer setLive(false)
+	g.setLive(st, true)
+	fails := 0
 	for {
 		select {
 		case n, ok := <-c.Notifications():
@@ -251,34 +296,8 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 			}
 			g.take(st, n)
 		case e, ok := <-c.Events():
-			if !ok {
-				continue // closed with Notifications: returns there
-			}
-			switch e.Kind {
-			case client.Connected:
-				setLive(true)
-				fails = 0
-			case client.Disconnected:
-				if ctx.Err() != nil {
-					return
-				}
-				setLive(false)
-				g.note(g.closeCodes, closeReason(e.Code, e.Err))
-				g.reconnects.Add(1)
-				if fails++; fails > g.cfg.maxReconnects {
-					g.failed.Add(1)
-					return
-				}
-			case client.Error:
-				if !live {
-					g.dialErrors.Add(1)
-					if fails++; fails > g.cfg.maxReconnects {
-						g.failed.Add(1)
-						return
-					}
-				}
-			default:
-				g.note(g.events, string(e.Kind))
+			if ok && !g.event(ctx, st, e, &fails) {
+				return
 			}
 		case <-ctx.Done():
 			return
@@ -286,10 +305,74 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 	}
 }
 
-// dial connects the user's client, retrying a failed first connect as the
-// client retries later ones (Dial itself only stops on a final refusal).
-func (g *clientGroup) dial(ctx context.Context, opts client.Options) (*client.Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.connectTimeout)
+// event follows a client event; false means the user is done.
+func (g *clientGroup) event(ctx context.Context, st *userState, e client.Event, fails *int) bool {
+	switch e.Kind {
+	case client.Connected:
+		g.setLive(st, true)
+		*fails = 0
+		return true
+	case client.Disconnected:
+		if ctx.Err() != nil {
+			return false
+		}
+		g.setLive(st, false)
+		g.note(g.closeCodes, closeReason(e.Code, e.Err))
+		g.reconnects.Add(1)
+	case client.Error:
+		if st.live {
+			return true
+		}
+		g.dialErrors.Add(1)
+	default:
+		g.note(g.events, string(e.Kind))
+		return true
+	}
+	if *fails++; *fails > maxReconnects {
+		g.failed.Add(1)
+		return false
+	}
+	return true
+}
+
+func (g *clientGroup) setLive(st *userState, v bool) {
+	if v != st.live {
+		st.live = v
+		g.live.Add(map[bool]int64{true: 1, false: -1}[v])
+	}
+}
+
+// dial connects the user's client (the first handshakes spread by
+// dialParallel); client.Dial retries a failed first connect as the client
+// retries later ones, until connectTimeout.
+func (g *clientGroup) dial(ctx context.Context, st *userState) (*client.Client, error) {
+	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: g.cfg.Ack == "none", AckEach: g.cfg.Ack == "each"}
+	if g.cfg.ChurnEvery > 0 {
+		own := *g.dialer // remembers the TCP connection, so that the churn can drop it
+		own.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				st.conn.Store(&c)
+			}
+			return c, err
+		}
+		opts.Dialer = &own
+	}
+	if g.cfg.Auth == "jwt" {
+		opts.User = st.id
+		opts.TokenFunc = func(context.Context) (string, error) {
+			return jwtauth.Sign(g.cfg.Secret, st.id, time.Now(), 24*time.Hour)
+		}
+	} else {
+		opts.UserID = st.id
+	}
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-g.sem }()
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	c, err := client.Dial(ctx, opts)
 	if err != nil {
@@ -303,10 +386,30 @@ func (g *clientGroup) take(st *userState, n client.Notification) {
 	now := time.Now().UnixNano()
 	var d wireDetail
 	_ = json.Unmarshal(n.Detail, &d)
-	a := st.take(arrivalOf{Epoch: n.Epoch, Seq: n.Seq, ID: n.ID, Detail: d}, now)
+	repeat := st.take(n.Epoch, n.Seq, n.ID, d, now)
 	g.received.Add(1)
-	if d.Step != nil {
-		g.steps.add(int(*d.Step), sinceNS(now, d.SchedNS), a == arrivalRepeat)
+	if d.Step == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k, us := int(*d.Step), sinceNS(now, d.SchedNS)
+	l := g.steps[k]
+	if l == nil {
+		l = &stepLive{Hist: histogram{}}
+		g.steps[k] = l
+	}
+	g.changed[k] = true
+	switch {
+	case repeat:
+		l.Repeats++
+		return
+	case us > g.cfg.LateAfter.Microseconds():
+		l.Late++
+	}
+	l.Received++
+	if us >= 0 {
+		l.Hist.add(us)
 	}
 }
 
@@ -314,6 +417,23 @@ func (g *clientGroup) note(m map[string]int, key string) {
 	g.mu.Lock()
 	m[key]++
 	g.mu.Unlock()
+}
+
+// churn drops, every ChurnEvery, the connections of the next ChurnFraction
+// of the users (in turn, so every user is churned alike), as a failing
+// network would: each client reconnects and resumes from its position.
+func (g *clientGroup) churn(ctx context.Context, states []*userState) {
+	per, next := max(int(math.Ceil(g.cfg.ChurnFraction*float64(len(states)))), 1), 0
+	_ = tickUntil(ctx, nil, g.cfg.ChurnEvery, func() bool {
+		for range per {
+			if c := states[next].conn.Swap(nil); c != nil {
+				_ = (*c).Close()
+				g.churned.Add(1)
+			}
+			next = (next + 1) % len(states)
+		}
+		return false
+	})
 }
 
 func closeReason(code int, err error) string {

@@ -1,31 +1,33 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/pkg/client"
 )
 
 func TestUserStateFollowsEpochs(t *testing.T) {
 	st := &userState{id: 7}
 	st.log.User = 7
-	msg := func(epoch string, seq int64) arrivalOf {
-		return arrivalOf{Epoch: epoch, Seq: seq, ID: "m" + epoch, Detail: wireDetail{SchedNS: 1_000_000, SentNS: 2_000_000}}
+	d := wireDetail{SchedNS: 1_000_000, SentNS: 2_000_000}
+	var got []bool
+	got = append(got, st.take("A", 4, "mA", d, 5_000_000)) // the first: the epoch starts there
+	got = append(got, st.take("A", 4, "mA", d, 5_000_000)) // again
+	got = append(got, st.take("A", 6, "mA", d, 5_000_000)) // 5 skipped
+	got = append(got, st.take("B", 1, "mB", d, 5_000_000)) // a reset: the new epoch
+	got = append(got, st.take("B", 2, "mB", d, 5_000_000)) // next
+	if diff := cmp.Diff([]bool{false, true, false, false, false}, got); diff != "" {
+		t.Errorf("repeats (-want +got):\n%s", diff)
 	}
-	var got []arrival
-	got = append(got, st.take(msg("A", 4), 5_000_000)) // the first: the epoch starts there
-	got = append(got, st.take(msg("A", 4), 5_000_000)) // again
-	got = append(got, st.take(msg("A", 6), 5_000_000)) // 5 skipped
-	got = append(got, st.take(msg("B", 1), 5_000_000)) // a reset: the new epoch
-	got = append(got, st.take(msg("B", 2), 5_000_000)) // next
-	if diff := cmp.Diff([]arrival{arrivalNewEpoch, arrivalRepeat, arrivalGap, arrivalNewEpoch, arrivalNext}, got); diff != "" {
-		t.Errorf("arrivals (-want +got):\n%s", diff)
+	if st.epoch != "B" || st.last != 2 || st.gaps != 1 || st.ooo != 1 || st.unique != 4 || st.reps != 1 {
+		t.Errorf("position %s/%d, gaps %d, repeats %d, unique %d; want B/2, 1, 1, 4", st.epoch, st.last, st.gaps, st.ooo, st.unique)
 	}
-	if st.epoch != "B" || st.last != 2 || st.gaps != 1 || st.ooo != 1 {
-		t.Errorf("position %s/%d, gaps %d, repeats %d; want B/2, 1, 1", st.epoch, st.last, st.gaps, st.ooo)
-	}
-	want := userLog{User: 7, Epochs: []string{"A", "B"}, Msgs: []received{
+	want := userLog{User: 7, Epochs: []string{"A", "B"}, Msgs: [][5]int64{
 		{0, 4, int64(idHash("mA")), 4000, 3000}, {0, 4, int64(idHash("mA")), 4000, 3000}, {0, 6, int64(idHash("mA")), 4000, 3000},
 		{1, 1, int64(idHash("mB")), 4000, 3000}, {1, 2, int64(idHash("mB")), 4000, 3000}}}
 	if diff := cmp.Diff(want, st.log); diff != "" {
@@ -45,21 +47,36 @@ func TestSinceNS(t *testing.T) {
 	}
 }
 
-func TestLiveStepsCountsLateAndRepeats(t *testing.T) {
-	s := newLiveSteps(100 * time.Microsecond)
-	s.add(2, 50, false)
-	s.add(2, 150, false)
-	s.add(2, 150, true)
-	s.add(3, -1, false)
-	got := s.takeChanged()
-	want := map[int]*stepLive{
-		2: {Received: 2, Repeats: 1, Late: 1, Hist: histogram{bucketOf(50): 1, bucketOf(150): 1}},
-		3: {Received: 1, Hist: histogram{}},
+func TestClientGroupCountsLateAndRepeatsPerStep(t *testing.T) {
+	g := &clientGroup{cfg: clientsConfig{LateAfter: 100 * time.Microsecond}, steps: map[int]*stepLive{}, changed: map[int]bool{},
+		events: map[string]int{}, closeCodes: map[string]int{}}
+	st := &userState{id: 1}
+	now := time.Now().UnixNano()
+	for _, m := range []struct {
+		seq    int64
+		detail string
+	}{
+		{1, fmt.Sprintf(`{"sched_ns":%d,"step":2}`, now-50_000)},
+		{2, fmt.Sprintf(`{"sched_ns":%d,"step":2}`, now-150_000_000)}, // later than 100 µs
+		{2, fmt.Sprintf(`{"sched_ns":%d,"step":2}`, now-150_000_000)}, // again
+		{3, `{"step":3}`}, // without a time
+		{4, `{}`},         // not from the pusher
+	} {
+		n := client.Notification{Detail: json.RawMessage(m.detail)}
+		n.Epoch, n.Seq, n.ID = "A", m.seq, "x"
+		g.take(st, n)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("takeChanged (-want +got):\n%s", diff)
+	got := g.status("progress")
+	if got.Received != 5 || len(got.Steps) != 2 {
+		t.Fatalf("status = %+v; want 5 received, steps 2 and 3", got)
 	}
-	if again := s.takeChanged(); again != nil {
-		t.Errorf("second takeChanged = %v, want nothing new", again)
+	if s := got.Steps[2]; s.Received != 2 || s.Repeats != 1 || s.Late != 1 || len(s.Hist) == 0 {
+		t.Errorf("step 2 = %+v; want 2 received, 1 repeat, 1 late", s)
+	}
+	if s := got.Steps[3]; s.Received != 1 || s.Late != 0 || len(s.Hist) != 0 {
+		t.Errorf("step 3 = %+v; want 1 received without a time", s)
+	}
+	if again := g.status("progress"); again.Steps != nil {
+		t.Errorf("second status steps = %v, want nothing new", again.Steps)
 	}
 }

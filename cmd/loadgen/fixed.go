@@ -1,56 +1,126 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"time"
 )
 
+// loadRun is a running load of ramp, fixed or soak: nodes, users connected
+// in clients processes, a pusher.
+type loadRun struct {
+	nodes           []*gatewayNode
+	cps             clientProcs
+	p               *pusher
+	meter           *loadMeter
+	took            time.Duration
+	s0              loadSample
+	self0, clients0 float64 // CPU seconds of the pusher (this process) and the clients at the start
+	onDelivered     func()  // called once the accepted messages are in
+	lastAccepted    int     // for the progress line
+	lastAt          time.Time
+}
+
+// startLoad starts the nodes and the clients of c, then the pusher of
+// schedule step.
+func (o *orch) startLoad(ctx context.Context, c loadConfig, clients clientsConfig, step func(int) (stepPlan, bool)) (*loadRun, error) {
+	nodes, err := o.startNodes(ctx, c.nodes)
+	if err != nil {
+		return nil, err
+	}
+	clients.Status = cmp.Or(clients.Status, 100*time.Millisecond) // the progress line and a ramp's judgement read them
+	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clients)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
+	r := &loadRun{nodes: nodes, cps: cps, took: took, meter: &loadMeter{nodes: nodes, o: o, cps: cps},
+		p: newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency,
+			step: step, compact: clients.Compact})}
+	r.s0, r.self0, r.clients0 = r.meter.sample(), cpuSeconds(os.Getpid()), cps.cpu()
+	go r.p.run(ctx)
+	<-r.p.started
+	r.lastAt = r.p.start
+	return r, nil
+}
+
+// follow calls f every d until done closes or f says stop; then the
+// pusher is stopped and done.
+func (r *loadRun) follow(ctx context.Context, done <-chan struct{}, d time.Duration, f func() bool) error {
+	err := tickUntil(ctx, done, d, f)
+	r.p.stop()
+	<-r.p.done
+	return err
+}
+
+// line is the progress line: the current step, its target and the rate
+// achieved since the last line, its p99 so far, sessions and the cores the
+// nodes and Redis used.
+func (r *loadRun) line() string {
+	k := max(r.p.stepsStarted()-1, 0)
+	sp, _, _, _, _ := r.p.stepCounts(k)
+	acc, now := r.p.accepted(), time.Now()
+	rate := float64(acc-r.lastAccepted) / now.Sub(r.lastAt).Seconds()
+	r.lastAccepted, r.lastAt = acc, now
+	node, redis := r.meter.cores()
+	return fmt.Sprintf("step %d: target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | accepted %d, received %d | live %d, reconnects %d | node %.2f cores, redis %.2f cores",
+		k, sp.Rate, rate, float64(r.cps.step(k).Hist.quantile(0.99))/1000, acc, r.cps.total(received), r.cps.total(live), r.cps.total(reconnects), node, redis)
+}
+
+// loadEnd is what a load ended with.
+type loadEnd struct {
+	push                 pushReport
+	sums                 []clientSummary
+	deliveredAt          time.Time
+	s1                   loadSample // at deliveredAt
+	pusherCPU, clientCPU float64
+}
+
+// finish waits for the accepted messages, then collects the summaries.
+func (r *loadRun) finish(ctx context.Context, o *orch, timeout time.Duration) (e loadEnd, err error) {
+	e.push = r.p.report()
+	e.deliveredAt = r.cps.waitDelivered(ctx, o.out, int64(e.push.Accepted), timeout, "delivery")
+	e.s1 = r.meter.sample()
+	if r.onDelivered != nil {
+		r.onDelivered()
+	}
+	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
+		return e, ctx.Err()
+	}
+	e.pusherCPU, e.clientCPU = round2(cpuSeconds(os.Getpid())-r.self0), round2(r.cps.cpu()-r.clients0)
+	e.sums, err = r.cps.summaries()
+	return e, err
+}
+
 // fixedConfig is the fixed scenario: users connected, pushes at one rate
 // for a while.
 type fixedConfig struct {
-	nodes, users, procs, batch, concurrency, total int
-	rate                                           float64
-	duration, deliverTimeout                       time.Duration
+	loadConfig
+	total    int
+	rate     float64
+	duration time.Duration
 }
 
 func (c *fixedConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.nodes, "nodes", 1, "gateway nodes")
-	fs.IntVar(&c.users, "users", 10000, "connected users, one WebSocket each; pushes go to them round-robin")
-	fs.IntVar(&c.procs, "procs", 2, "client processes the users are spread over")
-	fs.IntVar(&c.batch, "batch", 1, "users per push request (the rate counts messages)")
-	fs.IntVar(&c.concurrency, "concurrency", 128, "push requests in flight at most")
+	c.loadConfig.register(fs, 10000)
 	fs.Float64Var(&c.rate, "rate", 5000, "messages per second")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "how long to push")
 	fs.IntVar(&c.total, "total", 0, "messages to push (when set, instead of -duration)")
-	fs.DurationVar(&c.deliverTimeout, "deliver-timeout", time.Minute, "after the last push, wait this long for the accepted messages")
 }
 
 func (c *fixedConfig) check() error {
 	switch {
-	case c.nodes <= 0:
-		return errors.New("-nodes must be positive")
-	case c.batch <= 0 || c.batch > 1000 || c.batch > c.users:
-		return errors.New("-batch must be between 1 and min(1000, -users)")
-	case c.concurrency <= 0 || c.rate <= 0 || c.total < 0 || c.deliverTimeout <= 0:
-		return errors.New("-concurrency, -rate and -deliver-timeout must be positive")
+	case c.rate <= 0 || c.total < 0:
+		return errors.New("-rate must be positive")
 	case c.total == 0 && c.duration <= 0:
 		return errors.New("-duration or -total must be positive")
 	}
-	return checkSpread("-users", c.users, c.procs)
-}
-
-// messages is how many messages the run pushes.
-func (c *fixedConfig) messages() int {
-	if c.total > 0 {
-		return c.total
-	}
-	return max(int(math.Round(c.rate*c.duration.Seconds())), 1)
+	return c.loadConfig.check()
 }
 
 // fixedReport is the outcome of a fixed-rate run.
@@ -73,111 +143,44 @@ type fixedReport struct {
 }
 
 func (r *fixedReport) failures() []string {
-	f := r.Delivery.failures()
-	if r.Push.FailedReqs > 0 {
-		f = append(f, fmt.Sprintf("%d push requests failed", r.Push.FailedReqs))
-	}
-	return f
+	return append(r.Delivery.failures(), failures(r.Push.FailedReqs, "push requests failed")...)
 }
 
 func (c *fixedConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
+	messages := c.total
+	if messages == 0 {
+		messages = max(int(math.Round(c.rate*c.duration.Seconds())), 1)
+	}
 	fmt.Fprintf(o.out, "fixed: %d node(s), %d users in %d client processes, %d messages at %.0f msg/s (batch %d)\n",
-		c.nodes, c.users, c.procs, c.messages(), c.rate, c.batch)
-	nodes, err := o.startNodes(ctx, c.nodes)
+		c.nodes, c.users, c.procs, messages, c.rate, c.batch)
+	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{}, oneStep(c.rate, messages))
 	if err != nil {
 		return nil, err
 	}
-	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clientOpts{status: 100 * time.Millisecond})
+	err = r.follow(ctx, r.p.done, 100*time.Millisecond, func() bool { o.progress.maybe(r.line); return false })
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
-	step := fixedStep(c.rate, c.messages())
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency,
-		step: func(k int) (stepPlan, bool) { return step, k == 0 }})
-	meter := loadMeter{nodes: pidsOf(nodes), rdb: o.rdb, cps: cps}
-	cores := &coresMeter{m: meter}
-	s0, self0, clients0 := meter.sample(), cpuSeconds(os.Getpid()), sumCPU(cps.pids())
-	go p.run(ctx)
-	<-p.started
-	if err := c.follow(ctx, o, p, cps, cores); err != nil {
-		return nil, err
-	}
-	push := p.report()
-	deliveredAt, all := cps.waitReceived(ctx, int64(push.Accepted), c.deliverTimeout)
-	if !all {
-		fmt.Fprintf(o.out, "  delivery wait ended after %s with %d of %d messages\n", c.deliverTimeout, cps.received(), push.Accepted)
-	}
-	s1 := meter.sample()
-	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
-		return nil, ctx.Err()
-	}
-	pusherCPU, clientCPU := cpuSeconds(os.Getpid())-self0, sumCPU(cps.pids())-clients0
-	sums, err := cps.summaries()
+	e, err := r.finish(ctx, o, c.deliverTimeout)
 	if err != nil {
 		return nil, err
 	}
-	d := mergeDelivery(p.results, sums)
-	rep := &fixedReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, TargetRate: c.rate, ConnectMS: took.Milliseconds(),
-		Push: push, Delivery: d, DeliveredMS: deliveredAt.Sub(p.start).Milliseconds(), RedisCPU: round2(s1.redis - s0.redis),
+	d, s0, s1 := mergeDelivery(r.p.results, e.sums), r.s0, e.s1
+	rep := &fixedReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, TargetRate: c.rate, ConnectMS: r.took.Milliseconds(),
+		Push: e.push, Delivery: d, DeliveredMS: e.deliveredAt.Sub(r.p.start).Milliseconds(), RedisCPU: round2(s1.redis - s0.redis),
 		NodeCPUUS: cpuShare(s1.node()-s0.node(), int64(d.Unique)), RedisCPUUS: cpuShare(s1.redis-s0.redis, int64(d.Unique)),
-		PusherCPU: round2(pusherCPU), ClientCPU: round2(clientCPU)}
+		PusherCPU: e.pusherCPU, ClientCPU: e.clientCPU}
 	for i := range s1.nodes {
 		rep.NodeCPU = append(rep.NodeCPU, round2(s1.nodes[i]-s0.nodes[i]))
 	}
-	rep.NodeWarnings = stopNodes(nodes)
+	rep.NodeWarnings = stopNodes(r.nodes)
 	return rep, nil
 }
 
-// follow prints the progress line until the pusher is done.
-func (c *fixedConfig) follow(ctx context.Context, o *orch, p *pusher, cps clientProcs, cores *coresMeter) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	lastAcc, lastAt := 0, time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			p.stop()
-			<-p.done
-			return ctx.Err()
-		case <-p.done:
-			return nil
-		case <-tick.C:
-		}
-		o.progress.maybe(func() string {
-			acc, now := p.accepted(), time.Now()
-			rate := float64(acc-lastAcc) / now.Sub(lastAt).Seconds()
-			lastAcc, lastAt = acc, now
-			node, redis := cores.read()
-			return fmt.Sprintf("target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | connected %d/%d | node %.2f cores, redis %.2f cores",
-				c.rate, rate, float64(cps.step(0).Hist.quantile(0.99))/1000, cps.live(), c.users, node, redis)
-		})
+// cpuShare is CPU seconds per message in µs (0 without messages).
+func cpuShare(seconds float64, messages int64) float64 {
+	if messages <= 0 {
+		return 0
 	}
-}
-
-func (r *fixedReport) printTable(w io.Writer) {
-	p, d := r.Push, r.Delivery
-	l := d.FromSchedule
-	rows := [][2]string{
-		{"users, nodes, batch", fmt.Sprintf("%d, %d, %d", r.Users, r.Nodes, r.Batch)},
-		{"rate: target / achieved", fmt.Sprintf("%.0f / %.1f msg/s over %.2f s", r.TargetRate, p.Rate, float64(p.ElapsedMS)/1000)},
-		{"accepted / received (unique)", fmt.Sprintf("%d / %d (%d)", d.Expected, d.Received, d.Unique)},
-		{"lost, duplicated", fmt.Sprintf("%d, %d", d.Lost, d.Duplicated)},
-		{"unexpected, id mismatches, gaps, out of order", fmt.Sprintf("%d, %d, %d, %d", d.Unexpected, d.IDMismatch, d.Gaps, d.OutOfOrder)},
-		{"latency from schedule p50 / p90 / p99", fmt.Sprintf("%.2f / %.2f / %.2f ms", l.P50, l.P90, l.P99)},
-		{"latency from schedule p99.9 / max", fmt.Sprintf("%.2f / %.2f ms", l.P999, l.Max)},
-		{"latency from send p50 / p99", fmt.Sprintf("%.2f / %.2f ms", d.FromSend.P50, d.FromSend.P99)},
-		{"node CPU per delivered message", fmt.Sprintf("%.1f µs (%v s)", r.NodeCPUUS, r.NodeCPU)},
-		{"Redis CPU per delivered message", fmt.Sprintf("%.1f µs (%.2f s)", r.RedisCPUUS, r.RedisCPU)},
-		{"push requests (failed), worst lag", fmt.Sprintf("%d (%d), %.1f ms", p.Requests, p.FailedReqs, p.MaxLagMS)},
-		{"CPU s: pusher, clients", fmt.Sprintf("%.2f, %.2f", r.PusherCPU, r.ClientCPU)},
-		{"reconnects, node log warnings", fmt.Sprintf("%d, %v", d.Reconnects, r.NodeWarnings)},
-	}
-	printRows(w, "fixed", rows)
-	for _, e := range p.ErrorSamples {
-		fmt.Fprintf(w, "  push error: %s\n", e)
-	}
-	if len(d.LostSamples) > 0 {
-		fmt.Fprintf(w, "  lost e.g. %v\n", d.LostSamples)
-	}
+	return round2(seconds * 1e6 / float64(messages))
 }

@@ -56,27 +56,6 @@ func TestParseScenarioValidatesFlags(t *testing.T) {
 	}
 }
 
-func TestScenarioArg(t *testing.T) {
-	tests := []struct {
-		args  []string
-		name  string
-		rest  []string
-		found bool
-	}{
-		{[]string{"-phases", "a"}, "", []string{"-phases", "a"}, false},
-		{[]string{"-scenario", "ramp", "-users", "10"}, "ramp", []string{"-users", "10"}, true},
-		{[]string{"-own-redis", "--scenario=idle", "-conns", "5"}, "idle", []string{"-own-redis", "-conns", "5"}, true},
-		{[]string{"-users", "10", "-scenario"}, "", []string{"-users", "10", "-scenario"}, true},
-		{[]string{"--", "-scenario", "x"}, "", []string{"--", "-scenario", "x"}, false},
-	}
-	for _, tt := range tests {
-		name, rest, found := scenarioArg(tt.args)
-		if diff := cmp.Diff([]any{tt.name, tt.rest, tt.found}, []any{name, rest, found}); diff != "" {
-			t.Errorf("scenarioArg(%q) (-want +got):\n%s", tt.args, diff)
-		}
-	}
-}
-
 func TestFlagSettings(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var c commonConfig
@@ -95,5 +74,35 @@ func TestFlagSettings(t *testing.T) {
 	}
 	if _, ok := got["mysql"]; ok {
 		t.Errorf("the MySQL DSN is in the settings: %v", got["mysql"])
+	}
+}
+
+func TestPrintTableFlattensTheResults(t *testing.T) {
+	var b strings.Builder
+	printTable(&b, "fixed", &fixedReport{Users: 3, Push: pushReport{Accepted: 2}, NodeCPU: []float64{1.5},
+		Delivery: deliveryReport{LostSamples: []string{"user 1 epoch e seq 2"}}})
+	out := b.String()
+	for _, want := range []string{"fixed:\n  nodes ", "\n  users                ", "3\n", "  push.accepted  ", "  delivery.from_schedule_ms.p99 ",
+		`  delivery.lost_samples  `, `["user 1 epoch e seq 2"]`, "  node_cpu_s  ", "[1.5]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "users") > strings.Index(out, "push.accepted") {
+		t.Errorf("rows are not in the order of the JSON line:\n%s", out)
+	}
+	b.Reset()
+	printTable(&b, "soak", &soakReport{Samples: []soakSample{{AtS: 1}}})
+	if strings.Contains(b.String(), "samples") || strings.Contains(b.String(), "t_s") {
+		t.Errorf("a list of objects was printed:\n%s", b.String())
+	}
+}
+
+func TestClientsNeedTheirSettings(t *testing.T) {
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	for _, v := range []string{"", "{", `{"Nodes":["http://x"],"Users":1,"Status":1000000,"Auth":"jwt"}`} {
+		if err := run(t.Context(), []string{"clients"}, env(v), io.Discard, io.Discard); err == nil {
+			t.Errorf("clients with %s=%q: no error", clientsEnv, v)
+		}
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
+	"strings"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // footprintConfig is the footprint scenario: what a deployment keeps in
@@ -33,19 +33,23 @@ func (c *footprintConfig) check() error {
 
 // footprintReport is Redis's memory and keys after the scenario's steps.
 type footprintReport struct {
-	IdleUsers        int     `json:"idle_users"`
-	BytesPerIdleUser float64 `json:"bytes_per_idle_user"`
-	KeysPerIdleUser  float64 `json:"keys_per_idle_user"`
-	Users            int     `json:"users"`
-	Messages         int     `json:"messages_per_user"`
-	BytesPerMessage  float64 `json:"bytes_per_stored_message"` // marginal: second half of the fill
-	BytesPerUser     float64 `json:"bytes_per_active_user"`    // fixed part of a user with messages
-	keyCounts
-	NodeCPU       float64        `json:"node_cpu_seconds"`
-	RedisCPU      float64        `json:"redis_cpu_seconds"`
-	RedisUSPerMsg float64        `json:"redis_us_per_message"` // during the fill (50 users per push)
-	Fill          int            `json:"fill_accepted"`
-	Delivery      deliveryReport `json:"replay_delivery"` // the users connect at the end and get their stored messages
+	IdleUsers        int            `json:"idle_users"`
+	BytesPerIdleUser float64        `json:"bytes_per_idle_user"`
+	KeysPerIdleUser  float64        `json:"keys_per_idle_user"`
+	Users            int            `json:"users"`
+	Messages         int            `json:"messages_per_user"`
+	BytesPerMessage  float64        `json:"bytes_per_stored_message"` // marginal: second half of the fill
+	BytesPerUser     float64        `json:"bytes_per_active_user"`    // fixed part of a user with messages
+	Keys             int            `json:"keys"`
+	MaxKeysPerUser   int            `json:"max_keys_per_user"`
+	KeysWithoutTTL   int            `json:"keys_without_ttl"`
+	NoTTLSamples     []string       `json:"keys_without_ttl_samples"`
+	MessageBytes     float64        `json:"stored_message_bytes"` // mean length of a stored message
+	NodeCPU          float64        `json:"node_cpu_seconds"`
+	RedisCPU         float64        `json:"redis_cpu_seconds"`
+	RedisUSPerMsg    float64        `json:"redis_us_per_message"` // during the fill (50 users per push)
+	Fill             int            `json:"fill_accepted"`
+	Delivery         deliveryReport `json:"replay_delivery"` // the users connect at the end and get their stored messages
 }
 
 func (r *footprintReport) failures() []string {
@@ -59,11 +63,15 @@ func (r *footprintReport) failures() []string {
 // idleUserOffset puts the idle users apart from the users with messages.
 const idleUserOffset = 1_000_000
 
+// footprintDetail is a message detail about the size of a reservation's.
+var footprintDetail = json.RawMessage(`{"reservation_id":12345,"house_id":3001,"house_title":"精装修两室一厅",` +
+	`"landlord_id":2001,"user_id":1001,"user_name":"张三","reserve_time":"2026-12-22 14:00:00","status":"confirmed",` +
+	`"reason":"","created_at":1795638260,"updated_at":1795638260}`)
+
 // run measures Redis's used_memory per idle user (one that connected once
 // and got nothing), per stored message and per user with messages, counts
-// keys per user and keys without a TTL; then the users with messages
-// connect and must get every stored message once. used_memory is the whole
-// server's: use -own-redis.
+// keys; then the users with messages connect and must get every stored
+// message once. used_memory is the whole server's: use -own-redis.
 func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "footprint: %d idle users, %d users × %d messages (50 users per push)\n", c.idle, c.users, c.messages)
 	if !o.cfg.ownRedis {
@@ -73,185 +81,130 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	if err != nil {
 		return nil, err
 	}
-	node := nodes[0]
-	rep := &footprintReport{IdleUsers: c.idle, Users: c.users, Messages: c.messages}
-	mem0, keys0, err := o.settledMemory(ctx)
+	node, rep := nodes[0], &footprintReport{IdleUsers: c.idle, Users: c.users, Messages: c.messages}
+	var mem [4]int64
+	keys0, err := o.settledMemory(ctx, &mem[0])
 	if err != nil {
 		return nil, err
 	}
-	cps, _, err := o.startClients(ctx, nodes, c.idle, 1, idleUserOffset, clientOpts{})
+	if err := o.connectOnce(ctx, nodes, c.idle); err != nil {
+		return nil, err
+	}
+	keys1, err := o.settledMemory(ctx, &mem[1])
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cps.summaries(); err != nil {
-		return nil, err
-	}
-	if err := waitNoConnections(ctx, o, node.HTTPURL); err != nil {
-		return nil, err
-	}
-	mem1, keys1, err := o.settledMemory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep.BytesPerIdleUser = round2(float64(mem1-mem0) / float64(c.idle))
+	rep.BytesPerIdleUser = round2(float64(mem[1]-mem[0]) / float64(c.idle))
 	rep.KeysPerIdleUser = round2(float64(keys1-keys0) / float64(c.idle))
-
-	cpu0, redis0 := cpuSeconds(node.Pid()), o.rdb.cpuSeconds()
+	cpu0, redis0 := cpuSeconds(node.Pid()), o.redisCPU()
 	half := c.messages / 2
-	fill, err := fillUsers(ctx, node.HTTPURL, o.apiKey, c.users, half)
-	if err != nil {
+	fill := o.fill(ctx, nodes, c.users, half)
+	if _, err := o.settledMemory(ctx, &mem[2]); err != nil {
 		return nil, err
 	}
-	mem2, _, err := o.settledMemory(ctx)
-	if err != nil {
-		return nil, err
-	}
-	more, err := fillUsers(ctx, node.HTTPURL, o.apiKey, c.users, c.messages-half)
-	if err != nil {
-		return nil, err
-	}
-	fill = append(fill, more...)
+	fill = append(fill, o.fill(ctx, nodes, c.users, c.messages-half)...)
 	rep.Fill = len(fill)
-	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.rdb.cpuSeconds()-redis0)
+	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.redisCPU()-redis0)
 	rep.RedisUSPerMsg = cpuShare(rep.RedisCPU, int64(c.users*c.messages))
-	mem3, _, err := o.settledMemory(ctx)
+	if _, err := o.settledMemory(ctx, &mem[3]); err != nil {
+		return nil, err
+	}
+	rep.BytesPerMessage = round2(float64(mem[3]-mem[2]) / float64(c.users*(c.messages-half)))
+	rep.BytesPerUser = round2(float64(mem[2]-mem[1])/float64(c.users) - float64(half)*rep.BytesPerMessage)
+	if err := rep.countKeys(ctx, o.rdb.Client); err != nil {
+		return nil, err
+	}
+	// The users with messages, which never had a session, connect: each
+	// must get its stored messages once.
+	cps, _, err := o.startClients(ctx, nodes, c.users, 1, 0, clientsConfig{})
 	if err != nil {
 		return nil, err
 	}
-	rep.BytesPerMessage = round2(float64(mem3-mem2) / float64(c.users*(c.messages-half)))
-	rep.BytesPerUser = round2(float64(mem2-mem1)/float64(c.users) - float64(half)*rep.BytesPerMessage)
-	if rep.keyCounts, err = o.rdb.countKeys(ctx); err != nil {
+	cps.waitDelivered(ctx, o.out, int64(len(fill)), time.Minute, "replay")
+	sums, err := cps.finish(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if rep.Delivery, err = replayStored(ctx, o, nodes, c.users, fill); err != nil {
-		return nil, err
-	}
+	rep.Delivery = mergeDelivery(fill, sums)
 	stopNodes(nodes)
 	return rep, nil
 }
 
-// settledMemory reads used_memory and the number of keys once presence
-// writes and cursor flushes had a second to settle.
-func (o *orch) settledMemory(ctx context.Context) (mem, keys int64, err error) {
-	if !sleepCtx(ctx, time.Second) {
-		return 0, 0, ctx.Err()
-	}
-	if mem, err = o.rdb.usedMemory(); err != nil {
-		return 0, 0, err
-	}
-	keys, err = o.rdb.Client.DBSize(ctx).Result()
-	return mem, keys, err
-}
-
-// replayStored connects users 1..users, which never had a session, and
-// checks that each gets its stored messages (fill) once.
-func replayStored(ctx context.Context, o *orch, nodes []*gatewayNode, users int, fill []pushResult) (deliveryReport, error) {
-	cps, _, err := o.startClients(ctx, nodes, users, 1, 0, clientOpts{})
+// connectOnce connects users idleUserOffset+1 .. +users once, and waits
+// until the node has no session left.
+func (o *orch) connectOnce(ctx context.Context, nodes []*gatewayNode, users int) error {
+	cps, _, err := o.startClients(ctx, nodes, users, 1, idleUserOffset, clientsConfig{})
 	if err != nil {
-		return deliveryReport{}, err
+		return err
 	}
-	if _, all := cps.waitReceived(ctx, int64(len(fill)), time.Minute); !all {
-		fmt.Fprintf(o.out, "  replay: %d of %d stored messages arrived within a minute\n", cps.received(), len(fill))
+	if _, err := cps.summaries(); err != nil {
+		return err
 	}
-	if !sleepCtx(ctx, time.Second) {
-		return deliveryReport{}, ctx.Err()
-	}
-	sums, err := cps.summaries()
-	if err != nil {
-		return deliveryReport{}, err
-	}
-	return mergeDelivery(fill, sums), nil
-}
-
-// footprintDetail is a message detail about the size of a reservation's.
-var footprintDetail = json.RawMessage(`{"reservation_id":12345,"house_id":3001,"house_title":"精装修两室一厅",` +
-	`"landlord_id":2001,"user_id":1001,"user_name":"张三","reserve_time":"2026-12-22 14:00:00","status":"confirmed",` +
-	`"reason":"","created_at":1795638260,"updated_at":1795638260}`)
-
-// fillUsers pushes n messages to each of users 1..users, 50 users per
-// request, 8 requests at once, and returns the accepted messages.
-func fillUsers(ctx context.Context, base, apiKey string, users, n int) ([]pushResult, error) {
-	type job struct{ ids []int64 }
-	jobs := make(chan job)
-	errs := make(chan error, 8)
-	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-		out []pushResult
-	)
-	client := &http.Client{Timeout: 30 * time.Second}
-	defer client.CloseIdleConnections()
-	for range 8 {
-		wg.Go(func() {
-			for j := range jobs {
-				body, _ := json.Marshal(map[string]any{"user_ids": j.ids, "title": "系统通知",
-					"content": "您预约的房源有新的消息，请查看", "detail": footprintDetail})
-				got, err := postPush(ctx, client, base, apiKey, body, len(j.ids))
-				if err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					continue
-				}
-				mu.Lock()
-				for _, r := range got {
-					out = append(out, pushResult{User: r.UserID, Epoch: r.Epoch, Seq: r.Seq, IDHash: idHash(r.ID)})
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	var err error
-send:
-	for range n {
-		for u := 1; u <= users; u += 50 {
-			ids := make([]int64, 0, 50)
-			for v := u; v < u+50 && v <= users; v++ {
-				ids = append(ids, int64(v))
-			}
-			select {
-			case jobs <- job{ids}:
-			case err = <-errs:
-				break send
-			}
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errs:
-		default:
-		}
-	}
-	return out, err
-}
-
-// waitNoConnections waits until the node reports no WebSocket session.
-func waitNoConnections(ctx context.Context, o *orch, base string) error {
 	total := -1
-	ok := waitFor(ctx, 30*time.Second, func() bool {
+	if !waitFor(ctx, 30*time.Second, func() bool {
 		total = 0
-		for _, n := range nodeConnections(o.fetchStats(base)) {
+		for _, n := range nodeConnections(o, nodes[0].HTTPURL) {
 			total += n
 		}
 		return total == 0
-	})
-	if !ok {
+	}) {
 		return fmt.Errorf("node still reports %d connections", total)
 	}
 	return nil
 }
 
-func (r *footprintReport) printTable(w io.Writer) {
-	d := r.Delivery
-	printRows(w, "footprint", [][2]string{
-		{"used_memory per idle user", fmt.Sprintf("%.0f B (%.2f keys), %d idle users", r.BytesPerIdleUser, r.KeysPerIdleUser, r.IdleUsers)},
-		{"used_memory per stored message", fmt.Sprintf("%.0f B (stored message %.0f B)", r.BytesPerMessage, r.MessageBytes)},
-		{"fixed per user with messages", fmt.Sprintf("%.0f B (%d users × %d messages)", r.BytesPerUser, r.Users, r.Messages)},
-		{"keys", fmt.Sprintf("%d in all, at most %d per user, %d without a TTL %v", r.Keys, r.MaxKeysPerUser, r.KeysWithoutTTL, r.NoTTLSamples)},
-		{"fill CPU", fmt.Sprintf("node %.2f s, Redis %.2f s = %.2f µs of Redis CPU per message", r.NodeCPU, r.RedisCPU, r.RedisUSPerMsg)},
-		{"replay: stored / received", fmt.Sprintf("%d / %d, lost %d, duplicated %d", d.Expected, d.Received, d.Lost, d.Duplicated)},
-	})
+// fill pushes n messages to each of users 1..users, 50 users per request,
+// 8 requests at once, with a reservation-sized detail; it returns the
+// accepted messages.
+func (o *orch) fill(ctx context.Context, nodes []*gatewayNode, users, n int) []pushResult {
+	body := func(ids []int64) []byte {
+		b, _ := json.Marshal(map[string]any{"user_ids": ids, "title": "系统通知", "content": "您预约的房源有新的消息，请查看", "detail": footprintDetail})
+		return b
+	}
+	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: users, batch: min(users, 50), concurrency: 8,
+		step: oneStep(1e9, users*n), body: body})
+	p.run(ctx)
+	return p.results
+}
+
+// settledMemory reads used_memory into mem and returns the number of keys,
+// once presence writes and cursor flushes had a second to settle.
+func (o *orch) settledMemory(ctx context.Context, mem *int64) (keys int64, err error) {
+	if !sleepCtx(ctx, time.Second) {
+		return 0, ctx.Err()
+	}
+	if _, err := fmt.Sscan(lineValue(o.redisInfo("memory"), "used_memory:"), mem); err != nil {
+		return 0, fmt.Errorf("no used_memory in INFO memory")
+	}
+	return o.rdb.Client.DBSize(ctx).Result()
+}
+
+// countKeys scans the run's DB: keys, keys per user (by the user's hash
+// tag, "{ns:db:u:ID}"), keys without a TTL and the mean stored message.
+func (r *footprintReport) countKeys(ctx context.Context, rdb *goredis.Client) error {
+	perUser := map[string]int{}
+	var msgBytes, msgs int64
+	iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		r.Keys++
+		if tag, _, ok := strings.Cut(k, "}"); ok && strings.Contains(tag, ":u:") {
+			perUser[tag]++
+			r.MaxKeysPerUser = max(r.MaxKeysPerUser, perUser[tag])
+		}
+		if ttl, err := rdb.TTL(ctx, k).Result(); err == nil && ttl < 0 {
+			if r.KeysWithoutTTL++; len(r.NoTTLSamples) < 5 {
+				r.NoTTLSamples = append(r.NoTTLSamples, k)
+			}
+		}
+		if strings.HasSuffix(k, ":msgs") && msgs < 1000 {
+			if s, err := rdb.LIndex(ctx, k, -1).Result(); err == nil {
+				msgBytes, msgs = msgBytes+int64(len(s)), msgs+1
+			}
+		}
+	}
+	if msgs > 0 {
+		r.MessageBytes = round2(float64(msgBytes) / float64(msgs))
+	}
+	return iter.Err()
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 )
 
@@ -65,13 +65,7 @@ func (r *idleReport) failures() []string {
 	if r.LiveAtEnd != int64(r.Conns) {
 		f = append(f, fmt.Sprintf("%d of %d connections live after the window", r.LiveAtEnd, r.Conns))
 	}
-	if r.Reconnects > 0 {
-		f = append(f, fmt.Sprintf("%d reconnects", r.Reconnects))
-	}
-	if r.Probe.FailedReqs > 0 {
-		f = append(f, fmt.Sprintf("%d probe push requests failed", r.Probe.FailedReqs))
-	}
-	return f
+	return append(f, failures(r.Reconnects, "reconnects", r.Probe.FailedReqs, "probe push requests failed")...)
 }
 
 func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
@@ -86,15 +80,11 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	}
 	rep := &idleReport{Conns: c.conns, WindowS: c.window.Seconds()}
 	for _, n := range nodes {
-		kb, err := statusKB(n.Pid(), "VmRSS")
-		if err != nil {
-			return nil, err
-		}
-		rep.Nodes = append(rep.Nodes, idleNode{ID: n.id, BeforeKB: kb})
+		rep.Nodes = append(rep.Nodes, idleNode{ID: n.id, BeforeKB: rssKB(n.Pid())})
 	}
-	meter := loadMeter{nodes: pidsOf(nodes), rdb: o.rdb}
+	meter := &loadMeter{nodes: nodes, o: o}
 	s0 := meter.sample()
-	cps, took, err := o.startClients(ctx, nodes, c.conns, c.procs, 0, clientOpts{})
+	cps, took, err := o.startClients(ctx, nodes, c.conns, c.procs, 0, clientsConfig{})
 	if err != nil {
 		return nil, err
 	}
@@ -104,56 +94,55 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	rep.RedisCPUPerCon = round3((s1.redis - s0.redis) * 1000 / float64(c.conns))
 	fmt.Fprintf(o.out, "  %d connections in %.2fs; waiting %s before reading RSS\n", c.conns, took.Seconds(), c.settle)
 	meter.cps = cps
-	cores := &coresMeter{m: meter}
-	if err := c.wait(ctx, o, c.settle, "settling", cps, cores); err != nil {
+	if err := c.wait(ctx, o, c.settle, "settling", meter); err != nil {
 		return nil, err
 	}
-	if err := c.readMemory(o, nodes, cps, rep); err != nil {
-		return nil, err
-	}
+	c.readMemory(o, nodes, cps, rep)
 	w0 := meter.sample()
-	if err := c.wait(ctx, o, c.window, "idle window", cps, cores); err != nil {
+	if err := c.wait(ctx, o, c.window, "idle window", meter); err != nil {
 		return nil, err
 	}
-	if c.window > 0 {
-		w1 := meter.sample()
+	if w1 := meter.sample(); c.window > 0 {
 		secs := w1.at.Sub(w0.at).Seconds()
 		rep.IdleCores, rep.IdleRedisCores = round3((w1.node()-w0.node())/secs), round3((w1.redis-w0.redis)/secs)
 	}
-	rep.LiveAtEnd, rep.Reconnects = cps.live(), cps.reconnects()
-	if rep.Probe, rep.Delivery, err = probeEveryUser(ctx, o, nodes, cps, c.conns, 0); err != nil {
+	rep.LiveAtEnd, rep.Reconnects = cps.total(live), cps.total(reconnects)
+	// Then one message to every user (500 per request): each must get it once.
+	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.conns, batch: min(c.conns, 500), concurrency: 4,
+		step: oneStep(20000, c.conns)})
+	before := cps.total(received)
+	p.run(ctx)
+	rep.Probe = p.report()
+	cps.waitDelivered(ctx, o.out, before+int64(rep.Probe.Accepted), time.Minute, "probe")
+	sums, err := cps.finish(ctx)
+	if err != nil {
 		return nil, err
 	}
+	rep.Delivery = mergeDelivery(p.results, sums)
 	rep.NodeWarnings = stopNodes(nodes)
 	return rep, nil
 }
 
 // wait sleeps d, printing the progress line.
-func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what string, cps clientProcs, cores *coresMeter) error {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if !sleepCtx(ctx, min(100*time.Millisecond, time.Until(end))) {
-			return ctx.Err()
-		}
+func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what string, meter *loadMeter) error {
+	done := make(chan struct{})
+	defer time.AfterFunc(d, func() { close(done) }).Stop()
+	return tickUntil(ctx, done, 100*time.Millisecond, func() bool {
 		o.progress.maybe(func() string {
-			node, redis := cores.read()
-			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, cps.connected(), c.conns, cps.live(), node, redis)
+			node, redis := meter.cores()
+			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, meter.cps.total(connected), c.conns, meter.cps.total(live), node, redis)
 		})
-	}
-	return nil
+		return false
+	})
 }
 
 // readMemory reads each node's RSS, open files and connections after
 // settling, and the clients' RSS.
-func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, rep *idleReport) error {
-	conns := nodeConnections(o.fetchStats(nodes[0].HTTPURL))
+func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, rep *idleReport) {
+	conns := nodeConnections(o, nodes[0].HTTPURL)
 	for i, n := range nodes {
-		kb, err := statusKB(n.Pid(), "VmRSS")
-		if err != nil {
-			return err
-		}
 		m := &rep.Nodes[i]
-		m.AfterKB, m.FDs, m.Conns = kb, openFDs(n.Pid()), conns[n.id]
+		m.AfterKB, m.FDs, m.Conns = rssKB(n.Pid()), openFDs(n.Pid()), conns[n.id]
 		if m.Conns > 0 {
 			m.KBPerConn = round2(float64(m.AfterKB-m.BeforeKB) / float64(m.Conns))
 		}
@@ -161,59 +150,23 @@ func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, 
 	}
 	rep.KBPerConn = round2(float64(rep.RSSDeltaKB) / float64(c.conns))
 	for _, cp := range cps {
-		kb, _ := statusKB(cp.Pid(), "VmRSS")
-		rep.ClientRSSKB = append(rep.ClientRSSKB, kb)
+		rep.ClientRSSKB = append(rep.ClientRSSKB, rssKB(cp.Pid()))
 	}
-	return nil
 }
 
-// probeEveryUser pushes one message to each of users firstUser+1 ..
-// firstUser+users (500 per request), waits for them and merges what the
-// clients got: every connection must get its message once.
-func probeEveryUser(ctx context.Context, o *orch, nodes []*gatewayNode, cps clientProcs, users, firstUser int) (pushReport, deliveryReport, error) {
-	batch := min(users, 500)
-	step := fixedStep(20000, users)
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: users, offset: firstUser, batch: batch, concurrency: 4,
-		step: func(k int) (stepPlan, bool) { return step, k == 0 }})
-	before := cps.received()
-	p.run(ctx)
-	push := p.report()
-	if _, all := cps.waitReceived(ctx, before+int64(push.Accepted), time.Minute); !all {
-		fmt.Fprintf(o.out, "  probe: %d of %d messages arrived within a minute\n", cps.received()-before, push.Accepted)
+// nodeConnections reads each node's connections from
+// /api/websocket/stats of base.
+func nodeConnections(o *orch, base string) map[string]int {
+	var st struct {
+		Nodes []struct {
+			NodeID      string `json:"node_id"`
+			Connections int    `json:"connections"`
+		} `json:"nodes"`
 	}
-	if !sleepCtx(ctx, time.Second) {
-		return push, deliveryReport{}, ctx.Err()
+	_ = json.Unmarshal(o.get(base, "/api/websocket/stats"), &st)
+	out := map[string]int{}
+	for _, n := range st.Nodes {
+		out[n.NodeID] = n.Connections
 	}
-	sums, err := cps.summaries()
-	if err != nil {
-		return push, deliveryReport{}, err
-	}
-	return push, mergeDelivery(p.results, sums), nil
-}
-
-func (r *idleReport) printTable(w io.Writer) {
-	d := r.Delivery
-	rows := [][2]string{
-		{"connections, connect time", fmt.Sprintf("%d, %.2f s", r.Conns, float64(r.ConnectMS)/1000)},
-		{"node CPU per new connection", fmt.Sprintf("%.3f ms (Redis %.3f ms)", r.NodeCPUPerConn, r.RedisCPUPerCon)},
-		{"RSS per idle connection", fmt.Sprintf("%.2f KB (+%d kB in all)", r.KBPerConn, r.RSSDeltaKB)},
-		{"idle CPU over the window", idleCPU(r)},
-		{"live at the end, reconnects", fmt.Sprintf("%d, %d", r.LiveAtEnd, r.Reconnects)},
-		{"probe: accepted / received", fmt.Sprintf("%d / %d (failed requests %d)", d.Expected, d.Received, r.Probe.FailedReqs)},
-		{"probe: lost, duplicated", fmt.Sprintf("%d, %d", d.Lost, d.Duplicated)},
-		{"client processes VmRSS kB", fmt.Sprint(r.ClientRSSKB)},
-		{"node log warnings", fmt.Sprint(r.NodeWarnings)},
-	}
-	for _, n := range r.Nodes {
-		rows = append(rows, [2]string{"node " + n.ID, fmt.Sprintf("VmRSS %d -> %d kB, %d connections, %d open files: %.2f KB each",
-			n.BeforeKB, n.AfterKB, n.Conns, n.FDs, n.KBPerConn)})
-	}
-	printRows(w, "idle", rows)
-}
-
-func idleCPU(r *idleReport) string {
-	if r.WindowS == 0 {
-		return "not measured (-window 0)"
-	}
-	return fmt.Sprintf("node %.3f cores, Redis %.3f cores (%.0f s)", r.IdleCores, r.IdleRedisCores, r.WindowS)
+	return out
 }

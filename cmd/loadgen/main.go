@@ -1,19 +1,8 @@
 // Command loadgen measures the gateway: it starts real `gateway serve`
 // nodes on loopback (jwt mode by default), WebSocket client processes that
 // record every message, and a paced pusher (POST /api/push), runs one
-// scenario and reports it as a table and one JSON line.
-//
-//	loadgen ramp      [flags]  raise the push rate step by step until a step is bad; the last good rate
-//	loadgen fixed     [flags]  a fixed push rate for a while: latency percentiles, loss, CPU per message
-//	loadgen idle      [flags]  many idle connections: CPU per connection, RSS per connection, idle CPU
-//	loadgen footprint [flags]  what Redis holds per idle user, per user with messages, per message
-//	loadgen soak      [flags]  a long run at a fixed rate with client churn: RSS, goroutines, open files over time
-//	loadgen run       [flags]  -scenario NAME, or the former phases (-phases a,b,r)
-//	loadgen chart     [flags]  SVG of a ramp's latency percentiles against the offered rate
-//	loadgen clients   [flags]  (a role) hold one WebSocket per user, record what arrives
-//	loadgen push      [flags]  (a role) push at a fixed rate to running nodes
-//
-// docs/benchmarks.md describes the method.
+// scenario and reports it as a table and one JSON line. "loadgen help"
+// lists the commands; docs/benchmarks.md describes the method.
 package main
 
 import (
@@ -31,10 +20,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -45,33 +31,29 @@ const usage = `usage:
   loadgen fixed     [flags]   push at -rate for -duration: latency from the scheduled send, loss, CPU per message
   loadgen idle      [flags]   -conns idle connections: CPU per new connection, RSS per connection, idle CPU
   loadgen footprint [flags]   Redis memory and keys per idle user, per user with messages, per stored message
+  loadgen reserve   [flags]   POST /house/reserve against raw single-row INSERTs on the same MariaDB
   loadgen soak      [flags]   push at -rate for -duration (30m) while clients drop and resume: RSS, goroutines, open files
-  loadgen run       [flags]   -scenario NAME [its flags], or the former phases: -phases a,b,r
   loadgen chart     [flags]   -in runs.jsonl -out ramp.svg: latency percentiles against the offered rate (or a soak's resources)
-  loadgen clients   [flags]   role: one WebSocket per user, record every message, write a summary on exit
-  loadgen push      [flags]   role: push at a fixed rate through POST /api/push to running nodes
+  loadgen clients             role: one WebSocket per user ($LOADGEN_CLIENTS), record every message, write a summary on exit
 Run "loadgen <command> -h" for the flags of a command.`
 
 // run executes one command; it returns when the command is done or ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("no command\n%s", usage)
+	cmd := "help"
+	if len(args) > 0 {
+		cmd = args[0]
 	}
-	if _, ok := scenarios[args[0]]; ok {
-		return runScenarioCommand(ctx, args[0], args[1:], getenv, stdout, stderr)
+	if _, ok := scenarios[cmd]; ok {
+		return runScenarioCommand(ctx, cmd, args[1:], getenv, stdout, stderr)
 	}
-	switch args[0] {
-	case "run":
-		return runRun(ctx, args[1:], getenv, stdout, stderr)
+	switch cmd {
 	case "chart":
 		return runChart(args[1:], stdout)
 	case "clients":
-		return runClients(ctx, args[1:], getenv, stdout)
-	case "push":
-		return runPush(ctx, args[1:], getenv, stdout)
+		return runClients(ctx, getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }

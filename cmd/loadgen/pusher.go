@@ -1,82 +1,116 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
+
+// stepPlan is one step of a push schedule: Messages messages at Rate per
+// second, the first request due at Start (from the schedule's start), the
+// last before Start+Length.
+type stepPlan struct {
+	Rate          float64
+	Start, Length time.Duration
+	Messages      int
+}
+
+func (s stepPlan) requests(batch int) int { return (s.Messages + batch - 1) / batch }
+func (s stepPlan) size(j, batch int) int  { return min(batch, s.Messages-j*batch) }
+func (s stepPlan) end() time.Duration     { return s.Start + s.Length }
+func (s stepPlan) due(j, batch int) time.Duration {
+	return s.Start + time.Duration(float64(j*batch)/s.Rate*float64(time.Second))
+}
+
+// rampStep is step k of a ramp that starts at start messages per second
+// and multiplies the rate by factor every length.
+func rampStep(start, factor float64, length time.Duration, k int) stepPlan {
+	rate := start * math.Pow(factor, float64(k))
+	return stepPlan{Rate: rate, Start: time.Duration(k) * length, Length: length, Messages: max(int(math.Round(rate*length.Seconds())), 1)}
+}
+
+// oneStep is the schedule of messages at rate per second.
+func oneStep(rate float64, messages int) func(int) (stepPlan, bool) {
+	s := stepPlan{Rate: rate, Length: time.Duration(float64(messages) / rate * float64(time.Second)), Messages: messages}
+	return func(k int) (stepPlan, bool) { return s, k == 0 }
+}
 
 // pushPlan is what a pusher sends: step k of the schedule (false after the
 // last), message m of the whole schedule to user offset+1+m%users, batch
 // users per request, at most concurrency requests in flight, round-robin
-// over the nodes.
+// over the nodes. compact keeps, per user, the last accepted position and
+// the count instead of every result (long runs); body, when set, replaces
+// the timed detail of the messages.
 type pushPlan struct {
-	nodes       []string
-	apiKey      string
-	users       int
-	offset      int
-	batch       int
-	concurrency int
-	step        func(k int) (stepPlan, bool)
-	// compact keeps, per user, the last position and the count of the
-	// accepted messages instead of every result (long runs).
-	compact bool
+	nodes                             []string
+	apiKey                            string
+	users, offset, batch, concurrency int
+	step                              func(k int) (stepPlan, bool)
+	compact                           bool
+	body                              func(ids []int64) []byte
 }
 
-// pusher sends a schedule through POST /api/push. A request is sent when
-// due or, when every worker is busy, as soon as one is free; the detail of
-// its messages carries when it was scheduled and when it was sent (unix
-// ns) and its step. Failed requests are not retried (a retry would create
-// new messages).
-type pusher struct {
-	plan    pushPlan
-	client  *http.Client
-	start   time.Time
-	started chan struct{}
-	done    chan struct{}
+// pushResult is one message the gateway accepted.
+type pushResult struct {
+	User   int64
+	Epoch  string
+	Seq    int64
+	IDHash uint32
+	Step   int32
+}
 
-	stopOnce sync.Once
-	stopCh   chan struct{}
-	stopped  atomic.Bool
-
-	mu         sync.Mutex
-	steps      []*stepPush
-	results    []pushResult
-	perUser    map[int64]*pushedTo // compact plans
-	acceptedN  int
-	reqHist    histogram         // compact plans: request latencies, µs
-	epochs     map[string]string // interned epochs
-	errSamples []string
-	reqMicros  []int64
-	requests   int
-	failedReqs int
-	maxLag     time.Duration
-	lastDone   time.Duration // offset of the last answer
+// pushedTo is what a compact pusher got accepted for one user.
+type pushedTo struct {
+	Epoch       string
+	Last, Count int64
 }
 
 // stepPush is what the pusher did in one step.
 type stepPush struct {
-	plan       stepPlan
-	dispatched int // messages handed to a worker
-	accepted   int // messages of the step the gateway returned a seq for
-	failed     int // messages of the step in failed requests
-	inWindow   int // messages (of any step) accepted by answers within the step's window
+	plan                         stepPlan
+	dispatched, accepted, failed int
+	inWindow                     int // messages (of any step) accepted by answers within the step's window
+}
+
+// pusher sends a schedule through POST /api/push. A request is sent when
+// due or, when every worker is busy, as soon as one is free; the detail of
+// its messages carries when it was scheduled and sent (unix ns) and its
+// step. Failed requests are not retried (a retry would be new messages).
+type pusher struct {
+	plan             pushPlan
+	client           *http.Client
+	start            time.Time
+	started, done    chan struct{}
+	sched            context.Context // ends with the schedule (stop)
+	stop             func()          // no request is sent after it; those in flight finish
+	mu               sync.Mutex
+	steps            []*stepPush
+	results          []pushResult
+	perUser          map[int64]*pushedTo
+	epochs           map[string]string // interned
+	reqHist          histogram         // compact plans: request latencies, µs
+	reqMicros        []int64
+	errSamples       []string
+	acceptedN        int
+	requests, failed int
+	maxLag, lastDone time.Duration
 }
 
 func newPusher(plan pushPlan) *pusher {
-	return &pusher{plan: plan, started: make(chan struct{}), done: make(chan struct{}), stopCh: make(chan struct{}),
+	p := &pusher{plan: plan, started: make(chan struct{}), done: make(chan struct{}),
 		epochs: map[string]string{}, perUser: map[int64]*pushedTo{}, reqHist: histogram{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: plan.concurrency * 2, MaxIdleConnsPerHost: plan.concurrency, IdleConnTimeout: time.Minute}}}
-}
-
-// stop ends the schedule: no request is sent after it; those in flight finish.
-func (p *pusher) stop() {
-	p.stopOnce.Do(func() { p.stopped.Store(true); close(p.stopCh) })
+	p.sched, p.stop = context.WithCancel(context.Background())
+	return p
 }
 
 // pushJob is one request: count messages from message first, of step.
@@ -99,43 +133,31 @@ func (p *pusher) run(ctx context.Context) {
 			}
 		})
 	}
+	defer wg.Wait()
+	defer close(jobs)
 	p.start = time.Now()
 	close(p.started)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	index, next := 0, 0
-send:
 	for k := 0; ; k++ {
 		sp, ok := p.plan.step(k)
 		if !ok {
-			break
+			return
 		}
 		st := &stepPush{plan: sp}
 		p.mu.Lock()
 		p.steps = append(p.steps, st)
 		p.mu.Unlock()
 		for j := range sp.requests(p.plan.batch) {
-			due := p.start.Add(sp.due(j, p.plan.batch))
-			if d := time.Until(due); d > 0 {
-				timer.Reset(d)
-				select {
-				case <-timer.C:
-				case <-p.stopCh:
-					break send
-				case <-ctx.Done():
-					break send
-				}
+			job := pushJob{index: index, step: k, first: next, count: sp.size(j, p.plan.batch), due: p.start.Add(sp.due(j, p.plan.batch))}
+			if !sleepUntil(ctx, p.sched.Done(), job.due) || p.sched.Err() != nil {
+				return
 			}
-			if p.stopped.Load() {
-				break send
-			}
-			job := pushJob{index: index, step: k, first: next, count: sp.size(j, p.plan.batch), due: due}
 			select {
 			case jobs <- job:
-			case <-p.stopCh:
-				break send
+			case <-p.sched.Done():
+				return
 			case <-ctx.Done():
-				break send
+				return
 			}
 			index, next = index+1, next+job.count
 			p.mu.Lock()
@@ -143,8 +165,23 @@ send:
 			p.mu.Unlock()
 		}
 	}
-	close(jobs)
-	wg.Wait()
+}
+
+// sleepUntil waits until t; false means stop or ctx came first.
+func sleepUntil(ctx context.Context, stop <-chan struct{}, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-stop:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // do sends one request and records the answer.
@@ -153,26 +190,29 @@ func (p *pusher) do(ctx context.Context, j pushJob) {
 	for k := range ids {
 		ids[k] = int64(p.plan.offset + 1 + (j.first+k)%p.plan.users)
 	}
-	node := p.plan.nodes[j.index%len(p.plan.nodes)]
 	sent := time.Now()
-	body := pushBody(ids, "load "+strconv.Itoa(j.index), j.due.UnixNano(), sent.UnixNano(), j.step)
-	got, err := postPush(ctx, p.client, node, p.plan.apiKey, body, len(ids))
+	var body []byte
+	if p.plan.body != nil {
+		body = p.plan.body(ids)
+	} else {
+		body = pushBody(ids, "load "+strconv.Itoa(j.index), j.due.UnixNano(), sent.UnixNano(), j.step)
+	}
+	got, err := postPush(ctx, p.client, p.plan.nodes[j.index%len(p.plan.nodes)], p.plan.apiKey, body, len(ids))
 	answered := time.Now()
-
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.requests++
 	p.maxLag = max(p.maxLag, sent.Sub(j.due))
-	if p.plan.compact {
-		p.reqHist.add(answered.Sub(sent).Microseconds())
+	if us := answered.Sub(sent).Microseconds(); p.plan.compact {
+		p.reqHist.add(us)
 	} else {
-		p.reqMicros = append(p.reqMicros, answered.Sub(sent).Microseconds())
+		p.reqMicros = append(p.reqMicros, us)
 	}
 	at := answered.Sub(p.start)
 	p.lastDone = max(p.lastDone, at)
 	st := p.steps[j.step]
 	if err != nil {
-		p.failedReqs++
+		p.failed++
 		st.failed += j.count
 		if len(p.errSamples) < 5 {
 			p.errSamples = append(p.errSamples, err.Error())
@@ -181,30 +221,35 @@ func (p *pusher) do(ctx context.Context, j pushJob) {
 	}
 	st.accepted += len(got)
 	p.acceptedN += len(got)
-	if w := p.windowAt(at); w >= 0 {
+	// the step whose window holds the answer
+	if w := sort.Search(len(p.steps), func(i int) bool { return p.steps[i].plan.end() > at }); w < len(p.steps) && p.steps[w].plan.Start <= at {
 		p.steps[w].inWindow += len(got)
 	}
 	for _, r := range got {
-		e, ok := p.epochs[r.Epoch]
-		if !ok {
-			e = r.Epoch
-			p.epochs[e] = e
-		}
-		if p.plan.compact {
-			p.perUser[r.UserID] = p.perUser[r.UserID].add(e, r.Seq)
-			continue
-		}
-		p.results = append(p.results, pushResult{User: r.UserID, Epoch: e, Seq: r.Seq, IDHash: idHash(r.ID), Step: int32(j.step)})
+		p.record(r, j.step)
 	}
 }
 
-// windowAt is the step whose window holds offset at, or -1 (p.mu held).
-func (p *pusher) windowAt(at time.Duration) int {
-	i := sort.Search(len(p.steps), func(i int) bool { return p.steps[i].plan.end() > at })
-	if i < len(p.steps) && p.steps[i].plan.Start <= at {
-		return i
+// record keeps an accepted message (p.mu held).
+func (p *pusher) record(r pushAnswer, step int) {
+	e, ok := p.epochs[r.Epoch]
+	if !ok {
+		e = r.Epoch
+		p.epochs[e] = e
 	}
-	return -1
+	if !p.plan.compact {
+		p.results = append(p.results, pushResult{User: r.UserID, Epoch: e, Seq: r.Seq, IDHash: idHash(r.ID), Step: int32(step)})
+		return
+	}
+	u := p.perUser[r.UserID]
+	if u == nil {
+		u = &pushedTo{}
+		p.perUser[r.UserID] = u
+	}
+	if e != u.Epoch {
+		u.Epoch, u.Last = e, 0 // a new stream: its seqs start again
+	}
+	u.Last, u.Count = max(u.Last, r.Seq), u.Count+1
 }
 
 // stepCounts is a snapshot of step k: its plan, what was accepted and
@@ -226,32 +271,11 @@ func (p *pusher) stepsStarted() int {
 	return len(p.steps)
 }
 
-// accepted is the number of messages accepted so far.
+// accepted is how many messages the gateway accepted so far.
 func (p *pusher) accepted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.acceptedN
-}
-
-// pushedTo is what a compact pusher got accepted for one user: the
-// position of the newest message and how many there were.
-type pushedTo struct {
-	Epoch string
-	Last  int64
-	Count int64
-}
-
-// add records an accepted message at (epoch, seq); nil p starts a record.
-func (p *pushedTo) add(epoch string, seq int64) *pushedTo {
-	if p == nil {
-		p = &pushedTo{}
-	}
-	if epoch != p.Epoch {
-		p.Epoch, p.Last = epoch, 0 // a new stream: its seqs start again
-	}
-	p.Last = max(p.Last, seq)
-	p.Count++
-	return p
 }
 
 // pushReport is what a pusher did in all.
@@ -273,9 +297,8 @@ type pushReport struct {
 // report sums up the pusher once it is done.
 func (p *pusher) report() pushReport {
 	<-p.done
-	r := pushReport{Accepted: p.acceptedN, Requests: p.requests, FailedReqs: p.failedReqs,
-		ErrorSamples: p.errSamples, ElapsedMS: p.lastDone.Milliseconds(), Batch: p.plan.batch,
-		MaxLagMS: round2(ms(p.maxLag))}
+	r := pushReport{Accepted: p.acceptedN, Requests: p.requests, FailedReqs: p.failed, ErrorSamples: p.errSamples,
+		ElapsedMS: p.lastDone.Milliseconds(), Batch: p.plan.batch, MaxLagMS: round2(ms(p.maxLag))}
 	for _, st := range p.steps {
 		r.Planned += st.dispatched
 	}
@@ -288,4 +311,68 @@ func (p *pusher) report() pushReport {
 	}
 	r.ReqP50MS, r.ReqP99MS, r.ReqMaxMS = q[0]/1000, q[1]/1000, q[2]/1000
 	return r
+}
+
+// pushBody is the JSON of one push request, written by hand: the pusher
+// must not be the slow part.
+func pushBody(ids []int64, title string, schedNS, sentNS int64, step int) []byte {
+	b := append(make([]byte, 0, 160+len(ids)*8), `{"user_ids":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	b = strconv.AppendQuote(append(b, `],"title":`...), title)
+	b = strconv.AppendInt(append(b, `,"content":"loadgen message","detail":{"sched_ns":`...), schedNS, 10)
+	b = strconv.AppendInt(append(b, `,"sent_ns":`...), sentNS, 10)
+	b = strconv.AppendInt(append(b, `,"step":`...), int64(step), 10)
+	return append(b, "}}"...)
+}
+
+// pushAnswer is one result of POST /api/push.
+type pushAnswer struct {
+	UserID int64  `json:"user_id"`
+	Epoch  string `json:"epoch"`
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+}
+
+// postPush sends a push request for n users and returns the results.
+func postPush(ctx context.Context, client *http.Client, node, apiKey string, body []byte, n int) ([]pushAnswer, error) {
+	status, b, err := send(ctx, client, http.MethodPost, node+"/api/push", apiKey, body)
+	var reply struct {
+		Results []pushAnswer `json:"results"`
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case status != http.StatusOK:
+		return nil, fmt.Errorf("push %s: %d %s", node, status, bytes.TrimSpace(b))
+	case json.Unmarshal(b, &reply) != nil || len(reply.Results) != n:
+		return nil, fmt.Errorf("push %s: a reply without %d results: %.200s", node, n, b)
+	}
+	return reply.Results, nil
+}
+
+// send makes one request with a bearer token (and a JSON body unless nil)
+// and returns the status and the body of the answer.
+func send(ctx context.Context, client *http.Client, method, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, b, err
 }

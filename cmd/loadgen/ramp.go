@@ -5,25 +5,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io"
+	"math"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
 // rampConfig is the ramp scenario: users connected, the push rate
 // multiplied by factor every step until a step is bad.
 type rampConfig struct {
-	nodes, users, procs, batch, concurrency, maxSteps int
-	start, factor, minAchieved                        float64
-	step, p99Limit, grace, deliverTimeout             time.Duration
+	loadConfig
+	maxSteps                   int
+	start, factor, minAchieved float64
+	step, p99Limit, grace      time.Duration
 }
 
 func (c *rampConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.nodes, "nodes", 1, "gateway nodes")
-	fs.IntVar(&c.users, "users", 5000, "connected users, one WebSocket each; pushes go to them round-robin")
-	fs.IntVar(&c.procs, "procs", 2, "client processes the users are spread over")
-	fs.IntVar(&c.batch, "batch", 1, "users per push request (the rate counts messages)")
-	fs.IntVar(&c.concurrency, "concurrency", 128, "push requests in flight at most")
+	c.loadConfig.register(fs, 5000)
 	fs.Float64Var(&c.start, "start", 1000, "rate of the first step, messages per second")
 	fs.Float64Var(&c.factor, "factor", 1.2, "the rate is multiplied by this every step")
 	fs.DurationVar(&c.step, "step", 10*time.Second, "length of a step")
@@ -31,173 +30,247 @@ func (c *rampConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.p99Limit, "p99-limit", 100*time.Millisecond, "a good step's p99 (from the scheduled send) is at most this")
 	fs.Float64Var(&c.minAchieved, "min-achieved", 0.98, "a good step's achieved rate is at least this fraction of its target")
 	fs.DurationVar(&c.grace, "grace", 2*time.Second, "a step is judged this long after its window closed, or once all its messages arrived (at least -p99-limit)")
-	fs.DurationVar(&c.deliverTimeout, "deliver-timeout", time.Minute, "after the last push, wait this long for the accepted messages")
 }
 
 func (c *rampConfig) check() error {
 	switch {
-	case c.nodes <= 0:
-		return errors.New("-nodes must be positive")
-	case c.batch <= 0 || c.batch > 1000 || c.batch > c.users:
-		return errors.New("-batch must be between 1 and min(1000, -users)")
-	case c.concurrency <= 0 || c.maxSteps <= 0:
-		return errors.New("-concurrency and -max-steps must be positive")
-	case c.start <= 0 || c.factor <= 1:
-		return errors.New("-start must be positive and -factor above 1")
-	case c.step < 100*time.Millisecond || c.p99Limit <= 0 || c.deliverTimeout <= 0:
-		return errors.New("-step must be at least 100ms; -p99-limit and -deliver-timeout positive")
+	case c.maxSteps <= 0 || c.start <= 0 || c.factor <= 1:
+		return errors.New("-max-steps and -start must be positive and -factor above 1")
+	case c.step < 100*time.Millisecond || c.p99Limit <= 0:
+		return errors.New("-step must be at least 100ms; -p99-limit positive")
 	case c.grace < c.p99Limit:
 		return fmt.Errorf("-grace %s must be at least -p99-limit %s", c.grace, c.p99Limit)
 	case c.minAchieved <= 0 || c.minAchieved > 1:
 		return errors.New("-min-achieved must be in (0, 1]")
 	}
-	return checkSpread("-users", c.users, c.procs)
+	return c.loadConfig.check()
 }
+
+// stepResult is one ramp step as the report gives it.
+type stepResult struct {
+	Step         int      `json:"step"`
+	TargetRate   float64  `json:"target_rate"`   // messages per second offered
+	AchievedRate float64  `json:"achieved_rate"` // messages accepted per second of the step's window
+	Planned      int      `json:"planned"`       // messages the schedule had for the step
+	Accepted     int      `json:"accepted"`      // messages the gateway returned a seq for
+	Unaccepted   int      `json:"unaccepted"`    // planned, not accepted (failed requests, or never sent)
+	Received     int      `json:"received"`      // distinct messages received
+	Lost         int      `json:"lost"`
+	Duplicated   int      `json:"duplicated"`
+	P50MS        float64  `json:"p50_ms"` // from the scheduled send to the first receipt
+	P90MS        float64  `json:"p90_ms"`
+	P99MS        float64  `json:"p99_ms"`
+	MaxMS        float64  `json:"max_ms"`
+	NodeCPUUS    float64  `json:"node_cpu_us_per_msg"`  // node CPU over the step's window / messages delivered in it
+	RedisCPUUS   float64  `json:"redis_cpu_us_per_msg"` // same for Redis
+	Complete     bool     `json:"complete"`             // the step's window ended before the ramp stopped
+	Good         bool     `json:"good"`
+	WhyBad       []string `json:"why_bad,omitempty"`
+}
+
+// rampReport is the outcome of a ramp.
+type rampReport struct {
+	Nodes            int            `json:"nodes"`
+	Users            int            `json:"users"`
+	Batch            int            `json:"batch"`
+	P99LimitMS       float64        `json:"p99_limit_ms"`
+	ConnectMS        int64          `json:"connect_ms"`
+	LastGoodRate     float64        `json:"last_good_rate"`     // target rate of the last good step before the first bad one
+	LastGoodAchieved float64        `json:"last_good_achieved"` // its achieved rate
+	FirstBadStep     int            `json:"first_bad_step"`     // -1: none within -max-steps
+	StoppedBy        string         `json:"stopped_by"`
+	Steps            []stepResult   `json:"steps"`
+	Push             pushReport     `json:"push"`
+	Delivery         deliveryReport `json:"delivery"` // every step together
+	PusherCPU        float64        `json:"pusher_cpu_s"`
+	ClientCPU        float64        `json:"client_cpu_s"`
+	NodeWarnings     []int          `json:"node_log_warnings"`
+}
+
+func (r *rampReport) failures() []string { return r.Delivery.failures() }
 
 func (c *rampConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "ramp: %d node(s), %d users in %d client processes, batch %d, %.0f msg/s ×%.2f every %s (at most %d steps), p99 limit %s\n",
 		c.nodes, c.users, c.procs, c.batch, c.start, c.factor, c.step, c.maxSteps, c.p99Limit)
-	nodes, err := o.startNodes(ctx, c.nodes)
+	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{LateAfter: c.p99Limit},
+		func(k int) (stepPlan, bool) { return rampStep(c.start, c.factor, c.step, k), k < c.maxSteps })
 	if err != nil {
 		return nil, err
 	}
-	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clientOpts{lateAfter: c.p99Limit, status: 100 * time.Millisecond})
+	w := &rampWatch{cfg: c, o: o, r: r}
+	var stopAt time.Duration
+	if err := r.follow(ctx, nil, 50*time.Millisecond, func() bool {
+		stopAt = time.Since(r.p.start)
+		return w.tick(stopAt)
+	}); err != nil {
+		return nil, err
+	}
+	e, err := r.finish(ctx, o, c.deliverTimeout)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
-	schedule := func(k int) (stepPlan, bool) { return rampStep(c.start, c.factor, c.step, k), k < c.maxSteps }
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency, step: schedule})
-	meter := loadMeter{nodes: pidsOf(nodes), rdb: o.rdb, cps: cps}
-	self0, clients0 := cpuSeconds(os.Getpid()), sumCPU(cps.pids())
-	go p.run(ctx)
-	<-p.started
-
-	w := &rampWatch{cfg: c, o: o, p: p, cps: cps, meter: meter, cores: &coresMeter{m: meter}, lastAt: p.start}
-	stopAt, err := w.watch(ctx)
-	if err != nil {
-		p.stop()
-		<-p.done
-		return nil, err
-	}
-	push := p.report()
-	if _, all := cps.waitReceived(ctx, int64(push.Accepted), c.deliverTimeout); !all {
-		fmt.Fprintf(o.out, "  delivery wait ended after %s with %d of %d messages\n", c.deliverTimeout, cps.received(), push.Accepted)
-	}
-	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
-		return nil, ctx.Err()
-	}
-	pusherCPU, clientCPU := cpuSeconds(os.Getpid())-self0, sumCPU(cps.pids())-clients0
-	sums, err := cps.summaries()
-	if err != nil {
-		return nil, err
-	}
-	d := mergeDelivery(p.results, sums)
-	rep := &rampReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, P99LimitMS: ms(c.p99Limit), ConnectMS: took.Milliseconds(),
-		StoppedBy: w.stoppedBy, Push: push, Delivery: d, PusherCPU: round2(pusherCPU), ClientCPU: round2(clientCPU)}
-	rep.Steps = c.stepResults(p, d, w.bounds, stopAt)
-	crit := stepCriteria{P99Limit: c.p99Limit, MinAchieved: c.minAchieved}
-	crit.judgeSteps(rep.Steps)
-	for i, why := range w.live { // a step the live judgement stopped at stays bad
-		if s := &rep.Steps[i]; len(why) > 0 && s.Good {
-			s.Good = false
-			for _, y := range why {
-				s.WhyBad = append(s.WhyBad, "live: "+y)
-			}
-		}
-	}
+	d := mergeDelivery(r.p.results, e.sums)
+	rep := &rampReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, P99LimitMS: ms(c.p99Limit), ConnectMS: r.took.Milliseconds(),
+		StoppedBy: w.stoppedBy, Push: e.push, Delivery: d, PusherCPU: e.pusherCPU, ClientCPU: e.clientCPU,
+		Steps: c.stepResults(r.p, d, w.bounds, stopAt)}
+	c.judgeSteps(rep.Steps, w.live)
 	var good int
 	if good, rep.FirstBadStep = lastGood(rep.Steps); good >= 0 {
 		rep.LastGoodRate, rep.LastGoodAchieved = rep.Steps[good].TargetRate, rep.Steps[good].AchievedRate
 	}
-	rep.NodeWarnings = stopNodes(nodes)
+	rep.NodeWarnings = stopNodes(r.nodes)
 	return rep, nil
 }
 
 // rampWatch follows a running ramp: it samples the load at every step
 // boundary, judges each step once its window closed and the grace passed
-// (or all its messages arrived), stops the pusher at the first bad step,
-// and prints the progress line.
+// (or all its messages arrived), stops at the first bad step, and prints
+// the progress line.
 type rampWatch struct {
-	cfg   *rampConfig
-	o     *orch
-	p     *pusher
-	cps   clientProcs
-	meter loadMeter
-	cores *coresMeter
+	cfg *rampConfig
+	o   *orch
+	r   *loadRun
 
 	bounds    []loadSample // bounds[k]: at the start of step k
 	live      [][]string   // the live verdict of each judged step
 	stoppedBy string
-
-	lastAccepted int
-	lastAt       time.Time
 }
 
-// watch returns when the ramp has stopped, with the time (from the
-// pusher's start) it stopped at.
-func (w *rampWatch) watch(ctx context.Context) (time.Duration, error) {
+// tick is one look at the ramp el after its start; true: it is over.
+func (w *rampWatch) tick(el time.Duration) bool {
 	c := w.cfg
-	crit := stepCriteria{P99Limit: c.p99Limit, MinAchieved: c.minAchieved}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for w.stoppedBy == "" {
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-tick.C:
-		}
-		el := time.Since(w.p.start)
-		for len(w.bounds) <= c.maxSteps && el >= time.Duration(len(w.bounds))*c.step {
-			w.bounds = append(w.bounds, w.meter.sample())
-		}
-		w.judgeDue(crit, el)
-		if w.stoppedBy == "" && len(w.live) == c.maxSteps {
-			w.stoppedBy = fmt.Sprintf("all %d steps good (-max-steps)", c.maxSteps)
-		}
-		w.o.progress.maybe(w.line)
+	for len(w.bounds) <= c.maxSteps && el >= time.Duration(len(w.bounds))*c.step {
+		w.bounds = append(w.bounds, w.r.meter.sample())
 	}
-	stopAt := time.Since(w.p.start)
-	w.p.stop()
-	<-w.p.done
-	return stopAt, nil
-}
-
-// judgeDue judges the steps that are due at el; a bad one stops the pusher.
-func (w *rampWatch) judgeDue(crit stepCriteria, el time.Duration) {
-	for len(w.live) < w.p.stepsStarted() {
+	for len(w.live) < w.r.p.stepsStarted() && w.stoppedBy == "" {
 		k := len(w.live)
-		sp, accepted, failed, achieved, _ := w.p.stepCounts(k)
-		l := w.cps.step(k)
-		if el < sp.end() || (l.Received < int64(sp.Messages) && el < sp.end()+w.cfg.grace) {
-			return
+		sp, accepted, failed, achieved, _ := w.r.p.stepCounts(k)
+		l := w.r.cps.step(k)
+		if el < sp.end() || (l.Received < int64(sp.Messages) && el < sp.end()+c.grace) {
+			break
 		}
-		why := crit.judgeLive(liveStep{Planned: sp.Messages, Accepted: accepted, Failed: failed, Achieved: achieved, Target: sp.Rate,
-			Received: l.Received, Repeats: l.Repeats, Late: l.Late})
+		why := c.judgeLive(sp, accepted, failed, achieved, l)
 		w.live = append(w.live, why)
 		verdict := "good"
 		if len(why) > 0 {
 			verdict = "bad: " + strings.Join(why, "; ")
+			w.stoppedBy = fmt.Sprintf("step %d (%.0f msg/s): %s", k, sp.Rate, verdict[5:])
 		}
-		w.o.progress.note("step %d: target %.0f msg/s, achieved %.0f, p99 ≤ %.1f ms (%d received, %d late): %s",
-			k, sp.Rate, achieved, float64(l.Hist.quantile(0.99))/1000, l.Received, l.Late, verdict)
-		if len(why) > 0 {
-			w.stoppedBy = fmt.Sprintf("step %d (%.0f msg/s): %s", k, sp.Rate, strings.Join(why, "; "))
-			w.p.stop()
-			return
+		if w.o.progress.every > 0 {
+			fmt.Fprintf(w.o.progress.w, "step %d: target %.0f msg/s, achieved %.0f, p99 ≤ %.1f ms (%d received, %d late): %s\n",
+				k, sp.Rate, achieved, float64(l.Hist.quantile(0.99))/1000, l.Received, l.Late, verdict)
 		}
+	}
+	if w.stoppedBy == "" && len(w.live) == c.maxSteps {
+		w.stoppedBy = fmt.Sprintf("all %d steps good (-max-steps)", c.maxSteps)
+	}
+	w.o.progress.maybe(w.r.line)
+	return w.stoppedBy != ""
+}
+
+// judgeSteps marks each step good or bad from the exact merge: an
+// incomplete step is bad, and so is a step the live judgement found bad.
+func (c *rampConfig) judgeSteps(steps []stepResult, live [][]string) {
+	for i := range steps {
+		s := &steps[i]
+		s.WhyBad = []string{"incomplete: the ramp stopped during the step"}
+		if s.Complete {
+			s.WhyBad = c.judge(*s)
+		}
+		if i < len(live) && len(s.WhyBad) == 0 {
+			for _, y := range live[i] {
+				s.WhyBad = append(s.WhyBad, "live: "+y)
+			}
+		}
+		s.Good = len(s.WhyBad) == 0
 	}
 }
 
-// line is the progress line: the step, its target and the rate achieved
-// over the last interval, the step's p99 so far, connections and CPU.
-func (w *rampWatch) line() string {
-	k := max(w.p.stepsStarted()-1, 0)
-	sp, _, _, _, _ := w.p.stepCounts(k)
-	acc, now := w.p.accepted(), time.Now()
-	rate := float64(acc-w.lastAccepted) / now.Sub(w.lastAt).Seconds()
-	w.lastAccepted, w.lastAt = acc, now
-	node, redis := w.cores.read()
-	return fmt.Sprintf("step %d: target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | connected %d/%d | node %.2f cores, redis %.2f cores",
-		k, sp.Rate, rate, float64(w.cps.step(k).Hist.quantile(0.99))/1000, w.cps.live(), w.cfg.users, node, redis)
+// judge returns why a complete step is bad; none means good.
+func (c *rampConfig) judge(s stepResult) []string {
+	var why []string
+	if limit := ms(c.p99Limit); s.P99MS > limit {
+		why = append(why, fmt.Sprintf("p99 %.1f ms > %.0f ms", s.P99MS, limit))
+	}
+	why = append(why, failures(s.Lost, "lost", s.Duplicated, "duplicated", s.Unaccepted, "not accepted")...)
+	return append(why, c.achievedBelow(s.AchievedRate, s.TargetRate)...)
+}
+
+// judgeLive says whether a step is bad enough to stop the ramp, once its
+// window has closed and the grace after it passed: a message not received
+// by then is later than the limit (the grace is at least the limit), so
+// the p99 is over the limit when late and missing messages together are
+// more than the nearest rank allows.
+func (c *rampConfig) judgeLive(sp stepPlan, accepted, failed int, achieved float64, l stepLive) []string {
+	var why []string
+	missing := max(int64(sp.Messages)-l.Received, 0)
+	if allowed := int64(sp.Messages - 1 - nearestRank(0.99, max(sp.Messages, 1))); l.Late+missing > allowed {
+		why = append(why, fmt.Sprintf("%d of %d messages later than %s or missing (p99 allows %d)", l.Late+missing, sp.Messages, c.p99Limit, allowed))
+	}
+	why = append(why, failures(l.Repeats, "repeated", failed, "not accepted")...)
+	return append(why, c.achievedBelow(achieved, sp.Rate)...)
+}
+
+func (c *rampConfig) achievedBelow(achieved, target float64) []string {
+	if achieved < c.minAchieved*target {
+		return []string{fmt.Sprintf("achieved %.0f/s < %.0f%% of %.0f/s", achieved, c.minAchieved*100, target)}
+	}
+	return nil
+}
+
+// lastGood returns the index of the last good step before the first bad
+// one and the index of that bad step; -1 when there is none.
+func lastGood(steps []stepResult) (good, firstBad int) {
+	good = -1
+	for i, s := range steps {
+		if !s.Complete {
+			break
+		}
+		if !s.Good {
+			return good, i
+		}
+		good = i
+	}
+	return good, -1
+}
+
+// stepResults builds each step's figures from the pusher, the merge and
+// the load samples at the step boundaries; a step is complete when its
+// window closed before stopAt.
+func (c *rampConfig) stepResults(p *pusher, d deliveryReport, bounds []loadSample, stopAt time.Duration) []stepResult {
+	out := make([]stepResult, len(p.steps))
+	for k, st := range p.steps {
+		sp := st.plan
+		s := stepResult{Step: k, TargetRate: roundRate(sp.Rate), AchievedRate: roundRate(float64(st.inWindow) / sp.Length.Seconds()),
+			Planned: sp.Messages, Accepted: st.accepted, Unaccepted: sp.Messages - st.accepted, Complete: sp.end() <= stopAt}
+		if k < len(d.Steps) {
+			sd := d.Steps[k]
+			s.Received, s.Lost, s.Duplicated = sd.Unique, sd.Lost, sd.Duplicated
+			s.P50MS, s.P90MS, s.P99MS, s.MaxMS = sd.FromSchedule.P50, sd.FromSchedule.P90, sd.FromSchedule.P99, sd.FromSchedule.Max
+		}
+		if k+1 < len(bounds) {
+			b0, b1 := bounds[k], bounds[k+1]
+			n := b1.delivered - b0.delivered
+			s.NodeCPUUS, s.RedisCPUUS = cpuShare(b1.node()-b0.node(), n), cpuShare(b1.redis-b0.redis, n)
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func roundRate(r float64) float64 { return math.Round(r*10) / 10 }
+
+// printSteps writes every step and the verdict.
+func (r *rampReport) printSteps(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\ttarget/s\tachieved/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tlost\tdup\tnode µs/msg\tredis µs/msg\t\tverdict")
+	for _, s := range r.Steps {
+		verdict := "good"
+		if !s.Good {
+			verdict = "bad: " + strings.Join(s.WhyBad, "; ")
+		}
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%.1f\t%.1f\t\t%s\n", s.Step, s.TargetRate, s.AchievedRate,
+			s.P50MS, s.P90MS, s.P99MS, s.MaxMS, s.Lost, s.Duplicated, s.NodeCPUUS, s.RedisCPUUS, verdict)
+	}
+	tw.Flush()
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var testCriteria = stepCriteria{P99Limit: 100 * time.Millisecond, MinAchieved: 0.98}
+var testCriteria = &rampConfig{p99Limit: 100 * time.Millisecond, minAchieved: 0.98}
 
 func TestJudgeStep(t *testing.T) {
 	good := stepResult{TargetRate: 1000, AchievedRate: 995, Planned: 10000, Accepted: 10000, Received: 10000, P99MS: 40, Complete: true}
@@ -37,6 +37,13 @@ func TestJudgeStep(t *testing.T) {
 	}
 }
 
+// liveStep is a step as the live judgement sees it.
+type liveStep struct {
+	Planned, Accepted, Failed int
+	Achieved, Target          float64
+	Received, Repeats, Late   int64
+}
+
 func TestJudgeLive(t *testing.T) {
 	good := liveStep{Planned: 1000, Accepted: 1000, Received: 1000, Target: 1000, Achieved: 1000}
 	with := func(f func(*liveStep)) liveStep { l := good; f(&l); return l }
@@ -57,7 +64,10 @@ func TestJudgeLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, testCriteria.judgeLive(tt.step)); diff != "" {
+			l := tt.step
+			got := testCriteria.judgeLive(stepPlan{Rate: l.Target, Messages: l.Planned}, l.Accepted, l.Failed, l.Achieved,
+				stepLive{Received: l.Received, Repeats: l.Repeats, Late: l.Late})
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("judgeLive (-want +got):\n%s", diff)
 			}
 		})
@@ -89,18 +99,23 @@ func TestLastGood(t *testing.T) {
 	}
 }
 
-func TestJudgeStepsMarksIncompleteSteps(t *testing.T) {
+func TestJudgeStepsMarksIncompleteAndLiveBadSteps(t *testing.T) {
 	steps := []stepResult{
 		{TargetRate: 100, AchievedRate: 100, P99MS: 5, Complete: true},
 		{TargetRate: 120, AchievedRate: 120, P99MS: 500, Complete: true},
-		{TargetRate: 144, Complete: false},
+		{TargetRate: 144, AchievedRate: 144, P99MS: 5, Complete: true}, // good by the merge, bad live
+		{TargetRate: 173, Complete: false},
 	}
-	testCriteria.judgeSteps(steps)
-	got := []bool{steps[0].Good, steps[1].Good, steps[2].Good}
-	if diff := cmp.Diff([]bool{true, false, false}, got); diff != "" {
-		t.Errorf("good (-want +got):\n%s", diff)
+	testCriteria.judgeSteps(steps, [][]string{nil, {"late"}, {"3 repeated"}})
+	var got [][]string
+	for _, s := range steps {
+		if s.Good != (len(s.WhyBad) == 0) {
+			t.Errorf("step %+v: good and its reasons disagree", s)
+		}
+		got = append(got, s.WhyBad)
 	}
-	if diff := cmp.Diff([]string{"incomplete: the ramp stopped during the step"}, steps[2].WhyBad); diff != "" {
-		t.Errorf("why incomplete (-want +got):\n%s", diff)
+	want := [][]string{nil, {"p99 500.0 ms > 100 ms"}, {"live: 3 repeated"}, {"incomplete: the ramp stopped during the step"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("why bad (-want +got):\n%s", diff)
 	}
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -54,23 +52,7 @@ type reserveReport struct {
 	NodeWarnings  []int   `json:"node_log_warnings"`
 }
 
-func (r *reserveReport) failures() []string {
-	if r.CreateErrors > 0 {
-		return []string{fmt.Sprintf("%d creates failed", r.CreateErrors)}
-	}
-	return nil
-}
-
-func (r *reserveReport) printTable(w io.Writer) {
-	printRows(w, "reserve", [][2]string{
-		{"concurrency", fmt.Sprint(r.Concurrency)},
-		{"POST /house/reserve", fmt.Sprintf("%.0f creates/s (%d, %d failed); p50 %.2f ms, p99 %.2f ms", r.CreatesPerSec, r.Creates, r.CreateErrors, r.CreateP50MS, r.CreateP99MS)},
-		{"node CPU per create", fmt.Sprintf("%.1f µs", r.NodeCPUUS)},
-		{"raw single-row INSERT", fmt.Sprintf("%.0f inserts/s (%d)", r.InsertsPerSec, r.Inserts)},
-		{"creates / raw inserts", fmt.Sprintf("%.2f", r.Ratio)},
-		{"node log warnings", fmt.Sprint(r.NodeWarnings)},
-	})
-}
+func (r *reserveReport) failures() []string { return failures(r.CreateErrors, "creates failed") }
 
 func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "reserve: POST /house/reserve against raw INSERTs, %d in flight, %s each\n", c.concurrency, c.duration)
@@ -78,11 +60,14 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	if err != nil {
 		return nil, err
 	}
-	rep := &reserveReport{Concurrency: c.concurrency}
-	var lat []int64
-	cpu0 := cpuSeconds(nodes[0].Pid())
-	rep.Creates, rep.CreateErrors, lat, err = c.creates(ctx, o, nodes[0].HTTPURL)
+	rep, cpu0 := &reserveReport{Concurrency: c.concurrency}, cpuSeconds(nodes[0].Pid())
+	create, err := c.creates(o, nodes[0].HTTPURL)
 	if err != nil {
+		return nil, err
+	}
+	var lat []int64
+	rep.Creates, rep.CreateErrors, lat, _ = c.workers(ctx, create)
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	rep.CreatesPerSec = float64(rep.Creates) / c.duration.Seconds()
@@ -90,8 +75,27 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	q := quantiles(lat, 0.5, 0.99)
 	rep.CreateP50MS, rep.CreateP99MS = q[0]/1000, q[1]/1000
 	rep.NodeWarnings = stopNodes(nodes)
-	if rep.Inserts, err = c.rawInserts(ctx, o); err != nil {
+	// Raw single-row INSERTs (autocommit) into a copy of the reservations table.
+	db, err := sql.Open("mysql", testenv.DSNOn(o.cfg.mysqlDSN, o.dbName))
+	if err != nil {
 		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(c.concurrency)
+	db.SetMaxIdleConns(c.concurrency)
+	if _, err := db.ExecContext(ctx, "CREATE TABLE raw_reservations LIKE reservations"); err != nil {
+		return nil, fmt.Errorf("raw inserts: %w", err)
+	}
+	rep.Inserts, _, _, err = c.workers(ctx, func(ctx context.Context, k int64) error {
+		at := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).UTC()
+		_, err := db.ExecContext(ctx, `INSERT INTO raw_reservations
+			(house_id, tenant_id, landlord_id, house_title, tenant_name, reserve_time, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+			3001+k%300, 100000+k%int64(c.viewers), 2001, "精装修两室一厅", "租客", at, time.Now().UTC(), time.Now().UTC())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("raw insert: %w", err)
 	}
 	rep.InsertsPerSec = float64(rep.Inserts) / c.duration.Seconds()
 	if rep.InsertsPerSec > 0 {
@@ -100,104 +104,56 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	return rep, nil
 }
 
-// creates books viewings for duration from concurrency workers: each
-// request a distinct (tenant, house, time), so none is refused as a
-// duplicate. It returns the successful creates, the failures and each
-// create's latency in µs.
-func (c *reserveConfig) creates(ctx context.Context, o *orch, base string) (int64, int64, []int64, error) {
-	tokens := make([]string, c.viewers)
-	for i := range tokens {
-		if o.cfg.auth != "jwt" {
-			break
-		}
-		tok, err := jwtauth.Sign([]byte(o.jwtSecret), int64(100000+i), time.Now(), time.Hour)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		tokens[i] = tok
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency}, Timeout: 10 * time.Second}
-	var ok, failed, next atomic.Int64
+// workers calls f from concurrency goroutines for duration, each call with
+// the next k; it returns the calls that succeeded, those that failed, the
+// successful calls' µs and the first error.
+func (c *reserveConfig) workers(ctx context.Context, f func(ctx context.Context, k int64) error) (ok, failed int64, us []int64, first error) {
 	var mu sync.Mutex
-	var lat []int64
+	var next atomic.Int64
 	end := time.Now().Add(c.duration)
 	var wg sync.WaitGroup
 	for range c.concurrency {
 		wg.Go(func() {
-			var mine []int64
-			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
 			for time.Now().Before(end) && ctx.Err() == nil {
-				k := next.Add(1)
-				tenant := int(k) % c.viewers
-				// A distinct slot per request: minutes ahead, over 300 houses.
-				when := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).In(shanghai).Format("2006-01-02 15:04:05")
-				body := fmt.Sprintf(`{"user_id":%d,"user_name":"租客%d","house_id":%d,"reserve_time":%q}`,
-					100000+tenant, tenant, 3001+k%300, when)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/house/reserve", bytes.NewReader([]byte(body)))
-				req.Header.Set("Content-Type", "application/json")
-				if tokens[tenant] != "" {
-					req.Header.Set("Authorization", "Bearer "+tokens[tenant])
-				}
 				start := time.Now()
-				resp, err := client.Do(req)
+				err := f(ctx, next.Add(1))
+				mu.Lock()
 				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+					ok, us = ok+1, append(us, time.Since(start).Microseconds())
+				} else if failed++; first == nil {
+					first = err
 				}
-				if err != nil || resp.StatusCode != http.StatusCreated {
-					failed.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(start).Microseconds())
-				ok.Add(1)
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return ok.Load(), failed.Load(), lat, ctx.Err()
+	return ok, failed, us, first
 }
 
-// shanghai is the gateway's default zone of reserve_time.
-var shanghai = time.FixedZone("CST", 8*3600)
-
-// rawInserts runs single-row INSERTs (autocommit) into a copy of the
-// reservations table, from concurrency connections, for duration.
-func (c *reserveConfig) rawInserts(ctx context.Context, o *orch) (int64, error) {
-	db, err := sql.Open("mysql", testenv.DSNOn(o.cfg.mysqlDSN, o.dbName))
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(c.concurrency)
-	db.SetMaxIdleConns(c.concurrency)
-	if _, err := db.ExecContext(ctx, "CREATE TABLE raw_reservations LIKE reservations"); err != nil {
-		return 0, fmt.Errorf("raw inserts: %w", err)
-	}
-	var n, next atomic.Int64
-	end := time.Now().Add(c.duration)
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for range c.concurrency {
-		wg.Go(func() {
-			for time.Now().Before(end) && ctx.Err() == nil {
-				k := next.Add(1)
-				at := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).UTC()
-				_, err := db.ExecContext(ctx, `INSERT INTO raw_reservations
-					(house_id, tenant_id, landlord_id, house_title, tenant_name, reserve_time, status, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-					3001+k%300, 100000+k%int64(c.viewers), 2001, "精装修两室一厅", "租客", at, time.Now().UTC(), time.Now().UTC())
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				n.Add(1)
+// creates returns the booking of request k: each a distinct (tenant,
+// house, time), so none is refused as a duplicate.
+func (c *reserveConfig) creates(o *orch, base string) (func(context.Context, int64) error, error) {
+	tokens := make([]string, c.viewers)
+	for i := range tokens {
+		var err error
+		if o.cfg.auth == "jwt" {
+			if tokens[i], err = jwtauth.Sign([]byte(o.jwtSecret), int64(100000+i), time.Now(), time.Hour); err != nil {
+				return nil, err
 			}
-		})
+		}
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return 0, fmt.Errorf("raw insert: %w", firstErr)
-	}
-	return n.Load(), nil
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency}, Timeout: 10 * time.Second}
+	shanghai := time.FixedZone("CST", 8*3600) // the gateway's default zone of reserve_time
+	return func(ctx context.Context, k int64) error {
+		tenant := int(k) % c.viewers
+		// A distinct slot per request: minutes ahead, over 300 houses.
+		when := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).In(shanghai).Format("2006-01-02 15:04:05")
+		body := fmt.Sprintf(`{"user_id":%d,"user_name":"租客%d","house_id":%d,"reserve_time":%q}`, 100000+tenant, tenant, 3001+k%300, when)
+		status, _, err := send(ctx, client, http.MethodPost, base+"/house/reserve", tokens[tenant], []byte(body))
+		if err == nil && status != http.StatusCreated {
+			err = errors.New(http.StatusText(status))
+		}
+		return err
+	}, nil
 }

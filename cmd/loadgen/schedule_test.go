@@ -12,9 +12,9 @@ func TestRampStep(t *testing.T) {
 		k    int
 		want stepPlan
 	}{
-		{0, stepPlan{Index: 0, Rate: 1000, Start: 0, Length: 10 * time.Second, Messages: 10000}},
-		{1, stepPlan{Index: 1, Rate: 1200, Start: 10 * time.Second, Length: 10 * time.Second, Messages: 12000}},
-		{3, stepPlan{Index: 3, Rate: 1728, Start: 30 * time.Second, Length: 10 * time.Second, Messages: 17280}},
+		{0, stepPlan{Rate: 1000, Start: 0, Length: 10 * time.Second, Messages: 10000}},
+		{1, stepPlan{Rate: 1200, Start: 10 * time.Second, Length: 10 * time.Second, Messages: 12000}},
+		{3, stepPlan{Rate: 1728, Start: 30 * time.Second, Length: 10 * time.Second, Messages: 17280}},
 	}
 	for _, tt := range tests {
 		got := rampStep(1000, 1.2, 10*time.Second, tt.k)
@@ -40,7 +40,10 @@ func TestStepPlanRequests(t *testing.T) {
 			t.Errorf("batch %d: requests, last size, last due (-want +got):\n%s", tt.batch, diff)
 		}
 	}
-	if got := fixedStep(5000, 100000); got.Length != 20*time.Second || got.Messages != 100000 {
-		t.Errorf("fixedStep(5000, 100000) = %+v, want 20s of 100000 messages", got)
+	if got, ok := oneStep(5000, 100000)(0); !ok || got.Length != 20*time.Second || got.Messages != 100000 {
+		t.Errorf("oneStep(5000, 100000) = %+v, want 20s of 100000 messages", got)
+	}
+	if _, ok := oneStep(5000, 100000)(1); ok {
+		t.Errorf("oneStep has a second step")
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"time"
 )
 
@@ -15,26 +13,19 @@ import (
 // a share of the clients drop and resume every interval, sampling the
 // nodes' RSS, goroutines and open files.
 type soakConfig struct {
-	nodes, users, procs, batch, concurrency int
-	rate, churnFraction                     float64
-	duration, churnEvery, sampleEvery       time.Duration
-	deliverTimeout                          time.Duration
-	maxRSSGrowth, maxCountGrowth            float64
-	chart                                   string
+	loadConfig
+	rate, churnFraction, maxRSSGrowth, maxCountGrowth float64
+	duration, churnEvery, sampleEvery                 time.Duration
+	chart                                             string
 }
 
 func (c *soakConfig) register(fs *flag.FlagSet) {
-	fs.IntVar(&c.nodes, "nodes", 1, "gateway nodes")
-	fs.IntVar(&c.users, "users", 10000, "connected users, one WebSocket each; pushes go to them round-robin")
-	fs.IntVar(&c.procs, "procs", 2, "client processes the users are spread over")
-	fs.IntVar(&c.batch, "batch", 1, "users per push request (the rate counts messages)")
-	fs.IntVar(&c.concurrency, "concurrency", 128, "push requests in flight at most")
-	fs.Float64Var(&c.rate, "rate", 7500, "messages per second (default: half the ~15,000 msg/s a node sustains at 1 user per push, docs/benchmarks.md)")
+	c.loadConfig.register(fs, 10000)
+	fs.Float64Var(&c.rate, "rate", 7500, "messages per second (default: about half of what a node sustains at 1 user per push, docs/soak.md)")
 	fs.DurationVar(&c.duration, "duration", 30*time.Minute, "how long to push (the run's -timeout must exceed it by a few minutes)")
 	fs.DurationVar(&c.churnEvery, "churn-every", 10*time.Second, "every this long, -churn-fraction of the clients drop their WebSocket and resume (0: no churn)")
 	fs.Float64Var(&c.churnFraction, "churn-fraction", 0.05, "share of the clients dropped by each churn, taken in turn")
 	fs.DurationVar(&c.sampleEvery, "sample-every", 10*time.Second, "interval of the samples of each node's RSS, goroutines and open files")
-	fs.DurationVar(&c.deliverTimeout, "deliver-timeout", time.Minute, "after the last push, wait this long for the accepted messages")
 	fs.Float64Var(&c.maxRSSGrowth, "max-rss-growth", 0.25, "the run fails when RSS grows more than this share from the second to the last quarter of the run (means)")
 	fs.Float64Var(&c.maxCountGrowth, "max-count-growth", 0.10, "the same for goroutines and open files (and by more than 50)")
 	fs.StringVar(&c.chart, "chart", "soak.svg", "SVG of the samples (empty: none); loadgen chart draws it again from the JSON line")
@@ -42,12 +33,8 @@ func (c *soakConfig) register(fs *flag.FlagSet) {
 
 func (c *soakConfig) check() error {
 	switch {
-	case c.nodes <= 0:
-		return errors.New("-nodes must be positive")
-	case c.batch <= 0 || c.batch > 1000 || c.batch > c.users:
-		return errors.New("-batch must be between 1 and min(1000, -users)")
-	case c.concurrency <= 0 || c.rate <= 0 || c.deliverTimeout <= 0 || c.sampleEvery <= 0:
-		return errors.New("-concurrency, -rate, -deliver-timeout and -sample-every must be positive")
+	case c.rate <= 0 || c.sampleEvery <= 0:
+		return errors.New("-rate and -sample-every must be positive")
 	case c.duration < 4*c.sampleEvery:
 		return errors.New("-duration must hold at least 4 samples (-sample-every)")
 	case c.churnEvery < 0 || c.churnFraction < 0 || c.churnFraction > 1:
@@ -55,7 +42,7 @@ func (c *soakConfig) check() error {
 	case c.maxRSSGrowth <= 0 || c.maxCountGrowth <= 0:
 		return errors.New("-max-rss-growth and -max-count-growth must be positive")
 	}
-	return checkSpread("-users", c.users, c.procs)
+	return c.loadConfig.check()
 }
 
 // soakSample is one reading of every node, t_s seconds after the first push.
@@ -73,11 +60,10 @@ type soakSample struct {
 // push to the last (means of all nodes' sums; the first quarter warms up;
 // the sample after the push is left out).
 type soakGrowth struct {
-	RSS        float64 `json:"rss"`
-	Goroutines float64 `json:"goroutines"`
-	OpenFiles  float64 `json:"open_files"`
-	// The means compared, early then late.
-	RSSKB      [2]float64 `json:"rss_kb_means"`
+	RSS        float64    `json:"rss"`
+	Goroutines float64    `json:"goroutines"`
+	OpenFiles  float64    `json:"open_files"`
+	RSSKB      [2]float64 `json:"rss_kb_means"` // the means compared, early then late
 	GoroutineN [2]float64 `json:"goroutine_means"`
 	OpenFileN  [2]float64 `json:"open_file_means"`
 }
@@ -112,52 +98,45 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	messages := max(int(math.Round(c.rate*c.duration.Seconds())), 1)
 	fmt.Fprintf(o.out, "soak: %d node(s), %d users in %d client processes, %d messages at %.0f msg/s (batch %d) for %s, churn %.0f%% every %s\n",
 		c.nodes, c.users, c.procs, messages, c.rate, c.batch, c.duration, c.churnFraction*100, c.churnEvery)
-	nodes, err := o.startNodes(ctx, c.nodes)
+	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{Status: time.Second, Compact: true, ChurnEvery: c.churnEvery,
+		ChurnFraction: c.churnFraction}, oneStep(c.rate, messages))
 	if err != nil {
 		return nil, err
 	}
-	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clientOpts{status: time.Second, compact: true,
-		churnEvery: c.churnEvery, churnFraction: c.churnFraction})
+	samples := []soakSample{o.sampleNodes(r)}
+	tick := min(time.Second, c.sampleEvery)
+	err = r.follow(ctx, r.p.done, tick, func() bool { // a sample every c.sampleEvery, give or take half a tick
+		if time.Since(r.p.start).Seconds()-samples[len(samples)-1].AtS >= (c.sampleEvery - tick/2).Seconds() {
+			samples = append(samples, o.sampleNodes(r))
+		}
+		o.progress.maybe(func() string {
+			last := samples[len(samples)-1]
+			return fmt.Sprintf("%s | last sample: RSS %v kB, goroutines %v, open files %v", r.line(), last.RSSKB, last.Goroutines, last.OpenFiles)
+		})
+		return false
+	})
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
-	step := fixedStep(c.rate, messages)
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency,
-		compact: true, step: func(k int) (stepPlan, bool) { return step, k == 0 }})
-	sampler := &nodeSampler{nodes: nodes, apiKey: o.apiKey}
-	go p.run(ctx)
-	<-p.started
-	samples, err := c.follow(ctx, o, p, cps, sampler)
-	if err != nil {
-		return nil, err
-	}
-	push := p.report()
 	growth := growthOf(samples) // while pushing: the pusher's connections close at its end
-	if _, all := cps.waitReceived(ctx, int64(push.Accepted), c.deliverTimeout); !all {
-		fmt.Fprintf(o.out, "  delivery wait ended after %s with %d of %d messages\n", c.deliverTimeout, cps.received(), push.Accepted)
-	}
-	samples = append(samples, sampler.sample(time.Since(p.start), p, cps))
-	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
-		return nil, ctx.Err()
-	}
-	hist := cps.step(0).Hist
-	sums, err := cps.summaries()
+	r.onDelivered = func() { samples = append(samples, o.sampleNodes(r)) }
+	e, err := r.finish(ctx, o, c.deliverTimeout)
 	if err != nil {
 		return nil, err
 	}
+	hist := r.cps.step(0).Hist
 	rep := &soakReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, TargetRate: c.rate, DurationS: c.duration.Seconds(),
-		ChurnEveryS: c.churnEvery.Seconds(), ChurnFraction: c.churnFraction, Push: push,
-		Delivery: compactDelivery(p.perUser, push.Accepted, sums), Growth: growth,
+		ChurnEveryS: c.churnEvery.Seconds(), ChurnFraction: c.churnFraction, Push: e.push,
+		Delivery: compactDelivery(r.p.perUser, e.push.Accepted, e.sums), Growth: growth,
 		MaxRSSGrowth: c.maxRSSGrowth, MaxCountGrowth: c.maxCountGrowth, Samples: samples,
 		LatencyP50MS: float64(hist.quantile(0.5)) / 1000, LatencyP99MS: float64(hist.quantile(0.99)) / 1000,
 		LatencyP999MS: float64(hist.quantile(0.999)) / 1000}
-	for _, s := range sums {
+	for _, s := range e.sums {
 		rep.Churned += s.Churned
 	}
-	rep.NodeWarnings = stopNodes(nodes)
+	rep.NodeWarnings = stopNodes(r.nodes)
 	if c.chart != "" {
-		if err := os.WriteFile(c.chart, soakSVG(rep), 0o644); err != nil {
+		if err := writeSoakChart(rep, c.chart); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(o.out, "  chart: %s\n", c.chart)
@@ -165,40 +144,61 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	return rep, nil
 }
 
-// follow samples the nodes every c.sampleEvery and prints the progress line
-// until the pusher is done; it returns the samples.
-func (c *soakConfig) follow(ctx context.Context, o *orch, p *pusher, cps clientProcs, s *nodeSampler) ([]soakSample, error) {
-	samples := []soakSample{s.sample(0, p, cps)}
-	sampleTick := time.NewTicker(c.sampleEvery)
-	defer sampleTick.Stop()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			p.stop()
-			<-p.done
-			return nil, ctx.Err()
-		case <-p.done:
-			return samples, nil
-		case <-sampleTick.C:
-			samples = append(samples, s.sample(time.Since(p.start), p, cps))
-		case <-tick.C:
-		}
-		last := samples[len(samples)-1]
-		o.progress.maybe(func() string {
-			return fmt.Sprintf("%s of %s: accepted %d, received %d | sessions %d, reconnects %d | last sample: RSS %v kB, goroutines %v, open files %v",
-				time.Since(p.start).Round(time.Second), c.duration, p.accepted(), cps.received(), cps.live(), cps.reconnects(),
-				last.RSSKB, last.Goroutines, last.OpenFiles)
-		})
+// sampleNodes reads every node's RSS and open files from /proc and its
+// goroutines from /metrics.
+func (o *orch) sampleNodes(r *loadRun) soakSample {
+	s := soakSample{AtS: round2(time.Since(r.p.start).Seconds()), Sessions: r.cps.total(live), Accepted: r.p.accepted(), Received: r.cps.total(received)}
+	for _, n := range r.nodes {
+		s.RSSKB = append(s.RSSKB, rssKB(n.Pid()))
+		s.OpenFiles = append(s.OpenFiles, openFDs(n.Pid()))
+		s.Goroutines = append(s.Goroutines, int(lineFloat(string(o.get(n.HTTPURL, "/metrics")), "go_goroutines ")))
 	}
+	return s
+}
+
+// growthOf compares the means of the second and the last quarter of the
+// samples (each the sum over the nodes): how much each reading grew. Means,
+// not medians: a sample that falls just after a churn misses the dropped
+// sessions, and samples alternate between the two phases.
+func growthOf(samples []soakSample) soakGrowth {
+	var g soakGrowth
+	n := len(samples)
+	if n < 4 {
+		return g
+	}
+	means := func(f func(soakSample) float64) [2]float64 {
+		var m [2]float64
+		for i, ss := range [][]soakSample{samples[n/4 : n/2], samples[n-n/4:]} {
+			for _, s := range ss {
+				m[i] += f(s)
+			}
+			m[i] = math.Round(m[i] / float64(len(ss)))
+		}
+		return m
+	}
+	ratio := func(m [2]float64) float64 {
+		if m[0] <= 0 {
+			return 0
+		}
+		return round3(m[1]/m[0] - 1)
+	}
+	g.RSSKB = means(func(s soakSample) float64 { return sum(s.RSSKB) })
+	g.GoroutineN = means(func(s soakSample) float64 { return sum(s.Goroutines) })
+	g.OpenFileN = means(func(s soakSample) float64 { return sum(s.OpenFiles) })
+	g.RSS, g.Goroutines, g.OpenFiles = ratio(g.RSSKB), ratio(g.GoroutineN), ratio(g.OpenFileN)
+	return g
+}
+
+func sum[T int | int64](vs []T) float64 {
+	var t T
+	for _, v := range vs {
+		t += v
+	}
+	return float64(t)
 }
 
 func (r *soakReport) failures() []string {
-	f := r.Delivery.failures()
-	if r.Push.FailedReqs > 0 {
-		f = append(f, fmt.Sprintf("%d push requests failed", r.Push.FailedReqs))
-	}
+	f := append(r.Delivery.failures(), failures(r.Push.FailedReqs, "push requests failed")...)
 	g := r.Growth
 	if g.RSS > r.MaxRSSGrowth {
 		f = append(f, fmt.Sprintf("RSS grew %.0f%% (limit %.0f%%)", g.RSS*100, r.MaxRSSGrowth*100))
@@ -210,26 +210,4 @@ func (r *soakReport) failures() []string {
 		f = append(f, fmt.Sprintf("open files grew %.0f%% (limit %.0f%%)", g.OpenFiles*100, r.MaxCountGrowth*100))
 	}
 	return f
-}
-
-func (r *soakReport) printTable(w io.Writer) {
-	p, d, g := r.Push, r.Delivery, r.Growth
-	first, last := r.Samples[0], r.Samples[len(r.Samples)-1]
-	rows := [][2]string{
-		{"users, nodes, batch", fmt.Sprintf("%d, %d, %d", r.Users, r.Nodes, r.Batch)},
-		{"rate: target / achieved", fmt.Sprintf("%.0f / %.1f msg/s over %.0f s", r.TargetRate, p.Rate, float64(p.ElapsedMS)/1000)},
-		{"churn", fmt.Sprintf("%.0f%% every %.0f s: %d sessions closed, %d reconnects", r.ChurnFraction*100, r.ChurnEveryS, r.Churned, d.Reconnects)},
-		{"accepted / received (unique)", fmt.Sprintf("%d / %d (%d)", d.Expected, d.Received, d.Unique)},
-		{"lost, duplicated, unexpected", fmt.Sprintf("%d, %d, %d", d.Lost, d.Duplicated, d.Unexpected)},
-		{"users off position, gaps, failed users", fmt.Sprintf("%d, %d, %d", d.OffPosition, d.Gaps, d.Failed)},
-		{"latency from schedule p50 / p99 / p99.9", fmt.Sprintf("%.2f / %.2f / %.2f ms", r.LatencyP50MS, r.LatencyP99MS, r.LatencyP999MS)},
-		{"RSS kB: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.RSSKB, last.RSSKB, g.RSS*100, g.RSSKB[0], g.RSSKB[1])},
-		{"goroutines: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.Goroutines, last.Goroutines, g.Goroutines*100, g.GoroutineN[0], g.GoroutineN[1])},
-		{"open files: first, last; growth", fmt.Sprintf("%v, %v; %+.1f%% (means %.0f -> %.0f)", first.OpenFiles, last.OpenFiles, g.OpenFiles*100, g.OpenFileN[0], g.OpenFileN[1])},
-		{"samples, node log warnings", fmt.Sprintf("%d, %v", len(r.Samples), r.NodeWarnings)},
-	}
-	printRows(w, "soak", rows)
-	for _, e := range p.ErrorSamples {
-		fmt.Fprintf(w, "  push error: %s\n", e)
-	}
 }
