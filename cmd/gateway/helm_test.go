@@ -37,6 +37,11 @@ const (
 	chartDir   = "../../deploy/helm/gateway"
 )
 
+var (
+	helmBuild    sync.Once
+	helmBuildErr error
+)
+
 // helmCmd runs helm with args; it skips the test when there is no go
 // command to build helm with.
 func helmCmd(t *testing.T, args ...string) (string, error) {
@@ -44,6 +49,17 @@ func helmCmd(t *testing.T, args ...string) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command: helm is built with `go run " + helmModule + "`")
+	}
+	// Build helm once before the parallel subtests run it (a cold cache
+	// takes minutes; later runs take the cached binary).
+	helmBuild.Do(func() {
+		out, err := exec.Command(goCmd, "run", helmModule, "version").CombinedOutput()
+		if err != nil {
+			helmBuildErr = fmt.Errorf("go run %s version: %v\n%s", helmModule, err, out)
+		}
+	})
+	if helmBuildErr != nil {
+		t.Fatal(helmBuildErr)
 	}
 	home := t.TempDir()
 	cmd := exec.Command(goCmd, append([]string{"run", helmModule}, args...)...)
