@@ -32,7 +32,9 @@ type FCMConfig struct {
 	// BaseURL overrides FCMBaseURL.
 	BaseURL string
 	// HTTPClient sends both the token and the send requests; nil means a
-	// client with DefaultTimeout.
+	// client with DefaultTimeout. A token request does not follow Send's
+	// context (oauth2 token sources take none): the client's Timeout
+	// bounds it.
 	HTTPClient *http.Client
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,7 @@ type fakeFCM struct {
 	srv      *httptest.Server
 	key      *rsa.PrivateKey
 	tokenAns answer // empty: a token
+	expires  int    // the token's expires_in; 0 means 3600
 	sendAns  answer
 	tokens   atomic.Int32
 	mu       sync.Mutex
@@ -74,8 +76,12 @@ func (f *fakeFCM) token(w http.ResponseWriter, r *http.Request) {
 		f.tokenAns.write(w)
 		return
 	}
+	expires := f.expires
+	if expires == 0 {
+		expires = 3600
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"access_token":"access-1","token_type":"Bearer","expires_in":3600}`)
+	_, _ = fmt.Fprintf(w, `{"access_token":"access-%d","token_type":"Bearer","expires_in":%d}`, f.tokens.Load(), expires)
 }
 
 // send records the bearer and the body and replies sendAns.
@@ -150,5 +156,20 @@ func TestFCMSend(t *testing.T) {
 	}
 	if p.Name() != "fcm" {
 		t.Errorf("Name = %q", p.Name())
+	}
+}
+
+// A token within oauth2's expiry margin (10s) is minted again for each send.
+func TestFCMTokenNearExpiry(t *testing.T) {
+	f := newFakeFCM(t)
+	f.expires = 5
+	p := f.provider(t)
+	for range 2 {
+		if err := p.Send(context.Background(), Message{Token: "tok-a", Body: "b"}); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if diff := cmp.Diff([]string{"Bearer access-1", "Bearer access-2"}, f.bearers); diff != "" {
+		t.Errorf("Authorization (-want +got):\n%s", diff)
 	}
 }

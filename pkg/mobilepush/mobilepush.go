@@ -37,3 +37,9 @@ func checkMessage(provider string, m Message) error {
 	}
 	return nil
 }
+
+var (
+	_ Provider = (*FCM)(nil)
+	_ Provider = (*APNs)(nil)
+	_ Provider = (*JPush)(nil)
+)
