@@ -2,11 +2,8 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
@@ -148,9 +145,12 @@ func (p *Publisher) take() []*publishJob {
 }
 
 // send publishes the messages of jobs in one pipeline (twice on NOSCRIPT)
-// and hands each job its results.
+// and hands each job its positions or first error. Every reply is read,
+// so that what was published is counted even when another message failed;
+// the pipeline's error stands for a command left without a reply.
 func (p *Publisher) send(jobs []*publishJob) {
 	live := jobs[:0:0]
+	var msgs []app.Message
 	for _, j := range jobs {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
@@ -158,65 +158,33 @@ func (p *Publisher) send(jobs []*publishJob) {
 			continue
 		}
 		live = append(live, j)
+		msgs = append(msgs, j.msgs...)
 	}
 	if len(live) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
 	defer cancel()
-	if p.sendPipeline(ctx, live) {
-		if err := publishScript.Load(ctx, p.rdb).Err(); err != nil {
-			for _, j := range live {
-				j.err = fmt.Errorf("publish: load script: %w", err)
-			}
-		} else {
-			p.sendPipeline(ctx, live)
-		}
-	}
+	cmds, execErr := p.c.RunScripts(ctx, publishScript, len(msgs), func(i int) ([]string, []any) {
+		return p.c.keys.streamKeys(msgs[i].UserID), p.args(msgs[i])
+	})
 	for _, j := range live {
-		close(j.done)
-	}
-}
-
-// sendPipeline runs the publish script for every message of jobs in one
-// pipeline and sets each job's positions or first error. It reports
-// whether Redis lacked the script.
-func (p *Publisher) sendPipeline(ctx context.Context, jobs []*publishJob) (noScript bool) {
-	pipe := p.rdb.Pipeline()
-	cmds := make([][]*goredis.Cmd, len(jobs))
-	for i, j := range jobs {
-		cmds[i] = make([]*goredis.Cmd, len(j.msgs))
+		j.positions = make([]app.Position, len(j.msgs))
 		for k, m := range j.msgs {
-			cmds[i][k] = publishScript.EvalSha(ctx, pipe, p.keys.streamKeys(m.UserID), p.args(m)...)
-		}
-	}
-	// Exec's error is the first failed command's (a network error fails
-	// them all), so each command is checked below; Exec's error stands for
-	// a command left without a reply. Every reply is read, so that what was
-	// published is counted even when another message failed.
-	_, execErr := pipe.Exec(ctx)
-	for i, j := range jobs {
-		j.positions, j.err = make([]app.Position, len(j.msgs)), nil
-		for k, cmd := range cmds[i] {
-			res, err := cmd.Slice()
-			if err != nil && cmd.Err() == nil && execErr != nil {
+			res, err := cmds[0].Slice()
+			if err != nil && cmds[0].Err() == nil && execErr != nil {
 				err = execErr
 			}
-			noScript = noScript || isNoScript(err)
-			pos, err := p.published(j.msgs[k], res, err)
+			cmds = cmds[1:]
+			pos, err := p.published(m, res, err)
 			if err != nil && j.err == nil {
-				j.err = fmt.Errorf("publish %s to user %d: %w", j.msgs[k].ID, j.msgs[k].UserID, err)
+				j.err = fmt.Errorf("publish %s to user %d: %w", m.ID, m.UserID, err)
 			}
 			j.positions[k] = pos
 		}
 		if j.err != nil {
 			j.positions = nil
 		}
+		close(j.done)
 	}
-	return noScript
-}
-
-// isNoScript reports whether err means that Redis does not have the script.
-func isNoScript(err error) bool {
-	return err != nil && (errors.Is(err, goredis.ErrNoScript) || goredis.HasErrorPrefix(err, "NOSCRIPT"))
 }

@@ -1,13 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
@@ -22,19 +21,14 @@ const DefaultFlushWait = 2 * time.Second
 // nodes holding sessions of the user to write theirs first, so a message
 // delivered just now counts.
 type Deliveries struct {
-	rdb   goredis.UniversalClient
-	keys  Keys
-	asker *Asker
-	wait  time.Duration
+	c    *Conn
+	wait time.Duration
 }
 
-// NewDeliveries returns the deliveries of the deployment a asks on; wait
-// bounds the nodes' answers to a flush (DefaultFlushWait when 0).
-func NewDeliveries(a *Asker, wait time.Duration) *Deliveries {
-	if wait <= 0 {
-		wait = DefaultFlushWait
-	}
-	return &Deliveries{rdb: a.rdb, keys: a.keys, asker: a, wait: wait}
+// NewDeliveries returns the deliveries of c's deployment; wait bounds the
+// nodes' answers to a flush (DefaultFlushWait when 0).
+func NewDeliveries(c *Conn, wait time.Duration) *Deliveries {
+	return &Deliveries{c: c, wait: cmp.Or(wait, DefaultFlushWait)}
 }
 
 // Delivered reports whether message id, published to user at pos, was
@@ -57,7 +51,7 @@ func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos a
 	if ok || err != nil {
 		return ok, err
 	}
-	nodes, _, err := d.asker.ask(ctx, user, controlMessage{Control: controlFlush}, d.wait)
+	nodes, _, err := d.c.Ask(ctx, user, Control{Control: ControlFlush}, d.wait)
 	if err != nil {
 		return false, fmt.Errorf("ask for the cursor of user %d: %w", user, err)
 	}
@@ -70,7 +64,7 @@ func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos a
 // stored reads the delivered state from the stream hash, as Delivered
 // describes, without creating the stream.
 func (d *Deliveries) stored(ctx context.Context, user int64, id string, pos app.Position) (bool, error) {
-	h, err := d.rdb.HMGet(ctx, d.keys.Stream(user), StreamEpoch, StreamCursor, idField(id)).Result()
+	h, err := d.c.rdb.HMGet(ctx, d.c.keys.Stream(user), StreamEpoch, StreamCursor, idField(id)).Result()
 	if err != nil {
 		return false, fmt.Errorf("read the stream of user %d: %w", user, err)
 	}

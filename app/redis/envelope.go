@@ -33,7 +33,7 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg)}, true
 }
 
-// maxEpochLen bounds an epoch's length when parsing (newEpoch makes at most
+// maxEpochLen bounds an epoch's length when parsing (Token makes at most
 // 13 characters).
 const maxEpochLen = 32
 

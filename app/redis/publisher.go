@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/houseview/gateway/app"
 )
 
@@ -26,13 +24,6 @@ type PublisherOptions struct {
 	// waits for more (0: never waits). Fewer round trips cost Redis and
 	// the node less per message, for that much latency.
 	BatchWait time.Duration
-	// Failover says that Redis may promote a replica (sentinel and cluster
-	// modes): each publish checks that the stream was last written under
-	// the server's replication history, and rebases it into a new epoch
-	// when not (stream.lua), so that seqs lost in a failover are never
-	// given to other messages in the same epoch. It costs Redis an INFO
-	// per publish; standalone mode leaves it off.
-	Failover bool
 }
 
 // PublishMetrics counts messages. Its methods must not block.
@@ -48,13 +39,10 @@ type PublishMetrics interface {
 // id again while it is among the recipient's stored ones returns its first
 // position and delivers nothing more.
 type Publisher struct {
-	rdb     goredis.UniversalClient
-	keys    Keys
+	c       *Conn
 	size    int
 	ttl     int64 // seconds
 	metrics PublishMetrics
-	command string // PUBLISH, or SPUBLISH on a Redis Cluster
-	check   string // "1": check the stream's replication id (Failover)
 
 	batchWait time.Duration
 	work      chan struct{} // wakes an idle pipeline goroutine
@@ -66,17 +54,16 @@ type Publisher struct {
 	lastSent  time.Time     // when the last pipeline was taken
 }
 
-// NewPublisher returns a Publisher on rdb.
-func NewPublisher(rdb goredis.UniversalClient, keys Keys, opts PublisherOptions) *Publisher {
+// NewPublisher returns a Publisher on c.
+func NewPublisher(c *Conn, opts PublisherOptions) *Publisher {
 	if opts.HistorySize <= 0 {
 		opts.HistorySize = DefaultHistorySize
 	}
 	if opts.HistoryTTL <= 0 {
 		opts.HistoryTTL = DefaultHistoryTTL
 	}
-	return &Publisher{rdb: rdb, keys: keys, size: opts.HistorySize, ttl: int64(opts.HistoryTTL / time.Second),
-		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1),
-		command: publishCommand(rdb), check: checkFlag(opts.Failover)}
+	return &Publisher{c: c, size: opts.HistorySize, ttl: int64(opts.HistoryTTL / time.Second),
+		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1)}
 }
 
 // Publish sends m to its recipient and returns the position it was given.
@@ -92,7 +79,8 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 
 // args are the publish script's arguments for m.
 func (p *Publisher) args(m app.Message) []any {
-	return []any{p.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), newEpoch(), p.command, p.check}
+	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), Token(),
+		p.c.publishCommand(), checkFlag(p.c.Failover())}
 }
 
 func checkPayload(m app.Message) error {

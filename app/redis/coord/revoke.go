@@ -1,6 +1,7 @@
-package redis
+package coord
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // DefaultDisconnectWait bounds how long Disconnect waits for the nodes'
@@ -17,19 +21,16 @@ const DefaultDisconnectWait = 2 * time.Second
 // Revocations close users' sessions on every node and keep, per user,
 // until when new sessions are refused. It implements auth.Revocations.
 type Revocations struct {
-	rdb   goredis.UniversalClient
-	keys  Keys
-	asker *Asker
-	wait  time.Duration
+	c    *redis.Conn
+	rdb  goredis.UniversalClient
+	keys redis.Keys
+	wait time.Duration
 }
 
-// NewRevocations returns the revocations of the deployment a asks on; wait
-// bounds Disconnect (DefaultDisconnectWait when 0).
-func NewRevocations(a *Asker, wait time.Duration) *Revocations {
-	if wait <= 0 {
-		wait = DefaultDisconnectWait
-	}
-	return &Revocations{rdb: a.rdb, keys: a.keys, asker: a, wait: wait}
+// NewRevocations returns the revocations of c's deployment; wait bounds
+// Disconnect (DefaultDisconnectWait when 0).
+func NewRevocations(c *redis.Conn, wait time.Duration) *Revocations {
+	return &Revocations{c: c, rdb: c.Client(), keys: c.Keys(), wait: cmp.Or(wait, DefaultDisconnectWait)}
 }
 
 // RevokedUntil returns until when user's new sessions are refused (zero:
@@ -49,13 +50,6 @@ func (r *Revocations) RevokedUntil(ctx context.Context, user int64) (time.Time, 
 	return time.Unix(sec, 0), nil
 }
 
-// Disconnected is what Disconnect did.
-type Disconnected struct {
-	Closed     int // sessions closed, summed over the nodes that answered
-	Nodes      int // nodes that answered
-	Unanswered int // nodes that received the message but did not answer in time
-}
-
 // Disconnect closes every session of user on every node and, when until
 // is in the future, refuses the user's new sessions and token refreshes
 // until then (the Revoked key, expiring at until); an until in the past
@@ -64,20 +58,20 @@ type Disconnected struct {
 // sessions of the user, PUBLISH says how many) close them and push their
 // count on a Replies list, which Disconnect reads until every node
 // answered or its wait passed.
-func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Time) (Disconnected, error) {
+func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Time) (app.Disconnected, error) {
 	switch {
 	case until.After(time.Now()):
 		err := r.rdb.SetArgs(ctx, r.keys.Revoked(user), until.Unix(), goredis.SetArgs{ExpireAt: until}).Err()
 		if err != nil {
-			return Disconnected{}, fmt.Errorf("revoke user %d: %w", user, err)
+			return app.Disconnected{}, fmt.Errorf("revoke user %d: %w", user, err)
 		}
 	case !until.IsZero():
 		if _, err := r.Lift(ctx, user); err != nil {
-			return Disconnected{}, err
+			return app.Disconnected{}, err
 		}
 	}
-	nodes, answers, err := r.asker.ask(ctx, user, controlMessage{Control: controlDisconnect}, r.wait)
-	d := Disconnected{Nodes: len(answers), Unanswered: nodes - len(answers)}
+	nodes, answers, err := r.c.Ask(ctx, user, redis.Control{Control: redis.ControlDisconnect}, r.wait)
+	d := app.Disconnected{Nodes: len(answers), Unanswered: nodes - len(answers)}
 	for _, n := range answers {
 		d.Closed += n
 	}

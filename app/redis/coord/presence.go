@@ -1,4 +1,4 @@
-package redis
+package coord
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // Presence defaults.
@@ -62,7 +65,7 @@ type PresenceOptions struct {
 // at once.
 type Presence struct {
 	rdb       goredis.UniversalClient
-	keys      Keys
+	keys      redis.Keys
 	id        string
 	heartbeat time.Duration
 	ttl       time.Duration
@@ -86,12 +89,12 @@ type Presence struct {
 	started int64              // unix seconds Run began
 }
 
-// NewPresence returns the presence of node opts.NodeID on rdb. It panics
+// NewPresence returns the presence of node opts.NodeID on c. It panics
 // without a NodeID or when TTL does not exceed Heartbeat. Nothing is written
 // until Run.
-func NewPresence(rdb goredis.UniversalClient, keys Keys, opts PresenceOptions) *Presence {
+func NewPresence(c *redis.Conn, opts PresenceOptions) *Presence {
 	if opts.NodeID == "" {
-		panic("redis: PresenceOptions.NodeID is required")
+		panic("coord: PresenceOptions.NodeID is required")
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
@@ -100,7 +103,7 @@ func NewPresence(rdb goredis.UniversalClient, keys Keys, opts PresenceOptions) *
 		opts.TTL = DefaultPresenceTTL
 	}
 	if opts.TTL <= opts.Heartbeat {
-		panic(fmt.Sprintf("redis: presence TTL %v must exceed Heartbeat %v", opts.TTL, opts.Heartbeat))
+		panic(fmt.Sprintf("coord: presence TTL %v must exceed Heartbeat %v", opts.TTL, opts.Heartbeat))
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -109,7 +112,7 @@ func NewPresence(rdb goredis.UniversalClient, keys Keys, opts PresenceOptions) *
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Presence{
-		rdb: rdb, keys: keys, id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
+		rdb: c.Client(), keys: c.Keys(), id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
 		now: opts.Now, log: opts.Logger.With("node_id", opts.NodeID),
 		pending: map[int64]bool{}, info: map[string]string{},
 		wake: make(chan struct{}, 1), kill: make(chan struct{}),
@@ -147,7 +150,7 @@ func (p *Presence) SetConnections(n int) {
 }
 
 // SetInfo sets an extra field of the node hash (e.g. http_addr), published
-// from the next heartbeat on and shown in NodeStats.Extra. An empty value
+// from the next heartbeat on and shown in app.NodeStats.Extra. An empty value
 // removes the field. The standard fields (node_id, connections, users,
 // started_at, heartbeat_at) cannot be set this way and are ignored.
 func (p *Presence) SetInfo(field, value string) {
@@ -214,18 +217,15 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 			rems = append(rems, u)
 		}
 	}
-	usersKey, nodeKey := p.keys.NodeUsers(p.id), p.keys.Node(p.id)
-	reset := !p.synced
-	connsChanged := p.conns.Load() != p.connsWritten
-	if !beat && !reset && len(changes) == 0 && !connsChanged {
+	conns := p.conns.Load()
+	if !beat && p.synced && len(changes) == 0 && conns == p.connsWritten {
 		return
 	}
-
-	conns := p.conns.Load()
+	usersKey := p.keys.NodeUsers(p.id)
 	pipe := p.rdb.TxPipeline()
-	if reset {
+	if !p.synced {
 		pipe.Del(ctx, usersKey)
-		adds, rems = nil, nil
+		adds, rems = make([]any, 0, len(users)), nil
 		for u := range users {
 			adds = append(adds, u)
 		}
@@ -237,32 +237,7 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 		pipe.SRem(ctx, usersKey, rems...)
 	}
 	pipe.PExpire(ctx, usersKey, p.ttl)
-	var card *goredis.IntCmd
-	if beat {
-		now := p.now()
-		fields := []any{
-			fieldNodeID, p.id,
-			fieldConnections, conns,
-			fieldUsers, len(users),
-			fieldStartedAt, p.started,
-			fieldHeartbeatAt, now.UnixMilli(),
-		}
-		for k, v := range info {
-			fields = append(fields, k, v)
-		}
-		pipe.Del(ctx, nodeKey)
-		pipe.HSet(ctx, nodeKey, fields...)
-		pipe.PExpire(ctx, nodeKey, p.ttl)
-		pipe.ZAdd(ctx, p.keys.Nodes(), goredis.Z{Score: float64(now.UnixMilli()), Member: p.id})
-		pipe.ZRemRangeByScore(ctx, p.keys.Nodes(), "-inf", "("+strconv.FormatInt(p.cutoff(now), 10))
-		pipe.PExpire(ctx, p.keys.Nodes(), p.ttl)
-		card = pipe.SCard(ctx, usersKey)
-	} else {
-		// Keep the count current between heartbeats; the key exists
-		// since Run's first step wrote it.
-		pipe.HSet(ctx, nodeKey, fieldUsers, len(users), fieldConnections, conns)
-		pipe.PExpire(ctx, nodeKey, p.ttl)
-	}
+	card := p.writeNode(ctx, pipe, beat, conns, len(users), info)
 	if _, err := pipe.Exec(ctx); err != nil {
 		p.requeue(changes)
 		if ctx.Err() == nil {
@@ -270,9 +245,7 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 		}
 		return
 	}
-	p.applied = users
-	p.synced = true
-	p.connsWritten = conns
+	p.applied, p.synced, p.connsWritten = users, true, conns
 	if card != nil && card.Val() != int64(len(users)) {
 		// The set was lost (expired during a stall, or Redis restarted):
 		// rewrite it whole at once.
@@ -280,6 +253,34 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 		p.synced = false
 		p.step(ctx, false)
 	}
+}
+
+// writeNode queues the node hash's counts on pipe and, when beat, the
+// whole hash and the heartbeat in Nodes. On a beat it returns the command
+// that reads the size of the node's user set.
+func (p *Presence) writeNode(ctx context.Context, pipe goredis.Pipeliner, beat bool, conns int64, users int,
+	info map[string]string) *goredis.IntCmd {
+	nodeKey := p.keys.Node(p.id)
+	if !beat {
+		// Keep the count current between heartbeats; the key exists
+		// since Run's first step wrote it.
+		pipe.HSet(ctx, nodeKey, fieldUsers, users, fieldConnections, conns)
+		pipe.PExpire(ctx, nodeKey, p.ttl)
+		return nil
+	}
+	now := p.now()
+	fields := []any{fieldNodeID, p.id, fieldConnections, conns, fieldUsers, users, fieldStartedAt, p.started,
+		fieldHeartbeatAt, now.UnixMilli()}
+	for k, v := range info {
+		fields = append(fields, k, v)
+	}
+	pipe.Del(ctx, nodeKey)
+	pipe.HSet(ctx, nodeKey, fields...)
+	pipe.PExpire(ctx, nodeKey, p.ttl)
+	pipe.ZAdd(ctx, p.keys.Nodes(), goredis.Z{Score: float64(now.UnixMilli()), Member: p.id})
+	pipe.ZRemRangeByScore(ctx, p.keys.Nodes(), "-inf", "("+strconv.FormatInt(p.cutoff(now), 10))
+	pipe.PExpire(ctx, p.keys.Nodes(), p.ttl)
+	return pipe.SCard(ctx, p.keys.NodeUsers(p.id))
 }
 
 // requeue puts back changes that failed to be written, unless a newer
@@ -357,26 +358,9 @@ func parseUsers(members []string) ([]int64, error) {
 	return users, nil
 }
 
-// ClusterStats is the cluster as the live nodes report it.
-type ClusterStats struct {
-	TotalConnections int         `json:"total_connections"`
-	OnlineUsers      int         `json:"online_users"` // distinct users over all nodes
-	Nodes            []NodeStats `json:"nodes"`        // sorted by NodeID
-}
-
-// NodeStats is one live node's last heartbeat.
-type NodeStats struct {
-	NodeID      string            `json:"node_id"`
-	Connections int               `json:"connections"`
-	Users       int               `json:"users"`
-	StartedAt   int64             `json:"started_at"`   // unix seconds
-	HeartbeatAt int64             `json:"heartbeat_at"` // unix ms
-	Extra       map[string]string `json:"extra,omitempty"`
-}
-
 // Stats returns the stats of every live node and the cluster totals.
-func (p *Presence) Stats(ctx context.Context) (ClusterStats, error) {
-	st := ClusterStats{Nodes: []NodeStats{}}
+func (p *Presence) Stats(ctx context.Context) (app.ClusterStats, error) {
+	st := app.ClusterStats{Nodes: []app.NodeStats{}}
 	ids, err := p.liveNodes(ctx)
 	if err != nil || len(ids) == 0 {
 		return st, err
@@ -388,7 +372,7 @@ func (p *Presence) Stats(ctx context.Context) (ClusterStats, error) {
 	}
 	union := pipe.SUnion(ctx, p.userKeys(ids)...)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return ClusterStats{}, fmt.Errorf("presence: stats: %w", err)
+		return app.ClusterStats{}, fmt.Errorf("presence: stats: %w", err)
 	}
 	for i, h := range hashes {
 		if len(h.Val()) == 0 { // removed since the node list was read
@@ -400,19 +384,19 @@ func (p *Presence) Stats(ctx context.Context) (ClusterStats, error) {
 	}
 	users, err := parseUsers(union.Val())
 	if err != nil {
-		return ClusterStats{}, err
+		return app.ClusterStats{}, err
 	}
 	st.OnlineUsers = len(users)
 	return st, nil
 }
 
 // parseNode reads a node hash; unparsable numbers read as 0.
-func parseNode(id string, h map[string]string) NodeStats {
+func parseNode(id string, h map[string]string) app.NodeStats {
 	num := func(f string) int64 {
 		v, _ := strconv.ParseInt(h[f], 10, 64)
 		return v
 	}
-	n := NodeStats{
+	n := app.NodeStats{
 		NodeID: id, Connections: int(num(fieldConnections)), Users: int(num(fieldUsers)),
 		StartedAt: num(fieldStartedAt), HeartbeatAt: num(fieldHeartbeatAt),
 	}

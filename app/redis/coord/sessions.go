@@ -1,4 +1,4 @@
-package redis
+package coord
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // Session limit policies: what a handshake beyond the limit does.
@@ -61,8 +62,9 @@ type SessionOptions struct {
 // also closes a session that fell out of the count while the user has the
 // most sessions allowed without it: the limit holds for good.
 type SessionRegistry struct {
+	c    *redis.Conn
 	rdb  goredis.UniversalClient
-	keys Keys
+	keys redis.Keys
 	opts SessionOptions
 
 	mu       sync.Mutex
@@ -78,9 +80,9 @@ type released struct {
 
 // NewSessionRegistry returns the registry of node opts.NodeID; Run keeps
 // its sessions counted.
-func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOptions) *SessionRegistry {
+func NewSessionRegistry(c *redis.Conn, opts SessionOptions) *SessionRegistry {
 	if opts.Limit <= 0 {
-		panic("redis: SessionOptions.Limit must be positive")
+		panic("coord: SessionOptions.Limit must be positive")
 	}
 	if opts.Policy == "" {
 		opts.Policy = SessionPolicyCloseOldest
@@ -94,7 +96,7 @@ func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOpti
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &SessionRegistry{rdb: rdb, keys: keys, opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
+	return &SessionRegistry{c: c, rdb: c.Client(), keys: c.Keys(), opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
 // Admit counts a new session of user and returns its id, unless the user
@@ -106,8 +108,8 @@ func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOpti
 // the session is admitted uncounted (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
-	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
-		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
+	res, err := r.c.RunScript(ctx, sessionsScript, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
+		now.UnixMilli(), r.opts.NodeID+"-"+redis.Token(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
 		r.opts.TTL.Milliseconds()).Slice()
 	if err != nil {
 		r.opts.Logger.WarnContext(ctx, "session count unavailable; admitting uncounted", "user_id", user, "err", err)
@@ -144,7 +146,7 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, rev
 func (r *SessionRegistry) tell(ctx context.Context, evicted []released) {
 	pipe := r.rdb.Pipeline()
 	for _, x := range evicted {
-		publish(ctx, r.rdb, pipe, r.keys.Channel(x.user), controlMessage{Control: controlEvict, Session: x.id}.payload())
+		r.c.Publish(ctx, pipe, r.keys.Channel(x.user), redis.Control{Control: redis.ControlEvict, Session: x.id}.Payload())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		r.opts.Logger.WarnContext(ctx, "closing evicted sessions failed; their nodes close them at the next refresh", "sessions", len(evicted), "err", err)
@@ -265,7 +267,7 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	var gone []released
 	for len(missing) > 0 {
 		n := min(len(missing), batch)
-		results, err := runPipelined(ctx, r.rdb, sessionRefreshScript, n, func(i int) ([]string, []any) {
+		results, err := r.c.RunScripts(ctx, sessionRefreshScript, n, func(i int) ([]string, []any) {
 			x := missing[i]
 			return []string{r.keys.Sessions(x.user), r.keys.Evicted(x.user)},
 				[]any{x.id, now.UnixMilli(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.TTL.Milliseconds()}
