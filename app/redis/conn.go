@@ -67,10 +67,8 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 	var rdb goredis.UniversalClient
 	switch cfg.Mode {
 	case ModeCluster:
-		cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: cfg.Addrs, Password: cfg.Password, Protocol: 2,
+		rdb = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: cfg.Addrs, Password: cfg.Password, Protocol: 2,
 			PoolSize: cfg.PoolSize})
-		FollowFailover(cc)
-		rdb = cc
 	case ModeSentinel:
 		rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{MasterName: cfg.MasterName, SentinelAddrs: cfg.Addrs,
 			Password: cfg.Password, DB: cfg.DB, Protocol: 2, PoolSize: cfg.PoolSize})
@@ -79,8 +77,11 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 		rdb = goredis.NewClient(&goredis.Options{Addr: cfg.Addr, Password: cfg.Password, DB: cfg.DB, Protocol: 2,
 			PoolSize: cfg.PoolSize})
 	}
-	c := &Conn{rdb: rdb, keys: NewKeys(cfg.Namespace, cfg.DB), mode: cfg.Mode, owned: true}
-	c.cluster, _ = rdb.(*goredis.ClusterClient)
+	c := New(rdb, NewKeys(cfg.Namespace, cfg.DB))
+	c.mode, c.owned = cfg.Mode, true
+	if c.cluster != nil {
+		FollowFailover(c.cluster)
+	}
 	c.waits = c.NewClient(WaitPoolSize)
 	if err := c.Ping(ctx); err != nil {
 		c.Close()
@@ -117,9 +118,6 @@ func (c *Conn) Cluster() *goredis.ClusterClient { return c.cluster }
 
 // Keys names the deployment's keys and channels.
 func (c *Conn) Keys() Keys { return c.keys }
-
-// Mode is how the deployment reaches Redis.
-func (c *Conn) Mode() Mode { return c.mode }
 
 // Failover reports whether Redis may promote a replica (sentinel and
 // cluster modes): each publish and read then checks that the stream was
@@ -192,15 +190,9 @@ func (c *Conn) NewClient(poolSize int) goredis.UniversalClient {
 	return c.rdb
 }
 
-// ConnOpt is how asynq (and asynqmon) connect as the node does: each
-// MakeRedisClient is a new client (asynq closes it).
-func (c *Conn) ConnOpt() ClientMaker { return ClientMaker{c} }
-
-// ClientMaker implements asynq.RedisConnOpt.
-type ClientMaker struct{ c *Conn }
-
-// MakeRedisClient returns a new client to the Conn's Redis.
-func (m ClientMaker) MakeRedisClient() any { return m.c.NewClient(0) }
+// MakeRedisClient returns a new client to c's Redis (NewClient): c is an
+// asynq.RedisConnOpt, for asynq and asynqmon to connect as the node does.
+func (c *Conn) MakeRedisClient() any { return c.NewClient(0) }
 
 // FollowFailover makes c read the cluster's slot map again when a pipeline
 // fails on a connection error (a master died). go-redis does so for single

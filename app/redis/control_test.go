@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"

@@ -28,7 +28,7 @@ type Deliveries struct {
 // NewDeliveries returns the deliveries of c's deployment; wait bounds the
 // nodes' answers to a flush (DefaultFlushWait when 0).
 func NewDeliveries(c *Conn, wait time.Duration) *Deliveries {
-	return &Deliveries{c: c, wait: cmp.Or(wait, DefaultFlushWait)}
+	return &Deliveries{c: c, wait: cmp.Or(max(wait, 0), DefaultFlushWait)}
 }
 
 // Delivered reports whether message id, published to user at pos, was

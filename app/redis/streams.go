@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -37,17 +38,9 @@ type Streams struct {
 
 // NewStreams returns Streams on c.
 func NewStreams(c *Conn, opts StreamsOptions) *Streams {
-	if opts.HistoryTTL <= 0 {
-		opts.HistoryTTL = DefaultHistoryTTL
-	}
-	if opts.FlushInterval <= 0 {
-		opts.FlushInterval = time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Streams{c: c, ttl: int64(opts.HistoryTTL / time.Second), interval: opts.FlushInterval,
-		log: opts.Logger, dirty: map[int64]pending{}}
+	return &Streams{c: c, ttl: int64(cmp.Or(max(opts.HistoryTTL, 0), DefaultHistoryTTL) / time.Second),
+		interval: cmp.Or(max(opts.FlushInterval, 0), time.Second), log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		dirty: map[int64]pending{}}
 }
 
 // Read returns up to limit stored messages of user from a resume point,

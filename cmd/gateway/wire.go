@@ -54,7 +54,7 @@ func (n *node) wire() {
 	}
 	operator := httpapi.Operator(n.auth, log)
 	if cfg.UI.Enabled {
-		ui := httpapi.MountAsynqUI(engine, n.conn.ConnOpt(), cfg.UI.PrometheusAddr, operator)
+		ui := httpapi.MountAsynqUI(engine, n.conn, cfg.UI.PrometheusAddr, operator)
 		n.add(pools, lifecycle.Closer(ui))
 	}
 	httpapi.MountPprof(engine, operator)

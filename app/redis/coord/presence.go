@@ -1,6 +1,7 @@
 package coord
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,9 +23,6 @@ const (
 	DefaultHeartbeat   = 5 * time.Second
 	DefaultPresenceTTL = 30 * time.Second
 )
-
-// presenceCleanupTimeout bounds the removal of a node's keys when Run ends.
-const presenceCleanupTimeout = 5 * time.Second
 
 // Fields of the node hash; SetInfo cannot override them.
 const (
@@ -83,8 +81,7 @@ type Presence struct {
 	kill     chan struct{} // closed by Kill
 	killOnce sync.Once
 
-	// Owned by Run's goroutine.
-	applied map[int64]struct{} // the users written to NodeUsers
+	applied map[int64]struct{} // the users written to NodeUsers (Run's goroutine only, as the next two)
 	synced  bool               // NodeUsers is known to hold exactly applied
 	started int64              // unix seconds Run began
 }
@@ -96,28 +93,18 @@ func NewPresence(c *redis.Conn, opts PresenceOptions) *Presence {
 	if opts.NodeID == "" {
 		panic("coord: PresenceOptions.NodeID is required")
 	}
-	if opts.Heartbeat <= 0 {
-		opts.Heartbeat = DefaultHeartbeat
-	}
-	if opts.TTL <= 0 {
-		opts.TTL = DefaultPresenceTTL
-	}
+	opts.Heartbeat = cmp.Or(max(opts.Heartbeat, 0), DefaultHeartbeat)
+	opts.TTL = cmp.Or(max(opts.TTL, 0), DefaultPresenceTTL)
 	if opts.TTL <= opts.Heartbeat {
 		panic(fmt.Sprintf("coord: presence TTL %v must exceed Heartbeat %v", opts.TTL, opts.Heartbeat))
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Presence{
-		rdb: c.Client(), keys: c.Keys(), id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
-		now: opts.Now, log: opts.Logger.With("node_id", opts.NodeID),
-		pending: map[int64]bool{}, info: map[string]string{},
-		wake: make(chan struct{}, 1), kill: make(chan struct{}),
-		applied: map[int64]struct{}{},
-	}
+	log := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)).With("node_id", opts.NodeID)
+	return &Presence{rdb: c.Client(), keys: c.Keys(), id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
+		now: opts.Now, log: log, pending: map[int64]bool{}, info: map[string]string{}, wake: make(chan struct{}, 1),
+		kill: make(chan struct{}), applied: map[int64]struct{}{}}
 }
 
 // UserOnline records that user has a session on this node (its first local
@@ -133,18 +120,21 @@ func (p *Presence) queue(user int64, online bool) {
 	p.mu.Lock()
 	p.pending[user] = online
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default: // a write is already due
-	}
+	wake(p.wake)
 }
 
 // SetConnections records how many sessions the node holds; the loop
 // writes it within moments, batched with other changes. It never blocks.
 func (p *Presence) SetConnections(n int) {
 	p.conns.Store(int64(n))
+	wake(p.wake)
+}
+
+// wake gives ch (of capacity 1) a token unless it holds one: a write is
+// due already.
+func wake(ch chan struct{}) {
 	select {
-	case p.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -159,11 +149,8 @@ func (p *Presence) SetInfo(field, value string) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if value == "" {
-		delete(p.info, field)
-	} else {
-		p.info[field] = value
-	}
+	p.info[field] = value
+	maps.DeleteFunc(p.info, func(_, v string) bool { return v == "" })
 }
 
 // Run keeps the node's keys in Redis until ctx is done, then removes them.
@@ -205,7 +192,6 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 	p.pending = map[int64]bool{}
 	info := maps.Clone(p.info)
 	p.mu.Unlock()
-
 	users := maps.Clone(p.applied)
 	var adds, rems []any
 	for u, online := range changes {
@@ -297,7 +283,7 @@ func (p *Presence) requeue(changes map[int64]bool) {
 
 // cleanup removes the node's keys at a normal shutdown.
 func (p *Presence) cleanup(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), presenceCleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	pipe := p.rdb.TxPipeline()
 	pipe.ZRem(ctx, p.keys.Nodes(), p.id)
@@ -311,38 +297,32 @@ func (p *Presence) cleanup(ctx context.Context) {
 func (p *Presence) cutoff(now time.Time) int64 { return now.Add(-p.ttl).UnixMilli() }
 
 // liveNodes returns the ids of the nodes whose heartbeat is within TTL,
-// sorted.
-func (p *Presence) liveNodes(ctx context.Context) ([]string, error) {
-	ids, err := p.rdb.ZRangeByScore(ctx, p.keys.Nodes(), &goredis.ZRangeBy{
-		Min: strconv.FormatInt(p.cutoff(p.now()), 10), Max: "+inf",
-	}).Result()
+// sorted, and the keys of their user sets.
+func (p *Presence) liveNodes(ctx context.Context) (ids, users []string, err error) {
+	cutoff := strconv.FormatInt(p.cutoff(p.now()), 10)
+	ids, err = p.rdb.ZRangeByScore(ctx, p.keys.Nodes(), &goredis.ZRangeBy{Min: cutoff, Max: "+inf"}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("presence: list nodes: %w", err)
+		return nil, nil, fmt.Errorf("presence: list nodes: %w", err)
 	}
 	slices.Sort(ids)
-	return ids, nil
+	for _, id := range ids {
+		users = append(users, p.keys.NodeUsers(id))
+	}
+	return ids, users, nil
 }
 
 // Online returns every user with a session on a live node, sorted, without
 // duplicates. A dead node's users are left out even before it is pruned.
 func (p *Presence) Online(ctx context.Context) ([]int64, error) {
-	ids, err := p.liveNodes(ctx)
+	ids, userKeys, err := p.liveNodes(ctx)
 	if err != nil || len(ids) == 0 {
 		return []int64{}, err
 	}
-	members, err := p.rdb.SUnion(ctx, p.userKeys(ids)...).Result()
+	members, err := p.rdb.SUnion(ctx, userKeys...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("presence: online users: %w", err)
 	}
 	return parseUsers(members)
-}
-
-func (p *Presence) userKeys(ids []string) []string {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = p.keys.NodeUsers(id)
-	}
-	return keys
 }
 
 func parseUsers(members []string) ([]int64, error) {
@@ -361,7 +341,7 @@ func parseUsers(members []string) ([]int64, error) {
 // Stats returns the stats of every live node and the cluster totals.
 func (p *Presence) Stats(ctx context.Context) (app.ClusterStats, error) {
 	st := app.ClusterStats{Nodes: []app.NodeStats{}}
-	ids, err := p.liveNodes(ctx)
+	ids, userKeys, err := p.liveNodes(ctx)
 	if err != nil || len(ids) == 0 {
 		return st, err
 	}
@@ -370,7 +350,7 @@ func (p *Presence) Stats(ctx context.Context) (app.ClusterStats, error) {
 	for i, id := range ids {
 		hashes[i] = pipe.HGetAll(ctx, p.keys.Node(id))
 	}
-	union := pipe.SUnion(ctx, p.userKeys(ids)...)
+	union := pipe.SUnion(ctx, userKeys...)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return app.ClusterStats{}, fmt.Errorf("presence: stats: %w", err)
 	}
@@ -396,17 +376,11 @@ func parseNode(id string, h map[string]string) app.NodeStats {
 		v, _ := strconv.ParseInt(h[f], 10, 64)
 		return v
 	}
-	n := app.NodeStats{
-		NodeID: id, Connections: int(num(fieldConnections)), Users: int(num(fieldUsers)),
-		StartedAt: num(fieldStartedAt), HeartbeatAt: num(fieldHeartbeatAt),
-	}
-	for k, v := range h {
-		if !slices.Contains(reservedNodeFields, k) {
-			if n.Extra == nil {
-				n.Extra = map[string]string{}
-			}
-			n.Extra[k] = v
-		}
+	n := app.NodeStats{NodeID: id, Connections: int(num(fieldConnections)), Users: int(num(fieldUsers)),
+		StartedAt: num(fieldStartedAt), HeartbeatAt: num(fieldHeartbeatAt)}
+	maps.DeleteFunc(h, func(k, _ string) bool { return slices.Contains(reservedNodeFields, k) })
+	if len(h) > 0 {
+		n.Extra = h
 	}
 	return n
 }

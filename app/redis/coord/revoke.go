@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -30,22 +29,27 @@ type Revocations struct {
 // NewRevocations returns the revocations of c's deployment; wait bounds
 // Disconnect (DefaultDisconnectWait when 0).
 func NewRevocations(c *redis.Conn, wait time.Duration) *Revocations {
-	return &Revocations{c: c, rdb: c.Client(), keys: c.Keys(), wait: cmp.Or(wait, DefaultDisconnectWait)}
+	return &Revocations{c: c, rdb: c.Client(), keys: c.Keys(), wait: cmp.Or(max(wait, 0), DefaultDisconnectWait)}
 }
 
 // RevokedUntil returns until when user's new sessions are refused (zero:
 // they are not).
 func (r *Revocations) RevokedUntil(ctx context.Context, user int64) (time.Time, error) {
-	v, err := r.rdb.Get(ctx, r.keys.Revoked(user)).Result()
+	until, err := revokedUntil(r.rdb.Get(ctx, r.keys.Revoked(user)))
+	if err != nil {
+		return until, fmt.Errorf("read the revocation of user %d: %w", user, err)
+	}
+	return until, nil
+}
+
+// revokedUntil reads a Revoked key (unix seconds; missing: zero).
+func revokedUntil(cmd *goredis.StringCmd) (time.Time, error) {
+	sec, err := cmd.Int64()
 	if errors.Is(err, goredis.Nil) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read revocation of user %d: %w", user, err)
-	}
-	sec, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("revocation of user %d: %q is not unix seconds", user, v)
+		return time.Time{}, err
 	}
 	return time.Unix(sec, 0), nil
 }

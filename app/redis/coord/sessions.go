@@ -1,11 +1,13 @@
 package coord
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -84,18 +86,10 @@ func NewSessionRegistry(c *redis.Conn, opts SessionOptions) *SessionRegistry {
 	if opts.Limit <= 0 {
 		panic("coord: SessionOptions.Limit must be positive")
 	}
-	if opts.Policy == "" {
-		opts.Policy = SessionPolicyCloseOldest
-	}
-	if opts.TTL <= 0 {
-		opts.TTL = DefaultPresenceTTL
-	}
-	if opts.Refresh <= 0 {
-		opts.Refresh = DefaultHeartbeat
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Policy = cmp.Or(opts.Policy, SessionPolicyCloseOldest)
+	opts.TTL = cmp.Or(max(opts.TTL, 0), DefaultPresenceTTL)
+	opts.Refresh = cmp.Or(max(opts.Refresh, 0), DefaultHeartbeat)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	return &SessionRegistry{c: c, rdb: c.Client(), keys: c.Keys(), opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
@@ -168,10 +162,8 @@ func (r *SessionRegistry) Check(ctx context.Context, user int64, id string) (app
 	evicted := pipe.ZScore(ctx, r.keys.Evicted(user), id)
 	_, _ = pipe.Exec(ctx)
 	var check app.SessionCheck
-	switch sec, err := revoked.Int64(); {
-	case err == nil:
-		check.RevokedUntil = time.Unix(sec, 0)
-	case !errors.Is(err, goredis.Nil):
+	var err error
+	if check.RevokedUntil, err = revokedUntil(revoked); err != nil {
 		return check, fmt.Errorf("read the revocation of user %d: %w", user, err)
 	}
 	switch err := evicted.Err(); {
@@ -193,10 +185,7 @@ func (r *SessionRegistry) Release(user int64, id string) {
 	delete(r.local, id)
 	r.released = append(r.released, released{user, id})
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	wake(r.wake)
 }
 
 // Run writes removals as they come and refreshes the node's sessions every
@@ -233,17 +222,15 @@ func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	rel := r.released
 	r.released = nil
 	r.mu.Unlock()
-	for len(rel) > 0 {
-		n := min(len(rel), batch)
+	for rel := range slices.Chunk(rel, batch) {
 		pipe := r.rdb.Pipeline()
-		for _, x := range rel[:n] {
+		for _, x := range rel {
 			pipe.ZRem(ctx, r.keys.Sessions(x.user), x.id)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			// They stop counting after TTL anyway.
-			r.opts.Logger.WarnContext(ctx, "removing closed sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "removing closed sessions failed", "sessions", len(rel), "err", err)
 		}
-		rel = rel[n:]
 	}
 }
 
@@ -265,22 +252,20 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	now := time.Now()
 	missing := r.extend(ctx, all, now.Add(r.opts.TTL))
 	var gone []released
-	for len(missing) > 0 {
-		n := min(len(missing), batch)
-		results, err := r.c.RunScripts(ctx, sessionRefreshScript, n, func(i int) ([]string, []any) {
+	for missing := range slices.Chunk(missing, batch) {
+		results, err := r.c.RunScripts(ctx, sessionRefreshScript, len(missing), func(i int) ([]string, []any) {
 			x := missing[i]
 			return []string{r.keys.Sessions(x.user), r.keys.Evicted(x.user)},
 				[]any{x.id, now.UnixMilli(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.TTL.Milliseconds()}
 		})
 		if err != nil && ctx.Err() == nil {
-			r.opts.Logger.WarnContext(ctx, "checking uncounted sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "checking uncounted sessions failed", "sessions", len(missing), "err", err)
 		}
 		for i, res := range results {
 			if v, err := res.Int64(); err == nil && v == 0 {
 				gone = append(gone, missing[i])
 			}
 		}
-		missing = missing[n:]
 	}
 	if len(gone) > 0 {
 		r.limited()
@@ -292,25 +277,23 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 // to exp and returns the ones that are not.
 func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.Time) []released {
 	var missing []released
-	for len(all) > 0 {
-		n := min(len(all), batch)
+	for all := range slices.Chunk(all, batch) {
 		pipe := r.rdb.Pipeline()
-		cmds := make([]*goredis.IntCmd, n)
-		for i, x := range all[:n] {
+		cmds := make([]*goredis.IntCmd, len(all))
+		for i, x := range all {
 			key := r.keys.Sessions(x.user)
 			cmds[i] = pipe.ZAddArgs(ctx, key, goredis.ZAddArgs{XX: true, Ch: true,
 				Members: []goredis.Z{{Score: float64(exp.UnixMilli()), Member: x.id}}})
 			pipe.PExpire(ctx, key, r.opts.TTL)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
-			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", len(all), "err", err)
 		}
 		for i, cmd := range cmds {
 			if changed, err := cmd.Result(); err == nil && changed == 0 {
 				missing = append(missing, all[i])
 			}
 		}
-		all = all[n:]
 	}
 	return missing
 }

@@ -145,48 +145,6 @@ func (s *Subscriber) probeConfirmed(l *link, subscribed bool) {
 	}
 }
 
-// confirmSubscribe takes l's confirmation of user's channel: the answer to
-// the command in flight makes the subscription ready (or, on a new link,
-// restored); one for a subscription that is ready already is go-redis
-// resubscribing after it reconnected.
-func (s *Subscriber) confirmSubscribe(l *link, user int64) {
-	s.mu.Lock()
-	sub := s.subs[user]
-	restored := false
-	if sub != nil && sub.link == l {
-		switch sub.state {
-		case subscribing:
-			restored = s.confirmedLocked(user, sub)
-		case subscribed:
-			restored = sub.refs > 0
-		}
-	}
-	s.mu.Unlock()
-	if restored {
-		s.recv.Resubscribed(user)
-	}
-}
-
-// confirmUnsubscribe takes an unsubscribe of user's channel from l: the
-// answer to the one in flight, or, on a cluster, Redis dropping the
-// subscription because the slot moved to another master (it is then made
-// again there).
-func (s *Subscriber) confirmUnsubscribe(l *link, user int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.subs[user]
-	if sub == nil || sub.link != l {
-		return
-	}
-	switch {
-	case sub.state == unsubscribing:
-		s.detachLocked(user, sub)
-	case l.sharded:
-		s.detachLocked(user, sub)
-		s.remapSoon()
-	}
-}
-
 // Probe publishes to the probe channel of every link each ProbeInterval
 // until ctx is done. A link whose probes, taken by Redis, have not come
 // back for StaleAfter is silent though Redis answers: it is retired and

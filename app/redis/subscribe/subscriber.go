@@ -5,10 +5,14 @@
 package subscribe
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,35 +71,36 @@ type Options struct {
 	Cursors CursorFlusher
 }
 
-// Subscriber holds the node's pub/sub connections (links) and subscribes
-// to a user's channel while the node has sessions of that user: on one
-// server, one connection; on a Redis Cluster, one per master, carrying the
-// sharded subscriptions (SSUBSCRIBE) of the channels whose slots it owns,
-// made and replaced from the cluster's slot map (cluster.go).
+// Subscriber holds the node's pub/sub connections (links: one to a
+// server, or one per Redis Cluster master, see cluster.go) and subscribes
+// to a user's channel while the node has sessions of that user.
 //
-// Each connection subscribes to a probe channel of its own; Probe
-// publishes to it and replaces a connection whose probes stop coming back
-// while Redis answers: go-redis notices a connection that broke, not one
-// that went silent (its reads have no deadline). A subscription restored
-// on a new connection (or by go-redis's own reconnect) makes the receiver
-// catch the user's sessions up from the stored stream (Resubscribed):
-// nothing published meanwhile is lost.
+// Each link subscribes to a probe channel of its own; Probe publishes to
+// it and replaces a link whose probes stop coming back while Redis
+// answers: go-redis notices a connection that broke, not one that went
+// silent (its reads have no deadline). A subscription restored on a new
+// link (or by go-redis's own reconnect) makes the receiver catch the
+// user's sessions up from the stored stream (Resubscribed).
 //
 // Acquire and Release only change state in memory; one writer goroutine
-// sends the subscription commands in batches and no lock is held across a
-// network round trip. Each channel has at most one command in flight, so
-// every confirmation Redis sends answers a known command: a subscription
-// is ready only once Redis confirmed the command sent for it.
+// sends the commands in batches, and no lock is held across a network
+// round trip. Each channel has at most one command in flight, so every
+// confirmation answers a known command: a subscription is ready only once
+// Redis confirmed the command sent for it.
 type Subscriber struct {
 	conn *redis.Conn
 	keys redis.Keys
 	opts Options
 	recv Receiver
 
-	table                    // mu also guards links and owners
-	links   map[string]*link // by master address ("" on one server)
-	owners  []*link          // by slot on a cluster; the one link otherwise
-	refresh chan struct{}    // the links must be made again
+	mu       sync.Mutex
+	subs     map[int64]*subscription
+	dirty    map[int64]struct{} // users whose subscription may need a command
+	inflight map[int64]struct{} // users with a command awaiting confirmation
+	wake     chan struct{}      // holds a token while dirty is not empty
+	links    map[string]*link   // by master address ("" on one server)
+	owners   []*link            // by slot on a cluster; the one link otherwise
+	refresh  chan struct{}      // the links must be made again
 
 	resubs     atomic.Int64
 	stop       context.CancelFunc
@@ -106,16 +111,11 @@ type Subscriber struct {
 // New returns the subscriber of node opts.NodeID on c; call Start to
 // start it.
 func New(c *redis.Conn, opts Options) *Subscriber {
-	if opts.ProbeInterval <= 0 {
-		opts.ProbeInterval = time.Second
-	}
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = 5 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Subscriber{conn: c, keys: c.Keys(), opts: opts, table: newTable(), links: map[string]*link{},
+	opts.ProbeInterval = cmp.Or(max(opts.ProbeInterval, 0), time.Second)
+	opts.StaleAfter = cmp.Or(max(opts.StaleAfter, 0), 5*time.Second)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	return &Subscriber{conn: c, keys: c.Keys(), opts: opts, subs: map[int64]*subscription{}, dirty: map[int64]struct{}{},
+		inflight: map[int64]struct{}{}, wake: make(chan struct{}, 1), links: map[string]*link{},
 		refresh: make(chan struct{}, 1), writerDone: make(chan struct{})}
 }
 
@@ -204,9 +204,12 @@ func (s *Subscriber) ownerLocked(user int64) *link {
 }
 
 // remapSoon asks the writer to make the links again.
-func (s *Subscriber) remapSoon() {
+func (s *Subscriber) remapSoon() { wake(s.refresh) }
+
+// wake gives ch (of capacity 1) a token unless it holds one.
+func wake(ch chan struct{}) {
 	select {
-	case s.refresh <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -261,15 +264,10 @@ func (s *Subscriber) Close() error {
 	return nil
 }
 
-// liveLinks returns the current links.
 func (s *Subscriber) liveLinks() []*link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*link, 0, len(s.links))
-	for _, l := range s.links {
-		out = append(out, l)
-	}
-	return out
+	return slices.Collect(maps.Values(s.links))
 }
 
 func (s *Subscriber) closeLinks() {
@@ -279,5 +277,76 @@ func (s *Subscriber) closeLinks() {
 	s.mu.Unlock()
 	for _, l := range all {
 		l.close()
+	}
+}
+
+// deliver parses a message of a user channel and hands it on.
+func (s *Subscriber) deliver(channel, payload string) {
+	user, ok := s.keys.ChannelUser(channel)
+	if !ok {
+		return
+	}
+	if redis.IsControl(payload) {
+		s.control(user, payload)
+		return
+	}
+	env, ok := redis.ParseEnvelope(user, payload)
+	if !ok {
+		s.opts.Logger.Warn("dropping a message without the publisher's envelope", "user_id", user)
+		if s.opts.Metrics != nil {
+			s.opts.Metrics.MessageDropped(DropMalformed)
+		}
+		return
+	}
+	s.recv.Deliver(env)
+}
+
+// control acts on a control message of user's channel (redis.Control):
+// the receiver closes sessions, and a disconnect is answered with how many
+// it closed; a flush writes the user's cursor (Options.Cursors) and is
+// answered once it is written: 1, or 0 when that failed.
+func (s *Subscriber) control(user int64, payload string) {
+	var m redis.Control
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
+		s.opts.Logger.Warn("ignoring a control message that does not parse", "user_id", user)
+		return
+	}
+	switch m.Control {
+	case redis.ControlDisconnect:
+		n := s.recv.Revoke(user)
+		go s.reply(user, m.Reply, func() int { return n })
+	case redis.ControlEvict:
+		s.recv.Evict(user, m.Session)
+	case redis.ControlFlush:
+		go s.reply(user, m.Reply, func() int { return s.flushCursor(user) })
+	default:
+		s.opts.Logger.Warn("ignoring an unknown control message", "user_id", user, "control", m.Control)
+	}
+}
+
+func (s *Subscriber) flushCursor(user int64) int {
+	if s.opts.Cursors == nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), redis.ReplyTTL/2)
+	defer cancel()
+	if err := s.opts.Cursors.FlushUser(ctx, user); err != nil {
+		s.opts.Logger.Warn("flushing a cursor on request failed", "user_id", user, "err", err)
+		return 0
+	}
+	return 1
+}
+
+// reply pushes this node's answer to a control message whose Reply is id
+// (none when "").
+func (s *Subscriber) reply(user int64, id string, answer func() int) {
+	n := answer()
+	if id == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.conn.Answer(ctx, user, id, n); err != nil {
+		s.opts.Logger.Warn("answering a control message failed", "user_id", user, "err", err)
 	}
 }

@@ -3,18 +3,17 @@ package subscribe
 import (
 	"context"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 )
 
-// Timing of subscription commands whose confirmation does not come: a
-// lost UNSUBSCRIBE reply means the connection dropped, and the channel,
-// already forgotten by go-redis, is not on the new connection; a SUBSCRIBE
-// is sent again (a second confirmation is harmless).
+// Timing of commands whose confirmation does not come: a lost UNSUBSCRIBE
+// reply means the connection dropped, and the channel, already forgotten
+// by go-redis, is not on the new connection; a SUBSCRIBE is sent again (a
+// second confirmation is harmless).
 const (
-	unsubscribeGiveUp = 5 * time.Second
-	subscribeResend   = 10 * time.Second
-	// channelsPerCommand bounds one command.
+	unsubscribeGiveUp  = 5 * time.Second
+	subscribeResend    = 10 * time.Second
 	channelsPerCommand = 500
 )
 
@@ -38,92 +37,99 @@ type subscription struct {
 	restore bool          // the next confirmation restores a subscription: its sessions catch up
 }
 
-// table is each user's subscription with its Acquire count and wire state,
-// and the users whose state the writer must look at. Acquire and Release
-// only touch memory.
-type table struct {
-	mu       sync.Mutex
-	subs     map[int64]*subscription
-	dirty    map[int64]struct{} // users whose subscription may need a command
-	inflight map[int64]struct{} // users with a command awaiting confirmation
-	wake     chan struct{}      // holds a token while dirty is not empty
-}
-
-func newTable() table {
-	return table{subs: map[int64]*subscription{}, dirty: map[int64]struct{}{}, inflight: map[int64]struct{}{},
-		wake: make(chan struct{}, 1)}
-}
-
 // Acquire makes sure the node is subscribed to user's channel and returns
 // once Redis has confirmed the subscription: what is published after that
 // is delivered. Each Acquire needs one Release, except one that returned
 // an error.
-func (t *table) Acquire(ctx context.Context, user int64) error {
-	t.mu.Lock()
-	sub := t.subs[user]
+func (s *Subscriber) Acquire(ctx context.Context, user int64) error {
+	s.mu.Lock()
+	sub := s.subs[user]
 	if sub == nil {
 		sub = &subscription{ready: make(chan struct{})}
-		t.subs[user] = sub
+		s.subs[user] = sub
 	}
 	sub.refs++
 	ready := sub.ready
 	if sub.state == unsubscribed {
-		t.markLocked(user)
+		s.markLocked(user)
 	}
-	t.mu.Unlock()
+	s.mu.Unlock()
 	select {
 	case <-ready:
 		return nil
 	case <-ctx.Done():
-		t.Release(user)
+		s.Release(user)
 		return fmt.Errorf("subscribe to user %d: %w", user, ctx.Err())
 	}
 }
 
 // Release drops one Acquire; after the last one the writer unsubscribes.
-func (t *table) Release(user int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sub := t.subs[user]
-	if sub == nil || sub.refs == 0 {
-		return
-	}
-	if sub.refs--; sub.refs == 0 {
-		t.markLocked(user)
+func (s *Subscriber) Release(user int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[user]; sub != nil && sub.refs > 0 {
+		if sub.refs--; sub.refs == 0 {
+			s.markLocked(user)
+		}
 	}
 }
 
 // markLocked queues user for the writer. mu is held.
-func (t *table) markLocked(user int64) {
-	t.dirty[user] = struct{}{}
-	select {
-	case t.wake <- struct{}{}:
-	default:
+func (s *Subscriber) markLocked(user int64) {
+	s.dirty[user] = struct{}{}
+	wake(s.wake)
+}
+
+// confirmSubscribe takes l's confirmation of user's channel: the answer to
+// the command in flight makes the subscription ready, or restored when it
+// was made again on a new link; one for a subscription that is ready
+// already is go-redis resubscribing after it reconnected. Restored
+// sessions catch up.
+func (s *Subscriber) confirmSubscribe(l *link, user int64) {
+	s.mu.Lock()
+	sub := s.subs[user]
+	restored := false
+	switch {
+	case sub == nil || sub.link != l:
+	case sub.state == subscribed:
+		restored = sub.refs > 0
+	case sub.state == subscribing:
+		sub.state = subscribed
+		if sub.restore {
+			sub.restore, restored = false, sub.refs > 0
+		} else {
+			close(sub.ready)
+		}
+		delete(s.inflight, user)
+		if sub.refs == 0 {
+			s.markLocked(user) // nobody holds it any more
+		}
+	}
+	s.mu.Unlock()
+	if restored {
+		s.recv.Resubscribed(user)
 	}
 }
 
-// confirmedLocked takes Redis's answer to the subscription command in
-// flight for user: the subscription is ready, or, when it was made again
-// on another link, restored, which it reports (its sessions must catch
-// up). One nobody holds any more goes back to the writer. mu is held.
-func (t *table) confirmedLocked(user int64, sub *subscription) (restored bool) {
-	sub.state = subscribed
-	if sub.restore {
-		sub.restore, restored = false, sub.refs > 0
-	} else {
-		close(sub.ready)
+// confirmUnsubscribe takes an unsubscribe of user's channel from l: the
+// answer to the one in flight, or, on a cluster, Redis dropping the
+// subscription because the slot moved to another master (it is then made
+// again there).
+func (s *Subscriber) confirmUnsubscribe(l *link, user int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[user]; sub != nil && sub.link == l && (sub.state == unsubscribing || l.sharded) {
+		if sub.state != unsubscribing {
+			s.remapSoon()
+		}
+		s.detachLocked(user, sub)
 	}
-	delete(t.inflight, user)
-	if sub.refs == 0 {
-		t.markLocked(user)
-	}
-	return restored
 }
 
 // detachLocked takes user's subscription off its link (gone, done
 // unsubscribing, or no longer the owner of its slot) and queues it: with
 // sessions left it is made again, restored. mu is held.
-func (t *table) detachLocked(user int64, sub *subscription) {
+func (s *Subscriber) detachLocked(user int64, sub *subscription) {
 	if sub.state == subscribed {
 		if sub.refs > 0 {
 			sub.restore = true // ready stays closed: sessions keep running meanwhile
@@ -132,55 +138,48 @@ func (t *table) detachLocked(user int64, sub *subscription) {
 		}
 	}
 	sub.state, sub.link = unsubscribed, nil
-	delete(t.inflight, user)
-	t.markLocked(user)
+	delete(s.inflight, user)
+	s.markLocked(user)
 }
 
 // expire queues the users whose command has waited too long.
-func (t *table) expire(now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for user := range t.inflight {
-		sub := t.subs[user]
-		switch {
+func (s *Subscriber) expire(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for user := range s.inflight {
+		switch sub := s.subs[user]; {
 		case sub == nil:
-			delete(t.inflight, user)
+			delete(s.inflight, user)
 		case sub.state == unsubscribing && now.Sub(sub.since) >= unsubscribeGiveUp:
 			// The reply was lost with the connection; go-redis forgot the
 			// channel before sending, so the new connection lacks it.
 			sub.state, sub.link = unsubscribed, nil
-			delete(t.inflight, user)
-			t.dirty[user] = struct{}{}
+			delete(s.inflight, user)
+			s.dirty[user] = struct{}{}
 		case sub.state == subscribing && now.Sub(sub.since) >= subscribeResend:
-			t.dirty[user] = struct{}{}
+			s.dirty[user] = struct{}{}
 		}
 	}
 }
 
-// commands are the channels to subscribe and unsubscribe on one link, by
-// group (link.group).
-type commands struct {
-	subs, unsubs map[int][]string
+// command is one command on a link: (un)subscribe channels of one group
+// (link.group).
+type command struct {
+	link      *link
+	subscribe bool
+	group     int
 }
 
 // plan moves the queued users to their next state and returns the
 // commands to send. A user whose slot has no reachable link waits for the
 // next one.
-func (s *Subscriber) plan(now time.Time) map[*link]*commands {
+func (s *Subscriber) plan(now time.Time) map[command][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[*link]*commands{}
-	add := func(l *link, sub bool, ch string) {
-		c := out[l]
-		if c == nil {
-			c = &commands{subs: map[int][]string{}, unsubs: map[int][]string{}}
-			out[l] = c
-		}
-		m := c.unsubs
-		if sub {
-			m = c.subs
-		}
-		m[l.group(ch)] = append(m[l.group(ch)], ch)
+	out := map[command][]string{}
+	add := func(l *link, subscribe bool, ch string) {
+		c := command{l, subscribe, l.group(ch)}
+		out[c] = append(out[c], ch)
 	}
 	for user := range s.dirty {
 		sub := s.subs[user]
@@ -212,35 +211,24 @@ func (s *Subscriber) plan(now time.Time) map[*link]*commands {
 	return out
 }
 
-// send issues the planned commands, one per group and at most
-// channelsPerCommand channels. A failed write is only logged: go-redis
-// reconnects (or the broken link is replaced) and the confirmation, or the
-// give-up timer, settles each channel's state.
-func (s *Subscriber) send(ctx context.Context, cmds map[*link]*commands) {
-	for l, c := range cmds {
-		for _, subscribe := range []bool{true, false} {
-			groups := c.unsubs
-			if subscribe {
-				groups = c.subs
-			}
-			for _, channels := range groups {
-				for len(channels) > 0 {
-					n := min(len(channels), channelsPerCommand)
-					cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-					err := l.command(cctx, subscribe, channels[:n])
-					cancel()
-					if err != nil && ctx.Err() == nil {
-						s.opts.Logger.Warn("pub/sub command failed", "shard", l.addr, "subscribe", subscribe, "channels", n, "err", err)
-					}
-					channels = channels[n:]
-				}
+// send issues the planned commands. A failed write is only logged:
+// go-redis reconnects (or the broken link is replaced) and the
+// confirmation, or the give-up timer, settles each channel's state.
+func (s *Subscriber) send(ctx context.Context, cmds map[command][]string) {
+	for c, channels := range cmds {
+		for chunk := range slices.Chunk(channels, channelsPerCommand) {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := c.link.command(cctx, c.subscribe, chunk)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				s.opts.Logger.Warn("pub/sub command failed", "shard", c.link.addr, "subscribe", c.subscribe, "channels", len(chunk), "err", err)
 			}
 		}
 	}
 }
 
-// Retry bounds of making the links again while it fails (on a cluster, a
-// slot has no reachable master: a failover under way).
+// Retry bounds of making the links again while that fails (on a cluster,
+// a slot has no reachable master: a failover under way).
 const (
 	remapRetryMin = 100 * time.Millisecond
 	remapRetryMax = 2 * time.Second
@@ -263,24 +251,23 @@ func (s *Subscriber) write(ctx context.Context) {
 		case <-tick.C:
 			s.expire(time.Now())
 		case <-s.refresh:
-			backoff = remapRetryMin
-			s.remap(ctx, retry, &backoff)
+			backoff = s.remap(ctx, retry, remapRetryMin)
 		case <-retry.C:
-			s.remap(ctx, retry, &backoff)
+			backoff = s.remap(ctx, retry, backoff)
 		}
 		s.send(ctx, s.plan(time.Now()))
 	}
 }
 
-// remap makes the links again and schedules another try while it fails.
-func (s *Subscriber) remap(ctx context.Context, retry *time.Timer, backoff *time.Duration) {
+// remap makes the links again; while that fails it has retry fire after
+// backoff and returns the next backoff.
+func (s *Subscriber) remap(ctx context.Context, retry *time.Timer, backoff time.Duration) time.Duration {
 	if err := s.connect(ctx); err != nil {
 		if ctx.Err() == nil {
-			s.opts.Logger.Warn("pub/sub: cannot connect every link; retrying", "in", *backoff, "err", err)
+			s.opts.Logger.Warn("pub/sub: cannot connect every link; retrying", "in", backoff, "err", err)
 		}
-		retry.Reset(*backoff)
-		*backoff = min(*backoff*2, remapRetryMax)
-		return
+		retry.Reset(backoff)
+		return min(backoff*2, remapRetryMax)
 	}
-	*backoff = remapRetryMin
+	return remapRetryMin
 }
