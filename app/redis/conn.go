@@ -32,17 +32,6 @@ type Config struct {
 	PoolSize   int // connections of the shared pool (0: go-redis's default)
 }
 
-// where names the Redis of c in errors.
-func (c Config) where() string {
-	switch c.Mode {
-	case ModeCluster:
-		return "cluster " + strings.Join(c.Addrs, ",")
-	case ModeSentinel:
-		return fmt.Sprintf("master %q of sentinels %s", c.MasterName, strings.Join(c.Addrs, ","))
-	}
-	return c.Addr
-}
-
 // Conn is a deployment's Redis: the client and its mode, the names of the
 // deployment's keys, and a client of its own for blocking waits.
 // Everything that talks to Redis is built from one.
@@ -85,7 +74,9 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 	c.waits = c.NewClient(WaitPoolSize)
 	if err := c.Ping(ctx); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("redis (%s mode, %s): %w", cfg.Mode, cfg.where(), err)
+		where := map[Mode]string{ModeStandalone: cfg.Addr, ModeCluster: "cluster " + strings.Join(cfg.Addrs, ","),
+			ModeSentinel: fmt.Sprintf("master %q of sentinels %s", cfg.MasterName, strings.Join(cfg.Addrs, ","))}
+		return nil, fmt.Errorf("redis (%s mode, %s): %w", cfg.Mode, where[cfg.Mode], err)
 	}
 	return c, nil
 }
@@ -99,15 +90,6 @@ func New(rdb goredis.UniversalClient, keys Keys) *Conn {
 		c.mode = ModeCluster
 	}
 	return c
-}
-
-// WithMode returns a copy of c that takes Redis to be in mode m (whose
-// client it keeps): sentinel, to check streams for failovers on a server
-// that is not behind sentinels.
-func (c *Conn) WithMode(m Mode) *Conn {
-	d := *c
-	d.mode = m
-	return &d
 }
 
 // Client is the shared client.
@@ -173,18 +155,16 @@ func (c *Conn) Close() error {
 // close. It copies the shared client's options but the state go-redis
 // keeps in them per client.
 func (c *Conn) NewClient(poolSize int) goredis.UniversalClient {
-	switch rdb := c.rdb.(type) {
-	case *goredis.ClusterClient:
-		o := *rdb.Options()
-		o.PushNotificationProcessor, o.MaintNotificationsConfig = nil, nil
-		o.PoolSize = cmp.Or(poolSize, o.PoolSize)
+	if c.cluster != nil {
+		o := *c.cluster.Options()
+		o.PoolSize, o.PushNotificationProcessor, o.MaintNotificationsConfig = cmp.Or(poolSize, o.PoolSize), nil, nil
 		cc := goredis.NewClusterClient(&o)
 		FollowFailover(cc)
 		return cc
-	case *goredis.Client:
-		o := *rdb.Options()
-		o.PushNotificationProcessor, o.MaintNotificationsConfig = nil, nil
-		o.PoolSize = cmp.Or(poolSize, o.PoolSize)
+	}
+	if cl, ok := c.rdb.(*goredis.Client); ok {
+		o := *cl.Options()
+		o.PoolSize, o.PushNotificationProcessor, o.MaintNotificationsConfig = cmp.Or(poolSize, o.PoolSize), nil, nil
 		return goredis.NewClient(&o)
 	}
 	return c.rdb

@@ -45,8 +45,7 @@ func (m Control) Payload() string {
 // the asker stopped waiting expire with it.
 const ReplyTTL = 10 * time.Second
 
-// Answer pushes this node's answer to the control message of user whose
-// Reply is id.
+// Answer pushes this node's answer to user's control message of Reply id.
 func (c *Conn) Answer(ctx context.Context, user int64, id string, answer int) error {
 	key := c.keys.Replies(user, id)
 	pipe := c.rdb.Pipeline()
@@ -58,10 +57,9 @@ func (c *Conn) Answer(ctx context.Context, user int64, id string, answer int) er
 
 // Ask publishes a control message (m with a fresh Reply) on user's channel
 // and reads the answers of the nodes that received it (those holding
-// sessions of the user: PUBLISH, or SPUBLISH on a cluster, says how many)
-// until each answered or wait passed. It returns how many nodes received
-// it and the answers. It waits with BLPOP on a client of its own (Open),
-// so that a burst of disconnects or webhook checks never parks the
+// sessions of the user: the publish says how many) until each answered or
+// wait passed. It returns how many nodes received it and the answers. Its
+// BLPOPs use a client of their own (Open): a burst of asks never parks the
 // connections that publishes and reads share.
 func (c *Conn) Ask(ctx context.Context, user int64, m Control, wait time.Duration) (int, []int, error) {
 	m.Reply = Token()

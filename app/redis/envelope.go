@@ -47,7 +47,6 @@ func MessageType(payload []byte) string {
 	return strconv.Itoa(int(t)) // one digit: a static string, no allocation
 }
 
-// hasAt reports whether msg holds prefix at index from.
 func hasAt(msg, prefix string, from int) bool {
 	return from >= 0 && len(msg)-from >= len(prefix) && msg[from:from+len(prefix)] == prefix
 }

@@ -1,6 +1,7 @@
-// Package redis publishes notifications through Redis: per-user sequence,
-// stored message list and pub/sub channel. Every key and channel name the
-// gateway uses comes from keys.go.
+// Package redis is the gateway's Redis: the connection (Conn) and the
+// data plane that publishes notifications (per-user sequence, stored
+// message list, pub/sub channel) and reads them back. Every key and
+// channel name the gateway uses comes from keys.go.
 package redis
 
 import (

@@ -85,8 +85,7 @@ func checkPayload(m app.Message) error {
 	return nil
 }
 
-// published reads the publish script's reply {seq, fresh, epoch} and
-// counts a fresh message.
+// published reads the publish script's reply {seq, fresh, epoch}.
 func (p *Publisher) published(m app.Message, res []any, err error) (app.Position, error) {
 	if err != nil {
 		return app.Position{}, err
@@ -106,13 +105,11 @@ func (p *Publisher) published(m app.Message, res []any, err error) (app.Position
 	return app.Position{Epoch: epoch, Seq: seq}, nil
 }
 
-// Publishes that arrive together travel together: the publisher keeps a
-// queue of jobs, and at most maxPipelines goroutines each take what is
-// queued (up to maxPipelineMessages messages) and send it in one pipeline,
-// one round trip. Under load (a pipeline went out less than BatchWait
-// ago), a goroutine that finds only a few messages waits BatchWait for
-// more; alone, a publish goes out at once. Each message stays atomic on its
-// own (one script call).
+// Publishes that arrive together travel together: at most maxPipelines
+// goroutines each take what is queued (up to maxPipelineMessages) and send
+// it in one pipeline. Under load (a pipeline went out less than BatchWait
+// ago) one that finds few messages waits BatchWait for more; alone, a
+// publish goes out at once.
 const (
 	maxPipelines        = 2
 	maxPipelineMessages = 512
@@ -121,7 +118,6 @@ const (
 	pipelineIdleExit    = 30 * time.Second // an idle pipeline goroutine ends after this
 )
 
-// publishJob is one PublishBatch call waiting for its pipeline.
 type publishJob struct {
 	ctx       context.Context
 	msgs      []app.Message
@@ -132,13 +128,10 @@ type publishJob struct {
 
 // PublishBatch sends every message of msgs as Publish does and returns
 // their positions, in the order of msgs, in one round trip shared with
-// the publishes of other callers. If Redis lacks the script (NOSCRIPT,
-// after a restart or SCRIPT FLUSH) it is loaded and the pipeline sent once
-// more: resending is safe, as a message published before keeps its seq.
-//
-// Each message is atomic on its own, the batch is not: on error some
-// messages may have been published. Calling PublishBatch again with the
-// same messages (same ids) completes the batch without duplicates.
+// the publishes of other callers. Each message is atomic on its own, the
+// batch is not: on error some messages may have been published, and
+// calling PublishBatch again with the same messages (same ids) completes
+// the batch without duplicates.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
 	for _, m := range msgs {
 		if err := checkPayload(m); err != nil {
@@ -162,8 +155,6 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app
 	}
 }
 
-// enqueue queues j, wakes an idle pipeline goroutine, and starts one when
-// fewer than maxPipelines run.
 func (p *Publisher) enqueue(j *publishJob) {
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
@@ -183,9 +174,9 @@ func (p *Publisher) enqueue(j *publishJob) {
 	}
 }
 
-// sendQueued sends the queue in pipelines, waiting for work between them;
-// it ends after pipelineIdleExit without any. Long-lived goroutines keep
-// their grown stacks: a fresh one per burst would grow its stack again.
+// sendQueued sends the queue in pipelines until idle for pipelineIdleExit.
+// Long-lived goroutines keep their grown stacks: a fresh one per burst
+// would grow its stack again.
 func (p *Publisher) sendQueued() {
 	idle := time.NewTimer(pipelineIdleExit)
 	defer idle.Stop()
@@ -242,10 +233,10 @@ func (p *Publisher) take() []*publishJob {
 	return batch
 }
 
-// send publishes the messages of jobs in one pipeline (twice on NOSCRIPT)
-// and hands each job its positions or first error. Every reply is read,
-// so that what was published is counted even when another message failed;
-// the pipeline's error stands for a command left without a reply.
+// send publishes the messages of jobs in one pipeline and hands each job
+// its positions or first error. Every reply is read, so that what was
+// published is counted even when another message failed; the pipeline's
+// error stands for a command left without a reply.
 func (p *Publisher) send(jobs []*publishJob) {
 	live := jobs[:0:0]
 	var msgs []app.Message

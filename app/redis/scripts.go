@@ -12,8 +12,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// The Lua scripts of a user's stream. Each touches the keys of one user
-// only (one hash tag), so it runs on a Redis Cluster too.
+// The Lua scripts of a user's stream, each on one user's keys (one hash
+// tag, so that it runs on a Redis Cluster too).
 var (
 	//go:embed stream.lua
 	streamSrc string
@@ -30,10 +30,10 @@ var (
 )
 
 // RunScripts runs script n times in one pipeline (EVALSHA), args(i) giving
-// the keys and arguments of run i. When Redis lost its scripts (a restart,
-// SCRIPT FLUSH) it loads script and runs the pipeline once more, so the
-// runs must be safe to repeat. It returns each run's command (all of them
-// are read, even when some failed) and the pipeline's error.
+// the keys and arguments of run i. When Redis lost its scripts (NOSCRIPT:
+// a restart, SCRIPT FLUSH) it loads script and runs the pipeline once
+// more, so runs must be safe to repeat. It returns each run's command and
+// the pipeline's error.
 func (c *Conn) RunScripts(ctx context.Context, script *goredis.Script, n int,
 	args func(i int) ([]string, []any)) ([]*goredis.Cmd, error) {
 	for attempt := 0; ; attempt++ {
@@ -63,7 +63,6 @@ func (c *Conn) RunScript(ctx context.Context, script *goredis.Script, keys []str
 	return cmds[0]
 }
 
-// isNoScript reports whether err means that Redis does not have the script.
 func isNoScript(err error) bool {
 	return err != nil && (errors.Is(err, goredis.ErrNoScript) || goredis.HasErrorPrefix(err, "NOSCRIPT"))
 }
@@ -73,8 +72,7 @@ func isNoScript(err error) bool {
 // id's suffix, the id of a control message's answers.
 func Token() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
-// streamKeys are the keys every stream script is given, in the order
-// stream.lua expects.
+// streamKeys are the keys of every stream script (stream.lua).
 func (k Keys) streamKeys(user int64) []string {
 	return []string{k.Stream(user), k.Messages(user)}
 }
@@ -85,11 +83,9 @@ func (k Keys) streamKeys(user int64) []string {
 // hour).
 func expirySlack(ttl int64) int64 { return min(max(ttl/100, 60), 3600) }
 
-// idField is the field of the stream hash that holds the seq of a stored
-// message id.
+// idField is the stream hash's field of a stored message id.
 func idField(id string) string { return "#" + id }
 
-// checkFlag is a script's flag argument.
 func checkFlag(on bool) string {
 	if on {
 		return "1"

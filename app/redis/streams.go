@@ -57,9 +57,8 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit i
 	return pageOf(user, res)
 }
 
-// readArgs are the read script's arguments: in cursor mode the advances
-// not written yet go along (one per epoch: the script takes the one of
-// the stream's epoch).
+// readArgs are the read script's arguments: in cursor mode with the
+// advances not written yet (the script takes the stream's epoch's).
 func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 	mode, pos, other := "resume", from.After, app.Position{}
 	if from.FromCursor {
@@ -73,7 +72,6 @@ func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 		other.Epoch, other.Seq}
 }
 
-// pageOf decodes the read script's reply.
 func pageOf(user int64, res []any) (app.StreamPage, error) {
 	if len(res) < 5 {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: short reply %v", user, res)
@@ -128,7 +126,6 @@ func (p pending) raise(pos app.Position) pending {
 	return p
 }
 
-// merge raises p by every advance of q.
 func (p pending) merge(q pending) pending {
 	for _, pos := range q.positions() {
 		p = p.raise(pos)
@@ -228,7 +225,6 @@ func (s *Streams) flush(ctx context.Context, take func(dirty map[int64]pending) 
 	return len(batch), err
 }
 
-// restore puts back advances whose write failed, under newer ones.
 func (s *Streams) restore(batch map[int64]pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -52,15 +52,11 @@ type PresenceOptions struct {
 	Logger *slog.Logger
 }
 
-// Presence publishes one node's users and stats to Redis and reads the
-// whole cluster's.
-//
-// The node's users live in the set Keys.NodeUsers, its stats in the hash
-// Keys.Node, and its last heartbeat (unix ms) as its score in the sorted set
-// Keys.Nodes. A node whose heartbeat is older than TTL is dead: readers
-// ignore it at once, live nodes prune it from Nodes, and its own keys
-// expire. A node that stops normally (Run's context done) removes its keys
-// at once.
+// Presence publishes one node's users (Keys.NodeUsers), stats (Keys.Node)
+// and heartbeat (its score in Keys.Nodes) to Redis and reads the whole
+// cluster's. A node whose heartbeat is older than TTL is dead: readers
+// ignore it, live nodes prune it from Nodes, and its keys expire. A node
+// that stops normally (Run's context done) removes its keys at once.
 type Presence struct {
 	rdb       goredis.UniversalClient
 	keys      redis.Keys
@@ -140,9 +136,8 @@ func wake(ch chan struct{}) {
 }
 
 // SetInfo sets an extra field of the node hash (e.g. http_addr), published
-// from the next heartbeat on and shown in app.NodeStats.Extra. An empty value
-// removes the field. The standard fields (node_id, connections, users,
-// started_at, heartbeat_at) cannot be set this way and are ignored.
+// from the next heartbeat on and shown in app.NodeStats.Extra; an empty
+// value removes it. The standard fields cannot be set this way.
 func (p *Presence) SetInfo(field, value string) {
 	if slices.Contains(reservedNodeFields, field) {
 		return
@@ -154,10 +149,9 @@ func (p *Presence) SetInfo(field, value string) {
 }
 
 // Run keeps the node's keys in Redis until ctx is done, then removes them.
-// It empties the node's user set first, so a node restarted under the same
-// id does not show the users of its previous life. Queued user changes are
-// written as soon as they arrive (batched), the heartbeat every Heartbeat.
-// Run must be called once.
+// It empties the node's user set first (a node restarted under the same id
+// does not show the users of its previous life), then writes queued
+// changes as they arrive and the heartbeat every Heartbeat. Call it once.
 func (p *Presence) Run(ctx context.Context) {
 	p.started = p.now().Unix()
 	p.step(ctx, true)
@@ -183,9 +177,8 @@ func (p *Presence) Run(ctx context.Context) {
 }
 
 // step writes the queued user changes and, when beat, the heartbeat, in
-// one transaction. Until NodeUsers is known to be in sync it is rewritten
-// whole. Changes that fail to be written are queued again unless newer
-// ones superseded them, and retried at the next heartbeat.
+// one transaction; NodeUsers is rewritten whole until known to be in sync.
+// Changes that fail are queued again unless newer ones superseded them.
 func (p *Presence) step(ctx context.Context, beat bool) {
 	p.mu.Lock()
 	changes := p.pending
@@ -241,9 +234,8 @@ func (p *Presence) step(ctx context.Context, beat bool) {
 	}
 }
 
-// writeNode queues the node hash's counts on pipe and, when beat, the
-// whole hash and the heartbeat in Nodes. On a beat it returns the command
-// that reads the size of the node's user set.
+// writeNode queues the node hash's counts on pipe or, when beat, the whole
+// hash, the heartbeat, and (returned) the read of the user set's size.
 func (p *Presence) writeNode(ctx context.Context, pipe goredis.Pipeliner, beat bool, conns int64, users int,
 	info map[string]string) *goredis.IntCmd {
 	nodeKey := p.keys.Node(p.id)
@@ -269,8 +261,7 @@ func (p *Presence) writeNode(ctx context.Context, pipe goredis.Pipeliner, beat b
 	return pipe.SCard(ctx, p.keys.NodeUsers(p.id))
 }
 
-// requeue puts back changes that failed to be written, unless a newer
-// change to the same user was queued meanwhile.
+// requeue puts back changes that failed, unless newer ones were queued.
 func (p *Presence) requeue(changes map[int64]bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -281,7 +272,6 @@ func (p *Presence) requeue(changes map[int64]bool) {
 	}
 }
 
-// cleanup removes the node's keys at a normal shutdown.
 func (p *Presence) cleanup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -296,78 +286,63 @@ func (p *Presence) cleanup(ctx context.Context) {
 // cutoff is the oldest heartbeat (unix ms) of a live node at now.
 func (p *Presence) cutoff(now time.Time) int64 { return now.Add(-p.ttl).UnixMilli() }
 
-// liveNodes returns the ids of the nodes whose heartbeat is within TTL,
-// sorted, and the keys of their user sets.
-func (p *Presence) liveNodes(ctx context.Context) (ids, users []string, err error) {
-	cutoff := strconv.FormatInt(p.cutoff(p.now()), 10)
-	ids, err = p.rdb.ZRangeByScore(ctx, p.keys.Nodes(), &goredis.ZRangeBy{Min: cutoff, Max: "+inf"}).Result()
-	if err != nil {
-		return nil, nil, fmt.Errorf("presence: list nodes: %w", err)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		users = append(users, p.keys.NodeUsers(id))
-	}
-	return ids, users, nil
-}
-
 // Online returns every user with a session on a live node, sorted, without
 // duplicates. A dead node's users are left out even before it is pruned.
 func (p *Presence) Online(ctx context.Context) ([]int64, error) {
-	ids, userKeys, err := p.liveNodes(ctx)
-	if err != nil || len(ids) == 0 {
-		return []int64{}, err
-	}
-	members, err := p.rdb.SUnion(ctx, userKeys...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("presence: online users: %w", err)
-	}
-	return parseUsers(members)
-}
-
-func parseUsers(members []string) ([]int64, error) {
-	users := make([]int64, 0, len(members))
-	for _, m := range members {
-		u, err := strconv.ParseInt(m, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("presence: user set member %q is not a user id", m)
-		}
-		users = append(users, u)
-	}
-	slices.Sort(users)
-	return users, nil
+	_, users, err := p.read(ctx, false)
+	return users, err
 }
 
 // Stats returns the stats of every live node and the cluster totals.
 func (p *Presence) Stats(ctx context.Context) (app.ClusterStats, error) {
-	st := app.ClusterStats{Nodes: []app.NodeStats{}}
-	ids, userKeys, err := p.liveNodes(ctx)
-	if err != nil || len(ids) == 0 {
-		return st, err
+	nodes, users, err := p.read(ctx, true)
+	st := app.ClusterStats{Nodes: append([]app.NodeStats{}, nodes...), OnlineUsers: len(users)}
+	for _, n := range nodes {
+		st.TotalConnections += n.Connections
 	}
+	return st, err
+}
+
+// read returns the users of the live nodes (whose heartbeat is within
+// TTL) and, with stats, the live nodes' stats, sorted by id.
+func (p *Presence) read(ctx context.Context, stats bool) ([]app.NodeStats, []int64, error) {
+	cutoff := strconv.FormatInt(p.cutoff(p.now()), 10)
+	ids, err := p.rdb.ZRangeByScore(ctx, p.keys.Nodes(), &goredis.ZRangeBy{Min: cutoff, Max: "+inf"}).Result()
+	if err != nil {
+		return nil, []int64{}, fmt.Errorf("presence: list nodes: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, []int64{}, nil
+	}
+	slices.Sort(ids)
 	pipe := p.rdb.Pipeline()
 	hashes := make([]*goredis.MapStringStringCmd, len(ids))
+	userKeys := make([]string, len(ids))
 	for i, id := range ids {
-		hashes[i] = pipe.HGetAll(ctx, p.keys.Node(id))
+		if userKeys[i] = p.keys.NodeUsers(id); stats {
+			hashes[i] = pipe.HGetAll(ctx, p.keys.Node(id))
+		}
 	}
 	union := pipe.SUnion(ctx, userKeys...)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return app.ClusterStats{}, fmt.Errorf("presence: stats: %w", err)
+		return nil, nil, fmt.Errorf("presence: read nodes: %w", err)
 	}
+	var nodes []app.NodeStats
 	for i, h := range hashes {
-		if len(h.Val()) == 0 { // removed since the node list was read
-			continue
+		if h != nil && len(h.Val()) > 0 { // not removed since the node list was read
+			nodes = append(nodes, parseNode(ids[i], h.Val()))
 		}
-		n := parseNode(ids[i], h.Val())
-		st.Nodes = append(st.Nodes, n)
-		st.TotalConnections += n.Connections
 	}
-	users, err := parseUsers(union.Val())
-	if err != nil {
-		return app.ClusterStats{}, err
+	users := make([]int64, 0, len(union.Val()))
+	for _, m := range union.Val() {
+		u, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("presence: user set member %q is not a user id", m)
+		}
+		users = append(users, u)
 	}
-	st.OnlineUsers = len(users)
-	return st, nil
+	slices.Sort(users)
+	return nodes, users, nil
 }
 
 // parseNode reads a node hash; unparsable numbers read as 0.

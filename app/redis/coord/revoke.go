@@ -57,11 +57,8 @@ func revokedUntil(cmd *goredis.StringCmd) (time.Time, error) {
 // Disconnect closes every session of user on every node and, when until
 // is in the future, refuses the user's new sessions and token refreshes
 // until then (the Revoked key, expiring at until); an until in the past
-// lifts a revocation (the key is deleted). It publishes a control
-// message on the user's channel: the nodes that receive it (those holding
-// sessions of the user, PUBLISH says how many) close them and push their
-// count on a Replies list, which Disconnect reads until every node
-// answered or its wait passed.
+// lifts a revocation. The nodes holding sessions of the user answer the
+// control message with how many they closed, until its wait passed.
 func (r *Revocations) Disconnect(ctx context.Context, user int64, until time.Time) (app.Disconnected, error) {
 	switch {
 	case until.After(time.Now()):

@@ -54,15 +54,14 @@ type SessionOptions struct {
 // SessionRegistry counts every user's WebSocket sessions over all nodes
 // and enforces a limit: each session is a member of the user's Sessions
 // set, scored by the time it stops counting, which its node pushes forward
-// every Refresh. A session that closes is removed; a node that dies stops
-// refreshing, and its sessions fall out of the count after TTL.
+// every Refresh; a node that dies stops refreshing, and its sessions fall
+// out of the count after TTL.
 //
 // A session the limit closes is marked in the user's Evicted set before
-// its node is told (a control message on the user's channel), so that a
-// session that was not listening yet learns it when it starts (the hub
-// reads the mark with its first page) or at its node's next refresh, which
-// also closes a session that fell out of the count while the user has the
-// most sessions allowed without it: the limit holds for good.
+// its node is told (a control message), so that a session that was not
+// listening yet learns it when it starts (Check) or at its node's next
+// refresh, which also closes a session that fell out of the count while
+// the user has the most sessions allowed without it.
 type SessionRegistry struct {
 	c    *redis.Conn
 	rdb  goredis.UniversalClient
@@ -75,7 +74,7 @@ type SessionRegistry struct {
 	wake     chan struct{}
 }
 
-type released struct {
+type released struct { // a session
 	user int64
 	id   string
 }
@@ -94,12 +93,11 @@ func NewSessionRegistry(c *redis.Conn, opts SessionOptions) *SessionRegistry {
 }
 
 // Admit counts a new session of user and returns its id, unless the user
-// is revoked: then it admits nothing and returns until when (read in the
-// same step; the caller's auth decides). Beyond the limit it refuses with
-// an *app.LimitError (policy refuse), or admits and has the user's oldest
-// sessions closed by the nodes holding them (policy close_oldest: a
-// control message on the user's channel). When Redis cannot be reached
-// the session is admitted uncounted (id "").
+// is revoked: then it returns until when (read in the same step; the
+// caller's auth decides). Beyond the limit it refuses with an
+// *app.LimitError (policy refuse), or admits and has the user's oldest
+// sessions closed (policy close_oldest). When Redis cannot be reached the
+// session is admitted uncounted (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
 	res, err := r.c.RunScript(ctx, sessionsScript, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
@@ -134,9 +132,8 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, rev
 	return id, time.Time{}, nil
 }
 
-// tell publishes the evict control message of each session on its user's
-// channel, for the node holding it to close it. A session whose node does
-// not get the message reads its mark in the Evicted set (Admit, refresh).
+// tell publishes the evict control message of each session, for the node
+// holding it to close it (or else read its mark in the Evicted set).
 func (r *SessionRegistry) tell(ctx context.Context, evicted []released) {
 	pipe := r.rdb.Pipeline()
 	for _, x := range evicted {
@@ -214,8 +211,7 @@ func (r *SessionRegistry) Run(ctx context.Context) {
 	}
 }
 
-// batch bounds the commands of one pipeline.
-const batch = 1000
+const batch = 1000 // commands of one pipeline
 
 func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	r.mu.Lock()
@@ -235,13 +231,10 @@ func (r *SessionRegistry) removeReleased(ctx context.Context) {
 }
 
 // refresh pushes the expiry of the node's open sessions forward (ZADD XX:
-// it never brings back a session that was removed) and has those that no
-// longer count closed. The few that ZADD XX did not find (evicted by
-// another node's admission, fallen out of the count, or lost with their key
-// in a Redis flush) are decided by sessionrefresh.lua: an evicted one, or
-// one that fell out while the user has the most sessions allowed without
-// it, is closed; the others count again. A session closed meanwhile that
-// the refresh counted again is removed by the release that follows.
+// it never brings back a removed session). Those ZADD XX did not find
+// (evicted, fallen out of the count, or lost in a Redis flush) are decided
+// by sessionrefresh.lua, and those that no longer count are closed. One
+// closed meanwhile and counted again is removed by its release.
 func (r *SessionRegistry) refresh(ctx context.Context) {
 	r.mu.Lock()
 	all := make([]released, 0, len(r.local))
@@ -273,8 +266,8 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	}
 }
 
-// extend moves the expiry of sessions that are members of their user's set
-// to exp and returns the ones that are not.
+// extend moves the expiry of sessions in their user's set to exp and
+// returns the ones that are not in it.
 func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.Time) []released {
 	var missing []released
 	for all := range slices.Chunk(all, batch) {

@@ -15,33 +15,26 @@ import (
 	"github.com/houseview/gateway/app/redis"
 )
 
-// On a Redis Cluster user channels are sharded (SSUBSCRIBE): a channel
-// lives on the master that owns its slot, and a publish (SPUBLISH) reaches
-// only that shard. The node holds one link per master, made and replaced
-// by the subscriber alone from the cluster's slot map:
-//
-//   - commands are grouped by slot (link.group);
-//   - go-redis never reconnects these connections itself (it would send
-//     every channel of the connection in one command, which Redis refuses
-//     as soon as they span slots, and to an address that may no longer own
-//     them): a link that breaks is replaced after the slot map is read
-//     again, so a master killed and replaced by its replica is followed to
-//     the new one;
-//   - a slot that moves (resharding, failover) unsubscribes its channels on
-//     the old owner (Redis sends SUNSUBSCRIBE): they are subscribed again on
-//     the new one.
+// On a Redis Cluster user channels are sharded: a channel lives on the
+// master that owns its slot, and a publish (SPUBLISH) reaches only that
+// shard. The node holds one link per master, made and replaced by the
+// subscriber alone from the slot map: go-redis would reconnect with every
+// channel in one command, which Redis refuses once they span slots, and to
+// an address that may no longer own them. So a master killed and replaced
+// by its replica is followed to the new one, and a slot that moves has its
+// channels unsubscribed by Redis on the old owner and subscribed again on
+// the new one.
 
-// errShardRetired is what the dialer of a sharded link answers go-redis's
-// own reconnect attempt: the subscriber replaces the link instead.
-var errShardRetired = errors.New("sharded pub/sub connection lost; the subscriber replaces it")
-
-// errSlotsUncovered means some slots have no reachable master.
-var errSlotsUncovered = errors.New("slots without a reachable master")
+var (
+	// errShardRetired answers go-redis's own reconnect of a sharded link.
+	errShardRetired   = errors.New("sharded pub/sub connection lost; the subscriber replaces it")
+	errSlotsUncovered = errors.New("slots without a reachable master")
+)
 
 // dialCluster reads the slot map, keeps the links to masters that still
 // own their probe's slot and connects to the others. It returns the links
-// by address and the owner of each slot, and fails when some slot has no
-// reachable master (the links made are returned too).
+// by address and each slot's owner, and fails when some slot has no
+// reachable master (returning the links made too).
 func (s *Subscriber) dialCluster(ctx context.Context) (map[string]*link, []*link, error) {
 	var ranges []slotRange
 	var err error
@@ -89,7 +82,6 @@ func (s *Subscriber) dialCluster(ctx context.Context) (map[string]*link, []*link
 	return links, owners, nil
 }
 
-// slotRange is a range of slots and the address of their master.
 type slotRange struct {
 	start, end int
 	master     string
@@ -122,8 +114,7 @@ func (s *Subscriber) slotRanges(ctx context.Context) ([]slotRange, error) {
 }
 
 // dialShard connects to master addr and subscribes to its probe channel,
-// chosen among the slots owned says are addr's; a reader goroutine hands
-// on what arrives.
+// in a slot owned says is addr's, and starts its reader.
 func (s *Subscriber) dialShard(ctx context.Context, addr string, owned func(slot int) bool) (*link, error) {
 	tag, ok := s.keys.ProbeTagFor(owned)
 	if !ok {
@@ -153,9 +144,8 @@ func (s *Subscriber) dialShard(ctx context.Context, addr string, owned func(slot
 }
 
 // readShard hands on what arrives on l until the connection ends. An
-// error reply (MOVED, CLUSTERDOWN: a command reached a master that no
-// longer owns the slot, or a cluster that is failing over) has the slot map
-// read again; a broken connection retires l.
+// error reply (MOVED, CLUSTERDOWN) has the slot map read again; a broken
+// connection retires l.
 func (s *Subscriber) readShard(l *link) {
 	defer s.readers.Done()
 	for {

@@ -13,9 +13,7 @@ import (
 )
 
 // link is one pub/sub connection: to the one server, or to one cluster
-// master (sharded). It carries the subscriptions of the user channels
-// whose slots that master owns, and the node's probe channel, which lives
-// in one of them.
+// master (sharded), with the node's probe channel.
 type link struct {
 	addr      string // the master's address; "" on one server
 	sharded   bool   // SSUBSCRIBE on a cluster master
@@ -37,7 +35,6 @@ func newLink(addr, probe string, sharded bool) *link {
 	return l
 }
 
-// name says which link an error is about.
 func (l *link) name() string {
 	if l.addr == "" {
 		return ""
@@ -68,7 +65,6 @@ func (l *link) command(ctx context.Context, subscribe bool, channels []string) e
 	return l.ps.Unsubscribe(ctx, channels...)
 }
 
-// close ends l's connection (its reader returns).
 func (l *link) close() {
 	l.lost.Store(true)
 	if l.ps != nil {
@@ -80,8 +76,8 @@ func (l *link) close() {
 }
 
 // dialLink opens a pub/sub connection to the one server, subscribed to the
-// node's probe channel, whose reader hands on what arrives. go-redis
-// reconnects it and resubscribes by itself.
+// node's probe channel, and starts its reader. go-redis reconnects it and
+// resubscribes by itself.
 func (s *Subscriber) dialLink(ctx context.Context) (*link, error) {
 	l := newLink("", s.keys.NodeProbe(s.opts.NodeID), false)
 	l.ps = s.conn.Client().Subscribe(ctx)
@@ -102,8 +98,6 @@ func (s *Subscriber) dialLink(ctx context.Context) (*link, error) {
 	return l, nil
 }
 
-// handle takes what arrived on l: a message, or a confirmation (or, on a
-// cluster, Redis's own SUNSUBSCRIBE when a slot moved).
 func (s *Subscriber) handle(l *link, msg any) {
 	switch m := msg.(type) {
 	case *goredis.Message:
@@ -147,10 +141,9 @@ func (s *Subscriber) probeConfirmed(l *link, subscribed bool) {
 
 // Probe publishes to the probe channel of every link each ProbeInterval
 // until ctx is done. A link whose probes, taken by Redis, have not come
-// back for StaleAfter is silent though Redis answers: it is retired and
-// replaced (its users catch up). A failed publish means Redis is
-// unreachable, which go-redis's reconnect (or, on a cluster, the next
-// slot map) handles: it starts the count again.
+// back for StaleAfter is silent though Redis answers: it is replaced (its
+// users catch up). A failed publish (Redis unreachable: go-redis's
+// reconnect or the next slot map handles it) starts the count again.
 func (s *Subscriber) Probe(ctx context.Context) {
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()

@@ -119,9 +119,8 @@ func New(c *redis.Conn, opts Options) *Subscriber {
 		refresh: make(chan struct{}, 1), writerDone: make(chan struct{})}
 }
 
-// Start connects (on a cluster, to every master), starts reading and
-// writing, and hands what arrives to recv. It returns once every
-// connection's probe subscription is confirmed.
+// Start connects, hands what arrives to recv, and returns once every
+// link's probe subscription is confirmed.
 func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	s.recv = recv
 	if err := s.connect(ctx); err != nil {
@@ -141,9 +140,9 @@ func (s *Subscriber) Start(ctx context.Context, recv Receiver) error {
 	return nil
 }
 
-// connect makes the links the node needs now and moves to them every
-// subscription whose link is gone or whose slot moved. It fails when some
-// slot has no reachable master (the writer retries).
+// connect makes the links the node needs now and moves every subscription
+// whose link is gone or whose slot moved. It fails when some slot has no
+// reachable master.
 func (s *Subscriber) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -176,8 +175,7 @@ func (s *Subscriber) connect(ctx context.Context) error {
 	return err
 }
 
-// dialServer keeps the connection to the one server, or replaces it when
-// it was lost.
+// dialServer keeps the link to the one server, or replaces a lost one.
 func (s *Subscriber) dialServer(ctx context.Context) (map[string]*link, []*link, error) {
 	s.mu.Lock()
 	l := s.links[""]
@@ -191,8 +189,7 @@ func (s *Subscriber) dialServer(ctx context.Context) (map[string]*link, []*link,
 	return map[string]*link{"": l}, []*link{l}, nil
 }
 
-// ownerLocked is the link that user's channel belongs on (nil: none yet).
-// mu is held.
+// ownerLocked is the link user's channel belongs on (nil: none). mu is held.
 func (s *Subscriber) ownerLocked(user int64) *link {
 	switch len(s.owners) {
 	case 0:
@@ -203,7 +200,6 @@ func (s *Subscriber) ownerLocked(user int64) *link {
 	return s.owners[redis.Slot(s.keys.Channel(user))]
 }
 
-// remapSoon asks the writer to make the links again.
 func (s *Subscriber) remapSoon() { wake(s.refresh) }
 
 // wake gives ch (of capacity 1) a token unless it holds one.
@@ -225,14 +221,12 @@ func (s *Subscriber) retire(l *link) {
 // subscriptions moved to another master.
 func (s *Subscriber) Resubscriptions() int64 { return s.resubs.Load() }
 
-// ErrSubscriptionStale means that a connection of the node's subscription
-// has not delivered its own probe for StaleAfter (or, on a cluster, that
-// some slot has no reachable master): it is down or stuck.
+// ErrSubscriptionStale means that a link has not delivered its own probe
+// for StaleAfter, or that a slot has no reachable master.
 var ErrSubscriptionStale = errors.New("pub/sub subscription is down or stuck")
 
-// Healthy reports whether every connection delivered a probe within
-// StaleAfter and, on a cluster, every slot has a master this node is
-// connected to: the node then receives what is published to any user.
+// Healthy reports whether every link delivered a probe within StaleAfter
+// and, on a cluster, every slot has a master this node is connected to.
 func (s *Subscriber) Healthy() error {
 	s.mu.Lock()
 	uncovered := 0
@@ -280,7 +274,6 @@ func (s *Subscriber) closeLinks() {
 	}
 }
 
-// deliver parses a message of a user channel and hands it on.
 func (s *Subscriber) deliver(channel, payload string) {
 	user, ok := s.keys.ChannelUser(channel)
 	if !ok {

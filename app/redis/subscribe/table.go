@@ -74,7 +74,6 @@ func (s *Subscriber) Release(user int64) {
 	}
 }
 
-// markLocked queues user for the writer. mu is held.
 func (s *Subscriber) markLocked(user int64) {
 	s.dirty[user] = struct{}{}
 	wake(s.wake)
@@ -142,7 +141,6 @@ func (s *Subscriber) detachLocked(user int64, sub *subscription) {
 	s.markLocked(user)
 }
 
-// expire queues the users whose command has waited too long.
 func (s *Subscriber) expire(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
