@@ -45,7 +45,7 @@ func MustEnv(tb testing.TB) *Env {
 	db := MustMySQL(tb, dsn)
 	redisDB, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys(testenv.RandomName("test-"), redisDB)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})
 	store := mysql.NewStore(db)
 	svc := reservation.New(store, pub, reservation.Options{})
 	if _, err := mysql.SeedDemoHouses(ctx, db, time.Now()); err != nil {

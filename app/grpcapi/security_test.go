@@ -14,6 +14,7 @@ import (
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/reservation"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
@@ -53,7 +54,7 @@ func TestEveryUserMethodNeedsAToken(t *testing.T) {
 // gRPC: RESOURCE_EXHAUSTED with the wait as RetryInfo.
 func TestGRPCLimits(t *testing.T) {
 	env := apptest.MustEnv(t)
-	lim := redis.NewRateLimiter(env.Redis, env.Keys, redis.RateLimiterOptions{Rates: map[string]redis.Rate{
+	lim := coord.NewRateLimiter(redis.New(env.Redis, env.Keys), coord.RateLimiterOptions{Rates: map[string]coord.Rate{
 		reservation.LimitReserve: {Count: 1, Per: time.Minute},
 		reservation.LimitRemind:  {Count: 1, Per: time.Minute},
 	}})

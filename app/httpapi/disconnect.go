@@ -8,13 +8,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
 )
 
 // Disconnector closes a user's WebSocket sessions on every node and may
-// refuse the user's new ones for a while (see redis.Revocations).
+// refuse the user's new ones for a while (see coord.Revocations).
 type Disconnector interface {
-	Disconnect(ctx context.Context, user int64, until time.Time) (redis.Disconnected, error)
+	Disconnect(ctx context.Context, user int64, until time.Time) (app.Disconnected, error)
 	// Lift ends a revocation now and reports whether there was one.
 	Lift(ctx context.Context, user int64) (bool, error)
 }

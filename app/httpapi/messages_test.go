@@ -15,6 +15,7 @@ import (
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 )
 
 // messagesReply is the answer of GET /api/messages.
@@ -51,8 +52,8 @@ func (r messagesReply) page() page {
 
 func TestMessages(t *testing.T) {
 	env := apptest.MustEnv(t)
-	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{})
-	revocations := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), 10*time.Millisecond)
+	streams := redis.NewStreams(redis.New(env.Redis, env.Keys), redis.StreamsOptions{})
+	revocations := coord.NewRevocations(redis.New(env.Redis, env.Keys), 10*time.Millisecond)
 	srv := newServer(t, env, httpapi.Options{Messages: streams,
 		Auth: auth.New(auth.Options{Mode: app.AuthInsecure, Revocations: revocations})})
 	for i := range 5 {
@@ -125,7 +126,7 @@ func TestMessages(t *testing.T) {
 
 func TestMessagesRefusals(t *testing.T) {
 	env := apptest.MustEnv(t)
-	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{})
+	streams := redis.NewStreams(redis.New(env.Redis, env.Keys), redis.StreamsOptions{})
 	insecure := newServer(t, env, httpapi.Options{Messages: streams})
 	jwt := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, apiKey), Messages: streams})
 	off := newServer(t, env, httpapi.Options{})

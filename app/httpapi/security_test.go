@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/reservation"
 )
 
@@ -62,7 +63,7 @@ func TestEveryUserRouteNeedsAToken(t *testing.T) {
 
 func TestDisconnectEndpoint(t *testing.T) {
 	env := apptest.MustEnv(t)
-	rev := redis.NewRevocations(redis.NewAsker(env.Redis, nil, env.Keys), time.Second)
+	rev := coord.NewRevocations(redis.New(env.Redis, env.Keys), time.Second)
 	srv := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, apiKey), Sessions: rev})
 	closed := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, ""), Sessions: rev})
 	until := time.Now().Add(time.Hour).Unix()
@@ -116,7 +117,7 @@ func TestDisconnectEndpoint(t *testing.T) {
 
 // limitedService is the real service with per-user limits over Redis.
 func limitedService(env *apptest.Env, reserve, remind int) *reservation.Service {
-	lim := redis.NewRateLimiter(env.Redis, env.Keys, redis.RateLimiterOptions{Rates: map[string]redis.Rate{
+	lim := coord.NewRateLimiter(redis.New(env.Redis, env.Keys), coord.RateLimiterOptions{Rates: map[string]coord.Rate{
 		reservation.LimitReserve: {Count: reserve, Per: time.Minute},
 		reservation.LimitRemind:  {Count: remind, Per: time.Minute},
 	}})

@@ -7,16 +7,15 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
 )
 
 // PresenceReader reads the cluster-wide presence of WebSocket users (see
-// redis.Presence).
+// coord.Presence).
 type PresenceReader interface {
 	// Online returns every user with a session on a live node, sorted.
 	Online(ctx context.Context) ([]int64, error)
 	// Stats returns the live nodes and the cluster totals.
-	Stats(ctx context.Context) (redis.ClusterStats, error)
+	Stats(ctx context.Context) (app.ClusterStats, error)
 }
 
 // onlineReply is the answer of GET /api/websocket/online-users.
@@ -55,7 +54,7 @@ func (h *handler) websocketStats(c *gin.Context) {
 		return
 	}
 	if st.Nodes == nil {
-		st.Nodes = []redis.NodeStats{}
+		st.Nodes = []app.NodeStats{}
 	}
 	c.JSON(http.StatusOK, st)
 }

@@ -15,13 +15,14 @@ import (
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 )
 
 // presenceKey is the server API key of jwt-mode presence tests.
 const presenceKey = "presence-test-api-key"
 
 // runPresence runs p until the test ends, then stops it normally.
-func runPresence(tb testing.TB, p *redis.Presence) {
+func runPresence(tb testing.TB, p *coord.Presence) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -36,7 +37,7 @@ func runPresence(tb testing.TB, p *redis.Presence) {
 }
 
 // waitOnline polls p until its online users are want (bounded).
-func waitOnline(tb testing.TB, p *redis.Presence, want []int64) {
+func waitOnline(tb testing.TB, p *coord.Presence, want []int64) {
 	tb.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -55,17 +56,17 @@ func TestWebsocketPresence(t *testing.T) {
 	env := apptest.MustEnv(t)
 	at := time.Now()
 	clock := func() time.Time { return at } // fixed: heartbeats are exact
-	opts := func(id string) redis.PresenceOptions {
+	opts := func(id string) coord.PresenceOptions {
 		// The heartbeat never comes during the test: connections and extras
 		// are set before the first one.
-		return redis.PresenceOptions{NodeID: id, Heartbeat: time.Hour, TTL: 2 * time.Hour, Now: clock}
+		return coord.PresenceOptions{NodeID: id, Heartbeat: time.Hour, TTL: 2 * time.Hour, Now: clock}
 	}
-	a := redis.NewPresence(env.Redis, env.Keys, opts("node-a"))
+	a := coord.NewPresence(redis.New(env.Redis, env.Keys), opts("node-a"))
 	a.SetConnections(3)
 	a.SetInfo("http_addr", "10.0.0.1:8080")
 	a.UserOnline(1001)
 	a.UserOnline(1002)
-	b := redis.NewPresence(env.Redis, env.Keys, opts("node-b"))
+	b := coord.NewPresence(redis.New(env.Redis, env.Keys), opts("node-b"))
 	b.SetConnections(1)
 	b.UserOnline(1002)
 	b.UserOnline(1003)
@@ -73,7 +74,7 @@ func TestWebsocketPresence(t *testing.T) {
 	runPresence(t, b)
 	waitOnline(t, a, []int64{1001, 1002, 1003})
 
-	wantStats := redis.ClusterStats{TotalConnections: 4, OnlineUsers: 3, Nodes: []redis.NodeStats{
+	wantStats := app.ClusterStats{TotalConnections: 4, OnlineUsers: 3, Nodes: []app.NodeStats{
 		{NodeID: "node-a", Connections: 3, Users: 2, StartedAt: at.Unix(), HeartbeatAt: at.UnixMilli(),
 			Extra: map[string]string{"http_addr": "10.0.0.1:8080"}},
 		{NodeID: "node-b", Connections: 1, Users: 2, StartedAt: at.Unix(), HeartbeatAt: at.UnixMilli()},
@@ -81,10 +82,10 @@ func TestWebsocketPresence(t *testing.T) {
 	const wantOnline = `{"users":[1001,1002,1003],"count":3}`
 
 	// An empty deployment and one whose Redis is down.
-	empty := redis.NewPresence(env.Redis, redis.NewKeys("empty", env.RedisDB), redis.PresenceOptions{NodeID: "x"})
+	empty := coord.NewPresence(redis.New(env.Redis, redis.NewKeys("empty", env.RedisDB)), coord.PresenceOptions{NodeID: "x"})
 	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { down.Close() })
-	broken := redis.NewPresence(down, env.Keys, redis.PresenceOptions{NodeID: "x"})
+	broken := coord.NewPresence(redis.New(down, env.Keys), coord.PresenceOptions{NodeID: "x"})
 
 	insecure := newServer(t, env, httpapi.Options{Presence: a})
 	jwt := newServer(t, env, httpapi.Options{Auth: authFor(app.AuthJWT, presenceKey), Presence: b})
@@ -142,7 +143,7 @@ func TestWebsocketPresence(t *testing.T) {
 			srv   *httptest.Server
 			token string
 		}{{insecure, ""}, {jwt, presenceKey}} {
-			var got redis.ClusterStats
+			var got app.ClusterStats
 			mustJSON(t, c.srv, call{Method: "GET", Path: stats, Token: c.token}, http.StatusOK, &got)
 			if diff := cmp.Diff(wantStats, got); diff != "" {
 				t.Errorf("stats (-want +got):\n%s", diff)

@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/subscribe"
 )
 
 // exportedNames returns the name of every metric a node's registry exports,
@@ -30,7 +31,7 @@ func exportedNames(tb testing.TB) map[string]bool {
 		tb.Fatal(err)
 	}
 	m := metrics.New()
-	m.WatchSubscriber(redis.NewSubscriber(env.Redis, env.Keys, redis.SubscriberOptions{NodeID: "alerts"}))
+	m.WatchSubscriber(subscribe.New(redis.New(env.Redis, env.Keys), subscribe.Options{NodeID: "alerts"}))
 	m.WatchSessions(func() int { return 0 })
 	m.BuildInfo("dev", "unknown")
 	sqlDB, err := env.DB.DB()

@@ -22,6 +22,7 @@ import (
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/ws"
 )
@@ -41,10 +42,10 @@ func startFlowNode(tb testing.TB) *flowNode {
 	tb.Helper()
 	env := apptest.MustEnv(tb)
 	m := metrics.New()
-	pub := redis.NewPublisher(env.Redis, env.Keys, redis.PublisherOptions{Metrics: m})
+	pub := redis.NewPublisher(redis.New(env.Redis, env.Keys), redis.PublisherOptions{Metrics: m})
 	svc := reservation.New(env.Store, pub, reservation.Options{Location: env.Loc, Metrics: m})
-	sub := redis.NewSubscriber(env.Redis, env.Keys, redis.SubscriberOptions{NodeID: "m1", ProbeInterval: 100 * time.Millisecond, Metrics: m})
-	streams := redis.NewStreams(env.Redis, env.Keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
+	sub := subscribe.New(redis.New(env.Redis, env.Keys), subscribe.Options{NodeID: "m1", ProbeInterval: 100 * time.Millisecond, Metrics: m})
+	streams := redis.NewStreams(redis.New(env.Redis, env.Keys), redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	hub := ws.New(streams, sub, nil, ws.Options{NodeID: "m1", Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), Metrics: m})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := sub.Start(ctx, hub); err != nil {

@@ -1,8 +1,8 @@
 // Package metrics holds the gateway's Prometheus collectors on a private
 // registry, with the Go runtime and process collectors, and serves them.
 // *Metrics implements the small metrics interfaces the other packages
-// declare (ws.Metrics, redis.PublishMetrics, redis.SubscriberMetrics,
-// redis.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics,
+// declare (ws.Metrics, redis.PublishMetrics, subscribe.Metrics,
+// coord.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics,
 // reminder.Metrics and webhook.Metrics) without them importing this package. They are the
 // only counters: no package keeps its own.
 package metrics
@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
@@ -61,7 +62,7 @@ type Metrics struct {
 // They come from the packages that report them.
 var (
 	closeReasons = ws.CloseReasons
-	dropReasons  = append(slices.Clone(ws.DropReasons), redis.DropMalformed)
+	dropReasons  = append(slices.Clone(ws.DropReasons), subscribe.DropMalformed)
 	messageTypes = func() []string {
 		var out []string
 		for t := app.MsgReservationCreated; t <= app.MsgGenericPush; t++ {
@@ -70,7 +71,7 @@ var (
 		return append(out, "unknown")
 	}()
 	transitionTo = []string{"created", string(app.StatusConfirmed), string(app.StatusRejected), string(app.StatusCancelled)}
-	limits       = []string{ws.LimitHandshake, ws.LimitFrames, redis.LimitSessions, reservation.LimitReserve, reservation.LimitRemind}
+	limits       = []string{ws.LimitHandshake, ws.LimitFrames, coord.LimitSessions, reservation.LimitReserve, reservation.LimitRemind}
 )
 
 // New returns the collectors registered on a fresh registry, together with
@@ -180,7 +181,7 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Subscriber is what WatchSubscriber reads (redis.Subscriber).
+// Subscriber is what WatchSubscriber reads (subscribe.Subscriber).
 type Subscriber interface {
 	Resubscriptions() int64
 	Healthy() error
@@ -271,7 +272,7 @@ func (m *Metrics) ReminderFired() { m.remindersFired.Inc() }
 // ReminderSkipped implements reminder.Metrics.
 func (m *Metrics) ReminderSkipped() { m.remindersSkipped.Inc() }
 
-// Limited implements ws.Metrics and redis.LimitMetrics.
+// Limited implements ws.Metrics and coord.LimitMetrics.
 func (m *Metrics) Limited(limit string) { m.limited.WithLabelValues(limit).Inc() }
 
 // WebhookTask implements webhook.Metrics.

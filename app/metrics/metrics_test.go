@@ -15,6 +15,7 @@ import (
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
@@ -23,15 +24,15 @@ import (
 
 // *Metrics is every package's metrics consumer.
 var (
-	_ ws.Metrics              = (*metrics.Metrics)(nil)
-	_ redis.PublishMetrics    = (*metrics.Metrics)(nil)
-	_ redis.SubscriberMetrics = (*metrics.Metrics)(nil)
-	_ httpapi.Metrics         = (*metrics.Metrics)(nil)
-	_ grpcapi.Metrics         = (*metrics.Metrics)(nil)
-	_ reservation.Metrics     = (*metrics.Metrics)(nil)
-	_ reminder.Metrics        = (*metrics.Metrics)(nil)
-	_ webhook.Metrics         = (*metrics.Metrics)(nil)
-	_ metrics.Subscriber      = (*redis.Subscriber)(nil)
+	_ ws.Metrics           = (*metrics.Metrics)(nil)
+	_ redis.PublishMetrics = (*metrics.Metrics)(nil)
+	_ subscribe.Metrics    = (*metrics.Metrics)(nil)
+	_ httpapi.Metrics      = (*metrics.Metrics)(nil)
+	_ grpcapi.Metrics      = (*metrics.Metrics)(nil)
+	_ reservation.Metrics  = (*metrics.Metrics)(nil)
+	_ reminder.Metrics     = (*metrics.Metrics)(nil)
+	_ webhook.Metrics      = (*metrics.Metrics)(nil)
+	_ metrics.Subscriber   = (*subscribe.Subscriber)(nil)
 )
 
 // value returns the value of a series (name{labels}) as

@@ -36,7 +36,7 @@ func newEnv(tb testing.TB, maxBatch int) *env {
 	tb.Helper()
 	db, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys(testenv.RandomName("push-"), db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})
 	svc := push.New(pub, push.Options{MaxBatch: maxBatch, Now: func() time.Time { return at }})
 	return &env{svc: svc, rdb: rdb, keys: keys}
 }
@@ -171,7 +171,7 @@ func TestPushReportsRedisFailure(t *testing.T) {
 	// A real client on a port nothing listens on.
 	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	svc := push.New(redis.NewPublisher(rdb, redis.NewKeys("push-down", 1), redis.PublisherOptions{}), push.Options{})
+	svc := push.New(redis.NewPublisher(redis.New(rdb, redis.NewKeys("push-down", 1)), redis.PublisherOptions{}), push.Options{})
 	_, err := svc.Push(context.Background(), push.Request{UserIDs: []int64{1, 2}, Title: "t"})
 	if app.ErrorCode(err) != app.EUnavailable || app.ErrorMessage(err) != "push not stored; retry" {
 		t.Errorf("err = %v, want unavailable: push not stored; retry", err)
@@ -223,7 +223,7 @@ func TestIdempotencyKeyMakesRetriesSafe(t *testing.T) {
 func TestWebhookFlagSchedulesThePost(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 0)
-	pub := redis.NewPublisher(e.rdb, e.keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(e.rdb, e.keys), redis.PublisherOptions{})
 	sched := webhook.NewScheduler(asynq.NewClientFromRedisClient(e.rdb), webhook.SchedulerOptions{Grace: time.Hour})
 	svc := push.New(webhook.NewPublisher(pub, sched, webhook.KeepPublish), push.Options{})
 	asked, err := svc.Push(ctx, push.Request{UserIDs: []int64{7, 8}, Title: "t", Content: "c", Webhook: true})

@@ -29,7 +29,7 @@ func newBatchEnv(tb testing.TB) *batchEnv {
 	tb.Helper()
 	db, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys("batchtest", db)
-	return &batchEnv{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
+	return &batchEnv{rdb: rdb, keys: keys, pub: redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})}
 }
 
 // mustDecode decodes a stored or published message.

@@ -1,13 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
@@ -17,47 +16,37 @@ import (
 const DefaultFlushWait = 2 * time.Second
 
 // Deliveries tells whether a published message reached a live session of
-// its user, from the user's delivered cursor (Streams). The cursor a node
-// keeps in memory is written once per flush interval; Delivered asks the
-// nodes holding sessions of the user to write theirs first, so a message
-// delivered just now counts.
+// its user, from the user's delivered cursor (Streams).
 type Deliveries struct {
-	rdb   goredis.UniversalClient
-	keys  Keys
-	asker *Asker
-	wait  time.Duration
+	c    *Conn
+	wait time.Duration
 }
 
-// NewDeliveries returns the deliveries of the deployment a asks on; wait
-// bounds the nodes' answers to a flush (DefaultFlushWait when 0).
-func NewDeliveries(a *Asker, wait time.Duration) *Deliveries {
-	if wait <= 0 {
-		wait = DefaultFlushWait
-	}
-	return &Deliveries{rdb: a.rdb, keys: a.keys, asker: a, wait: wait}
+// NewDeliveries returns the deliveries of c's deployment; wait bounds the
+// nodes' answers to a flush (DefaultFlushWait when 0).
+func NewDeliveries(c *Conn, wait time.Duration) *Deliveries {
+	return &Deliveries{c: c, wait: cmp.Or(max(wait, 0), DefaultFlushWait)}
 }
 
 // Delivered reports whether message id, published to user at pos, was
 // written to or acknowledged by a live session: the user's delivered
-// cursor reached its seq. The seq is the message's in the stream's current
-// epoch when the stream still stores the id (a message published again
-// after Redis lost the stream has a new one), else pos.Seq when the stream
-// is still of pos.Epoch (the id was trimmed with the history). A stream
-// that is gone, or of another epoch without the id, never had it
-// delivered.
+// cursor reached its seq, the message's in the stream's current epoch when
+// the stream still stores the id, else pos.Seq when the stream is still of
+// pos.Epoch (the id was trimmed). A stream that is gone, or of another
+// epoch without the id, never had it delivered.
 //
-// When the stored cursor falls short and some node holds a session of the
-// user, it asks those nodes to write the user's cursor (the flush control
-// message), waits for their answers (at most its wait) and reads again. A
-// session that closed less than a flush interval ago, on a node that no
-// longer holds the user, may still have an advance in that node's memory:
-// such a delivery counts only once that node's next flush wrote it.
+// The cursor a node keeps in memory is written once per flush interval:
+// when the stored one falls short, Delivered asks the nodes holding
+// sessions of the user to write theirs (the flush control message), waits
+// for their answers (at most its wait) and reads again. An advance left in
+// the memory of a node that no longer holds the user counts once that
+// node's next flush wrote it.
 func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos app.Position) (bool, error) {
 	ok, err := d.stored(ctx, user, id, pos)
 	if ok || err != nil {
 		return ok, err
 	}
-	nodes, _, err := d.asker.ask(ctx, user, controlMessage{Control: controlFlush}, d.wait)
+	nodes, _, err := d.c.Ask(ctx, user, Control{Control: ControlFlush}, d.wait)
 	if err != nil {
 		return false, fmt.Errorf("ask for the cursor of user %d: %w", user, err)
 	}
@@ -67,10 +56,10 @@ func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos a
 	return d.stored(ctx, user, id, pos)
 }
 
-// stored reads the delivered state from the stream hash, as Delivered
-// describes, without creating the stream.
+// stored reads the delivered state from the stream hash, without creating
+// the stream.
 func (d *Deliveries) stored(ctx context.Context, user int64, id string, pos app.Position) (bool, error) {
-	h, err := d.rdb.HMGet(ctx, d.keys.Stream(user), StreamEpoch, StreamCursor, idField(id)).Result()
+	h, err := d.c.rdb.HMGet(ctx, d.c.keys.Stream(user), StreamEpoch, StreamCursor, idField(id)).Result()
 	if err != nil {
 		return false, fmt.Errorf("read the stream of user %d: %w", user, err)
 	}
@@ -92,7 +81,6 @@ func (d *Deliveries) stored(ctx context.Context, user int64, id string, pos app.
 	return epoch == pos.Epoch && cursor >= pos.Seq, nil
 }
 
-// hashInt reads an integer field of HMGET's reply (nil: 0).
 func hashInt(v any) (int64, error) {
 	if v == nil {
 		return 0, nil

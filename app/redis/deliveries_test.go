@@ -13,12 +13,10 @@ import (
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
-var _ redis.CursorFlusher = (*redis.Streams)(nil)
-
 // idleStreams are a node's Streams that never flush on their own: only
 // Flush and FlushUser write their advances.
 func idleStreams(rdb goredis.UniversalClient, keys redis.Keys) *redis.Streams {
-	return redis.NewStreams(rdb, keys, redis.StreamsOptions{FlushInterval: time.Hour, HistoryTTL: time.Hour})
+	return redis.NewStreams(redis.New(rdb, keys), redis.StreamsOptions{FlushInterval: time.Hour, HistoryTTL: time.Hour})
 }
 
 // TestDeliveredFollowsTheCursorAcrossTrimsAndResets: a message is
@@ -29,9 +27,9 @@ func TestDeliveredFollowsTheCursorAcrossTrimsAndResets(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("dlv"), db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 2, HistoryTTL: time.Hour})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistorySize: 2, HistoryTTL: time.Hour})
 	streams := idleStreams(rdb, keys)
-	d := redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), time.Second)
+	d := redis.NewDeliveries(redis.New(rdb, keys), time.Second)
 	delivered := func(m app.Message, pos app.Position) bool {
 		t.Helper()
 		ok, err := d.Delivered(ctx, m.UserID, m.ID, pos)
@@ -95,61 +93,13 @@ func TestDeliveredFollowsTheCursorAcrossTrimsAndResets(t *testing.T) {
 	}
 }
 
-// TestDeliveredAsksTheNodesForTheirCursor: an advance still in the memory
-// of the node holding the user's session is written on request (the flush
-// control message) before Delivered reads again; a node that holds no
-// session of the user is not asked, and its unwritten advance does not
-// count.
-func TestDeliveredAsksTheNodesForTheirCursor(t *testing.T) {
-	ctx := context.Background()
-	db, rdb := testenv.MustRedisDB(t)
-	keys := redis.NewKeys(testenv.RandomName("dlv"), db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: time.Hour})
-	holding, elsewhere := idleStreams(rdb, keys), idleStreams(rdb, keys)
-	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "a", Cursors: holding})
-	if err := sub.Start(ctx, newRecorder()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Close() })
-	if err := sub.Acquire(ctx, 7); err != nil { // a session of user 7 on node a
-		t.Fatal(err)
-	}
-	d := redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), 5*time.Second)
-
-	m7, m9 := mustMessage(t, 7, "to 7"), mustMessage(t, 9, "to 9")
-	p7, err := pub.Publish(ctx, m7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p9, err := pub.Publish(ctx, m9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	holding.Advance(7, p7)
-	elsewhere.Advance(9, p9) // user 9's session closed; its node flushes later
-	got7, err := d.Delivered(ctx, 7, m7.ID, p7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got9, err := d.Delivered(ctx, 9, m9.ID, p9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got7 || got9 {
-		t.Errorf("Delivered = %v for the held user, %v for the other; want true, false", got7, got9)
-	}
-	if c, _ := rdb.HGet(ctx, keys.Stream(7), redis.StreamCursor).Int64(); c != p7.Seq {
-		t.Errorf("stored cursor of user 7 = %d, want %d", c, p7.Seq)
-	}
-}
-
 // TestFlushUserWritesOneUsersAdvance: the user's advance is written at
 // once; the others wait for the next Flush.
 func TestFlushUserWritesOneUsersAdvance(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("dlv"), db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: time.Hour})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistoryTTL: time.Hour})
 	streams := idleStreams(rdb, keys)
 	cursor := func(user int64) int64 {
 		c, _ := rdb.HGet(ctx, keys.Stream(user), redis.StreamCursor).Int64()

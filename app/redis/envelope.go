@@ -33,7 +33,7 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg)}, true
 }
 
-// maxEpochLen bounds an epoch's length when parsing (newEpoch makes at most
+// maxEpochLen bounds an epoch's length when parsing (Token makes at most
 // 13 characters).
 const maxEpochLen = 32
 
@@ -47,7 +47,6 @@ func MessageType(payload []byte) string {
 	return strconv.Itoa(int(t)) // one digit: a static string, no allocation
 }
 
-// hasAt reports whether msg holds prefix at index from.
 func hasAt(msg, prefix string, from int) bool {
 	return from >= 0 && len(msg)-from >= len(prefix) && msg[from:from+len(prefix)] == prefix
 }

@@ -1,13 +1,10 @@
 package redis
 
-// Subscribed returns how many user channels the subscriber holds state
-// for (acquired, or still being unsubscribed).
-func (s *Subscriber) Subscribed() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.subs)
+// WithMode returns a copy of c that takes Redis to be in mode m (whose
+// client it keeps): sentinel, to check streams for failovers on a server
+// that is not behind sentinels.
+func (c *Conn) WithMode(m Mode) *Conn {
+	d := *c
+	d.mode = m
+	return &d
 }
-
-// Kill makes Run return at once without removing the node's keys, as if the
-// process had crashed: the node stays visible until TTL passes.
-func (p *Presence) Kill() { p.killOnce.Do(func() { close(p.kill) }) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -21,8 +22,8 @@ func TestKeysPerUserStayConstant(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("footprint", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: history, HistoryTTL: time.Hour})
-	streams := redis.NewStreams(rdb, keys, redis.StreamsOptions{HistoryTTL: time.Hour})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistorySize: history, HistoryTTL: time.Hour})
+	streams := redis.NewStreams(redis.New(rdb, keys), redis.StreamsOptions{HistoryTTL: time.Hour})
 	for i := range perUser {
 		batch := make([]app.Message, users)
 		for u := range users {
@@ -47,7 +48,7 @@ func TestKeysPerUserStayConstant(t *testing.T) {
 		t.Fatal(err)
 	}
 	pctx, stop := context.WithCancel(ctx)
-	presence := redis.NewPresence(rdb, keys, redis.PresenceOptions{NodeID: "n1"})
+	presence := coord.NewPresence(redis.New(rdb, keys), coord.PresenceOptions{NodeID: "n1"})
 	presence.UserOnline(1)
 	done := make(chan struct{})
 	go func() { presence.Run(pctx); close(done) }()

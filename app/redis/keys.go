@@ -1,11 +1,13 @@
-// Package redis publishes notifications through Redis: per-user sequence,
-// stored message list and pub/sub channel. Every key and channel name the
-// gateway uses comes from keys.go.
+// Package redis is the gateway's Redis: the connection (Conn) and the
+// data plane that publishes notifications (per-user sequence, stored
+// message list, pub/sub channel) and reads them back. Every key and
+// channel name the gateway uses comes from keys.go.
 package redis
 
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Keys names every Redis key and channel of one deployment. The namespace
@@ -28,23 +30,14 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Every user's stream is two keys, both expiring history TTL (plus up to
-// 1% of it, at most an hour) after the user's last message, or after a
-// reader created the stream:
-//
-//   - Stream: a hash with the stream's epoch, its newest seq, the
-//     delivered cursor (fields below), and the id of each stored message
-//     with its seq ("#<id>"), trimmed with the history, so that a message
-//     published again (an outbox retry) keeps its seq and is not
-//     delivered twice;
-//   - Messages: the stored history, capped at history.size.
-//
-// When Stream is missing (never created, expired, flushed or evicted) the
-// next publish or read creates it with a new epoch and deletes what is left
-// of Messages: it belongs to a stream that is gone.
+// Every user's stream is two keys (stream.lua), both expiring history TTL
+// (plus up to 1% of it, at most an hour) after the user's last message, or
+// after a reader created the stream.
 
 // Stream is the user's stream hash: fields StreamEpoch, StreamSeq,
-// StreamCursor, and "#<id>" per stored message.
+// StreamCursor, and "#<id>" per stored message (trimmed with the history,
+// so that a message published again keeps its seq and is not delivered
+// twice).
 func (k Keys) Stream(user int64) string { return k.user(user) + ":stream" }
 
 // Fields of the Stream hash.
@@ -126,7 +119,7 @@ func (k Keys) Sessions(user int64) string { return k.user(user) + ":sessions" }
 func (k Keys) Evicted(user int64) string { return k.user(user) + ":evicted" }
 
 // Replies is a short-lived list on which the nodes that received a
-// control message (ControlMessage) on user's channel push their answers.
+// control message (Control) on user's channel push their answers.
 func (k Keys) Replies(user int64, id string) string { return k.user(user) + ":replies:" + id }
 
 // UserRate is the state of one rate limit (by name) of user. The limiter
@@ -137,4 +130,37 @@ func (k Keys) UserRate(user int64, limit string) string { return k.user(user) + 
 // stored under "rate:" + this name, like UserRate.
 func (k Keys) AddrRate(addr, limit string) string {
 	return "{" + k.ns + ":a:" + addr + "}:rate:" + limit
+}
+
+// SlotCount is the number of hash slots of a Redis Cluster.
+const SlotCount = 16384
+
+// Slot returns the Redis Cluster hash slot of key (or channel): CRC16 of
+// its hash tag (the part between the first "{" and the next "}", when not
+// empty), else of the whole key, modulo SlotCount. It is what CLUSTER
+// KEYSLOT answers.
+func Slot(key string) int {
+	if s := strings.IndexByte(key, '{'); s >= 0 {
+		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
+			key = key[s+1 : s+1+e]
+		}
+	}
+	return int(crc16(key) % SlotCount)
+}
+
+// crc16 is CRC-16/XMODEM (polynomial 0x1021), the checksum of Redis
+// Cluster's key distribution.
+func crc16(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc ^= uint16(s[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 )
 
 // TestStreamsReadAndSessionCheck: a session's first read and its check
@@ -18,7 +19,7 @@ import (
 func TestStreamsReadAndSessionCheck(t *testing.T) {
 	ctx := context.Background()
 	env := newBatchEnv(t)
-	streams := redis.NewStreams(env.rdb, env.keys, redis.StreamsOptions{})
+	streams := redis.NewStreams(redis.New(env.rdb, env.keys), redis.StreamsOptions{})
 	for i := range 2 {
 		n := app.Notification{ID: fmt.Sprintf("open-%d", i), UserID: 7, Type: app.MsgGenericPush, Title: "t", Content: "c"}
 		m, err := n.Message()
@@ -29,7 +30,7 @@ func TestStreamsReadAndSessionCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	reg := redis.NewSessionRegistry(env.rdb, env.keys, redis.SessionOptions{NodeID: "n", Limit: 1})
+	reg := coord.NewSessionRegistry(redis.New(env.rdb, env.keys), coord.SessionOptions{NodeID: "n", Limit: 1})
 	check := func(what, session string, want app.SessionCheck) {
 		t.Helper()
 		page, err := streams.Read(ctx, 7, app.Resume{}, 10)
@@ -49,7 +50,7 @@ func TestStreamsReadAndSessionCheck(t *testing.T) {
 	}
 	check("not revoked", "x", app.SessionCheck{})
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
-	revocations := redis.NewRevocations(redis.NewAsker(env.rdb, nil, env.keys), 10*time.Millisecond)
+	revocations := coord.NewRevocations(redis.New(env.rdb, env.keys), 10*time.Millisecond)
 	if _, err := revocations.Disconnect(ctx, 7, until); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestStreamsReadAndSessionCheck(t *testing.T) {
 func TestAdvancesOfTwoEpochsNeverOverwriteEachOther(t *testing.T) {
 	ctx := context.Background()
 	env := newBatchEnv(t)
-	streams := redis.NewStreams(env.rdb, env.keys, redis.StreamsOptions{})
+	streams := redis.NewStreams(redis.New(env.rdb, env.keys), redis.StreamsOptions{})
 	publish := func(n int) app.Position {
 		t.Helper()
 		var pos app.Position

@@ -1,12 +1,11 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
@@ -26,13 +25,6 @@ type PublisherOptions struct {
 	// waits for more (0: never waits). Fewer round trips cost Redis and
 	// the node less per message, for that much latency.
 	BatchWait time.Duration
-	// Failover says that Redis may promote a replica (sentinel and cluster
-	// modes): each publish checks that the stream was last written under
-	// the server's replication history, and rebases it into a new epoch
-	// when not (stream.lua), so that seqs lost in a failover are never
-	// given to other messages in the same epoch. It costs Redis an INFO
-	// per publish; standalone mode leaves it off.
-	Failover bool
 }
 
 // PublishMetrics counts messages. Its methods must not block.
@@ -48,13 +40,10 @@ type PublishMetrics interface {
 // id again while it is among the recipient's stored ones returns its first
 // position and delivers nothing more.
 type Publisher struct {
-	rdb     goredis.UniversalClient
-	keys    Keys
+	c       *Conn
 	size    int
 	ttl     int64 // seconds
 	metrics PublishMetrics
-	command string // PUBLISH, or SPUBLISH on a Redis Cluster
-	check   string // "1": check the stream's replication id (Failover)
 
 	batchWait time.Duration
 	work      chan struct{} // wakes an idle pipeline goroutine
@@ -66,17 +55,11 @@ type Publisher struct {
 	lastSent  time.Time     // when the last pipeline was taken
 }
 
-// NewPublisher returns a Publisher on rdb.
-func NewPublisher(rdb goredis.UniversalClient, keys Keys, opts PublisherOptions) *Publisher {
-	if opts.HistorySize <= 0 {
-		opts.HistorySize = DefaultHistorySize
-	}
-	if opts.HistoryTTL <= 0 {
-		opts.HistoryTTL = DefaultHistoryTTL
-	}
-	return &Publisher{rdb: rdb, keys: keys, size: opts.HistorySize, ttl: int64(opts.HistoryTTL / time.Second),
-		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1),
-		command: publishCommand(rdb), check: checkFlag(opts.Failover)}
+// NewPublisher returns a Publisher on c.
+func NewPublisher(c *Conn, opts PublisherOptions) *Publisher {
+	return &Publisher{c: c, size: cmp.Or(max(opts.HistorySize, 0), DefaultHistorySize),
+		ttl:     int64(cmp.Or(max(opts.HistoryTTL, 0), DefaultHistoryTTL) / time.Second),
+		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1)}
 }
 
 // Publish sends m to its recipient and returns the position it was given.
@@ -90,9 +73,9 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 	return positions[0], nil
 }
 
-// args are the publish script's arguments for m.
 func (p *Publisher) args(m app.Message) []any {
-	return []any{p.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), newEpoch(), p.command, p.check}
+	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), Token(),
+		p.c.publishCommand(), checkFlag(p.c.Failover())}
 }
 
 func checkPayload(m app.Message) error {
@@ -102,8 +85,7 @@ func checkPayload(m app.Message) error {
 	return nil
 }
 
-// published reads the publish script's reply {seq, fresh, epoch} and
-// counts a fresh message.
+// published reads the publish script's reply {seq, fresh, epoch}.
 func (p *Publisher) published(m app.Message, res []any, err error) (app.Position, error) {
 	if err != nil {
 		return app.Position{}, err
@@ -121,4 +103,177 @@ func (p *Publisher) published(m app.Message, res []any, err error) (app.Position
 		p.metrics.MessagePublished(MessageType(m.Payload))
 	}
 	return app.Position{Epoch: epoch, Seq: seq}, nil
+}
+
+// Publishes that arrive together travel together: at most maxPipelines
+// goroutines each take what is queued (up to maxPipelineMessages) and send
+// it in one pipeline. Under load (a pipeline went out less than BatchWait
+// ago) one that finds few messages waits BatchWait for more; alone, a
+// publish goes out at once.
+const (
+	maxPipelines        = 2
+	maxPipelineMessages = 512
+	smallPipeline       = 64 // fewer queued messages than this are worth waiting for more
+	pipelineTimeout     = 5 * time.Second
+	pipelineIdleExit    = 30 * time.Second // an idle pipeline goroutine ends after this
+)
+
+type publishJob struct {
+	ctx       context.Context
+	msgs      []app.Message
+	positions []app.Position
+	err       error
+	done      chan struct{}
+}
+
+// PublishBatch sends every message of msgs as Publish does and returns
+// their positions, in the order of msgs, in one round trip shared with
+// the publishes of other callers. Each message is atomic on its own, the
+// batch is not: on error some messages may have been published, and
+// calling PublishBatch again with the same messages (same ids) completes
+// the batch without duplicates.
+func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
+	for _, m := range msgs {
+		if err := checkPayload(m); err != nil {
+			return nil, err
+		}
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	j := &publishJob{ctx: ctx, msgs: msgs, done: make(chan struct{})}
+	p.enqueue(j)
+	select {
+	case <-j.done:
+		return j.positions, j.err
+	case <-ctx.Done():
+		// It may still be published: as any publish whose answer was lost.
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Publisher) enqueue(j *publishJob) {
+	p.mu.Lock()
+	p.queue = append(p.queue, j)
+	p.queued += len(j.msgs)
+	start := p.pipelines < maxPipelines
+	if start {
+		p.pipelines++
+	}
+	p.mu.Unlock()
+	if start {
+		go p.sendQueued()
+	} else {
+		select {
+		case p.work <- struct{}{}:
+		default: // a goroutine is awake already
+		}
+	}
+}
+
+// sendQueued sends the queue in pipelines until idle for pipelineIdleExit.
+// Long-lived goroutines keep their grown stacks: a fresh one per burst
+// would grow its stack again.
+func (p *Publisher) sendQueued() {
+	idle := time.NewTimer(pipelineIdleExit)
+	defer idle.Stop()
+	for {
+		batch := p.take()
+		if batch != nil {
+			p.send(batch)
+			continue
+		}
+		idle.Reset(pipelineIdleExit)
+		select {
+		case <-p.work:
+		case <-idle.C:
+			p.mu.Lock()
+			if len(p.queue) == 0 {
+				p.pipelines--
+				p.mu.Unlock()
+				return
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// take removes the next pipeline's jobs from the queue (nil: none). Under
+// load it waits BatchWait once for a small batch to grow.
+func (p *Publisher) take() []*publishJob {
+	p.mu.Lock()
+	if len(p.queue) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.batchWait > 0 && p.queued < smallPipeline && time.Since(p.lastSent) < p.batchWait {
+		p.mu.Unlock()
+		time.Sleep(p.batchWait)
+		p.mu.Lock()
+		if len(p.queue) == 0 { // another goroutine took it
+			p.mu.Unlock()
+			return nil
+		}
+	}
+	n, count := 0, 0
+	for n < len(p.queue) && (n == 0 || count+len(p.queue[n].msgs) <= maxPipelineMessages) {
+		count += len(p.queue[n].msgs)
+		n++
+	}
+	batch := make([]*publishJob, n)
+	copy(batch, p.queue)
+	clear(p.queue[:n])
+	p.queue = p.queue[n:]
+	p.queued -= count
+	p.lastSent = time.Now()
+	p.mu.Unlock()
+	return batch
+}
+
+// send publishes the messages of jobs in one pipeline and hands each job
+// its positions or first error. Every reply is read, so that what was
+// published is counted even when another message failed; the pipeline's
+// error stands for a command left without a reply.
+func (p *Publisher) send(jobs []*publishJob) {
+	live := jobs[:0:0]
+	var msgs []app.Message
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+		msgs = append(msgs, j.msgs...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pipelineTimeout)
+	defer cancel()
+	cmds, execErr := p.c.RunScripts(ctx, publishScript, len(msgs), func(i int) ([]string, []any) {
+		return p.c.keys.streamKeys(msgs[i].UserID), p.args(msgs[i])
+	})
+	for _, j := range live {
+		j.positions = make([]app.Position, len(j.msgs))
+		for k, m := range j.msgs {
+			res, err := cmds[0].Slice()
+			if err != nil && cmds[0].Err() == nil && execErr != nil {
+				err = execErr
+			}
+			cmds = cmds[1:]
+			pos, err := p.published(m, res, err)
+			if err != nil && j.err == nil {
+				j.err = fmt.Errorf("publish %s to user %d: %w", m.ID, m.UserID, err)
+			}
+			j.positions[k] = pos
+		}
+		if j.err != nil {
+			j.positions = nil
+		}
+		close(j.done)
+	}
 }

@@ -26,7 +26,7 @@ func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("pubtest", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 3, HistoryTTL: time.Hour})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistorySize: 3, HistoryTTL: time.Hour})
 
 	sub := rdb.Subscribe(ctx, keys.Channel(1001))
 	defer sub.Close()
@@ -75,7 +75,7 @@ func TestPublishIsIdempotentPerMessageID(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("pubtest", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})
 	m := mustMessage(t, 7, "once")
 	a, err := pub.Publish(ctx, m)
 	if err != nil {
@@ -108,10 +108,10 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 	if _, err := subB.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redis.NewPublisher(rdbA, keysA, redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for A")); err != nil {
+	if _, err := redis.NewPublisher(redis.New(rdbA, keysA), redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for A")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redis.NewPublisher(rdbB, keysB, redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for B")); err != nil {
+	if _, err := redis.NewPublisher(redis.New(rdbB, keysB), redis.PublisherOptions{}).Publish(ctx, mustMessage(t, 1, "for B")); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := subB.ReceiveMessage(ctx)
@@ -127,7 +127,7 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 
 func TestPublishRejectsNonObjectPayload(t *testing.T) {
 	db, rdb := testenv.MustRedisDB(t)
-	pub := redis.NewPublisher(rdb, redis.NewKeys("pubtest", db), redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, redis.NewKeys("pubtest", db)), redis.PublisherOptions{})
 	if _, err := pub.Publish(context.Background(), app.Message{ID: "x", UserID: 1, Payload: []byte(`[1]`)}); err == nil {
 		t.Fatal("a JSON array was published")
 	}
@@ -140,7 +140,7 @@ func TestRepublishWindowIsTheHistory(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("pubtest", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistorySize: 3})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistorySize: 3})
 	msgs := make([]app.Message, 5)
 	for i := range msgs {
 		msgs[i] = mustMessage(t, 7, fmt.Sprint(i+1))
@@ -166,7 +166,7 @@ func TestKeysLiveTTLAfterTheLastMessage(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("ttltest", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: 2 * time.Hour}) // slack: 72 s
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistoryTTL: 2 * time.Hour}) // slack: 72 s
 	if _, err := pub.Publish(ctx, mustMessage(t, 3, "a")); err != nil {
 		t.Fatal(err)
 	}

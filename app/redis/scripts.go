@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	_ "embed"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -10,8 +12,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// The Lua scripts of a user's stream. Each touches the keys of one user
-// only (one hash tag), so it runs on a Redis Cluster too.
+// The Lua scripts of a user's stream, each on one user's keys (one hash
+// tag, so that it runs on a Redis Cluster too).
 var (
 	//go:embed stream.lua
 	streamSrc string
@@ -27,13 +29,50 @@ var (
 	cursorScript  = goredis.NewScript(cursorSrc)
 )
 
-// newEpoch returns the epoch a stream gets if a script creates it now: 64
-// random bits in base 36 (at most 13 characters of [0-9a-z], safe to embed
-// in JSON as is).
-func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
+// RunScripts runs script n times in one pipeline (EVALSHA), args(i) giving
+// the keys and arguments of run i. When Redis lost its scripts (NOSCRIPT:
+// a restart, SCRIPT FLUSH) it loads script and runs the pipeline once
+// more, so runs must be safe to repeat. It returns each run's command and
+// the pipeline's error.
+func (c *Conn) RunScripts(ctx context.Context, script *goredis.Script, n int,
+	args func(i int) ([]string, []any)) ([]*goredis.Cmd, error) {
+	for attempt := 0; ; attempt++ {
+		pipe := c.rdb.Pipeline()
+		cmds := make([]*goredis.Cmd, n)
+		for i := range n {
+			keys, argv := args(i)
+			cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
+		}
+		_, err := pipe.Exec(ctx)
+		if attempt > 0 || !slices.ContainsFunc(cmds, func(c *goredis.Cmd) bool { return isNoScript(c.Err()) }) {
+			return cmds, err
+		}
+		if err := script.Load(ctx, c.rdb).Err(); err != nil {
+			err = fmt.Errorf("load script: %w", err)
+			for _, cmd := range cmds {
+				cmd.SetErr(err)
+			}
+			return cmds, err
+		}
+	}
+}
 
-// streamKeys are the keys every stream script is given, in the order
-// stream.lua expects.
+// RunScript runs script once, as RunScripts does.
+func (c *Conn) RunScript(ctx context.Context, script *goredis.Script, keys []string, args ...any) *goredis.Cmd {
+	cmds, _ := c.RunScripts(ctx, script, 1, func(int) ([]string, []any) { return keys, args })
+	return cmds[0]
+}
+
+func isNoScript(err error) bool {
+	return err != nil && (errors.Is(err, goredis.ErrNoScript) || goredis.HasErrorPrefix(err, "NOSCRIPT"))
+}
+
+// Token returns 64 random bits in base 36 (at most 13 characters of
+// [0-9a-z], safe to embed in JSON as is): a new stream's epoch, a session
+// id's suffix, the id of a control message's answers.
+func Token() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// streamKeys are the keys of every stream script (stream.lua).
 func (k Keys) streamKeys(user int64) []string {
 	return []string{k.Stream(user), k.Messages(user)}
 }
@@ -44,30 +83,12 @@ func (k Keys) streamKeys(user int64) []string {
 // hour).
 func expirySlack(ttl int64) int64 { return min(max(ttl/100, 60), 3600) }
 
-// idField is the field of the stream hash that holds the seq of a stored
-// message id.
+// idField is the stream hash's field of a stored message id.
 func idField(id string) string { return "#" + id }
 
-// runPipelined runs script n times in one pipeline (EVALSHA), args(i)
-// giving the keys and arguments of run i. When Redis lost its scripts (a
-// restart) it loads script and runs the pipeline once more, so the runs
-// must be safe to repeat. It returns each run's command.
-func runPipelined(ctx context.Context, rdb goredis.UniversalClient, script *goredis.Script, n int,
-	args func(i int) ([]string, []any)) ([]*goredis.Cmd, error) {
-	for attempt := 0; ; attempt++ {
-		pipe := rdb.Pipeline()
-		cmds := make([]*goredis.Cmd, n)
-		for i := range n {
-			keys, argv := args(i)
-			cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
-		}
-		_, err := pipe.Exec(ctx)
-		if attempt == 0 && slices.ContainsFunc(cmds, func(c *goredis.Cmd) bool { return isNoScript(c.Err()) }) {
-			if err := script.Load(ctx, rdb).Err(); err != nil {
-				return cmds, err
-			}
-			continue
-		}
-		return cmds, err
+func checkFlag(on bool) string {
+	if on {
+		return "1"
 	}
+	return "0"
 }

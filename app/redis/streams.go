@@ -1,13 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 )
@@ -17,9 +16,6 @@ type StreamsOptions struct {
 	HistoryTTL    time.Duration // lifetime of a stream a read creates (default 7 days, as the publisher's)
 	FlushInterval time.Duration // how often cursor advances are written (default 1 s)
 	Logger        *slog.Logger
-	// Failover: check streams for writes lost in a failover, as
-	// PublisherOptions.Failover (sentinel and cluster modes).
-	Failover bool
 }
 
 // Streams reads users' stored streams for sessions and keeps each user's
@@ -28,12 +24,10 @@ type StreamsOptions struct {
 // writes the changes in one pipeline per interval, so delivery costs no
 // Redis write per message.
 type Streams struct {
-	rdb      goredis.UniversalClient
-	keys     Keys
+	c        *Conn
 	ttl      int64 // seconds
 	interval time.Duration
 	log      *slog.Logger
-	check    string
 
 	mu    sync.Mutex
 	dirty map[int64]pending
@@ -42,19 +36,11 @@ type Streams struct {
 	writing sync.Mutex
 }
 
-// NewStreams returns Streams on rdb.
-func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *Streams {
-	if opts.HistoryTTL <= 0 {
-		opts.HistoryTTL = DefaultHistoryTTL
-	}
-	if opts.FlushInterval <= 0 {
-		opts.FlushInterval = time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Streams{rdb: rdb, keys: keys, ttl: int64(opts.HistoryTTL / time.Second), interval: opts.FlushInterval,
-		log: opts.Logger, dirty: map[int64]pending{}, check: checkFlag(opts.Failover)}
+// NewStreams returns Streams on c.
+func NewStreams(c *Conn, opts StreamsOptions) *Streams {
+	return &Streams{c: c, ttl: int64(cmp.Or(max(opts.HistoryTTL, 0), DefaultHistoryTTL) / time.Second),
+		interval: cmp.Or(max(opts.FlushInterval, 0), time.Second), log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		dirty: map[int64]pending{}}
 }
 
 // Read returns up to limit stored messages of user from a resume point,
@@ -64,16 +50,15 @@ func NewStreams(rdb goredis.UniversalClient, keys Keys, opts StreamsOptions) *St
 // does not exist is created (with a new epoch), so a page always names the
 // epoch that the next messages will carry.
 func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
-	res, err := readScript.Run(ctx, s.rdb, s.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
+	res, err := s.c.RunScript(ctx, readScript, s.c.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
 	if err != nil {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
 	}
 	return pageOf(user, res)
 }
 
-// readArgs are the read script's arguments: in cursor mode the advances
-// not written yet go along (one per epoch: the script takes the one of
-// the stream's epoch).
+// readArgs are the read script's arguments: in cursor mode with the
+// advances not written yet (the script takes the stream's epoch's).
 func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 	mode, pos, other := "resume", from.After, app.Position{}
 	if from.FromCursor {
@@ -83,10 +68,10 @@ func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 		s.mu.Unlock()
 		pos, other = p.newest, p.older
 	}
-	return []any{mode, pos.Epoch, pos.Seq, limit, newEpoch(), s.ttl, expirySlack(s.ttl), s.check, other.Epoch, other.Seq}
+	return []any{mode, pos.Epoch, pos.Seq, limit, Token(), s.ttl, expirySlack(s.ttl), checkFlag(s.c.Failover()),
+		other.Epoch, other.Seq}
 }
 
-// pageOf decodes the read script's reply.
 func pageOf(user int64, res []any) (app.StreamPage, error) {
 	if len(res) < 5 {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: short reply %v", user, res)
@@ -141,7 +126,6 @@ func (p pending) raise(pos app.Position) pending {
 	return p
 }
 
-// merge raises p by every advance of q.
 func (p pending) merge(q pending) pending {
 	for _, pos := range q.positions() {
 		p = p.raise(pos)
@@ -182,18 +166,12 @@ func (s *Streams) Run(ctx context.Context) {
 // kept for the next flush. An advance of an epoch that is no longer the
 // stream's is dropped by the script.
 func (s *Streams) Flush(ctx context.Context) error {
-	s.writing.Lock()
-	defer s.writing.Unlock()
-	s.mu.Lock()
-	batch := s.dirty
-	s.dirty = make(map[int64]pending, len(batch))
-	s.mu.Unlock()
-	if len(batch) == 0 {
-		return nil
-	}
-	if err := s.flush(ctx, batch); err != nil {
-		s.restore(batch)
-		return fmt.Errorf("flush %d cursors: %w", len(batch), err)
+	n, err := s.flush(ctx, func(dirty map[int64]pending) map[int64]pending {
+		s.dirty = make(map[int64]pending, len(dirty))
+		return dirty
+	})
+	if err != nil {
+		return fmt.Errorf("flush %d cursors: %w", n, err)
 	}
 	return nil
 }
@@ -202,24 +180,51 @@ func (s *Streams) Flush(ctx context.Context) error {
 // the next interval; one that a running Flush took is written when
 // FlushUser returns too. A failed write is kept for the next flush.
 func (s *Streams) FlushUser(ctx context.Context, user int64) error {
-	s.writing.Lock()
-	defer s.writing.Unlock()
-	s.mu.Lock()
-	p, ok := s.dirty[user]
-	delete(s.dirty, user)
-	s.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	batch := map[int64]pending{user: p}
-	if err := s.flush(ctx, batch); err != nil {
-		s.restore(batch)
+	_, err := s.flush(ctx, func(dirty map[int64]pending) map[int64]pending {
+		p, ok := dirty[user]
+		if !ok {
+			return nil
+		}
+		delete(dirty, user)
+		return map[int64]pending{user: p}
+	})
+	if err != nil {
 		return fmt.Errorf("flush the cursor of user %d: %w", user, err)
 	}
 	return nil
 }
 
-// restore puts back advances whose write failed, under newer ones.
+// flush writes the advances that take removes from dirty (under s.mu),
+// and puts them back when the write fails. It returns how many users'
+// advances it took.
+func (s *Streams) flush(ctx context.Context, take func(dirty map[int64]pending) map[int64]pending) (int, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	s.mu.Lock()
+	batch := take(s.dirty)
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	type write struct {
+		user int64
+		pos  app.Position
+	}
+	var writes []write
+	for user, p := range batch {
+		for _, pos := range p.positions() {
+			writes = append(writes, write{user, pos})
+		}
+	}
+	_, err := s.c.RunScripts(ctx, cursorScript, len(writes), func(i int) ([]string, []any) {
+		return []string{s.c.keys.Stream(writes[i].user)}, []any{writes[i].pos.Epoch, writes[i].pos.Seq}
+	})
+	if err != nil {
+		s.restore(batch)
+	}
+	return len(batch), err
+}
+
 func (s *Streams) restore(batch map[int64]pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,21 +234,4 @@ func (s *Streams) restore(batch map[int64]pending) {
 		}
 		s.dirty[user] = p
 	}
-}
-
-func (s *Streams) flush(ctx context.Context, batch map[int64]pending) error {
-	type write struct {
-		user int64
-		pos  app.Position
-	}
-	writes := make([]write, 0, len(batch))
-	for user, p := range batch {
-		for _, pos := range p.positions() {
-			writes = append(writes, write{user, pos})
-		}
-	}
-	_, err := runPipelined(ctx, s.rdb, cursorScript, len(writes), func(i int) ([]string, []any) {
-		return []string{s.keys.Stream(writes[i].user)}, []any{writes[i].pos.Epoch, writes[i].pos.Seq}
-	})
-	return err
 }

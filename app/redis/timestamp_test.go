@@ -68,7 +68,7 @@ func TestPublishStampsRedisTime(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("tstest", db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})
 	before, err := rdb.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestPublisherCountsFreshMessages(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	counts := &countPublished{n: map[string]int{}}
-	pub := redis.NewPublisher(rdb, redis.NewKeys("counttest", db), redis.PublisherOptions{Metrics: counts})
+	pub := redis.NewPublisher(redis.New(rdb, redis.NewKeys("counttest", db)), redis.PublisherOptions{Metrics: counts})
 
 	note := app.Notification{ID: app.NewMessageID(), Type: app.MsgReservationConfirmed, UserID: 1, Title: "t", Content: "c"}
 	confirmed, err := note.Message()

@@ -214,7 +214,7 @@ func TestRetryAfterPartialFailureRemindsOnce(t *testing.T) {
 
 	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer dead.Close()
-	broken := reservation.New(f.env.Store, redis.NewPublisher(dead, f.env.Keys, redis.PublisherOptions{}), reservation.Options{})
+	broken := reservation.New(f.env.Store, redis.NewPublisher(redis.New(dead, f.env.Keys), redis.PublisherOptions{}), reservation.Options{})
 	if err := reminder.NewHandler(broken, nil, nil).ProcessTask(ctx, tk); err != nil {
 		t.Fatalf("first attempt: %v", err)
 	}

@@ -54,7 +54,7 @@ func TestRedisDownLosesNothing(t *testing.T) {
 func serviceOnDeadRedis(tb testing.TB, env *apptest.Env) *reservation.Service {
 	dead := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	tb.Cleanup(func() { dead.Close() })
-	return reservation.New(env.Store, redis.NewPublisher(dead, env.Keys, redis.PublisherOptions{}), reservation.Options{})
+	return reservation.New(env.Store, redis.NewPublisher(redis.New(dead, env.Keys), redis.PublisherOptions{}), reservation.Options{})
 }
 
 // TestRelayRepublishIsIdempotent covers a crash after Redis took a message

@@ -74,7 +74,7 @@ func TestScheduleFailure(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("wh"), db)
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: time.Hour})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistoryTTL: time.Hour})
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)

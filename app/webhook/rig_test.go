@@ -152,8 +152,8 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	db, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys(testenv.RandomName("wh"), db)
 	r := &rig{rdb: rdb, keys: keys, metrics: newCounts(), recv: newReceiver(tb, o.answers...),
-		pub:     redis.NewPublisher(rdb, keys, redis.PublisherOptions{HistoryTTL: time.Hour}),
-		streams: redis.NewStreams(rdb, keys, redis.StreamsOptions{FlushInterval: time.Hour, HistoryTTL: time.Hour}),
+		pub:     redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{HistoryTTL: time.Hour}),
+		streams: redis.NewStreams(redis.New(rdb, keys), redis.StreamsOptions{FlushInterval: time.Hour, HistoryTTL: time.Hour}),
 		insp:    asynq.NewInspectorFromRedisClient(rdb)}
 	so := o.schedule
 	so.Queue, so.Metrics = queue, r.metrics
@@ -168,7 +168,7 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	if url == "" {
 		url = r.recv.srv.URL
 	}
-	h := webhook.NewHandler(redis.NewDeliveries(redis.NewAsker(rdb, nil, keys), time.Second), webhook.HandlerOptions{
+	h := webhook.NewHandler(redis.NewDeliveries(redis.New(rdb, keys), time.Second), webhook.HandlerOptions{
 		URL: url, Secret: []byte(secret), Timeout: 2 * time.Second, Metrics: r.metrics})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Queues: map[string]int{queue: 1}, Concurrency: 4,

@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/testenv"
 )
@@ -31,14 +32,14 @@ type cluster struct {
 func newCluster(tb testing.TB) *cluster {
 	db, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys(testenv.RandomName("ws"), db)
-	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
+	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})}
 }
 
 // newClusterOn is a deployment on DB 0 of a throwaway Redis server.
 func newClusterOn(tb testing.TB, srv *testenv.RedisServer) *cluster {
 	rdb := srv.Client(0)
 	keys := redis.NewKeys(testenv.RandomName("ws"), 0)
-	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(rdb, keys, redis.PublisherOptions{})}
+	return &cluster{rdb: rdb, keys: keys, pub: redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})}
 }
 
 // push publishes n generic messages to user and returns their seqs.
@@ -91,7 +92,7 @@ func (c *cluster) cursor(tb testing.TB, user int64) int64 {
 type node struct {
 	id      string
 	hub     *ws.Hub
-	sub     *redis.Subscriber
+	sub     *subscribe.Subscriber
 	streams *redis.Streams
 	metrics *recordMetrics // what the hub reported (nil when the test set its own Metrics)
 	srv     *httptest.Server
@@ -112,8 +113,8 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	// Each node has its own Redis connections, as separate processes would.
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB, ClientName: "node-" + id})
 	tb.Cleanup(func() { rdb.Close() })
-	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
-	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
+	sub := subscribe.New(redis.New(rdb, c.keys), subscribe.Options{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
+	streams := redis.NewStreams(redis.New(rdb, c.keys), redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second,
 		Metrics: newRecordMetrics()}
 	if tune != nil {
@@ -135,7 +136,7 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 }
 
 // serve puts hub on a loopback port.
-func serve(tb testing.TB, id string, hub *ws.Hub, sub *redis.Subscriber, streams *redis.Streams, cancel context.CancelFunc) *node {
+func serve(tb testing.TB, id string, hub *ws.Hub, sub *subscribe.Subscriber, streams *redis.Streams, cancel context.CancelFunc) *node {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", hub)
 	n := &node{id: id, hub: hub, sub: sub, streams: streams, srv: httptest.NewServer(mux), cancel: cancel}

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/protocol"
 )
@@ -33,11 +34,11 @@ func TestRevokeClosesSessionsOnEveryNode(t *testing.T) {
 		cl.connected(t)
 	}
 	until := time.Now().Add(3 * time.Second)
-	got, err := redis.NewRevocations(redis.NewAsker(c.rdb, nil, c.keys), 2*time.Second).Disconnect(context.Background(), 1001, until)
+	got, err := coord.NewRevocations(redis.New(c.rdb, c.keys), 2*time.Second).Disconnect(context.Background(), 1001, until)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(redis.Disconnected{Closed: 3, Nodes: 2}, got); diff != "" {
+	if diff := cmp.Diff(app.Disconnected{Closed: 3, Nodes: 2}, got); diff != "" {
 		t.Errorf("Disconnect (-want +got):\n%s", diff)
 	}
 	for i, cl := range sessions {
@@ -73,7 +74,7 @@ func TestRevokeClosesSessionsOnEveryNode(t *testing.T) {
 // sessionLimit gives a node a running registry of limit sessions per user.
 func sessionLimit(tb testing.TB, c *cluster, limit int, policy string) func(*ws.Options) {
 	return func(o *ws.Options) {
-		r := redis.NewSessionRegistry(c.rdb, c.keys, redis.SessionOptions{NodeID: o.NodeID, Limit: limit, Policy: policy})
+		r := coord.NewSessionRegistry(redis.New(c.rdb, c.keys), coord.SessionOptions{NodeID: o.NodeID, Limit: limit, Policy: policy})
 		ctx, stop := context.WithCancel(context.Background())
 		tb.Cleanup(stop)
 		go r.Run(ctx)
@@ -83,8 +84,8 @@ func sessionLimit(tb testing.TB, c *cluster, limit int, policy string) func(*ws.
 
 func TestSessionLimitClosesTheOldestAcrossNodes(t *testing.T) {
 	c := newCluster(t)
-	a := startNode(t, c, "a", sessionLimit(t, c, 2, redis.SessionPolicyCloseOldest))
-	b := startNode(t, c, "b", sessionLimit(t, c, 2, redis.SessionPolicyCloseOldest))
+	a := startNode(t, c, "a", sessionLimit(t, c, 2, coord.SessionPolicyCloseOldest))
+	b := startNode(t, c, "b", sessionLimit(t, c, 2, coord.SessionPolicyCloseOldest))
 	oldest := dial(t, a.url("user_id=1001"))
 	oldest.connected(t)
 	second := dial(t, b.url("user_id=1001"))
@@ -106,8 +107,8 @@ func TestSessionLimitClosesTheOldestAcrossNodes(t *testing.T) {
 
 func TestSessionLimitRefusesTheNewOne(t *testing.T) {
 	c := newCluster(t)
-	a := startNode(t, c, "a", sessionLimit(t, c, 2, redis.SessionPolicyRefuse))
-	b := startNode(t, c, "b", sessionLimit(t, c, 2, redis.SessionPolicyRefuse))
+	a := startNode(t, c, "a", sessionLimit(t, c, 2, coord.SessionPolicyRefuse))
+	b := startNode(t, c, "b", sessionLimit(t, c, 2, coord.SessionPolicyRefuse))
 	first := dial(t, a.url("user_id=1001"))
 	first.connected(t)
 	dial(t, b.url("user_id=1001")).connected(t)
@@ -126,8 +127,8 @@ func TestSessionLimitRefusesTheNewOne(t *testing.T) {
 
 func TestHandshakesPerAddress(t *testing.T) {
 	c := newCluster(t)
-	limiter := redis.NewRateLimiter(c.rdb, c.keys, redis.RateLimiterOptions{
-		Rates: map[string]redis.Rate{ws.LimitHandshake: {Count: 3, Per: time.Minute}}})
+	limiter := coord.NewRateLimiter(redis.New(c.rdb, c.keys), coord.RateLimiterOptions{
+		Rates: map[string]coord.Rate{ws.LimitHandshake: {Count: 3, Per: time.Minute}}})
 	a := startNode(t, c, "a", func(o *ws.Options) { o.Handshakes = limiter })
 	b := startNode(t, c, "b", func(o *ws.Options) { o.Handshakes = limiter })
 	var got []int
@@ -285,7 +286,7 @@ func (s slowOpen) Read(ctx context.Context, user int64, from app.Resume, limit i
 func TestSessionLimitHoldsUnderABurst(t *testing.T) {
 	c := newCluster(t)
 	limit := func(o *ws.Options) {
-		r := redis.NewSessionRegistry(c.rdb, c.keys, redis.SessionOptions{NodeID: o.NodeID, Limit: 10,
+		r := coord.NewSessionRegistry(redis.New(c.rdb, c.keys), coord.SessionOptions{NodeID: o.NodeID, Limit: 10,
 			TTL: 3 * time.Second, Refresh: 200 * time.Millisecond})
 		ctx, stop := context.WithCancel(context.Background())
 		t.Cleanup(stop)
@@ -312,7 +313,7 @@ func TestSessionLimitHoldsUnderABurst(t *testing.T) {
 		return n
 	}
 	eventually(t, "10 sessions open", func() bool { return open() == 10 })
-	registry := redis.NewSessionRegistry(c.rdb, c.keys, redis.SessionOptions{NodeID: "reader", Limit: 10})
+	registry := coord.NewSessionRegistry(redis.New(c.rdb, c.keys), coord.SessionOptions{NodeID: "reader", Limit: 10})
 	if n, err := registry.Count(context.Background(), 1001); err != nil || n != 10 {
 		t.Errorf("the registry counts %d sessions (%v), want 10", n, err)
 	}

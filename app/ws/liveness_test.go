@@ -12,6 +12,8 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/apptest"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/ws"
 )
 
@@ -78,8 +80,8 @@ func TestPresenceFollowsSessions(t *testing.T) {
 	c := newCluster(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	presence := func(id string) *redis.Presence {
-		p := redis.NewPresence(c.rdb, c.keys, redis.PresenceOptions{NodeID: id, Heartbeat: 100 * time.Millisecond, TTL: time.Second})
+	presence := func(id string) *coord.Presence {
+		p := coord.NewPresence(redis.New(c.rdb, c.keys), coord.PresenceOptions{NodeID: id, Heartbeat: 100 * time.Millisecond, TTL: time.Second})
 		go p.Run(ctx)
 		return p
 	}
@@ -109,13 +111,13 @@ func TestPresenceFollowsSessions(t *testing.T) {
 	eventually(t, "2 offline after its last session", func() bool { return slices.Equal(online(), []int64{1}) })
 }
 
-func startPresenceNode(tb testing.TB, c *cluster, id string, p *redis.Presence) *node {
+func startPresenceNode(tb testing.TB, c *cluster, id string, p *coord.Presence) *node {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rdb := goredis.NewClient(&goredis.Options{Addr: c.rdb.Options().Addr, DB: c.rdb.Options().DB})
 	tb.Cleanup(func() { rdb.Close() })
-	sub := redis.NewSubscriber(rdb, c.keys, redis.SubscriberOptions{NodeID: id})
-	streams := redis.NewStreams(rdb, c.keys, redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
+	sub := subscribe.New(redis.New(rdb, c.keys), subscribe.Options{NodeID: id})
+	streams := redis.NewStreams(redis.New(rdb, c.keys), redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	hub := ws.New(streams, sub, p, ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, "")})
 	if err := sub.Start(ctx, hub); err != nil {
 		tb.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/protocol"
@@ -22,7 +23,7 @@ func jwtNode(tb testing.TB, c *cluster, id string, tune func(*ws.Options)) *node
 	tb.Helper()
 	return startNode(tb, c, id, func(o *ws.Options) {
 		o.Auth = auth.New(auth.Options{Mode: app.AuthJWT, Verify: jwtauth.NewVerifier([]byte(secret), nil).Claims,
-			Revocations: redis.NewRevocations(redis.NewAsker(c.rdb, nil, c.keys), time.Second)})
+			Revocations: coord.NewRevocations(redis.New(c.rdb, c.keys), time.Second)})
 		if tune != nil {
 			tune(o)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 func redisPublisherWithHistory(c *cluster, size int) *redis.Publisher {
-	return redis.NewPublisher(c.rdb, c.keys, redis.PublisherOptions{HistorySize: size})
+	return redis.NewPublisher(redis.New(c.rdb, c.keys), redis.PublisherOptions{HistorySize: size})
 }
 
 func mustPublish(tb testing.TB, p *redis.Publisher, user int64) int64 {

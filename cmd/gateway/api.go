@@ -11,6 +11,8 @@ import (
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
@@ -24,13 +26,12 @@ import (
 // HTTP handler.
 func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Options) *gin.Engine {
 	cfg, log := n.cfg, n.log
-	streams := redis.NewStreams(n.rdb, n.keys, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log,
-		Failover: cfg.Redis.Mode.Failover()})
+	streams := redis.NewStreams(n.conn, redis.StreamsOptions{HistoryTTL: cfg.History.TTL, Logger: log})
 	// Cursors: a webhook task asks the nodes holding a user's sessions to
 	// write the user's delivered cursor before it decides (redis.Deliveries).
-	sub := newSubscriber(n.rdb, n.keys, redis.SubscriberOptions{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics,
+	sub := subscribe.New(n.conn, subscribe.Options{NodeID: cfg.NodeID, Logger: log, Metrics: n.metrics,
 		Cursors: streams})
-	presence := redis.NewPresence(n.rdb, n.keys, redis.PresenceOptions{
+	presence := coord.NewPresence(n.conn, coord.PresenceOptions{
 		NodeID: cfg.NodeID, Heartbeat: cfg.Presence.Heartbeat, TTL: cfg.Presence.TTL, Logger: log})
 	// Shown per node by GET /api/websocket/stats.
 	presence.SetInfo("http_addr", n.httpL.Addr().String())
@@ -65,13 +66,13 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 
 // hub builds the WebSocket hub, and the session registry that holds each
 // user to limits.sessions_per_user over every node (none for 0).
-func (n *node) hub(streams *redis.Streams, sub redis.NodeSubscriber, presence *redis.Presence) *ws.Hub {
+func (n *node) hub(streams *redis.Streams, sub *subscribe.Subscriber, presence *coord.Presence) *ws.Hub {
 	cfg := n.cfg
 	var sessions ws.SessionRegistry
 	if cfg.Limits.SessionsPerUser > 0 {
 		// Refreshed every third of the TTL: two refreshes may fail before a
 		// session stops counting.
-		reg := redis.NewSessionRegistry(n.rdb, n.keys, redis.SessionOptions{NodeID: cfg.NodeID,
+		reg := coord.NewSessionRegistry(n.conn, coord.SessionOptions{NodeID: cfg.NodeID,
 			Limit: cfg.Limits.SessionsPerUser, Policy: cfg.Limits.SessionPolicy, TTL: cfg.Presence.TTL,
 			Refresh: cfg.Presence.TTL / 3, Metrics: n.metrics, Logger: n.log})
 		n.add(loops, lifecycle.Loop(reg.Run))
@@ -100,7 +101,7 @@ func (n *node) worker(svc *reservation.Service) {
 	})
 	// Every worker runs webhook tasks: one without webhook.url fails them,
 	// to be retried by a node that has it.
-	mux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.asker, 0), webhook.HandlerOptions{
+	mux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.conn, 0), webhook.HandlerOptions{
 		URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
 	}))
 	n.add(servers, lifecycle.Hooks(func(context.Context) error {

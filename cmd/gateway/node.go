@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/cmd/gateway/settings"
 	"github.com/houseview/gateway/pkg/lifecycle"
 )
@@ -31,12 +32,11 @@ type node struct {
 	draining atomic.Bool
 	checks   []func(context.Context) error // of readiness, besides draining
 	db       *gorm.DB
-	rdb      goredis.UniversalClient
-	asker    *redis.Asker
-	keys     redis.Keys
+	conn     *redis.Conn
+	rdb      goredis.UniversalClient // conn's
 	auth     *auth.Authenticator
-	revoked  *redis.Revocations
-	limiter  *redis.RateLimiter
+	revoked  *coord.Revocations
+	limiter  *coord.RateLimiter
 	metrics  *metrics.Metrics
 	httpL    net.Listener
 	grpcL    net.Listener // on API nodes
@@ -95,13 +95,11 @@ func (n *node) open(ctx context.Context) (err error) {
 	} else if seeded > 0 {
 		n.log.Info("seeded demo houses", "count", seeded)
 	}
-	if n.rdb, err = connectRedis(ctx, cfg.Redis); err != nil {
+	if n.conn, err = connectRedis(ctx, cfg.Redis); err != nil {
 		return err
 	}
-	waits := redis.NewWaitClient(n.rdb) // the Asker's blocking waits: a pool of their own
-	n.add(pools, lifecycle.Closer(n.rdb), lifecycle.Closer(waits))
-	n.keys = redis.NewKeys(cfg.Redis.Namespace, cfg.Redis.DB)
-	n.asker = redis.NewAsker(n.rdb, waits, n.keys)
+	n.rdb = n.conn.Client()
+	n.add(pools, lifecycle.Closer(n.conn))
 	if err := n.authenticate(); err != nil {
 		return err
 	}
@@ -149,7 +147,7 @@ func (n *node) listen(name, addr string) (net.Listener, error) {
 // authenticate builds the authenticator of users, servers and operators.
 func (n *node) authenticate() error {
 	cfg := n.cfg
-	n.revoked = redis.NewRevocations(n.asker, 0)
+	n.revoked = coord.NewRevocations(n.conn, 0)
 	opts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username,
 		OperatorPassword: cfg.UI.Password, Revocations: n.revoked}
 	if cfg.Auth.Mode == app.AuthJWT {

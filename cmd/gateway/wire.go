@@ -15,6 +15,7 @@ import (
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
@@ -31,10 +32,10 @@ func (n *node) wire() {
 	store := mysql.NewStore(n.db)
 	n.watchSources(store)
 	n.checks = append(n.checks, func(ctx context.Context) error { return unavailable(mysql.Ping(ctx, n.db), "mysql does not answer") },
-		func(ctx context.Context) error { return unavailable(pingRedis(ctx, n.rdb), "redis does not answer") })
+		func(ctx context.Context) error { return unavailable(n.conn.Ping(ctx), "redis does not answer") })
 	tasks := asynq.NewClientFromRedisClient(n.rdb)
-	pub := redis.NewPublisher(n.rdb, n.keys, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
-		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics, Failover: cfg.Redis.Mode.Failover()})
+	pub := redis.NewPublisher(n.conn, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
+		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
 	outboxPub, pushPub := n.webhookPublishers(pub, tasks)
 	svc := n.reservations(store, outboxPub, tasks)
 	if cfg.Runtime.ReleaseIdleMemory {
@@ -53,7 +54,7 @@ func (n *node) wire() {
 	}
 	operator := httpapi.Operator(n.auth, log)
 	if cfg.UI.Enabled {
-		ui := httpapi.MountAsynqUI(engine, asynqConnOpt(cfg.Redis), cfg.UI.PrometheusAddr, operator)
+		ui := httpapi.MountAsynqUI(engine, n.conn, cfg.UI.PrometheusAddr, operator)
 		n.add(pools, lifecycle.Closer(ui))
 	}
 	httpapi.MountPprof(engine, operator)
@@ -79,7 +80,7 @@ func (n *node) reservations(store *mysql.Store, pub reservation.Publisher, tasks
 		Task: reminder.TaskOptions{Queue: cfg.Reminder.Queue, MaxRetry: cfg.Reminder.MaxRetry, Retention: cfg.Reminder.Retention},
 	})
 	cleaner := reservation.NewCleaner(store, 0, log)
-	n.limiter = redis.NewRateLimiter(n.rdb, n.keys, redis.RateLimiterOptions{Metrics: n.metrics, Logger: log, Rates: map[string]redis.Rate{
+	n.limiter = coord.NewRateLimiter(n.conn, coord.RateLimiterOptions{Metrics: n.metrics, Logger: log, Rates: map[string]coord.Rate{
 		reservation.LimitReserve: {Count: cfg.Limits.ReservationsPerMinute, Per: time.Minute},
 		reservation.LimitRemind:  {Count: cfg.Limits.RemindersPerMinute, Per: time.Minute},
 		ws.LimitHandshake:        {Count: cfg.Limits.HandshakesPerIP, Per: time.Second},

@@ -6,6 +6,7 @@ import (
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
@@ -34,7 +35,7 @@ func Defaults() Config {
 			PingPeriod: ws.DefaultPingPeriod, PongWait: ws.DefaultPongWait, WriteWait: ws.DefaultWriteWait,
 			SlowTimeout: ws.DefaultSlowTimeout, DrainWindow: 10 * time.Second,
 			ReconnectBase: ms(protocol.DefaultReconnect.BaseMS), ReconnectMax: ms(protocol.DefaultReconnect.MaxMS)},
-		Presence: PresenceConfig{Heartbeat: redis.DefaultHeartbeat, TTL: redis.DefaultPresenceTTL},
+		Presence: PresenceConfig{Heartbeat: coord.DefaultHeartbeat, TTL: coord.DefaultPresenceTTL},
 		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch},
 		API:      APIConfig{Enabled: true},
 		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
@@ -47,7 +48,7 @@ func Defaults() Config {
 			Retention: webhook.DefaultRetention},
 		UI:      UIConfig{Enabled: true, Username: "admin"},
 		Runtime: RuntimeConfig{GCPercent: 100, ReleaseIdleMemory: true},
-		Limits: LimitsConfig{SessionsPerUser: protocol.DefaultSessionsPerUser, SessionPolicy: redis.SessionPolicyCloseOldest,
+		Limits: LimitsConfig{SessionsPerUser: protocol.DefaultSessionsPerUser, SessionPolicy: coord.SessionPolicyCloseOldest,
 			ReservationsPerMinute: 10, RemindersPerMinute: 10, ClientFramesPerSecond: protocol.DefaultFrameRate},
 	}
 }

@@ -1,4 +1,4 @@
-package redis_test
+package subscribe_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -84,7 +85,7 @@ func TestSubscriberAcquireReleaseAndProbe(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("subtest", db)
-	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
+	sub := subscribe.New(redis.New(rdb, keys), subscribe.Options{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
 	rec := newRecorder()
 	if err := sub.Start(ctx, rec); err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func TestSubscriberAcquireReleaseAndProbe(t *testing.T) {
 	t.Cleanup(func() { sub.Close() })
 
 	// Without probes the subscription cannot prove itself: not healthy.
-	eventually(t, "stale without probes", func() bool { return errors.Is(sub.Healthy(), redis.ErrSubscriptionStale) })
+	eventually(t, "stale without probes", func() bool { return errors.Is(sub.Healthy(), subscribe.ErrSubscriptionStale) })
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go sub.Probe(pctx)
@@ -105,7 +106,7 @@ func TestSubscriberAcquireReleaseAndProbe(t *testing.T) {
 	if err := sub.Acquire(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
-	pub := redis.NewPublisher(rdb, keys, redis.PublisherOptions{})
+	pub := redis.NewPublisher(redis.New(rdb, keys), redis.PublisherOptions{})
 	mustPublish := func() {
 		if _, err := pub.Publish(ctx, message(t, 7)); err != nil {
 			t.Fatal(err)
@@ -188,14 +189,14 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 
 // startThroughProxy starts a subscriber whose Redis connections go through
 // a fault-injecting proxy, with probes running.
-func startThroughProxy(t *testing.T) (*redis.Subscriber, *recorder, *testenv.Proxy, *goredis.Client, redis.Keys) {
+func startThroughProxy(t *testing.T) (*subscribe.Subscriber, *recorder, *testenv.Proxy, *goredis.Client, redis.Keys) {
 	t.Helper()
 	srv := testenv.MustRedisServer(t)
 	proxy := testenv.MustProxy(t, srv.Addr)
 	rdb := goredis.NewClient(&goredis.Options{Addr: proxy.Addr})
 	t.Cleanup(func() { rdb.Close() })
 	keys := redis.NewKeys("partition", 0)
-	sub := redis.NewSubscriber(rdb, keys, redis.SubscriberOptions{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
+	sub := subscribe.New(redis.New(rdb, keys), subscribe.Options{NodeID: "n1", ProbeInterval: 50 * time.Millisecond, StaleAfter: 300 * time.Millisecond})
 	rec := newRecorder()
 	ctx, stop := context.WithCancel(context.Background())
 	if err := sub.Start(ctx, rec); err != nil {
@@ -276,7 +277,7 @@ func TestSubscriberReadyOnlyOnItsOwnConfirmation(t *testing.T) {
 	if err != nil || n[keys.Channel(7)] != 1 {
 		t.Fatalf("ready while Redis counts %v subscribers (%v)", n, err)
 	}
-	if _, err := redis.NewPublisher(direct, keys, redis.PublisherOptions{}).Publish(context.Background(), message(t, 7)); err != nil {
+	if _, err := redis.NewPublisher(redis.New(direct, keys), redis.PublisherOptions{}).Publish(context.Background(), message(t, 7)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "delivery after the partition", func() bool { return rec.count(7) == 1 })
@@ -303,7 +304,7 @@ func TestSubscriberReplacesASilentConnection(t *testing.T) {
 		t.Error("replacement not counted")
 	}
 	eventually(t, "healthy on the new connection", func() bool { return sub.Healthy() == nil })
-	if _, err := redis.NewPublisher(direct, keys, redis.PublisherOptions{}).Publish(context.Background(), message(t, 9)); err != nil {
+	if _, err := redis.NewPublisher(redis.New(direct, keys), redis.PublisherOptions{}).Publish(context.Background(), message(t, 9)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "delivery on the new connection", func() bool { return rec.count(9) == 1 })

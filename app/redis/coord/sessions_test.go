@@ -1,4 +1,4 @@
-package redis_test
+package coord_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -37,7 +38,7 @@ func (c *limitCounter) by() map[string]int {
 	return maps.Clone(c.n)
 }
 
-func mustAdmit(tb testing.TB, r *redis.SessionRegistry, user int64) string {
+func mustAdmit(tb testing.TB, r *coord.SessionRegistry, user int64) string {
 	tb.Helper()
 	id, until, err := r.Admit(context.Background(), user)
 	if err != nil || id == "" || !until.IsZero() {
@@ -51,9 +52,9 @@ func TestSessionLimitRefuse(t *testing.T) {
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("sl"), db)
 	m := &limitCounter{}
-	opts := redis.SessionOptions{Limit: 2, Policy: redis.SessionPolicyRefuse, Metrics: m}
-	a := redis.NewSessionRegistry(rdb, keys, with(opts, "a"))
-	b := redis.NewSessionRegistry(rdb, keys, with(opts, "b"))
+	opts := coord.SessionOptions{Limit: 2, Policy: coord.SessionPolicyRefuse, Metrics: m}
+	a := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "a"))
+	b := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "b"))
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go a.Run(rctx)
@@ -61,7 +62,7 @@ func TestSessionLimitRefuse(t *testing.T) {
 	mustAdmit(t, b, 7) // the limit is over both nodes
 	_, _, err := b.Admit(ctx, 7)
 	var le *app.LimitError
-	if !errors.As(err, &le) || le.Limit != redis.LimitSessions {
+	if !errors.As(err, &le) || le.Limit != coord.LimitSessions {
 		t.Fatalf("third session: %v, want a sessions limit error", err)
 	}
 	mustAdmit(t, b, 8) // another user
@@ -71,7 +72,7 @@ func TestSessionLimitRefuse(t *testing.T) {
 		return n == 1
 	})
 	mustAdmit(t, b, 7)
-	if diff := cmp.Diff(map[string]int{redis.LimitSessions: 1}, m.by()); diff != "" {
+	if diff := cmp.Diff(map[string]int{coord.LimitSessions: 1}, m.by()); diff != "" {
 		t.Errorf("Limited (-want +got):\n%s", diff)
 	}
 }
@@ -83,10 +84,10 @@ func TestRevokedUserIsNotAdmitted(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("sl"), db)
-	r := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "a", Limit: 1})
+	r := coord.NewSessionRegistry(redis.New(rdb, keys), coord.SessionOptions{NodeID: "a", Limit: 1})
 	mustAdmit(t, r, 7)
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
-	if _, err := redis.NewRevocations(redis.NewAsker(rdb, nil, keys), 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
+	if _, err := coord.NewRevocations(redis.New(rdb, keys), 10*time.Millisecond).Disconnect(ctx, 7, until); err != nil {
 		t.Fatal(err)
 	}
 	id, got, err := r.Admit(ctx, 7)
@@ -99,37 +100,9 @@ func TestRevokedUserIsNotAdmitted(t *testing.T) {
 	mustAdmit(t, r, 8) // others are admitted
 }
 
-func with(o redis.SessionOptions, node string) redis.SessionOptions {
+func with(o coord.SessionOptions, node string) coord.SessionOptions {
 	o.NodeID = node
 	return o
-}
-
-func TestSessionLimitClosesTheOldest(t *testing.T) {
-	ctx := context.Background()
-	db, rdb := testenv.MustRedisDB(t)
-	keys := redis.NewKeys(testenv.RandomName("sl"), db)
-	sub, rec := startSubscriber(t, keys, db, "a", 0)
-	if err := sub.Acquire(ctx, 7); err != nil {
-		t.Fatal(err)
-	}
-	r := redis.NewSessionRegistry(rdb, keys, redis.SessionOptions{NodeID: "a", Limit: 2})
-	oldest := mustAdmit(t, r, 7)
-	second := mustAdmit(t, r, 7)
-	mustAdmit(t, r, 7)
-	eventually(t, "the oldest evicted", func() bool {
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		return len(rec.evicted) == 1
-	})
-	rec.mu.Lock()
-	evicted := rec.evicted[0]
-	rec.mu.Unlock()
-	if evicted != oldest {
-		t.Errorf("evicted %q, want the oldest %q (not %q)", evicted, oldest, second)
-	}
-	if n, _ := r.Count(ctx, 7); n != 2 {
-		t.Errorf("count %d, want 2", n)
-	}
 }
 
 // TestCrashedNodeStopsCounting: a node that stops refreshing (killed) has
@@ -138,9 +111,9 @@ func TestCrashedNodeStopsCounting(t *testing.T) {
 	ctx := context.Background()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys(testenv.RandomName("sl"), db)
-	opts := redis.SessionOptions{Limit: 2, Policy: redis.SessionPolicyRefuse, TTL: 600 * time.Millisecond, Refresh: 50 * time.Millisecond}
-	live := redis.NewSessionRegistry(rdb, keys, with(opts, "live"))
-	dead := redis.NewSessionRegistry(rdb, keys, with(opts, "dead")) // never runs: as if killed
+	opts := coord.SessionOptions{Limit: 2, Policy: coord.SessionPolicyRefuse, TTL: 600 * time.Millisecond, Refresh: 50 * time.Millisecond}
+	live := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "live"))
+	dead := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "dead")) // never runs: as if killed
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go live.Run(rctx)
@@ -187,9 +160,9 @@ func TestSessionRefreshClosesWhatNoLongerCounts(t *testing.T) {
 	if _, err := evicts.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
-	opts := redis.SessionOptions{Limit: 1, TTL: time.Minute, Refresh: 50 * time.Millisecond}
-	a := redis.NewSessionRegistry(rdb, keys, with(opts, "a"))
-	b := redis.NewSessionRegistry(rdb, keys, with(opts, "b"))
+	opts := coord.SessionOptions{Limit: 1, TTL: time.Minute, Refresh: 50 * time.Millisecond}
+	a := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "a"))
+	b := coord.NewSessionRegistry(redis.New(rdb, keys), with(opts, "b"))
 
 	evicted := mustAdmit(t, a, 7)
 	mustAdmit(t, b, 7) // evicts the first: its control message is read here and "lost"

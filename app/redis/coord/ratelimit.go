@@ -1,4 +1,4 @@
-package redis
+package coord
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // Rate is a limit of Count events per Per, in bursts of at most Burst
@@ -37,16 +37,16 @@ type RateLimiterOptions struct {
 // small key per limited user or address, expiring by itself.
 type RateLimiter struct {
 	lim  *redis_rate.Limiter
-	keys Keys
+	keys redis.Keys
 	opts RateLimiterOptions
 }
 
-// NewRateLimiter returns a RateLimiter on rdb.
-func NewRateLimiter(rdb goredis.UniversalClient, keys Keys, opts RateLimiterOptions) *RateLimiter {
+// NewRateLimiter returns a RateLimiter on c.
+func NewRateLimiter(c *redis.Conn, opts RateLimiterOptions) *RateLimiter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &RateLimiter{lim: redis_rate.NewLimiter(rdb), keys: keys, opts: opts}
+	return &RateLimiter{lim: redis_rate.NewLimiter(c.Client()), keys: c.Keys(), opts: opts}
 }
 
 // AllowUser takes one event of limit for user. It returns nil, or an

@@ -1,11 +1,13 @@
-package redis
+package coord
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // Session limit policies: what a handshake beyond the limit does.
@@ -51,18 +54,18 @@ type SessionOptions struct {
 // SessionRegistry counts every user's WebSocket sessions over all nodes
 // and enforces a limit: each session is a member of the user's Sessions
 // set, scored by the time it stops counting, which its node pushes forward
-// every Refresh. A session that closes is removed; a node that dies stops
-// refreshing, and its sessions fall out of the count after TTL.
+// every Refresh; a node that dies stops refreshing, and its sessions fall
+// out of the count after TTL.
 //
 // A session the limit closes is marked in the user's Evicted set before
-// its node is told (a control message on the user's channel), so that a
-// session that was not listening yet learns it when it starts (the hub
-// reads the mark with its first page) or at its node's next refresh, which
-// also closes a session that fell out of the count while the user has the
-// most sessions allowed without it: the limit holds for good.
+// its node is told (a control message), so that a session that was not
+// listening yet learns it when it starts (Check) or at its node's next
+// refresh, which also closes a session that fell out of the count while
+// the user has the most sessions allowed without it.
 type SessionRegistry struct {
+	c    *redis.Conn
 	rdb  goredis.UniversalClient
-	keys Keys
+	keys redis.Keys
 	opts SessionOptions
 
 	mu       sync.Mutex
@@ -71,43 +74,34 @@ type SessionRegistry struct {
 	wake     chan struct{}
 }
 
-type released struct {
+type released struct { // a session
 	user int64
 	id   string
 }
 
 // NewSessionRegistry returns the registry of node opts.NodeID; Run keeps
 // its sessions counted.
-func NewSessionRegistry(rdb goredis.UniversalClient, keys Keys, opts SessionOptions) *SessionRegistry {
+func NewSessionRegistry(c *redis.Conn, opts SessionOptions) *SessionRegistry {
 	if opts.Limit <= 0 {
-		panic("redis: SessionOptions.Limit must be positive")
+		panic("coord: SessionOptions.Limit must be positive")
 	}
-	if opts.Policy == "" {
-		opts.Policy = SessionPolicyCloseOldest
-	}
-	if opts.TTL <= 0 {
-		opts.TTL = DefaultPresenceTTL
-	}
-	if opts.Refresh <= 0 {
-		opts.Refresh = DefaultHeartbeat
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &SessionRegistry{rdb: rdb, keys: keys, opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
+	opts.Policy = cmp.Or(opts.Policy, SessionPolicyCloseOldest)
+	opts.TTL = cmp.Or(max(opts.TTL, 0), DefaultPresenceTTL)
+	opts.Refresh = cmp.Or(max(opts.Refresh, 0), DefaultHeartbeat)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	return &SessionRegistry{c: c, rdb: c.Client(), keys: c.Keys(), opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
 // Admit counts a new session of user and returns its id, unless the user
-// is revoked: then it admits nothing and returns until when (read in the
-// same step; the caller's auth decides). Beyond the limit it refuses with
-// an *app.LimitError (policy refuse), or admits and has the user's oldest
-// sessions closed by the nodes holding them (policy close_oldest: a
-// control message on the user's channel). When Redis cannot be reached
-// the session is admitted uncounted (id "").
+// is revoked: then it returns until when (read in the same step; the
+// caller's auth decides). Beyond the limit it refuses with an
+// *app.LimitError (policy refuse), or admits and has the user's oldest
+// sessions closed (policy close_oldest). When Redis cannot be reached the
+// session is admitted uncounted (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
-	res, err := sessionsScript.Run(ctx, r.rdb, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
-		now.UnixMilli(), r.opts.NodeID+"-"+newEpoch(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
+	res, err := r.c.RunScript(ctx, sessionsScript, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
+		now.UnixMilli(), r.opts.NodeID+"-"+redis.Token(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.Policy,
 		r.opts.TTL.Milliseconds()).Slice()
 	if err != nil {
 		r.opts.Logger.WarnContext(ctx, "session count unavailable; admitting uncounted", "user_id", user, "err", err)
@@ -138,13 +132,12 @@ func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, rev
 	return id, time.Time{}, nil
 }
 
-// tell publishes the evict control message of each session on its user's
-// channel, for the node holding it to close it. A session whose node does
-// not get the message reads its mark in the Evicted set (Admit, refresh).
+// tell publishes the evict control message of each session, for the node
+// holding it to close it (or else read its mark in the Evicted set).
 func (r *SessionRegistry) tell(ctx context.Context, evicted []released) {
 	pipe := r.rdb.Pipeline()
 	for _, x := range evicted {
-		publish(ctx, r.rdb, pipe, r.keys.Channel(x.user), controlMessage{Control: controlEvict, Session: x.id}.payload())
+		r.c.Publish(ctx, pipe, r.keys.Channel(x.user), redis.Control{Control: redis.ControlEvict, Session: x.id}.Payload())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		r.opts.Logger.WarnContext(ctx, "closing evicted sessions failed; their nodes close them at the next refresh", "sessions", len(evicted), "err", err)
@@ -166,10 +159,8 @@ func (r *SessionRegistry) Check(ctx context.Context, user int64, id string) (app
 	evicted := pipe.ZScore(ctx, r.keys.Evicted(user), id)
 	_, _ = pipe.Exec(ctx)
 	var check app.SessionCheck
-	switch sec, err := revoked.Int64(); {
-	case err == nil:
-		check.RevokedUntil = time.Unix(sec, 0)
-	case !errors.Is(err, goredis.Nil):
+	var err error
+	if check.RevokedUntil, err = revokedUntil(revoked); err != nil {
 		return check, fmt.Errorf("read the revocation of user %d: %w", user, err)
 	}
 	switch err := evicted.Err(); {
@@ -191,10 +182,7 @@ func (r *SessionRegistry) Release(user int64, id string) {
 	delete(r.local, id)
 	r.released = append(r.released, released{user, id})
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	wake(r.wake)
 }
 
 // Run writes removals as they come and refreshes the node's sessions every
@@ -223,36 +211,30 @@ func (r *SessionRegistry) Run(ctx context.Context) {
 	}
 }
 
-// batch bounds the commands of one pipeline.
-const batch = 1000
+const batch = 1000 // commands of one pipeline
 
 func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	r.mu.Lock()
 	rel := r.released
 	r.released = nil
 	r.mu.Unlock()
-	for len(rel) > 0 {
-		n := min(len(rel), batch)
+	for rel := range slices.Chunk(rel, batch) {
 		pipe := r.rdb.Pipeline()
-		for _, x := range rel[:n] {
+		for _, x := range rel {
 			pipe.ZRem(ctx, r.keys.Sessions(x.user), x.id)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			// They stop counting after TTL anyway.
-			r.opts.Logger.WarnContext(ctx, "removing closed sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "removing closed sessions failed", "sessions", len(rel), "err", err)
 		}
-		rel = rel[n:]
 	}
 }
 
 // refresh pushes the expiry of the node's open sessions forward (ZADD XX:
-// it never brings back a session that was removed) and has those that no
-// longer count closed. The few that ZADD XX did not find (evicted by
-// another node's admission, fallen out of the count, or lost with their key
-// in a Redis flush) are decided by sessionrefresh.lua: an evicted one, or
-// one that fell out while the user has the most sessions allowed without
-// it, is closed; the others count again. A session closed meanwhile that
-// the refresh counted again is removed by the release that follows.
+// it never brings back a removed session). Those ZADD XX did not find
+// (evicted, fallen out of the count, or lost in a Redis flush) are decided
+// by sessionrefresh.lua, and those that no longer count are closed. One
+// closed meanwhile and counted again is removed by its release.
 func (r *SessionRegistry) refresh(ctx context.Context) {
 	r.mu.Lock()
 	all := make([]released, 0, len(r.local))
@@ -263,22 +245,20 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	now := time.Now()
 	missing := r.extend(ctx, all, now.Add(r.opts.TTL))
 	var gone []released
-	for len(missing) > 0 {
-		n := min(len(missing), batch)
-		results, err := runPipelined(ctx, r.rdb, sessionRefreshScript, n, func(i int) ([]string, []any) {
+	for missing := range slices.Chunk(missing, batch) {
+		results, err := r.c.RunScripts(ctx, sessionRefreshScript, len(missing), func(i int) ([]string, []any) {
 			x := missing[i]
 			return []string{r.keys.Sessions(x.user), r.keys.Evicted(x.user)},
 				[]any{x.id, now.UnixMilli(), now.Add(r.opts.TTL).UnixMilli(), r.opts.Limit, r.opts.TTL.Milliseconds()}
 		})
 		if err != nil && ctx.Err() == nil {
-			r.opts.Logger.WarnContext(ctx, "checking uncounted sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "checking uncounted sessions failed", "sessions", len(missing), "err", err)
 		}
 		for i, res := range results {
 			if v, err := res.Int64(); err == nil && v == 0 {
 				gone = append(gone, missing[i])
 			}
 		}
-		missing = missing[n:]
 	}
 	if len(gone) > 0 {
 		r.limited()
@@ -286,29 +266,27 @@ func (r *SessionRegistry) refresh(ctx context.Context) {
 	}
 }
 
-// extend moves the expiry of sessions that are members of their user's set
-// to exp and returns the ones that are not.
+// extend moves the expiry of sessions in their user's set to exp and
+// returns the ones that are not in it.
 func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.Time) []released {
 	var missing []released
-	for len(all) > 0 {
-		n := min(len(all), batch)
+	for all := range slices.Chunk(all, batch) {
 		pipe := r.rdb.Pipeline()
-		cmds := make([]*goredis.IntCmd, n)
-		for i, x := range all[:n] {
+		cmds := make([]*goredis.IntCmd, len(all))
+		for i, x := range all {
 			key := r.keys.Sessions(x.user)
 			cmds[i] = pipe.ZAddArgs(ctx, key, goredis.ZAddArgs{XX: true, Ch: true,
 				Members: []goredis.Z{{Score: float64(exp.UnixMilli()), Member: x.id}}})
 			pipe.PExpire(ctx, key, r.opts.TTL)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
-			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", n, "err", err)
+			r.opts.Logger.WarnContext(ctx, "refreshing sessions failed", "sessions", len(all), "err", err)
 		}
 		for i, cmd := range cmds {
 			if changed, err := cmd.Result(); err == nil && changed == 0 {
 				missing = append(missing, all[i])
 			}
 		}
-		all = all[n:]
 	}
 	return missing
 }

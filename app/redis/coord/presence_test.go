@@ -1,4 +1,4 @@
-package redis_test
+package coord_test
 
 import (
 	"context"
@@ -11,23 +11,25 @@ import (
 	"github.com/google/go-cmp/cmp"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // node is a Presence whose Run goroutine the test controls.
 type node struct {
-	*redis.Presence
+	*coord.Presence
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 }
 
 // startNode runs a Presence for opts until the test ends.
-func startNode(tb testing.TB, rdb goredis.UniversalClient, keys redis.Keys, opts redis.PresenceOptions) *node {
+func startNode(tb testing.TB, rdb goredis.UniversalClient, keys redis.Keys, opts coord.PresenceOptions) *node {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &node{Presence: redis.NewPresence(rdb, keys, opts), cancel: cancel, done: make(chan struct{})}
+	n := &node{Presence: coord.NewPresence(redis.New(rdb, keys), opts), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(n.done)
 		n.Run(ctx)
@@ -66,7 +68,7 @@ func waitFor(tb testing.TB, timeout time.Duration, cond func() string) {
 }
 
 // onlineIs is a waitFor condition: p.Online() equals want.
-func onlineIs(ctx context.Context, p *redis.Presence, want []int64) func() string {
+func onlineIs(ctx context.Context, p *coord.Presence, want []int64) func() string {
 	return func() string {
 		got, err := p.Online(ctx)
 		if err != nil {
@@ -80,7 +82,7 @@ func onlineIs(ctx context.Context, p *redis.Presence, want []int64) func() strin
 }
 
 // statsAre is a waitFor condition: p.Stats() equals want.
-func statsAre(ctx context.Context, p *redis.Presence, want redis.ClusterStats) func() string {
+func statsAre(ctx context.Context, p *coord.Presence, want app.ClusterStats) func() string {
 	return func() string {
 		got, err := p.Stats(ctx)
 		if err != nil {
@@ -101,8 +103,8 @@ func TestPresenceUnionAndStats(t *testing.T) {
 	keys := redis.NewKeys("presence", db)
 	at := time.Now()
 	clock := func() time.Time { return at } // fixed: stats are exact
-	opts := func(id string) redis.PresenceOptions {
-		return redis.PresenceOptions{NodeID: id, Heartbeat: 50 * time.Millisecond, TTL: time.Minute, Now: clock}
+	opts := func(id string) coord.PresenceOptions {
+		return coord.PresenceOptions{NodeID: id, Heartbeat: 50 * time.Millisecond, TTL: time.Minute, Now: clock}
 	}
 	a := startNode(t, rdb, keys, opts("node-a"))
 	b := startNode(t, rdb, keys, opts("node-b"))
@@ -118,11 +120,11 @@ func TestPresenceUnionAndStats(t *testing.T) {
 	for _, u := range []int64{1002, 1003} {
 		b.UserOnline(u)
 	}
-	reader := redis.NewPresence(rdb, keys, redis.PresenceOptions{NodeID: "reader", Now: clock}) // never runs
+	reader := coord.NewPresence(redis.New(rdb, keys), coord.PresenceOptions{NodeID: "reader", Now: clock}) // never runs
 	waitFor(t, 5*time.Second, onlineIs(ctx, reader, []int64{1001, 1002, 1003}))
-	waitFor(t, 5*time.Second, statsAre(ctx, reader, redis.ClusterStats{
+	waitFor(t, 5*time.Second, statsAre(ctx, reader, app.ClusterStats{
 		TotalConnections: 4, OnlineUsers: 3,
-		Nodes: []redis.NodeStats{
+		Nodes: []app.NodeStats{
 			{NodeID: "node-a", Connections: 3, Users: 2, StartedAt: at.Unix(), HeartbeatAt: at.UnixMilli(),
 				Extra: map[string]string{"http_addr": "10.0.0.1:8080"}},
 			{NodeID: "node-b", Connections: 1, Users: 2, StartedAt: at.Unix(), HeartbeatAt: at.UnixMilli()},
@@ -138,8 +140,8 @@ func TestPresenceOfflineIsFlushed(t *testing.T) {
 	keys := redis.NewKeys("presence", db)
 	// The heartbeat never comes during the test: only the flush of queued
 	// changes can make them visible.
-	opts := func(id string) redis.PresenceOptions {
-		return redis.PresenceOptions{NodeID: id, Heartbeat: time.Hour, TTL: 2 * time.Hour}
+	opts := func(id string) coord.PresenceOptions {
+		return coord.PresenceOptions{NodeID: id, Heartbeat: time.Hour, TTL: 2 * time.Hour}
 	}
 	a := startNode(t, rdb, keys, opts("node-a"))
 	b := startNode(t, rdb, keys, opts("node-b"))
@@ -199,8 +201,8 @@ func TestPresenceKilledNodeExpires(t *testing.T) {
 	ctx := t.Context()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("presence", db)
-	opts := func(id string) redis.PresenceOptions {
-		return redis.PresenceOptions{NodeID: id, Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond}
+	opts := func(id string) coord.PresenceOptions {
+		return coord.PresenceOptions{NodeID: id, Heartbeat: 100 * time.Millisecond, TTL: 500 * time.Millisecond}
 	}
 	a := startNode(t, rdb, keys, opts("node-a"))
 	b := startNode(t, rdb, keys, opts("node-b"))
@@ -249,7 +251,7 @@ func TestPresenceGracefulStop(t *testing.T) {
 	ctx := t.Context()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("presence", db)
-	a := startNode(t, rdb, keys, redis.PresenceOptions{NodeID: "node-a", Heartbeat: time.Hour, TTL: 2 * time.Hour})
+	a := startNode(t, rdb, keys, coord.PresenceOptions{NodeID: "node-a", Heartbeat: time.Hour, TTL: 2 * time.Hour})
 	a.UserOnline(1001)
 	waitFor(t, 5*time.Second, onlineIs(ctx, a.Presence, []int64{1001}))
 
@@ -269,7 +271,7 @@ func TestPresenceRestartStartsEmpty(t *testing.T) {
 	ctx := t.Context()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("presence", db)
-	opts := redis.PresenceOptions{NodeID: "node-a", Heartbeat: time.Hour, TTL: 2 * time.Hour}
+	opts := coord.PresenceOptions{NodeID: "node-a", Heartbeat: time.Hour, TTL: 2 * time.Hour}
 	first := startNode(t, rdb, keys, opts)
 	first.UserOnline(1001)
 	waitFor(t, 5*time.Second, onlineIs(ctx, first.Presence, []int64{1001}))
@@ -288,7 +290,7 @@ func TestPresenceRewritesLostUserSet(t *testing.T) {
 	ctx := t.Context()
 	db, rdb := testenv.MustRedisDB(t)
 	keys := redis.NewKeys("presence", db)
-	a := startNode(t, rdb, keys, redis.PresenceOptions{NodeID: "node-a", Heartbeat: 50 * time.Millisecond, TTL: time.Minute})
+	a := startNode(t, rdb, keys, coord.PresenceOptions{NodeID: "node-a", Heartbeat: 50 * time.Millisecond, TTL: time.Minute})
 	a.UserOnline(1001)
 	a.UserOnline(1002)
 	waitFor(t, 5*time.Second, onlineIs(ctx, a.Presence, []int64{1001, 1002}))
@@ -306,7 +308,7 @@ func TestPresenceIgnoresStaleNodes(t *testing.T) {
 	keys := redis.NewKeys("presence", db)
 	ttl := 30 * time.Second
 	now := time.Now()
-	reader := redis.NewPresence(rdb, keys, redis.PresenceOptions{NodeID: "reader", TTL: ttl, Now: func() time.Time { return now }})
+	reader := coord.NewPresence(redis.New(rdb, keys), coord.PresenceOptions{NodeID: "reader", TTL: ttl, Now: func() time.Time { return now }})
 
 	tests := []struct {
 		name string
@@ -350,7 +352,7 @@ func TestPresenceIgnoresStaleNodes(t *testing.T) {
 func TestPresenceNamespaces(t *testing.T) {
 	ctx := t.Context()
 	db, rdb := testenv.MustRedisDB(t)
-	opts := redis.PresenceOptions{NodeID: "node-1", Heartbeat: 50 * time.Millisecond, TTL: time.Minute}
+	opts := coord.PresenceOptions{NodeID: "node-1", Heartbeat: 50 * time.Millisecond, TTL: time.Minute}
 	blue := startNode(t, rdb, redis.NewKeys("blue", db), opts)
 	green := startNode(t, rdb, redis.NewKeys("green", db), opts)
 	blue.UserOnline(1001)
