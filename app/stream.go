@@ -99,3 +99,25 @@ func CheckEpoch(epoch string) error {
 	}
 	return nil
 }
+
+// StreamState is what Redis holds of one user's stream now, for operators:
+// nothing is created or changed by reading it.
+type StreamState struct {
+	// Epoch is "" when the user has no stream (never published to, or
+	// expired after history.ttl).
+	Epoch string
+	// Head is the newest seq, Delivered the delivered cursor (what the
+	// user's sessions received, or acknowledged when they ack).
+	Head, Delivered int64
+	// Stored is how many messages are kept; Recent the newest of them,
+	// oldest first.
+	Stored int64
+	Recent []*Envelope
+}
+
+// LiveSession is one WebSocket session that the session registry counts.
+type LiveSession struct {
+	ID     string    // the registry's id
+	NodeID string    // the node holding it
+	Since  time.Time // when it was admitted
+}

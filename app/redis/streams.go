@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/houseview/gateway/app"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // StreamsOptions configure Streams.
@@ -235,3 +237,33 @@ func (s *Streams) restore(batch map[int64]pending) {
 		s.dirty[user] = p
 	}
 }
+
+// Describe reads user's stream as it is, with up to recent of its newest
+// messages, in one round trip; it creates nothing (Read would).
+func (s *Streams) Describe(ctx context.Context, user int64) (app.StreamState, error) {
+	var fields *goredis.SliceCmd
+	var stored *goredis.IntCmd
+	var newest *goredis.StringSliceCmd
+	_, err := s.c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		fields = p.HMGet(ctx, s.c.keys.Stream(user), "epoch", "seq", "cursor")
+		stored = p.LLen(ctx, s.c.keys.Messages(user))
+		newest = p.LRange(ctx, s.c.keys.Messages(user), -describeRecent, -1)
+		return nil
+	})
+	if err != nil {
+		return app.StreamState{}, fmt.Errorf("describe stream of user %d: %w", user, err)
+	}
+	v := fields.Val()
+	text := func(i int) string { s, _ := v[i].(string); return s }
+	num := func(i int) int64 { n, _ := strconv.ParseInt(text(i), 10, 64); return n }
+	st := app.StreamState{Epoch: text(0), Head: num(1), Delivered: num(2), Stored: stored.Val()}
+	for _, m := range newest.Val() {
+		if env, ok := ParseEnvelope(user, m); ok {
+			st.Recent = append(st.Recent, env)
+		}
+	}
+	return st, nil
+}
+
+// describeRecent is how many of the newest messages Describe returns.
+const describeRecent = 20

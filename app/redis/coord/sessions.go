@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,4 +296,40 @@ func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.T
 // operators).
 func (r *SessionRegistry) Count(ctx context.Context, user int64) (int64, error) {
 	return r.rdb.ZCount(ctx, r.keys.Sessions(user), strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
+}
+
+// LiveSessions lists the sessions of user that the registry counts now
+// (those of every node, oldest first): the node holding each and when it
+// was admitted, both read from its id.
+func LiveSessions(ctx context.Context, c *redis.Conn, user int64) ([]app.LiveSession, error) {
+	ids, err := c.Client().ZRangeByScore(ctx, c.Keys().Sessions(user),
+		&goredis.ZRangeBy{Min: strconv.FormatInt(time.Now().UnixMilli(), 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("sessions of user %d: %w", user, err)
+	}
+	slices.Sort(ids)
+	out := make([]app.LiveSession, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, sessionOf(id))
+	}
+	return out, nil
+}
+
+// sessionOf reads a session id: 10 digits of unix seconds and 6 of
+// microseconds (Redis's clock at admission), "-", the node id, "-", a
+// token without "-".
+func sessionOf(id string) app.LiveSession {
+	s := app.LiveSession{ID: id}
+	if len(id) < 17 || id[16] != '-' {
+		return s
+	}
+	sec, err1 := strconv.ParseInt(id[:10], 10, 64)
+	usec, err2 := strconv.ParseInt(id[10:16], 10, 64)
+	if err1 == nil && err2 == nil {
+		s.Since = time.Unix(sec, usec*1000)
+	}
+	if rest := id[17:]; strings.LastIndexByte(rest, '-') > 0 {
+		s.NodeID = rest[:strings.LastIndexByte(rest, '-')]
+	}
+	return s
 }

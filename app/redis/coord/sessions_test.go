@@ -203,3 +203,40 @@ func TestSessionRefreshClosesWhatNoLongerCounts(t *testing.T) {
 		return err == nil && n == 1
 	})
 }
+
+// TestLiveSessions lists a user's counted sessions of two nodes (one whose
+// id has a dash), oldest first, with the node and admission time read
+// from each id; a released one drops out once written.
+func TestLiveSessions(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	c := redis.New(rdb, redis.NewKeys(testenv.RandomName("ls"), db))
+	a := coord.NewSessionRegistry(c, coord.SessionOptions{Limit: 5, NodeID: "gateway-1"})
+	b := coord.NewSessionRegistry(c, coord.SessionOptions{Limit: 5, NodeID: "b"})
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go a.Run(rctx)
+	before := time.Now().Add(-time.Second)
+	first, second := mustAdmit(t, a, 1001), mustAdmit(t, b, 1001)
+	mustAdmit(t, b, 1002)
+	got, err := coord.LiveSessions(ctx, c, 1001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ ID, Node string }
+	var rows []row
+	for _, s := range got {
+		rows = append(rows, row{s.ID, s.NodeID})
+		if s.Since.Before(before) || s.Since.After(time.Now().Add(time.Second)) {
+			t.Errorf("session %s admitted at %v, want about now", s.ID, s.Since)
+		}
+	}
+	if diff := cmp.Diff([]row{{first, "gateway-1"}, {second, "b"}}, rows); diff != "" {
+		t.Errorf("live sessions (-want +got):\n%s", diff)
+	}
+	a.Release(1001, first)
+	eventually(t, "the released session leaves the list", func() bool {
+		got, err := coord.LiveSessions(ctx, c, 1001)
+		return err == nil && len(got) == 1 && got[0].ID == second
+	})
+}
