@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -22,8 +21,7 @@ type MariaDB struct {
 	Port int
 	Dir  string // data directory, socket, error log
 	tb   testing.TB
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	proc *Process
 }
 
 // MustMariaDB initialises a data directory (mariadb-install-db), starts
@@ -52,56 +50,41 @@ func (m *MariaDB) ServerDSN() string { return "root:@tcp(" + m.Addr + ")/" }
 // answers a query.
 func (m *MariaDB) Start() {
 	m.tb.Helper()
-	cmd := exec.Command(binaryPath(m.tb, "mariadbd"), "--no-defaults", "--user="+currentUser(),
-		"--datadir="+filepath.Join(m.Dir, "data"), "--port="+strconv.Itoa(m.Port), "--bind-address=127.0.0.1",
-		"--socket="+filepath.Join(m.Dir, "mysqld.sock"), "--pid-file="+filepath.Join(m.Dir, "mysqld.pid"),
-		"--log-error="+filepath.Join(m.Dir, "error.log"), "--skip-grant-tables", "--skip-log-bin",
+	m.proc = mustStart(m.tb, ProcessOptions{Name: "mariadbd", Path: binaryPath(m.tb, "mariadbd"), Args: []string{
+		"--no-defaults", "--user=" + currentUser(), "--datadir=" + filepath.Join(m.Dir, "data"), "--port=" + strconv.Itoa(m.Port),
+		"--bind-address=127.0.0.1", "--socket=" + filepath.Join(m.Dir, "mysqld.sock"), "--pid-file=" + filepath.Join(m.Dir, "mysqld.pid"),
+		"--log-error=" + filepath.Join(m.Dir, "error.log"), "--skip-grant-tables", "--skip-log-bin",
 		"--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--max-connections=500",
 		// Commits reach the OS at once: they survive the kill of mariadbd,
 		// which is what these tests do (not a machine crash).
-		"--innodb-flush-log-at-trx-commit=2")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		m.tb.Fatalf("testenv: start mariadbd: %v", err)
-	}
-	m.cmd, m.done = cmd, make(chan struct{})
-	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(m.done)
+		"--innodb-flush-log-at-trx-commit=2"}})
 	db, err := sql.Open("mysql", m.ServerDSN()+"?timeout=1s")
 	if err != nil {
 		m.tb.Fatal(err)
 	}
 	defer db.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-m.done:
+	err = waitFor(60*time.Second, func() error {
+		if m.proc.HasExited() {
 			log, _ := os.ReadFile(filepath.Join(m.Dir, "error.log"))
 			m.tb.Fatalf("testenv: mariadbd exited at start; log:\n%s", log)
-		default:
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(m.Dir, "error.log"))
-			m.tb.Fatalf("testenv: mariadbd on %s did not answer within 60s (%v); log:\n%s", m.Addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return db.PingContext(ctx)
+	})
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(m.Dir, "error.log"))
+		m.tb.Fatalf("testenv: mariadbd on %s did not answer within 60s (%v); log:\n%s", m.Addr, err, log)
 	}
 }
 
 // Kill stops the server at once (SIGKILL), as a crash would, and waits for
 // it to exit. Its open connections are reset; new ones are refused.
 func (m *MariaDB) Kill() {
-	if m.cmd == nil {
-		return
+	if m.proc != nil {
+		m.proc.kill()
+		m.proc = nil
 	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
-	m.cmd = nil
 }
 
 // binaryPath finds name on PATH or in /usr/sbin (where Debian puts mariadbd).
@@ -109,16 +92,12 @@ func binaryPath(tb testing.TB, name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if p := filepath.Join("/usr/sbin", name); fileExists(p) {
+	p := filepath.Join("/usr/sbin", name)
+	if _, err := os.Stat(p); err == nil {
 		return p
 	}
 	tb.Fatalf("testenv: %s not found on PATH or in /usr/sbin (install mariadb-server)", name)
 	return ""
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // currentUser is the user mariadbd runs as: itself (root must say so).
