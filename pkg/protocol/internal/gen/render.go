@@ -1,9 +1,11 @@
-// Package render writes the tables of package protocol into the files
-// that repeat them for other readers: docs/protocol.md, the JavaScript
-// client and its types, and the test vectors that hold the JavaScript
-// client to the same decisions as the Go one. Each table sits between two
-// marker lines in its file; everything else in those files is left alone.
-package render
+// Command gen (make protocol) writes the tables of package protocol into
+// the files that repeat them for other readers, under the repository root
+// given as its argument (default the current directory): docs/protocol.md,
+// the JavaScript client and its types, and the test vectors that hold the
+// JavaScript client to the same decisions as the Go one. Each table sits
+// between two marker lines in its file; everything else in those files is
+// left alone.
+package main
 
 import (
 	"encoding/json"
@@ -15,6 +17,17 @@ import (
 
 	"github.com/houseview/gateway/pkg/protocol"
 )
+
+func main() {
+	root := "."
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	if err := Write(root); err != nil {
+		fmt.Fprintln(os.Stderr, "protocol tables:", err)
+		os.Exit(1)
+	}
+}
 
 // Block is a generated part of a file: the text between the line holding
 // Begin and the line holding End.

@@ -1,4 +1,4 @@
-package render_test
+package main
 
 import (
 	"os"
@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/houseview/gateway/pkg/protocol/internal/render"
 )
 
 const root = "../../../.."
@@ -17,7 +15,7 @@ const root = "../../../.."
 // the shared test vectors) disagrees with package protocol.
 func TestGeneratedTablesAreCurrent(t *testing.T) {
 	files := map[string]bool{}
-	for _, b := range render.Blocks {
+	for _, b := range Blocks {
 		files[b.File] = true
 	}
 	for file := range files {
@@ -25,7 +23,7 @@ func TestGeneratedTablesAreCurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := render.Apply(file, string(old))
+		want, err := Apply(file, string(old))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +31,7 @@ func TestGeneratedTablesAreCurrent(t *testing.T) {
 			t.Errorf("%s differs from pkg/protocol: run make protocol (-want +got):\n%s", file, diff)
 		}
 	}
-	for file, text := range render.Files {
+	for file, text := range Files {
 		old, err := os.ReadFile(filepath.Join(root, file))
 		if err != nil {
 			t.Fatal(err)
