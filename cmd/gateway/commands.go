@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/houseview/gateway/app/mysql"
@@ -68,5 +71,127 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	log.Info("database ready", "seeded_houses", n)
+	return nil
+}
+
+//go:generate go run . config reference -o ../../config/reference.yaml
+
+// runConfig runs `gateway config check|print|reference`.
+func runConfig(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("config: no subcommand (check, print or reference)\n%s", usage)
+	}
+	switch args[0] {
+	case "check":
+		return runConfigCheck(ctx, args[1:], getenv, environ, stdout)
+	case "print":
+		fs, path := newFlags("config print", stdout)
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return settings.Schema.Print(stdout, *path, getenv, environ())
+	case "reference":
+		fs := flag.NewFlagSet("config reference", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		out := fs.String("o", "", "write to this file instead of stdout")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *out != "" {
+			return os.WriteFile(*out, settings.Reference(), 0o644)
+		}
+		_, err := stdout.Write(settings.Reference())
+		return err
+	}
+	return fmt.Errorf("config: unknown subcommand %q\n%s", args[0], usage)
+}
+
+// runConfigCheck prints "ok" for a configuration serve accepts, else
+// returns every problem in one error. With -connect it also connects to
+// MySQL and to Redis and returns what fails.
+func runConfigCheck(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
+	fs, path := newFlags("config check", stdout)
+	connect := fs.Bool("connect", false, "also connect to MySQL and to Redis (in its configured mode)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
+	if err != nil {
+		return err
+	}
+	for _, u := range unknown {
+		fmt.Fprintln(stdout, "warning:", u)
+	}
+	if *connect {
+		if err := checkConnections(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintln(stdout, "ok")
+	return err
+}
+
+// checkConnections connects to MySQL and to Redis as serve would.
+func checkConnections(ctx context.Context, cfg *settings.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var errs []error
+	if err := mysql.PingServer(ctx, cfg.MySQL.DSN); err != nil {
+		errs = append(errs, fmt.Errorf("connect: %w", err))
+	}
+	if rdb, err := connectRedis(ctx, cfg.Redis); err != nil {
+		errs = append(errs, fmt.Errorf("connect: %w", err))
+	} else {
+		rdb.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// secretFile is one secret that `gateway secrets init` generates: a file
+// named name holding size random bytes in hex, read by a node through the
+// _FILE variable of key (GATEWAY_JWT_SECRET_FILE=DIR/jwt_secret).
+type secretFile struct {
+	name string
+	key  string
+	size int
+}
+
+// generatedSecrets are the files of `gateway secrets init`.
+var generatedSecrets = []secretFile{
+	{name: "jwt_secret", key: "jwt.secret", size: 32},
+	{name: "api_key", key: "api_key", size: 24},
+}
+
+// runSecrets runs `gateway secrets init -dir DIR`: each secret file absent
+// from DIR is created with fresh random content, mode 0600; an existing one
+// is kept. It prints the files' paths, never their content.
+func runSecrets(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		return fmt.Errorf("usage: gateway secrets init -dir DIR")
+	}
+	fset := flag.NewFlagSet("secrets init", flag.ContinueOnError)
+	fset.SetOutput(stdout)
+	dir := fset.String("dir", "", "directory of the secret files, created if absent (required)")
+	if err := fset.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("secrets init: -dir is required")
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("secrets init: %w", err)
+	}
+	for _, s := range generatedSecrets {
+		path := filepath.Join(*dir, s.name)
+		created, err := config.CreateSecretFile(path, s.size)
+		if err != nil {
+			return fmt.Errorf("secrets init: %w", err)
+		}
+		verb := "kept"
+		if created {
+			verb = "created"
+		}
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, path, settings.Schema.EnvName(s.key)+"_FILE")
+	}
 	return nil
 }

@@ -133,17 +133,13 @@ func MustStartGateway(tb testing.TB, binary string, env []string) *Gateway {
 	return g
 }
 
-// WaitReady polls GET base/readyz until it answers 200 or ctx ends.
-func WaitReady(ctx context.Context, base string) error {
-	return waitReady(ctx, base, nil)
-}
-
-// MustWaitReady is WaitReady within 30 s that fails the test.
+// MustWaitReady polls GET base/readyz until it answers 200, and fails the
+// test after 30 s.
 func MustWaitReady(tb testing.TB, base string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := WaitReady(ctx, base); err != nil {
+	if err := waitReady(ctx, base, nil); err != nil {
 		tb.Fatalf("%s/readyz not 200: %v", base, err)
 	}
 }
