@@ -79,7 +79,6 @@ var (
 	commit  = "unknown"
 )
 
-// runVersion prints the version, the commit and the Go version.
 func runVersion(stdout io.Writer) error {
 	_, err := fmt.Fprintf(stdout, "version: %s\ncommit:  %s\ngo:      %s %s/%s\n",
 		version, buildinfo.Commit(commit), runtime.Version(), runtime.GOOS, runtime.GOARCH)

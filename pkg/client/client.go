@@ -330,7 +330,6 @@ func (c *Client) run(first chan<- error) {
 	}
 }
 
-// outcome is how a session ended.
 type outcome struct {
 	connected  bool          // it got as far as the connected frame
 	code       int           // the close code (protocol.CloseAbnormal: none)
@@ -351,7 +350,6 @@ func (c *Client) decide(r outcome) protocol.Decision {
 		Random: rand.Float64()})
 }
 
-// wait sleeps d before the next attempt.
 func (c *Client) wait(d time.Duration) bool {
 	c.mu.Lock()
 	c.attempt++
@@ -374,7 +372,6 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// url is the handshake URL of the next attempt.
 func (c *Client) url(token string) string {
 	c.mu.Lock()
 	base := c.opts.URLs[c.urlIndex%len(c.opts.URLs)]
@@ -407,7 +404,6 @@ func (c *Client) url(token string) string {
 	return base + "/ws?" + strings.Join(q, "&")
 }
 
-// token returns the token of the next handshake.
 func (c *Client) token(ctx context.Context) (string, error) {
 	if c.opts.TokenFunc != nil {
 		return c.opts.TokenFunc(ctx)

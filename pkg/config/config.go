@@ -90,12 +90,10 @@ func collect(t reflect.Type, prefix string, index []int) []setting {
 	return out
 }
 
-// field returns the setting's field in the struct c points to.
 func (st setting) field(c any) reflect.Value {
 	return reflect.ValueOf(c).Elem().FieldByIndex(st.index)
 }
 
-// fileVariable reports whether the setting may be read from a file.
 func (st setting) fileVariable() bool { return st.tag.Get("secret") == "true" }
 
 // section is the part of the key before its last dot ("" at the top level).
@@ -107,10 +105,8 @@ func (st setting) section() string {
 	return st.key[:i]
 }
 
-// name is the part of the key after its last dot.
 func (st setting) name() string { return st.key[strings.LastIndexByte(st.key, '.')+1:] }
 
-// lookup returns the setting of key.
 func (s *Schema[T]) lookup(key string) (setting, bool) {
 	i := slices.IndexFunc(s.settings, func(st setting) bool { return st.key == key })
 	if i < 0 {
@@ -124,7 +120,6 @@ func (s *Schema[T]) EnvName(key string) string {
 	return s.prefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
-// fileEnv is the variable naming a file that holds the value of key.
 func (s *Schema[T]) fileEnv(key string) string { return s.EnvName(key) + "_FILE" }
 
 // Keys returns every key, sorted.

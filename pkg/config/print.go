@@ -106,7 +106,6 @@ func redactURL(raw string) string {
 	return strings.ReplaceAll(u.String(), "REDACTED", Redacted)
 }
 
-// referenceWidth is where the comments of the reference file wrap.
 const referenceWidth = 78
 
 // Reference is the reference YAML file: header, then every setting with

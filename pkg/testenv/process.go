@@ -83,7 +83,6 @@ func StartProcess(opts ProcessOptions) (*Process, error) {
 	return p, nil
 }
 
-// mustStart is StartProcess that fails the test.
 func mustStart(tb testing.TB, opts ProcessOptions) *Process {
 	tb.Helper()
 	p, err := StartProcess(opts)
@@ -102,7 +101,6 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 // Kill sends SIGKILL; it returns an error once the process has exited.
 func (p *Process) Kill() error { return p.cmd.Process.Kill() }
 
-// kill kills the process and waits until it exited.
 func (p *Process) kill() {
 	_ = p.Kill()
 	<-p.exited

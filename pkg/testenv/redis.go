@@ -402,7 +402,6 @@ const AnyRedisDB = 0
 // 0 holds the claims).
 const redisDBs = 15
 
-// claimKey is the key in DB 0 whose owner holds logical database db.
 func claimKey(db int) string { return fmt.Sprintf("testenv:claim:db:%d", db) }
 
 // RedisClaim is a logical Redis database held through its claim key
