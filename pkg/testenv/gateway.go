@@ -38,7 +38,6 @@ type Gateway struct {
 	// the start when the ports were given, else once WaitReady returned nil.
 	HTTPURL  string
 	GRPCAddr string
-	addrs    chan [2]string
 }
 
 // StartGateway starts `gateway serve` as opts say; WaitReady waits until it
@@ -47,18 +46,14 @@ func StartGateway(opts GatewayOptions) (*Gateway, error) {
 	if opts.Name == "" {
 		opts.Name = "gateway"
 	}
-	g := &Gateway{addrs: make(chan [2]string, 1)}
+	g := &Gateway{}
 	env := opts.Env
-	var lines func([]byte)
 	if opts.HTTPPort != 0 && opts.GRPCPort != 0 {
 		httpAddr, grpcAddr := "127.0.0.1:"+strconv.Itoa(opts.HTTPPort), "127.0.0.1:"+strconv.Itoa(opts.GRPCPort)
 		env = append(env[:len(env):len(env)], "GATEWAY_HTTP_ADDR="+httpAddr, "GATEWAY_GRPC_ADDR="+grpcAddr)
 		g.HTTPURL, g.GRPCAddr = "http://"+httpAddr, grpcAddr
-	} else {
-		lines = g.watchListening()
 	}
-	p, err := StartProcess(ProcessOptions{Name: opts.Name, Path: opts.Binary, Args: []string{"serve"}, Env: env,
-		LogFile: opts.LogFile, Lines: lines})
+	p, err := StartProcess(ProcessOptions{Name: opts.Name, Path: opts.Binary, Args: []string{"serve"}, Env: env, LogFile: opts.LogFile})
 	if err != nil {
 		return nil, err
 	}
@@ -66,37 +61,20 @@ func StartGateway(opts GatewayOptions) (*Gateway, error) {
 	return g, nil
 }
 
-// watchListening returns a line handler that finds the addresses in the
-// node's "gateway listening" log line.
-func (g *Gateway) watchListening() func([]byte) {
-	found := false
-	return func(line []byte) {
-		if found {
-			return
-		}
-		var rec struct {
-			Msg      string `json:"msg"`
-			HTTPAddr string `json:"http_addr"`
-			GRPCAddr string `json:"grpc_addr"`
-		}
-		if json.Unmarshal(line, &rec) == nil && rec.Msg == "gateway listening" {
-			found = true
-			g.addrs <- [2]string{rec.HTTPAddr, rec.GRPCAddr}
-		}
-	}
-}
-
 // WaitReady waits until the node listens and GET /readyz answers 200. It
 // fails when the node exits first or ctx ends, with the end of its log.
 func (g *Gateway) WaitReady(ctx context.Context) error {
-	if g.HTTPURL == "" {
+	for g.HTTPURL == "" {
+		if httpAddr, grpcAddr, ok := listening(g.Logs()); ok {
+			g.HTTPURL, g.GRPCAddr = "http://"+httpAddr, grpcAddr
+			break
+		}
 		select {
-		case a := <-g.addrs:
-			g.HTTPURL, g.GRPCAddr = "http://"+a[0], a[1]
 		case <-g.Exited():
 			return fmt.Errorf("%s exited before listening (%v):\n%s", g.Name, g.Err(), g.LogTail(4000))
 		case <-ctx.Done():
 			return fmt.Errorf("%s did not listen: %w\n%s", g.Name, context.Cause(ctx), g.LogTail(4000))
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	if err := waitReady(ctx, g.HTTPURL, g.Exited()); err != nil {
@@ -106,6 +84,22 @@ func (g *Gateway) WaitReady(ctx context.Context) error {
 		return fmt.Errorf("%s not ready: %w\n%s", g.Name, err, g.LogTail(4000))
 	}
 	return nil
+}
+
+// listening returns the addresses of the node's "gateway listening" log
+// line, if log has it.
+func listening(log string) (httpAddr, grpcAddr string, ok bool) {
+	for line := range strings.Lines(log) {
+		var rec struct {
+			Msg      string `json:"msg"`
+			HTTPAddr string `json:"http_addr"`
+			GRPCAddr string `json:"grpc_addr"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "gateway listening" {
+			return rec.HTTPAddr, rec.GRPCAddr, true
+		}
+	}
+	return "", "", false
 }
 
 // MustWaitReady polls GET base/readyz until it answers 200, and fails the

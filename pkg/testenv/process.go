@@ -24,9 +24,7 @@ type ProcessOptions struct {
 	LogFile string
 	// Stdout, when set, receives the process's stdout instead of the log.
 	Stdout io.Writer
-	// Lines, when set, sees each line of the process's stdout as well.
-	Lines func(line []byte)
-	Dir   string // its working directory ("": this process's)
+	Dir    string // its working directory ("": this process's)
 }
 
 // Process is a running child process. It gets SIGKILL when the thread
@@ -59,9 +57,6 @@ func StartProcess(opts ProcessOptions) (*Process, error) {
 	stdout := log
 	if opts.Stdout != nil {
 		stdout = opts.Stdout
-	}
-	if opts.Lines != nil {
-		stdout = &lineWriter{next: stdout, line: opts.Lines}
 	}
 	p.cmd = exec.Command(opts.Path, opts.Args...)
 	p.cmd.Env, p.cmd.Dir = opts.Env, opts.Dir
@@ -197,32 +192,4 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// lineWriter passes everything written on to next and hands each complete
-// line (without its newline) to line. One writer at a time, as exec.Cmd's
-// copying goroutine is.
-type lineWriter struct {
-	next    io.Writer
-	line    func([]byte)
-	partial []byte // the start of a line whose newline has not come yet
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	rest := p
-	for {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			break
-		}
-		if len(w.partial) > 0 {
-			w.line(append(w.partial, rest[:i]...))
-			w.partial = w.partial[:0]
-		} else {
-			w.line(rest[:i])
-		}
-		rest = rest[i+1:]
-	}
-	w.partial = append(w.partial, rest...)
-	return w.next.Write(p)
 }
