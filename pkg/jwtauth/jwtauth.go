@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,30 +112,26 @@ func NewVerifier(secret []byte, now func() time.Time) *Verifier {
 // New returns a Verifier for opts.
 func New(opts Options) (*Verifier, error) {
 	v := &Verifier{secret: opts.Secret, byID: map[string]Key{}}
-	methods := map[string]bool{}
+	var valid []string // the algorithms of the secret and keys
 	if len(opts.Secret) > 0 {
-		methods[jwt.SigningMethodHS256.Alg()] = true
+		valid = append(valid, jwt.SigningMethodHS256.Alg())
 	}
 	for _, k := range opts.Keys {
 		alg, err := algOf(k)
 		if err != nil {
 			return nil, err
 		}
-		methods[alg] = true
+		if !slices.Contains(valid, alg) {
+			valid = append(valid, alg)
+		}
 		if k.ID == "" {
 			v.anon = append(v.anon, k)
 		} else {
 			v.byID[k.ID] = k
 		}
 	}
-	if len(methods) == 0 {
+	if len(valid) == 0 {
 		return nil, errors.New("jwtauth: no secret and no public key to verify tokens with")
-	}
-	var valid []string
-	for _, m := range []string{"HS256", "RS256", "ES256"} {
-		if methods[m] {
-			valid = append(valid, m)
-		}
 	}
 	popts := []jwt.ParserOption{jwt.WithValidMethods(valid), jwt.WithExpirationRequired(), jwt.WithLeeway(Leeway)}
 	if opts.Issuer != "" {
