@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,79 +71,6 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	log.Info("database ready", "seeded_houses", n)
 	return nil
-}
-
-//go:generate go run . config reference -o ../../config/reference.yaml
-
-// runConfig runs `gateway config check|print|reference`.
-func runConfig(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("config: no subcommand (check, print or reference)\n%s", usage)
-	}
-	switch args[0] {
-	case "check":
-		return runConfigCheck(ctx, args[1:], getenv, environ, stdout)
-	case "print":
-		fs, path := newFlags("config print", stdout)
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		return settings.Schema.Print(stdout, *path, getenv, environ())
-	case "reference":
-		fs := flag.NewFlagSet("config reference", flag.ContinueOnError)
-		fs.SetOutput(stdout)
-		out := fs.String("o", "", "write to this file instead of stdout")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if *out != "" {
-			return os.WriteFile(*out, settings.Reference(), 0o644)
-		}
-		_, err := stdout.Write(settings.Reference())
-		return err
-	}
-	return fmt.Errorf("config: unknown subcommand %q\n%s", args[0], usage)
-}
-
-// runConfigCheck prints "ok" for a configuration serve accepts, else
-// returns every problem in one error. With -connect it also connects to
-// MySQL and to Redis and returns what fails.
-func runConfigCheck(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
-	fs, path := newFlags("config check", stdout)
-	connect := fs.Bool("connect", false, "also connect to MySQL and to Redis (in its configured mode)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
-	if err != nil {
-		return err
-	}
-	for _, u := range unknown {
-		fmt.Fprintln(stdout, "warning:", u)
-	}
-	if *connect {
-		if err := checkConnections(ctx, cfg); err != nil {
-			return err
-		}
-	}
-	_, err = fmt.Fprintln(stdout, "ok")
-	return err
-}
-
-// checkConnections connects to MySQL and to Redis as serve would.
-func checkConnections(ctx context.Context, cfg *settings.Config) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var errs []error
-	if err := mysql.PingServer(ctx, cfg.MySQL.DSN); err != nil {
-		errs = append(errs, fmt.Errorf("connect: %w", err))
-	}
-	if rdb, err := connectRedis(ctx, cfg.Redis); err != nil {
-		errs = append(errs, fmt.Errorf("connect: %w", err))
-	} else {
-		rdb.Close()
-	}
-	return errors.Join(errs...)
 }
 
 // secretFile is one secret that `gateway secrets init` generates: a file

@@ -9,11 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	_ "time/tzdata" // zone database inside the binary (containers lack one)
-
-	"github.com/houseview/gateway/pkg/buildinfo"
 )
 
 func main() {
@@ -69,18 +66,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
-}
-
-// The build's version and commit, set by the Makefile and the Dockerfile:
-//
-//	go build -ldflags "-X main.version=v1.2.0 -X main.commit=$(git rev-parse HEAD)"
-var (
-	version = "dev"
-	commit  = "unknown"
-)
-
-func runVersion(stdout io.Writer) error {
-	_, err := fmt.Fprintf(stdout, "version: %s\ncommit:  %s\ngo:      %s %s/%s\n",
-		version, buildinfo.Commit(commit), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return err
 }

@@ -60,6 +60,7 @@ const (
 	stages
 )
 
+// add adds components to stage s.
 func (n *node) add(s stage, cs ...lifecycle.Component) { n.parts[s] = append(n.parts[s], cs...) }
 
 // components are the node's components in the order serve starts them.

@@ -102,6 +102,28 @@ func listening(log string) (httpAddr, grpcAddr string, ok bool) {
 	return "", "", false
 }
 
+// MustStartGateway starts `gateway serve` of binary with env, keeping its
+// log in memory, and waits until it is ready (within 90 s: a cold start on
+// a busy machine migrates the database first). The node is killed when the
+// test ends.
+func MustStartGateway(tb testing.TB, binary string, env []string) *Gateway {
+	tb.Helper()
+	g, err := StartGateway(GatewayOptions{Binary: binary, Env: env})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = g.Kill() // an error once it exited
+		<-g.Exited()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := g.WaitReady(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return g
+}
+
 // MustWaitReady polls GET base/readyz until it answers 200, and fails the
 // test after 30 s.
 func MustWaitReady(tb testing.TB, base string) {

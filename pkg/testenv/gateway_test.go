@@ -20,20 +20,11 @@ func fakeEnv(mode string) []string {
 	return []string{"PATH=" + os.Getenv("PATH"), fakeGatewayEnv + "=" + mode}
 }
 
-// TestStartGatewayReadsTheListeningLine: the addresses come from the
+// TestMustStartGatewayReadsTheListeningLine: the addresses come from the
 // node's log line, readiness waits through 503s, SIGTERM stops the node and
 // the log is kept in memory.
-func TestStartGatewayReadsTheListeningLine(t *testing.T) {
-	g, err := StartGateway(GatewayOptions{Binary: fakeGatewayBinary(t), Env: fakeEnv("serve")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Kill(); <-g.Exited() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := g.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+func TestMustStartGatewayReadsTheListeningLine(t *testing.T) {
+	g := MustStartGateway(t, fakeGatewayBinary(t), fakeEnv("serve"))
 	if g.GRPCAddr != "127.0.0.1:1" || !strings.HasPrefix(g.HTTPURL, "http://127.0.0.1:") {
 		t.Fatalf("addresses %q %q", g.HTTPURL, g.GRPCAddr)
 	}
@@ -43,7 +34,7 @@ func TestStartGatewayReadsTheListeningLine(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Errorf("readyz after WaitReady: %d", resp.StatusCode)
+		t.Errorf("readyz after MustStartGateway: %d", resp.StatusCode)
 	}
 	if err := g.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

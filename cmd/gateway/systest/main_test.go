@@ -5,11 +5,9 @@
 package systest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/houseview/gateway/pkg/testenv"
 )
@@ -55,25 +53,5 @@ func procEnv(tb testing.TB, extra ...string) []string {
 // the node is killed when the test ends.
 func MustStart(tb testing.TB, env []string) *testenv.Gateway {
 	tb.Helper()
-	return mustStartBinary(tb, binary, env)
-}
-
-// mustStartBinary is MustStart of another gateway binary. The start may
-// take long: a cold start on a busy machine migrates the database first.
-func mustStartBinary(tb testing.TB, bin string, env []string) *testenv.Gateway {
-	tb.Helper()
-	g, err := testenv.StartGateway(testenv.GatewayOptions{Binary: bin, Env: env})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = g.Kill() // an error once it exited
-		<-g.Exited()
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	if err := g.WaitReady(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return g
+	return testenv.MustStartGateway(tb, binary, env)
 }

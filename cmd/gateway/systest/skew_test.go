@@ -32,8 +32,8 @@ func TestClockSkewRemindersAndPresence(t *testing.T) {
 	bin := skewedGateway(t)
 	const ttl = 8 * time.Second
 	env := sharedEnv(t, "GATEWAY_REMINDER_LEADS=2s", "GATEWAY_PRESENCE_HEARTBEAT=300ms", fmt.Sprintf("GATEWAY_PRESENCE_TTL=%s", ttl))
-	fast := mustStartBinary(t, bin, append(withNode(env, "fast"), "GATEWAY_TEST_CLOCK_SKEW=2s"))
-	slow := mustStartBinary(t, bin, append(withNode(env, "slow"), "GATEWAY_TEST_CLOCK_SKEW=-2s"))
+	fast := testenv.MustStartGateway(t, bin, append(withNode(env, "fast"), "GATEWAY_TEST_CLOCK_SKEW=2s"))
+	slow := testenv.MustStartGateway(t, bin, append(withNode(env, "slow"), "GATEWAY_TEST_CLOCK_SKEW=-2s"))
 	tenantA := wsDial(t, fast.HTTPURL, "user_id=1001")
 	tenantB := wsDial(t, slow.HTTPURL, "user_id=1002")
 	landlord := wsDial(t, fast.HTTPURL, "user_id=2001")
