@@ -10,15 +10,8 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
-	"github.com/houseview/gateway/app/httpapi"
-	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
-	"github.com/houseview/gateway/app/reminder"
-	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
-	"github.com/houseview/gateway/app/ws"
-	"github.com/houseview/gateway/pkg/config"
-	"github.com/houseview/gateway/pkg/protocol"
 )
 
 // Config is a node's configuration: the defaults, then the YAML file given
@@ -227,68 +220,3 @@ type LimitsConfig struct {
 	RemindersPerMinute    int    `key:"reminders_per_minute" min:"0" max:"1000000" doc:"Reminders one user may send per minute (POST .../remind, gRPC RemindReservation): each lands in the other party's stored history."`
 	ClientFramesPerSecond int    `key:"client_frames_per_second" min:"0" max:"100000" doc:"Costly frames (pings, refreshes, invalid ones; not acks of delivered messages) one WebSocket session may send per second, in bursts of as many. One over it is dropped and answered with an error frame saying when to retry; another burst's worth before then closes the session with 4029."`
 }
-
-// Defaults is the default of every setting. A default that a package owns
-// is its constant, so that each is written once.
-func Defaults() Config {
-	ms := func(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-	return Config{
-		HTTP: HTTPConfig{Addr: ":8080", MaxBodyBytes: httpapi.DefaultMaxBodyBytes, MaxHeaderBytes: 32 << 10,
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
-		GRPC: GRPCConfig{Addr: ":9000", MaxRecvMsgBytes: 1 << 20, KeepaliveMinTime: 10 * time.Second,
-			KeepaliveTime: 2 * time.Minute, KeepaliveTimeout: 20 * time.Second},
-		MySQL: MySQLConfig{DSN: "root:@tcp(127.0.0.1:3306)/house_gateway?charset=utf8mb4&parseTime=true&loc=UTC", SeedDemo: true},
-		Redis: RedisConfig{Mode: redis.ModeStandalone, Addr: "127.0.0.1:6379", Namespace: "gw",
-			PublishBatchWait: 500 * time.Microsecond},
-		Timezone: reservation.DefaultLocation(),
-		Shutdown: ShutdownConfig{Timeout: 20 * time.Second},
-		Log:      LogConfig{Format: "text", Level: "info"},
-		History:  HistoryConfig{Size: redis.DefaultHistorySize, TTL: redis.DefaultHistoryTTL},
-		WS: WSConfig{MaxMessageBytes: ws.DefaultMaxMessageSize, BufferSize: ws.DefaultBufferSize,
-			PingPeriod: ws.DefaultPingPeriod, PongWait: ws.DefaultPongWait, WriteWait: ws.DefaultWriteWait,
-			SlowTimeout: ws.DefaultSlowTimeout, DrainWindow: 10 * time.Second,
-			ReconnectBase: ms(protocol.DefaultReconnect.BaseMS), ReconnectMax: ms(protocol.DefaultReconnect.MaxMS)},
-		Presence: PresenceConfig{Heartbeat: redis.DefaultHeartbeat, TTL: redis.DefaultPresenceTTL},
-		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch},
-		API:      APIConfig{Enabled: true},
-		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
-			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5}},
-		Reservation: ReservationConfig{CancelGrace: reservation.DefaultCancelGrace},
-		Reminder: ReminderConfig{Leads: []time.Duration{24 * time.Hour, time.Hour}, Queue: reminder.DefaultQueue,
-			MaxRetry: reminder.DefaultMaxRetry, Retention: reminder.DefaultRetention},
-		Webhook: WebhookConfig{Grace: webhook.DefaultGrace, Types: webhook.DefaultTypes(), Queue: webhook.DefaultQueue,
-			MaxRetry: webhook.DefaultMaxRetry, Backoff: webhook.DefaultBackoff, Timeout: webhook.DefaultTimeout,
-			Retention: webhook.DefaultRetention},
-		UI:      UIConfig{Enabled: true, Username: "admin"},
-		Runtime: RuntimeConfig{GCPercent: 100, ReleaseIdleMemory: true},
-		Limits: LimitsConfig{SessionsPerUser: protocol.DefaultSessionsPerUser, SessionPolicy: redis.SessionPolicyCloseOldest,
-			ReservationsPerMinute: 10, RemindersPerMinute: 10, ClientFramesPerSecond: protocol.DefaultFrameRate},
-	}
-}
-
-// Schema is the settings of Config.
-var Schema = config.New("GATEWAY_", Defaults, (*Config).validate)
-
-// Load reads the file at path (none when "") and the environment through
-// getenv over the defaults, and validates the result.
-func Load(path string, getenv func(string) string) (*Config, error) {
-	l, err := Schema.Load(path, getenv)
-	return l.Config, err
-}
-
-const referenceHeader = `# Every configuration key of ` + "`gateway serve`" + `, with its default.
-# Generated from the declarations in cmd/gateway/settings by
-#   go run ./cmd/gateway config reference > config/reference.yaml
-# (or go generate ./cmd/gateway): edit those, not this file.
-#
-# Each key can be overridden by an environment variable: GATEWAY_ + the key
-# in upper case with dots turned into underscores (redis.db -> GATEWAY_REDIS_DB).
-# The secrets can also be read from a file named by GATEWAY_<NAME>_FILE.
-# Order of precedence: environment > this file (-config) > built-in default.
-# A bad value stops start-up with a message naming the key and its variable;
-# gateway config check lists every one.
-`
-
-// Reference is config/reference.yaml: every setting with its description,
-// variables, rules and default.
-func Reference() []byte { return Schema.Reference(referenceHeader) }
