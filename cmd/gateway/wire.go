@@ -109,7 +109,7 @@ func (n *node) webhookPublishers(pub *redis.Publisher, tasks *asynq.Client) (res
 
 // trimMemory gives idle memory back to the OS when the node goes quiet.
 func (n *node) trimMemory(ctx context.Context) {
-	memtrim.Run(ctx, memtrim.Options{}, func(before, after uint64) {
+	memtrim.Run(ctx, 0, func(before, after uint64) {
 		n.log.Debug("gave idle memory back", "heap_held_mib_before", before>>20, "heap_held_mib_after", after>>20)
 	})
 }

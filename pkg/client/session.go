@@ -24,7 +24,6 @@ type frame struct {
 	Detail json.RawMessage `json:"detail"`
 }
 
-// info is what a connected or reset frame said.
 func (f *frame) info() ConnectedInfo {
 	return ConnectedInfo{NodeID: f.NodeID, UserID: f.UserID, Epoch: f.Epoch, LastSeq: f.LastSeq, HeadSeq: f.HeadSeq,
 		Truncated: f.Truncated, Reset: f.Reset, Exp: f.Exp, HeartbeatMS: f.HeartbeatMS, Reconnect: f.Reconnect}
@@ -205,7 +204,6 @@ const (
 	writeWait           = 10 * time.Second
 )
 
-// alive records that the peer just spoke.
 func (s *liveSession) alive() {
 	s.lastRead.Store(time.Now().UnixNano())
 	s.pinged.Store(false)
@@ -268,7 +266,6 @@ func (s *liveSession) connected(info ConnectedInfo) {
 	s.scheduleRefresh(info.Exp)
 }
 
-// reset follows the stream's new epoch from a reset frame.
 func (s *liveSession) reset(info ConnectedInfo) {
 	c := s.c
 	c.mu.Lock()
@@ -315,7 +312,6 @@ func (s *liveSession) deliver(n *Notification) bool {
 	return true
 }
 
-// save stores the position when a Store is set.
 func (s *liveSession) save() {
 	c := s.c
 	if c.opts.Store == nil {
@@ -402,7 +398,6 @@ func (s *liveSession) refreshNow() {
 	_ = s.write(mustJSON(protocol.Refresh{Action: protocol.ActionRefresh, Token: tok}))
 }
 
-// refreshed takes the session's new expiry from a refreshed frame.
 func (s *liveSession) refreshed(exp int64) {
 	s.rmu.Lock()
 	s.refreshing = ""
@@ -444,7 +439,6 @@ func (s *liveSession) write(b []byte) error {
 	return s.conn.WriteMessage(websocket.TextMessage, b)
 }
 
-// end stops the session's timers and closes the connection.
 func (s *liveSession) end() {
 	s.rmu.Lock()
 	refresh := s.refresh

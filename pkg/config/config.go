@@ -90,12 +90,10 @@ func collect(t reflect.Type, prefix string, index []int) []setting {
 	return out
 }
 
-// field returns the setting's field in the struct c points to.
 func (st setting) field(c any) reflect.Value {
 	return reflect.ValueOf(c).Elem().FieldByIndex(st.index)
 }
 
-// fileVariable reports whether the setting may be read from a file.
 func (st setting) fileVariable() bool { return st.tag.Get("secret") == "true" }
 
 // section is the part of the key before its last dot ("" at the top level).
@@ -107,10 +105,8 @@ func (st setting) section() string {
 	return st.key[:i]
 }
 
-// name is the part of the key after its last dot.
 func (st setting) name() string { return st.key[strings.LastIndexByte(st.key, '.')+1:] }
 
-// lookup returns the setting of key.
 func (s *Schema[T]) lookup(key string) (setting, bool) {
 	i := slices.IndexFunc(s.settings, func(st setting) bool { return st.key == key })
 	if i < 0 {
@@ -124,7 +120,6 @@ func (s *Schema[T]) EnvName(key string) string {
 	return s.prefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
-// fileEnv is the variable naming a file that holds the value of key.
 func (s *Schema[T]) fileEnv(key string) string { return s.EnvName(key) + "_FILE" }
 
 // Keys returns every key, sorted.
@@ -159,4 +154,33 @@ func (s *Schema[T]) DefaultTexts() map[string]string {
 		texts[st.key] = format(st.field(&d))
 	}
 	return texts
+}
+
+// Problems collects what is wrong with a configuration.
+type Problems struct {
+	errs   []error
+	failed map[string]bool // keys with a problem
+	env    func(key string) string
+}
+
+// Add records a problem with key's value, naming key and its variable.
+func (p *Problems) Add(key, format string, args ...any) {
+	p.addAt(key, p.env(key), format, args...)
+}
+
+// addAt records a problem with key's value read from the variable env.
+func (p *Problems) addAt(key, env, format string, args ...any) {
+	p.failed[key] = true
+	p.errs = append(p.errs, fmt.Errorf("config %s (%s): %s", key, env, fmt.Sprintf(format, args...)))
+}
+
+// OK reports whether none of keys has a problem yet: rules about several
+// keys are only checked on values that parsed.
+func (p *Problems) OK(keys ...string) bool {
+	for _, k := range keys {
+		if p.failed[k] {
+			return false
+		}
+	}
+	return true
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 )
 
-// parser reads text as a value of a setting's type, or says what is wrong.
 type parser func(st setting, text string) (reflect.Value, []string)
 
 // parsers are the types read otherwise than by their kind.
@@ -51,7 +50,6 @@ var parsers = map[reflect.Type]parser{
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
-// parsable reports whether parse reads values of t.
 func parsable(t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.String, reflect.Int, reflect.Int64, reflect.Bool:
@@ -157,7 +155,6 @@ func (st setting) rangeText() string {
 	return ""
 }
 
-// intTag reads the integer tag name (min, max).
 func (st setting) intTag(name string) (int64, bool) {
 	v, ok := st.tag.Lookup(name)
 	if !ok {

@@ -42,10 +42,7 @@ func StopAll(ctx context.Context, cs []Component) error {
 	return errors.Join(errs...)
 }
 
-// hooks is a component made of two functions.
 type hooks struct{ start, stop func(context.Context) error }
-
-var _ Component = hooks{}
 
 func (h hooks) Start(ctx context.Context) error { return h.start(ctx) }
 func (h hooks) Stop(ctx context.Context) error  { return h.stop(ctx) }
@@ -71,8 +68,6 @@ type loop struct {
 	done   chan struct{}
 }
 
-var _ Component = (*loop)(nil)
-
 // Loop is the component that runs run in the background, with a context
 // that only Stop cancels.
 func Loop(run func(context.Context)) Component { return &loop{run: run} }
@@ -95,8 +90,6 @@ func (l *loop) Stop(context.Context) error {
 
 // together is components started in order and stopped at once.
 type together []Component
-
-var _ Component = together{}
 
 // Together is the component that starts cs in order and stops them at
 // once, within one deadline: servers finishing their work side by side.

@@ -12,34 +12,16 @@ import (
 	"time"
 )
 
-// Options tune Run. Zero values take the defaults.
-type Options struct {
-	// Interval is how often the heap is looked at (default 2 s).
-	Interval time.Duration
-	// QuietRate is the allocation rate, in bytes per second, under which
-	// the process counts as quiet (default 2 MiB/s).
-	QuietRate float64
-	// Slack is how much the memory held for the heap may grow over what it
-	// held after the last trim before a quiet process gives it back
-	// (default 25% plus 8 MiB).
-	Slack func(held uint64) uint64
-}
-
-// Run looks at the heap every Interval until ctx ends. When the process is
-// quiet and the memory the heap holds grew by more than Slack since the
-// last trim (or the start), it collects and gives the free pages back to
-// the OS (debug.FreeOSMemory). It reports each trim to onTrim (may be nil).
-func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
-	if opts.Interval <= 0 {
-		opts.Interval = 2 * time.Second
+// Run looks at the heap every interval (2 s when 0) until ctx ends. When
+// the process is quiet (it allocates under 2 MiB/s) and the memory the heap
+// holds grew by more than a quarter plus 8 MiB since the last trim (or the
+// start), it collects and gives the free pages back to the OS
+// (debug.FreeOSMemory). It reports each trim to onTrim (may be nil).
+func Run(ctx context.Context, interval time.Duration, onTrim func(before, after uint64)) {
+	if interval <= 0 {
+		interval = 2 * time.Second
 	}
-	if opts.QuietRate <= 0 {
-		opts.QuietRate = 2 << 20
-	}
-	if opts.Slack == nil {
-		opts.Slack = func(held uint64) uint64 { return held/4 + 8<<20 }
-	}
-	t := time.NewTicker(opts.Interval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	prev := read()
 	base := prev.held // what the heap held after the last trim
@@ -50,10 +32,10 @@ func Run(ctx context.Context, opts Options, onTrim func(before, after uint64)) {
 		case <-t.C:
 		}
 		now := read()
-		rate := float64(now.allocs-prev.allocs) / opts.Interval.Seconds()
+		rate := float64(now.allocs-prev.allocs) / interval.Seconds()
 		prev = now
 		base = min(base, now.held) // the scavenger gave some back
-		if rate < opts.QuietRate && now.held > base+opts.Slack(base) {
+		if rate < 2<<20 && now.held > base+base/4+8<<20 {
 			debug.FreeOSMemory()
 			prev = read()
 			base = prev.held

@@ -17,7 +17,7 @@ func TestTrimsAfterABurst(t *testing.T) {
 	trims := make(chan [2]uint64, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	go memtrim.Run(ctx, memtrim.Options{Interval: 50 * time.Millisecond}, func(before, after uint64) {
+	go memtrim.Run(ctx, 50*time.Millisecond, func(before, after uint64) {
 		select {
 		case trims <- [2]uint64{before, after}:
 		default:

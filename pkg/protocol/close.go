@@ -1,6 +1,8 @@
 package protocol
 
-import "time"
+import (
+	"time"
+)
 
 // Close codes the server sends, and 1006, which a client sees when a
 // connection breaks without a close frame.
@@ -179,4 +181,83 @@ func Backoff(r Reconnect, attempt int, random float64) time.Duration {
 
 func jittered(d time.Duration, jitter, random float64) time.Duration {
 	return time.Duration(float64(d) * (1 - jitter*random)).Round(time.Millisecond)
+}
+
+// Defaults of the limits a client meets (each is a setting of the gateway;
+// docs/configuration.md names them).
+const (
+	// DefaultFrameRate is limits.client_frames_per_second: the costly
+	// frames (FrameCosts) a session may send per second, in bursts of as
+	// many.
+	DefaultFrameRate = 20
+	// DefaultMaxFrameBytes is ws.max_message_bytes: the largest client
+	// frame (a refresh frame carries a token: an RS256 one is 0.5-1 KB).
+	DefaultMaxFrameBytes = 4096
+	// DefaultSessionsPerUser is limits.sessions_per_user.
+	DefaultSessionsPerUser = 10
+)
+
+// LimitFrames is the Limit of an error frame that refused a frame over the
+// frame rate.
+const LimitFrames = "frames"
+
+// FrameCost says what a client frame costs against the frame rate.
+type FrameCost struct {
+	Frame string // the frame, as docs/protocol.md names it
+	Free  bool   // never counted
+	Note  string // when it is sent and what the server does
+}
+
+// FrameCosts are every client frame and whether the frame rate counts it.
+// A frame over the rate is not handled: it is answered with an error frame
+// (code resource_exhausted, limit "frames", retry_after_ms) and dropped;
+// a session that sends another DefaultFrameRate counted frames before
+// retry_after_ms passed is closed with 4029.
+var FrameCosts = []FrameCost{
+	{"`ack` that raises the session's acknowledged seq (at most the last seq sent)", true,
+		"ack every message or batch them: only the highest ack matters"},
+	{"`refresh` with the token the session already has, the first time", true,
+		"answered `refreshed` with the unchanged `exp`"},
+	{"`refresh` with a new token, or the session's own again", false,
+		"verified; answered `refreshed` (never with an earlier `exp`) or an error frame"},
+	{"`ping`", false, "answered `pong`"},
+	{"`ack` that raises nothing (repeated, lower, of another epoch) or of a seq never sent", false,
+		"ignored, or an error frame for a seq never sent"},
+	{"a frame that is not JSON, an unknown action, a binary frame", false, "an error frame"},
+}
+
+// The token refresh rule, the same in every client. A session in jwt mode
+// ends at its token's exp (close 4001) unless the client sends a fresh
+// token of the same user in a refresh frame before then.
+//
+//   - Refresh once RefreshDelay has passed since the session learnt its exp
+//     (from connected or refreshed): halfway through what is left, or
+//     RefreshLead before exp when that is later. Never earlier.
+//   - Send each token once. When the token source hands back the token the
+//     session already has (a caching source), do not send it: ask again
+//     after RefreshDelay from then, which halves what is left each time,
+//     and give up when less than MinRefreshLeft remains (the session then
+//     ends with 4001 and the client reconnects at once with a new token).
+//   - A refresh that does not extend the session is answered with the
+//     unchanged exp; the client follows that exp by the same rule.
+const (
+	// RefreshLead is how long before exp a client with a long-lived token
+	// refreshes it.
+	RefreshLead = 30 * time.Second
+	// MinRefreshLeft: with less than this left, a client does not refresh.
+	MinRefreshLeft = time.Second
+)
+
+// RefreshDelay returns how long after now a client refreshes a session
+// whose token expires at exp, by the rule above with lead (RefreshLead
+// when 0); ok is false when less than MinRefreshLeft is left.
+func RefreshDelay(now, exp time.Time, lead time.Duration) (d time.Duration, ok bool) {
+	if lead <= 0 {
+		lead = RefreshLead
+	}
+	left := exp.Sub(now)
+	if left < MinRefreshLeft {
+		return 0, false
+	}
+	return left - min(lead, left/2), true
 }

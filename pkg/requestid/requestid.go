@@ -1,14 +1,14 @@
 // Package requestid carries a request id through a context and into log
 // records: transports take a sane id from the caller (or make one), put it
-// in the context with NewContext, and a logger whose handler is wrapped by
-// NewHandler adds it as "request_id" to every record logged with that
-// context.
+// in the context with NewContext, and a logger wrapped by Logger adds it as
+// "request_id" to every record logged with that context.
 package requestid
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 )
 
 // Header is the HTTP header (and, lower-cased, the gRPC metadata key) of
@@ -64,3 +64,36 @@ func Ensure(given string) string {
 	}
 	return New()
 }
+
+// Attr is the key of the request id in log records.
+const Attr = "request_id"
+
+// Logger returns log with its handler wrapped so that it adds the request
+// id of a record's context (logged with the *Context methods) as
+// "request_id". A logger wrapped already is returned unchanged, so every
+// package may wrap the logger it is given; nil stays nil.
+func Logger(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return nil
+	}
+	if _, ok := log.Handler().(handler); ok {
+		return log
+	}
+	return slog.New(handler{log.Handler()})
+}
+
+type handler struct{ slog.Handler }
+
+func (h handler) Handle(ctx context.Context, r slog.Record) error {
+	if id := FromContext(ctx); id != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String(Attr, id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return handler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h handler) WithGroup(name string) slog.Handler { return handler{h.Handler.WithGroup(name)} }

@@ -124,34 +124,3 @@ func TestProcessStopKillsAfterTheGrace(t *testing.T) {
 		t.Errorf("Err() = %v, want killed by a signal", p.Err())
 	}
 }
-
-func TestLineWriterSplitsLinesAcrossWrites(t *testing.T) {
-	tests := []struct {
-		name   string
-		writes []string
-		want   []string
-	}{
-		{"whole lines", []string{"a\nb\n"}, []string{"a", "b"}},
-		{"a line in pieces", []string{"ab", "c", "d\ne", "\n"}, []string{"abcd", "e"}},
-		{"an unfinished line", []string{"a\nb"}, []string{"a"}},
-		{"empty lines", []string{"\n\nx\n"}, []string{"", "", "x"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			var all SyncBuffer
-			w := &lineWriter{next: &all, line: func(l []byte) { got = append(got, string(l)) }}
-			for _, s := range tt.writes {
-				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
-					t.Fatalf("Write(%q) = %d, %v", s, n, err)
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("lines (-want +got):\n%s", diff)
-			}
-			if all.String() != strings.Join(tt.writes, "") {
-				t.Errorf("passed on %q", all.String())
-			}
-		})
-	}
-}

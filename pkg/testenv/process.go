@@ -1,12 +1,15 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -21,8 +24,7 @@ type ProcessOptions struct {
 	LogFile string
 	// Stdout, when set, receives the process's stdout instead of the log.
 	Stdout io.Writer
-	// Lines, when set, sees each line of the process's stdout as well.
-	Lines func(line []byte)
+	Dir    string // its working directory ("": this process's)
 }
 
 // Process is a running child process. It gets SIGKILL when the thread
@@ -56,11 +58,8 @@ func StartProcess(opts ProcessOptions) (*Process, error) {
 	if opts.Stdout != nil {
 		stdout = opts.Stdout
 	}
-	if opts.Lines != nil {
-		stdout = &lineWriter{next: stdout, line: opts.Lines}
-	}
 	p.cmd = exec.Command(opts.Path, opts.Args...)
-	p.cmd.Env = opts.Env
+	p.cmd.Env, p.cmd.Dir = opts.Env, opts.Dir
 	p.cmd.Stdout, p.cmd.Stderr = stdout, log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
@@ -79,6 +78,15 @@ func StartProcess(opts ProcessOptions) (*Process, error) {
 	return p, nil
 }
 
+func mustStart(tb testing.TB, opts ProcessOptions) *Process {
+	tb.Helper()
+	p, err := StartProcess(opts)
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return p
+}
+
 // Pid is the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
@@ -87,6 +95,11 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 
 // Kill sends SIGKILL; it returns an error once the process has exited.
 func (p *Process) Kill() error { return p.cmd.Process.Kill() }
+
+func (p *Process) kill() {
+	_ = p.Kill()
+	<-p.exited
+}
 
 // Exited is closed once the process has exited and its output is read.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
@@ -125,8 +138,7 @@ func (p *Process) Stop(grace time.Duration) error {
 		return p.err
 	case <-t.C:
 	}
-	_ = p.Kill()
-	<-p.exited
+	p.kill()
 	return fmt.Errorf("%s did not stop within %s after SIGTERM: killed", p.Name, grace)
 }
 
@@ -159,4 +171,25 @@ func (p *Process) LogTail(n int64) string {
 	}
 	b, _ := io.ReadAll(f)
 	return strings.TrimSpace(string(b))
+}
+
+// SyncBuffer is a bytes.Buffer that a logger's goroutines and a test may
+// share.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

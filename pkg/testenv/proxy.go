@@ -27,7 +27,6 @@ type Proxy struct {
 	closed     bool
 }
 
-// link is one proxied connection: both ends and the gate of its bytes.
 type link struct {
 	client, server net.Conn
 	gate           chan struct{} // closed while bytes may flow

@@ -1,9 +1,11 @@
-// Package render writes the tables of package protocol into the files
-// that repeat them for other readers: docs/protocol.md, the JavaScript
-// client and its types, and the test vectors that hold the JavaScript
-// client to the same decisions as the Go one. Each table sits between two
-// marker lines in its file; everything else in those files is left alone.
-package render
+// Command gen (make protocol) writes the tables of package protocol into
+// the files that repeat them for other readers, under the repository root
+// given as its argument (default the current directory): docs/protocol.md,
+// the JavaScript client and its types, and the test vectors that hold the
+// JavaScript client to the same decisions as the Go one. Each table sits
+// between two marker lines in its file; everything else in those files is
+// left alone.
+package main
 
 import (
 	"encoding/json"
@@ -16,68 +18,69 @@ import (
 	"github.com/houseview/gateway/pkg/protocol"
 )
 
-// Block is a generated part of a file: the text between the line holding
-// Begin and the line holding End.
-type Block struct {
-	File       string // relative to the repository root
-	Begin, End string
-	Text       func() string
+func main() {
+	root := "."
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	if err := write(root); err != nil {
+		fmt.Fprintln(os.Stderr, "protocol tables:", err)
+		os.Exit(1)
+	}
 }
 
-// Blocks are every generated block.
-var Blocks = []Block{
+// block is a generated part of a file: the text between the line holding
+// begin and the line holding end, or the whole file without them.
+type block struct {
+	file       string // relative to the repository root
+	begin, end string
+	text       func() string
+}
+
+var blocks = []block{
 	{"docs/protocol.md", "<!-- protocol:close-codes -->", "<!-- /protocol:close-codes -->", closeCodesMarkdown},
 	{"docs/protocol.md", "<!-- protocol:handshake -->", "<!-- /protocol:handshake -->", handshakeMarkdown},
 	{"docs/protocol.md", "<!-- protocol:frame-costs -->", "<!-- /protocol:frame-costs -->", frameCostsMarkdown},
 	{"web/gateway-client.js", "// <protocol:tables>", "// </protocol:tables>", jsTables},
 	{"web/gateway-client.d.ts", "// <protocol:types>", "// </protocol:types>", tsTypes},
+	{"web/test/protocol-vectors.json", "", "", vectors},
 }
 
-// Files are the generated files that are whole: the test vectors.
-var Files = map[string]func() string{
-	"web/test/protocol-vectors.json": vectors,
-}
-
-// Apply returns content with every block of file replaced by its text.
-func Apply(file, content string) (string, error) {
-	for _, b := range Blocks {
-		if b.File != file {
+// generate returns what every generated file under root should hold.
+func generate(root string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, b := range blocks {
+		if b.begin == "" {
+			out[b.file] = b.text()
 			continue
 		}
-		i := strings.Index(content, b.Begin)
-		j := strings.Index(content, b.End)
+		content, ok := out[b.file]
+		if !ok {
+			old, err := os.ReadFile(filepath.Join(root, b.file))
+			if err != nil {
+				return nil, err
+			}
+			content = string(old)
+		}
+		i := strings.Index(content, b.begin)
+		j := strings.Index(content, b.end)
 		if i < 0 || j < i {
-			return "", fmt.Errorf("%s: no %q ... %q block", file, b.Begin, b.End)
+			return nil, fmt.Errorf("%s: no %q ... %q block", b.file, b.begin, b.end)
 		}
-		i += len(b.Begin)
-		content = content[:i] + "\n" + b.Text() + content[j:]
+		i += len(b.begin)
+		out[b.file] = content[:i] + "\n" + b.text() + content[j:]
 	}
-	return content, nil
+	return out, nil
 }
 
-// Write regenerates every block and file under root.
-func Write(root string) error {
-	done := map[string]bool{}
-	for _, b := range Blocks {
-		if done[b.File] {
-			continue
-		}
-		done[b.File] = true
-		path := filepath.Join(root, b.File)
-		old, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		updated, err := Apply(b.File, string(old))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, []byte(updated), 0o644); err != nil {
-			return err
-		}
+// write regenerates every generated file under root.
+func write(root string) error {
+	files, err := generate(root)
+	if err != nil {
+		return err
 	}
-	for file, text := range Files {
-		if err := os.WriteFile(filepath.Join(root, file), []byte(text()), 0o644); err != nil {
+	for file, content := range files {
+		if err := os.WriteFile(filepath.Join(root, file), []byte(content), 0o644); err != nil {
 			return err
 		}
 	}
