@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,29 +18,58 @@ import (
 
 func newFlags(name string, stdout io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stdout)
+	fs.SetOutput(io.Discard) // parseFlags reports a mistake once, and -h on stdout
 	path := fs.String("config", "", "YAML configuration file (optional; GATEWAY_* variables override it)")
 	return fs, path
+}
+
+// parseFlags parses args into fs. -h prints the command's flags on stdout
+// and returns flag.ErrHelp (run exits 0); a mistake is one error line that
+// says how to list the flags.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage of gateway %s:\n", fs.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v (gateway %s -h lists its flags)", fs.Name(), err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (gateway %s -h lists its flags)", fs.Name(), fs.Arg(0), fs.Name())
+	}
+	return nil
 }
 
 func runToken(args []string, getenv func(string) string, stdout io.Writer) error {
 	fs, path := newFlags("token", stdout)
 	user := fs.Int64("user", 0, "user id to put in the token's sub (required)")
-	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
+	ttl := 24 * time.Hour
+	fs.Func("ttl", "how long the token is valid: 1h, 30m, 7d, 1d12h (default 24h)", func(text string) error {
+		d, err := config.ParseDuration(text)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration", text)
+		}
+		ttl = d
+		return nil
+	})
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *user <= 0 {
 		return fmt.Errorf("token: -user must be a positive user id")
 	}
-	cfg, err := settings.Load(*path, getenv)
+	// Only the jwt.* settings: a token needs no database, Redis or auth mode.
+	cfg, err := settings.Schema.LoadKeys(*path, getenv, "jwt.")
 	if err != nil {
 		return err
 	}
 	if len(cfg.JWT.Secret) < jwtauth.MinSecretLen {
 		return fmt.Errorf("token: no jwt secret configured (GATEWAY_JWT_SECRET, at least %d bytes)", jwtauth.MinSecretLen)
 	}
-	tok, err := jwtauth.SignToken([]byte(cfg.JWT.Secret), jwtauth.Token{User: *user, IssuedAt: time.Now(), TTL: *ttl,
+	tok, err := jwtauth.SignToken([]byte(cfg.JWT.Secret), jwtauth.Token{User: *user, IssuedAt: time.Now(), TTL: ttl,
 		Issuer: cfg.JWT.Issuer, Audience: cfg.JWT.Audience})
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
@@ -50,15 +80,16 @@ func runToken(args []string, getenv func(string) string, stdout io.Writer) error
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	fs, path := newFlags("migrate", stdout)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
+	// Only the database and the log: migrating needs no Redis or auth mode.
+	cfg, err := settings.Schema.LoadKeys(*path, getenv, "mysql.", "log.")
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, stdout)
-	config.LogUnknown(log, unknown)
+	config.LogUnknown(log, settings.Schema.Unknown(environ()))
 	db, err := mysql.Open(ctx, cfg.MySQL.DSN)
 	if err != nil {
 		return err
@@ -96,9 +127,9 @@ func runSecrets(args []string, stdout io.Writer) error {
 		return fmt.Errorf("usage: gateway secrets init -dir DIR")
 	}
 	fset := flag.NewFlagSet("secrets init", flag.ContinueOnError)
-	fset.SetOutput(stdout)
+	fset.SetOutput(io.Discard)
 	dir := fset.String("dir", "", "directory of the secret files, created if absent (required)")
-	if err := fset.Parse(args[1:]); err != nil {
+	if err := parseFlags(fset, args[1:], stdout); err != nil {
 		return err
 	}
 	if *dir == "" {

@@ -27,15 +27,15 @@ func runConfig(ctx context.Context, args []string, getenv func(string) string, e
 		return runConfigCheck(ctx, args[1:], getenv, environ, stdout)
 	case "print":
 		fs, path := newFlags("config print", stdout)
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:], stdout); err != nil {
 			return err
 		}
 		return settings.Schema.Print(stdout, *path, getenv, environ())
 	case "reference":
 		fs := flag.NewFlagSet("config reference", flag.ContinueOnError)
-		fs.SetOutput(stdout)
+		fs.SetOutput(io.Discard)
 		out := fs.String("o", "", "write to this file instead of stdout")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:], stdout); err != nil {
 			return err
 		}
 		if *out != "" {
@@ -53,7 +53,7 @@ func runConfig(ctx context.Context, args []string, getenv func(string) string, e
 func runConfigCheck(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	fs, path := newFlags("config check", stdout)
 	connect := fs.Bool("connect", false, "also connect to MySQL and to Redis (in its configured mode)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
@@ -62,6 +62,9 @@ func runConfigCheck(ctx context.Context, args []string, getenv func(string) stri
 	}
 	for _, u := range unknown {
 		fmt.Fprintln(stdout, "warning:", u)
+	}
+	for _, ignored := range cfg.Ignored() {
+		fmt.Fprintln(stdout, "warning: setting ignored:", ignored)
 	}
 	if *connect {
 		if err := checkConnections(ctx, cfg); err != nil {

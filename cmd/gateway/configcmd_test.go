@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -270,5 +274,77 @@ func TestVersionCommand(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("version output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestConfigCheckHelps: settings the chosen modes ignore are warned about,
+// a misspelt YAML key gets the closest key (or its section's keys), and
+// durations take days.
+func TestConfigCheckHelps(t *testing.T) {
+	dir := t.TempDir()
+	yaml := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	insecure := map[string]string{"GATEWAY_AUTH_MODE": "insecure"}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantOut string
+		wantErr string
+	}{
+		{"ignored settings", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_JWT_SECRET": secret, "GATEWAY_REDIS_MASTER_NAME": "m"}, nil,
+			"warning: setting ignored: jwt.secret is set but auth.mode is insecure: no token is verified, so it is ignored\n" +
+				"warning: setting ignored: redis.master_name is set but redis.mode is standalone: it is used in sentinel mode only\nok\n", ""},
+		{"yaml typo", insecure, []string{"-config", yaml("typo.yaml", "jwt:\n  secrte: x\n")}, "",
+			`unknown key "jwt.secrte" (did you mean jwt.secret?)`},
+		{"yaml key far from any", insecure, []string{"-config", yaml("far.yaml", "webhook:\n  endpoint_address: x\n")}, "",
+			`unknown key "webhook.endpoint_address" (the keys of webhook: webhook.backoff, webhook.grace,`},
+		{"days", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HISTORY_TTL": "7d", "GATEWAY_WEBHOOK_RETENTION": "1d12h"}, nil, "ok\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCommand(t, tt.env, append([]string{"config", "check"}, tt.args...)...)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantOut, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+	l, err := settings.Load("", env(map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HISTORY_TTL": "7d"}))
+	if err != nil || l.History.TTL != 7*24*time.Hour {
+		t.Errorf("history.ttl 7d = %v, %v; want 168h", l.History.TTL, err)
+	}
+}
+
+// TestCommandsNeedOnlyWhatTheyUse: token needs the jwt settings only and
+// migrate the database only, whatever else is missing or wrong; -h is not
+// an error, and a mistake is one line that says how to list the flags.
+func TestCommandsNeedOnlyWhatTheyUse(t *testing.T) {
+	unrelated := map[string]string{"GATEWAY_REDIS_DB": "-1", "GATEWAY_WS_PING_PERIOD": "soon"}
+	withSecret := map[string]string{"GATEWAY_JWT_SECRET": secret}
+	maps.Copy(withSecret, unrelated)
+	out, err := runCommand(t, withSecret, "token", "-user", "1001", "-ttl", "7d")
+	if err != nil || strings.Count(out, ".") != 2 {
+		t.Errorf("token without an auth mode, with unrelated bad settings: %q, %v", out, err)
+	}
+	withDB := map[string]string{"GATEWAY_MYSQL_DSN": testenv.MustDatabase(t)}
+	maps.Copy(withDB, unrelated)
+	if out, err := runCommand(t, withDB, "migrate"); err != nil || !strings.Contains(out, "database ready") {
+		t.Errorf("migrate without an auth mode, with unrelated bad settings: %q, %v", out, err)
+	}
+	if _, err := runCommand(t, withSecret, "token", "-user", "1001", "-ttl", "soon"); err == nil ||
+		strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "gateway token -h lists its flags") {
+		t.Errorf("a bad flag: %v, want one line pointing at -h", err)
+	}
+	out, err = runCommand(t, nil, "serve", "-h")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "usage of gateway serve:") || !strings.Contains(out, "-config") {
+		t.Errorf("serve -h: %q, %v; want the flags and flag.ErrHelp (exit 0)", out, err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdout io.Writer) error {
 	fs, path := newFlags("serve", stdout)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	cfg, unknown, err := settings.Schema.LoadAll(*path, getenv, environ())
@@ -35,6 +35,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, en
 	}
 	if cfg.Auth.Mode == app.AuthInsecure {
 		log.Warn("auth.mode is insecure: user ids in requests are trusted; never run this in production")
+	}
+	for _, ignored := range cfg.Ignored() {
+		log.Warn("setting ignored: " + ignored)
 	}
 	n, err := newNode(ctx, cfg, log)
 	if err != nil {

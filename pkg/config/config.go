@@ -161,6 +161,7 @@ type Problems struct {
 	errs   []error
 	failed map[string]bool // keys with a problem
 	env    func(key string) string
+	used   func(key string) bool // nil: every key counts
 }
 
 // Add records a problem with key's value, naming key and its variable.
@@ -171,6 +172,9 @@ func (p *Problems) Add(key, format string, args ...any) {
 // addAt records a problem with key's value read from the variable env.
 func (p *Problems) addAt(key, env, format string, args ...any) {
 	p.failed[key] = true
+	if p.used != nil && !p.used(key) {
+		return
+	}
 	p.errs = append(p.errs, fmt.Errorf("config %s (%s): %s", key, env, fmt.Sprintf(format, args...)))
 }
 

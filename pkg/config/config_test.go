@@ -118,8 +118,8 @@ func TestLoadProblems(t *testing.T) {
 		{"not one of", map[string]string{"APP_LEVEL": "mid"}, []string{`config level (APP_LEVEL): "mid" is not one of low, high`}},
 		{"int range", map[string]string{"APP_COUNT": "11"}, []string{`config count (APP_COUNT): "11" is not an integer between 1 and 10`}},
 		{"not an int", map[string]string{"APP_COUNT": "two"}, []string{`config count (APP_COUNT): "two" is not an integer between 1 and 10`}},
-		{"zero duration", map[string]string{"APP_WAIT": "0s"}, []string{`config wait (APP_WAIT): "0s" is not a positive Go duration such as 30s or 1h`}},
-		{"negative duration", map[string]string{"APP_OFF": "-1s"}, []string{`config off (APP_OFF): "-1s" is not a positive Go duration such as 30s or 1h`}},
+		{"zero duration", map[string]string{"APP_WAIT": "0s"}, []string{`config wait (APP_WAIT): "0s" is not a positive duration such as 30s or 1h (Go's units, and d for days: 7d, 1d12h)`}},
+		{"negative duration", map[string]string{"APP_OFF": "-1s"}, []string{`config off (APP_OFF): "-1s" is not a positive duration such as 30s or 1h (Go's units, and d for days: 7d, 1d12h)`}},
 		{"bool", map[string]string{"APP_ON": "maybe"}, []string{`config on (APP_ON): "maybe" is not true or false`}},
 		{"no port", map[string]string{"APP_ADDR": "nonsense"}, []string{`config addr (APP_ADDR): "nonsense" is not host:port with a port from 0 to 65535`}},
 		{"port too big", map[string]string{"APP_ADDR": "localhost:99999"}, []string{`config addr (APP_ADDR): "localhost:99999" is not host:port with a port from 0 to 65535`}},
@@ -128,8 +128,8 @@ func TestLoadProblems(t *testing.T) {
 		{"not a URL", map[string]string{"APP_HOOK": "hooks.example/x", "APP_TOKEN": "t"}, []string{`config hook (APP_HOOK): "hooks.example/x" is not an http(s) URL such as https://hooks.example`}},
 		{"rule", map[string]string{"APP_HOOK": "https://hooks.example/x"}, []string{"config token (APP_TOKEN): is needed with hook"}},
 		{"lead", map[string]string{"APP_SERVER_LEADS": "1h,soon,-2h"}, []string{
-			`config server.leads (APP_SERVER_LEADS): "soon" is not a positive Go duration such as 24h or 90m`,
-			`config server.leads (APP_SERVER_LEADS): "-2h" is not a positive Go duration such as 24h or 90m`}},
+			`config server.leads (APP_SERVER_LEADS): "soon" is not a positive duration such as 24h or 90m (Go's units, and d for days: 7d, 1d12h)`,
+			`config server.leads (APP_SERVER_LEADS): "-2h" is not a positive duration such as 24h or 90m (Go's units, and d for days: 7d, 1d12h)`}},
 		{"network", map[string]string{"APP_SERVER_NETS": "10.0.0.0/8,lb"}, []string{`config server.nets (APP_SERVER_NETS): "lb" is not an IP address or CIDR such as 10.0.0.0/8`}},
 		{"queue", map[string]string{"APP_SERVER_QUEUES": "a:0"}, []string{`config server.queues (APP_SERVER_QUEUES): "a:0" is not queue:priority with priority >= 1`}},
 		{"no queue", map[string]string{"APP_SERVER_QUEUES": ","}, []string{"config server.queues (APP_SERVER_QUEUES): needs at least one queue:priority"}},
@@ -168,8 +168,9 @@ func TestLoadFile(t *testing.T) {
 		want string
 	}{
 		{"nmae: x\n", `unknown key "nmae" (did you mean name?)`},
-		{"server:\n  zzzzzzzz: 1\n", `unknown key "server.zzzzzzzz" (known keys: addr, count, dsn, hook, level, name, off, on, ` +
-			`server.color, server.leads, server.nets, server.peers, server.queues, server.zone, token, wait)`},
+		{"server:\n  zzzzzzzz: 1\n", `unknown key "server.zzzzzzzz" (the keys of server: ` +
+			`server.color, server.leads, server.nets, server.peers, server.queues, server.zone)`},
+		{"zzzzzzzz: 1\n", `unknown key "zzzzzzzz" (no key is close; the reference configuration lists them all)`},
 		{"name: [\n", "yaml"},
 	}
 	for _, tt := range tests {
@@ -431,5 +432,28 @@ func TestCreateSecretFile(t *testing.T) {
 	empty := writeFile(t, "empty", "\n")
 	if _, err := CreateSecretFile(empty, 16); err == nil || !strings.Contains(err.Error(), "is empty") {
 		t.Errorf("CreateSecretFile of an empty file: %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want time.Duration
+		ok   bool
+	}{
+		{"7d", 7 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{"0d", 0, true},
+		{"d", 0, false},
+		{"1.5d", 0, false},
+		{"2d-1h", 0, false},
+		{"1dx", 0, false},
+		{"soon", 0, false},
+	} {
+		got, err := ParseDuration(tt.text)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v (ok %v)", tt.text, got, err, tt.want, tt.ok)
+		}
 	}
 }

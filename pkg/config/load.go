@@ -42,11 +42,28 @@ type Loaded[T any] struct {
 // reported in one error, each naming its key and variable. The Loaded is
 // returned even then, without a Config, for Print.
 func (s *Schema[T]) Load(path string, getenv func(string) string) (*Loaded[T], error) {
+	return s.load(path, getenv, nil)
+}
+
+// LoadKeys is Load for a command that uses only the settings whose keys
+// start with one of prefixes ("jwt.", "mysql."): a problem with any other
+// key, and the rules between keys, do not stop it (an unknown key in the
+// file still does). The settings it does not use keep what was read.
+func (s *Schema[T]) LoadKeys(path string, getenv func(string) string, prefixes ...string) (*T, error) {
+	l, err := s.load(path, getenv, func(key string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(key, p) })
+	})
+	return l.Config, err
+}
+
+// load is Load; with used set, only the problems of the keys it reports
+// count, and the rules between keys are not checked.
+func (s *Schema[T]) load(path string, getenv func(string) string, used func(key string) bool) (*Loaded[T], error) {
 	l := &Loaded[T]{Texts: s.DefaultTexts(), Sources: map[string]Source{}}
 	for key := range l.Texts {
 		l.Sources[key] = SourceDefault
 	}
-	p := &Problems{failed: map[string]bool{}, env: s.EnvName}
+	p := &Problems{failed: map[string]bool{}, env: s.EnvName, used: used}
 	if path != "" {
 		if err := s.readFile(l, path, p); err != nil {
 			return l, err
@@ -66,7 +83,9 @@ func (s *Schema[T]) Load(path string, getenv func(string) string) (*Loaded[T], e
 			st.field(&c).Set(v.Convert(st.typ))
 		}
 	}
-	s.validate(&c, p)
+	if used == nil {
+		s.validate(&c, p)
+	}
 	if len(p.errs) > 0 {
 		return l, errors.Join(p.errs...)
 	}
@@ -98,10 +117,7 @@ func (s *Schema[T]) readFile(l *Loaded[T], path string, p *Problems) error {
 	}
 	for _, key := range k.Keys() {
 		if _, ok := s.lookup(key); !ok {
-			hint := fmt.Sprintf(" (known keys: %s)", strings.Join(s.Keys(), ", "))
-			if near := closest(key, s.Keys(), ""); near != "" {
-				hint = fmt.Sprintf(" (did you mean %s?)", near)
-			}
+			hint := s.unknownKeyHint(key)
 			p.errs = append(p.errs, fmt.Errorf("config file %s: unknown key %q%s", path, key, hint))
 			continue
 		}
@@ -284,4 +300,23 @@ func CreateSecretFile(path string, size int) (created bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// unknownKeyHint helps with a key no setting has: the closest key, else
+// the keys of its section, else where the keys are listed.
+func (s *Schema[T]) unknownKeyHint(key string) string {
+	if near := closest(key, s.Keys(), ""); near != "" {
+		return fmt.Sprintf(" (did you mean %s?)", near)
+	}
+	section, _, nested := strings.Cut(key, ".")
+	var same []string
+	for _, k := range s.Keys() {
+		if nested && strings.HasPrefix(k, section+".") {
+			same = append(same, k)
+		}
+	}
+	if len(same) > 0 {
+		return fmt.Sprintf(" (the keys of %s: %s)", section, strings.Join(same, ", "))
+	}
+	return " (no key is close; the reference configuration lists them all)"
 }

@@ -185,13 +185,35 @@ func items[E any](text string, item func(string) (E, string)) ([]E, []string) {
 	return out, problems
 }
 
-// duration reads a positive Go duration (or 0, when zero is allowed).
+// duration reads a positive duration (or 0, when zero is allowed).
 func duration(text, example string, zero bool) (time.Duration, string) {
-	d, err := time.ParseDuration(text)
+	d, err := ParseDuration(text)
 	if err != nil || d < 0 || d == 0 && !zero {
-		return 0, fmt.Sprintf("%q is not a positive Go duration such as %s", text, example)
+		return 0, fmt.Sprintf("%q is not a positive duration such as %s (Go's units, and d for days: 7d, 1d12h)", text, example)
 	}
 	return d, ""
+}
+
+// ParseDuration is time.ParseDuration that also takes whole days first:
+// "7d", "1d12h" (a day is 24 hours).
+func ParseDuration(text string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(text, "d")
+	if !ok || days == "" || strings.Trim(days, "0123456789") != "" {
+		return time.ParseDuration(text)
+	}
+	n, err := strconv.Atoi(days)
+	if err != nil || n > 100000 {
+		return 0, fmt.Errorf("time: invalid duration %q", text)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	more, err := time.ParseDuration(rest)
+	if err != nil || more < 0 {
+		return 0, fmt.Errorf("time: invalid duration %q", text)
+	}
+	return d + more, nil
 }
 
 // prefix reads a CIDR, or an address as the prefix of its full length.

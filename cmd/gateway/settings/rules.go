@@ -3,6 +3,7 @@ package settings
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/houseview/gateway/app"
@@ -159,4 +160,29 @@ func (c *Config) Verifier() (*jwtauth.Verifier, error) {
 		opts.Keys = append(opts.Keys, keys...)
 	}
 	return jwtauth.New(opts)
+}
+
+// Ignored says, one sentence each, which settings are set but unused by
+// the chosen modes (a likely mistake: the operator expects them to act).
+func (c *Config) Ignored() []string {
+	var out []string
+	if c.Auth.Mode == app.AuthInsecure {
+		for key, v := range map[string]string{"jwt.secret": c.JWT.Secret, "jwt.public_key_file": c.JWT.PublicKeyFile,
+			"jwt.jwks_file": c.JWT.JWKSFile, "jwt.issuer": c.JWT.Issuer, "jwt.audience": c.JWT.Audience} {
+			if v != "" {
+				out = append(out, key+" is set but auth.mode is insecure: no token is verified, so it is ignored")
+			}
+		}
+	}
+	if c.Redis.Mode == redis.ModeStandalone && len(c.Redis.Addrs) > 0 {
+		out = append(out, "redis.addrs is set but redis.mode is standalone: only redis.addr is used")
+	}
+	if c.Redis.Mode != redis.ModeSentinel && c.Redis.MasterName != "" {
+		out = append(out, "redis.master_name is set but redis.mode is "+string(c.Redis.Mode)+": it is used in sentinel mode only")
+	}
+	if c.Webhook.URL == "" && c.Webhook.Secret != "" {
+		out = append(out, "webhook.secret is set but webhook.url is empty: nothing is posted")
+	}
+	slices.Sort(out)
+	return out
 }

@@ -139,3 +139,26 @@ func TestBinaryServeWarnsAndReadsSecretFiles(t *testing.T) {
 		t.Errorf("warnings logged (-want +got):\n%s", diff)
 	}
 }
+
+// TestHelpAndMistakesAtTheCommandLine: -h prints the flags and exits 0; a
+// mistake prints one line and exits 1.
+func TestHelpAndMistakesAtTheCommandLine(t *testing.T) {
+	for _, tt := range []struct {
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{[]string{"serve", "-h"}, 0, "usage of gateway serve:"},
+		{[]string{"migrate", "-help"}, 0, "usage of gateway migrate:"},
+		{[]string{"token", "-nope"}, 1, "gateway: token: flag provided but not defined: -nope (gateway token -h lists its flags)\n"},
+	} {
+		out, err := exec.Command(binary, tt.args...).CombinedOutput()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		}
+		if code != tt.wantCode || !strings.Contains(string(out), tt.want) || tt.wantCode == 1 && string(out) != tt.want {
+			t.Errorf("gateway %v: exit %d, printed %q; want %d and %q", tt.args, code, out, tt.wantCode, tt.want)
+		}
+	}
+}
