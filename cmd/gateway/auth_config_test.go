@@ -23,7 +23,7 @@ func TestTokenCommandAddsIssuerAndAudience(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := cfg.Verifier()
+	v, err := cfg.Verifier(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

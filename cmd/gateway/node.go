@@ -19,6 +19,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/cmd/gateway/settings"
+	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/lifecycle"
 )
 
@@ -72,7 +73,7 @@ func (n *node) components() []lifecycle.Component {
 }
 
 func newNode(ctx context.Context, cfg *settings.Config, log *slog.Logger) (*node, error) {
-	n := &node{cfg: cfg, log: log, failures: lifecycle.NewFailures()}
+	n := &node{cfg: cfg, log: log, failures: lifecycle.NewFailures(), metrics: metrics.New()}
 	if err := n.open(ctx); err != nil {
 		lifecycle.StopAll(context.WithoutCancel(ctx), n.parts[pools])
 		return nil, err
@@ -151,7 +152,11 @@ func (n *node) authenticate() error {
 	opts := auth.Options{Mode: cfg.Auth.Mode, APIKey: cfg.APIKey, OperatorUser: cfg.UI.Username,
 		OperatorPassword: cfg.UI.Password, Revocations: n.revoked}
 	if cfg.Auth.Mode == app.AuthJWT {
-		v, err := cfg.Verifier()
+		remote, err := n.remoteKeys()
+		if err != nil {
+			return err
+		}
+		v, err := cfg.Verifier(remote)
 		if err != nil {
 			return err
 		}
@@ -159,4 +164,36 @@ func (n *node) authenticate() error {
 	}
 	n.auth = auth.New(opts)
 	return nil
+}
+
+// remoteKeys starts fetching jwt.jwks_url (none when unset): refreshed
+// until the node stops, counted in the metrics, and the node is not ready
+// while it holds no key of the set.
+func (n *node) remoteKeys() (*jwtauth.RemoteKeys, error) {
+	if n.cfg.JWT.JWKSURL == "" {
+		return nil, nil
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	n.add(pools, lifecycle.OnStop(func(context.Context) error { stop(); return nil }))
+	var remote *jwtauth.RemoteKeys
+	failed := n.metrics.WatchJWKS(func() int {
+		if remote == nil {
+			return 0
+		}
+		return remote.Keys(context.Background())
+	})
+	remote, err := jwtauth.NewRemoteKeys(ctx, jwtauth.RemoteOptions{URL: n.cfg.JWT.JWKSURL, Refresh: n.cfg.JWT.JWKSRefresh,
+		OnError: func(err error) {
+			failed(err)
+			n.log.Warn("fetching jwt.jwks_url failed", "err", err)
+		}})
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	n.checks = append(n.checks, func(ctx context.Context) error {
+		err := remote.Ready(ctx)
+		return unavailable(err, fmt.Sprint(err))
+	})
+	return remote, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/httpapi"
-	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
@@ -28,7 +27,6 @@ import (
 func (n *node) wire() {
 	cfg, log := n.cfg, n.log
 	n.add(drains, lifecycle.OnStop(func(context.Context) error { log.Info("shutting down"); return nil }))
-	n.metrics = metrics.New()
 	store := mysql.NewStore(n.db)
 	n.watchSources(store)
 	n.checks = append(n.checks, func(ctx context.Context) error { return unavailable(mysql.Ping(ctx, n.db), "mysql does not answer") },

@@ -13,11 +13,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// DefaultJWKSRefresh is how often RemoteKeys fetch their set by default.
+const DefaultJWKSRefresh = 15 * time.Minute
+
 // RemoteOptions configure RemoteKeys.
 type RemoteOptions struct {
 	// URL is the identity provider's JSON Web Key Set (https://…/jwks.json).
 	URL string
-	// Refresh is how often the set is fetched again (0: 15 minutes).
+	// Refresh is how often the set is fetched again (0: DefaultJWKSRefresh).
 	Refresh time.Duration
 	// UnknownKIDEvery bounds the fetches that a token naming a kid the set
 	// lacks may cause: at most one per this interval (0: 30 s); tokens
@@ -51,7 +54,7 @@ type RemoteKeys struct {
 func NewRemoteKeys(ctx context.Context, opts RemoteOptions) (*RemoteKeys, error) {
 	refresh, every, timeout := opts.Refresh, opts.UnknownKIDEvery, opts.Timeout
 	if refresh <= 0 {
-		refresh = 15 * time.Minute
+		refresh = DefaultJWKSRefresh
 	}
 	if every <= 0 {
 		every = 30 * time.Second

@@ -12,6 +12,7 @@ import (
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/config"
+	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/protocol"
 )
 
@@ -29,6 +30,7 @@ func Defaults() Config {
 			PublishBatchWait: 500 * time.Microsecond},
 		Timezone: reservation.DefaultLocation(),
 		Shutdown: ShutdownConfig{Timeout: 20 * time.Second},
+		JWT:      JWTConfig{JWKSRefresh: jwtauth.DefaultJWKSRefresh},
 		Log:      LogConfig{Format: "text", Level: "info"},
 		History:  HistoryConfig{Size: redis.DefaultHistorySize, TTL: redis.DefaultHistoryTTL},
 		WS: WSConfig{MaxMessageBytes: ws.DefaultMaxMessageSize, BufferSize: ws.DefaultBufferSize,

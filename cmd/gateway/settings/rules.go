@@ -107,20 +107,24 @@ func (c *Config) validateWebhook(p *config.Problems) {
 func (c *Config) resolveAuth(p *config.Problems) {
 	c.Auth.Mode = app.AuthMode(strings.ToLower(string(c.Auth.Mode)))
 	keyFiles := c.JWT.PublicKeyFile != "" || c.JWT.JWKSFile != ""
-	if c.Auth.Mode == "" && (c.JWT.Secret != "" || keyFiles) {
+	keys := keyFiles || c.JWT.JWKSURL != ""
+	if c.Auth.Mode == "" && (c.JWT.Secret != "" || keys) {
 		c.Auth.Mode = app.AuthJWT
 	}
 	switch c.Auth.Mode {
 	case app.AuthJWT:
-		if (c.JWT.Secret != "" || !keyFiles) && len(c.JWT.Secret) < jwtauth.MinSecretLen {
+		if (c.JWT.Secret != "" || !keys) && len(c.JWT.Secret) < jwtauth.MinSecretLen {
 			p.Add("jwt.secret", "jwt auth needs a secret of at least %d bytes; generate one with: openssl rand -hex 32 "+
-				"(or verify RS256/ES256 tokens with jwt.public_key_file or jwt.jwks_file)", jwtauth.MinSecretLen)
-		} else if _, err := c.Verifier(); err != nil {
-			var ke keyError
-			if !errors.As(err, &ke) {
-				ke = keyError{"jwt.secret", err}
+				"(or verify RS256/ES256 tokens with jwt.public_key_file, jwt.jwks_file or jwt.jwks_url)", jwtauth.MinSecretLen)
+		} else if c.JWT.Secret != "" || keyFiles {
+			// The URL's keys are fetched by the node: only the others load here.
+			if _, err := c.Verifier(nil); err != nil {
+				var ke keyError
+				if !errors.As(err, &ke) {
+					ke = keyError{"jwt.secret", err}
+				}
+				p.Add(ke.key, "%v", ke.err)
 			}
-			p.Add(ke.key, "%v", ke.err)
 		}
 	case app.AuthInsecure:
 	case "":
@@ -141,10 +145,11 @@ type keyError struct {
 func (e keyError) Error() string { return e.key + ": " + e.err.Error() }
 
 // Verifier returns the verifier of users' tokens in jwt mode: the HS256
-// secret and the keys of jwt.public_key_file and jwt.jwks_file, with the
-// iss and aud checks. A key file that does not load is a keyError.
-func (c *Config) Verifier() (*jwtauth.Verifier, error) {
-	opts := jwtauth.Options{Issuer: c.JWT.Issuer, Audience: c.JWT.Audience}
+// secret, the keys of jwt.public_key_file and jwt.jwks_file, and remote
+// (the keys of jwt.jwks_url; nil: none), with the iss and aud checks. A
+// key file that does not load is a keyError.
+func (c *Config) Verifier(remote *jwtauth.RemoteKeys) (*jwtauth.Verifier, error) {
+	opts := jwtauth.Options{Issuer: c.JWT.Issuer, Audience: c.JWT.Audience, Remote: remote}
 	if c.JWT.Secret != "" {
 		opts.Secret = []byte(c.JWT.Secret)
 	}
@@ -168,7 +173,7 @@ func (c *Config) Ignored() []string {
 	var out []string
 	if c.Auth.Mode == app.AuthInsecure {
 		for key, v := range map[string]string{"jwt.secret": c.JWT.Secret, "jwt.public_key_file": c.JWT.PublicKeyFile,
-			"jwt.jwks_file": c.JWT.JWKSFile, "jwt.issuer": c.JWT.Issuer, "jwt.audience": c.JWT.Audience} {
+			"jwt.jwks_file": c.JWT.JWKSFile, "jwt.jwks_url": c.JWT.JWKSURL, "jwt.issuer": c.JWT.Issuer, "jwt.audience": c.JWT.Audience} {
 			if v != "" {
 				out = append(out, key+" is set but auth.mode is insecure: no token is verified, so it is ignored")
 			}
