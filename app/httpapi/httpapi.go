@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -56,12 +57,8 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	if opts.Auth == nil {
 		panic("httpapi: Options.Auth is required")
 	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.MaxBodyBytes = app.OrDefault(opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	opts.Logger = requestid.Logger(opts.Logger)
 	h := &handler{svc: svc, opts: opts, log: opts.Logger}
 

@@ -1,10 +1,13 @@
 package reservation
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/houseview/gateway/app"
 )
 
 // Cleaner deletes published messages from the outbox in batches, off the
@@ -26,12 +29,8 @@ type Cleaner struct {
 // NewCleaner returns a Cleaner deleting through store every interval
 // (default 50 ms).
 func NewCleaner(store OutboxStore, interval time.Duration, log *slog.Logger) *Cleaner {
-	if interval <= 0 {
-		interval = 50 * time.Millisecond
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	interval = app.OrDefault(interval, 50*time.Millisecond)
+	log = cmp.Or(log, slog.New(slog.DiscardHandler))
 	return &Cleaner{store: store, interval: interval, log: log, pending: map[string]struct{}{}}
 }
 

@@ -1,6 +1,7 @@
 package reservation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -124,11 +125,7 @@ type Relay struct {
 
 // Run relays until ctx is done.
 func (r *Relay) Run(ctx context.Context) {
-	interval := r.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(app.OrDefault(r.Interval, time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -136,7 +133,7 @@ func (r *Relay) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("outbox relay pass failed", "err", err)
+				cmp.Or(r.Logger, slog.New(slog.DiscardHandler)).Warn("outbox relay pass failed", "err", err)
 			}
 		}
 	}
@@ -147,10 +144,7 @@ func (r *Relay) Run(ctx context.Context) {
 // recipients failed, and returns how many it published. A recipient that
 // failed is left out of the later passes.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
-	batch, grace, now := r.Batch, r.Grace, r.Now
-	if batch <= 0 {
-		batch = 500
-	}
+	batch, grace, now := app.OrDefault(r.Batch, 500), r.Grace, r.Now
 	if grace == 0 {
 		grace = 2 * time.Second
 	}
@@ -176,12 +170,5 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 func (r *Relay) publish(ctx context.Context, msgs []app.Message, failed map[int64]bool) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
-	return publishOutbox(ctx, r.Publisher, msgs, failed, r.Store.DeleteMessages, r.logger())
-}
-
-func (r *Relay) logger() *slog.Logger {
-	if r.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return r.Logger
+	return publishOutbox(ctx, r.Publisher, msgs, failed, r.Store.DeleteMessages, cmp.Or(r.Logger, slog.New(slog.DiscardHandler)))
 }

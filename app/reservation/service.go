@@ -5,6 +5,7 @@
 package reservation
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -94,15 +95,9 @@ func New(store Store, pub Publisher, opts Options) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.maxAhead <= 0 {
-		s.maxAhead = 90 * 24 * time.Hour
-	}
-	if s.popularityWindow <= 0 {
-		s.popularityWindow = 30 * 24 * time.Hour
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.maxAhead = app.OrDefault(s.maxAhead, 90*24*time.Hour)
+	s.popularityWindow = app.OrDefault(s.popularityWindow, 30*24*time.Hour)
+	s.log = cmp.Or(s.log, slog.New(slog.DiscardHandler))
 	return s
 }
 

@@ -97,9 +97,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 // come back at once); a longer Retry-After of the receiver wins, up to
 // MaxBackoff. asynq keeps whole seconds.
 func RetryDelay(base time.Duration) asynq.RetryDelayFunc {
-	if base <= 0 {
-		base = DefaultBackoff
-	}
+	base = app.OrDefault(base, DefaultBackoff)
 	return func(n int, err error, _ *asynq.Task) time.Duration {
 		d := backoff.Spread(backoff.Delay(base, MaxBackoff, n), 0.1)
 		var pe *PostError

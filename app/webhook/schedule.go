@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,24 +54,14 @@ func NewScheduler(q Enqueuer, opts SchedulerOptions) *Scheduler {
 	if opts.Types == nil {
 		opts.Types = DefaultTypes()
 	}
-	if opts.Grace <= 0 {
-		opts.Grace = DefaultGrace
-	}
-	if opts.Queue == "" {
-		opts.Queue = DefaultQueue
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.PostTimeout <= 0 {
-		opts.PostTimeout = DefaultTimeout
-	}
+	opts.Grace = app.OrDefault(opts.Grace, DefaultGrace)
+	opts.Queue = cmp.Or(opts.Queue, DefaultQueue)
+	opts.Retention = app.OrDefault(opts.Retention, DefaultRetention)
+	opts.PostTimeout = app.OrDefault(opts.PostTimeout, DefaultTimeout)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	return &Scheduler{q: q, opts: opts}
 }
 
