@@ -105,14 +105,6 @@ func (r *Reservation) IsParty(user int64) bool {
 	return user == r.TenantID || user == r.LandlordID
 }
 
-// Counterparty returns the other party of r as seen by user.
-func (r *Reservation) Counterparty(user int64) int64 {
-	if user == r.TenantID {
-		return r.LandlordID
-	}
-	return r.TenantID
-}
-
 // Role says from whose side a list of reservations is read.
 type Role string
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -41,11 +42,7 @@ var operations = map[string]auth.Operation{
 // Operations returns the operation of every House method (full method
 // name), for tests that walk the policy over the transports.
 func Operations() map[string]auth.Operation {
-	out := make(map[string]auth.Operation, len(operations))
-	for m, op := range operations {
-		out[m] = op
-	}
-	return out
+	return maps.Clone(operations)
 }
 
 type interceptors struct {
