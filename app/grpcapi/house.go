@@ -19,18 +19,14 @@ type house struct {
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {
-	res, err := h.svc.RecommendHouses(ctx, app.HouseFilter{
+	return houseReply(h.svc.RecommendHouses(ctx, app.HouseFilter{
 		City:     req.GetCity(),
 		District: req.GetDistrict(),
 		MinPrice: int(req.GetMinPrice()),
 		MaxPrice: int(req.GetMaxPrice()),
 		Rooms:    int(req.GetRooms()),
 		Page:     page(req.GetPage(), req.GetPageSize()),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return houseReply(res), nil
+	}))
 }
 
 // PersonalRecommendList needs the user's token in jwt mode, like every
@@ -40,11 +36,7 @@ func (h *house) PersonalRecommendList(ctx context.Context, req *housev1.Personal
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.svc.PersonalRecommendHouses(ctx, user, page(req.GetPage(), req.GetPageSize()))
-	if err != nil {
-		return nil, err
-	}
-	return houseReply(res), nil
+	return houseReply(h.svc.PersonalRecommendHouses(ctx, user, page(req.GetPage(), req.GetPageSize())))
 }
 
 func (h *house) ReserveHouse(ctx context.Context, req *housev1.ReserveHouseRequest) (*housev1.ReserveHouseReply, error) {
@@ -173,8 +165,11 @@ func houseInfo(h *app.House) *housev1.HouseInfo {
 	}
 }
 
-// houseReply builds one page of houses.
-func houseReply(res app.HousePage) *housev1.HouseRecommendReply {
+// houseReply builds one page of houses, or returns the service's error.
+func houseReply(res app.HousePage, err error) (*housev1.HouseRecommendReply, error) {
+	if err != nil {
+		return nil, err
+	}
 	out := &housev1.HouseRecommendReply{
 		Houses:   make([]*housev1.HouseInfo, 0, len(res.Houses)),
 		Total:    int64(res.Total),
@@ -184,7 +179,7 @@ func houseReply(res app.HousePage) *housev1.HouseRecommendReply {
 	for _, h := range res.Houses {
 		out.Houses = append(out.Houses, houseInfo(h))
 	}
-	return out
+	return out, nil
 }
 
 // PushService sends generic server pushes (see push.Service).

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	drv "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -66,7 +65,7 @@ func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notif
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := toReservationRow(r)
 		if err := tx.Omit("ID").Create(row).Error; err != nil {
-			if isDuplicate(err) {
+			if serverError(err, erDuplicate) {
 				return app.Errorf(app.EAlreadyExists, "tenant %d already has an active reservation of house %d at %s",
 					r.TenantID, r.HouseID, r.ReserveTime.Format(app.TimeLayout))
 			}
@@ -196,11 +195,6 @@ func (s *Store) ListReservations(ctx context.Context, f app.ReservationFilter) (
 		out[i] = rows[i].reservation()
 	}
 	return out, int(total), nil
-}
-
-func isDuplicate(err error) bool {
-	var me *drv.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
 }
 
 // OldestOutboxMessage returns when the oldest message still in the outbox

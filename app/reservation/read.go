@@ -31,8 +31,8 @@ func (s *Service) ListReservations(ctx context.Context, f app.ReservationFilter)
 	if f.Role == "" {
 		f.Role = app.RoleTenant
 	}
-	if err := checkRole(f.Role); err != nil {
-		return app.ReservationPage{}, err
+	if f.Role != app.RoleTenant && f.Role != app.RoleLandlord {
+		return app.ReservationPage{}, app.Errorf(app.EInvalidArgument, "role must be tenant or landlord, not %q", f.Role)
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		return app.ReservationPage{}, app.Errorf(app.EInvalidArgument, "status must be pending, confirmed, rejected or cancelled, not %q", f.Status)
