@@ -144,12 +144,11 @@ var grpcCodes = map[string]codes.Code{
 // mapped by its app code with its caller-safe message; a limit's refusal
 // (*app.LimitError) carries its wait as RetryInfo.
 func toStatus(err error) *status.Status {
-	var ae *app.Error
-	if st, ok := status.FromError(err); ok && !errors.As(err, &ae) {
-		return st
-	}
-	if !errors.As(err, &ae) {
+	if !errors.As(err, new(*app.Error)) {
+		st, ok := status.FromError(err)
 		switch {
+		case ok:
+			return st
 		case errors.Is(err, context.Canceled):
 			return status.New(codes.Canceled, "request canceled")
 		case errors.Is(err, context.DeadlineExceeded):

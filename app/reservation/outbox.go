@@ -126,16 +126,23 @@ type Relay struct {
 
 // Run relays until ctx is done.
 func (r *Relay) Run(ctx context.Context) {
-	t := time.NewTicker(app.OrDefault(r.Interval, time.Second))
+	every(ctx, app.OrDefault(r.Interval, time.Second), func() {
+		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+			cmp.Or(r.Logger, slog.New(slog.DiscardHandler)).Warn("outbox relay pass failed", "err", err)
+		}
+	})
+}
+
+// every runs f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-				cmp.Or(r.Logger, slog.New(slog.DiscardHandler)).Warn("outbox relay pass failed", "err", err)
-			}
+			f()
 		}
 	}
 }
@@ -221,22 +228,15 @@ func (c *Cleaner) isPublished(id string) bool {
 
 // Run deletes every interval until ctx ends, then once more.
 func (c *Cleaner) Run(ctx context.Context) {
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := c.Flush(fctx); err != nil {
-				c.log.Warn("final outbox cleanup failed; the relay republishes those rows (harmless)", "err", err)
-			}
-			cancel()
-			return
-		case <-t.C:
-			if err := c.Flush(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("outbox cleanup failed; will retry", "err", err)
-			}
+	every(ctx, c.interval, func() {
+		if err := c.Flush(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("outbox cleanup failed; will retry", "err", err)
 		}
+	})
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.Flush(fctx); err != nil {
+		c.log.Warn("final outbox cleanup failed; the relay republishes those rows (harmless)", "err", err)
 	}
 }
 

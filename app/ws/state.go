@@ -36,10 +36,6 @@ const (
 	closed
 )
 
-var stateNames = [...]string{"subscribing", "opening", "catching up", "rereading", "live", "closed"}
-
-func (s state) String() string { return stateNames[s] }
-
 // catching reports whether the stored stream is being (or is about to be)
 // read: live messages are not written meanwhile.
 func (s state) catching() bool { return s < live }
