@@ -90,13 +90,8 @@ func (s *Service) checkCreate(req app.CreateReservation, now time.Time) (createI
 	if in.title, err = checkHouseTitle(req.HouseTitle); err != nil {
 		return in, err
 	}
-	if in.at, err = s.parseReserveTime(req.ReserveTime, now); err != nil {
+	if in.at, err = app.ParseReserveTime(req.ReserveTime, s.loc, now, s.maxAhead); err != nil {
 		return in, err
 	}
 	return in, nil
-}
-
-// parseReserveTime reads reserve_time (see app.ParseReserveTime).
-func (s *Service) parseReserveTime(v string, now time.Time) (time.Time, error) {
-	return app.ParseReserveTime(v, s.loc, now, s.maxAhead)
 }

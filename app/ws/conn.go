@@ -420,10 +420,7 @@ func (c *conn) waitRoom() bool {
 		}
 		select {
 		case <-c.spaceFreed:
-			if !timer.Stop() {
-				<-timer.C
-			}
-			timer.Reset(c.h.opts.SlowTimeout)
+			timer.Reset(c.h.opts.SlowTimeout) // since Go 1.23 no stale tick survives a Reset
 		case <-timer.C:
 			c.evictWith(protocol.CloseSlowConsumer, ReasonSlowConsumer)
 			return false
