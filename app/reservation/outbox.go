@@ -56,24 +56,24 @@ func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
 	}
 	pending, err := s.store.PendingMessagesFor(ctx, users, deliverLimit)
 	if err != nil {
-		s.log.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
+		s.opts.Logger.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
 		return
 	}
-	if s.cleaner != nil {
+	if s.opts.Cleaner != nil {
 		// Rows this node published and has yet to delete went out already.
-		pending = slices.DeleteFunc(pending, func(m app.Message) bool { return s.cleaner.isPublished(m.ID) })
+		pending = slices.DeleteFunc(pending, func(m app.Message) bool { return s.opts.Cleaner.isPublished(m.ID) })
 	}
-	if _, err := publishOutbox(ctx, s.pub, pending, map[int64]bool{}, s.published, s.log); err != nil {
+	if _, err := publishOutbox(ctx, s.pub, pending, map[int64]bool{}, s.published, s.opts.Logger); err != nil {
 		// Harmless: a republish of a published id delivers nothing.
-		s.log.WarnContext(ctx, "outbox cleanup failed", "err", err)
+		s.opts.Logger.WarnContext(ctx, "outbox cleanup failed", "err", err)
 	}
 }
 
 // published takes published messages out of the outbox: through the
 // Cleaner in batches, or at once without one.
 func (s *Service) published(ctx context.Context, ids []string) error {
-	if s.cleaner != nil {
-		s.cleaner.Published(ids)
+	if s.opts.Cleaner != nil {
+		s.opts.Cleaner.Published(ids)
 		return nil
 	}
 	return s.store.DeleteMessages(ctx, ids)
