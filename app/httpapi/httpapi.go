@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,7 +105,7 @@ func (h *handler) routes() []route {
 	return []route{
 		{"GET", "/house/recommend", auth.Recommend, do(h.recommend)},
 		{"GET", "/house/personal-recommend", auth.PersonalRecommend, do(h.personalRecommend)},
-		{"POST", "/house/reserve", auth.Reserve, do(h.reserve)},
+		{"POST", "/house/reserve", auth.Reserve, do(h.one(http.StatusCreated, h.reserve))},
 		{"POST", "/api/push", auth.Push, do(h.push)},
 		{"GET", "/api/websocket/online-users", auth.Presence, do(h.presenceReady, h.onlineUsers)},
 		{"GET", "/api/websocket/stats", auth.Presence, do(h.presenceReady, h.websocketStats)},
@@ -112,11 +113,11 @@ func (h *handler) routes() []route {
 		{"DELETE", "/api/users/:id/revocation", auth.Disconnect, do(h.liftRevocation)},
 		{"GET", "/api/messages", auth.Messages, do(h.messagesReady, h.messages)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
-		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.get)},
-		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.action(true, h.confirm))},
-		{"POST", "/api/reservations/:id/reject", auth.Reject, do(h.action(true, h.reject))},
-		{"POST", "/api/reservations/:id/cancel", auth.Cancel, do(h.action(false, h.cancel))},
-		{"POST", "/api/reservations/:id/remind", auth.Remind, do(h.action(false, h.remind))},
+		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
+		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},
+		{"POST", "/api/reservations/:id/reject", auth.Reject, do(h.one(http.StatusOK, h.action(true, h.reject)))},
+		{"POST", "/api/reservations/:id/cancel", auth.Cancel, do(h.one(http.StatusOK, h.action(false, h.cancel)))},
+		{"POST", "/api/reservations/:id/remind", auth.Remind, do(h.one(http.StatusOK, h.action(false, h.remind)))},
 	}
 }
 
