@@ -31,6 +31,15 @@ type ReservationService interface {
 	PersonalRecommendHouses(ctx context.Context, user int64, p Page) (HousePage, error)
 }
 
+// OrDefault returns v when it is positive, else def: the reading of
+// options whose zero (or a negative) value means the default.
+func OrDefault[T ~int | ~int64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
 // ReservationPage is one page of a reservation list.
 type ReservationPage struct {
 	Reservations []*Reservation

@@ -89,13 +89,13 @@ func ParsePosition(seq, epoch, seqField string) (Position, error) {
 
 // CheckEpoch refuses what cannot be an epoch; "" (not given) passes.
 func CheckEpoch(epoch string) error {
-	if len(epoch) > MaxEpochLen {
-		return Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
+	ok := len(epoch) <= MaxEpochLen
+	for i := 0; ok && i < len(epoch); i++ {
+		b := epoch[i]
+		ok = b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 	}
-	for i := 0; i < len(epoch); i++ {
-		if b := epoch[i]; !(b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
-			return Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
-		}
+	if !ok {
+		return Errorf(EInvalidArgument, "epoch must be 1 to %d letters or digits", MaxEpochLen)
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package grpcapi
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/push"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -17,18 +19,14 @@ type house struct {
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {
-	res, err := h.svc.RecommendHouses(ctx, app.HouseFilter{
+	return houseReply(h.svc.RecommendHouses(ctx, app.HouseFilter{
 		City:     req.GetCity(),
 		District: req.GetDistrict(),
 		MinPrice: int(req.GetMinPrice()),
 		MaxPrice: int(req.GetMaxPrice()),
 		Rooms:    int(req.GetRooms()),
 		Page:     page(req.GetPage(), req.GetPageSize()),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return houseReply(res), nil
+	}))
 }
 
 // PersonalRecommendList needs the user's token in jwt mode, like every
@@ -38,11 +36,7 @@ func (h *house) PersonalRecommendList(ctx context.Context, req *housev1.Personal
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.svc.PersonalRecommendHouses(ctx, user, page(req.GetPage(), req.GetPageSize()))
-	if err != nil {
-		return nil, err
-	}
-	return houseReply(res), nil
+	return houseReply(h.svc.PersonalRecommendHouses(ctx, user, page(req.GetPage(), req.GetPageSize())))
 }
 
 func (h *house) ReserveHouse(ctx context.Context, req *housev1.ReserveHouseRequest) (*housev1.ReserveHouseReply, error) {
@@ -119,4 +113,97 @@ func (h *house) ListReservations(ctx context.Context, req *housev1.ListReservati
 		out.Reservations = append(out.Reservations, reservation(r))
 	}
 	return out, nil
+}
+
+// page is a page request (0: the default; the service checks the bounds).
+func page(p, size int32) app.Page {
+	return app.Page{Page: int(p), PageSize: int(size)}
+}
+
+// reservation converts r to its gRPC form, field for field with
+// app.ReservationJSON.
+func reservation(r *app.Reservation) *housev1.Reservation {
+	j := r.JSON()
+	return &housev1.Reservation{
+		ReservationId: j.ReservationID,
+		HouseId:       j.HouseID,
+		HouseTitle:    j.HouseTitle,
+		LandlordId:    j.LandlordID,
+		UserId:        j.UserID,
+		UserName:      j.UserName,
+		ReserveTime:   j.ReserveTime,
+		Status:        string(j.Status),
+		Reason:        j.Reason,
+		CancelledBy:   j.CancelledBy,
+		CreatedAt:     j.CreatedAt,
+		UpdatedAt:     j.UpdatedAt,
+	}
+}
+
+// reservationReply wraps a service result.
+func reservationReply(r *app.Reservation, err error) (*housev1.ReservationReply, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &housev1.ReservationReply{Reservation: reservation(r)}, nil
+}
+
+// houseInfo converts h to its gRPC form.
+func houseInfo(h *app.House) *housev1.HouseInfo {
+	return &housev1.HouseInfo{
+		HouseId:    h.ID,
+		LandlordId: h.LandlordID,
+		Title:      h.Title,
+		City:       h.City,
+		District:   h.District,
+		Price:      int64(h.Price),
+		Rooms:      int32(h.Rooms),
+		Area:       h.Area,
+		Tags:       h.Tags,
+		Popularity: int64(h.Popularity),
+		Score:      h.Score,
+	}
+}
+
+// houseReply builds one page of houses, or returns the service's error.
+func houseReply(res app.HousePage, err error) (*housev1.HouseRecommendReply, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := &housev1.HouseRecommendReply{
+		Houses:   make([]*housev1.HouseInfo, 0, len(res.Houses)),
+		Total:    int64(res.Total),
+		Page:     int32(res.Page.Page),
+		PageSize: int32(res.Page.PageSize),
+	}
+	for _, h := range res.Houses {
+		out.Houses = append(out.Houses, houseInfo(h))
+	}
+	return out, nil
+}
+
+// PushService sends generic server pushes (see push.Service).
+type PushService interface {
+	Push(ctx context.Context, req push.Request) ([]push.Result, error)
+}
+
+// Push sends one generic notification to each listed user. The auth
+// interceptor has checked the API key.
+func (h *house) Push(ctx context.Context, req *housev1.PushRequest) (*housev1.PushReply, error) {
+	if h.push == nil {
+		return nil, app.Errorf(app.EUnavailable, "server push is not available")
+	}
+	results, err := h.push.Push(ctx, push.Request{
+		UserIDs: req.GetUserIds(), Title: req.GetTitle(), Content: req.GetContent(),
+		Detail: json.RawMessage(req.GetDetailJson()), IdempotencyKey: req.GetIdempotencyKey(),
+		Webhook: req.GetWebhook(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	reply := &housev1.PushReply{Results: make([]*housev1.PushResult, len(results))}
+	for i, r := range results {
+		reply.Results[i] = &housev1.PushResult{UserId: r.UserID, Seq: r.Seq, Id: r.ID, Epoch: r.Epoch}
+	}
+	return reply, nil
 }

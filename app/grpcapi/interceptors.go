@@ -2,18 +2,24 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"strings"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/pkg/jwtauth"
+	"github.com/houseview/gateway/pkg/requestid"
 	housev1 "github.com/houseview/gateway/proto/house/v1"
 )
 
@@ -36,11 +42,7 @@ var operations = map[string]auth.Operation{
 // Operations returns the operation of every House method (full method
 // name), for tests that walk the policy over the transports.
 func Operations() map[string]auth.Operation {
-	out := make(map[string]auth.Operation, len(operations))
-	for m, op := range operations {
-		out[m] = op
-	}
-	return out
+	return maps.Clone(operations)
 }
 
 type interceptors struct {
@@ -120,4 +122,90 @@ func bearer(ctx context.Context) string {
 		}
 	}
 	return ""
+}
+
+// grpcCodes maps app error codes to gRPC codes.
+var grpcCodes = map[string]codes.Code{
+	app.ECanceled:           codes.Canceled,
+	app.EInvalidArgument:    codes.InvalidArgument,
+	app.ENotFound:           codes.NotFound,
+	app.EAlreadyExists:      codes.AlreadyExists,
+	app.EPermissionDenied:   codes.PermissionDenied,
+	app.EUnauthenticated:    codes.Unauthenticated,
+	app.EFailedPrecondition: codes.FailedPrecondition,
+	app.EAborted:            codes.Aborted,
+	app.EResourceExhausted:  codes.ResourceExhausted,
+	app.EUnavailable:        codes.Unavailable,
+	app.EInternal:           codes.Internal,
+}
+
+// toStatus is the one place errors become gRPC statuses. A status error
+// passes through; a bare context error keeps its meaning; anything else is
+// mapped by its app code with its caller-safe message; a limit's refusal
+// (*app.LimitError) carries its wait as RetryInfo.
+func toStatus(err error) *status.Status {
+	if !errors.As(err, new(*app.Error)) {
+		st, ok := status.FromError(err)
+		switch {
+		case ok:
+			return st
+		case errors.Is(err, context.Canceled):
+			return status.New(codes.Canceled, "request canceled")
+		case errors.Is(err, context.DeadlineExceeded):
+			return status.New(codes.DeadlineExceeded, "deadline exceeded")
+		}
+	}
+	code, ok := grpcCodes[app.ErrorCode(err)]
+	if !ok {
+		code = codes.Internal
+	}
+	st := status.New(code, app.ErrorMessage(err))
+	var le *app.LimitError
+	if errors.As(err, &le) && le.RetryAfter > 0 {
+		if withRetry, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(le.RetryAfter)}); err == nil {
+			st = withRetry
+		}
+	}
+	return st
+}
+
+// Metrics counts unary calls. It must not block.
+type Metrics interface {
+	// GRPCRequest counts a call of method (its full name) that ended with
+	// code (a gRPC status code name, e.g. "OK", "NotFound") after d.
+	GRPCRequest(method, code string, d time.Duration)
+}
+
+// requestIDKey is the metadata key of the request id.
+const requestIDKey = "x-request-id"
+
+// requestID takes the caller's x-request-id metadata if it is sane
+// (requestid.Valid) or makes one, sends it back as a header and puts it in
+// the context, where the logger finds it.
+func (in *interceptors) requestID(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	given := ""
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(requestIDKey); len(v) > 0 {
+			given = v[0]
+		}
+	}
+	id := requestid.Ensure(given)
+	_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, id))
+	return next(requestid.NewContext(ctx, id), req)
+}
+
+// observe logs one line per call (method, code, latency and, from the
+// context, request_id; never metadata, so never a token) and reports it to
+// Metrics. It sits above mapErrors: it sees the final status.
+func (in *interceptors) observe(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := next(ctx, req)
+	d := time.Since(start)
+	code := status.Code(err)
+	if in.metrics != nil {
+		in.metrics.GRPCRequest(info.FullMethod, code.String(), d)
+	}
+	in.log.LogAttrs(ctx, slog.LevelInfo, "grpc request",
+		slog.String("method", info.FullMethod), slog.String("code", code.String()), slog.Duration("latency", d))
+	return resp, err
 }

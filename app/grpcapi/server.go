@@ -4,6 +4,7 @@
 package grpcapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -65,11 +66,8 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 	if opts.Auth == nil {
 		panic("grpcapi: Options.Auth is required")
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	in := &interceptors{auth: opts.Auth, log: requestid.Logger(log), metrics: opts.Metrics}
+	log := requestid.Logger(cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)))
+	in := &interceptors{auth: opts.Auth, log: log, metrics: opts.Metrics}
 	sopts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(in.requestID, in.observe, in.mapErrors, in.recoverUnary, in.checkDecoded, in.authorize),
 		grpc.ChainStreamInterceptor(in.recoverStream),

@@ -21,12 +21,17 @@ type housePage struct {
 	PageSize int          `json:"page_size"`
 }
 
-func newHousePage(res app.HousePage) housePage {
+// houses answers a page of houses, or the error that stopped it.
+func (h *handler) houses(c *gin.Context, res app.HousePage, err error) {
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	houses := res.Houses
 	if houses == nil {
 		houses = []*app.House{}
 	}
-	return housePage{Houses: houses, Total: res.Total, Page: res.Page.Page, PageSize: res.Page.PageSize}
+	c.JSON(http.StatusOK, housePage{Houses: houses, Total: res.Total, Page: res.Page.Page, PageSize: res.Page.PageSize})
 }
 
 // recommend is GET /house/recommend, public in every auth mode.
@@ -45,11 +50,7 @@ func (h *handler) recommend(c *gin.Context) {
 		return
 	}
 	res, err := h.svc.RecommendHouses(c.Request.Context(), f)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newHousePage(res))
+	h.houses(c, res, err)
 }
 
 // personalRecommend is GET /house/personal-recommend for one user.
@@ -66,11 +67,7 @@ func (h *handler) personalRecommend(c *gin.Context) {
 		return
 	}
 	res, err := h.svc.PersonalRecommendHouses(c.Request.Context(), user, page)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newHousePage(res))
+	h.houses(c, res, err)
 }
 
 // healthz is the liveness probe: the process answers.

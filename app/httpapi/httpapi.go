@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -57,12 +58,8 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 	if opts.Auth == nil {
 		panic("httpapi: Options.Auth is required")
 	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.MaxBodyBytes = app.OrDefault(opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	opts.Logger = requestid.Logger(opts.Logger)
 	h := &handler{svc: svc, opts: opts, log: opts.Logger}
 
@@ -102,4 +99,64 @@ func NewHandler(svc app.ReservationService, opts Options) *gin.Engine {
 func GET(r gin.IRoutes, path string, handlers ...gin.HandlerFunc) {
 	r.GET(path, handlers...)
 	r.HEAD(path, handlers...)
+}
+
+// route is one REST route: the auth.Operation it is authorized for before
+// its handlers run, and the handlers.
+type route struct {
+	method, path string
+	op           auth.Operation
+	handlers     []gin.HandlerFunc
+}
+
+// routes are every REST route but the probes (/healthz, /readyz, which
+// need nothing): the one place that says which operation each one is and
+// what serves it.
+func (h *handler) routes() []route {
+	do := func(f ...gin.HandlerFunc) []gin.HandlerFunc { return f }
+	return []route{
+		{"GET", "/house/recommend", auth.Recommend, do(h.recommend)},
+		{"GET", "/house/personal-recommend", auth.PersonalRecommend, do(h.personalRecommend)},
+		{"POST", "/house/reserve", auth.Reserve, do(h.one(http.StatusCreated, h.reserve))},
+		{"POST", "/api/push", auth.Push, do(h.push)},
+		{"GET", "/api/websocket/online-users", auth.Presence, do(h.presenceReady, h.onlineUsers)},
+		{"GET", "/api/websocket/stats", auth.Presence, do(h.presenceReady, h.websocketStats)},
+		{"POST", "/api/users/:id/disconnect", auth.Disconnect, do(h.disconnect)},
+		{"DELETE", "/api/users/:id/revocation", auth.Disconnect, do(h.liftRevocation)},
+		{"GET", "/api/messages", auth.Messages, do(h.messagesReady, h.messages)},
+		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
+		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
+		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},
+		{"POST", "/api/reservations/:id/reject", auth.Reject, do(h.one(http.StatusOK, h.action(true, h.reject)))},
+		{"POST", "/api/reservations/:id/cancel", auth.Cancel, do(h.one(http.StatusOK, h.action(false, h.cancel)))},
+		{"POST", "/api/reservations/:id/remind", auth.Remind, do(h.one(http.StatusOK, h.action(false, h.remind)))},
+	}
+}
+
+// Operations returns the operation of every REST route ("METHOD /path"
+// with gin's :params), for tests that walk the policy over the transports.
+func Operations() map[string]auth.Operation {
+	ops := map[string]auth.Operation{}
+	for _, r := range (&handler{}).routes() {
+		ops[r.method+" "+r.path] = r.op
+	}
+	return ops
+}
+
+// The service calls of the reservation actions (transition).
+
+func (h *handler) confirm(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
+	return h.svc.ConfirmReservation(ctx, id, actor)
+}
+
+func (h *handler) reject(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error) {
+	return h.svc.RejectReservation(ctx, id, actor, reason)
+}
+
+func (h *handler) cancel(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error) {
+	return h.svc.CancelReservation(ctx, id, actor, reason)
+}
+
+func (h *handler) remind(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
+	return h.svc.RemindReservation(ctx, id, actor)
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -91,26 +92,14 @@ func (h *handler) messages(c *gin.Context) {
 // messagesReply encodes a page; the messages are the stored frames as
 // they are (no decoding and encoding again).
 func messagesReply(user int64, p app.StreamPage) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"user_id":`)
-	b.WriteString(strconv.FormatInt(user, 10))
-	b.WriteString(`,"epoch":"`)
-	b.WriteString(p.Epoch) // letters and digits only
-	b.WriteString(`","head_seq":`)
-	b.WriteString(strconv.FormatInt(p.Head, 10))
-	b.WriteString(`,"after":`)
-	b.WriteString(strconv.FormatInt(p.After, 10))
-	b.WriteString(`,"truncated":`)
-	b.WriteString(strconv.FormatBool(p.Truncated))
-	b.WriteString(`,"reset":`)
-	b.WriteString(strconv.FormatBool(p.Reset))
 	last := p.After
 	if n := len(p.Messages); n > 0 {
 		last = p.Messages[n-1].Seq
 	}
-	b.WriteString(`,"more":`)
-	b.WriteString(strconv.FormatBool(last < p.Head))
-	b.WriteString(`,"messages":[`)
+	var b bytes.Buffer
+	// The epoch is letters and digits only: nothing to escape.
+	fmt.Fprintf(&b, `{"user_id":%d,"epoch":"%s","head_seq":%d,"after":%d,"truncated":%t,"reset":%t,"more":%t,"messages":[`,
+		user, p.Epoch, p.Head, p.After, p.Truncated, p.Reset, last < p.Head)
 	for i, m := range p.Messages {
 		if i > 0 {
 			b.WriteByte(',')

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"log/slog"
 	"net"
 	"net/http"
@@ -84,8 +85,5 @@ func loopback(r *http.Request) bool {
 // credentials (a browser's). A state-changing request a browser sent from
 // another origin is refused unless it carries the API key.
 func Operator(a *auth.Authenticator, log *slog.Logger) gin.HandlerFunc {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return allow(a, auth.Operate, &handler{log: log})
+	return allow(a, auth.Operate, &handler{log: cmp.Or(log, slog.New(slog.DiscardHandler))})
 }

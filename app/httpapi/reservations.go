@@ -18,22 +18,21 @@ type reservationPage struct {
 	PageSize     int                   `json:"page_size"`
 }
 
-// reply answers one reservation, or the error that stopped it.
-func (h *handler) reply(c *gin.Context, status int, r *app.Reservation, err error) {
-	if err != nil {
-		h.fail(c, err)
-		return
+// one is the handler of a route that answers one reservation with
+// status: do serves the request, and its error is the answer if any.
+func (h *handler) one(status int, do func(*gin.Context) (*app.Reservation, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r, err := do(c)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		c.JSON(status, gin.H{"reservation": r.JSON()})
 	}
-	c.JSON(status, gin.H{"reservation": r.JSON()})
 }
 
-// reserve is POST /house/reserve: the tenant books a viewing.
-func (h *handler) reserve(c *gin.Context) {
-	r, err := h.doReserve(c)
-	h.reply(c, http.StatusCreated, r, err)
-}
-
-func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
+// reserve serves POST /house/reserve: the tenant books a viewing.
+func (h *handler) reserve(c *gin.Context) (*app.Reservation, error) {
 	var b reqbody.Reserve
 	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, false); err != nil {
 		return nil, err
@@ -55,45 +54,35 @@ func (h *handler) doReserve(c *gin.Context) (*app.Reservation, error) {
 // transition runs one state change on a reservation.
 type transition func(ctx context.Context, id, actor int64, reason string) (*app.Reservation, error)
 
-// action returns the handler of POST /api/reservations/:id/<verb>. The
-// caller is body.landlord_id when landlordOnly, else body.user_id or, when
-// that is absent, body.landlord_id (a landlord cancels and reminds too).
-func (h *handler) action(landlordOnly bool, run transition) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		r, err := h.doAction(c, landlordOnly, run)
-		h.reply(c, http.StatusOK, r, err)
+// action serves POST /api/reservations/:id/<verb> with run. The caller is
+// body.landlord_id when landlordOnly, else body.user_id or, when that is
+// absent, body.landlord_id (a landlord cancels and reminds too).
+func (h *handler) action(landlordOnly bool, run transition) func(*gin.Context) (*app.Reservation, error) {
+	return func(c *gin.Context) (*app.Reservation, error) {
+		id, err := pathID(c)
+		if err != nil {
+			return nil, err
+		}
+		var b reqbody.Action
+		if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, true); err != nil {
+			return nil, err
+		}
+		claimed, field := b.LandlordID, "landlord_id"
+		if !landlordOnly && b.UserID != 0 {
+			claimed, field = b.UserID, "user_id"
+		} else if !landlordOnly && b.LandlordID == 0 {
+			field = "user_id"
+		}
+		actor, err := callerOf(c).Actor(claimed, field)
+		if err != nil {
+			return nil, err
+		}
+		return run(c.Request.Context(), id, actor, b.Reason)
 	}
 }
 
-func (h *handler) doAction(c *gin.Context, landlordOnly bool, run transition) (*app.Reservation, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return nil, err
-	}
-	var b reqbody.Action
-	if err := decodeJSON(c, h.opts.MaxBodyBytes, &b, true); err != nil {
-		return nil, err
-	}
-	claimed, field := b.LandlordID, "landlord_id"
-	if !landlordOnly && b.UserID != 0 {
-		claimed, field = b.UserID, "user_id"
-	} else if !landlordOnly && b.LandlordID == 0 {
-		field = "user_id"
-	}
-	actor, err := callerOf(c).Actor(claimed, field)
-	if err != nil {
-		return nil, err
-	}
-	return run(c.Request.Context(), id, actor, b.Reason)
-}
-
-// get is GET /api/reservations/:id for either party.
-func (h *handler) get(c *gin.Context) {
-	r, err := h.doGet(c)
-	h.reply(c, http.StatusOK, r, err)
-}
-
-func (h *handler) doGet(c *gin.Context) (*app.Reservation, error) {
+// get serves GET /api/reservations/:id for either party.
+func (h *handler) get(c *gin.Context) (*app.Reservation, error) {
 	id, err := pathID(c)
 	if err != nil {
 		return nil, err

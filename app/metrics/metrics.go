@@ -173,9 +173,6 @@ func (m *Metrics) jobs() {
 		m.webhookTasks, m.webhookRuns, m.webhookPosts, m.sourceFailures)
 }
 
-// Registry returns the private registry (for tests and extra collectors).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the registry in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

@@ -2,9 +2,12 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/hibiken/asynq"
+	asynqmetrics "github.com/hibiken/asynq/x/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -75,4 +78,52 @@ func collectAll(c prometheus.Collector) []prometheus.Metric {
 	c.Collect(ch)
 	close(ch)
 	return <-out
+}
+
+// Outbox is what WatchOutbox reads (mysql.Store): the creation time of the
+// oldest message waiting in the transactional outbox, ok false when none.
+type Outbox interface {
+	OldestOutboxMessage(ctx context.Context) (created time.Time, ok bool, err error)
+}
+
+var outboxAge = prometheus.NewDesc("gateway_outbox_oldest_age_seconds",
+	"Age of the oldest notification waiting in the MySQL outbox (0 when empty). Rows live for milliseconds when Redis "+
+		"takes them; the relay retries every second, so an age of minutes means publishing to Redis keeps failing.", nil, nil)
+
+// WatchOutbox exports gateway_outbox_oldest_age_seconds, read from o at
+// each scrape within timeout (one indexed MIN query). Call it once.
+func (m *Metrics) WatchOutbox(o Outbox, timeout time.Duration) {
+	m.watch("outbox", timeout, func(ctx context.Context) ([]prometheus.Metric, error) {
+		created, ok, err := o.OldestOutboxMessage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		age := 0.0
+		if ok {
+			age = max(0, time.Since(created).Seconds())
+		}
+		return []prometheus.Metric{prometheus.MustNewConstMetric(outboxAge, prometheus.GaugeValue, age)}, nil
+	})
+}
+
+// WatchQueues exports asynq's queue metrics, read through insp at each
+// scrape within timeout, under the names of asynq's own exporter
+// (github.com/hibiken/asynq/x/metrics), which the asynq UI's Metrics page
+// queries: asynq_tasks_enqueued_total{queue,state} (tasks in each state
+// now: pending, active, scheduled, retry, archived, completed; a gauge
+// despite its name), asynq_queue_size, asynq_queue_latency_seconds (age of
+// the oldest pending task), asynq_queue_memory_usage_approx_bytes,
+// asynq_tasks_processed_total and asynq_tasks_failed_total,
+// asynq_queue_paused_total. The queues are the deployment's, so every node
+// exports the same values. Call it once.
+func (m *Metrics) WatchQueues(insp *asynq.Inspector, timeout time.Duration) {
+	c := asynqmetrics.NewQueueMetricsCollector(insp)
+	m.watch("asynq", timeout, func(context.Context) ([]prometheus.Metric, error) {
+		// The exporter logs its errors and sends nothing: ask first, so
+		// that a Redis that does not answer counts as a failure.
+		if _, err := insp.Queues(); err != nil {
+			return nil, fmt.Errorf("asynq queues: %w", err)
+		}
+		return collectAll(c), nil
+	})
 }

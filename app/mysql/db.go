@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	drv "github.com/go-sql-driver/mysql"
@@ -108,22 +109,11 @@ func createDatabase(ctx context.Context, cfg drv.Config) error {
 		return fmt.Errorf("mysql open server: %w", err)
 	}
 	defer server.Close()
-	q := "CREATE DATABASE IF NOT EXISTS `" + escapeIdent(name) + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+	q := "CREATE DATABASE IF NOT EXISTS `" + strings.ReplaceAll(name, "`", "``") + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 	if _, err := server.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("mysql create database %q: %w", name, err)
 	}
 	return nil
-}
-
-func escapeIdent(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '`' {
-			out = append(out, '`')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }
 
 // Migrate applies every pending migration of sql/, holding a table lock so

@@ -14,8 +14,10 @@ import (
 	"github.com/houseview/gateway/app"
 )
 
-// MySQL and MariaDB server errors that mean "not now" rather than "never".
+// MySQL and MariaDB server errors: a duplicate key, and those that mean
+// "not now" rather than "never".
 const (
+	erDuplicate          = 1062
 	erTooManyConnections = 1040
 	erServerShutdown     = 1053
 	erLockWaitTimeout    = 1205

@@ -77,7 +77,10 @@ func DemoHouses(now time.Time) []*houseRow {
 		}
 		price := c.basePrice*l.rooms*3/4 + r.IntN(1500)
 		price -= price % 50
-		tags := pickTags(r, 2+r.IntN(3))
+		tags := make([]string, 2+r.IntN(3))
+		for i, j := range r.Perm(len(demoTags))[:len(tags)] {
+			tags[i] = demoTags[j]
+		}
 		rows = append(rows, &houseRow{
 			ID:         int64(3001 + i),
 			LandlordID: int64(2001 + i%40),
@@ -92,13 +95,4 @@ func DemoHouses(now time.Time) []*houseRow {
 		})
 	}
 	return rows
-}
-
-func pickTags(r *rand.Rand, n int) []string {
-	idx := r.Perm(len(demoTags))[:n]
-	out := make([]string, n)
-	for i, j := range idx {
-		out[i] = demoTags[j]
-	}
-	return out
 }

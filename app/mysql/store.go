@@ -2,11 +2,13 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
-	drv "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -63,7 +65,7 @@ func (s *Store) CreateReservation(ctx context.Context, r *app.Reservation, notif
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := toReservationRow(r)
 		if err := tx.Omit("ID").Create(row).Error; err != nil {
-			if isDuplicate(err) {
+			if serverError(err, erDuplicate) {
 				return app.Errorf(app.EAlreadyExists, "tenant %d already has an active reservation of house %d at %s",
 					r.TenantID, r.HouseID, r.ReserveTime.Format(app.TimeLayout))
 			}
@@ -195,7 +197,55 @@ func (s *Store) ListReservations(ctx context.Context, f app.ReservationFilter) (
 	return out, int(total), nil
 }
 
-func isDuplicate(err error) bool {
-	var me *drv.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
+// OldestOutboxMessage returns when the oldest message still in the outbox
+// was written; ok is false when the outbox is empty. One MIN over the
+// created_at index (metrics.Outbox).
+func (s *Store) OldestOutboxMessage(ctx context.Context) (created time.Time, ok bool, err error) {
+	var oldest sql.NullTime
+	if err := s.db.WithContext(ctx).Model(&outboxRow{}).Select("MIN(created_at)").Scan(&oldest).Error; err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest outbox message: %w", err)
+	}
+	return oldest.Time, oldest.Valid, nil
+}
+
+// Houses change rarely (there is no API to change one) and every booking
+// reads one: the store keeps each house it read for houseCacheTTL, so a
+// change made elsewhere shows within that time.
+const (
+	houseCacheTTL  = time.Minute
+	houseCacheSize = 10000 // houses kept at most; the cache starts over when full
+)
+
+type houseCache struct {
+	mu sync.Mutex
+	m  map[int64]cachedHouse
+}
+
+type cachedHouse struct {
+	h       app.House
+	expires time.Time
+}
+
+// get returns a copy of house id when it was read less than the TTL ago.
+func (c *houseCache) get(id int64, now time.Time) (*app.House, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.After(e.expires) {
+		return nil, false
+	}
+	h := e.h
+	h.Tags = slices.Clone(h.Tags)
+	return &h, true
+}
+
+func (c *houseCache) put(h *app.House, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= houseCacheSize {
+		c.m = make(map[int64]cachedHouse)
+	}
+	kept := *h
+	kept.Tags = slices.Clone(h.Tags) // the caller keeps h
+	c.m[h.ID] = cachedHouse{h: kept, expires: now.Add(houseCacheTTL)}
 }

@@ -74,9 +74,7 @@ type Service struct {
 
 // New returns a Service publishing through pub.
 func New(pub Publisher, opts Options) *Service {
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = DefaultMaxBatch
-	}
+	opts.MaxBatch = app.OrDefault(opts.MaxBatch, DefaultMaxBatch)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

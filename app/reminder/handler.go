@@ -1,6 +1,7 @@
 package reminder
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,9 +60,7 @@ const DefaultMaxEarlyWait = 10 * time.Second
 // a task handed over early (its forwarding node's clock runs ahead of the
 // others') waits, up to maxWait, holding its worker slot. It returns h.
 func (h *Handler) WithClock(clock Clock, maxWait time.Duration) *Handler {
-	if maxWait <= 0 {
-		maxWait = DefaultMaxEarlyWait
-	}
+	maxWait = app.OrDefault(maxWait, DefaultMaxEarlyWait)
 	h.clock, h.maxWait = clock, maxWait
 	return h
 }
@@ -98,9 +97,7 @@ func (h *Handler) waitForTime(ctx context.Context, p Payload) error {
 
 // NewHandler returns the task handler. metrics may be nil.
 func NewHandler(sender Sender, metrics Metrics, log *slog.Logger) *Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = cmp.Or(log, slog.New(slog.DiscardHandler))
 	return &Handler{sender: sender, metrics: metrics, log: log}
 }
 

@@ -1,6 +1,7 @@
 package reminder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,18 +45,12 @@ type Scheduler struct {
 // NewScheduler returns a Scheduler on an asynq client and inspector of the
 // deployment's Redis DB.
 func NewScheduler(client *asynq.Client, inspector *asynq.Inspector, opts Options) *Scheduler {
-	if opts.Task.Queue == "" {
-		opts.Task.Queue = DefaultQueue
-	}
-	if opts.Task.Retention <= 0 {
-		opts.Task.Retention = DefaultRetention
-	}
+	opts.Task.Queue = cmp.Or(opts.Task.Queue, DefaultQueue)
+	opts.Task.Retention = app.OrDefault(opts.Task.Retention, DefaultRetention)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	return &Scheduler{client: client, inspector: inspector, opts: opts}
 }
 

@@ -1,6 +1,7 @@
 package reminder
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
 )
 
 // DefaultPollInterval is WorkerOptions.PollInterval when zero.
@@ -31,12 +34,8 @@ type WorkerOptions struct {
 // retry delays in TaskRetryDelay). The default polling (5 s forwarding of scheduled tasks, 1 s idle sleep) would
 // make reminders up to 6 s late; PollInterval bounds the lateness instead.
 func NewWorker(rdb goredis.UniversalClient, h *Handler, opts WorkerOptions) (*asynq.Server, *asynq.ServeMux) {
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = DefaultPollInterval
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.PollInterval = app.OrDefault(opts.PollInterval, DefaultPollInterval)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	delay := asynq.DefaultRetryDelayFunc
 	if opts.RetryDelay != nil {
 		delay = func(n int, _ error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n) }

@@ -21,7 +21,7 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	if err := s.allow(ctx, LimitReserve, req.TenantID); err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := s.opts.Now()
 	in, err := s.checkCreate(req, now)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func (s *Service) CreateReservation(ctx context.Context, req app.CreateReservati
 	}
 	r := &app.Reservation{
 		HouseID: house.ID, HouseTitle: house.Title, LandlordID: house.LandlordID,
-		TenantID: req.TenantID, TenantName: in.name, ReserveTime: in.at.In(s.loc),
+		TenantID: req.TenantID, TenantName: in.name, ReserveTime: in.at.In(s.opts.Location),
 		Status: app.StatusPending, Version: 1,
 		CreatedAt: now.Truncate(time.Millisecond), UpdatedAt: now.Truncate(time.Millisecond),
 	}
@@ -66,7 +66,7 @@ type createInput struct {
 // ValidateCreate returns the error CreateReservation gives req before it
 // reads the house (the checks that need no database), or nil.
 func (s *Service) ValidateCreate(req app.CreateReservation) error {
-	_, err := s.checkCreate(req, s.now())
+	_, err := s.checkCreate(req, s.opts.Now())
 	return err
 }
 
@@ -90,13 +90,8 @@ func (s *Service) checkCreate(req app.CreateReservation, now time.Time) (createI
 	if in.title, err = checkHouseTitle(req.HouseTitle); err != nil {
 		return in, err
 	}
-	if in.at, err = s.parseReserveTime(req.ReserveTime, now); err != nil {
+	if in.at, err = app.ParseReserveTime(req.ReserveTime, s.opts.Location, now, s.opts.MaxAhead); err != nil {
 		return in, err
 	}
 	return in, nil
-}
-
-// parseReserveTime reads reserve_time (see app.ParseReserveTime).
-func (s *Service) parseReserveTime(v string, now time.Time) (time.Time, error) {
-	return app.ParseReserveTime(v, s.loc, now, s.maxAhead)
 }

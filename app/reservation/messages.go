@@ -27,7 +27,7 @@ var eventFor = map[app.Status]event{
 // and the house, the reservation object as detail. A non-empty key derives
 // the message ids from it (one per recipient) instead of fresh ones.
 func (s *Service) messages(r *app.Reservation, e event, actor int64, key string) ([]app.Message, error) {
-	when := r.ReserveTime.In(s.loc).Format(app.TimeLayout)
+	when := r.ReserveTime.In(s.opts.Location).Format(app.TimeLayout)
 	withReason := func(text string) string {
 		if r.Reason == "" {
 			return text
@@ -62,7 +62,7 @@ func (s *Service) messages(r *app.Reservation, e event, actor int64, key string)
 		add(app.MsgReservationReminder, r.LandlordID, "看房提醒",
 			fmt.Sprintf("%s 将于 %s 看房《%s》，请做好准备", r.TenantName, when, r.HouseTitle))
 	}
-	now := s.now().Unix()
+	now := s.opts.Now().Unix()
 	detail := r.JSON()
 	msgs := make([]app.Message, len(notes))
 	for i := range notes {

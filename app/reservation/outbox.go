@@ -1,11 +1,13 @@
 package reservation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/houseview/gateway/app"
@@ -54,24 +56,24 @@ func (s *Service) deliver(ctx context.Context, msgs []app.Message) {
 	}
 	pending, err := s.store.PendingMessagesFor(ctx, users, deliverLimit)
 	if err != nil {
-		s.log.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
+		s.opts.Logger.WarnContext(ctx, "reading the outbox failed; the outbox relay will publish", "err", err)
 		return
 	}
-	if s.cleaner != nil {
+	if s.opts.Cleaner != nil {
 		// Rows this node published and has yet to delete went out already.
-		pending = slices.DeleteFunc(pending, func(m app.Message) bool { return s.cleaner.isPublished(m.ID) })
+		pending = slices.DeleteFunc(pending, func(m app.Message) bool { return s.opts.Cleaner.isPublished(m.ID) })
 	}
-	if _, err := publishOutbox(ctx, s.pub, pending, map[int64]bool{}, s.published, s.log); err != nil {
+	if _, err := publishOutbox(ctx, s.pub, pending, map[int64]bool{}, s.published, s.opts.Logger); err != nil {
 		// Harmless: a republish of a published id delivers nothing.
-		s.log.WarnContext(ctx, "outbox cleanup failed", "err", err)
+		s.opts.Logger.WarnContext(ctx, "outbox cleanup failed", "err", err)
 	}
 }
 
 // published takes published messages out of the outbox: through the
 // Cleaner in batches, or at once without one.
 func (s *Service) published(ctx context.Context, ids []string) error {
-	if s.cleaner != nil {
-		s.cleaner.Published(ids)
+	if s.opts.Cleaner != nil {
+		s.opts.Cleaner.Published(ids)
 		return nil
 	}
 	return s.store.DeleteMessages(ctx, ids)
@@ -124,10 +126,15 @@ type Relay struct {
 
 // Run relays until ctx is done.
 func (r *Relay) Run(ctx context.Context) {
-	interval := r.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
+	every(ctx, app.OrDefault(r.Interval, time.Second), func() {
+		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+			cmp.Or(r.Logger, slog.New(slog.DiscardHandler)).Warn("outbox relay pass failed", "err", err)
+		}
+	})
+}
+
+// every runs f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -135,9 +142,7 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("outbox relay pass failed", "err", err)
-			}
+			f()
 		}
 	}
 }
@@ -147,10 +152,7 @@ func (r *Relay) Run(ctx context.Context) {
 // recipients failed, and returns how many it published. A recipient that
 // failed is left out of the later passes.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
-	batch, grace, now := r.Batch, r.Grace, r.Now
-	if batch <= 0 {
-		batch = 500
-	}
+	batch, grace, now := app.OrDefault(r.Batch, 500), r.Grace, r.Now
 	if grace == 0 {
 		grace = 2 * time.Second
 	}
@@ -176,12 +178,92 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 func (r *Relay) publish(ctx context.Context, msgs []app.Message, failed map[int64]bool) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
-	return publishOutbox(ctx, r.Publisher, msgs, failed, r.Store.DeleteMessages, r.logger())
+	return publishOutbox(ctx, r.Publisher, msgs, failed, r.Store.DeleteMessages, cmp.Or(r.Logger, slog.New(slog.DiscardHandler)))
 }
 
-func (r *Relay) logger() *slog.Logger {
-	if r.Logger == nil {
-		return slog.New(slog.DiscardHandler)
+// Cleaner deletes published messages from the outbox in batches, off the
+// request path: a request hands over the ids it published, and Run deletes
+// what gathered once per interval, in one statement. Until then those rows
+// stay in the outbox. A request that reads them skips them (this node
+// published them); another node's request, or a relay (which leaves rows
+// younger than its grace alone), would republish them at worst, which
+// delivers nothing twice.
+type Cleaner struct {
+	store    OutboxStore
+	interval time.Duration
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]struct{}
+}
+
+// NewCleaner returns a Cleaner deleting through store every interval
+// (default 50 ms).
+func NewCleaner(store OutboxStore, interval time.Duration, log *slog.Logger) *Cleaner {
+	interval = app.OrDefault(interval, 50*time.Millisecond)
+	log = cmp.Or(log, slog.New(slog.DiscardHandler))
+	return &Cleaner{store: store, interval: interval, log: log, pending: map[string]struct{}{}}
+}
+
+// Published records ids as published, to be deleted. It never blocks on
+// the database.
+func (c *Cleaner) Published(ids []string) {
+	if len(ids) == 0 {
+		return
 	}
-	return r.Logger
+	c.mu.Lock()
+	for _, id := range ids {
+		c.pending[id] = struct{}{}
+	}
+	c.mu.Unlock()
+}
+
+// isPublished reports whether id was published and awaits deletion.
+func (c *Cleaner) isPublished(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[id]
+	return ok
+}
+
+// Run deletes every interval until ctx ends, then once more.
+func (c *Cleaner) Run(ctx context.Context) {
+	every(ctx, c.interval, func() {
+		if err := c.Flush(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("outbox cleanup failed; will retry", "err", err)
+		}
+	})
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := c.Flush(fctx); err != nil {
+		c.log.Warn("final outbox cleanup failed; the relay republishes those rows (harmless)", "err", err)
+	}
+}
+
+// Flush deletes what was published so far. On failure the ids are kept
+// for the next flush.
+func (c *Cleaner) Flush(ctx context.Context) error {
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	ids := make([]string, 0, len(c.pending))
+	for id := range c.pending {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		if err := c.store.DeleteMessages(ctx, ids[:n]); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		for _, id := range ids[:n] {
+			delete(c.pending, id)
+		}
+		c.mu.Unlock()
+		ids = ids[n:]
+	}
+	return nil
 }

@@ -31,8 +31,8 @@ func (s *Service) ListReservations(ctx context.Context, f app.ReservationFilter)
 	if f.Role == "" {
 		f.Role = app.RoleTenant
 	}
-	if err := checkRole(f.Role); err != nil {
-		return app.ReservationPage{}, err
+	if f.Role != app.RoleTenant && f.Role != app.RoleLandlord {
+		return app.ReservationPage{}, app.Errorf(app.EInvalidArgument, "role must be tenant or landlord, not %q", f.Role)
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		return app.ReservationPage{}, app.Errorf(app.EInvalidArgument, "status must be pending, confirmed, rejected or cancelled, not %q", f.Status)
@@ -66,7 +66,7 @@ func (s *Service) RecommendHouses(ctx context.Context, f app.HouseFilter) (app.H
 		return app.HousePage{}, err
 	}
 	f.Page = p
-	return housePage(p)(s.store.RecommendHouses(ctx, f, s.now().Add(-s.popularityWindow), 0))
+	return housePage(p)(s.store.RecommendHouses(ctx, f, s.opts.Now().Add(-s.opts.PopularityWindow), 0))
 }
 
 // PersonalRecommendHouses scores houses against the user's own bookings
@@ -80,7 +80,7 @@ func (s *Service) PersonalRecommendHouses(ctx context.Context, user int64, p app
 	if err != nil {
 		return app.HousePage{}, err
 	}
-	since := s.now().Add(-s.popularityWindow)
+	since := s.opts.Now().Add(-s.opts.PopularityWindow)
 	taste, err := s.store.UserTaste(ctx, user)
 	if err != nil {
 		return app.HousePage{}, err

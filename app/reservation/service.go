@@ -5,6 +5,7 @@
 package reservation
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -67,43 +68,26 @@ type Options struct {
 
 // Service implements app.ReservationService.
 type Service struct {
-	store            Store
-	pub              Publisher
-	loc              *time.Location // the zone of reserve_time
-	now              func() time.Time
-	maxAhead         time.Duration // how far ahead a viewing may be booked
-	cancelGrace      time.Duration // the landlord may cancel this long after the time
-	popularityWindow time.Duration // reservations counted for popularity
-	log              *slog.Logger
-	reminders        Reminders // nil: none
-	metrics          Metrics   // nil: none
-	cleaner          *Cleaner  // nil: published rows are deleted at once
-	limiter          Limiter   // nil: none
+	store Store
+	pub   Publisher
+	opts  Options // defaults applied
 }
 
 var _ app.ReservationService = (*Service)(nil)
 
 // New returns the service over store and pub.
 func New(store Store, pub Publisher, opts Options) *Service {
-	s := &Service{store: store, pub: pub, loc: opts.Location, now: opts.Now,
-		maxAhead: opts.MaxAhead, cancelGrace: max(opts.CancelGrace, 0), popularityWindow: opts.PopularityWindow, log: requestid.Logger(opts.Logger),
-		reminders: opts.Reminders, metrics: opts.Metrics, cleaner: opts.Cleaner, limiter: opts.Limiter}
-	if s.loc == nil {
-		s.loc = DefaultLocation()
+	if opts.Location == nil {
+		opts.Location = DefaultLocation()
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if s.maxAhead <= 0 {
-		s.maxAhead = 90 * 24 * time.Hour
-	}
-	if s.popularityWindow <= 0 {
-		s.popularityWindow = 30 * 24 * time.Hour
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	return s
+	opts.MaxAhead = app.OrDefault(opts.MaxAhead, 90*24*time.Hour)
+	opts.CancelGrace = max(opts.CancelGrace, 0)
+	opts.PopularityWindow = app.OrDefault(opts.PopularityWindow, 30*24*time.Hour)
+	opts.Logger = cmp.Or(requestid.Logger(opts.Logger), slog.New(slog.DiscardHandler))
+	return &Service{store: store, pub: pub, opts: opts}
 }
 
 // DefaultCancelGrace is the default of Options.CancelGrace in the gateway's
@@ -121,16 +105,37 @@ func DefaultLocation() *time.Location {
 
 // counted reports a committed transition to Metrics.
 func (s *Service) counted(to string) {
-	if s.metrics != nil {
-		s.metrics.ReservationTransition(to)
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.ReservationTransition(to)
 	}
 }
 
 // Location is the zone reserve_time is read and written in.
-func (s *Service) Location() *time.Location { return s.loc }
+func (s *Service) Location() *time.Location { return s.opts.Location }
 
 // inZone converts r's times into the service's zone.
 func (s *Service) inZone(r *app.Reservation) *app.Reservation {
-	r.ReserveTime = r.ReserveTime.In(s.loc)
+	r.ReserveTime = r.ReserveTime.In(s.opts.Location)
 	return r
+}
+
+// Limits the service enforces per user through its Limiter.
+const (
+	LimitReserve = "reserve" // reservations created by a tenant
+	LimitRemind  = "remind"  // reminders sent on a party's request (they fill the other party's history)
+)
+
+// Limiter bounds how often one user may do something, over every node.
+type Limiter interface {
+	// AllowUser takes one event of limit for user: nil, or an error
+	// answered as resource_exhausted (an *app.LimitError with the wait).
+	AllowUser(ctx context.Context, limit string, user int64) error
+}
+
+// allow takes one event of limit for user from the Limiter, if any.
+func (s *Service) allow(ctx context.Context, limit string, user int64) error {
+	if s.opts.Limiter == nil {
+		return nil
+	}
+	return s.opts.Limiter.AllowUser(ctx, limit, user)
 }

@@ -64,7 +64,7 @@ func (s *Service) transition(ctx context.Context, id, actor int64, to app.Status
 	if !cur.Status.CanMove(to) {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s and cannot become %s", id, cur.Status, to)
 	}
-	now := s.now()
+	now := s.opts.Now()
 	if err := s.checkNotPast(cur, actor, to, now); err != nil {
 		return nil, err
 	}
@@ -93,9 +93,9 @@ func (s *Service) commit(ctx context.Context, version int64, next *app.Reservati
 	if err != nil {
 		return err
 	}
-	if to == app.StatusConfirmed && s.reminders != nil {
-		if err := s.reminders.Schedule(ctx, next); err != nil {
-			s.log.WarnContext(ctx, "scheduling reminders failed", "reservation_id", next.ID, "err", err)
+	if to == app.StatusConfirmed && s.opts.Reminders != nil {
+		if err := s.opts.Reminders.Schedule(ctx, next); err != nil {
+			s.opts.Logger.WarnContext(ctx, "scheduling reminders failed", "reservation_id", next.ID, "err", err)
 			return app.Errorf(app.EUnavailable, "cannot schedule the reminders now; try again")
 		}
 	}
@@ -103,11 +103,11 @@ func (s *Service) commit(ctx context.Context, version int64, next *app.Reservati
 		return err
 	}
 	s.counted(string(to))
-	if s.reminders != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
-		if err := s.reminders.Cancel(context.WithoutCancel(ctx), next); err != nil {
+	if s.opts.Reminders != nil && (to == app.StatusCancelled || to == app.StatusRejected) {
+		if err := s.opts.Reminders.Cancel(context.WithoutCancel(ctx), next); err != nil {
 			// Harmless: a reminder that still fires finds the reservation
 			// no longer confirmed.
-			s.log.WarnContext(ctx, "deleting reminders failed", "reservation_id", next.ID, "err", err)
+			s.opts.Logger.WarnContext(ctx, "deleting reminders failed", "reservation_id", next.ID, "err", err)
 		}
 	}
 	s.deliver(ctx, msgs)
@@ -122,12 +122,12 @@ func (s *Service) checkNotPast(r *app.Reservation, actor int64, to app.Status, n
 	if now.Before(r.ReserveTime) {
 		return nil
 	}
-	if to == app.StatusCancelled && actor == r.LandlordID && now.Before(r.ReserveTime.Add(s.cancelGrace)) {
+	if to == app.StatusCancelled && actor == r.LandlordID && now.Before(r.ReserveTime.Add(s.opts.CancelGrace)) {
 		return nil
 	}
-	when := r.ReserveTime.In(s.loc).Format(app.TimeLayout)
+	when := r.ReserveTime.In(s.opts.Location).Format(app.TimeLayout)
 	if to == app.StatusCancelled && actor == r.LandlordID {
-		return app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; the landlord may cancel it for %s after that", r.ID, when, s.cancelGrace)
+		return app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; the landlord may cancel it for %s after that", r.ID, when, s.opts.CancelGrace)
 	}
 	return app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s and can no longer become %s", r.ID, when, to)
 }
@@ -148,9 +148,9 @@ func (s *Service) RemindReservation(ctx context.Context, id, actor int64) (*app.
 	if r.Status != app.StatusConfirmed {
 		return nil, app.Errorf(app.EFailedPrecondition, "reservation %d is %s; only a confirmed viewing is reminded", id, r.Status)
 	}
-	if !s.now().Before(r.ReserveTime) {
+	if !s.opts.Now().Before(r.ReserveTime) {
 		return nil, app.Errorf(app.EFailedPrecondition, "the viewing of reservation %d was at %s; only a coming viewing is reminded",
-			id, r.ReserveTime.In(s.loc).Format(app.TimeLayout))
+			id, r.ReserveTime.In(s.opts.Location).Format(app.TimeLayout))
 	}
 	if err := s.allow(ctx, LimitRemind, actor); err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func (s *Service) remind(ctx context.Context, r *app.Reservation, key string) er
 	if err != nil {
 		return err
 	}
-	if err := s.store.AddMessages(ctx, msgs, s.now()); err != nil {
+	if err := s.store.AddMessages(ctx, msgs, s.opts.Now()); err != nil {
 		return err
 	}
 	s.deliver(ctx, msgs)

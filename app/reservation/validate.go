@@ -31,13 +31,6 @@ func checkUserID(field string, id int64) error {
 	return nil
 }
 
-func checkRole(r app.Role) error {
-	if r != app.RoleTenant && r != app.RoleLandlord {
-		return app.Errorf(app.EInvalidArgument, "role must be tenant or landlord, not %q", r)
-	}
-	return nil
-}
-
 // Free text that reaches the other party's notification (the tenant's
 // name and the house title in the landlord's, the reason in the other
 // party's) follows app.CheckText: valid UTF-8 without control, bidi or

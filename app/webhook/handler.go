@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,15 +38,11 @@ var _ asynq.Handler = (*Handler)(nil)
 
 // NewHandler returns the task handler, checking deliveries through d.
 func NewHandler(d Deliveries, opts HandlerOptions) *Handler {
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
+	opts.Timeout = app.OrDefault(opts.Timeout, DefaultTimeout)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 16 // the worker's posts run concurrently
 	client := &http.Client{Transport: transport, Timeout: opts.Timeout,

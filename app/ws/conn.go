@@ -420,10 +420,7 @@ func (c *conn) waitRoom() bool {
 		}
 		select {
 		case <-c.spaceFreed:
-			if !timer.Stop() {
-				<-timer.C
-			}
-			timer.Reset(c.h.opts.SlowTimeout)
+			timer.Reset(c.h.opts.SlowTimeout) // since Go 1.23 no stale tick survives a Reset
 		case <-timer.C:
 			c.evictWith(protocol.CloseSlowConsumer, ReasonSlowConsumer)
 			return false
@@ -498,46 +495,24 @@ func (c *conn) isClosed() bool {
 
 // ---- client frames (the session's read goroutine) ----
 
-// What an ack did (conn.ack).
-type ackResult int
-
-const (
-	ackRaised  ackResult = iota // raised the session's acknowledged seq: free
-	ackNothing                  // repeated, lower, or of another epoch: ignored
-	ackUnsent                   // of a seq the session never sent
-)
-
-// onAck records an ack; only one that raises the acknowledged seq is free.
-func (c *conn) onAck(epoch string, seq int64) {
-	switch c.ack(epoch, seq) {
-	case ackNothing:
-		c.charge()
-	case ackUnsent:
-		if c.charge() {
-			c.reject("ack of a seq that was not sent")
-		}
-	}
-}
-
-// ack records the client's acknowledgement of seq in epoch ("" = the
+// onAck records the client's acknowledgement of seq in epoch ("" = the
 // session's): from now on only acks advance the delivered cursor. An ack
-// of another epoch is stale (sent before a reset) and ignored.
-func (c *conn) ack(epoch string, seq int64) ackResult {
+// of another epoch is stale (sent before a reset) and ignored. Only an ack
+// that raises the acknowledged seq is free; one of a seq the session never
+// sent is refused.
+func (c *conn) onAck(epoch string, seq int64) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if epoch != "" && epoch != c.epoch {
-		return ackNothing
+	stale, unsent := epoch != "" && epoch != c.epoch, seq > c.last
+	raised := !stale && !unsent && seq > c.ackSeq
+	if !stale && !unsent {
+		c.acked = true
+		c.h.history.Advance(c.user, app.Position{Epoch: c.epoch, Seq: seq})
+		c.ackSeq = max(c.ackSeq, seq)
 	}
-	if seq > c.last {
-		return ackUnsent
+	c.mu.Unlock()
+	if !raised && c.charge() && unsent && !stale {
+		c.reject("ack of a seq that was not sent")
 	}
-	c.acked = true
-	c.h.history.Advance(c.user, app.Position{Epoch: c.epoch, Seq: seq})
-	if seq <= c.ackSeq {
-		return ackNothing
-	}
-	c.ackSeq = seq
-	return ackRaised
 }
 
 // onRefresh extends the session to the expiry of a new token of its user.

@@ -5,6 +5,7 @@
 package ws
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -170,39 +171,17 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = DefaultMaxMessageSize
-	}
-	if o.BufferSize <= 0 {
-		o.BufferSize = DefaultBufferSize
-	}
-	if o.PingPeriod <= 0 {
-		o.PingPeriod = DefaultPingPeriod
-	}
-	if o.PongWait <= 0 {
-		o.PongWait = DefaultPongWait
-	}
-	if o.WriteWait <= 0 {
-		o.WriteWait = DefaultWriteWait
-	}
-	if o.SlowTimeout <= 0 {
-		o.SlowTimeout = DefaultSlowTimeout
-	}
-	if o.ReplayPage <= 0 {
-		o.ReplayPage = 100
-	}
-	if o.MaxReads <= 0 {
-		o.MaxReads = 64
-	}
-	if o.Reconnect == (protocol.Reconnect{}) {
-		o.Reconnect = protocol.DefaultReconnect
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Metrics == nil {
-		o.Metrics = noMetrics{}
-	}
+	o.MaxMessageSize = app.OrDefault(o.MaxMessageSize, DefaultMaxMessageSize)
+	o.BufferSize = app.OrDefault(o.BufferSize, DefaultBufferSize)
+	o.PingPeriod = app.OrDefault(o.PingPeriod, DefaultPingPeriod)
+	o.PongWait = app.OrDefault(o.PongWait, DefaultPongWait)
+	o.WriteWait = app.OrDefault(o.WriteWait, DefaultWriteWait)
+	o.SlowTimeout = app.OrDefault(o.SlowTimeout, DefaultSlowTimeout)
+	o.ReplayPage = app.OrDefault(o.ReplayPage, 100)
+	o.MaxReads = app.OrDefault(o.MaxReads, 64)
+	o.Reconnect = cmp.Or(o.Reconnect, protocol.DefaultReconnect)
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	o.Metrics = cmp.Or[Metrics](o.Metrics, noMetrics{})
 }
 
 type noMetrics struct{}

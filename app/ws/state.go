@@ -1,5 +1,9 @@
 package ws
 
+import (
+	"github.com/houseview/gateway/app"
+)
+
 // state is where a session is in its life. conn.to is the only place that
 // changes it.
 //
@@ -32,10 +36,6 @@ const (
 	closed
 )
 
-var stateNames = [...]string{"subscribing", "opening", "catching up", "rereading", "live", "closed"}
-
-func (s state) String() string { return stateNames[s] }
-
 // catching reports whether the stored stream is being (or is about to be)
 // read: live messages are not written meanwhile.
 func (s state) catching() bool { return s < live }
@@ -67,4 +67,37 @@ func (s state) may(t state) bool {
 		}
 	}
 	return false
+}
+
+// sentQueue holds the data messages in melody's send buffer, oldest first,
+// so that melody's "sent" callback finds the message it wrote without
+// parsing it again. Its ring is allocated on the first write.
+type sentQueue struct {
+	ring []*app.Envelope
+	head int
+	n    int
+}
+
+func (q *sentQueue) push(env *app.Envelope, size int) {
+	if q.ring == nil {
+		q.ring = make([]*app.Envelope, size)
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = env
+	q.n++
+}
+
+// pop removes and returns the oldest message if frame is its bytes (melody
+// writes in order); a frame that is not is a control frame: nil.
+func (q *sentQueue) pop(frame []byte) *app.Envelope {
+	if q.n == 0 || len(frame) == 0 {
+		return nil
+	}
+	env := q.ring[q.head]
+	if len(env.Raw) == 0 || &env.Raw[0] != &frame[0] {
+		return nil
+	}
+	q.ring[q.head] = nil
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return env
 }
