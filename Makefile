@@ -96,8 +96,12 @@ proto-check: proto
 	@untracked=$$(git ls-files --others --exclude-standard -- proto/); \
 	if [ -n "$$untracked" ]; then echo "proto/: untracked generated files: $$untracked" >&2; exit 1; fi
 
+# go vet and staticcheck (a pinned version, run through the module cache),
+# as .ci/run does.
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	go vet ./...
+	go run $(STATICCHECK) ./...
 
 # Installs (when absent) and starts (when not answering) MariaDB and Redis.
 services:
