@@ -138,5 +138,10 @@ func TestOutboxAgeOfALockedTable(t *testing.T) {
 	close(release)
 	<-done
 	waitSeries(t, m, "gateway_outbox_oldest_age_seconds", "0")
-	waitSeries(t, m, `gateway_metrics_source_failures_total{source="outbox"}`, "1")
+	// The locked read counted; on a loaded machine a read right after the
+	// unlock may time out too, so at least one.
+	got, _ = scrapeSeries(m, "gateway_metrics_source_failures_total")
+	if n, _ := strconv.Atoi(got[`gateway_metrics_source_failures_total{source="outbox"}`]); n < 1 {
+		t.Errorf("outbox failures %v, want at least 1", got)
+	}
 }
