@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/webhook"
@@ -60,9 +61,13 @@ func TestOfflineUserIsPostedOnceSigned(t *testing.T) {
 		if diff := cmp.Diff([]string{"application/json", want.ID, "1"}, heads); diff != "" {
 			t.Errorf("Content-Type, Idempotency-Key, X-Gateway-Attempt (-want +got):\n%s", diff)
 		}
-		if err := webhook.Verify([]byte(secret), req.Header.Get(webhook.HeaderTimestamp), req.Header.Get(webhook.HeaderSignature),
-			req.Body, time.Now(), webhook.DefaultTolerance); err != nil {
-			t.Errorf("signature: %v", err)
+		// Standard Webhooks, checked by the specification's own library.
+		verifier, _ := standardwebhooks.NewWebhookRaw([]byte(secret))
+		if err := verifier.Verify(req.Body, req.Header); err != nil || req.Header.Get(webhook.HeaderWebhookID) != want.ID {
+			t.Errorf("signature: %v; webhook-id %q, want %q", err, req.Header.Get(webhook.HeaderWebhookID), want.ID)
+		}
+		if req.Header.Get(webhook.HeaderSignature) != "" {
+			t.Errorf("the standard format also sent %s", webhook.HeaderSignature)
 		}
 	}
 	tasks, runs := r.metrics.snapshot()
@@ -71,6 +76,23 @@ func TestOfflineUserIsPostedOnceSigned(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{webhook.RunDelivered: 2}, runs); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+}
+
+// TestGatewayFormat: with webhook.format gateway a post carries
+// X-Gateway-Timestamp and X-Gateway-Signature (Verify), as receivers
+// written against them expect, and no Standard Webhooks headers.
+func TestGatewayFormat(t *testing.T) {
+	r := newRig(t, rigOptions{format: webhook.FormatGateway})
+	m := notification(t, app.MsgReservationConfirmed, 1001, "预约已确认")
+	r.publish(t, m)
+	req := r.recv.wait(t, 1)[0]
+	if err := webhook.Verify([]byte(secret), req.Header.Get(webhook.HeaderTimestamp), req.Header.Get(webhook.HeaderSignature),
+		req.Body, time.Now(), webhook.DefaultTolerance); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	if req.Header.Get(webhook.HeaderWebhookSignature) != "" || req.Header.Get(webhook.HeaderIdempotencyKey) != m.ID {
+		t.Errorf("headers %v: want no webhook-signature and the Idempotency-Key", req.Header)
 	}
 }
 

@@ -20,7 +20,8 @@ type HandlerOptions struct {
 	// URL receives the posts; empty: this node cannot post, and its tasks
 	// fail (and are retried) until a node that can takes them.
 	URL     string
-	Secret  []byte        // signs the posts (Signature)
+	Secret  []byte        // signs the posts: its key is SigningKey's (FormatStandard) or the secret (FormatGateway)
+	Format  string        // FormatStandard ("": it) or FormatGateway
 	Timeout time.Duration // one post, from connecting to the answer (DefaultTimeout)
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -32,6 +33,7 @@ type Handler struct {
 	deliveries Deliveries
 	opts       HandlerOptions
 	client     *http.Client
+	signer     signer
 }
 
 var _ asynq.Handler = (*Handler)(nil)
@@ -49,7 +51,16 @@ func NewHandler(d Deliveries, opts HandlerOptions) *Handler {
 		// A signed post is not sent elsewhere: a redirect is the receiver's
 		// answer (3xx, archived).
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Handler{deliveries: d, opts: opts, client: client}
+	s := signer{format: cmp.Or(opts.Format, FormatStandard), secret: opts.Secret}
+	if s.format == FormatStandard {
+		// A secret that SigningKey refuses is refused by the settings
+		// first; here it signs as it is.
+		s.key, _ = SigningKey(string(opts.Secret))
+		if s.key == nil {
+			s.key = opts.Secret
+		}
+	}
+	return &Handler{deliveries: d, opts: opts, client: client, signer: s}
 }
 
 // ProcessTask posts a task's notification unless a live session received
@@ -90,7 +101,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	start := time.Now()
-	err = post(ctx, h.client, h.opts.URL, h.opts.Secret, task, retried+1, h.opts.Now())
+	err = post(ctx, h.client, h.opts.URL, h.signer, task, retried+1, h.opts.Now())
 	if h.opts.Metrics != nil {
 		h.opts.Metrics.WebhookPost(time.Since(start))
 	}

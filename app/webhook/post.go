@@ -45,17 +45,34 @@ const (
 	drainBody    = 64 << 10
 )
 
+// signer signs a post in a format (FormatStandard or FormatGateway).
+type signer struct {
+	format string
+	secret []byte // FormatGateway's HMAC key: the secret as it is
+	key    []byte // FormatStandard's: SigningKey of the secret
+}
+
+// sign sets the signature headers of a post of task sent at ts.
+func (s signer) sign(h http.Header, task Task, ts int64) {
+	if s.format == FormatGateway {
+		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+		h.Set(HeaderSignature, Signature(s.secret, ts, task.Body))
+		return
+	}
+	h.Set(HeaderWebhookID, task.ID)
+	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
+	h.Set(HeaderWebhookSignature, StandardSignature(s.key, task.ID, ts, task.Body))
+}
+
 // post sends task's body to url once, signed at now, as attempt n (from 1).
-func post(ctx context.Context, client *http.Client, url string, secret []byte, task Task, n int, now time.Time) error {
+func post(ctx context.Context, client *http.Client, url string, s signer, task Task, n int, now time.Time) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(task.Body))
 	if err != nil {
 		return &PostError{Err: app.Errorf(app.EFailedPrecondition, "webhook request: %v", err)}
 	}
-	ts := now.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "house-gateway-webhook/1")
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Signature(secret, ts, task.Body))
+	s.sign(req.Header, task, now.Unix())
 	req.Header.Set(HeaderIdempotencyKey, task.ID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(n))
 	resp, err := client.Do(req)

@@ -66,18 +66,19 @@ func snippetCases(tb testing.TB) ([]snippetCase, []bool) {
 		return h
 	}
 	old := time.Now().Add(-10 * time.Minute).Unix()
-	stale := with(strings.ToLower(webhook.HeaderTimestamp), strconv.FormatInt(old, 10))
-	stale[strings.ToLower(webhook.HeaderSignature)] = webhook.Signature([]byte(secret), old, sent.Body)
+	stale := with(webhook.HeaderWebhookTimestamp, strconv.FormatInt(old, 10))
+	stale[webhook.HeaderWebhookSignature] = webhook.StandardSignature([]byte(secret), headers[webhook.HeaderWebhookID], old, sent.Body)
 	tampered := bytes.Replace(sent.Body, []byte(`"type":2`), []byte(`"type":3`), 1)
 	cases := []snippetCase{
 		{"as sent", secret, headers, sent.Body},
 		{"body changed", secret, headers, tampered},
 		{"another secret", "another-secret-0123456789abcdef0123", headers, sent.Body},
 		{"signed 10 minutes ago", secret, stale, sent.Body},
-		{"no signature", secret, with(strings.ToLower(webhook.HeaderSignature), ""), sent.Body},
-		{"no timestamp", secret, with(strings.ToLower(webhook.HeaderTimestamp), ""), sent.Body},
+		{"no signature", secret, with(webhook.HeaderWebhookSignature, ""), sent.Body},
+		{"no timestamp", secret, with(webhook.HeaderWebhookTimestamp, ""), sent.Body},
+		{"another message id", secret, with(webhook.HeaderWebhookID, "another"), sent.Body},
 	}
-	return cases, []bool{true, false, false, false, false, false}
+	return cases, []bool{true, false, false, false, false, false, false}
 }
 
 // runSnippet runs a program in dir fed the cases as JSON on stdin, and
@@ -102,8 +103,9 @@ func runSnippet(tb testing.TB, cmd *exec.Cmd, cases []snippetCase) []bool {
 	return got
 }
 
-// TestREADMEVerifiersNode runs the README's Node verifier on a request
-// the gateway sent and on altered copies.
+// TestREADMEVerifiersNode runs the README's Node verifier (with the
+// standardwebhooks package from npm) on a request the gateway sent and on
+// altered copies.
 func TestREADMEVerifiersNode(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -118,7 +120,13 @@ process.stdin.on('end', () => {
   console.log(JSON.stringify(cases.map((c) => verify(c.secret, c.headers, Buffer.from(c.body, 'base64')))));
 });
 `
-	path := filepath.Join(t.TempDir(), "verify.js")
+	dir := t.TempDir()
+	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "standardwebhooks@1.1.1")
+	install.Dir = dir
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("npm install standardwebhooks (the README's verifier library): %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "verify.js")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +137,8 @@ process.stdin.on('end', () => {
 }
 
 // TestREADMEVerifiersGo compiles the README's Go verifier (with the
-// imports its comment lists) and runs it on the same requests.
+// imports its comment lists, and the Standard Webhooks library) and runs
+// it on the same requests.
 func TestREADMEVerifiersGo(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -143,10 +152,27 @@ func TestREADMEVerifiersGo(t *testing.T) {
 	}
 	var imports []string
 	for _, p := range strings.Split(m[1], ",") {
-		imports = append(imports, `"`+strings.TrimSpace(p)+`"`)
+		name, path, aliased := strings.Cut(strings.TrimSpace(p), " ")
+		if !aliased {
+			name, path = "", name
+		}
+		imports = append(imports, strings.TrimSpace(name+` "`+path+`"`))
 	}
 	dir := t.TempDir()
+	// The verifier's module at the version this repository tests with.
+	sums, err := os.ReadFile("../../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum strings.Builder
+	for line := range strings.Lines(string(sums)) {
+		if strings.HasPrefix(line, "github.com/standard-webhooks/standard-webhooks/libraries ") {
+			sum.WriteString(line)
+		}
+	}
 	files := map[string]string{
+		"go.mod": "module verify\n\ngo 1.26\n\nrequire github.com/standard-webhooks/standard-webhooks/libraries v1.3.0\n",
+		"go.sum": sum.String(),
 		"verify.go": "package main\n\nimport (\n\t" + strings.Join(imports, "\n\t") + "\n)\n\n" + snippet,
 		"main.go": `package main
 

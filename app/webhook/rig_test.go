@@ -145,6 +145,7 @@ type rigOptions struct {
 	schedule webhook.SchedulerOptions // Queue, Grace (1 s), Retention, Metrics are set
 	url      string                   // default: the receiver's
 	answers  []int                    // the receiver's first statuses
+	format   string                   // webhook.FormatStandard ("") or FormatGateway
 }
 
 func newRig(tb testing.TB, o rigOptions) *rig {
@@ -169,7 +170,7 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 		url = r.recv.srv.URL
 	}
 	h := webhook.NewHandler(redis.NewDeliveries(redis.New(rdb, keys), time.Second), webhook.HandlerOptions{
-		URL: url, Secret: []byte(secret), Timeout: 2 * time.Second, Metrics: r.metrics})
+		URL: url, Secret: []byte(secret), Format: o.format, Timeout: 2 * time.Second, Metrics: r.metrics})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Queues: map[string]int{queue: 1}, Concurrency: 4,
 		DelayedTaskCheckInterval: 100 * time.Millisecond, TaskCheckInterval: 100 * time.Millisecond,

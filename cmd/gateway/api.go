@@ -102,7 +102,7 @@ func (n *node) worker(svc *reservation.Service) {
 	// Every worker runs webhook tasks: one without webhook.url fails them,
 	// to be retried by a node that has it.
 	mux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.conn, 0), webhook.HandlerOptions{
-		URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
+		URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Format: cfg.Webhook.Format, Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
 	}))
 	n.add(servers, lifecycle.Hooks(func(context.Context) error {
 		if err := srv.Start(mux); err != nil {

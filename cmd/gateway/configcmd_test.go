@@ -303,7 +303,7 @@ func TestConfigCheckHelps(t *testing.T) {
 		{"yaml typo", insecure, []string{"-config", yaml("typo.yaml", "jwt:\n  secrte: x\n")}, "",
 			`unknown key "jwt.secrte" (did you mean jwt.secret?)`},
 		{"yaml key far from any", insecure, []string{"-config", yaml("far.yaml", "webhook:\n  endpoint_address: x\n")}, "",
-			`unknown key "webhook.endpoint_address" (the keys of webhook: webhook.backoff, webhook.grace,`},
+			`unknown key "webhook.endpoint_address" (the keys of webhook: webhook.backoff, webhook.format, webhook.grace,`},
 		{"days", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_HISTORY_TTL": "7d", "GATEWAY_WEBHOOK_RETENTION": "1d12h"}, nil, "ok\n", ""},
 	}
 	for _, tt := range tests {

@@ -47,7 +47,7 @@ func Defaults() Config {
 			MaxRetry: reminder.DefaultMaxRetry, Retention: reminder.DefaultRetention},
 		Webhook: WebhookConfig{Grace: webhook.DefaultGrace, Types: webhook.DefaultTypes(), Queue: webhook.DefaultQueue,
 			MaxRetry: webhook.DefaultMaxRetry, Backoff: webhook.DefaultBackoff, Timeout: webhook.DefaultTimeout,
-			Retention: webhook.DefaultRetention},
+			Retention: webhook.DefaultRetention, Format: webhook.FormatStandard},
 		UI:      UIConfig{Enabled: true, Username: "admin"},
 		Runtime: RuntimeConfig{GCPercent: 100, ReleaseIdleMemory: true},
 		Limits: LimitsConfig{SessionsPerUser: protocol.DefaultSessionsPerUser, SessionPolicy: coord.SessionPolicyCloseOldest,

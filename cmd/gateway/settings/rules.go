@@ -9,6 +9,7 @@ import (
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/pkg/config"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
@@ -91,6 +92,10 @@ func (c *Config) validateWebhook(p *config.Problems) {
 	}
 	if p.OK("webhook.secret") && len(w.Secret) < minWebhookSecret {
 		p.Add("webhook.secret", "webhook.url needs a secret of at least %d bytes to sign with; generate one with: openssl rand -hex 32", minWebhookSecret)
+	} else if key, err := webhook.SigningKey(w.Secret); p.OK("webhook.secret") && err != nil {
+		p.Add("webhook.secret", "%v", err)
+	} else if p.OK("webhook.secret") && len(key) < 24 {
+		p.Add("webhook.secret", "a whsec_ secret must hold at least 24 bytes (base64 of 24 to 64 random bytes)")
 	}
 	if p.OK("webhook.types") && len(w.Types) == 0 {
 		p.Add("webhook.types", "lists no type, so nothing would be posted: list some, or leave webhook.url empty")

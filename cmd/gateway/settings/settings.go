@@ -181,7 +181,8 @@ type ReminderConfig struct {
 // mobile push or SMS.
 type WebhookConfig struct {
 	URL       string        `key:"url" secret:"url" check:"http_url" example:"https://push.example.com/gateway" doc:"The platform's webhook (http or https). Empty: off, and publishing does no extra work."`
-	Secret    string        `key:"secret" secret:"true" doc:"HMAC-SHA256 key of X-Gateway-Signature, at least 32 bytes (openssl rand -hex 32); required with webhook.url. The receiver verifies with the same key."`
+	Secret    string        `key:"secret" secret:"true" doc:"The signing secret, at least 32 bytes (openssl rand -hex 32); required with webhook.url. The receiver verifies with the same secret. A Standard Webhooks secret (whsec_ and base64) is base64-decoded into its key, as the specification says; any other is the key as it is."`
+	Format    string        `key:"format" oneof:"standard gateway" doc:"How posts are signed. standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>), which verifier libraries check. gateway: X-Gateway-Timestamp and X-Gateway-Signature (sha256=<hex HMAC-SHA256 of timestamp.body>), for receivers written against them."`
 	Grace     time.Duration `key:"grace" doc:"How long a notification waits for a live session of its user to receive (or acknowledge) it before it is posted; types may have their own (webhook.types)."`
 	Types     webhook.Types `key:"types" doc:"The notification types posted, comma-separated, each optionally with its own grace: created, confirmed, cancelled, reminder, rejected, push (e.g. \"confirmed,reminder:10s,push\"). push posts only the pushes that ask for it (\"webhook\": true)."`
 	Queue     string        `key:"queue" required:"true" doc:"The asynq queue of webhook tasks (its own, for the UI, metrics and alerts); must be in worker.queues and differ from reminder.queue."`

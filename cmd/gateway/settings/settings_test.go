@@ -142,18 +142,18 @@ func TestWebhookConfig(t *testing.T) {
 		want WebhookConfig
 	}{
 		{"off by default", "", map[string]string{"GATEWAY_AUTH_MODE": "insecure"}, WebhookConfig{Grace: 30 * time.Second,
-			Types: webhook.DefaultTypes(), Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+			Types: webhook.DefaultTypes(), Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour, Format: "standard"}},
 		{"variables", "", webhookEnv("GATEWAY_WEBHOOK_GRACE", "45s"), WebhookConfig{URL: "https://push.example.com/hook", Secret: secret,
 			Grace: 45 * time.Second, Types: webhook.DefaultTypes(), Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second,
-			Timeout: 10 * time.Second, Retention: time.Hour}},
+			Timeout: 10 * time.Second, Retention: time.Hour, Format: "standard"}},
 		{"YAML list of types", "webhook:\n  url: http://bridge:8080/push\n  secret: " + secret + "\n  types: [confirmed, \"reminder:10s\"]\n  grace: 1m\n",
 			map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WORKER_ENABLED": "false"},
 			WebhookConfig{URL: "http://bridge:8080/push", Secret: secret, Grace: time.Minute,
 				Types: webhook.Types{app.MsgReservationConfirmed: 0, app.MsgReservationReminder: 10 * time.Second},
-				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour, Format: "standard"}},
 		{"YAML string of types", "webhook:\n  types: \"push, cancelled:5m\"\n", map[string]string{"GATEWAY_AUTH_MODE": "insecure"},
 			WebhookConfig{Grace: 30 * time.Second, Types: webhook.Types{app.MsgGenericPush: 0, app.MsgReservationCancelled: 5 * time.Minute},
-				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour}},
+				Queue: "webhooks", MaxRetry: 12, Backoff: 10 * time.Second, Timeout: 10 * time.Second, Retention: time.Hour, Format: "standard"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,5 +322,25 @@ func TestConfigurationDocTable(t *testing.T) {
 	}
 	for _, problem := range Schema.CheckTable(string(doc)) {
 		t.Error("docs/configuration.md: " + problem)
+	}
+}
+
+// TestWebhookFormatAndSecrets: the format is standard or gateway; a whsec_
+// secret must be base64 of at least 24 bytes.
+func TestWebhookFormatAndSecrets(t *testing.T) {
+	for _, tt := range []struct {
+		key, value string
+		wantErr    string
+	}{
+		{"GATEWAY_WEBHOOK_FORMAT", "gateway", ""},
+		{"GATEWAY_WEBHOOK_FORMAT", "svix", "GATEWAY_WEBHOOK_FORMAT"},
+		{"GATEWAY_WEBHOOK_SECRET", "whsec_" + strings.Repeat("QUJD", 11), ""},                 // 33 bytes
+		{"GATEWAY_WEBHOOK_SECRET", "whsec_" + strings.Repeat("QUJD", 7), "at least 24 bytes"}, // 21 bytes
+		{"GATEWAY_WEBHOOK_SECRET", "whsec_not base64 at all, not at all!!", "base64"},
+	} {
+		_, err := Load("", env(webhookEnv(tt.key, tt.value)))
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s=%s: %v, want an error containing %q", tt.key, tt.value, err, tt.wantErr)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/houseview/gateway/app/redis"
@@ -173,9 +174,9 @@ func checkPost(tb testing.TB, p hookPost, typ int, user int64) string {
 	if n.Type != typ || n.UserID != user || n.ID == "" || n.Seq != 0 {
 		tb.Errorf("posted %s, want a notification of type %d to %d without seq", p.Body, typ, user)
 	}
-	if err := webhook.Verify([]byte(webhookSecret), p.Header.Get(webhook.HeaderTimestamp), p.Header.Get(webhook.HeaderSignature),
-		p.Body, time.Now(), webhook.DefaultTolerance); err != nil {
-		tb.Errorf("signature of %s: %v", p.Body, err)
+	verifier, _ := standardwebhooks.NewWebhookRaw([]byte(webhookSecret)) // Standard Webhooks, the default format
+	if err := verifier.Verify(p.Body, p.Header); err != nil || p.Header.Get(webhook.HeaderWebhookID) != n.ID {
+		tb.Errorf("signature of %s: %v (webhook-id %q)", p.Body, err, p.Header.Get(webhook.HeaderWebhookID))
 	}
 	if k := p.Header.Get(webhook.HeaderIdempotencyKey); k != n.ID {
 		tb.Errorf("Idempotency-Key %q, want the message id %q", k, n.ID)
