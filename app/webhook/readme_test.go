@@ -171,8 +171,8 @@ func TestREADMEVerifiersGo(t *testing.T) {
 		}
 	}
 	files := map[string]string{
-		"go.mod": "module verify\n\ngo 1.26\n\nrequire github.com/standard-webhooks/standard-webhooks/libraries v1.3.0\n",
-		"go.sum": sum.String(),
+		"go.mod":    "module verify\n\ngo 1.26\n\nrequire github.com/standard-webhooks/standard-webhooks/libraries v1.3.0\n",
+		"go.sum":    sum.String(),
 		"verify.go": "package main\n\nimport (\n\t" + strings.Join(imports, "\n\t") + "\n)\n\n" + snippet,
 		"main.go": `package main
 

@@ -98,12 +98,12 @@ type AuthConfig struct {
 type JWTConfig struct {
 	Secret string `key:"secret" secret:"true" doc:"HS256 secret, at least 32 bytes: openssl rand -hex 32"`
 	// RS256/ES256 tokens of an identity provider (docs/security.md).
-	PublicKeyFile string `key:"public_key_file" doc:"PEM file of public keys (PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE blocks: RSA of 2048+ bits for RS256, ECDSA P-256 for ES256) that verify tokens, alongside or instead of jwt.secret."`
-	JWKSFile      string `key:"jwks_file" doc:"JSON Web Key Set file ({\"keys\":[...]}) of RS256/ES256 verification keys; a token's kid picks its key. Read at start."`
+	PublicKeyFile string        `key:"public_key_file" doc:"PEM file of public keys (PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE blocks: RSA of 2048+ bits for RS256, ECDSA P-256 for ES256) that verify tokens, alongside or instead of jwt.secret."`
+	JWKSFile      string        `key:"jwks_file" doc:"JSON Web Key Set file ({\"keys\":[...]}) of RS256/ES256 verification keys; a token's kid picks its key. Read at start."`
 	JWKSURL       string        `key:"jwks_url" check:"http_url" example:"https://id.example.com/.well-known/jwks.json" doc:"The identity provider's JSON Web Key Set URL: its RS256/ES256 keys verify tokens, fetched at start and every jwt.jwks_refresh, and at once (at most every 30 s) when a token names a kid the set lacks, so keys rotate without a restart. The node is not ready while it holds no key of the set."`
 	JWKSRefresh   time.Duration `key:"jwks_refresh" doc:"How often jwt.jwks_url is fetched again."`
-	Issuer        string `key:"issuer" doc:"When set, tokens must carry this iss (gateway token adds it)."`
-	Audience      string `key:"audience" doc:"When set, tokens' aud must include this (gateway token adds it)."`
+	Issuer        string        `key:"issuer" doc:"When set, tokens must carry this iss (gateway token adds it)."`
+	Audience      string        `key:"audience" doc:"When set, tokens' aud must include this (gateway token adds it)."`
 }
 
 // ShutdownConfig bounds a node's stop.
