@@ -20,16 +20,23 @@ import (
 )
 
 // MountWeb serves files (the demo page and the JavaScript client) under
-// /web/ and redirects / to it. Each file has an ETag, its content's hash,
-// so a browser revalidates with If-None-Match and gets 304 while the
-// node's build is the same.
+// /web/ and redirects / to it.
 func MountWeb(e *gin.Engine, files fs.FS) {
-	var etags sync.Map // name -> the quoted ETag of its content
+	serve := fileServer(files, "index.html")
 	GET(e, "/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/web/") })
-	GET(e, "/web/*file", func(c *gin.Context) {
+	GET(e, "/web/*file", serve)
+}
+
+// fileServer serves the file of files that the route's *file parameter
+// names (index for none). Each file has an ETag, its content's hash, so a
+// browser revalidates with If-None-Match and gets 304 while the node's
+// build is the same.
+func fileServer(files fs.FS, index string) gin.HandlerFunc {
+	var etags sync.Map // name -> the quoted ETag of its content
+	return func(c *gin.Context) {
 		name := strings.TrimPrefix(c.Param("file"), "/")
 		if name == "" {
-			name = "index.html"
+			name = index
 		}
 		b, err := fs.ReadFile(files, name)
 		if err != nil {
@@ -60,7 +67,7 @@ func MountWeb(e *gin.Engine, files fs.FS) {
 		c.Header("ETag", etag.(string))
 		c.Header("Cache-Control", "no-cache")
 		http.ServeContent(c.Writer, c.Request, name, time.Time{}, bytes.NewReader(b))
-	})
+	}
 }
 
 // uiRoot is where the asynq web UI is mounted.

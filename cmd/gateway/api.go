@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynq"
 
+	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/push"
@@ -61,6 +62,17 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	engine := httpapi.NewHandler(svc, opts)
 	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, hub)))
 	httpapi.MountWeb(engine, web.Files)
+	if cfg.UI.Enabled {
+		// The console lists sessions from the registry, which counts them
+		// only with a session limit.
+		var sessions func(context.Context, int64) ([]app.LiveSession, error)
+		if cfg.Limits.SessionsPerUser > 0 {
+			sessions = func(ctx context.Context, user int64) ([]app.LiveSession, error) { return coord.LiveSessions(ctx, n.conn, user) }
+		}
+		httpapi.MountConsole(engine, httpapi.ConsoleOptions{Files: web.Console(), Operator: httpapi.Operator(n.auth, log),
+			Presence: presence, Streams: streams, Sessions: sessions, Push: pusher, Revocations: n.revoked,
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log})
+	}
 	return engine
 }
 

@@ -1,4 +1,4 @@
-// The operator console (console.html): nodes, one user's sessions and
+// The operator console (console/index.html): nodes, one user's sessions and
 // stream, and the operator's actions on that user. Every request goes to
 // /console/api/ with the credentials the browser already sent for the page
 // (same origin, so the node's cross-origin check lets the actions through).
@@ -55,8 +55,11 @@ async function loadUser(id) {
     const u = await api('users/' + id);
     const sessions = $('sessions').tBodies[0];
     sessions.replaceChildren();
-    for (const s of u.sessions) row(sessions, [[s.id, 'num'], [s.node_id], [time(s.since * 1000)]]);
-    if (!u.sessions.length) row(sessions, [['no live session']]);
+    for (const s of u.sessions || []) row(sessions, [[s.id, 'num'], [s.node_id], [time(s.since * 1000)]]);
+    if (!u.sessions || !u.sessions.length) {
+      row(sessions, [[u.sessions ? 'no live session' : 'not counted (limits.sessions_per_user is 0)']]);
+      sessions.lastChild.firstChild.colSpan = 3;
+    }
     $('revoked').textContent = u.revoked_until ? `new sessions refused until ${time(u.revoked_until * 1000)}` : '';
     $('epoch').textContent = u.stream.epoch || '(no stream)';
     $('head').textContent = u.stream.head_seq;
@@ -65,7 +68,7 @@ async function loadUser(id) {
     const messages = $('messages').tBodies[0];
     messages.replaceChildren();
     for (const m of u.messages) {
-      row(messages, [[String(m.seq), 'num'], [TYPES[m.type] || String(m.type)], [m.title || ''], [m.content || ''], [time(m.created_at)]]);
+      row(messages, [[String(m.seq), 'num'], [TYPES[m.type] || String(m.type)], [m.title || ''], [m.content || ''], [time(m.ts)]]);
     }
     $('user-view').hidden = false;
     show($('user-error'), '');
