@@ -24,7 +24,8 @@ type RemoteOptions struct {
 	Refresh time.Duration
 	// UnknownKIDEvery bounds the fetches that a token naming a kid the set
 	// lacks may cause: at most one per this interval (0: 30 s); tokens
-	// beyond that fail at once instead of waiting.
+	// beyond that fail at once instead of waiting, and the one that may
+	// fetch waits for the fetch (at most Timeout).
 	UnknownKIDEvery time.Duration
 	// Timeout bounds one fetch (0: 10 s).
 	Timeout time.Duration
@@ -80,7 +81,9 @@ func NewRemoteKeys(ctx context.Context, opts RemoteOptions) (*RemoteKeys, error)
 		RefreshInterval:           refresh,
 		RefreshErrorHandlerFunc:   onError,
 		RefreshUnknownKID:         rate.NewLimiter(rate.Every(every), 1),
-		RateLimitWaitMax:          time.Millisecond, // never hold a request for the limiter
+		// The fetch for an unknown kid runs within this too; a token beyond
+		// the limiter's bound fails at once (its next turn is after it).
+		RateLimitWaitMax:          timeout,
 		NoErrorReturnFirstHTTPReq: &noErrorOnFirst,
 	})
 	if err != nil {
