@@ -76,11 +76,11 @@ func NewRemoteKeys(ctx context.Context, opts RemoteOptions) (*RemoteKeys, error)
 	}
 	noErrorOnFirst := true
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{opts.URL}, keyfunc.Override{
-		Client:                    opts.Client,
-		HTTPTimeout:               timeout,
-		RefreshInterval:           refresh,
-		RefreshErrorHandlerFunc:   onError,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(every), 1),
+		Client:                  opts.Client,
+		HTTPTimeout:             timeout,
+		RefreshInterval:         refresh,
+		RefreshErrorHandlerFunc: onError,
+		RefreshUnknownKID:       rate.NewLimiter(rate.Every(every), 1),
 		// The fetch for an unknown kid runs within this too; a token beyond
 		// the limiter's bound fails at once (its next turn is after it).
 		RateLimitWaitMax:          timeout,
