@@ -33,6 +33,7 @@ func exportedNames(tb testing.TB) map[string]bool {
 	m := metrics.New()
 	m.WatchSubscriber(subscribe.New(redis.New(env.Redis, env.Keys), subscribe.Options{NodeID: "alerts"}))
 	m.WatchSessions(func() int { return 0 })
+	m.WatchJWKS(func() int { return 0 })
 	m.BuildInfo("dev", "unknown")
 	sqlDB, err := env.DB.DB()
 	if err != nil {
