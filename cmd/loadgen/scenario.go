@@ -207,7 +207,7 @@ type conditions struct {
 	LoadAvgStart  string   `json:"load_avg_start"` // 1, 5 and 15 minutes
 	LoadAvgEnd    string   `json:"load_avg_end"`
 	Gateway       string   `json:"gateway_binary"`
-	GatewayCommit string   `json:"gateway_commit"` // `gateway version`, else the binary's vcs stamp, else "unknown"
+	GatewayCommit string   `json:"gateway_commit"` // the commit `gateway version` prints, else the binary's vcs stamp, else "unknown"
 	AuthMode      string   `json:"auth_mode"`
 	Ack           string   `json:"ack"`
 	NodeSettings  []string `json:"node_settings"` // what the tool sets on every node (secrets, ports, database left out)
@@ -266,8 +266,10 @@ func gatewayCommit(path string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, path, "version").Output(); err == nil {
-		if line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); line != "" {
-			return line
+		for line := range strings.Lines(string(out)) {
+			if c, ok := strings.CutPrefix(line, "commit:"); ok && strings.TrimSpace(c) != "unknown" {
+				return strings.TrimSpace(c)
+			}
 		}
 	}
 	rev, dirty := "unknown", ""
