@@ -67,7 +67,9 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 		// only with a session limit.
 		var sessions func(context.Context, int64) ([]app.LiveSession, error)
 		if cfg.Limits.SessionsPerUser > 0 {
-			sessions = func(ctx context.Context, user int64) ([]app.LiveSession, error) { return coord.LiveSessions(ctx, n.conn, user) }
+			sessions = func(ctx context.Context, user int64) ([]app.LiveSession, error) {
+				return coord.LiveSessions(ctx, n.conn, user)
+			}
 		}
 		httpapi.MountConsole(engine, httpapi.ConsoleOptions{Files: web.Console(), Operator: httpapi.Operator(n.auth, log),
 			Presence: presence, Streams: streams, Sessions: sessions, Push: pusher, Revocations: n.revoked,
