@@ -58,8 +58,9 @@ func MountConsole(e *gin.Engine, opts ConsoleOptions) {
 	g.POST("/api/users/:id/push", h.push)
 	g.POST("/api/users/:id/disconnect", rest.disconnect)
 	g.DELETE("/api/users/:id/revocation", rest.liftRevocation)
-	GET(g, "/", fileServer(opts.Files, "index.html"))
-	GET(g, "/:file", fileServer(opts.Files, "index.html"))
+	page := fileServer(opts.Files, "index.html") // one ETag cache for the page's files
+	GET(g, "/", page)
+	GET(g, "/:file", page)
 }
 
 // console serves the console's API.

@@ -3,16 +3,12 @@ package redis_test
 import (
 	"testing"
 	"time"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
-// eventually polls cond for up to 10 s.
+// eventually polls cond until it holds, for up to 10*time.Second.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(tb, 10*time.Second, what, cond)
 }

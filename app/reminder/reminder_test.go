@@ -16,6 +16,8 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/reminder"
 	"github.com/houseview/gateway/app/reservation"
+
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 const (
@@ -298,15 +300,10 @@ func runWorker(tb testing.TB, f *fixture, stats reminder.Metrics) {
 	tb.Cleanup(srv.Shutdown)
 }
 
+// eventually polls cond until it holds, for up to 20*time.Second.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within 20s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(tb, 20*time.Second, what, cond)
 }
 
 // TestFailingReminderIsArchived: a reminder whose sending keeps failing (the

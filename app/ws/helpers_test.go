@@ -283,14 +283,8 @@ func span(from, to int64) []int64 {
 	return out
 }
 
-// eventually polls cond until it holds or wait passes.
+// eventually polls cond until it holds, for up to wait.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %s", what, wait)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(tb, wait, what, cond)
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -138,6 +139,24 @@ func FreePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Eventually polls cond until it holds, failing tb (naming what) when it
+// does not within the given time: tests wait for a condition, never a
+// fixed sleep.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	err := waitFor(within, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	})
+	if err != nil {
+		tb.Fatalf("%s: not within %s", what, within)
+	}
+}
+
+var errNotYet = errors.New("not yet")
 
 // waitFor calls cond every 20 ms until it returns nil or timeout passed,
 // and returns its last error.

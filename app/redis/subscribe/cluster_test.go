@@ -16,13 +16,7 @@ import (
 // eventuallyWithin polls cond until it holds, failing after d.
 func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, d, what, cond)
 }
 
 // One node's sharded subscription on a 3-master cluster with replicas:

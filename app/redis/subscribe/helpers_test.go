@@ -2,8 +2,9 @@ package subscribe_test
 
 import (
 	"context"
-	goredis "github.com/redis/go-redis/v9"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/houseview/gateway/app"
 	"github.com/houseview/gateway/app/redis"

@@ -109,11 +109,5 @@ func TestMySQLRestartMidRequests(t *testing.T) {
 // waitFor polls cond until it holds, failing the test after a minute.
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("no %s within a minute", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(tb, time.Minute, what, cond)
 }
