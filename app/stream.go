@@ -115,6 +115,22 @@ type StreamState struct {
 	Recent []*Envelope
 }
 
+// SessionPosition is where one live session is in its user's stream, as
+// the node holding it knows it: only that node's memory has it.
+type SessionPosition struct {
+	Session string `json:"session"` // the registry's id ("" when the session is not counted)
+	NodeID  string `json:"node_id"`
+	SinceMS int64  `json:"since_ms"` // unix ms of its handshake
+	Epoch   string `json:"epoch"`    // the stream the session follows ("" before its first read)
+	Sent    int64  `json:"sent_seq"` // the highest seq handed to the session's send buffer
+	// Acked is the highest seq the client acknowledged (or where it
+	// resumed from) when Acks; otherwise what it was sent advances the
+	// delivered cursor.
+	Acked int64  `json:"acked_seq"`
+	Acks  bool   `json:"acks"`  // the client acknowledges messages
+	State string `json:"state"` // the session's state: "catching_up", "live" or "closed"
+}
+
 // LiveSession is one WebSocket session that the session registry counts.
 type LiveSession struct {
 	ID     string    // the registry's id

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,7 +34,10 @@ type ConsoleOptions struct {
 	// Sessions lists a user's live sessions over every node (nil: the
 	// session registry is off, and the console says so).
 	Sessions func(ctx context.Context, user int64) ([]app.LiveSession, error)
-	Push     PushService
+	// Positions asks the nodes holding the user's sessions where each is
+	// in the stream (redis.Conn.Positions; nil: not shown).
+	Positions func(ctx context.Context, user int64) ([]app.SessionPosition, error)
+	Push      PushService
 	// Revocations disconnect users and lift and read revocations.
 	Revocations interface {
 		Disconnector
@@ -95,9 +99,20 @@ type userReply struct {
 }
 
 type sessionReply struct {
-	ID     string `json:"id"`
+	ID     string `json:"id"` // "": not counted by the session registry
 	NodeID string `json:"node_id"`
 	Since  int64  `json:"since"` // unix seconds
+	// Position is where the session is in the stream, as its node answered
+	// (null: the node did not answer in time).
+	Position *positionReply `json:"position"`
+}
+
+type positionReply struct {
+	Epoch string `json:"epoch"`
+	Sent  int64  `json:"sent_seq"`
+	Acked int64  `json:"acked_seq"`
+	Acks  bool   `json:"acks"`
+	State string `json:"state"`
 }
 
 type streamReply struct {
@@ -126,21 +141,51 @@ func (h *console) user(c *gin.Context) {
 	for _, env := range st.Recent {
 		reply.Messages = append(reply.Messages, env.Raw)
 	}
-	if h.opts.Sessions != nil {
-		live, err := h.opts.Sessions(ctx, user)
-		if err != nil {
-			h.rest.fail(c, app.Errorf(app.EUnavailable, "cannot read the sessions of user %d now", user))
-			return
-		}
-		reply.Sessions = make([]sessionReply, 0, len(live))
-		for _, s := range live {
-			reply.Sessions = append(reply.Sessions, sessionReply{ID: s.ID, NodeID: s.NodeID, Since: s.Since.Unix()})
-		}
+	if reply.Sessions, err = h.sessions(ctx, user); err != nil {
+		h.rest.fail(c, err)
+		return
 	}
 	if until, err := h.opts.Revocations.RevokedUntil(ctx, user); err == nil && until.After(time.Now()) {
 		reply.RevokedUntil = until.Unix()
 	}
 	c.JSON(http.StatusOK, reply)
+}
+
+// sessions lists user's live sessions: those the registry counts, each
+// with the position its node answered, then any session a node answered
+// that the registry does not count. Nil when neither is available.
+func (h *console) sessions(ctx context.Context, user int64) ([]sessionReply, error) {
+	var out []sessionReply
+	if h.opts.Sessions != nil {
+		live, err := h.opts.Sessions(ctx, user)
+		if err != nil {
+			return nil, app.Errorf(app.EUnavailable, "cannot read the sessions of user %d now", user)
+		}
+		out = make([]sessionReply, 0, len(live))
+		for _, s := range live {
+			out = append(out, sessionReply{ID: s.ID, NodeID: s.NodeID, Since: s.Since.Unix()})
+		}
+	}
+	if h.opts.Positions == nil {
+		return out, nil
+	}
+	positions, err := h.opts.Positions(ctx, user)
+	if err != nil {
+		h.rest.log.WarnContext(ctx, "reading session positions failed", "user_id", user, "err", err)
+	}
+	if out == nil {
+		out = make([]sessionReply, 0, len(positions))
+	}
+	for _, p := range positions {
+		pos := &positionReply{Epoch: p.Epoch, Sent: p.Sent, Acked: p.Acked, Acks: p.Acks, State: p.State}
+		i := slices.IndexFunc(out, func(s sessionReply) bool { return p.Session != "" && s.ID == p.Session })
+		if i < 0 {
+			out = append(out, sessionReply{ID: p.Session, NodeID: p.NodeID, Since: p.SinceMS / 1000})
+			i = len(out) - 1
+		}
+		out[i].Position = pos
+	}
+	return out, nil
 }
 
 // push publishes a test notification (a generic push, type 6) to the

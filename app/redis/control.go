@@ -10,6 +10,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/app"
 )
 
 // Control messages travel on a user's channel, like notifications, to the
@@ -23,6 +25,7 @@ const (
 	ControlDisconnect = "disconnect" // close every session of the user; answer the count on Reply
 	ControlEvict      = "evict"      // close the session named Session (too many sessions)
 	ControlFlush      = "flush"      // write the user's pending cursor advance now; answer 1 (0: it failed) on Reply
+	ControlPositions  = "positions"  // answer the JSON array of the user's app.SessionPosition on this node on Reply
 )
 
 // Control is a control message on a user's channel.
@@ -45,8 +48,9 @@ func (m Control) Payload() string {
 // the asker stopped waiting expire with it.
 const ReplyTTL = 10 * time.Second
 
-// Answer pushes this node's answer to user's control message of Reply id.
-func (c *Conn) Answer(ctx context.Context, user int64, id string, answer int) error {
+// Answer pushes this node's answer to user's control message of Reply id:
+// a count (ints are sent in decimal) or a text.
+func (c *Conn) Answer(ctx context.Context, user int64, id string, answer any) error {
 	key := c.keys.Replies(user, id)
 	pipe := c.rdb.Pipeline()
 	pipe.RPush(ctx, key, answer)
@@ -62,13 +66,23 @@ func (c *Conn) Answer(ctx context.Context, user int64, id string, answer int) er
 // BLPOPs use a client of their own (Open): a burst of asks never parks the
 // connections that publishes and reads share.
 func (c *Conn) Ask(ctx context.Context, user int64, m Control, wait time.Duration) (int, []int, error) {
+	nodes, texts, err := c.AskText(ctx, user, m, wait)
+	answers := make([]int, len(texts))
+	for i, t := range texts {
+		answers[i], _ = strconv.Atoi(t)
+	}
+	return nodes, answers, err
+}
+
+// AskText is Ask for answers that are texts.
+func (c *Conn) AskText(ctx context.Context, user int64, m Control, wait time.Duration) (int, []string, error) {
 	m.Reply = Token()
 	replies := c.keys.Replies(user, m.Reply)
 	nodes, err := c.Publish(ctx, c.rdb, c.keys.Channel(user), m.Payload()).Result()
 	if err != nil {
 		return 0, nil, err
 	}
-	var answers []int
+	var answers []string
 	deadline := time.Now().Add(wait)
 	for len(answers) < int(nodes) {
 		left := time.Until(deadline)
@@ -85,9 +99,26 @@ func (c *Conn) Ask(ctx context.Context, user int64, m Control, wait time.Duratio
 		if err != nil || len(v) != 2 {
 			return int(nodes), answers, fmt.Errorf("read answers: %v", err)
 		}
-		n, _ := strconv.Atoi(v[1])
-		answers = append(answers, n)
+		answers = append(answers, v[1])
 	}
 	c.rdb.Del(context.WithoutCancel(ctx), replies)
 	return int(nodes), answers, nil
+}
+
+// PositionsWait bounds how long Positions waits for the nodes' answers.
+const PositionsWait = time.Second
+
+// Positions asks the nodes holding sessions of user where each session is
+// in the user's stream (only the node holding a session knows). A node
+// that does not answer within PositionsWait is left out.
+func (c *Conn) Positions(ctx context.Context, user int64) ([]app.SessionPosition, error) {
+	_, texts, err := c.AskText(ctx, user, Control{Control: ControlPositions}, PositionsWait)
+	var all []app.SessionPosition
+	for _, t := range texts {
+		var some []app.SessionPosition
+		if json.Unmarshal([]byte(t), &some) == nil {
+			all = append(all, some...)
+		}
+	}
+	return all, err
 }

@@ -487,6 +487,14 @@ func (c *conn) markClosed() {
 	}
 }
 
+// position is where the session is in its user's stream.
+func (c *conn) position(node string) app.SessionPosition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return app.SessionPosition{Session: c.sid, NodeID: node, SinceMS: c.openedMS, Epoch: c.epoch, Sent: c.last, Acked: c.ackSeq,
+		Acks: c.acked, State: c.state.String()}
+}
+
 func (c *conn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

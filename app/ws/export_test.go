@@ -1,9 +1,5 @@
 package ws
 
-var stateNames = [...]string{"subscribing", "opening", "catching up", "rereading", "live", "closed"}
-
-func (s state) String() string { return stateNames[s] }
-
 // StateMoves lists, by state name, the states each may move to.
 func StateMoves() map[string][]string {
 	out := map[string][]string{}

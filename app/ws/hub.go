@@ -328,6 +328,18 @@ func (h *Hub) Evict(user int64, session string) {
 	}
 }
 
+// Positions returns where each of user's sessions on this node is in the
+// user's stream (the operator console shows them). It never blocks on a
+// session's writes.
+func (h *Hub) Positions(user int64) []app.SessionPosition {
+	conns := h.sessionsOf(user)
+	out := make([]app.SessionPosition, 0, len(conns))
+	for _, c := range conns {
+		out = append(out, c.position(h.opts.NodeID))
+	}
+	return out
+}
+
 func (h *Hub) sessionsOf(user int64) []*conn {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -125,10 +125,10 @@ func TestStateMoves(t *testing.T) {
 	got := ws.StateMoves()
 	want := map[string][]string{
 		"subscribing": {"opening", "closed"},
-		"opening":     {"catching up", "rereading", "closed"},
-		"catching up": {"rereading", "live", "closed"},
-		"rereading":   {"catching up", "closed"},
-		"live":        {"catching up", "closed"},
+		"opening":     {"catching_up", "rereading", "closed"},
+		"catching_up": {"rereading", "live", "closed"},
+		"rereading":   {"catching_up", "closed"},
+		"live":        {"catching_up", "closed"},
 		"closed":      nil,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -36,6 +36,12 @@ const (
 	closed
 )
 
+var stateNames = [...]string{subscribing: "subscribing", opening: "opening", catchingUp: "catching_up",
+	rereading: "rereading", live: "live", closed: "closed"}
+
+// String is the state's name in app.SessionPosition.State.
+func (s state) String() string { return stateNames[s] }
+
 // catching reports whether the stored stream is being (or is about to be)
 // read: live messages are not written meanwhile.
 func (s state) catching() bool { return s < live }

@@ -64,7 +64,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	httpapi.MountWeb(engine, web.Files)
 	if cfg.UI.Enabled {
 		// The console lists sessions from the registry, which counts them
-		// only with a session limit.
+		// only with a session limit, and asks the nodes for their positions.
 		var sessions func(context.Context, int64) ([]app.LiveSession, error)
 		if cfg.Limits.SessionsPerUser > 0 {
 			sessions = func(ctx context.Context, user int64) ([]app.LiveSession, error) {
@@ -72,7 +72,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 			}
 		}
 		httpapi.MountConsole(engine, httpapi.ConsoleOptions{Files: web.Console(), Operator: httpapi.Operator(n.auth, log),
-			Presence: presence, Streams: streams, Sessions: sessions, Push: pusher, Revocations: n.revoked,
+			Presence: presence, Streams: streams, Sessions: sessions, Positions: n.conn.Positions, Push: pusher, Revocations: n.revoked,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log})
 	}
 	return engine

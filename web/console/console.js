@@ -47,6 +47,13 @@ async function loadNodes() {
   }
 }
 
+// position is a session's cells for its place in the stream: the state,
+// the highest seq sent, and the highest acknowledged (clients that ack).
+function position(p) {
+  if (!p) return [['(node did not answer)'], [''], ['']];
+  return [[p.state.replace('_', ' ')], [String(p.sent_seq), 'num'], [p.acks ? String(p.acked_seq) : 'no acks', 'num']];
+}
+
 let current = 0;
 
 async function loadUser(id) {
@@ -55,10 +62,12 @@ async function loadUser(id) {
     const u = await api('users/' + id);
     const sessions = $('sessions').tBodies[0];
     sessions.replaceChildren();
-    for (const s of u.sessions || []) row(sessions, [[s.id, 'num'], [s.node_id], [time(s.since * 1000)]]);
+    for (const s of u.sessions || []) {
+      row(sessions, [[s.id || '(not counted)', 'num'], [s.node_id], [time(s.since * 1000)], ...position(s.position)]);
+    }
     if (!u.sessions || !u.sessions.length) {
       row(sessions, [[u.sessions ? 'no live session' : 'not counted (limits.sessions_per_user is 0)']]);
-      sessions.lastChild.firstChild.colSpan = 3;
+      sessions.lastChild.firstChild.colSpan = 6;
     }
     $('revoked').textContent = u.revoked_until ? `new sessions refused until ${time(u.revoked_until * 1000)}` : '';
     $('epoch').textContent = u.stream.epoch || '(no stream)';

@@ -183,3 +183,28 @@ func TestSessionLimitClosesTheOldest(t *testing.T) {
 		t.Errorf("count %d, want 2", n)
 	}
 }
+
+// TestPositionsAskTheNodesHoldingTheUser: each node holding sessions of
+// the user answers its sessions' positions; a node without any is not
+// asked.
+func TestPositionsAskTheNodesHoldingTheUser(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("ctl"), db)
+	subA, _ := startSubscriber(t, keys, db, "a", 1)
+	subB, _ := startSubscriber(t, keys, db, "b", 1)
+	startSubscriber(t, keys, db, "c", 1) // holds no session of the user
+	for _, s := range []*subscribe.Subscriber{subA, subB} {
+		if err := s.Acquire(ctx, 42); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := redis.New(rdb, keys).Positions(ctx, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []app.SessionPosition{{Session: "s1", NodeID: "recorder", Epoch: "e", Sent: 42}, {Session: "s1", NodeID: "recorder", Epoch: "e", Sent: 42}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Positions (-want +got):\n%s", diff)
+	}
+}

@@ -37,6 +37,9 @@ type Receiver interface {
 	// Evict closes the session of user named session, if this node holds
 	// it (the user opened more sessions than allowed).
 	Evict(user int64, session string)
+	// Positions returns where each of user's sessions on this node is in
+	// the user's stream. It must not block.
+	Positions(user int64) []app.SessionPosition
 }
 
 // Metrics counts what the subscription drops. It must not block.
@@ -297,7 +300,8 @@ func (s *Subscriber) deliver(channel, payload string) {
 // control acts on a control message of user's channel (redis.Control):
 // the receiver closes sessions, and a disconnect is answered with how many
 // it closed; a flush writes the user's cursor (Options.Cursors) and is
-// answered once it is written: 1, or 0 when that failed.
+// answered once it is written: 1, or 0 when that failed; positions is
+// answered with the sessions' positions as JSON.
 func (s *Subscriber) control(user int64, payload string) {
 	var m redis.Control
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
@@ -307,11 +311,14 @@ func (s *Subscriber) control(user int64, payload string) {
 	switch m.Control {
 	case redis.ControlDisconnect:
 		n := s.recv.Revoke(user)
-		go s.reply(user, m.Reply, func() int { return n })
+		go s.reply(user, m.Reply, func() any { return n })
 	case redis.ControlEvict:
 		s.recv.Evict(user, m.Session)
 	case redis.ControlFlush:
-		go s.reply(user, m.Reply, func() int { return s.flushCursor(user) })
+		go s.reply(user, m.Reply, func() any { return s.flushCursor(user) })
+	case redis.ControlPositions:
+		positions := s.recv.Positions(user)
+		go s.reply(user, m.Reply, func() any { b, _ := json.Marshal(positions); return string(b) })
 	default:
 		s.opts.Logger.Warn("ignoring an unknown control message", "user_id", user, "control", m.Control)
 	}
@@ -332,7 +339,7 @@ func (s *Subscriber) flushCursor(user int64) int {
 
 // reply pushes this node's answer to a control message whose Reply is id
 // (none when "").
-func (s *Subscriber) reply(user int64, id string, answer func() int) {
+func (s *Subscriber) reply(user int64, id string, answer func() any) {
 	n := answer()
 	if id == "" {
 		return

@@ -57,6 +57,10 @@ func (r *recorder) Revoke(user int64) int {
 	return r.sessions
 }
 
+func (r *recorder) Positions(user int64) []app.SessionPosition {
+	return []app.SessionPosition{{Session: "s1", NodeID: "recorder", Epoch: "e", Sent: user}}
+}
+
 func (r *recorder) Evict(user int64, session string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -3,6 +3,8 @@ package systest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -24,7 +26,8 @@ func consoleEnv(t *testing.T) []string {
 
 // TestConsole drives the operator console in Chromium on node a while
 // user 1001 is connected to node b: the console lists both nodes and the
-// user's session on b with its stream; publishing a test notification
+// user's session on b with its stream and, as b answers, the session's
+// position in it; publishing a test notification
 // reaches the user's socket; disconnecting closes it with 4003 and shows
 // the revocation; lifting it lets the user in again. With
 // CONSOLE_SCREENSHOT=file.png it saves a screenshot of the page.
@@ -55,14 +58,11 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("the user got %+v, want the console's push (type 6)", f)
 	}
 	page.Wait(t, `document.querySelector('#head').textContent === '1' && document.querySelectorAll('#messages tbody tr').length === 1`)
-
-	page.Do(t, chromedp.SetValue(chromedp.CSS(`#disconnect [name=minutes]`), "5"), chromedp.Click(chromedp.CSS(`#disconnect button[type=submit]`)))
-	if code := user.closeCode(t); code != 4003 {
-		t.Errorf("the user's session closed with %d, want 4003", code)
-	}
-	page.Wait(t, `document.querySelector('#revoked').textContent.includes('refused until')`)
-	if code := wsStatus(t, b.HTTPURL, "token="+token); code == http.StatusSwitchingProtocols {
-		t.Error("a revoked user connected")
+	// The session's position, which only node b knows, as b answered it.
+	page.Wait(t, `[...document.querySelector('#sessions tbody tr').children].map((td) => td.textContent).slice(3).join('|') === 'live|1|no acks'`)
+	if got := consoleSessions(t, a.HTTPURL, basic, 1001); len(got) != 1 || got[0].Position == nil ||
+		*got[0].Position != (consolePosition{Epoch: got[0].Position.Epoch, Sent: 1, State: "live"}) || got[0].Position.Epoch == "" {
+		t.Errorf("console sessions of 1001 = %+v, want one on b, live, sent_seq 1, no acks", got)
 	}
 	if path := os.Getenv("CONSOLE_SCREENSHOT"); path != "" {
 		png, err := chromedp.Run(page.ctx, chromedp.FullScreenshot(100))
@@ -72,6 +72,15 @@ func TestConsole(t *testing.T) {
 		if err != nil {
 			t.Errorf("screenshot: %v", err)
 		}
+	}
+
+	page.Do(t, chromedp.SetValue(chromedp.CSS(`#disconnect [name=minutes]`), "5"), chromedp.Click(chromedp.CSS(`#disconnect button[type=submit]`)))
+	if code := user.closeCode(t); code != 4003 {
+		t.Errorf("the user's session closed with %d, want 4003", code)
+	}
+	page.Wait(t, `document.querySelector('#revoked').textContent.includes('refused until')`)
+	if code := wsStatus(t, b.HTTPURL, "token="+token); code == http.StatusSwitchingProtocols {
+		t.Error("a revoked user connected")
 	}
 	page.Do(t, chromedp.Click(chromedp.ID("lift")))
 	page.Wait(t, `document.querySelector('#revoked').textContent === ''`)
@@ -121,4 +130,37 @@ func TestConsoleGuard(t *testing.T) {
 			t.Errorf("%s: %s %s answered %d, want %d", tt.name, tt.method, tt.path, got, tt.want)
 		}
 	}
+}
+
+type consolePosition struct {
+	Epoch string `json:"epoch"`
+	Sent  int64  `json:"sent_seq"`
+	Acked int64  `json:"acked_seq"`
+	Acks  bool   `json:"acks"`
+	State string `json:"state"`
+}
+
+type consoleSession struct {
+	ID       string           `json:"id"`
+	NodeID   string           `json:"node_id"`
+	Position *consolePosition `json:"position"`
+}
+
+// consoleSessions reads user's sessions from the console's API at base.
+func consoleSessions(t *testing.T, base, auth string, user int64) []consoleSession {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/console/api/users/%d", base, user), nil)
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct {
+		Sessions []consoleSession `json:"sessions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("console user %d: %d, %v", user, resp.StatusCode, err)
+	}
+	return reply.Sessions
 }
