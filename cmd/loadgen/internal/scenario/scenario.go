@@ -1,4 +1,8 @@
-package main
+// Package scenario runs the load tool's measurements (ramp, fixed, idle,
+// footprint, reserve, soak) against real gateway nodes: it starts the
+// nodes, Redis, the clients processes and the pusher, and reports each run
+// as a table and a JSON line.
+package scenario
 
 import (
 	"bytes"
@@ -16,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
 )
 
 // scenarioConfig is a scenario's settings and how to run it.
@@ -217,17 +223,20 @@ type conditions struct {
 	GoVersion     string   `json:"loadgen_go_version"`
 }
 
-// runScenarioCommand is "loadgen <scenario> [flags]": it runs the scenario
-// from set-up to clean-up, prints its table and writes its JSON line. It
-// fails when the scenario could not run or one of its checks did not hold.
-func runScenarioCommand(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Exists says whether name is a scenario.
+func Exists(name string) bool { return scenarios[name] != nil }
+
+// Run is "loadgen <scenario> [flags]": it runs the scenario from set-up to
+// clean-up, prints its table and writes its JSON line. It fails when the
+// scenario could not run or one of its checks did not hold.
+func Run(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	common, sc, fs, err := parseScenario(name, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, common.timeout)
 	defer cancel()
-	start, load0 := time.Now(), loadAvg()
+	start, load0 := time.Now(), measure.LoadAvg()
 	o, err := newOrch(ctx, name, common, stdout, stderr)
 	if err != nil {
 		return err
@@ -238,11 +247,11 @@ func runScenarioCommand(ctx context.Context, name string, args []string, getenv 
 	var rec runRecord
 	if err == nil {
 		rec = runRecord{Scenario: name, Settings: flagSettings(fs), Results: rep, Failures: rep.failures(), Conditions: conditions{
-			Time: start.UTC().Format(time.RFC3339), DurationS: round2(time.Since(start).Seconds()), CPUs: runtime.NumCPU(),
-			LoadAvgStart: load0, LoadAvgEnd: loadAvg(), Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway),
+			Time: start.UTC().Format(time.RFC3339), DurationS: measure.Round2(time.Since(start).Seconds()), CPUs: runtime.NumCPU(),
+			LoadAvgStart: load0, LoadAvgEnd: measure.LoadAvg(), Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway),
 			AuthMode: common.auth, Ack: common.ack, NodeSettings: append([]string{"GATEWAY_AUTH_MODE=" + common.auth}, nodeSettings...),
 			NodeEnv: append([]string{}, common.nodeEnv...), OwnRedis: common.ownRedis, GoVersion: runtime.Version(),
-			RedisVersion: cmp.Or(lineValue(o.redisInfo("server"), "redis_version:"), "unknown")}}
+			RedisVersion: cmp.Or(measure.LineValue(o.redisInfo("server"), "redis_version:"), "unknown")}}
 		rec.OK = len(rec.Failures) == 0
 	}
 	// A run that measured is reported even when the clean-up after it
