@@ -10,6 +10,7 @@ import (
 
 	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
 	"github.com/houseview/gateway/cmd/loadgen/internal/push"
+	"github.com/houseview/gateway/cmd/loadgen/internal/report"
 )
 
 func noEnv(string) string { return "" }
@@ -68,7 +69,7 @@ func TestFlagSettings(t *testing.T) {
 	if err := fs.Parse([]string{"-step", "10s", "-mysql", "secret@tcp(db)/", "-own-redis"}); err != nil {
 		t.Fatal(err)
 	}
-	got := flagSettings(fs)
+	got := report.Settings(fs)
 	want := map[string]any{"users": 5000.0, "step": "10s", "own-redis": true}
 	for k, v := range want {
 		if diff := cmp.Diff(v, got[k]); diff != "" {
@@ -82,7 +83,7 @@ func TestFlagSettings(t *testing.T) {
 
 func TestPrintTableFlattensTheResults(t *testing.T) {
 	var b strings.Builder
-	printTable(&b, "fixed", &fixedReport{Users: 3, Push: push.Report{Accepted: 2}, NodeCPU: []float64{1.5},
+	report.PrintTable(&b, "fixed", &fixedReport{Users: 3, Push: push.Report{Accepted: 2}, NodeCPU: []float64{1.5},
 		Delivery: delivery.Report{LostSamples: []string{"user 1 epoch e seq 2"}}})
 	out := b.String()
 	for _, want := range []string{"fixed:\n  nodes ", "\n  users                ", "3\n", "  push.accepted  ", "  delivery.from_schedule_ms.p99 ",
@@ -95,7 +96,7 @@ func TestPrintTableFlattensTheResults(t *testing.T) {
 		t.Errorf("rows are not in the order of the JSON line:\n%s", out)
 	}
 	b.Reset()
-	printTable(&b, "soak", &soakReport{Samples: []soakSample{{AtS: 1}}})
+	report.PrintTable(&b, "soak", &soakReport{Samples: []soakSample{{AtS: 1}}})
 	if strings.Contains(b.String(), "samples") || strings.Contains(b.String(), "t_s") {
 		t.Errorf("a list of objects was printed:\n%s", b.String())
 	}

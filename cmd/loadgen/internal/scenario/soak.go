@@ -188,19 +188,11 @@ func growthOf(samples []soakSample) soakGrowth {
 		}
 		return measure.Round3(m[1]/m[0] - 1)
 	}
-	g.RSSKB = means(func(s soakSample) float64 { return sum(s.RSSKB) })
-	g.GoroutineN = means(func(s soakSample) float64 { return sum(s.Goroutines) })
-	g.OpenFileN = means(func(s soakSample) float64 { return sum(s.OpenFiles) })
+	g.RSSKB = means(func(s soakSample) float64 { return measure.Sum(s.RSSKB) })
+	g.GoroutineN = means(func(s soakSample) float64 { return measure.Sum(s.Goroutines) })
+	g.OpenFileN = means(func(s soakSample) float64 { return measure.Sum(s.OpenFiles) })
 	g.RSS, g.Goroutines, g.OpenFiles = ratio(g.RSSKB), ratio(g.GoroutineN), ratio(g.OpenFileN)
 	return g
-}
-
-func sum[T int | int64](vs []T) float64 {
-	var t T
-	for _, v := range vs {
-		t += v
-	}
-	return float64(t)
 }
 
 func (r *soakReport) failures() []string {
