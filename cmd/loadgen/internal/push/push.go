@@ -51,18 +51,18 @@ func OneStep(rate float64, messages int) func(int) (Step, bool) {
 }
 
 // Plan is what a pusher sends: step k of the schedule (false after the
-// last), message m of the whole schedule to user Offset+1+m%Users, Batch
-// users per request, at most Concurrency requests in flight, round-robin
+// last), message m of the whole schedule to user 1+m%Users, Batch users
+// per request, at most Concurrency requests in flight, round-robin
 // over the nodes. Compact keeps, per user, the last accepted position and
 // the count instead of every result (long runs); Body, when set, replaces
 // the timed detail of the messages.
 type Plan struct {
-	Nodes                             []string
-	APIKey                            string
-	Users, Offset, Batch, Concurrency int
-	Step                              func(k int) (Step, bool)
-	Compact                           bool
-	Body                              func(ids []int64) []byte
+	Nodes                     []string
+	APIKey                    string
+	Users, Batch, Concurrency int
+	Step                      func(k int) (Step, bool)
+	Compact                   bool
+	Body                      func(ids []int64) []byte
 }
 
 // Result is one message the gateway accepted.
@@ -99,11 +99,11 @@ type Pusher struct {
 	Started, Done chan struct{}
 	Results       []Result            // every accepted message (not compact), once Done
 	PerUser       map[int64]*PushedTo // compact plans, once Done
+	Stop          func()              // no request is sent after it; those in flight finish
 
 	plan             Plan
 	client           *http.Client
 	sched            context.Context // ends with the schedule (Stop)
-	Stop             func()          // no request is sent after it; those in flight finish
 	mu               sync.Mutex
 	steps            []*StepPush
 	epochs           map[string]string // interned
@@ -183,7 +183,7 @@ func (p *Pusher) Run(ctx context.Context) {
 func (p *Pusher) do(ctx context.Context, j job) {
 	ids := make([]int64, j.count)
 	for k := range ids {
-		ids[k] = int64(p.plan.Offset + 1 + (j.first+k)%p.plan.Users)
+		ids[k] = int64(1 + (j.first+k)%p.plan.Users)
 	}
 	sent := time.Now()
 	var body []byte

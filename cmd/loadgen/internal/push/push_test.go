@@ -76,7 +76,7 @@ func fakePushAPI(t *testing.T) (*httptest.Server, func() map[int64][]int) {
 
 func TestPusherFollowsTheScheduleStepByStep(t *testing.T) {
 	srv, stepsOf := fakePushAPI(t)
-	p := New(Plan{Nodes: []string{srv.URL}, APIKey: "0123456789abcdef", Users: 4, Offset: 10, Batch: 2, Concurrency: 8,
+	p := New(Plan{Nodes: []string{srv.URL}, APIKey: "0123456789abcdef", Users: 4, Batch: 2, Concurrency: 8,
 		Step: func(k int) (Step, bool) { return RampStep(200, 2, 100*time.Millisecond, k), k < 2 }})
 	p.Run(context.Background())
 	rep := p.Report()
@@ -100,9 +100,9 @@ func TestPusherFollowsTheScheduleStepByStep(t *testing.T) {
 			t.Errorf("result %+v: id hash of another message", r)
 		}
 	}
-	// Messages go round-robin to users 11..14, 15 each; failed request i
-	// carried messages 2i and 2i+1 (users 13 and 14 for i = 3, 13, 23).
-	if diff := cmp.Diff(map[int64]int{11: 15, 12: 15, 13: 12, 14: 12}, perUser); diff != "" {
+	// Messages go round-robin to users 1..4, 15 each; failed request i
+	// carried messages 2i and 2i+1 (users 3 and 4 for i = 3, 13, 23).
+	if diff := cmp.Diff(map[int64]int{1: 15, 2: 15, 3: 12, 4: 12}, perUser); diff != "" {
 		t.Errorf("accepted per user (-want +got):\n%s", diff)
 	}
 	for u, steps := range stepsOf() {
