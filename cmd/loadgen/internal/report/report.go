@@ -149,7 +149,7 @@ func PrintTable(w io.Writer, title string, rep any) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, r[0], r[1])
 	}
-	if s, ok := rep.(interface{ printSteps(io.Writer) }); ok {
-		s.printSteps(w)
+	if s, ok := rep.(interface{ PrintSteps(io.Writer) }); ok {
+		s.PrintSteps(w)
 	}
 }

@@ -101,3 +101,11 @@ func TestPrintTableFlattensTheResults(t *testing.T) {
 		t.Errorf("a list of objects was printed:\n%s", b.String())
 	}
 }
+
+func TestPrintTableListsARampsSteps(t *testing.T) {
+	var b strings.Builder
+	report.PrintTable(&b, "ramp", &rampReport{Steps: []stepResult{{Step: 0, TargetRate: 1000, Good: true}}})
+	if !strings.Contains(b.String(), "verdict") || !strings.Contains(b.String(), "good") {
+		t.Errorf("no table of the steps:\n%s", b.String())
+	}
+}

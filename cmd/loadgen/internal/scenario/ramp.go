@@ -267,8 +267,8 @@ func (c *rampConfig) stepResults(p *push.Pusher, d delivery.Report, bounds []loa
 
 func roundRate(r float64) float64 { return math.Round(r*10) / 10 }
 
-// printSteps writes every step and the verdict.
-func (r *rampReport) printSteps(w io.Writer) {
+// PrintSteps writes every step and the verdict.
+func (r *rampReport) PrintSteps(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\ttarget/s\tachieved/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tlost\tdup\tnode µs/msg\tredis µs/msg\t\tverdict")
 	for _, s := range r.Steps {
