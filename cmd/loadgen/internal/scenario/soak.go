@@ -135,8 +135,7 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 		ChurnEveryS: c.churnEvery.Seconds(), ChurnFraction: c.churnFraction, Push: e.push,
 		Delivery: delivery.MergeCompact(r.p.PerUser, e.push.Accepted, e.sums), Growth: growth,
 		MaxRSSGrowth: c.maxRSSGrowth, MaxCountGrowth: c.maxCountGrowth, Samples: samples,
-		LatencyP50MS: float64(hist.Quantile(0.5)) / 1000, LatencyP99MS: float64(hist.Quantile(0.99)) / 1000,
-		LatencyP999MS: float64(hist.Quantile(0.999)) / 1000}
+		LatencyP50MS: hist.QuantileMS(0.5), LatencyP99MS: hist.QuantileMS(0.99), LatencyP999MS: hist.QuantileMS(0.999)}
 	for _, s := range e.sums {
 		rep.Churned += s.Churned
 	}
