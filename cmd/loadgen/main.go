@@ -14,6 +14,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/chart"
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/scenario"
 )
 
 func main() {
@@ -43,14 +47,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		cmd = args[0]
 	}
-	if _, ok := scenarios[cmd]; ok {
-		return runScenarioCommand(ctx, cmd, args[1:], getenv, stdout, stderr)
+	if scenario.Exists(cmd) {
+		return scenario.Run(ctx, cmd, args[1:], getenv, stdout, stderr)
 	}
 	switch cmd {
 	case "chart":
-		return runChart(args[1:], stdout)
+		return chart.Run(args[1:], stdout)
 	case "clients":
-		return runClients(ctx, getenv, stdout)
+		return clients.Run(ctx, getenv, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

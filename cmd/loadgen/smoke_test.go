@@ -91,14 +91,22 @@ type smokeRecord struct {
 	Scenario string `json:"scenario"`
 	OK       bool   `json:"ok"`
 	Results  struct {
-		Steps []stepResult `json:"steps"`
-		Conns int          `json:"connections"`
+		Steps []struct {
+			Received int  `json:"received"`
+			Complete bool `json:"complete"`
+		} `json:"steps"`
+		Conns int `json:"connections"`
 		Probe struct {
 			Expected int `json:"expected"`
 			Unique   int `json:"unique"`
 		} `json:"probe_delivery"`
-		Delivery soakDelivery `json:"delivery"`
-		Churned  int64        `json:"churned"`
-		Samples  []soakSample `json:"samples"`
+		Delivery struct {
+			Expected int `json:"expected"`
+			Unique   int `json:"unique"`
+		} `json:"delivery"`
+		Churned int64 `json:"churned"`
+		Samples []struct {
+			Goroutines []int `json:"goroutines"`
+		} `json:"samples"`
 	} `json:"results"`
 }

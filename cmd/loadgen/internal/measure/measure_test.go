@@ -1,4 +1,4 @@
-package main
+package measure
 
 import (
 	"testing"
@@ -21,7 +21,7 @@ func TestQuantiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, quantiles(tt.vs, tt.qs...)); diff != "" {
+			if diff := cmp.Diff(tt.want, Quantiles(tt.vs, tt.qs...)); diff != "" {
 				t.Errorf("quantiles (-want +got):\n%s", diff)
 			}
 		})
@@ -37,8 +37,8 @@ func seq(from, to int64) []int64 {
 }
 
 func TestLatencies(t *testing.T) {
-	got := latencies([]int64{3000, 1000, 2000, 4000})
-	want := latencyStats{Count: 4, P50: 2, P90: 4, P99: 4, P999: 4, Max: 4, Mean: 2.5}
+	got := Latencies([]int64{3000, 1000, 2000, 4000})
+	want := LatencyStats{Count: 4, P50: 2, P90: 4, P99: 4, P999: 4, Max: 4, Mean: 2.5}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("latencies (-want +got):\n%s", diff)
 	}
@@ -73,13 +73,13 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := histogram{}
+			h := Histogram{}
 			for _, v := range tt.vs {
-				h.add(v)
+				h.Add(v)
 			}
-			other := histogram{}
-			other.merge(h)
-			if got := other.quantile(tt.q); got != tt.want {
+			other := Histogram{}
+			other.Merge(h)
+			if got := other.Quantile(tt.q); got != tt.want {
 				t.Errorf("quantile(%v) = %d, want %d", tt.q, got, tt.want)
 			}
 		})

@@ -1,6 +1,7 @@
-package main
+package scenario
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
@@ -100,8 +104,8 @@ func (o *orch) close(failed bool) error {
 	err = errors.Join(err, testenv.DropDatabase(ctx, o.cfg.mysqlDSN, o.dbName))
 	if o.cfg.ownCluster && len(o.redisCPU0) > 0 {
 		var parts []string
-		for i, pid := range o.redisPids() {
-			parts = append(parts, fmt.Sprintf("%s %.2fs", strings.Split(o.cfg.redisAddr, ",")[i], cpuSeconds(pid)-o.redisCPU0[i]))
+		for i, cpu := range o.redisCPUs() {
+			parts = append(parts, fmt.Sprintf("%s %.2fs", strings.Split(o.cfg.redisAddr, ",")[i], cpu-o.redisCPU0[i]))
 		}
 		fmt.Fprintf(o.out, "redis cluster masters, CPU over the whole run: %s\n", strings.Join(parts, ", "))
 	}
@@ -135,10 +139,11 @@ func (o *orch) stopAll() {
 	wg.Wait()
 }
 
-func (o *orch) redisPids() []int {
-	out := make([]int, len(o.redis))
+// redisCPUs are the CPU seconds each private redis-server used so far.
+func (o *orch) redisCPUs() []float64 {
+	out := make([]float64, len(o.redis))
 	for i, p := range o.redis {
-		out[i] = p.Pid()
+		out[i] = measure.CPUSeconds(p.Pid())
 	}
 	return out
 }
@@ -183,9 +188,7 @@ func (o *orch) startRedis(ctx context.Context, cluster bool) ([]string, error) {
 		return nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	err = waitRedis(ctx, addrs, "cluster_state:ok", func(c *goredis.Client) (string, error) { return c.ClusterInfo(ctx).Result() })
-	for _, pid := range o.redisPids() {
-		o.redisCPU0 = append(o.redisCPU0, cpuSeconds(pid))
-	}
+	o.redisCPU0 = o.redisCPUs()
 	return addrs, err
 }
 
@@ -193,7 +196,7 @@ func (o *orch) startRedis(ctx context.Context, cluster bool) ([]string, error) {
 func waitRedis(ctx context.Context, addrs []string, want string, ask func(*goredis.Client) (string, error)) error {
 	for _, a := range addrs {
 		c := goredis.NewClient(&goredis.Options{Addr: a, MaxRetries: -1})
-		ok := waitFor(ctx, 30*time.Second, func() bool { s, err := ask(c); return err == nil && strings.Contains(s, want) })
+		ok := measure.WaitFor(ctx, 30*time.Second, func() bool { s, err := ask(c); return err == nil && strings.Contains(s, want) })
 		c.Close()
 		if !ok {
 			return fmt.Errorf("redis-server %s: no %s", a, want)
@@ -304,9 +307,53 @@ func stopNodes(nodes []*gatewayNode) []int {
 // get reads base+path with the API key (jwt nodes want it for their
 // operator endpoints); nil when it fails.
 func (o *orch) get(base, path string) []byte {
-	status, b, err := send(context.Background(), &http.Client{Timeout: 5 * time.Second}, http.MethodGet, base+path, o.apiKey, nil)
+	status, b, err := push.Send(context.Background(), &http.Client{Timeout: 5 * time.Second}, http.MethodGet, base+path, o.apiKey, nil)
 	if err != nil || status != http.StatusOK {
 		return nil
 	}
 	return b
+}
+
+// readyTimeout bounds the start of a node and the connecting of all users.
+const readyTimeout = 3 * time.Minute
+
+// startClients spreads users firstUser+1 .. firstUser+users over procs
+// clients processes (round-robin over the nodes within each) and waits
+// until every user got its connected frame. It returns the processes and
+// how long connecting took. cfg holds the scenario's own settings.
+func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, procs, firstUser int, cfg clients.Config) (clients.Procs, time.Duration, error) {
+	start, per := time.Now(), (users+procs-1)/procs
+	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack, cfg.Status = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack, cmp.Or(cfg.Status, 250*time.Millisecond)
+	if o.cfg.auth == "jwt" {
+		cfg.Secret = []byte(o.jwtSecret)
+	}
+	var cps clients.Procs
+	for i, off := 0, 0; off < users; i, off = i+1, off+per {
+		name := fmt.Sprintf("clients-%s-%d-%d", o.scenario, firstUser, i+1)
+		cfg.Users, cfg.Offset, cfg.Out = min(per, users-off), firstUser+off, filepath.Join(o.cfg.workdir, name+".json")
+		cp, err := clients.Start(o.self, name, filepath.Join(o.cfg.workdir, name+".log"), cfg)
+		if err != nil {
+			return cps, 0, err
+		}
+		o.track(cp.Process)
+		cps = append(cps, cp)
+	}
+	deadline := time.Now().Add(readyTimeout)
+	for _, cp := range cps {
+		var err error
+		werr := measure.TickUntil(ctx, cp.Ready(), 100*time.Millisecond, func() bool {
+			switch {
+			case cp.HasExited():
+				err = fmt.Errorf("%s exited before all users connected (%v):\n%s", cp.Name, cp.Err(), cp.LogTail(2000))
+			case time.Now().After(deadline):
+				err = fmt.Errorf("only %d of %d users connected within %s", cps.Total().Connected, users, readyTimeout)
+			}
+			o.progress.maybe(func() string { return fmt.Sprintf("connecting: %d of %d users", cps.Total().Connected, users) })
+			return err != nil
+		})
+		if err = errors.Join(werr, err); err != nil {
+			return cps, 0, err
+		}
+	}
+	return cps, time.Since(start), nil
 }

@@ -1,8 +1,9 @@
-package main
+package clients
 
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -27,9 +28,9 @@ func TestUserStateFollowsEpochs(t *testing.T) {
 	if st.epoch != "B" || st.last != 2 || st.gaps != 1 || st.ooo != 1 || st.unique != 4 || st.reps != 1 {
 		t.Errorf("position %s/%d, gaps %d, repeats %d, unique %d; want B/2, 1, 1, 4", st.epoch, st.last, st.gaps, st.ooo, st.unique)
 	}
-	want := userLog{User: 7, Epochs: []string{"A", "B"}, Msgs: [][5]int64{
-		{0, 4, int64(idHash("mA")), 4000, 3000}, {0, 4, int64(idHash("mA")), 4000, 3000}, {0, 6, int64(idHash("mA")), 4000, 3000},
-		{1, 1, int64(idHash("mB")), 4000, 3000}, {1, 2, int64(idHash("mB")), 4000, 3000}}}
+	want := UserLog{User: 7, Epochs: []string{"A", "B"}, Msgs: [][5]int64{
+		{0, 4, int64(IDHash("mA")), 4000, 3000}, {0, 4, int64(IDHash("mA")), 4000, 3000}, {0, 6, int64(IDHash("mA")), 4000, 3000},
+		{1, 1, int64(IDHash("mB")), 4000, 3000}, {1, 2, int64(IDHash("mB")), 4000, 3000}}}
 	if diff := cmp.Diff(want, st.log); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)
 	}
@@ -48,8 +49,7 @@ func TestSinceNS(t *testing.T) {
 }
 
 func TestClientGroupCountsLateAndRepeatsPerStep(t *testing.T) {
-	g := &clientGroup{cfg: clientsConfig{LateAfter: 100 * time.Microsecond}, steps: map[int]*stepLive{}, changed: map[int]bool{},
-		events: map[string]int{}, closeCodes: map[string]int{}}
+	g := newGroup(Config{LateAfter: 100 * time.Microsecond})
 	st := &userState{id: 1}
 	now := time.Now().UnixNano()
 	for _, m := range []struct {
@@ -78,5 +78,14 @@ func TestClientGroupCountsLateAndRepeatsPerStep(t *testing.T) {
 	}
 	if again := g.status("progress"); again.Steps != nil {
 		t.Errorf("second status steps = %v, want nothing new", again.Steps)
+	}
+}
+
+func TestClientsNeedTheirSettings(t *testing.T) {
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	for _, v := range []string{"", "{", `{"Nodes":["http://x"],"Users":1,"Status":1000000,"Auth":"jwt"}`} {
+		if err := Run(t.Context(), env(v), io.Discard); err == nil {
+			t.Errorf("clients with %s=%q: no error", Env, v)
+		}
 	}
 }

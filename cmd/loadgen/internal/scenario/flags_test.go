@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"flag"
@@ -7,6 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
+	"github.com/houseview/gateway/cmd/loadgen/internal/report"
 )
 
 func noEnv(string) string { return "" }
@@ -65,7 +69,7 @@ func TestFlagSettings(t *testing.T) {
 	if err := fs.Parse([]string{"-step", "10s", "-mysql", "secret@tcp(db)/", "-own-redis"}); err != nil {
 		t.Fatal(err)
 	}
-	got := flagSettings(fs)
+	got := report.Settings(fs)
 	want := map[string]any{"users": 5000.0, "step": "10s", "own-redis": true}
 	for k, v := range want {
 		if diff := cmp.Diff(v, got[k]); diff != "" {
@@ -79,8 +83,8 @@ func TestFlagSettings(t *testing.T) {
 
 func TestPrintTableFlattensTheResults(t *testing.T) {
 	var b strings.Builder
-	printTable(&b, "fixed", &fixedReport{Users: 3, Push: pushReport{Accepted: 2}, NodeCPU: []float64{1.5},
-		Delivery: deliveryReport{LostSamples: []string{"user 1 epoch e seq 2"}}})
+	report.PrintTable(&b, "fixed", &fixedReport{Users: 3, Push: push.Report{Accepted: 2}, NodeCPU: []float64{1.5},
+		Delivery: delivery.Report{LostSamples: []string{"user 1 epoch e seq 2"}}})
 	out := b.String()
 	for _, want := range []string{"fixed:\n  nodes ", "\n  users                ", "3\n", "  push.accepted  ", "  delivery.from_schedule_ms.p99 ",
 		`  delivery.lost_samples  `, `["user 1 epoch e seq 2"]`, "  node_cpu_s  ", "[1.5]"} {
@@ -92,17 +96,16 @@ func TestPrintTableFlattensTheResults(t *testing.T) {
 		t.Errorf("rows are not in the order of the JSON line:\n%s", out)
 	}
 	b.Reset()
-	printTable(&b, "soak", &soakReport{Samples: []soakSample{{AtS: 1}}})
+	report.PrintTable(&b, "soak", &soakReport{Samples: []soakSample{{AtS: 1}}})
 	if strings.Contains(b.String(), "samples") || strings.Contains(b.String(), "t_s") {
 		t.Errorf("a list of objects was printed:\n%s", b.String())
 	}
 }
 
-func TestClientsNeedTheirSettings(t *testing.T) {
-	env := func(v string) func(string) string { return func(string) string { return v } }
-	for _, v := range []string{"", "{", `{"Nodes":["http://x"],"Users":1,"Status":1000000,"Auth":"jwt"}`} {
-		if err := run(t.Context(), []string{"clients"}, env(v), io.Discard, io.Discard); err == nil {
-			t.Errorf("clients with %s=%q: no error", clientsEnv, v)
-		}
+func TestPrintTableListsARampsSteps(t *testing.T) {
+	var b strings.Builder
+	report.PrintTable(&b, "ramp", &rampReport{Steps: []stepResult{{Step: 0, TargetRate: 1000, Good: true}}})
+	if !strings.Contains(b.String(), "verdict") || !strings.Contains(b.String(), "good") {
+		t.Errorf("no table of the steps:\n%s", b.String())
 	}
 }

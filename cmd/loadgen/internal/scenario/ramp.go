@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"context"
@@ -10,6 +10,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 // rampConfig is the ramp scenario: users connected, the push rate
@@ -70,37 +75,37 @@ type stepResult struct {
 
 // rampReport is the outcome of a ramp.
 type rampReport struct {
-	Nodes            int            `json:"nodes"`
-	Users            int            `json:"users"`
-	Batch            int            `json:"batch"`
-	P99LimitMS       float64        `json:"p99_limit_ms"`
-	ConnectMS        int64          `json:"connect_ms"`
-	LastGoodRate     float64        `json:"last_good_rate"`     // target rate of the last good step before the first bad one
-	LastGoodAchieved float64        `json:"last_good_achieved"` // its achieved rate
-	FirstBadStep     int            `json:"first_bad_step"`     // -1: none within -max-steps
-	StoppedBy        string         `json:"stopped_by"`
-	Steps            []stepResult   `json:"steps"`
-	Push             pushReport     `json:"push"`
-	Delivery         deliveryReport `json:"delivery"` // every step together
-	PusherCPU        float64        `json:"pusher_cpu_s"`
-	ClientCPU        float64        `json:"client_cpu_s"`
-	NodeWarnings     []int          `json:"node_log_warnings"`
+	Nodes            int             `json:"nodes"`
+	Users            int             `json:"users"`
+	Batch            int             `json:"batch"`
+	P99LimitMS       float64         `json:"p99_limit_ms"`
+	ConnectMS        int64           `json:"connect_ms"`
+	LastGoodRate     float64         `json:"last_good_rate"`     // target rate of the last good step before the first bad one
+	LastGoodAchieved float64         `json:"last_good_achieved"` // its achieved rate
+	FirstBadStep     int             `json:"first_bad_step"`     // -1: none within -max-steps
+	StoppedBy        string          `json:"stopped_by"`
+	Steps            []stepResult    `json:"steps"`
+	Push             push.Report     `json:"push"`
+	Delivery         delivery.Report `json:"delivery"` // every step together
+	PusherCPU        float64         `json:"pusher_cpu_s"`
+	ClientCPU        float64         `json:"client_cpu_s"`
+	NodeWarnings     []int           `json:"node_log_warnings"`
 }
 
-func (r *rampReport) failures() []string { return r.Delivery.failures() }
+func (r *rampReport) failures() []string { return r.Delivery.Failures() }
 
 func (c *rampConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "ramp: %d node(s), %d users in %d client processes, batch %d, %.0f msg/s ×%.2f every %s (at most %d steps), p99 limit %s\n",
 		c.nodes, c.users, c.procs, c.batch, c.start, c.factor, c.step, c.maxSteps, c.p99Limit)
-	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{LateAfter: c.p99Limit},
-		func(k int) (stepPlan, bool) { return rampStep(c.start, c.factor, c.step, k), k < c.maxSteps })
+	r, err := o.startLoad(ctx, c.loadConfig, clients.Config{LateAfter: c.p99Limit},
+		func(k int) (push.Step, bool) { return push.RampStep(c.start, c.factor, c.step, k), k < c.maxSteps })
 	if err != nil {
 		return nil, err
 	}
 	w := &rampWatch{cfg: c, o: o, r: r}
 	var stopAt time.Duration
 	if err := r.follow(ctx, nil, 50*time.Millisecond, func() bool {
-		stopAt = time.Since(r.p.start)
+		stopAt = time.Since(r.p.Start)
 		return w.tick(stopAt)
 	}); err != nil {
 		return nil, err
@@ -109,8 +114,8 @@ func (c *rampConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := mergeDelivery(r.p.results, e.sums)
-	rep := &rampReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, P99LimitMS: ms(c.p99Limit), ConnectMS: r.took.Milliseconds(),
+	d := delivery.Merge(r.p.Results, e.sums)
+	rep := &rampReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, P99LimitMS: measure.MS(c.p99Limit), ConnectMS: r.took.Milliseconds(),
 		StoppedBy: w.stoppedBy, Push: e.push, Delivery: d, PusherCPU: e.pusherCPU, ClientCPU: e.clientCPU,
 		Steps: c.stepResults(r.p, d, w.bounds, stopAt)}
 	c.judgeSteps(rep.Steps, w.live)
@@ -142,14 +147,14 @@ func (w *rampWatch) tick(el time.Duration) bool {
 	for len(w.bounds) <= c.maxSteps && el >= time.Duration(len(w.bounds))*c.step {
 		w.bounds = append(w.bounds, w.r.meter.sample())
 	}
-	for len(w.live) < w.r.p.stepsStarted() && w.stoppedBy == "" {
+	for len(w.live) < w.r.p.StepsStarted() && w.stoppedBy == "" {
 		k := len(w.live)
-		sp, accepted, failed, achieved, _ := w.r.p.stepCounts(k)
-		l := w.r.cps.step(k)
-		if el < sp.end() || (l.Received < int64(sp.Messages) && el < sp.end()+c.grace) {
+		st, _ := w.r.p.Step(k)
+		l, sp := w.r.cps.Step(k), st.Plan
+		if el < sp.End() || (l.Received < int64(sp.Messages) && el < sp.End()+c.grace) {
 			break
 		}
-		why := c.judgeLive(sp, accepted, failed, achieved, l)
+		why := c.judgeLive(st, l)
 		w.live = append(w.live, why)
 		verdict := "good"
 		if len(why) > 0 {
@@ -158,7 +163,7 @@ func (w *rampWatch) tick(el time.Duration) bool {
 		}
 		if w.o.progress.every > 0 {
 			fmt.Fprintf(w.o.progress.w, "step %d: target %.0f msg/s, achieved %.0f, p99 ≤ %.1f ms (%d received, %d late): %s\n",
-				k, sp.Rate, achieved, float64(l.Hist.quantile(0.99))/1000, l.Received, l.Late, verdict)
+				k, sp.Rate, st.Achieved(), l.Hist.QuantileMS(0.99), l.Received, l.Late, verdict)
 		}
 	}
 	if w.stoppedBy == "" && len(w.live) == c.maxSteps {
@@ -189,10 +194,10 @@ func (c *rampConfig) judgeSteps(steps []stepResult, live [][]string) {
 // judge returns why a complete step is bad; none means good.
 func (c *rampConfig) judge(s stepResult) []string {
 	var why []string
-	if limit := ms(c.p99Limit); s.P99MS > limit {
+	if limit := measure.MS(c.p99Limit); s.P99MS > limit {
 		why = append(why, fmt.Sprintf("p99 %.1f ms > %.0f ms", s.P99MS, limit))
 	}
-	why = append(why, failures(s.Lost, "lost", s.Duplicated, "duplicated", s.Unaccepted, "not accepted")...)
+	why = append(why, delivery.Failures(s.Lost, "lost", s.Duplicated, "duplicated", s.Unaccepted, "not accepted")...)
 	return append(why, c.achievedBelow(s.AchievedRate, s.TargetRate)...)
 }
 
@@ -201,14 +206,15 @@ func (c *rampConfig) judge(s stepResult) []string {
 // by then is later than the limit (the grace is at least the limit), so
 // the p99 is over the limit when late and missing messages together are
 // more than the nearest rank allows.
-func (c *rampConfig) judgeLive(sp stepPlan, accepted, failed int, achieved float64, l stepLive) []string {
+func (c *rampConfig) judgeLive(st push.StepPush, l clients.StepLive) []string {
 	var why []string
+	sp := st.Plan
 	missing := max(int64(sp.Messages)-l.Received, 0)
-	if allowed := int64(sp.Messages - 1 - nearestRank(0.99, max(sp.Messages, 1))); l.Late+missing > allowed {
+	if allowed := int64(sp.Messages - 1 - measure.NearestRank(0.99, max(sp.Messages, 1))); l.Late+missing > allowed {
 		why = append(why, fmt.Sprintf("%d of %d messages later than %s or missing (p99 allows %d)", l.Late+missing, sp.Messages, c.p99Limit, allowed))
 	}
-	why = append(why, failures(l.Repeats, "repeated", failed, "not accepted")...)
-	return append(why, c.achievedBelow(achieved, sp.Rate)...)
+	why = append(why, delivery.Failures(l.Repeats, "repeated", st.Failed, "not accepted")...)
+	return append(why, c.achievedBelow(st.Achieved(), sp.Rate)...)
 }
 
 func (c *rampConfig) achievedBelow(achieved, target float64) []string {
@@ -237,12 +243,13 @@ func lastGood(steps []stepResult) (good, firstBad int) {
 // stepResults builds each step's figures from the pusher, the merge and
 // the load samples at the step boundaries; a step is complete when its
 // window closed before stopAt.
-func (c *rampConfig) stepResults(p *pusher, d deliveryReport, bounds []loadSample, stopAt time.Duration) []stepResult {
-	out := make([]stepResult, len(p.steps))
-	for k, st := range p.steps {
-		sp := st.plan
-		s := stepResult{Step: k, TargetRate: roundRate(sp.Rate), AchievedRate: roundRate(float64(st.inWindow) / sp.Length.Seconds()),
-			Planned: sp.Messages, Accepted: st.accepted, Unaccepted: sp.Messages - st.accepted, Complete: sp.end() <= stopAt}
+func (c *rampConfig) stepResults(p *push.Pusher, d delivery.Report, bounds []loadSample, stopAt time.Duration) []stepResult {
+	out := make([]stepResult, p.StepsStarted())
+	for k := range out {
+		st, _ := p.Step(k)
+		sp := st.Plan
+		s := stepResult{Step: k, TargetRate: roundRate(sp.Rate), AchievedRate: roundRate(st.Achieved()),
+			Planned: sp.Messages, Accepted: st.Accepted, Unaccepted: sp.Messages - st.Accepted, Complete: sp.End() <= stopAt}
 		if k < len(d.Steps) {
 			sd := d.Steps[k]
 			s.Received, s.Lost, s.Duplicated = sd.Unique, sd.Lost, sd.Duplicated
@@ -260,8 +267,8 @@ func (c *rampConfig) stepResults(p *pusher, d deliveryReport, bounds []loadSampl
 
 func roundRate(r float64) float64 { return math.Round(r*10) / 10 }
 
-// printSteps writes every step and the verdict.
-func (r *rampReport) printSteps(w io.Writer) {
+// PrintSteps writes every step and the verdict.
+func (r *rampReport) PrintSteps(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\ttarget/s\tachieved/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tlost\tdup\tnode µs/msg\tredis µs/msg\t\tverdict")
 	for _, s := range r.Steps {

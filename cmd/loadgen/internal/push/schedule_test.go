@@ -1,4 +1,4 @@
-package main
+package push
 
 import (
 	"testing"
@@ -10,22 +10,22 @@ import (
 func TestRampStep(t *testing.T) {
 	tests := []struct {
 		k    int
-		want stepPlan
+		want Step
 	}{
-		{0, stepPlan{Rate: 1000, Start: 0, Length: 10 * time.Second, Messages: 10000}},
-		{1, stepPlan{Rate: 1200, Start: 10 * time.Second, Length: 10 * time.Second, Messages: 12000}},
-		{3, stepPlan{Rate: 1728, Start: 30 * time.Second, Length: 10 * time.Second, Messages: 17280}},
+		{0, Step{Rate: 1000, Start: 0, Length: 10 * time.Second, Messages: 10000}},
+		{1, Step{Rate: 1200, Start: 10 * time.Second, Length: 10 * time.Second, Messages: 12000}},
+		{3, Step{Rate: 1728, Start: 30 * time.Second, Length: 10 * time.Second, Messages: 17280}},
 	}
 	for _, tt := range tests {
-		got := rampStep(1000, 1.2, 10*time.Second, tt.k)
+		got := RampStep(1000, 1.2, 10*time.Second, tt.k)
 		if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 })); diff != "" {
-			t.Errorf("rampStep(k=%d) (-want +got):\n%s", tt.k, diff)
+			t.Errorf("RampStep(k=%d) (-want +got):\n%s", tt.k, diff)
 		}
 	}
 }
 
 func TestStepPlanRequests(t *testing.T) {
-	s := stepPlan{Rate: 1000, Start: time.Second, Length: time.Second, Messages: 120}
+	s := Step{Rate: 1000, Start: time.Second, Length: time.Second, Messages: 120}
 	tests := []struct {
 		batch, requests, lastSize int
 		lastDue                   time.Duration
@@ -40,10 +40,10 @@ func TestStepPlanRequests(t *testing.T) {
 			t.Errorf("batch %d: requests, last size, last due (-want +got):\n%s", tt.batch, diff)
 		}
 	}
-	if got, ok := oneStep(5000, 100000)(0); !ok || got.Length != 20*time.Second || got.Messages != 100000 {
-		t.Errorf("oneStep(5000, 100000) = %+v, want 20s of 100000 messages", got)
+	if got, ok := OneStep(5000, 100000)(0); !ok || got.Length != 20*time.Second || got.Messages != 100000 {
+		t.Errorf("OneStep(5000, 100000) = %+v, want 20s of 100000 messages", got)
 	}
-	if _, ok := oneStep(5000, 100000)(1); ok {
+	if _, ok := OneStep(5000, 100000)(1); ok {
 		t.Errorf("oneStep has a second step")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"context"
@@ -7,6 +7,12 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/chart"
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 // soakConfig is the soak scenario: a fixed push rate for a long time while
@@ -70,24 +76,24 @@ type soakGrowth struct {
 
 // soakReport is the outcome of a soak run.
 type soakReport struct {
-	Nodes          int          `json:"nodes"`
-	Users          int          `json:"users"`
-	Batch          int          `json:"batch"`
-	TargetRate     float64      `json:"target_rate"`
-	DurationS      float64      `json:"duration_s"`
-	ChurnEveryS    float64      `json:"churn_every_s"`
-	ChurnFraction  float64      `json:"churn_fraction"`
-	Push           pushReport   `json:"push"`
-	Delivery       soakDelivery `json:"delivery"`
-	Churned        int64        `json:"churned"` // sessions the clients closed
-	LatencyP50MS   float64      `json:"latency_p50_ms"`
-	LatencyP99MS   float64      `json:"latency_p99_ms"`
-	LatencyP999MS  float64      `json:"latency_p99_9_ms"`
-	Growth         soakGrowth   `json:"growth"`
-	MaxRSSGrowth   float64      `json:"max_rss_growth"`
-	MaxCountGrowth float64      `json:"max_count_growth"`
-	Samples        []soakSample `json:"samples"`
-	NodeWarnings   []int        `json:"node_log_warnings"`
+	Nodes          int              `json:"nodes"`
+	Users          int              `json:"users"`
+	Batch          int              `json:"batch"`
+	TargetRate     float64          `json:"target_rate"`
+	DurationS      float64          `json:"duration_s"`
+	ChurnEveryS    float64          `json:"churn_every_s"`
+	ChurnFraction  float64          `json:"churn_fraction"`
+	Push           push.Report      `json:"push"`
+	Delivery       delivery.Compact `json:"delivery"`
+	Churned        int64            `json:"churned"` // sessions the clients closed
+	LatencyP50MS   float64          `json:"latency_p50_ms"`
+	LatencyP99MS   float64          `json:"latency_p99_ms"`
+	LatencyP999MS  float64          `json:"latency_p99_9_ms"`
+	Growth         soakGrowth       `json:"growth"`
+	MaxRSSGrowth   float64          `json:"max_rss_growth"`
+	MaxCountGrowth float64          `json:"max_count_growth"`
+	Samples        []soakSample     `json:"samples"`
+	NodeWarnings   []int            `json:"node_log_warnings"`
 }
 
 func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
@@ -98,15 +104,15 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	messages := max(int(math.Round(c.rate*c.duration.Seconds())), 1)
 	fmt.Fprintf(o.out, "soak: %d node(s), %d users in %d client processes, %d messages at %.0f msg/s (batch %d) for %s, churn %.0f%% every %s\n",
 		c.nodes, c.users, c.procs, messages, c.rate, c.batch, c.duration, c.churnFraction*100, c.churnEvery)
-	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{Status: time.Second, Compact: true, ChurnEvery: c.churnEvery,
-		ChurnFraction: c.churnFraction}, oneStep(c.rate, messages))
+	r, err := o.startLoad(ctx, c.loadConfig, clients.Config{Status: time.Second, Compact: true, ChurnEvery: c.churnEvery,
+		ChurnFraction: c.churnFraction}, push.OneStep(c.rate, messages))
 	if err != nil {
 		return nil, err
 	}
 	samples := []soakSample{o.sampleNodes(r)}
 	tick := min(time.Second, c.sampleEvery)
-	err = r.follow(ctx, r.p.done, tick, func() bool { // a sample every c.sampleEvery, give or take half a tick
-		if time.Since(r.p.start).Seconds()-samples[len(samples)-1].AtS >= (c.sampleEvery - tick/2).Seconds() {
+	err = r.follow(ctx, r.p.Done, tick, func() bool { // a sample every c.sampleEvery, give or take half a tick
+		if time.Since(r.p.Start).Seconds()-samples[len(samples)-1].AtS >= (c.sampleEvery - tick/2).Seconds() {
 			samples = append(samples, o.sampleNodes(r))
 		}
 		o.progress.maybe(func() string {
@@ -124,19 +130,18 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	hist := r.cps.step(0).Hist
+	hist := r.cps.Step(0).Hist
 	rep := &soakReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, TargetRate: c.rate, DurationS: c.duration.Seconds(),
 		ChurnEveryS: c.churnEvery.Seconds(), ChurnFraction: c.churnFraction, Push: e.push,
-		Delivery: compactDelivery(r.p.perUser, e.push.Accepted, e.sums), Growth: growth,
+		Delivery: delivery.MergeCompact(r.p.PerUser, e.push.Accepted, e.sums), Growth: growth,
 		MaxRSSGrowth: c.maxRSSGrowth, MaxCountGrowth: c.maxCountGrowth, Samples: samples,
-		LatencyP50MS: float64(hist.quantile(0.5)) / 1000, LatencyP99MS: float64(hist.quantile(0.99)) / 1000,
-		LatencyP999MS: float64(hist.quantile(0.999)) / 1000}
+		LatencyP50MS: hist.QuantileMS(0.5), LatencyP99MS: hist.QuantileMS(0.99), LatencyP999MS: hist.QuantileMS(0.999)}
 	for _, s := range e.sums {
 		rep.Churned += s.Churned
 	}
 	rep.NodeWarnings = stopNodes(r.nodes)
 	if c.chart != "" {
-		if err := writeSoakChart(rep, c.chart); err != nil {
+		if err := chart.WriteSoak(rep, c.chart); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(o.out, "  chart: %s\n", c.chart)
@@ -147,11 +152,11 @@ func (c *soakConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 // sampleNodes reads every node's RSS and open files from /proc and its
 // goroutines from /metrics.
 func (o *orch) sampleNodes(r *loadRun) soakSample {
-	s := soakSample{AtS: round2(time.Since(r.p.start).Seconds()), Sessions: r.cps.total(live), Accepted: r.p.accepted(), Received: r.cps.total(received)}
+	s := soakSample{AtS: measure.Round2(time.Since(r.p.Start).Seconds()), Sessions: r.cps.Total().Live, Accepted: r.p.Accepted(), Received: r.cps.Total().Received}
 	for _, n := range r.nodes {
-		s.RSSKB = append(s.RSSKB, rssKB(n.Pid()))
-		s.OpenFiles = append(s.OpenFiles, openFDs(n.Pid()))
-		s.Goroutines = append(s.Goroutines, int(lineFloat(string(o.get(n.HTTPURL, "/metrics")), "go_goroutines ")))
+		s.RSSKB = append(s.RSSKB, measure.RSSKB(n.Pid()))
+		s.OpenFiles = append(s.OpenFiles, measure.OpenFDs(n.Pid()))
+		s.Goroutines = append(s.Goroutines, int(measure.LineFloat(string(o.get(n.HTTPURL, "/metrics")), "go_goroutines ")))
 	}
 	return s
 }
@@ -180,25 +185,17 @@ func growthOf(samples []soakSample) soakGrowth {
 		if m[0] <= 0 {
 			return 0
 		}
-		return round3(m[1]/m[0] - 1)
+		return measure.Round3(m[1]/m[0] - 1)
 	}
-	g.RSSKB = means(func(s soakSample) float64 { return sum(s.RSSKB) })
-	g.GoroutineN = means(func(s soakSample) float64 { return sum(s.Goroutines) })
-	g.OpenFileN = means(func(s soakSample) float64 { return sum(s.OpenFiles) })
+	g.RSSKB = means(func(s soakSample) float64 { return measure.Sum(s.RSSKB) })
+	g.GoroutineN = means(func(s soakSample) float64 { return measure.Sum(s.Goroutines) })
+	g.OpenFileN = means(func(s soakSample) float64 { return measure.Sum(s.OpenFiles) })
 	g.RSS, g.Goroutines, g.OpenFiles = ratio(g.RSSKB), ratio(g.GoroutineN), ratio(g.OpenFileN)
 	return g
 }
 
-func sum[T int | int64](vs []T) float64 {
-	var t T
-	for _, v := range vs {
-		t += v
-	}
-	return float64(t)
-}
-
 func (r *soakReport) failures() []string {
-	f := append(r.Delivery.failures(), failures(r.Push.FailedReqs, "push requests failed")...)
+	f := append(r.Delivery.Failures(), delivery.Failures(r.Push.FailedReqs, "push requests failed")...)
 	g := r.Growth
 	if g.RSS > r.MaxRSSGrowth {
 		f = append(f, fmt.Sprintf("RSS grew %.0f%% (limit %.0f%%)", g.RSS*100, r.MaxRSSGrowth*100))

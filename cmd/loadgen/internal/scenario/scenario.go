@@ -1,21 +1,22 @@
-package main
+// Package scenario runs the load tool's measurements (ramp, fixed, idle,
+// footprint, reserve, soak) against real gateway nodes: it starts the
+// nodes, Redis, the clients processes and the pusher, and reports each run
+// as a table and a JSON line.
+package scenario
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"debug/buildinfo"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/report"
 )
 
 // scenarioConfig is a scenario's settings and how to run it.
@@ -167,67 +168,20 @@ func parseScenario(name string, args []string, getenv func(string) string, stdou
 	return common, sc, fs, nil
 }
 
-// privateFlags are left out of a run's recorded settings.
-var privateFlags = map[string]bool{"mysql": true, "workdir": true, "json": true, "keep": true, "progress": true}
+// Exists says whether name is a scenario.
+func Exists(name string) bool { return scenarios[name] != nil }
 
-// flagSettings is the value of every flag of fs, for the JSON line:
-// numbers and booleans as such, the rest as strings.
-func flagSettings(fs *flag.FlagSet) map[string]any {
-	out := map[string]any{}
-	fs.VisitAll(func(f *flag.Flag) {
-		v := f.Value.String()
-		if n, err := strconv.ParseFloat(v, 64); privateFlags[f.Name] {
-			return
-		} else if err == nil {
-			out[f.Name] = n
-		} else if b, err := strconv.ParseBool(v); err == nil {
-			out[f.Name] = b
-		} else {
-			out[f.Name] = v
-		}
-	})
-	return out
-}
-
-// runRecord is the JSON line a run writes.
-type runRecord struct {
-	Scenario   string         `json:"scenario"`
-	OK         bool           `json:"ok"`
-	Failures   []string       `json:"failures,omitempty"`
-	Conditions conditions     `json:"conditions"`
-	Settings   map[string]any `json:"settings"` // every flag of the command
-	Results    scenarioReport `json:"results"`
-}
-
-// conditions describe the machine and the build a run measured.
-type conditions struct {
-	Time          string   `json:"time"` // start, UTC
-	DurationS     float64  `json:"duration_s"`
-	CPUs          int      `json:"cpus"`
-	LoadAvgStart  string   `json:"load_avg_start"` // 1, 5 and 15 minutes
-	LoadAvgEnd    string   `json:"load_avg_end"`
-	Gateway       string   `json:"gateway_binary"`
-	GatewayCommit string   `json:"gateway_commit"` // the commit `gateway version` prints, else the binary's vcs stamp, else "unknown"
-	AuthMode      string   `json:"auth_mode"`
-	Ack           string   `json:"ack"`
-	NodeSettings  []string `json:"node_settings"` // what the tool sets on every node (secrets, ports, database left out)
-	NodeEnv       []string `json:"node_env"`      // -node-env
-	OwnRedis      bool     `json:"own_redis"`
-	RedisVersion  string   `json:"redis_version"`
-	GoVersion     string   `json:"loadgen_go_version"`
-}
-
-// runScenarioCommand is "loadgen <scenario> [flags]": it runs the scenario
-// from set-up to clean-up, prints its table and writes its JSON line. It
-// fails when the scenario could not run or one of its checks did not hold.
-func runScenarioCommand(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Run is "loadgen <scenario> [flags]": it runs the scenario from set-up to
+// clean-up, prints its table and writes its JSON line. It fails when the
+// scenario could not run or one of its checks did not hold.
+func Run(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	common, sc, fs, err := parseScenario(name, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, common.timeout)
 	defer cancel()
-	start, load0 := time.Now(), loadAvg()
+	start, load0 := time.Now(), measure.LoadAvg()
 	o, err := newOrch(ctx, name, common, stdout, stderr)
 	if err != nil {
 		return err
@@ -235,14 +189,14 @@ func runScenarioCommand(ctx context.Context, name string, args []string, getenv 
 	fmt.Fprintf(stdout, "loadgen %s: %d CPUs, load average %s, %s mode, redis %s db %d (own %v, cluster %v), database %s, node env %v\n",
 		name, runtime.NumCPU(), load0, common.auth, o.cfg.redisAddr, o.rdb.DB, common.ownRedis, common.ownCluster, o.dbName, []string(common.nodeEnv))
 	rep, err := sc.run(ctx, o)
-	var rec runRecord
+	var rec report.Record
 	if err == nil {
-		rec = runRecord{Scenario: name, Settings: flagSettings(fs), Results: rep, Failures: rep.failures(), Conditions: conditions{
-			Time: start.UTC().Format(time.RFC3339), DurationS: round2(time.Since(start).Seconds()), CPUs: runtime.NumCPU(),
-			LoadAvgStart: load0, LoadAvgEnd: loadAvg(), Gateway: o.cfg.gateway, GatewayCommit: gatewayCommit(o.cfg.gateway),
+		rec = report.Record{Scenario: name, Settings: report.Settings(fs), Results: rep, Failures: rep.failures(), Conditions: report.Conditions{
+			Time: start.UTC().Format(time.RFC3339), DurationS: measure.Round2(time.Since(start).Seconds()), CPUs: runtime.NumCPU(),
+			LoadAvgStart: load0, LoadAvgEnd: measure.LoadAvg(), Gateway: o.cfg.gateway, GatewayCommit: report.GatewayCommit(o.cfg.gateway),
 			AuthMode: common.auth, Ack: common.ack, NodeSettings: append([]string{"GATEWAY_AUTH_MODE=" + common.auth}, nodeSettings...),
 			NodeEnv: append([]string{}, common.nodeEnv...), OwnRedis: common.ownRedis, GoVersion: runtime.Version(),
-			RedisVersion: cmp.Or(lineValue(o.redisInfo("server"), "redis_version:"), "unknown")}}
+			RedisVersion: cmp.Or(measure.LineValue(o.redisInfo("server"), "redis_version:"), "unknown")}}
 		rec.OK = len(rec.Failures) == 0
 	}
 	// A run that measured is reported even when the clean-up after it
@@ -253,95 +207,9 @@ func runScenarioCommand(ctx context.Context, name string, args []string, getenv 
 	if rep == nil {
 		return err
 	}
-	printTable(stdout, name, rep)
-	if werr := writeRecord(stdout, common.jsonOut, rec); werr != nil || rec.OK {
+	report.PrintTable(stdout, name, rep)
+	if werr := report.Write(stdout, common.jsonOut, rec); werr != nil || rec.OK {
 		return errors.Join(werr, err)
 	}
 	return errors.Join(fmt.Errorf("%s: checks failed: %s", name, strings.Join(rec.Failures, "; ")), err)
-}
-
-// gatewayCommit asks the binary (`gateway version`), then its build
-// information (vcs.revision), and says "unknown" when neither knows.
-func gatewayCommit(path string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, path, "version").Output(); err == nil {
-		for line := range strings.Lines(string(out)) {
-			if c, ok := strings.CutPrefix(line, "commit:"); ok && strings.TrimSpace(c) != "unknown" {
-				return strings.TrimSpace(c)
-			}
-		}
-	}
-	rev, dirty := "unknown", ""
-	if info, err := buildinfo.ReadFile(path); err == nil {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				rev = s.Value
-			} else if s.Key == "vcs.modified" && s.Value == "true" {
-				dirty = "-dirty"
-			}
-		}
-	}
-	if rev == "unknown" {
-		return rev
-	}
-	return rev + dirty
-}
-
-// writeRecord appends the JSON line to path, or prints it on w.
-func writeRecord(w io.Writer, path string, rec runRecord) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if path == "" {
-		_, err = w.Write(b)
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err = errors.Join(err, f.Close()); err == nil {
-		fmt.Fprintf(w, "JSON line appended to %s\n", path)
-	}
-	return err
-}
-
-// printTable writes the results as a table: a row per number, string or
-// list of them, in the order of the JSON line, with the names of nested
-// objects joined by dots; lists of objects are left out (a ramp's steps are
-// a table of their own).
-func printTable(w io.Writer, title string, rep scenarioReport) {
-	var rows [][2]string
-	var flatten func(prefix string, v json.RawMessage)
-	flatten = func(prefix string, v json.RawMessage) {
-		if len(v) > 0 && v[0] == '{' {
-			dec := json.NewDecoder(bytes.NewReader(v))
-			_, _ = dec.Token()
-			for dec.More() {
-				k, _ := dec.Token()
-				var sub json.RawMessage
-				_ = dec.Decode(&sub)
-				flatten(prefix+k.(string)+".", sub)
-			}
-		} else if !bytes.HasPrefix(v, []byte("[{")) {
-			rows = append(rows, [2]string{strings.TrimSuffix(prefix, "."), string(v)})
-		}
-	}
-	b, _ := json.Marshal(rep)
-	flatten("", b)
-	fmt.Fprintf(w, "%s:\n", title)
-	width := 0
-	for _, r := range rows {
-		width = max(width, len(r[0]))
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, r[0], r[1])
-	}
-	if s, ok := rep.(interface{ printSteps(io.Writer) }); ok {
-		s.printSteps(w)
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 	"github.com/houseview/gateway/pkg/jwtauth"
 	"github.com/houseview/gateway/pkg/testenv"
 )
@@ -52,7 +55,9 @@ type reserveReport struct {
 	NodeWarnings  []int   `json:"node_log_warnings"`
 }
 
-func (r *reserveReport) failures() []string { return failures(r.CreateErrors, "creates failed") }
+func (r *reserveReport) failures() []string {
+	return delivery.Failures(r.CreateErrors, "creates failed")
+}
 
 func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	fmt.Fprintf(o.out, "reserve: POST /house/reserve against raw INSERTs, %d in flight, %s each\n", c.concurrency, c.duration)
@@ -60,7 +65,7 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	if err != nil {
 		return nil, err
 	}
-	rep, cpu0 := &reserveReport{Concurrency: c.concurrency}, cpuSeconds(nodes[0].Pid())
+	rep, cpu0 := &reserveReport{Concurrency: c.concurrency}, measure.CPUSeconds(nodes[0].Pid())
 	create, err := c.creates(o, nodes[0].HTTPURL)
 	if err != nil {
 		return nil, err
@@ -71,8 +76,8 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 		return nil, err
 	}
 	rep.CreatesPerSec = float64(rep.Creates) / c.duration.Seconds()
-	rep.NodeCPUUS = cpuShare(cpuSeconds(nodes[0].Pid())-cpu0, rep.Creates)
-	q := quantiles(lat, 0.5, 0.99)
+	rep.NodeCPUUS = cpuShare(measure.CPUSeconds(nodes[0].Pid())-cpu0, rep.Creates)
+	q := measure.Quantiles(lat, 0.5, 0.99)
 	rep.CreateP50MS, rep.CreateP99MS = q[0]/1000, q[1]/1000
 	rep.NodeWarnings = stopNodes(nodes)
 	// Raw single-row INSERTs (autocommit) into a copy of the reservations table.
@@ -99,7 +104,7 @@ func (c *reserveConfig) run(ctx context.Context, o *orch) (scenarioReport, error
 	}
 	rep.InsertsPerSec = float64(rep.Inserts) / c.duration.Seconds()
 	if rep.InsertsPerSec > 0 {
-		rep.Ratio = round2(rep.CreatesPerSec / rep.InsertsPerSec)
+		rep.Ratio = measure.Round2(rep.CreatesPerSec / rep.InsertsPerSec)
 	}
 	return rep, nil
 }
@@ -150,7 +155,7 @@ func (c *reserveConfig) creates(o *orch, base string) (func(context.Context, int
 		// A distinct slot per request: minutes ahead, over 300 houses.
 		when := time.Now().Add(24*time.Hour + time.Duration(k)*time.Minute).In(shanghai).Format("2006-01-02 15:04:05")
 		body := fmt.Sprintf(`{"user_id":%d,"user_name":"租客%d","house_id":%d,"reserve_time":%q}`, 100000+tenant, tenant, 3001+k%300, when)
-		status, _, err := send(ctx, client, http.MethodPost, base+"/house/reserve", tokens[tenant], []byte(body))
+		status, _, err := push.Send(ctx, client, http.MethodPost, base+"/house/reserve", tokens[tenant], []byte(body))
 		if err == nil && status != http.StatusCreated {
 			err = errors.New(http.StatusText(status))
 		}

@@ -1,4 +1,7 @@
-package main
+// Package chart draws the load tool's SVG charts from its JSON lines: the
+// latency percentiles of ramp runs against the offered rate, and a soak
+// run's node resources over time.
+package chart
 
 import (
 	"bufio"
@@ -18,10 +21,44 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// runChart is "loadgen chart": an SVG of the latency percentiles of the
-// ramp runs in a JSON-lines file against the offered rate, or, in a file
+// Ramp is what a chart reads of a ramp run's results.
+type Ramp struct {
+	Batch        int     `json:"batch"`
+	P99LimitMS   float64 `json:"p99_limit_ms"`
+	LastGoodRate float64 `json:"last_good_rate"`
+	Steps        []struct {
+		TargetRate float64 `json:"target_rate"`
+		P50MS      float64 `json:"p50_ms"`
+		P90MS      float64 `json:"p90_ms"`
+		P99MS      float64 `json:"p99_ms"`
+		Received   int     `json:"received"`
+		Complete   bool    `json:"complete"`
+		Good       bool    `json:"good"`
+	} `json:"steps"`
+}
+
+// Soak is what a chart reads of a soak run's results.
+type Soak struct {
+	Users         int     `json:"users"`
+	TargetRate    float64 `json:"target_rate"`
+	ChurnEveryS   float64 `json:"churn_every_s"`
+	ChurnFraction float64 `json:"churn_fraction"`
+	Delivery      struct {
+		Lost       int64 `json:"lost"`
+		Duplicated int64 `json:"duplicated"`
+	} `json:"delivery"`
+	Samples []struct {
+		AtS        float64   `json:"t_s"`
+		RSSKB      []float64 `json:"rss_kb"`
+		Goroutines []float64 `json:"goroutines"`
+		OpenFiles  []float64 `json:"open_files"`
+	} `json:"samples"`
+}
+
+// Run is "loadgen chart": an SVG of the latency percentiles of the ramp
+// runs in a JSON-lines file against the offered rate, or, in a file
 // without ramp runs, of the last soak run's node resources over time.
-func runChart(args []string, stdout io.Writer) error {
+func Run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chart", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	in := fs.String("in", "", "JSON-lines file of runs (loadgen -json); its ramp runs are drawn, or else its last soak run")
@@ -37,14 +74,14 @@ func runChart(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	runs, soak, err := readChartRuns(f)
+	runs, soak, err := read(f)
 	switch {
 	case err != nil:
 		return err
 	case len(runs) > 0:
-		err = writeRampChart(runs, *out)
+		err = writeRamp(runs, *out)
 	case soak != nil:
-		err = writeSoakChart(soak, *out)
+		err = writeSoak(soak, *out)
 	default:
 		return fmt.Errorf("chart: no ramp or soak run in %s", *in)
 	}
@@ -54,9 +91,9 @@ func runChart(args []string, stdout io.Writer) error {
 	return err
 }
 
-// readChartRuns reads the ramp runs of a JSON-lines file, in order, and its
-// last soak run (nil if none).
-func readChartRuns(r io.Reader) (runs []rampReport, soak *soakReport, err error) {
+// read reads the ramp runs of a JSON-lines file, in order, and its last
+// soak run (nil if none).
+func read(r io.Reader) (runs []Ramp, soak *Soak, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -72,10 +109,10 @@ func readChartRuns(r io.Reader) (runs []rampReport, soak *soakReport, err error)
 		}
 		switch rec.Scenario {
 		case "ramp":
-			runs = append(runs, rampReport{})
+			runs = append(runs, Ramp{})
 			err = json.Unmarshal(rec.Results, &runs[len(runs)-1])
 		case "soak":
-			soak = &soakReport{}
+			soak = &Soak{}
 			err = json.Unmarshal(rec.Results, soak)
 		}
 		if err != nil {
@@ -85,17 +122,28 @@ func readChartRuns(r io.Reader) (runs []rampReport, soak *soakReport, err error)
 	return runs, soak, sc.Err()
 }
 
+// WriteSoak draws the results of a soak run (anything that marshals to
+// its JSON) into path, as "loadgen chart" draws them from the JSON line.
+func WriteSoak(results any, path string) error {
+	b, err := json.Marshal(results)
+	var soak Soak
+	if err = errors.Join(err, json.Unmarshal(b, &soak)); err != nil {
+		return err
+	}
+	return writeSoak(&soak, path)
+}
+
 var (
 	percentileColors = []color.Color{color.RGBA{0x1b, 0x9e, 0x77, 255}, color.RGBA{0xd9, 0x5f, 0x02, 255}, color.RGBA{0x75, 0x70, 0xb3, 255}}
 	runDashes        = [][]vg.Length{nil, {vg.Points(8), vg.Points(4)}, {vg.Points(2), vg.Points(3)}, {vg.Points(12), vg.Points(3), vg.Points(2), vg.Points(3)}}
 	grey             = color.Gray{0x88}
 )
 
-// writeRampChart draws p50, p90 and p99 (from the scheduled send, ms, log
+// writeRamp draws p50, p90 and p99 (from the scheduled send, ms, log
 // scale) against each step's offered rate, one line style per run
 // (labelled by its batch), a hollow point for a bad step, the p99 limit and
 // a vertical line at each run's last good rate.
-func writeRampChart(runs []rampReport, path string) error {
+func writeRamp(runs []Ramp, path string) error {
 	p := plot.New()
 	p.Title.Text = "Latency from the scheduled send against the offered rate (loadgen ramp)"
 	p.X.Label.Text, p.Y.Label.Text = "offered rate (messages per second)", "latency, ms (log scale)"
@@ -154,17 +202,17 @@ func writeRampChart(runs []rampReport, path string) error {
 	return p.Save(12*vg.Inch, 7*vg.Inch, path)
 }
 
-// writeSoakChart draws each node's RSS, goroutines and open files against
+// writeSoak draws each node's RSS, goroutines and open files against
 // the minutes of the run, one panel each, from zero: flat lines are what a
 // soak wants to see.
-func writeSoakChart(r *soakReport, path string) error {
+func writeSoak(r *Soak, path string) error {
 	panels := []struct {
 		title string
-		value func(s soakSample, node int) float64
+		value func(i, node int) float64
 	}{
-		{"RSS (MiB)", func(s soakSample, n int) float64 { return float64(s.RSSKB[n]) / 1024 }},
-		{"goroutines", func(s soakSample, n int) float64 { return float64(s.Goroutines[n]) }},
-		{"open files", func(s soakSample, n int) float64 { return float64(s.OpenFiles[n]) }},
+		{"RSS (MiB)", func(i, n int) float64 { return r.Samples[i].RSSKB[n] / 1024 }},
+		{"goroutines", func(i, n int) float64 { return r.Samples[i].Goroutines[n] }},
+		{"open files", func(i, n int) float64 { return r.Samples[i].OpenFiles[n] }},
 	}
 	plots := make([][]*plot.Plot, len(panels))
 	for i, panel := range panels {
@@ -176,8 +224,8 @@ func writeSoakChart(r *soakReport, path string) error {
 		}
 		for n := 0; len(r.Samples) > 0 && n < len(r.Samples[0].RSSKB); n++ {
 			var xys plotter.XYs
-			for _, s := range r.Samples {
-				if v := panel.value(s, n); v >= 0 {
+			for i, s := range r.Samples {
+				if v := panel.value(i, n); v >= 0 {
 					xys = append(xys, plotter.XY{X: s.AtS / 60, Y: v})
 				}
 			}

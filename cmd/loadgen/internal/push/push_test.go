@@ -1,4 +1,4 @@
-package main
+package push
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
 )
 
 func TestPushBodyIsTheAPIsJSON(t *testing.T) {
@@ -59,11 +61,11 @@ func fakePushAPI(t *testing.T) (*httptest.Server, func() map[int64][]int) {
 			return
 		}
 		mu.Lock()
-		var out []pushAnswer
+		var out []answer
 		for _, u := range req.UserIDs {
 			seqs[u]++
 			steps[u] = append(steps[u], req.Detail.Step)
-			out = append(out, pushAnswer{UserID: u, Epoch: "E", Seq: seqs[u], ID: fmt.Sprintf("%d-%d", u, seqs[u])})
+			out = append(out, answer{UserID: u, Epoch: "E", Seq: seqs[u], ID: fmt.Sprintf("%d-%d", u, seqs[u])})
 		}
 		mu.Unlock()
 		_ = json.NewEncoder(w).Encode(map[string]any{"results": out})
@@ -74,16 +76,16 @@ func fakePushAPI(t *testing.T) (*httptest.Server, func() map[int64][]int) {
 
 func TestPusherFollowsTheScheduleStepByStep(t *testing.T) {
 	srv, stepsOf := fakePushAPI(t)
-	p := newPusher(pushPlan{nodes: []string{srv.URL}, apiKey: "0123456789abcdef", users: 4, offset: 10, batch: 2, concurrency: 8,
-		step: func(k int) (stepPlan, bool) { return rampStep(200, 2, 100*time.Millisecond, k), k < 2 }})
-	p.run(context.Background())
-	rep := p.report()
+	p := New(Plan{Nodes: []string{srv.URL}, APIKey: "0123456789abcdef", Users: 4, Batch: 2, Concurrency: 8,
+		Step: func(k int) (Step, bool) { return RampStep(200, 2, 100*time.Millisecond, k), k < 2 }})
+	p.Run(context.Background())
+	rep := p.Report()
 	// Step 0: 20 messages in 10 requests; step 1: 40 in 20; requests 3, 13 and 23 fail.
 	type counts struct{ Planned, Accepted, Failed int }
 	var got []counts
 	for k := range 2 {
-		sp, accepted, failed, _, _ := p.stepCounts(k)
-		got = append(got, counts{sp.Messages, accepted, failed})
+		st, _ := p.Step(k)
+		got = append(got, counts{st.Plan.Messages, st.Accepted, st.Failed})
 	}
 	if diff := cmp.Diff([]counts{{20, 18, 2}, {40, 36, 4}}, got); diff != "" {
 		t.Errorf("step counts (-want +got):\n%s", diff)
@@ -92,15 +94,15 @@ func TestPusherFollowsTheScheduleStepByStep(t *testing.T) {
 		t.Errorf("report %+v: want 30 requests, 3 failed, 54 of 60 accepted, 3 error samples", rep)
 	}
 	perUser := map[int64]int{}
-	for _, r := range p.results {
+	for _, r := range p.Results {
 		perUser[r.User]++
-		if r.IDHash != idHash(fmt.Sprintf("%d-%d", r.User, r.Seq)) {
+		if r.IDHash != clients.IDHash(fmt.Sprintf("%d-%d", r.User, r.Seq)) {
 			t.Errorf("result %+v: id hash of another message", r)
 		}
 	}
-	// Messages go round-robin to users 11..14, 15 each; failed request i
-	// carried messages 2i and 2i+1 (users 13 and 14 for i = 3, 13, 23).
-	if diff := cmp.Diff(map[int64]int{11: 15, 12: 15, 13: 12, 14: 12}, perUser); diff != "" {
+	// Messages go round-robin to users 1..4, 15 each; failed request i
+	// carried messages 2i and 2i+1 (users 3 and 4 for i = 3, 13, 23).
+	if diff := cmp.Diff(map[int64]int{1: 15, 2: 15, 3: 12, 4: 12}, perUser); diff != "" {
 		t.Errorf("accepted per user (-want +got):\n%s", diff)
 	}
 	for u, steps := range stepsOf() {
@@ -114,18 +116,18 @@ func TestPusherFollowsTheScheduleStepByStep(t *testing.T) {
 
 func TestPusherStops(t *testing.T) {
 	srv, _ := fakePushAPI(t)
-	p := newPusher(pushPlan{nodes: []string{srv.URL}, apiKey: "0123456789abcdef", users: 4, batch: 1, concurrency: 2,
-		step: func(k int) (stepPlan, bool) { return rampStep(100, 1.5, time.Second, k), true }})
-	go p.run(context.Background())
-	<-p.started
+	p := New(Plan{Nodes: []string{srv.URL}, APIKey: "0123456789abcdef", Users: 4, Batch: 1, Concurrency: 2,
+		Step: func(k int) (Step, bool) { return RampStep(100, 1.5, time.Second, k), true }})
+	go p.Run(context.Background())
+	<-p.Started
 	time.Sleep(150 * time.Millisecond)
-	p.stop()
+	p.Stop()
 	select {
-	case <-p.done:
+	case <-p.Done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the pusher did not stop")
 	}
-	if rep := p.report(); rep.Planned == 0 || rep.Planned > 30 {
+	if rep := p.Report(); rep.Planned == 0 || rep.Planned > 30 {
 		t.Errorf("planned %d messages before the stop, want a few (100/s for 150ms)", rep.Planned)
 	}
 }

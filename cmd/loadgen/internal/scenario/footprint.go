@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"context"
@@ -10,6 +10,11 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 // footprintConfig is the footprint scenario: what a deployment keeps in
@@ -33,27 +38,27 @@ func (c *footprintConfig) check() error {
 
 // footprintReport is Redis's memory and keys after the scenario's steps.
 type footprintReport struct {
-	IdleUsers        int            `json:"idle_users"`
-	BytesPerIdleUser float64        `json:"bytes_per_idle_user"`
-	KeysPerIdleUser  float64        `json:"keys_per_idle_user"`
-	Users            int            `json:"users"`
-	Messages         int            `json:"messages_per_user"`
-	BytesPerMessage  float64        `json:"bytes_per_stored_message"` // marginal: second half of the fill
-	BytesPerUser     float64        `json:"bytes_per_active_user"`    // fixed part of a user with messages
-	Keys             int            `json:"keys"`
-	MaxKeysPerUser   int            `json:"max_keys_per_user"`
-	KeysWithoutTTL   int            `json:"keys_without_ttl"`
-	NoTTLSamples     []string       `json:"keys_without_ttl_samples"`
-	MessageBytes     float64        `json:"stored_message_bytes"` // mean length of a stored message
-	NodeCPU          float64        `json:"node_cpu_seconds"`
-	RedisCPU         float64        `json:"redis_cpu_seconds"`
-	RedisUSPerMsg    float64        `json:"redis_us_per_message"` // during the fill (50 users per push)
-	Fill             int            `json:"fill_accepted"`
-	Delivery         deliveryReport `json:"replay_delivery"` // the users connect at the end and get their stored messages
+	IdleUsers        int             `json:"idle_users"`
+	BytesPerIdleUser float64         `json:"bytes_per_idle_user"`
+	KeysPerIdleUser  float64         `json:"keys_per_idle_user"`
+	Users            int             `json:"users"`
+	Messages         int             `json:"messages_per_user"`
+	BytesPerMessage  float64         `json:"bytes_per_stored_message"` // marginal: second half of the fill
+	BytesPerUser     float64         `json:"bytes_per_active_user"`    // fixed part of a user with messages
+	Keys             int             `json:"keys"`
+	MaxKeysPerUser   int             `json:"max_keys_per_user"`
+	KeysWithoutTTL   int             `json:"keys_without_ttl"`
+	NoTTLSamples     []string        `json:"keys_without_ttl_samples"`
+	MessageBytes     float64         `json:"stored_message_bytes"` // mean length of a stored message
+	NodeCPU          float64         `json:"node_cpu_seconds"`
+	RedisCPU         float64         `json:"redis_cpu_seconds"`
+	RedisUSPerMsg    float64         `json:"redis_us_per_message"` // during the fill (50 users per push)
+	Fill             int             `json:"fill_accepted"`
+	Delivery         delivery.Report `json:"replay_delivery"` // the users connect at the end and get their stored messages
 }
 
 func (r *footprintReport) failures() []string {
-	f := r.Delivery.failures()
+	f := r.Delivery.Failures()
 	if want := r.Users * r.Messages; r.Fill != want {
 		f = append(f, fmt.Sprintf("%d of %d fill messages accepted", r.Fill, want))
 	}
@@ -94,9 +99,9 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	if err != nil {
 		return nil, err
 	}
-	rep.BytesPerIdleUser = round2(float64(mem[1]-mem[0]) / float64(c.idle))
-	rep.KeysPerIdleUser = round2(float64(keys1-keys0) / float64(c.idle))
-	cpu0, redis0 := cpuSeconds(node.Pid()), o.redisCPU()
+	rep.BytesPerIdleUser = measure.Round2(float64(mem[1]-mem[0]) / float64(c.idle))
+	rep.KeysPerIdleUser = measure.Round2(float64(keys1-keys0) / float64(c.idle))
+	cpu0, redis0 := measure.CPUSeconds(node.Pid()), o.redisCPU()
 	half := c.messages / 2
 	fill := o.fill(ctx, nodes, c.users, half)
 	if _, err := o.settledMemory(ctx, &mem[2]); err != nil {
@@ -104,28 +109,28 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 	}
 	fill = append(fill, o.fill(ctx, nodes, c.users, c.messages-half)...)
 	rep.Fill = len(fill)
-	rep.NodeCPU, rep.RedisCPU = round2(cpuSeconds(node.Pid())-cpu0), round2(o.redisCPU()-redis0)
+	rep.NodeCPU, rep.RedisCPU = measure.Round2(measure.CPUSeconds(node.Pid())-cpu0), measure.Round2(o.redisCPU()-redis0)
 	rep.RedisUSPerMsg = cpuShare(rep.RedisCPU, int64(c.users*c.messages))
 	if _, err := o.settledMemory(ctx, &mem[3]); err != nil {
 		return nil, err
 	}
-	rep.BytesPerMessage = round2(float64(mem[3]-mem[2]) / float64(c.users*(c.messages-half)))
-	rep.BytesPerUser = round2(float64(mem[2]-mem[1])/float64(c.users) - float64(half)*rep.BytesPerMessage)
+	rep.BytesPerMessage = measure.Round2(float64(mem[3]-mem[2]) / float64(c.users*(c.messages-half)))
+	rep.BytesPerUser = measure.Round2(float64(mem[2]-mem[1])/float64(c.users) - float64(half)*rep.BytesPerMessage)
 	if err := rep.countKeys(ctx, o.rdb.Client); err != nil {
 		return nil, err
 	}
 	// The users with messages, which never had a session, connect: each
 	// must get its stored messages once.
-	cps, _, err := o.startClients(ctx, nodes, c.users, 1, 0, clientsConfig{})
+	cps, _, err := o.startClients(ctx, nodes, c.users, 1, 0, clients.Config{})
 	if err != nil {
 		return nil, err
 	}
-	cps.waitDelivered(ctx, o.out, int64(len(fill)), time.Minute, "replay")
-	sums, err := cps.finish(ctx)
+	cps.WaitDelivered(ctx, o.out, int64(len(fill)), time.Minute, "replay")
+	sums, err := cps.Finish(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep.Delivery = mergeDelivery(fill, sums)
+	rep.Delivery = delivery.Merge(fill, sums)
 	stopNodes(nodes)
 	return rep, nil
 }
@@ -133,15 +138,15 @@ func (c *footprintConfig) run(ctx context.Context, o *orch) (scenarioReport, err
 // connectOnce connects users idleUserOffset+1 .. +users once, and waits
 // until the node has no session left.
 func (o *orch) connectOnce(ctx context.Context, nodes []*gatewayNode, users int) error {
-	cps, _, err := o.startClients(ctx, nodes, users, 1, idleUserOffset, clientsConfig{})
+	cps, _, err := o.startClients(ctx, nodes, users, 1, idleUserOffset, clients.Config{})
 	if err != nil {
 		return err
 	}
-	if _, err := cps.summaries(); err != nil {
+	if _, err := cps.Summaries(); err != nil {
 		return err
 	}
 	total := -1
-	if !waitFor(ctx, 30*time.Second, func() bool {
+	if !measure.WaitFor(ctx, 30*time.Second, func() bool {
 		total = 0
 		for _, n := range nodeConnections(o, nodes[0].HTTPURL) {
 			total += n
@@ -156,24 +161,24 @@ func (o *orch) connectOnce(ctx context.Context, nodes []*gatewayNode, users int)
 // fill pushes n messages to each of users 1..users, 50 users per request,
 // 8 requests at once, with a reservation-sized detail; it returns the
 // accepted messages.
-func (o *orch) fill(ctx context.Context, nodes []*gatewayNode, users, n int) []pushResult {
+func (o *orch) fill(ctx context.Context, nodes []*gatewayNode, users, n int) []push.Result {
 	body := func(ids []int64) []byte {
 		b, _ := json.Marshal(map[string]any{"user_ids": ids, "title": "系统通知", "content": "您预约的房源有新的消息，请查看", "detail": footprintDetail})
 		return b
 	}
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: users, batch: min(users, 50), concurrency: 8,
-		step: oneStep(1e9, users*n), body: body})
-	p.run(ctx)
-	return p.results
+	p := push.New(push.Plan{Nodes: urlsOf(nodes), APIKey: o.apiKey, Users: users, Batch: min(users, 50), Concurrency: 8,
+		Step: push.OneStep(1e9, users*n), Body: body})
+	p.Run(ctx)
+	return p.Results
 }
 
 // settledMemory reads used_memory into mem and returns the number of keys,
 // once presence writes and cursor flushes had a second to settle.
 func (o *orch) settledMemory(ctx context.Context, mem *int64) (keys int64, err error) {
-	if !sleepCtx(ctx, time.Second) {
+	if !measure.Sleep(ctx, time.Second) {
 		return 0, ctx.Err()
 	}
-	if _, err := fmt.Sscan(lineValue(o.redisInfo("memory"), "used_memory:"), mem); err != nil {
+	if _, err := fmt.Sscan(measure.LineValue(o.redisInfo("memory"), "used_memory:"), mem); err != nil {
 		return 0, fmt.Errorf("no used_memory in INFO memory")
 	}
 	return o.rdb.Client.DBSize(ctx).Result()
@@ -204,7 +209,7 @@ func (r *footprintReport) countKeys(ctx context.Context, rdb *goredis.Client) er
 		}
 	}
 	if msgs > 0 {
-		r.MessageBytes = round2(float64(msgBytes) / float64(msgs))
+		r.MessageBytes = measure.Round2(float64(msgBytes) / float64(msgs))
 	}
 	return iter.Err()
 }

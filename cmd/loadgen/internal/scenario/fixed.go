@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"cmp"
@@ -9,14 +9,19 @@ import (
 	"math"
 	"os"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 // loadRun is a running load of ramp, fixed or soak: nodes, users connected
 // in clients processes, a pusher.
 type loadRun struct {
 	nodes           []*gatewayNode
-	cps             clientProcs
-	p               *pusher
+	cps             clients.Procs
+	p               *push.Pusher
 	meter           *loadMeter
 	took            time.Duration
 	s0              loadSample
@@ -28,33 +33,33 @@ type loadRun struct {
 
 // startLoad starts the nodes and the clients of c, then the pusher of
 // schedule step.
-func (o *orch) startLoad(ctx context.Context, c loadConfig, clients clientsConfig, step func(int) (stepPlan, bool)) (*loadRun, error) {
+func (o *orch) startLoad(ctx context.Context, c loadConfig, cc clients.Config, step func(int) (push.Step, bool)) (*loadRun, error) {
 	nodes, err := o.startNodes(ctx, c.nodes)
 	if err != nil {
 		return nil, err
 	}
-	clients.Status = cmp.Or(clients.Status, 100*time.Millisecond) // the progress line and a ramp's judgement read them
-	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, clients)
+	cc.Status = cmp.Or(cc.Status, 100*time.Millisecond) // the progress line and a ramp's judgement read them
+	cps, took, err := o.startClients(ctx, nodes, c.users, c.procs, 0, cc)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
 	r := &loadRun{nodes: nodes, cps: cps, took: took, meter: &loadMeter{nodes: nodes, o: o, cps: cps},
-		p: newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.users, batch: c.batch, concurrency: c.concurrency,
-			step: step, compact: clients.Compact})}
-	r.s0, r.self0, r.clients0 = r.meter.sample(), cpuSeconds(os.Getpid()), cps.cpu()
-	go r.p.run(ctx)
-	<-r.p.started
-	r.lastAt = r.p.start
+		p: push.New(push.Plan{Nodes: urlsOf(nodes), APIKey: o.apiKey, Users: c.users, Batch: c.batch, Concurrency: c.concurrency,
+			Step: step, Compact: cc.Compact})}
+	r.s0, r.self0, r.clients0 = r.meter.sample(), measure.CPUSeconds(os.Getpid()), cps.CPU()
+	go r.p.Run(ctx)
+	<-r.p.Started
+	r.lastAt = r.p.Start
 	return r, nil
 }
 
 // follow calls f every d until done closes or f says stop; then the
 // pusher is stopped and done.
 func (r *loadRun) follow(ctx context.Context, done <-chan struct{}, d time.Duration, f func() bool) error {
-	err := tickUntil(ctx, done, d, f)
-	r.p.stop()
-	<-r.p.done
+	err := measure.TickUntil(ctx, done, d, f)
+	r.p.Stop()
+	<-r.p.Done
 	return err
 }
 
@@ -62,20 +67,21 @@ func (r *loadRun) follow(ctx context.Context, done <-chan struct{}, d time.Durat
 // achieved since the last line, its p99 so far, sessions and the cores the
 // nodes and Redis used.
 func (r *loadRun) line() string {
-	k := max(r.p.stepsStarted()-1, 0)
-	sp, _, _, _, _ := r.p.stepCounts(k)
-	acc, now := r.p.accepted(), time.Now()
+	k := max(r.p.StepsStarted()-1, 0)
+	st, _ := r.p.Step(k)
+	acc, now := r.p.Accepted(), time.Now()
 	rate := float64(acc-r.lastAccepted) / now.Sub(r.lastAt).Seconds()
 	r.lastAccepted, r.lastAt = acc, now
 	node, redis := r.meter.cores()
+	total := r.cps.Total()
 	return fmt.Sprintf("step %d: target %.0f msg/s, achieved %.0f, p99 so far %.1f ms | accepted %d, received %d | live %d, reconnects %d | node %.2f cores, redis %.2f cores",
-		k, sp.Rate, rate, float64(r.cps.step(k).Hist.quantile(0.99))/1000, acc, r.cps.total(received), r.cps.total(live), r.cps.total(reconnects), node, redis)
+		k, st.Plan.Rate, rate, r.cps.Step(k).Hist.QuantileMS(0.99), acc, total.Received, total.Live, total.Reconnects, node, redis)
 }
 
 // loadEnd is what a load ended with.
 type loadEnd struct {
-	push                 pushReport
-	sums                 []clientSummary
+	push                 push.Report
+	sums                 []clients.Summary
 	deliveredAt          time.Time
 	s1                   loadSample // at deliveredAt
 	pusherCPU, clientCPU float64
@@ -83,17 +89,17 @@ type loadEnd struct {
 
 // finish waits for the accepted messages, then collects the summaries.
 func (r *loadRun) finish(ctx context.Context, o *orch, timeout time.Duration) (e loadEnd, err error) {
-	e.push = r.p.report()
-	e.deliveredAt = r.cps.waitDelivered(ctx, o.out, int64(e.push.Accepted), timeout, "delivery")
+	e.push = r.p.Report()
+	e.deliveredAt = r.cps.WaitDelivered(ctx, o.out, int64(e.push.Accepted), timeout, "delivery")
 	e.s1 = r.meter.sample()
 	if r.onDelivered != nil {
 		r.onDelivered()
 	}
-	if !sleepCtx(ctx, time.Second) { // late duplicates would show up here
+	if !measure.Sleep(ctx, time.Second) { // late duplicates would show up here
 		return e, ctx.Err()
 	}
-	e.pusherCPU, e.clientCPU = round2(cpuSeconds(os.Getpid())-r.self0), round2(r.cps.cpu()-r.clients0)
-	e.sums, err = r.cps.summaries()
+	e.pusherCPU, e.clientCPU = measure.Round2(measure.CPUSeconds(os.Getpid())-r.self0), measure.Round2(r.cps.CPU()-r.clients0)
+	e.sums, err = r.cps.Summaries()
 	return e, err
 }
 
@@ -125,25 +131,25 @@ func (c *fixedConfig) check() error {
 
 // fixedReport is the outcome of a fixed-rate run.
 type fixedReport struct {
-	Nodes        int            `json:"nodes"`
-	Users        int            `json:"users"`
-	Batch        int            `json:"batch"`
-	TargetRate   float64        `json:"target_rate"`
-	ConnectMS    int64          `json:"connect_ms"`
-	Push         pushReport     `json:"push"`
-	Delivery     deliveryReport `json:"delivery"`
-	DeliveredMS  int64          `json:"delivered_ms"` // from the first push until the clients had every accepted message
-	NodeCPU      []float64      `json:"node_cpu_s"`   // from the first push until delivered, per node
-	RedisCPU     float64        `json:"redis_cpu_s"`
-	NodeCPUUS    float64        `json:"node_cpu_us_per_msg"` // all nodes, per distinct delivered message
-	RedisCPUUS   float64        `json:"redis_cpu_us_per_msg"`
-	PusherCPU    float64        `json:"pusher_cpu_s"`
-	ClientCPU    float64        `json:"client_cpu_s"`
-	NodeWarnings []int          `json:"node_log_warnings"`
+	Nodes        int             `json:"nodes"`
+	Users        int             `json:"users"`
+	Batch        int             `json:"batch"`
+	TargetRate   float64         `json:"target_rate"`
+	ConnectMS    int64           `json:"connect_ms"`
+	Push         push.Report     `json:"push"`
+	Delivery     delivery.Report `json:"delivery"`
+	DeliveredMS  int64           `json:"delivered_ms"` // from the first push until the clients had every accepted message
+	NodeCPU      []float64       `json:"node_cpu_s"`   // from the first push until delivered, per node
+	RedisCPU     float64         `json:"redis_cpu_s"`
+	NodeCPUUS    float64         `json:"node_cpu_us_per_msg"` // all nodes, per distinct delivered message
+	RedisCPUUS   float64         `json:"redis_cpu_us_per_msg"`
+	PusherCPU    float64         `json:"pusher_cpu_s"`
+	ClientCPU    float64         `json:"client_cpu_s"`
+	NodeWarnings []int           `json:"node_log_warnings"`
 }
 
 func (r *fixedReport) failures() []string {
-	return append(r.Delivery.failures(), failures(r.Push.FailedReqs, "push requests failed")...)
+	return append(r.Delivery.Failures(), delivery.Failures(r.Push.FailedReqs, "push requests failed")...)
 }
 
 func (c *fixedConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
@@ -153,11 +159,11 @@ func (c *fixedConfig) run(ctx context.Context, o *orch) (scenarioReport, error) 
 	}
 	fmt.Fprintf(o.out, "fixed: %d node(s), %d users in %d client processes, %d messages at %.0f msg/s (batch %d)\n",
 		c.nodes, c.users, c.procs, messages, c.rate, c.batch)
-	r, err := o.startLoad(ctx, c.loadConfig, clientsConfig{}, oneStep(c.rate, messages))
+	r, err := o.startLoad(ctx, c.loadConfig, clients.Config{}, push.OneStep(c.rate, messages))
 	if err != nil {
 		return nil, err
 	}
-	err = r.follow(ctx, r.p.done, 100*time.Millisecond, func() bool { o.progress.maybe(r.line); return false })
+	err = r.follow(ctx, r.p.Done, 100*time.Millisecond, func() bool { o.progress.maybe(r.line); return false })
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +171,13 @@ func (c *fixedConfig) run(ctx context.Context, o *orch) (scenarioReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	d, s0, s1 := mergeDelivery(r.p.results, e.sums), r.s0, e.s1
+	d, s0, s1 := delivery.Merge(r.p.Results, e.sums), r.s0, e.s1
 	rep := &fixedReport{Nodes: c.nodes, Users: c.users, Batch: c.batch, TargetRate: c.rate, ConnectMS: r.took.Milliseconds(),
-		Push: e.push, Delivery: d, DeliveredMS: e.deliveredAt.Sub(r.p.start).Milliseconds(), RedisCPU: round2(s1.redis - s0.redis),
+		Push: e.push, Delivery: d, DeliveredMS: e.deliveredAt.Sub(r.p.Start).Milliseconds(), RedisCPU: measure.Round2(s1.redis - s0.redis),
 		NodeCPUUS: cpuShare(s1.node()-s0.node(), int64(d.Unique)), RedisCPUUS: cpuShare(s1.redis-s0.redis, int64(d.Unique)),
 		PusherCPU: e.pusherCPU, ClientCPU: e.clientCPU}
 	for i := range s1.nodes {
-		rep.NodeCPU = append(rep.NodeCPU, round2(s1.nodes[i]-s0.nodes[i]))
+		rep.NodeCPU = append(rep.NodeCPU, measure.Round2(s1.nodes[i]-s0.nodes[i]))
 	}
 	rep.NodeWarnings = stopNodes(r.nodes)
 	return rep, nil
@@ -182,5 +188,5 @@ func cpuShare(seconds float64, messages int64) float64 {
 	if messages <= 0 {
 		return 0
 	}
-	return round2(seconds * 1e6 / float64(messages))
+	return measure.Round2(seconds * 1e6 / float64(messages))
 }

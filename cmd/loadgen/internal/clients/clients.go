@@ -1,4 +1,7 @@
-package main
+// Package clients is the load tool's WebSocket client processes: the
+// `loadgen clients` role, which holds one session per user and records
+// every message, and the orchestrator's handle on such a process.
+package clients
 
 import (
 	"context"
@@ -10,6 +13,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,16 +22,17 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
 	"github.com/houseview/gateway/pkg/client"
 	"github.com/houseview/gateway/pkg/jwtauth"
 )
 
-// clientsEnv carries the settings of a clients process, the nodes' JWT
-// secret included (an environment variable does not show in ps).
-const clientsEnv = "LOADGEN_CLIENTS"
+// Env carries the settings of a clients process, the nodes' JWT secret
+// included (an environment variable does not show in ps).
+const Env = "LOADGEN_CLIENTS"
 
-// clientsConfig is what the orchestrator tells a clients process.
-type clientsConfig struct {
+// Config is what the orchestrator tells a clients process.
+type Config struct {
 	Nodes         []string      // http://host:port of the nodes; users are spread round-robin
 	Users, Offset int           // users Offset+1 .. Offset+Users
 	Out           string        // the summary file
@@ -48,66 +53,95 @@ const (
 	connectTimeout = 2 * time.Minute
 )
 
-// runClients is "loadgen clients": hold one WebSocket per user until
-// SIGTERM, then write the summary.
-func runClients(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	var cfg clientsConfig
-	if err := json.Unmarshal([]byte(getenv(clientsEnv)), &cfg); err != nil {
-		return fmt.Errorf("clients: $%s: %w", clientsEnv, err)
+// Run is "loadgen clients": hold one WebSocket per user until SIGTERM,
+// then write the summary.
+func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg Config
+	if err := json.Unmarshal([]byte(getenv(Env)), &cfg); err != nil {
+		return fmt.Errorf("clients: $%s: %w", Env, err)
 	}
 	if len(cfg.Nodes) == 0 || cfg.Users <= 0 || cfg.Status <= 0 || (cfg.Auth == "jwt" && len(cfg.Secret) < jwtauth.MinSecretLen) {
 		return errors.New("clients: nodes, users, status and (jwt) a secret must be set")
 	}
-	b, err := json.Marshal(holdClients(ctx, cfg, stdout))
+	b, err := json.Marshal(hold(ctx, cfg, stdout))
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(cfg.Out, b, 0o644)
 }
 
-// statusLine is what a clients process prints on stdout, one JSON object a
+// StatusLine is what a clients process prints on stdout, one JSON object a
 // line: "progress" every interval, "ready" once every user got its
 // connected frame.
-type statusLine struct {
+type StatusLine struct {
 	Event      string            `json:"event"`
 	Connected  int64             `json:"connected"` // users that got a connected frame at least once
 	Live       int64             `json:"live"`      // sessions open now
 	Received   int64             `json:"received"`  // data messages received (repeats included)
 	Reconnects int64             `json:"reconnects"`
 	Failed     int64             `json:"failed"`          // users that gave up
-	Steps      map[int]*stepLive `json:"steps,omitempty"` // steps that changed since the last line, cumulative
+	Steps      map[int]*StepLive `json:"steps,omitempty"` // steps that changed since the last line, cumulative
 }
 
-// stepLive is what a clients process saw of one schedule step so far.
-type stepLive struct {
-	Received int64     `json:"n"`
-	Repeats  int64     `json:"dup"`
-	Late     int64     `json:"late"` // first receipts later than the late threshold
-	Hist     histogram `json:"h"`    // latency of first receipts from the scheduled send, µs
+// StepLive is what a clients process saw of one schedule step so far.
+type StepLive struct {
+	Received int64             `json:"n"`
+	Repeats  int64             `json:"dup"`
+	Late     int64             `json:"late"` // first receipts later than the late threshold
+	Hist     measure.Histogram `json:"h"`    // latency of first receipts from the scheduled send, µs
 }
 
-// clientSummary is what a clients process writes at the end.
-type clientSummary struct {
-	ClientCounts
-	Received   int64          // data messages, repeats included
-	OutOfOrder int64          // a seq not above the previous of the user
-	Duplicates int64          // notifications the client dropped as already handed over
-	Logs       []userLog      // every message (not compact)
-	Positions  []userPosition // compact runs: each user's position and counts
+func (l *StepLive) add(o *StepLive) {
+	l.Received, l.Repeats, l.Late = l.Received+o.Received, l.Repeats+o.Repeats, l.Late+o.Late
+	l.Hist.Merge(o.Hist)
+}
+
+// Counts are what every delivery sums over the clients processes.
+type Counts struct {
+	Gaps       int64          `json:"gaps"`
+	Reconnects int64          `json:"reconnects"`
+	DialErrors int64          `json:"dial_errors"`
+	Failed     int64          `json:"failed_users"`
+	Events     map[string]int `json:"events,omitempty"`
+	CloseCodes map[string]int `json:"close_codes,omitempty"`
+}
+
+// Add adds the counts of s.
+func (c *Counts) Add(s Counts) {
+	if c.Events == nil {
+		c.Events, c.CloseCodes = map[string]int{}, map[string]int{}
+	}
+	c.Gaps, c.Reconnects, c.DialErrors, c.Failed = c.Gaps+s.Gaps, c.Reconnects+s.Reconnects, c.DialErrors+s.DialErrors, c.Failed+s.Failed
+	for k, v := range s.Events {
+		c.Events[k] += v
+	}
+	for k, v := range s.CloseCodes {
+		c.CloseCodes[k] += v
+	}
+}
+
+// Summary is what a clients process writes at the end.
+type Summary struct {
+	Counts
+	Received   int64      // data messages, repeats included
+	OutOfOrder int64      // a seq not above the previous of the user
+	Duplicates int64      // notifications the client dropped as already handed over
+	Logs       []UserLog  // every message (not compact)
+	Positions  []Position // compact runs: each user's position and counts
 	Churned    int64
 }
 
-// userLog is every data message one user received, in arrival order: [index
+// UserLog is every data message one user received, in arrival order: [index
 // of its epoch in Epochs, seq, FNV-32a of its id, µs from the scheduled
 // send, µs from the actual send] (-1: no time in the detail).
-type userLog struct {
+type UserLog struct {
 	User   int64      `json:"u"`
 	Epochs []string   `json:"e"`
 	Msgs   [][5]int64 `json:"m"`
 }
 
-// userPosition is where one user's stream stood at the end of a compact run.
-type userPosition struct {
+// Position is where one user's stream stood at the end of a compact run.
+type Position struct {
 	User    int64  `json:"u"`
 	Epoch   string `json:"e"`
 	Last    int64  `json:"s"`   // the last seq processed
@@ -123,9 +157,9 @@ type wireDetail struct {
 	Step    *int32 `json:"step"`
 }
 
-// idHash is the FNV-32a of a message id: summaries and pushed results keep
+// IDHash is the FNV-32a of a message id: summaries and pushed results keep
 // it instead of the id.
-func idHash(id string) uint32 {
+func IDHash(id string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
 	return h.Sum32()
@@ -143,7 +177,7 @@ func sinceNS(now, then int64) int64 {
 type userState struct {
 	id, last     int64  // last: the seq processed last (the resume position)
 	epoch, node  string // epoch: the stream the position belongs to
-	log          userLog
+	log          UserLog
 	gaps, ooo    int64
 	dups         int64 // dropped by the client as duplicates
 	unique, reps int64 // data messages above, and at or behind, the position when they came
@@ -171,26 +205,18 @@ func (st *userState) take(epoch string, seq int64, id string, d wireDetail, now 
 	}
 	st.last = max(st.last, seq)
 	if !st.compact {
-		st.log.Msgs = append(st.log.Msgs, [5]int64{int64(st.epochIndex(epoch)), seq, int64(idHash(id)),
-			sinceNS(now, d.SchedNS), sinceNS(now, d.SentNS)})
+		e := slices.Index(st.log.Epochs, epoch)
+		if e < 0 {
+			e, st.log.Epochs = len(st.log.Epochs), append(st.log.Epochs, epoch)
+		}
+		st.log.Msgs = append(st.log.Msgs, [5]int64{int64(e), seq, int64(IDHash(id)), sinceNS(now, d.SchedNS), sinceNS(now, d.SentNS)})
 	}
 	return repeat
 }
 
-// epochIndex is the index of epoch in the log's epochs, added if new.
-func (st *userState) epochIndex(epoch string) int {
-	for i := len(st.log.Epochs) - 1; i >= 0; i-- {
-		if st.log.Epochs[i] == epoch {
-			return i
-		}
-	}
-	st.log.Epochs = append(st.log.Epochs, epoch)
-	return len(st.log.Epochs) - 1
-}
-
-// clientGroup is the users of one clients process.
-type clientGroup struct {
-	cfg    clientsConfig
+// group is the users of one clients process.
+type group struct {
+	cfg    Config
 	dialer *websocket.Dialer
 	sem    chan struct{}
 
@@ -198,18 +224,22 @@ type clientGroup struct {
 
 	mu                 sync.Mutex
 	events, closeCodes map[string]int
-	steps              map[int]*stepLive
+	steps              map[int]*StepLive
 	changed            map[int]bool
 }
 
-// holdClients connects every user and records until ctx ends or
-// cfg.Duration passes.
-func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clientSummary {
+func newGroup(cfg Config) *group {
+	return &group{cfg: cfg, sem: make(chan struct{}, dialParallel), events: map[string]int{}, closeCodes: map[string]int{},
+		steps: map[int]*StepLive{}, changed: map[int]bool{},
+		dialer: &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}}
+}
+
+// hold connects every user and records until ctx ends or cfg.Duration
+// passes.
+func hold(ctx context.Context, cfg Config, stdout io.Writer) Summary {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
-	g := &clientGroup{cfg: cfg, sem: make(chan struct{}, dialParallel), events: map[string]int{}, closeCodes: map[string]int{},
-		steps: map[int]*stepLive{}, changed: map[int]bool{},
-		dialer: &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 512}}
+	g := newGroup(cfg)
 	states := make([]*userState, cfg.Users)
 	var wg sync.WaitGroup
 	for i := range states {
@@ -224,7 +254,7 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	enc, ready := json.NewEncoder(stdout), false // status lines come from this goroutine only
-	_ = tickUntil(context.Background(), done, cfg.Status, func() bool {
+	_ = measure.TickUntil(context.Background(), done, cfg.Status, func() bool {
 		_ = enc.Encode(g.status("progress"))
 		if !ready && g.connected.Load() == int64(cfg.Users) {
 			ready = true
@@ -232,7 +262,7 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 		}
 		return false
 	})
-	sum := clientSummary{ClientCounts: ClientCounts{Reconnects: g.reconnects.Load(), DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(),
+	sum := Summary{Counts: Counts{Reconnects: g.reconnects.Load(), DialErrors: g.dialErrors.Load(), Failed: g.failed.Load(),
 		Events: g.events, CloseCodes: g.closeCodes}, Received: g.received.Load(), Churned: g.churned.Load()}
 	for _, st := range states {
 		sum.Gaps, sum.OutOfOrder, sum.Duplicates = sum.Gaps+st.gaps, sum.OutOfOrder+st.ooo, sum.Duplicates+st.dups
@@ -240,7 +270,7 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 			sum.Logs = append(sum.Logs, st.log)
 		}
 		if cfg.Compact {
-			sum.Positions = append(sum.Positions, userPosition{User: st.id, Epoch: st.epoch, Last: st.last,
+			sum.Positions = append(sum.Positions, Position{User: st.id, Epoch: st.epoch, Last: st.last,
 				Unique: st.unique, Repeats: st.reps, Dropped: st.dups})
 		}
 	}
@@ -248,19 +278,18 @@ func holdClients(ctx context.Context, cfg clientsConfig, stdout io.Writer) clien
 }
 
 // status is a status line with the steps that changed since the last one.
-func (g *clientGroup) status(event string) statusLine {
-	s := statusLine{Event: event, Connected: g.connected.Load(), Live: g.live.Load(), Received: g.received.Load(),
+func (g *group) status(event string) StatusLine {
+	s := StatusLine{Event: event, Connected: g.connected.Load(), Live: g.live.Load(), Received: g.received.Load(),
 		Reconnects: g.reconnects.Load(), Failed: g.failed.Load()}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k := range g.changed {
 		if s.Steps == nil {
-			s.Steps = map[int]*stepLive{}
+			s.Steps = map[int]*StepLive{}
 		}
-		l := *g.steps[k]
-		l.Hist = histogram{}
-		l.Hist.merge(g.steps[k].Hist)
-		s.Steps[k] = &l
+		l := &StepLive{Hist: measure.Histogram{}}
+		l.add(g.steps[k])
+		s.Steps[k] = l
 	}
 	clear(g.changed)
 	return s
@@ -269,7 +298,7 @@ func (g *clientGroup) status(event string) statusLine {
 // hold keeps one user connected with a pkg/client Client until ctx ends.
 // The client resumes by itself; hold records what it hands over and gives
 // up after maxReconnects failed (re)connects in a row.
-func (g *clientGroup) hold(ctx context.Context, st *userState) {
+func (g *group) hold(ctx context.Context, st *userState) {
 	c, err := g.dial(ctx, st)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -306,7 +335,7 @@ func (g *clientGroup) hold(ctx context.Context, st *userState) {
 }
 
 // event follows a client event; false means the user is done.
-func (g *clientGroup) event(ctx context.Context, st *userState, e client.Event, fails *int) bool {
+func (g *group) event(ctx context.Context, st *userState, e client.Event, fails *int) bool {
 	switch e.Kind {
 	case client.Connected:
 		g.setLive(st, true)
@@ -335,7 +364,7 @@ func (g *clientGroup) event(ctx context.Context, st *userState, e client.Event, 
 	return true
 }
 
-func (g *clientGroup) setLive(st *userState, v bool) {
+func (g *group) setLive(st *userState, v bool) {
 	if v != st.live {
 		st.live = v
 		g.live.Add(map[bool]int64{true: 1, false: -1}[v])
@@ -345,7 +374,7 @@ func (g *clientGroup) setLive(st *userState, v bool) {
 // dial connects the user's client (the first handshakes spread by
 // dialParallel); client.Dial retries a failed first connect as the client
 // retries later ones, until connectTimeout.
-func (g *clientGroup) dial(ctx context.Context, st *userState) (*client.Client, error) {
+func (g *group) dial(ctx context.Context, st *userState) (*client.Client, error) {
 	opts := client.Options{URLs: []string{st.node}, Dialer: g.dialer, NoAck: g.cfg.Ack == "none", AckEach: g.cfg.Ack == "each"}
 	if g.cfg.ChurnEvery > 0 {
 		own := *g.dialer // remembers the TCP connection, so that the churn can drop it
@@ -382,7 +411,7 @@ func (g *clientGroup) dial(ctx context.Context, st *userState) (*client.Client, 
 }
 
 // take records a notification the client handed over.
-func (g *clientGroup) take(st *userState, n client.Notification) {
+func (g *group) take(st *userState, n client.Notification) {
 	now := time.Now().UnixNano()
 	var d wireDetail
 	_ = json.Unmarshal(n.Detail, &d)
@@ -396,7 +425,7 @@ func (g *clientGroup) take(st *userState, n client.Notification) {
 	k, us := int(*d.Step), sinceNS(now, d.SchedNS)
 	l := g.steps[k]
 	if l == nil {
-		l = &stepLive{Hist: histogram{}}
+		l = &StepLive{Hist: measure.Histogram{}}
 		g.steps[k] = l
 	}
 	g.changed[k] = true
@@ -409,11 +438,11 @@ func (g *clientGroup) take(st *userState, n client.Notification) {
 	}
 	l.Received++
 	if us >= 0 {
-		l.Hist.add(us)
+		l.Hist.Add(us)
 	}
 }
 
-func (g *clientGroup) note(m map[string]int, key string) {
+func (g *group) note(m map[string]int, key string) {
 	g.mu.Lock()
 	m[key]++
 	g.mu.Unlock()
@@ -422,9 +451,9 @@ func (g *clientGroup) note(m map[string]int, key string) {
 // churn drops, every ChurnEvery, the connections of the next ChurnFraction
 // of the users (in turn, so every user is churned alike), as a failing
 // network would: each client reconnects and resumes from its position.
-func (g *clientGroup) churn(ctx context.Context, states []*userState) {
+func (g *group) churn(ctx context.Context, states []*userState) {
 	per, next := max(int(math.Ceil(g.cfg.ChurnFraction*float64(len(states)))), 1), 0
-	_ = tickUntil(ctx, nil, g.cfg.ChurnEvery, func() bool {
+	_ = measure.TickUntil(ctx, nil, g.cfg.ChurnEvery, func() bool {
 		for range per {
 			if c := states[next].conn.Swap(nil); c != nil {
 				_ = (*c).Close()

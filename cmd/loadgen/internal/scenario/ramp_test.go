@@ -1,10 +1,13 @@
-package main
+package scenario
 
 import (
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 var testCriteria = &rampConfig{p99Limit: 100 * time.Millisecond, minAchieved: 0.98}
@@ -65,8 +68,9 @@ func TestJudgeLive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := tt.step
-			got := testCriteria.judgeLive(stepPlan{Rate: l.Target, Messages: l.Planned}, l.Accepted, l.Failed, l.Achieved,
-				stepLive{Received: l.Received, Repeats: l.Repeats, Late: l.Late})
+			st := push.StepPush{Plan: push.Step{Rate: l.Target, Messages: l.Planned, Length: time.Second}, Accepted: l.Accepted,
+				Failed: l.Failed, InWindow: int(l.Achieved)} // achieved over a 1 s window
+			got := testCriteria.judgeLive(st, clients.StepLive{Received: l.Received, Repeats: l.Repeats, Late: l.Late})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("judgeLive (-want +got):\n%s", diff)
 			}

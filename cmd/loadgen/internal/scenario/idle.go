@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"context"
@@ -7,6 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"github.com/houseview/gateway/cmd/loadgen/internal/clients"
+	"github.com/houseview/gateway/cmd/loadgen/internal/delivery"
+	"github.com/houseview/gateway/cmd/loadgen/internal/measure"
+	"github.com/houseview/gateway/cmd/loadgen/internal/push"
 )
 
 // idleConfig is the idle scenario: many connections that get nothing.
@@ -42,30 +47,30 @@ type idleNode struct {
 
 // idleReport is the outcome of an idle run.
 type idleReport struct {
-	Conns          int            `json:"connections"`
-	Nodes          []idleNode     `json:"nodes"`
-	ConnectMS      int64          `json:"connect_ms"`
-	NodeCPUPerConn float64        `json:"node_cpu_ms_per_conn"` // node CPU while connecting / connections
-	RedisCPUPerCon float64        `json:"redis_cpu_ms_per_conn"`
-	RSSDeltaKB     int64          `json:"rss_delta_kb"`
-	KBPerConn      float64        `json:"rss_kb_per_conn"` // VmRSS after settling - before, / connections
-	WindowS        float64        `json:"idle_window_s"`
-	IdleCores      float64        `json:"idle_node_cores"` // node CPU over the window / its length
-	IdleRedisCores float64        `json:"idle_redis_cores"`
-	LiveAtEnd      int64          `json:"live_at_end"` // sessions open after the window
-	Reconnects     int64          `json:"reconnects"`
-	ClientRSSKB    []int64        `json:"client_rss_kb"`
-	Probe          pushReport     `json:"probe_push"`
-	Delivery       deliveryReport `json:"probe_delivery"` // one message to every user after the window
-	NodeWarnings   []int          `json:"node_log_warnings"`
+	Conns          int             `json:"connections"`
+	Nodes          []idleNode      `json:"nodes"`
+	ConnectMS      int64           `json:"connect_ms"`
+	NodeCPUPerConn float64         `json:"node_cpu_ms_per_conn"` // node CPU while connecting / connections
+	RedisCPUPerCon float64         `json:"redis_cpu_ms_per_conn"`
+	RSSDeltaKB     int64           `json:"rss_delta_kb"`
+	KBPerConn      float64         `json:"rss_kb_per_conn"` // VmRSS after settling - before, / connections
+	WindowS        float64         `json:"idle_window_s"`
+	IdleCores      float64         `json:"idle_node_cores"` // node CPU over the window / its length
+	IdleRedisCores float64         `json:"idle_redis_cores"`
+	LiveAtEnd      int64           `json:"live_at_end"` // sessions open after the window
+	Reconnects     int64           `json:"reconnects"`
+	ClientRSSKB    []int64         `json:"client_rss_kb"`
+	Probe          push.Report     `json:"probe_push"`
+	Delivery       delivery.Report `json:"probe_delivery"` // one message to every user after the window
+	NodeWarnings   []int           `json:"node_log_warnings"`
 }
 
 func (r *idleReport) failures() []string {
-	f := r.Delivery.failures()
+	f := r.Delivery.Failures()
 	if r.LiveAtEnd != int64(r.Conns) {
 		f = append(f, fmt.Sprintf("%d of %d connections live after the window", r.LiveAtEnd, r.Conns))
 	}
-	return append(f, failures(r.Reconnects, "reconnects", r.Probe.FailedReqs, "probe push requests failed")...)
+	return append(f, delivery.Failures(r.Reconnects, "reconnects", r.Probe.FailedReqs, "probe push requests failed")...)
 }
 
 func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
@@ -75,23 +80,23 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !sleepCtx(ctx, 3*time.Second) { // let start-up garbage settle
+	if !measure.Sleep(ctx, 3*time.Second) { // let start-up garbage settle
 		return nil, ctx.Err()
 	}
 	rep := &idleReport{Conns: c.conns, WindowS: c.window.Seconds()}
 	for _, n := range nodes {
-		rep.Nodes = append(rep.Nodes, idleNode{ID: n.id, BeforeKB: rssKB(n.Pid())})
+		rep.Nodes = append(rep.Nodes, idleNode{ID: n.id, BeforeKB: measure.RSSKB(n.Pid())})
 	}
 	meter := &loadMeter{nodes: nodes, o: o}
 	s0 := meter.sample()
-	cps, took, err := o.startClients(ctx, nodes, c.conns, c.procs, 0, clientsConfig{})
+	cps, took, err := o.startClients(ctx, nodes, c.conns, c.procs, 0, clients.Config{})
 	if err != nil {
 		return nil, err
 	}
 	s1 := meter.sample()
 	rep.ConnectMS = took.Milliseconds()
-	rep.NodeCPUPerConn = round3((s1.node() - s0.node()) * 1000 / float64(c.conns))
-	rep.RedisCPUPerCon = round3((s1.redis - s0.redis) * 1000 / float64(c.conns))
+	rep.NodeCPUPerConn = measure.Round3((s1.node() - s0.node()) * 1000 / float64(c.conns))
+	rep.RedisCPUPerCon = measure.Round3((s1.redis - s0.redis) * 1000 / float64(c.conns))
 	fmt.Fprintf(o.out, "  %d connections in %.2fs; waiting %s before reading RSS\n", c.conns, took.Seconds(), c.settle)
 	meter.cps = cps
 	if err := c.wait(ctx, o, c.settle, "settling", meter); err != nil {
@@ -104,21 +109,21 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 	}
 	if w1 := meter.sample(); c.window > 0 {
 		secs := w1.at.Sub(w0.at).Seconds()
-		rep.IdleCores, rep.IdleRedisCores = round3((w1.node()-w0.node())/secs), round3((w1.redis-w0.redis)/secs)
+		rep.IdleCores, rep.IdleRedisCores = measure.Round3((w1.node()-w0.node())/secs), measure.Round3((w1.redis-w0.redis)/secs)
 	}
-	rep.LiveAtEnd, rep.Reconnects = cps.total(live), cps.total(reconnects)
+	rep.LiveAtEnd, rep.Reconnects = cps.Total().Live, cps.Total().Reconnects
 	// Then one message to every user (500 per request): each must get it once.
-	p := newPusher(pushPlan{nodes: urlsOf(nodes), apiKey: o.apiKey, users: c.conns, batch: min(c.conns, 500), concurrency: 4,
-		step: oneStep(20000, c.conns)})
-	before := cps.total(received)
-	p.run(ctx)
-	rep.Probe = p.report()
-	cps.waitDelivered(ctx, o.out, before+int64(rep.Probe.Accepted), time.Minute, "probe")
-	sums, err := cps.finish(ctx)
+	p := push.New(push.Plan{Nodes: urlsOf(nodes), APIKey: o.apiKey, Users: c.conns, Batch: min(c.conns, 500), Concurrency: 4,
+		Step: push.OneStep(20000, c.conns)})
+	before := cps.Total().Received
+	p.Run(ctx)
+	rep.Probe = p.Report()
+	cps.WaitDelivered(ctx, o.out, before+int64(rep.Probe.Accepted), time.Minute, "probe")
+	sums, err := cps.Finish(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep.Delivery = mergeDelivery(p.results, sums)
+	rep.Delivery = delivery.Merge(p.Results, sums)
 	rep.NodeWarnings = stopNodes(nodes)
 	return rep, nil
 }
@@ -127,10 +132,10 @@ func (c *idleConfig) run(ctx context.Context, o *orch) (scenarioReport, error) {
 func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what string, meter *loadMeter) error {
 	done := make(chan struct{})
 	defer time.AfterFunc(d, func() { close(done) }).Stop()
-	return tickUntil(ctx, done, 100*time.Millisecond, func() bool {
+	return measure.TickUntil(ctx, done, 100*time.Millisecond, func() bool {
 		o.progress.maybe(func() string {
 			node, redis := meter.cores()
-			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, meter.cps.total(connected), c.conns, meter.cps.total(live), node, redis)
+			return fmt.Sprintf("%s: connected %d/%d, live %d | node %.3f cores, redis %.3f cores", what, meter.cps.Total().Connected, c.conns, meter.cps.Total().Live, node, redis)
 		})
 		return false
 	})
@@ -138,19 +143,19 @@ func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what st
 
 // readMemory reads each node's RSS, open files and connections after
 // settling, and the clients' RSS.
-func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clientProcs, rep *idleReport) {
+func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clients.Procs, rep *idleReport) {
 	conns := nodeConnections(o, nodes[0].HTTPURL)
 	for i, n := range nodes {
 		m := &rep.Nodes[i]
-		m.AfterKB, m.FDs, m.Conns = rssKB(n.Pid()), openFDs(n.Pid()), conns[n.id]
+		m.AfterKB, m.FDs, m.Conns = measure.RSSKB(n.Pid()), measure.OpenFDs(n.Pid()), conns[n.id]
 		if m.Conns > 0 {
-			m.KBPerConn = round2(float64(m.AfterKB-m.BeforeKB) / float64(m.Conns))
+			m.KBPerConn = measure.Round2(float64(m.AfterKB-m.BeforeKB) / float64(m.Conns))
 		}
 		rep.RSSDeltaKB += m.AfterKB - m.BeforeKB
 	}
-	rep.KBPerConn = round2(float64(rep.RSSDeltaKB) / float64(c.conns))
+	rep.KBPerConn = measure.Round2(float64(rep.RSSDeltaKB) / float64(c.conns))
 	for _, cp := range cps {
-		rep.ClientRSSKB = append(rep.ClientRSSKB, rssKB(cp.Pid()))
+		rep.ClientRSSKB = append(rep.ClientRSSKB, measure.RSSKB(cp.Pid()))
 	}
 }
 
