@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // StreamsOptions configure Streams.
@@ -231,19 +230,14 @@ func (s *Streams) restore(batch map[int64]pending) {
 	}
 }
 
-// Describe reads user's stream as it is, with up to recent of its newest
-// messages, in one round trip; it creates nothing (Read would).
+// Describe reads user's stream as it is, with up to describeRecent of its
+// newest messages, in one round trip; it creates nothing (Read would).
 func (s *Streams) Describe(ctx context.Context, user int64) (app.StreamState, error) {
-	var fields *goredis.SliceCmd
-	var stored *goredis.IntCmd
-	var newest *goredis.StringSliceCmd
-	_, err := s.c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		fields = p.HMGet(ctx, s.c.keys.Stream(user), StreamEpoch, StreamSeq, StreamCursor)
-		stored = p.LLen(ctx, s.c.keys.Messages(user))
-		newest = p.LRange(ctx, s.c.keys.Messages(user), -describeRecent, -1)
-		return nil
-	})
-	if err != nil {
+	p := s.c.rdb.Pipeline()
+	fields := p.HMGet(ctx, s.c.keys.Stream(user), StreamEpoch, StreamSeq, StreamCursor)
+	stored := p.LLen(ctx, s.c.keys.Messages(user))
+	newest := p.LRange(ctx, s.c.keys.Messages(user), -describeRecent, -1)
+	if _, err := p.Exec(ctx); err != nil {
 		return app.StreamState{}, fmt.Errorf("describe stream of user %d: %w", user, err)
 	}
 	v := fields.Val()
