@@ -117,12 +117,10 @@ type publishJob struct {
 	done      chan struct{}
 }
 
-// PublishBatch sends every message of msgs as Publish does and returns
-// their positions, in the order of msgs, in one round trip shared with
-// the publishes of other callers. Each message is atomic on its own, the
-// batch is not: on error some messages may have been published, and
-// calling PublishBatch again with the same messages (same ids) completes
-// the batch without duplicates.
+// PublishBatch publishes msgs and returns their positions, in order, in
+// one round trip shared with other callers' publishes. Each message is
+// atomic, the batch is not: after an error, calling it again with the same
+// messages (same ids) completes the batch without duplicates.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
 	for _, m := range msgs {
 		if len(m.Payload) < 2 || m.Payload[0] != '{' {

@@ -152,12 +152,11 @@ func (s *Subscriber) probeConfirmed(l *link, subscribed bool) {
 	}
 }
 
-// Probe publishes to the probe channel of every link each ProbeInterval
-// until ctx is done. A link whose probes, taken by Redis, have not come
-// back for StaleAfter is silent though Redis answers: it is replaced (its
-// users catch up). A failed publish (Redis unreachable: go-redis's
-// reconnect or the next slot map handles it) starts the count again. Run
-// it once.
+// Probe publishes to every link's probe channel each ProbeInterval until
+// ctx is done, and replaces (its users catch up) a link whose probes, taken
+// by Redis, have not come back for StaleAfter. A failed publish (Redis
+// unreachable: go-redis or the slot map deal with it) starts the count
+// again. Run it once.
 func (s *Subscriber) Probe(ctx context.Context) {
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()
