@@ -32,9 +32,8 @@ type Config struct {
 	PoolSize   int // connections of the shared pool (0: go-redis's default)
 }
 
-// Conn is a deployment's Redis: the client and its mode, the names of the
-// deployment's keys, and a client of its own for blocking waits.
-// Everything that talks to Redis is built from one.
+// Conn is a deployment's Redis: the client and its mode, the deployment's
+// keys, and a client of its own for blocking waits.
 type Conn struct {
 	rdb     goredis.UniversalClient
 	cluster *goredis.ClusterClient // in cluster mode
@@ -44,8 +43,8 @@ type Conn struct {
 	owned   bool // Close closes rdb
 }
 
-// WaitPoolSize is the number of connections of the blocking waits' client
-// (Ask): asks beyond it wait for one of them, never for the shared pool.
+// WaitPoolSize is the pool of the blocking waits' client (Ask): asks
+// beyond it wait for one of its connections, never for the shared pool.
 const WaitPoolSize = 32
 
 // Open connects to the Redis of cfg and returns once it answered (in
@@ -101,17 +100,12 @@ func (c *Conn) Cluster() *goredis.ClusterClient { return c.cluster }
 // Keys names the deployment's keys and channels.
 func (c *Conn) Keys() Keys { return c.keys }
 
-// Failover reports whether Redis may promote a replica (sentinel and
-// cluster modes): each publish and read then checks that the stream was
-// last written under the server's replication history, and rebases it into
-// a new epoch when not (stream.lua), so that seqs lost in a failover are
-// never given to other messages in the same epoch. It costs Redis an INFO
-// per script call.
-func (c *Conn) Failover() bool { return c.mode == ModeSentinel || c.mode == ModeCluster }
+// failover reports whether Redis may promote a replica (sentinel and
+// cluster modes): the stream scripts then check the replication history
+// (stream.lua), at the cost of an INFO per call.
+func (c *Conn) failover() bool { return c.mode == ModeSentinel || c.mode == ModeCluster }
 
-// publishCommand is the command that publishes on a user channel: SPUBLISH
-// on a Redis Cluster (only the shard owning the channel's slot carries
-// it), PUBLISH elsewhere.
+// publishCommand is Publish's command, for the publish script.
 func (c *Conn) publishCommand() string {
 	if c.cluster != nil {
 		return "SPUBLISH"
@@ -119,9 +113,9 @@ func (c *Conn) publishCommand() string {
 	return "PUBLISH"
 }
 
-// Publish sends payload on channel (a user's, or a probe) through p (the
-// client, or a pipeline) with the mode's publish command. It returns how
-// many subscribers received it.
+// Publish sends payload on channel through p (the client, or a pipeline):
+// SPUBLISH on a Redis Cluster (only the shard owning the channel's slot
+// carries it), PUBLISH elsewhere. It returns how many subscribers got it.
 func (c *Conn) Publish(ctx context.Context, p goredis.Cmdable, channel, payload string) *goredis.IntCmd {
 	if c.cluster != nil {
 		return p.SPublish(ctx, channel, payload)
@@ -152,7 +146,7 @@ func (c *Conn) Close() error {
 
 // NewClient returns another client to the same Redis with a pool of
 // poolSize connections (0: the shared client's size), for the caller to
-// close. It copies the shared client's options but the state go-redis
+// close. Of the shared client's options it leaves out the state go-redis
 // keeps in them per client.
 func (c *Conn) NewClient(poolSize int) goredis.UniversalClient {
 	if c.cluster != nil {
@@ -174,16 +168,14 @@ func (c *Conn) NewClient(poolSize int) goredis.UniversalClient {
 // asynq.RedisConnOpt, for asynq and asynqmon to connect as the node does.
 func (c *Conn) MakeRedisClient() any { return c.NewClient(0) }
 
-// FollowFailover makes c read the cluster's slot map again when a pipeline
-// fails on a connection error (a master died). go-redis does so for single
-// commands but not for pipelines, which would otherwise keep going to the
-// dead master until its periodic reload. A reload is asynchronous and
-// coalesced by go-redis.
+// FollowFailover makes c read the cluster's slot map again (asynchronous,
+// coalesced by go-redis) when a pipeline fails on a connection error: a
+// master died. go-redis does so for single commands but not for
+// pipelines, which would keep going to the dead master until its periodic
+// reload.
 func FollowFailover(c *goredis.ClusterClient) { c.AddHook(reloadOnFailure{c}) }
 
 type reloadOnFailure struct{ c *goredis.ClusterClient }
-
-var _ goredis.Hook = reloadOnFailure{}
 
 func (h reloadOnFailure) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 

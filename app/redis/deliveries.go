@@ -29,18 +29,14 @@ func NewDeliveries(c *Conn, wait time.Duration) *Deliveries {
 }
 
 // Delivered reports whether message id, published to user at pos, was
-// written to or acknowledged by a live session: the user's delivered
-// cursor reached its seq, the message's in the stream's current epoch when
-// the stream still stores the id, else pos.Seq when the stream is still of
-// pos.Epoch (the id was trimmed). A stream that is gone, or of another
-// epoch without the id, never had it delivered.
-//
-// The cursor a node keeps in memory is written once per flush interval:
-// when the stored one falls short, Delivered asks the nodes holding
-// sessions of the user to write theirs (the flush control message), waits
-// for their answers (at most its wait) and reads again. An advance left in
-// the memory of a node that no longer holds the user counts once that
-// node's next flush wrote it.
+// written to or acknowledged by a live session: the delivered cursor
+// reached the id's seq while the stream stores it, else pos.Seq in
+// pos.Epoch (the id was trimmed; a stream gone or of another epoch never
+// had it delivered). Nodes write their cursors once per flush interval:
+// when the stored one falls short, Delivered has the nodes holding the
+// user flush (ControlFlush), waits for their answers (at most its wait)
+// and reads again. An advance left on a node that no longer holds the user
+// counts after that node's next flush.
 func (d *Deliveries) Delivered(ctx context.Context, user int64, id string, pos app.Position) (bool, error) {
 	ok, err := d.stored(ctx, user, id, pos)
 	if ok || err != nil {

@@ -1,7 +1,7 @@
-// Package redis is the gateway's Redis: the connection (Conn) and the
-// data plane that publishes notifications (per-user sequence, stored
-// message list, pub/sub channel) and reads them back. Every key and
-// channel name the gateway uses comes from keys.go.
+// Package redis is the gateway's Redis: the connection (Conn), the name of
+// every key and channel (Keys), and the data plane that publishes
+// notifications (per-user seq, stored list, pub/sub channel) and reads
+// them back.
 package redis
 
 import (
@@ -11,10 +11,8 @@ import (
 )
 
 // Keys names every Redis key and channel of one deployment. The namespace
-// includes the logical database number, because pub/sub ignores it: two
-// deployments on one Redis with different DBs never share a channel.
-//
-// All keys of one user share the hash tag {ns:u:ID}, so one Lua script may
+// includes the logical database number because pub/sub ignores it. All
+// keys of one user share the hash tag {ns:u:ID}, so that one Lua script may
 // touch them all on a Redis Cluster too.
 type Keys struct {
 	ns string
@@ -30,20 +28,16 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Every user's stream is two keys (stream.lua), both expiring history TTL
-// (plus up to 1% of it, at most an hour) after the user's last message, or
-// after a reader created the stream.
-
-// Stream is the user's stream hash: fields StreamEpoch, StreamSeq,
-// StreamCursor, and "#<id>" per stored message (trimmed with the history,
-// so that a message published again keeps its seq and is not delivered
-// twice).
+// Stream is the user's stream hash: the fields below and "#<id>" -> seq
+// per stored message, so that a message published again keeps its seq.
+// It and Messages expire history TTL (plus expirySlack) after the user's
+// last message, or after a read created them (stream.lua).
 func (k Keys) Stream(user int64) string { return k.user(user) + ":stream" }
 
 // Fields of the Stream hash.
 const (
 	StreamEpoch  = "epoch"  // the stream's epoch, made when the stream is created
-	StreamSeq    = "seq"    // the newest seq given in this epoch (HINCRBY gives the next)
+	StreamSeq    = "seq"    // the newest seq given in this epoch
 	StreamCursor = "cursor" // the highest seq delivered to, or acknowledged by, a live session
 	StreamExpiry = "exp"    // the unix second both keys expire at
 )
@@ -62,27 +56,24 @@ func (k Keys) presence() string { return "{" + k.ns + ":presence}" }
 // Nodes is a sorted set of node ids scored by their last heartbeat (unix ms).
 func (k Keys) Nodes() string { return k.presence() + ":nodes" }
 
-// Node is a hash of one node's stats (connections, users, started_at...).
+// Node is a hash of one node's stats.
 func (k Keys) Node(id string) string { return k.presence() + ":node:" + id }
 
 // NodeUsers is the set of users with a session on node id.
 func (k Keys) NodeUsers(id string) string { return k.presence() + ":node:" + id + ":users" }
 
 // NodeProbe is the channel a node publishes to itself to prove that its
-// pub/sub subscription delivers.
+// subscription delivers.
 func (k Keys) NodeProbe(id string) string { return k.presence() + ":node:" + id + ":probe" }
 
-// ShardProbe is the channel a node publishes to itself, on a Redis Cluster,
-// to prove that its sharded subscription to one shard delivers. Its hash
-// tag {ns:probe:tag} is chosen (ProbeTagFor) so that the channel lives in a
-// slot of that shard.
+// ShardProbe is NodeProbe for the node's sharded subscription to one shard
+// of a Redis Cluster: its tag (ProbeTagFor) puts it in a slot of that shard.
 func (k Keys) ShardProbe(id string, tag int) string {
 	return "{" + k.ns + ":probe:" + strconv.Itoa(tag) + "}:node:" + id
 }
 
 // ProbeTagFor returns the smallest tag whose ShardProbe channels hash to a
-// slot that owned reports as its own, or false when none of the first
-// 2^22 tags does (owned accepts no slot).
+// slot that owned accepts, or false when none of the first 2^22 does.
 func (k Keys) ProbeTagFor(owned func(slot int) bool) (int, bool) {
 	for tag := range 1 << 22 {
 		if owned(Slot(k.ShardProbe("", tag))) {
@@ -107,27 +98,25 @@ func (k Keys) ChannelUser(ch string) (int64, bool) {
 func (k Keys) Revoked(user int64) string { return k.user(user) + ":revoked" }
 
 // Sessions is a sorted set of user's WebSocket sessions on every node:
-// member the session id (which starts with its opening time, so that
-// members sort oldest first), score the unix ms at which it stops counting
-// unless its node refreshes it.
+// member the session id (which starts with its opening time, so members
+// sort oldest first), score the unix ms at which it stops counting unless
+// its node refreshes it.
 func (k Keys) Sessions(user int64) string { return k.user(user) + ":sessions" }
 
 // Evicted is a sorted set of user's sessions that the session limit
-// closed: member the session id, score the unix ms until which the mark is
-// kept (the registry's TTL), so that a session that missed the control
-// message closes itself when it reads the mark.
+// closed, scored by the unix ms until which the mark is kept, so that a
+// session that missed the control message closes itself when it reads it.
 func (k Keys) Evicted(user int64) string { return k.user(user) + ":evicted" }
 
 // Replies is a short-lived list on which the nodes that received a
-// control message (Control) on user's channel push their answers.
+// control message on user's channel push their answers.
 func (k Keys) Replies(user int64, id string) string { return k.user(user) + ":replies:" + id }
 
-// UserRate is the state of one rate limit (by name) of user. The limiter
+// UserRate is the state of one rate limit (by name) of user; the limiter
 // (go-redis/redis_rate) stores it under "rate:" + this name.
 func (k Keys) UserRate(user int64, limit string) string { return k.user(user) + ":rate:" + limit }
 
-// AddrRate is the state of one rate limit (by name) of a client address;
-// stored under "rate:" + this name, like UserRate.
+// AddrRate is UserRate for a client address.
 func (k Keys) AddrRate(addr, limit string) string {
 	return "{" + k.ns + ":a:" + addr + "}:rate:" + limit
 }
@@ -135,10 +124,9 @@ func (k Keys) AddrRate(addr, limit string) string {
 // SlotCount is the number of hash slots of a Redis Cluster.
 const SlotCount = 16384
 
-// Slot returns the Redis Cluster hash slot of key (or channel): CRC16 of
-// its hash tag (the part between the first "{" and the next "}", when not
-// empty), else of the whole key, modulo SlotCount. It is what CLUSTER
-// KEYSLOT answers.
+// Slot returns the Redis Cluster hash slot of key (or channel), as CLUSTER
+// KEYSLOT does: CRC16 of its hash tag (the part between the first "{" and
+// the next "}", when not empty), else of the whole key, modulo SlotCount.
 func Slot(key string) int {
 	if s := strings.IndexByte(key, '{'); s >= 0 {
 		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
@@ -148,8 +136,7 @@ func Slot(key string) int {
 	return int(crc16(key) % SlotCount)
 }
 
-// crc16 is CRC-16/XMODEM (polynomial 0x1021), the checksum of Redis
-// Cluster's key distribution.
+// crc16 is CRC-16/XMODEM (polynomial 0x1021), as Redis Cluster uses.
 func crc16(s string) uint16 {
 	var crc uint16
 	for i := 0; i < len(s); i++ {

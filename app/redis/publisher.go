@@ -34,11 +34,10 @@ type PublishMetrics interface {
 	MessagePublished(msgType string)
 }
 
-// Publisher delivers messages: one atomic step per message gives the next
-// seq of the recipient's stream, appends the message to the recipient's
-// list and publishes it on the recipient's channel. Publishing a message
-// id again while it is among the recipient's stored ones returns its first
-// position and delivers nothing more.
+// Publisher delivers messages: one atomic step per message gives it the
+// next seq of its recipient's stream, stores it and publishes it. A message
+// id published again while still stored returns its first position and
+// delivers nothing more.
 type Publisher struct {
 	c       *Conn
 	size    int
@@ -62,9 +61,8 @@ func NewPublisher(c *Conn, opts PublisherOptions) *Publisher {
 		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1)}
 }
 
-// Publish sends m to its recipient and returns the position it was given.
-// It shares a round trip with the publishes that arrive meanwhile (see
-// PublishBatch).
+// Publish sends m to its recipient and returns the position it was given,
+// as PublishBatch does.
 func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, error) {
 	positions, err := p.PublishBatch(ctx, []app.Message{m})
 	if err != nil {
@@ -75,14 +73,7 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 
 func (p *Publisher) args(m app.Message) []any {
 	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), Token(),
-		p.c.publishCommand(), checkFlag(p.c.Failover())}
-}
-
-func checkPayload(m app.Message) error {
-	if len(m.Payload) < 2 || m.Payload[0] != '{' {
-		return fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
-	}
-	return nil
+		p.c.publishCommand(), p.c.failover()}
 }
 
 // published reads the publish script's reply {seq, fresh, epoch}.
@@ -126,16 +117,14 @@ type publishJob struct {
 	done      chan struct{}
 }
 
-// PublishBatch sends every message of msgs as Publish does and returns
-// their positions, in the order of msgs, in one round trip shared with
-// the publishes of other callers. Each message is atomic on its own, the
-// batch is not: on error some messages may have been published, and
-// calling PublishBatch again with the same messages (same ids) completes
-// the batch without duplicates.
+// PublishBatch publishes msgs and returns their positions, in order, in
+// one round trip shared with other callers' publishes. Each message is
+// atomic, the batch is not: after an error, calling it again with the same
+// messages (same ids) completes the batch without duplicates.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {
 	for _, m := range msgs {
-		if err := checkPayload(m); err != nil {
-			return nil, err
+		if len(m.Payload) < 2 || m.Payload[0] != '{' {
+			return nil, fmt.Errorf("publish %s: payload is not a JSON object", m.ID)
 		}
 	}
 	if len(msgs) == 0 {

@@ -78,17 +78,9 @@ func (k Keys) streamKeys(user int64) []string {
 }
 
 // expirySlack is how much longer than ttl (seconds) a stream's keys may
-// live: their expiry moves once per slack, not on every write. 1% of the
-// TTL, between a minute and an hour (1h42m for the default 7 days: an
-// hour).
+// live, so that their expiry moves once per slack, not on every write: 1%
+// of the TTL, between a minute and an hour.
 func expirySlack(ttl int64) int64 { return min(max(ttl/100, 60), 3600) }
 
 // idField is the stream hash's field of a stored message id.
 func idField(id string) string { return "#" + id }
-
-func checkFlag(on bool) string {
-	if on {
-		return "1"
-	}
-	return "0"
-}

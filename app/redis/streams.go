@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // StreamsOptions configure Streams.
@@ -46,11 +45,9 @@ func NewStreams(c *Conn, opts StreamsOptions) *Streams {
 }
 
 // Read returns up to limit stored messages of user from a resume point,
-// in one atomic step. from.After.Epoch "" means the client did not say
-// which epoch its seq belongs to; from.FromCursor reads after the user's
-// delivered cursor, counting the advances not written yet. A stream that
-// does not exist is created (with a new epoch), so a page always names the
-// epoch that the next messages will carry.
+// in one atomic step; from.FromCursor reads after the delivered cursor,
+// counting the advances not written yet. A missing stream is created (with
+// a new epoch), so that a page names the epoch of the next messages.
 func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
 	res, err := s.c.RunScript(ctx, readScript, s.c.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
 	if err != nil {
@@ -59,8 +56,8 @@ func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit i
 	return pageOf(user, res)
 }
 
-// readArgs are the read script's arguments: in cursor mode with the
-// advances not written yet (the script takes the stream's epoch's).
+// readArgs are read.lua's arguments: in cursor mode with the advances not
+// written yet (the script takes the one of the stream's epoch).
 func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 	mode, pos, other := "resume", from.After, app.Position{}
 	if from.FromCursor {
@@ -70,7 +67,7 @@ func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 		s.mu.Unlock()
 		pos, other = p.newest, p.older
 	}
-	return []any{mode, pos.Epoch, pos.Seq, limit, Token(), s.ttl, expirySlack(s.ttl), checkFlag(s.c.Failover()),
+	return []any{mode, pos.Epoch, pos.Seq, limit, Token(), s.ttl, expirySlack(s.ttl), s.c.failover(),
 		other.Epoch, other.Seq}
 }
 
@@ -124,13 +121,6 @@ func (p pending) raise(pos app.Position) pending {
 		p.older.Seq = max(p.older.Seq, pos.Seq)
 	default:
 		p.older, p.newest = p.newest, pos
-	}
-	return p
-}
-
-func (p pending) merge(q pending) pending {
-	for _, pos := range q.positions() {
-		p = p.raise(pos)
 	}
 	return p
 }
@@ -231,26 +221,23 @@ func (s *Streams) restore(batch map[int64]pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for user, p := range batch {
-		if cur, ok := s.dirty[user]; ok {
-			p = p.merge(cur)
+		if cur, ok := s.dirty[user]; ok { // newer advances, raised over the failed ones
+			for _, pos := range cur.positions() {
+				p = p.raise(pos)
+			}
 		}
 		s.dirty[user] = p
 	}
 }
 
-// Describe reads user's stream as it is, with up to recent of its newest
-// messages, in one round trip; it creates nothing (Read would).
+// Describe reads user's stream as it is, with up to describeRecent of its
+// newest messages, in one round trip; it creates nothing (Read would).
 func (s *Streams) Describe(ctx context.Context, user int64) (app.StreamState, error) {
-	var fields *goredis.SliceCmd
-	var stored *goredis.IntCmd
-	var newest *goredis.StringSliceCmd
-	_, err := s.c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		fields = p.HMGet(ctx, s.c.keys.Stream(user), "epoch", "seq", "cursor")
-		stored = p.LLen(ctx, s.c.keys.Messages(user))
-		newest = p.LRange(ctx, s.c.keys.Messages(user), -describeRecent, -1)
-		return nil
-	})
-	if err != nil {
+	p := s.c.rdb.Pipeline()
+	fields := p.HMGet(ctx, s.c.keys.Stream(user), StreamEpoch, StreamSeq, StreamCursor)
+	stored := p.LLen(ctx, s.c.keys.Messages(user))
+	newest := p.LRange(ctx, s.c.keys.Messages(user), -describeRecent, -1)
+	if _, err := p.Exec(ctx); err != nil {
 		return app.StreamState{}, fmt.Errorf("describe stream of user %d: %w", user, err)
 	}
 	v := fields.Val()

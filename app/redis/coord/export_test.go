@@ -1,5 +1,12 @@
 package coord
 
-// Kill makes Run return at once without removing the node's keys, as if the
-// process had crashed: the node stays visible until TTL passes.
-func (p *Presence) Kill() { p.killOnce.Do(func() { close(p.kill) }) }
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Count returns how many sessions of user count now.
+func (r *SessionRegistry) Count(ctx context.Context, user int64) (int64, error) {
+	return r.rdb.ZCount(ctx, r.keys.Sessions(user), strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
+}

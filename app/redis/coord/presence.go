@@ -37,19 +37,14 @@ var reservedNodeFields = []string{fieldNodeID, fieldConnections, fieldUsers, fie
 
 // PresenceOptions configure one node's presence.
 type PresenceOptions struct {
-	// NodeID names the node; it must be unique among the live nodes of a
-	// deployment. Required.
-	NodeID string
-	// Heartbeat is how often the node rewrites its keys (default 5s).
-	Heartbeat time.Duration
-	// TTL is how long a silent node stays live: its keys expire and the
-	// other nodes ignore and prune it after that (default 30s). It must
-	// exceed Heartbeat; node clocks must agree to well within it.
-	TTL time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Logger receives Redis errors of the background loop (nil: discarded).
-	Logger *slog.Logger
+	NodeID    string        // unique among the live nodes of a deployment (required)
+	Heartbeat time.Duration // how often the node rewrites its keys (default 5 s)
+	// TTL is how long a silent node stays live: then its keys expire and the
+	// other nodes ignore and prune it (default 30 s). It must exceed
+	// Heartbeat; node clocks must agree to well within it.
+	TTL    time.Duration
+	Now    func() time.Time // the clock (default time.Now)
+	Logger *slog.Logger     // the background loop's Redis errors (nil: discarded)
 }
 
 // Presence publishes one node's users (Keys.NodeUsers), stats (Keys.Node)
@@ -73,9 +68,7 @@ type Presence struct {
 	pending map[int64]bool    // user -> online: the last queued state
 	info    map[string]string // extra fields of the node hash
 
-	wake     chan struct{} // holds a token while changes wait
-	kill     chan struct{} // closed by Kill
-	killOnce sync.Once
+	wake chan struct{} // holds a token while changes wait
 
 	applied map[int64]struct{} // the users written to NodeUsers (Run's goroutine only, as the next two)
 	synced  bool               // NodeUsers is known to hold exactly applied
@@ -100,16 +93,15 @@ func NewPresence(c *redis.Conn, opts PresenceOptions) *Presence {
 	log := cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)).With("node_id", opts.NodeID)
 	return &Presence{rdb: c.Client(), keys: c.Keys(), id: opts.NodeID, heartbeat: opts.Heartbeat, ttl: opts.TTL,
 		now: opts.Now, log: log, pending: map[int64]bool{}, info: map[string]string{}, wake: make(chan struct{}, 1),
-		kill: make(chan struct{}), applied: map[int64]struct{}{}}
+		applied: map[int64]struct{}{}}
 }
 
 // UserOnline records that user has a session on this node (its first local
 // one opened). It never blocks: Run writes the change shortly after.
 func (p *Presence) UserOnline(user int64) { p.queue(user, true) }
 
-// UserOffline records that user has no session left on this node. It never
-// blocks: Run writes the change shortly after. Of changes to one user queued
-// between two writes, the last wins.
+// UserOffline records that user has no session left on this node, as
+// UserOnline does; of a user's changes between two writes, the last wins.
 func (p *Presence) UserOffline(user int64) { p.queue(user, false) }
 
 func (p *Presence) queue(user int64, online bool) {
@@ -119,8 +111,8 @@ func (p *Presence) queue(user int64, online bool) {
 	wake(p.wake)
 }
 
-// SetConnections records how many sessions the node holds; the loop
-// writes it within moments, batched with other changes. It never blocks.
+// SetConnections records how many sessions the node holds, for Run to
+// write with the other changes. It never blocks.
 func (p *Presence) SetConnections(n int) {
 	p.conns.Store(int64(n))
 	wake(p.wake)
@@ -159,14 +151,8 @@ func (p *Presence) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		select {
-		case <-p.kill:
-			return
 		case <-ctx.Done():
-			select {
-			case <-p.kill:
-			default:
-				p.cleanup(ctx)
-			}
+			p.cleanup(ctx)
 			return
 		case <-p.wake:
 			p.step(ctx, false)

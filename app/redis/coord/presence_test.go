@@ -17,9 +17,11 @@ import (
 	"github.com/houseview/gateway/pkg/testenv"
 )
 
-// node is a Presence whose Run goroutine the test controls.
+// node is a Presence on a client of its own whose Run goroutine the test
+// controls.
 type node struct {
 	*coord.Presence
+	client goredis.UniversalClient
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -29,7 +31,10 @@ type node struct {
 func startNode(tb testing.TB, rdb goredis.UniversalClient, keys redis.Keys, opts coord.PresenceOptions) *node {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &node{Presence: coord.NewPresence(redis.New(rdb, keys), opts), cancel: cancel, done: make(chan struct{})}
+	client := redis.New(rdb, keys).NewClient(0)
+	tb.Cleanup(func() { client.Close() })
+	n := &node{Presence: coord.NewPresence(redis.New(client, keys), opts), client: client, cancel: cancel,
+		done: make(chan struct{})}
 	go func() {
 		defer close(n.done)
 		n.Run(ctx)
@@ -44,9 +49,11 @@ func (n *node) stop() {
 	<-n.done
 }
 
-// kill ends Run as a crash would and waits for it.
+// kill ends Run as a crash would and waits for it: with its client closed,
+// the node cannot remove its keys.
 func (n *node) kill() {
-	n.Kill()
+	n.client.Close()
+	n.once.Do(n.cancel)
 	<-n.done
 }
 

@@ -1,6 +1,7 @@
 package coord
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strconv"
@@ -43,9 +44,7 @@ type RateLimiter struct {
 
 // NewRateLimiter returns a RateLimiter on c.
 func NewRateLimiter(c *redis.Conn, opts RateLimiterOptions) *RateLimiter {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	return &RateLimiter{lim: redis_rate.NewLimiter(c.Client()), keys: c.Keys(), opts: opts}
 }
 
@@ -65,11 +64,7 @@ func (l *RateLimiter) allow(ctx context.Context, limit, key, who string) error {
 	if !ok || r.Count <= 0 || r.Per <= 0 {
 		return nil
 	}
-	burst := r.Burst
-	if burst <= 0 {
-		burst = r.Count
-	}
-	res, err := l.lim.Allow(ctx, key, redis_rate.Limit{Rate: r.Count, Burst: burst, Period: r.Per})
+	res, err := l.lim.Allow(ctx, key, redis_rate.Limit{Rate: r.Count, Burst: cmp.Or(max(r.Burst, 0), r.Count), Period: r.Per})
 	if err != nil {
 		// Fail open: a limit that cannot be read must not take the
 		// service down with it (and without Redis little works anyway).

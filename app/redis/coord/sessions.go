@@ -53,16 +53,12 @@ type SessionOptions struct {
 }
 
 // SessionRegistry counts every user's WebSocket sessions over all nodes
-// and enforces a limit: each session is a member of the user's Sessions
-// set, scored by the time it stops counting, which its node pushes forward
-// every Refresh; a node that dies stops refreshing, and its sessions fall
-// out of the count after TTL.
-//
-// A session the limit closes is marked in the user's Evicted set before
-// its node is told (a control message), so that a session that was not
-// listening yet learns it when it starts (Check) or at its node's next
-// refresh, which also closes a session that fell out of the count while
-// the user has the most sessions allowed without it.
+// (Keys.Sessions) and enforces a limit. Each node pushes its sessions'
+// expiry forward every Refresh; a dead node's sessions stop counting after
+// TTL. A session the limit closes is marked (Keys.Evicted) before its node
+// is told, so that one not listening yet learns it when it starts (Check)
+// or at its node's next refresh, which also closes a session that fell out
+// of the count while the user has the most sessions allowed without it.
 type SessionRegistry struct {
 	c    *redis.Conn
 	rdb  goredis.UniversalClient
@@ -93,12 +89,11 @@ func NewSessionRegistry(c *redis.Conn, opts SessionOptions) *SessionRegistry {
 	return &SessionRegistry{c: c, rdb: c.Client(), keys: c.Keys(), opts: opts, local: map[string]int64{}, wake: make(chan struct{}, 1)}
 }
 
-// Admit counts a new session of user and returns its id, unless the user
-// is revoked: then it returns until when (read in the same step; the
-// caller's auth decides). Beyond the limit it refuses with an
-// *app.LimitError (policy refuse), or admits and has the user's oldest
-// sessions closed (policy close_oldest). When Redis cannot be reached the
-// session is admitted uncounted (id "").
+// Admit counts a new session of user and returns its id, or until when the
+// user is revoked (for the caller's auth to decide). Beyond the limit it
+// refuses with an *app.LimitError, or admits and has the oldest sessions
+// closed (by Policy). When Redis cannot be reached it admits uncounted
+// (id "").
 func (r *SessionRegistry) Admit(ctx context.Context, user int64) (id string, revokedUntil time.Time, err error) {
 	now := time.Now()
 	res, err := r.c.RunScript(ctx, sessionsScript, []string{r.keys.Sessions(user), r.keys.Revoked(user), r.keys.Evicted(user)},
@@ -231,11 +226,11 @@ func (r *SessionRegistry) removeReleased(ctx context.Context) {
 	}
 }
 
-// refresh pushes the expiry of the node's open sessions forward (ZADD XX:
-// it never brings back a removed session). Those ZADD XX did not find
-// (evicted, fallen out of the count, or lost in a Redis flush) are decided
-// by sessionrefresh.lua, and those that no longer count are closed. One
-// closed meanwhile and counted again is removed by its release.
+// refresh pushes the expiry of the node's open sessions forward (ZADD XX
+// never brings back a removed one). sessionrefresh.lua decides on those it
+// did not find (evicted, fallen out of the count, lost in a Redis flush),
+// and those that no longer count are closed. One closed meanwhile and
+// counted again is removed by its release.
 func (r *SessionRegistry) refresh(ctx context.Context) {
 	r.mu.Lock()
 	all := make([]released, 0, len(r.local))
@@ -292,15 +287,8 @@ func (r *SessionRegistry) extend(ctx context.Context, all []released, exp time.T
 	return missing
 }
 
-// Count returns how many sessions of user count now (for tests and
-// operators).
-func (r *SessionRegistry) Count(ctx context.Context, user int64) (int64, error) {
-	return r.rdb.ZCount(ctx, r.keys.Sessions(user), strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
-}
-
-// LiveSessions lists the sessions of user that the registry counts now
-// (those of every node, oldest first): the node holding each and when it
-// was admitted, both read from its id.
+// LiveSessions lists the sessions of user that count now (of every node,
+// oldest first), with their node and admission time read from their ids.
 func LiveSessions(ctx context.Context, c *redis.Conn, user int64) ([]app.LiveSession, error) {
 	ids, err := c.Client().ZRangeByScore(ctx, c.Keys().Sessions(user),
 		&goredis.ZRangeBy{Min: strconv.FormatInt(time.Now().UnixMilli(), 10), Max: "+inf"}).Result()

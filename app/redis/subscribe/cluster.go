@@ -15,15 +15,13 @@ import (
 	"github.com/houseview/gateway/app/redis"
 )
 
-// On a Redis Cluster user channels are sharded: a channel lives on the
-// master that owns its slot, and a publish (SPUBLISH) reaches only that
-// shard. The node holds one link per master, made and replaced by the
-// subscriber alone from the slot map: go-redis would reconnect with every
-// channel in one command, which Redis refuses once they span slots, and to
-// an address that may no longer own them. So a master killed and replaced
-// by its replica is followed to the new one, and a slot that moves has its
-// channels unsubscribed by Redis on the old owner and subscribed again on
-// the new one.
+// On a Redis Cluster a user channel lives on the master that owns its slot
+// (SPUBLISH reaches only that shard). The node holds one link per master,
+// made and replaced from the slot map by the subscriber alone: go-redis
+// would reconnect with every channel in one command, which Redis refuses
+// once they span slots, and to an address that may no longer own them. So
+// a master's replacement is followed, and a moved slot's channels, which
+// Redis unsubscribes on the old owner, are subscribed again on the new.
 
 var (
 	// errShardRetired answers go-redis's own reconnect of a sharded link.

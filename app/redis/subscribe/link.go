@@ -27,6 +27,13 @@ type link struct {
 	lost      atomic.Bool  // it broke or went silent: never used again
 	lastProbe atomic.Int64 // unix nanos of the last probe received (or of its birth)
 	probeSent atomic.Int64 // unix nanos at which the last probe received was sent
+
+	// Probe's own: the oldest probe Redis took that has not come back, and
+	// when Redis answered its publish. go-redis bounds a publish by its read
+	// timeout, not by ctx: one sent during a partition may be answered only
+	// when it heals.
+	waitSent  int64
+	waitSince time.Time
 }
 
 func newLink(addr, probe string, sharded bool) *link {
@@ -75,15 +82,21 @@ func (l *link) close() {
 	}
 }
 
-// dialLink opens a pub/sub connection to the one server, subscribed to the
-// node's probe channel, and starts its reader. go-redis reconnects it and
-// resubscribes by itself.
-func (s *Subscriber) dialLink(ctx context.Context) (*link, error) {
-	l := newLink("", s.keys.NodeProbe(s.opts.NodeID), false)
+// dialServer keeps the link to the one server, or replaces a lost one with
+// a pub/sub connection subscribed to the node's probe channel, and starts
+// its reader. go-redis reconnects it and resubscribes by itself.
+func (s *Subscriber) dialServer(ctx context.Context) (map[string]*link, []*link, error) {
+	s.mu.Lock()
+	l := s.links[""]
+	s.mu.Unlock()
+	if l != nil && !l.lost.Load() {
+		return map[string]*link{"": l}, []*link{l}, nil
+	}
+	l = newLink("", s.keys.NodeProbe(s.opts.NodeID), false)
 	l.ps = s.conn.Client().Subscribe(ctx)
 	if err := l.ps.Subscribe(ctx, l.probe); err != nil {
 		l.ps.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	// The channel is drained at once (Receiver never blocks); a big buffer
 	// rides out bursts instead of tripping go-redis's 60 s drop timer.
@@ -95,7 +108,7 @@ func (s *Subscriber) dialLink(ctx context.Context) (*link, error) {
 			s.handle(l, m)
 		}
 	}()
-	return l, nil
+	return map[string]*link{"": l}, []*link{l}, nil
 }
 
 func (s *Subscriber) handle(l *link, msg any) {
@@ -139,60 +152,43 @@ func (s *Subscriber) probeConfirmed(l *link, subscribed bool) {
 	}
 }
 
-// Probe publishes to the probe channel of every link each ProbeInterval
-// until ctx is done. A link whose probes, taken by Redis, have not come
-// back for StaleAfter is silent though Redis answers: it is replaced (its
-// users catch up). A failed publish (Redis unreachable: go-redis's
-// reconnect or the next slot map handles it) starts the count again.
+// Probe publishes to every link's probe channel each ProbeInterval until
+// ctx is done, and replaces (its users catch up) a link whose probes, taken
+// by Redis, have not come back for StaleAfter. A failed publish (Redis
+// unreachable: go-redis or the slot map deal with it) starts the count
+// again. Run it once.
 func (s *Subscriber) Probe(ctx context.Context) {
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()
-	// Per link: the oldest probe Redis took that has not come back, and
-	// when Redis answered its publish. go-redis bounds a publish by its
-	// read timeout, not by ctx: one sent during a partition may be
-	// answered only when it heals.
-	type waiting struct {
-		sent  int64
-		since time.Time
-	}
-	waits := map[*link]*waiting{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		seen := map[*link]bool{}
 		for _, l := range s.liveLinks() {
-			seen[l] = true
-			w := waits[l]
-			if w == nil {
-				w = &waiting{}
-				waits[l] = w
-			}
-			sent := time.Now().UnixNano()
-			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeInterval)
-			err := s.conn.Publish(pctx, s.conn.Client(), l.probe, strconv.FormatInt(sent, 10)).Err()
-			cancel()
-			switch {
-			case err != nil:
-				w.sent = 0
-			case w.sent != 0 && l.probeSent.Load() >= w.sent:
-				w.sent = 0 // it came back
-			}
-			if err == nil && w.sent == 0 && l.probeSent.Load() < sent {
-				w.sent, w.since = sent, time.Now()
-			}
-			if w.sent != 0 && time.Since(w.since) >= s.opts.StaleAfter && time.Since(l.born) >= s.opts.StaleAfter {
-				s.opts.Logger.Warn("pub/sub connection silent; replacing it", "shard", l.addr)
-				w.sent = 0
-				s.retire(l)
-			}
+			s.probeLink(ctx, l)
 		}
-		for l := range waits {
-			if !seen[l] {
-				delete(waits, l)
-			}
-		}
+	}
+}
+
+func (s *Subscriber) probeLink(ctx context.Context, l *link) {
+	sent := time.Now().UnixNano()
+	pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeInterval)
+	err := s.conn.Publish(pctx, s.conn.Client(), l.probe, strconv.FormatInt(sent, 10)).Err()
+	cancel()
+	switch {
+	case err != nil:
+		l.waitSent = 0
+	case l.waitSent != 0 && l.probeSent.Load() >= l.waitSent:
+		l.waitSent = 0 // it came back
+	}
+	if err == nil && l.waitSent == 0 && l.probeSent.Load() < sent {
+		l.waitSent, l.waitSince = sent, time.Now()
+	}
+	if l.waitSent != 0 && time.Since(l.waitSince) >= s.opts.StaleAfter && time.Since(l.born) >= s.opts.StaleAfter {
+		s.opts.Logger.Warn("pub/sub connection silent; replacing it", "shard", l.addr)
+		l.waitSent = 0
+		s.retire(l)
 	}
 }

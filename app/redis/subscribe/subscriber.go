@@ -21,22 +21,16 @@ import (
 	"github.com/houseview/gateway/app/redis"
 )
 
-// Receiver is told what arrives on the node's subscription. Its methods are
-// called from the subscription's reader goroutines and must not block.
+// Receiver is told what arrives on the node's subscription, from the
+// reader goroutines: its methods must not block.
 type Receiver interface {
-	// Deliver hands over a message published on its user's channel,
-	// parsed once.
-	Deliver(env *app.Envelope)
+	Deliver(env *app.Envelope) // a message published on its user's channel, parsed once
 	// Resubscribed says the subscription to user's channel was restored
 	// after the connection dropped: messages published meanwhile were lost
 	// on the wire and must be read from the stored list.
 	Resubscribed(user int64)
-	// Revoke closes every session of user on this node (the user was
-	// disconnected by an operator) and returns how many it closed.
-	Revoke(user int64) int
-	// Evict closes the session of user named session, if this node holds
-	// it (the user opened more sessions than allowed).
-	Evict(user int64, session string)
+	Revoke(user int64) int            // close every session of user on this node; how many it closed
+	Evict(user int64, session string) // close the session of user named session, if this node holds it
 	// Positions returns where each of user's sessions on this node is in
 	// the user's stream. It must not block.
 	Positions(user int64) []app.SessionPosition
@@ -44,9 +38,7 @@ type Receiver interface {
 
 // Metrics counts what the subscription drops. It must not block.
 type Metrics interface {
-	// MessageDropped counts a message not handed on; reason is
-	// DropMalformed.
-	MessageDropped(reason string)
+	MessageDropped(reason string) // reason: DropMalformed
 }
 
 // DropMalformed is the reason of a message on a user channel without the
@@ -59,31 +51,24 @@ type CursorFlusher interface {
 	FlushUser(ctx context.Context, user int64) error
 }
 
-var _ CursorFlusher = (*redis.Streams)(nil)
-
 // Options tune a Subscriber.
 type Options struct {
 	NodeID        string
 	ProbeInterval time.Duration // how often the node publishes to its own probe channels (default 1 s)
 	StaleAfter    time.Duration // no probe back for this long means a connection is down (default 5 s)
 	Logger        *slog.Logger
-	Metrics       Metrics // nil: none
-	// Cursors answers the flush control message (redis.Deliveries asks it
-	// of the nodes holding a user's sessions); nil: answered without
-	// flushing.
-	Cursors CursorFlusher
+	Metrics       Metrics       // nil: none
+	Cursors       CursorFlusher // answers the flush control message (nil: answered without flushing)
 }
 
 // Subscriber holds the node's pub/sub connections (links: one to a
 // server, or one per Redis Cluster master, see cluster.go) and subscribes
 // to a user's channel while the node has sessions of that user.
 //
-// Each link subscribes to a probe channel of its own; Probe publishes to
-// it and replaces a link whose probes stop coming back while Redis
-// answers: go-redis notices a connection that broke, not one that went
-// silent (its reads have no deadline). A subscription restored on a new
-// link (or by go-redis's own reconnect) makes the receiver catch the
-// user's sessions up from the stored stream (Resubscribed).
+// Each link subscribes to a probe channel of its own (Probe): go-redis
+// notices a connection that broke, not one that went silent. A
+// subscription restored on a new link, or by go-redis's own reconnect,
+// makes the receiver catch the user's sessions up (Resubscribed).
 //
 // Acquire and Release only change state in memory; one writer goroutine
 // sends the commands in batches, and no lock is held across a network
@@ -176,20 +161,6 @@ func (s *Subscriber) connect(ctx context.Context) error {
 		}
 	}
 	return err
-}
-
-// dialServer keeps the link to the one server, or replaces a lost one.
-func (s *Subscriber) dialServer(ctx context.Context) (map[string]*link, []*link, error) {
-	s.mu.Lock()
-	l := s.links[""]
-	s.mu.Unlock()
-	if l == nil || l.lost.Load() {
-		var err error
-		if l, err = s.dialLink(ctx); err != nil {
-			return nil, nil, err
-		}
-	}
-	return map[string]*link{"": l}, []*link{l}, nil
 }
 
 // ownerLocked is the link user's channel belongs on (nil: none). mu is held.
