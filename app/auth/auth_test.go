@@ -90,7 +90,7 @@ func TestPolicy(t *testing.T) {
 	want["jwt operate basic"] = ok
 	want["jwt reserve user token"] = ok
 	want["jwt list_devices user token"] = ok
-	want["jwt list_devices api key"] = ok // a backend manages any user's devices
+	want["jwt list_devices api key"] = ok    // a backend manages any user's devices
 	want["jwt recommend bad token"] = unauth // a token sent must be valid
 	want["jwt reserve api key"] = unauth     // the API key is not a user token
 	want["jwt recommend api key"] = unauth
