@@ -78,8 +78,7 @@ func TestPolicy(t *testing.T) {
 		want["jwt presence "+name] = unauth
 		want["jwt operate "+name] = unauth
 		want["jwt recommend "+name] = ok
-		want["jwt reserve "+name] = unauth
-		want["jwt list_devices "+name] = unauth
+		want["jwt reserve "+name], want["jwt list_devices "+name] = unauth, unauth
 	}
 	for _, mode := range []string{"insecure", "jwt"} {
 		want[mode+" push api key"] = ok
@@ -89,8 +88,8 @@ func TestPolicy(t *testing.T) {
 	want["jwt presence api key"] = ok
 	want["jwt operate basic"] = ok
 	want["jwt reserve user token"] = ok
-	want["jwt list_devices user token"] = ok
-	want["jwt list_devices api key"] = ok    // a backend manages any user's devices
+	// A user manages their devices; a backend manages any user's.
+	want["jwt list_devices user token"], want["jwt list_devices api key"] = ok, ok
 	want["jwt recommend bad token"] = unauth // a token sent must be valid
 	want["jwt reserve api key"] = unauth     // the API key is not a user token
 	want["jwt recommend api key"] = unauth
