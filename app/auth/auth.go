@@ -36,7 +36,15 @@ const (
 	// or the API key. A state-changing request that a browser marks as
 	// cross-site is refused unless it carries the API key.
 	Operator
+	// UserOrServer: one user's data that the user manages and a trusted
+	// backend may manage for them. As User, and also the server API key
+	// (in both modes), whose caller names the user in the request.
+	UserOrServer
 )
+
+// NamesUser reports whether operations of access a act for one user that
+// the handler resolves with Caller.Actor (User and UserOrServer).
+func (a Access) NamesUser() bool { return a == User || a == UserOrServer }
 
 // Operation names an operation of any transport.
 type Operation string
@@ -53,12 +61,15 @@ const (
 	Remind            Operation = "remind"
 	GetReservation    Operation = "get_reservation"
 	ListReservations  Operation = "list_reservations"
-	Subscribe         Operation = "subscribe"  // a WebSocket session of one user
-	Messages          Operation = "messages"   // one user's stored messages (HTTP catch-up)
-	Push              Operation = "push"       // generic server push
-	Presence          Operation = "presence"   // who is online, cluster stats
-	Operate           Operation = "operate"    // metrics, pprof, the asynq UI
-	Disconnect        Operation = "disconnect" // close a user's sessions on every node, refuse new ones for a while
+	Subscribe         Operation = "subscribe"       // a WebSocket session of one user
+	Messages          Operation = "messages"        // one user's stored messages (HTTP catch-up)
+	Push              Operation = "push"            // generic server push
+	Presence          Operation = "presence"        // who is online, cluster stats
+	Operate           Operation = "operate"         // metrics, pprof, the asynq UI
+	Disconnect        Operation = "disconnect"      // close a user's sessions on every node, refuse new ones for a while
+	RegisterDevice    Operation = "register_device" // a device of a user's that receives mobile push
+	ListDevices       Operation = "list_devices"
+	DeleteDevice      Operation = "delete_device"
 )
 
 // Policy is the access each operation needs: the one table that every
@@ -80,6 +91,9 @@ var Policy = map[Operation]Access{
 	Presence:          Trusted,
 	Operate:           Operator,
 	Disconnect:        Server,
+	RegisterDevice:    UserOrServer,
+	ListDevices:       UserOrServer,
+	DeleteDevice:      UserOrServer,
 }
 
 // Options configure an Authenticator.
@@ -138,7 +152,12 @@ type Caller struct {
 	mode    app.AuthMode
 	user    int64     // the token's user in jwt mode; 0 otherwise
 	expires time.Time // the token's expiry in jwt mode; zero otherwise
+	server  bool      // the server API key (UserOrServer access): it names the user
 }
+
+// Server reports whether the caller presented the server API key (only
+// UserOrServer operations tell).
+func (c Caller) Server() bool { return c.server }
 
 // Expires is when the caller's token expires (zero without a token).
 func (c Caller) Expires() time.Time { return c.expires }
@@ -174,6 +193,11 @@ func (a *Authenticator) Authorize(op Operation, cred Credentials) (Caller, error
 		return c, a.checkKey(cred.Bearer)
 	case Operator:
 		return c, a.checkOperator(cred)
+	case UserOrServer:
+		if a.opts.APIKey != "" && cred.Bearer != "" && equal(cred.Bearer, a.opts.APIKey) {
+			c.server = true
+			return c, nil
+		}
 	}
 	if a.opts.Mode == app.AuthInsecure {
 		return c, nil // the ids in the request are trusted
@@ -192,15 +216,15 @@ func (a *Authenticator) Authorize(op Operation, cred Credentials) (Caller, error
 	return c, nil
 }
 
-// Actor resolves the user acting in a User operation. claimed is the id
-// the request names in field (0: absent). In jwt mode the token decides
-// and another id is refused; in insecure mode the claimed id is trusted and
-// required.
+// Actor resolves the user acting in a User (or UserOrServer) operation.
+// claimed is the id the request names in field (0: absent). In jwt mode
+// the token decides and another id is refused; in insecure mode, and for
+// the server API key, the claimed id is trusted and required.
 func (c Caller) Actor(claimed int64, field string) (int64, error) {
 	if claimed < 0 {
 		return 0, app.Errorf(app.EInvalidArgument, "%s must be a positive integer", field)
 	}
-	if c.mode == app.AuthJWT {
+	if c.mode == app.AuthJWT && !c.server {
 		if c.user <= 0 {
 			return 0, errNoToken
 		}

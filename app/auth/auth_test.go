@@ -46,7 +46,7 @@ func TestPolicy(t *testing.T) {
 		"basic":      {BasicUser: "admin", BasicPassword: apiKey, HasBasic: true},
 		"bad basic":  {BasicUser: "admin", BasicPassword: "guess", HasBasic: true},
 	}
-	ops := []auth.Operation{auth.Recommend, auth.Reserve, auth.Push, auth.Presence, auth.Operate, auth.Disconnect}
+	ops := []auth.Operation{auth.Recommend, auth.Reserve, auth.Push, auth.Presence, auth.Operate, auth.Disconnect, auth.ListDevices}
 	got := map[string]string{}
 	for _, mode := range []app.AuthMode{app.AuthInsecure, app.AuthJWT} {
 		a := authenticator(mode, apiKey)
@@ -67,7 +67,7 @@ func TestPolicy(t *testing.T) {
 		// Insecure: public, user and presence take anything; push and
 		// disconnect need the key; operator pages a loopback caller (this
 		// one is not) or the key.
-		for _, op := range []auth.Operation{auth.Recommend, auth.Reserve, auth.Presence} {
+		for _, op := range []auth.Operation{auth.Recommend, auth.Reserve, auth.Presence, auth.ListDevices} {
 			want[fmt.Sprintf("insecure %s %s", op, name)] = ok
 		}
 		want["insecure operate "+name] = app.EPermissionDenied
@@ -78,7 +78,7 @@ func TestPolicy(t *testing.T) {
 		want["jwt presence "+name] = unauth
 		want["jwt operate "+name] = unauth
 		want["jwt recommend "+name] = ok
-		want["jwt reserve "+name] = unauth
+		want["jwt reserve "+name], want["jwt list_devices "+name] = unauth, unauth
 	}
 	for _, mode := range []string{"insecure", "jwt"} {
 		want[mode+" push api key"] = ok
@@ -88,6 +88,8 @@ func TestPolicy(t *testing.T) {
 	want["jwt presence api key"] = ok
 	want["jwt operate basic"] = ok
 	want["jwt reserve user token"] = ok
+	// A user manages their devices; a backend manages any user's.
+	want["jwt list_devices user token"], want["jwt list_devices api key"] = ok, ok
 	want["jwt recommend bad token"] = unauth // a token sent must be valid
 	want["jwt reserve api key"] = unauth     // the API key is not a user token
 	want["jwt recommend api key"] = unauth
@@ -107,7 +109,7 @@ func TestClosedWithoutAPIKey(t *testing.T) {
 
 func TestPolicyCoversEveryOperation(t *testing.T) {
 	for op, access := range auth.Policy {
-		if access < auth.Public || access > auth.Operator {
+		if access < auth.Public || access > auth.UserOrServer {
 			t.Errorf("operation %s has access %d", op, access)
 		}
 	}
@@ -155,5 +157,50 @@ func TestActorAndViewer(t *testing.T) {
 		if (err != nil) != tt.viewerWantsError || (err == nil && v != tt.viewerWant) {
 			t.Errorf("Viewer %s = %d, %v; want %d (error %v)", name, v, err, tt.viewerWant, tt.viewerWantsError)
 		}
+	}
+}
+
+// TestServerActsForTheUserItNames: with the API key a UserOrServer
+// operation acts for the user the request names (required), in both modes;
+// a user's token still acts for its user only.
+func TestServerActsForTheUserItNames(t *testing.T) {
+	tests := []struct {
+		mode    app.AuthMode
+		bearer  string
+		claimed int64
+		want    string // "user N", or the error code
+	}{
+		{app.AuthJWT, apiKey, 7, "user 7"},
+		{app.AuthJWT, apiKey, 0, app.EInvalidArgument},
+		{app.AuthJWT, MustToken(t, 5), 0, "user 5"},
+		{app.AuthJWT, MustToken(t, 5), 7, app.EPermissionDenied},
+		{app.AuthInsecure, apiKey, 7, "user 7"},
+		{app.AuthInsecure, apiKey, 0, app.EInvalidArgument},
+		{app.AuthInsecure, "", 7, "user 7"},
+	}
+	for _, tt := range tests {
+		caller, err := authenticator(tt.mode, apiKey).Authorize(auth.RegisterDevice, auth.Credentials{Bearer: tt.bearer})
+		if err != nil {
+			t.Fatalf("%s: authorize: %v", tt.mode, err)
+		}
+		user, err := caller.Actor(tt.claimed, "user_id")
+		got := fmt.Sprintf("user %d", user)
+		if err != nil {
+			got = app.ErrorCode(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s bearer %.8s claimed %d (-want +got):\n%s", tt.mode, tt.bearer, tt.claimed, diff)
+		}
+		if key := tt.bearer == apiKey; caller.Server() != key {
+			t.Errorf("%s: Server() = %v, want %v", tt.mode, caller.Server(), key)
+		}
+	}
+	// The API key of a User operation is not a user's token.
+	if _, err := authenticator(app.AuthJWT, apiKey).Authorize(auth.Reserve, auth.Credentials{Bearer: apiKey}); app.ErrorCode(err) != app.EUnauthenticated {
+		t.Errorf("reserve with the api key: %v, want unauthenticated", err)
+	}
+	// Without a configured key nothing is the key.
+	if _, err := authenticator(app.AuthJWT, "").Authorize(auth.ListDevices, auth.Credentials{Bearer: apiKey}); app.ErrorCode(err) != app.EUnauthenticated {
+		t.Errorf("list_devices with a key but none configured: %v, want unauthenticated", err)
 	}
 }

@@ -14,8 +14,9 @@ import (
 // resolved the caller and mapErrors turns errors into statuses.
 type house struct {
 	housev1.UnimplementedHouseServer
-	svc  app.ReservationService
-	push PushService // nil: Push is UNAVAILABLE
+	svc     app.ReservationService
+	push    PushService   // nil: Push is UNAVAILABLE
+	devices DeviceService // nil: the device methods are UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {

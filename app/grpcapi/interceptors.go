@@ -37,6 +37,9 @@ var operations = map[string]auth.Operation{
 	housev1.House_GetReservation_FullMethodName:        auth.GetReservation,
 	housev1.House_ListReservations_FullMethodName:      auth.ListReservations,
 	housev1.House_Push_FullMethodName:                  auth.Push,
+	housev1.House_RegisterDevice_FullMethodName:        auth.RegisterDevice,
+	housev1.House_ListDevices_FullMethodName:           auth.ListDevices,
+	housev1.House_DeleteDevice_FullMethodName:          auth.DeleteDevice,
 }
 
 // Operations returns the operation of every House method (full method

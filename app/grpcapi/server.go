@@ -37,6 +37,9 @@ type Options struct {
 	Metrics Metrics
 	// Push serves the Push method (nil: UNAVAILABLE).
 	Push PushService
+	// Devices serves RegisterDevice, ListDevices and DeleteDevice (nil:
+	// UNAVAILABLE).
+	Devices DeviceService
 	// ServerOptions are passed to grpc.NewServer after the interceptors
 	// (e.g. credentials or keepalive settings).
 	ServerOptions []grpc.ServerOption
@@ -74,7 +77,7 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 		serverCodec(),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
-	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push})
+	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push, devices: opts.Devices})
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

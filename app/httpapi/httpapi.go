@@ -40,6 +40,8 @@ type Options struct {
 	Messages MessageReader
 	// Sessions serves POST /api/users/{id}/disconnect (nil: 503).
 	Sessions Disconnector
+	// Devices serves /api/devices (nil: 503).
+	Devices DeviceService
 }
 
 // handler holds what every route needs.
@@ -124,6 +126,9 @@ func (h *handler) routes() []route {
 		{"POST", "/api/users/:id/disconnect", auth.Disconnect, do(h.disconnect)},
 		{"DELETE", "/api/users/:id/revocation", auth.Disconnect, do(h.liftRevocation)},
 		{"GET", "/api/messages", auth.Messages, do(h.messagesReady, h.messages)},
+		{"POST", "/api/devices", auth.RegisterDevice, do(h.devicesReady, h.registerDevice)},
+		{"GET", "/api/devices", auth.ListDevices, do(h.devicesReady, h.listDevices)},
+		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(h.devicesReady, h.deleteDevice)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
 		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
 		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/houseview/gateway/app"
 )
@@ -38,37 +37,62 @@ func (r *deviceRow) device() app.Device {
 // their ids returned: a user who reinstalls the app keeps receiving on the
 // new installation.
 func (s *Store) RegisterDevice(ctx context.Context, d *app.Device, maxPerUser int) (evicted []int64, err error) {
+	_, evicted, err = s.RegisterNewDevice(ctx, d, maxPerUser)
+	return evicted, err
+}
+
+// upsertDevice inserts a device, or moves its token's row to the user.
+const upsertDevice = `INSERT INTO devices (user_id, platform, token, app, locale, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), app = VALUES(app), locale = VALUES(locale), updated_at = VALUES(updated_at)`
+
+// RegisterNewDevice is RegisterDevice that also reports whether the token
+// was new (a row was inserted) rather than registered again or moved.
+func (s *Store) RegisterNewDevice(ctx context.Context, d *app.Device, maxPerUser int) (created bool, evicted []int64, err error) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	row := deviceRow{UserID: d.UserID, Platform: string(d.Platform), Token: d.Token, App: d.App, Locale: d.Locale,
 		CreatedAt: now, UpdatedAt: now}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Clauses(clause.OnConflict{DoUpdates: clause.AssignmentColumns([]string{"user_id", "app", "locale", "updated_at"})}).
-			Omit("ID").Create(&row).Error
-		if err != nil {
-			return dbError("register device", err)
+		// Exec, not Create: MariaDB's INSERT ... RETURNING counts the
+		// updated row too. MySQL counts 1 for an inserted row, 2 for an
+		// updated one, 0 for one left as it was.
+		res := tx.Exec(upsertDevice, row.UserID, row.Platform, row.Token, row.App, row.Locale, row.CreatedAt, row.UpdatedAt)
+		if res.Error != nil {
+			return dbError("register device", res.Error)
 		}
+		created = res.RowsAffected == 1
 		if err := tx.Where("platform = ? AND token = ?", row.Platform, row.Token).Take(&row).Error; err != nil {
 			return dbError("read registered device", err)
 		}
 		if maxPerUser <= 0 {
 			return nil
 		}
-		var ids []int64
-		if err := tx.Model(&deviceRow{}).Where("user_id = ?", d.UserID).Order("updated_at DESC, id DESC").
-			Offset(maxPerUser).Limit(1000).Pluck("id", &ids).Error; err != nil {
-			return dbError("count devices", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		evicted = ids
-		return dbError("evict devices", tx.Where("id IN ? AND user_id = ?", ids, d.UserID).Delete(&deviceRow{}).Error)
+		var err error
+		evicted, err = evictDevices(tx, d.UserID, maxPerUser)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return false, nil, err
 	}
 	*d = row.device()
-	return evicted, nil
+	return created, evicted, nil
+}
+
+// evictDevices removes user's devices beyond the maxPerUser most recently
+// registered, and returns their ids.
+func evictDevices(tx *gorm.DB, user int64, maxPerUser int) ([]int64, error) {
+	var ids []int64
+	if err := tx.Model(&deviceRow{}).Where("user_id = ?", user).Order("updated_at DESC, id DESC").
+		Offset(maxPerUser).Limit(1000).Pluck("id", &ids).Error; err != nil {
+		return nil, dbError("count devices", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := tx.Where("id IN ? AND user_id = ?", ids, user).Delete(&deviceRow{}).Error; err != nil {
+		return nil, dbError("evict devices", err)
+	}
+	return ids, nil
 }
 
 // Devices returns user's devices in registration order (oldest first).

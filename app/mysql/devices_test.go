@@ -81,3 +81,22 @@ func TestDeviceRegistry(t *testing.T) {
 		t.Errorf("Device after removal: %v, want not_found", err)
 	}
 }
+
+// TestRegisterNewDevice: a token is new once; registering it again, for
+// the same user or another, is not (even within the same millisecond).
+func TestRegisterNewDevice(t *testing.T) {
+	ctx := context.Background()
+	s := mysql.NewStore(apptest.MustMySQL(t, testenv.MustDatabase(t)))
+	var got []bool
+	for _, user := range []int64{1, 1, 1, 2} {
+		d := app.Device{UserID: user, Platform: app.PlatformAPNs, Token: "tok-new"}
+		created, _, err := s.RegisterNewDevice(ctx, &d, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, created)
+	}
+	if diff := cmp.Diff([]bool{true, false, false, false}, got); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
+	}
+}

@@ -40,7 +40,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	presence.SetInfo("version", version)
 	hub := n.hub(streams, sub, presence)
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
-	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics,
+	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics, Devices: opts.Devices,
 		ServerOptions: grpcapi.Bounds(cfg.GRPC.MaxRecvMsgBytes, cfg.GRPC.KeepaliveMinTime, cfg.GRPC.KeepaliveTime, cfg.GRPC.KeepaliveTimeout)})
 
 	n.add(feeds, lifecycle.Hooks(func(ctx context.Context) error { return sub.Start(ctx, hub) },

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/push"
@@ -40,7 +41,8 @@ func (n *node) wire() {
 		n.add(loops, lifecycle.Loop(n.trimMemory))
 	}
 	gin.SetMode(gin.ReleaseMode)
-	opts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics}
+	opts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics,
+		Devices: devices.New(store, devices.Options{MaxPerUser: cfg.Push.MaxDevicesPerUser, Logger: log})}
 	var engine *gin.Engine
 	if cfg.API.Enabled {
 		engine = n.api(svc, pushPub, opts)

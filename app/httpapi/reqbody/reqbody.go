@@ -42,6 +42,16 @@ type Push struct {
 	Webhook bool `json:"webhook"`
 }
 
+// Device is the body of POST /api/devices. UserID names the user in
+// insecure mode and for the server API key; a user's token names its own.
+type Device struct {
+	UserID   int64  `json:"user_id"`
+	Platform string `json:"platform"`
+	Token    string `json:"token"`
+	App      string `json:"app"`
+	Locale   string `json:"locale"`
+}
+
 // Decode decodes body, read whole, into dst. An empty (or blank) body
 // leaves dst untouched when allowEmpty, and is an error otherwise. A body
 // that is not valid UTF-8 is refused naming the field that holds the first

@@ -3,6 +3,7 @@ package settings
 import (
 	"time"
 
+	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
@@ -38,7 +39,7 @@ func Defaults() Config {
 			SlowTimeout: ws.DefaultSlowTimeout, DrainWindow: 10 * time.Second,
 			ReconnectBase: ms(protocol.DefaultReconnect.BaseMS), ReconnectMax: ms(protocol.DefaultReconnect.MaxMS)},
 		Presence: PresenceConfig{Heartbeat: coord.DefaultHeartbeat, TTL: coord.DefaultPresenceTTL},
-		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch},
+		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch, MaxDevicesPerUser: devices.DefaultMaxPerUser},
 		API:      APIConfig{Enabled: true},
 		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
 			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5}},

@@ -143,9 +143,11 @@ type PresenceConfig struct {
 	TTL       time.Duration `key:"ttl" doc:"A node silent this long is gone with its users. More than twice presence.heartbeat."`
 }
 
-// PushConfig is server push (POST /api/push, gRPC Push).
+// PushConfig is server push (POST /api/push, gRPC Push) and the devices
+// that receive users' mobile push (/api/devices).
 type PushConfig struct {
-	MaxBatch int `key:"max_batch" min:"1" max:"100000" doc:"Most user ids in one POST /api/push or gRPC Push."`
+	MaxBatch          int `key:"max_batch" min:"1" max:"100000" doc:"Most user ids in one POST /api/push or gRPC Push."`
+	MaxDevicesPerUser int `key:"max_devices_per_user" min:"1" max:"1000" doc:"Most devices (app installations receiving mobile push) one user may have registered (POST /api/devices, gRPC RegisterDevice); registering one more removes the user's least recently registered."`
 }
 
 // APIConfig switches the API side of a node.

@@ -1319,6 +1319,431 @@ func (x *PushResult) GetEpoch() string {
 	return ""
 }
 
+// Device mirrors the public device JSON object field for field.
+type Device struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	UserId int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// "fcm", "apns" or "jpush".
+	Platform string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The provider's token of the app installation.
+	Token  string `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	App    string `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
+	Locale string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	// RFC 3339 UTC, to the millisecond.
+	CreatedAt string `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The last registration of the token, RFC 3339 UTC.
+	UpdatedAt     string `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Device) Reset() {
+	*x = Device{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Device) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Device) ProtoMessage() {}
+
+func (x *Device) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Device.ProtoReflect.Descriptor instead.
+func (*Device) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Device) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Device) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *Device) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *Device) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *Device) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *Device) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *Device) GetCreatedAt() string {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *Device) GetUpdatedAt() string {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return ""
+}
+
+// RegisterDeviceRequest mirrors the REST body.
+type RegisterDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device's user: required in insecure mode and with the API key;
+	// with a user's token, absent or the token's user.
+	UserId int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// "fcm", "apns" or "jpush".
+	Platform string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	// 1 to 512 printable ASCII characters, no spaces.
+	Token string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	// Optional: the app's name or bundle id, one line of at most 128
+	// characters.
+	App string `protobuf:"bytes,4,opt,name=app,proto3" json:"app,omitempty"`
+	// Optional: a language tag such as "zh-CN" (at most 35 letters, digits,
+	// '-' or '_').
+	Locale        string `protobuf:"bytes,5,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterDeviceRequest) Reset() {
+	*x = RegisterDeviceRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterDeviceRequest) ProtoMessage() {}
+
+func (x *RegisterDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterDeviceRequest.ProtoReflect.Descriptor instead.
+func (*RegisterDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RegisterDeviceRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *RegisterDeviceRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *RegisterDeviceRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *RegisterDeviceRequest) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *RegisterDeviceRequest) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+// RegisterDeviceReply carries the stored device.
+type RegisterDeviceReply struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device *Device                `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// True when the token was new; false when it was registered already
+	// (by this user, or by another and moved).
+	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterDeviceReply) Reset() {
+	*x = RegisterDeviceReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterDeviceReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterDeviceReply) ProtoMessage() {}
+
+func (x *RegisterDeviceReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterDeviceReply.ProtoReflect.Descriptor instead.
+func (*RegisterDeviceReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RegisterDeviceReply) GetDevice() *Device {
+	if x != nil {
+		return x.Device
+	}
+	return nil
+}
+
+func (x *RegisterDeviceReply) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// ListDevicesRequest names the user.
+type ListDevicesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesRequest) Reset() {
+	*x = ListDevicesRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesRequest) ProtoMessage() {}
+
+func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListDevicesRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// ListDevicesReply is the user's devices, oldest registration first.
+type ListDevicesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Devices       []*Device              `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesReply) Reset() {
+	*x = ListDevicesReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesReply) ProtoMessage() {}
+
+func (x *ListDevicesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesReply.ProtoReflect.Descriptor instead.
+func (*ListDevicesReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListDevicesReply) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// DeleteDeviceRequest names a device of the user.
+type DeleteDeviceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeviceId      int64                  `protobuf:"varint,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDeviceRequest) Reset() {
+	*x = DeleteDeviceRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDeviceRequest) ProtoMessage() {}
+
+func (x *DeleteDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDeviceRequest.ProtoReflect.Descriptor instead.
+func (*DeleteDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DeleteDeviceRequest) GetDeviceId() int64 {
+	if x != nil {
+		return x.DeviceId
+	}
+	return 0
+}
+
+func (x *DeleteDeviceRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// DeleteDeviceReply is empty: the device is gone.
+type DeleteDeviceReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteDeviceReply) Reset() {
+	*x = DeleteDeviceReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteDeviceReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteDeviceReply) ProtoMessage() {}
+
+func (x *DeleteDeviceReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteDeviceReply.ProtoReflect.Descriptor instead.
+func (*DeleteDeviceReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{24}
+}
+
 var File_proto_house_v1_house_proto protoreflect.FileDescriptor
 
 const file_proto_house_v1_house_proto_rawDesc = "" +
@@ -1431,7 +1856,35 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x14\n" +
-	"\x05epoch\x18\x04 \x01(\tR\x05epoch2\xb1\x06\n" +
+	"\x05epoch\x18\x04 \x01(\tR\x05epoch\"\xcb\x01\n" +
+	"\x06Device\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1a\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\x12\x14\n" +
+	"\x05token\x18\x04 \x01(\tR\x05token\x12\x10\n" +
+	"\x03app\x18\x05 \x01(\tR\x03app\x12\x16\n" +
+	"\x06locale\x18\x06 \x01(\tR\x06locale\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\a \x01(\tR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\tR\tupdatedAt\"\x8c\x01\n" +
+	"\x15RegisterDeviceRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12\x10\n" +
+	"\x03app\x18\x04 \x01(\tR\x03app\x12\x16\n" +
+	"\x06locale\x18\x05 \x01(\tR\x06locale\"Y\n" +
+	"\x13RegisterDeviceReply\x12(\n" +
+	"\x06device\x18\x01 \x01(\v2\x10.house.v1.DeviceR\x06device\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"-\n" +
+	"\x12ListDevicesRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\">\n" +
+	"\x10ListDevicesReply\x12*\n" +
+	"\adevices\x18\x01 \x03(\v2\x10.house.v1.DeviceR\adevices\"K\n" +
+	"\x13DeleteDeviceRequest\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\x03R\bdeviceId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\x13\n" +
+	"\x11DeleteDeviceReply2\x98\b\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +
@@ -1442,7 +1895,10 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x0eGetReservation\x12\x1f.house.v1.GetReservationRequest\x1a\x1a.house.v1.ReservationReply\x12V\n" +
 	"\x10ListReservations\x12!.house.v1.ListReservationsRequest\x1a\x1f.house.v1.ListReservationsReply\x12S\n" +
 	"\x11RemindReservation\x12\".house.v1.RemindReservationRequest\x1a\x1a.house.v1.ReservationReply\x122\n" +
-	"\x04Push\x12\x15.house.v1.PushRequest\x1a\x13.house.v1.PushReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
+	"\x04Push\x12\x15.house.v1.PushRequest\x1a\x13.house.v1.PushReply\x12P\n" +
+	"\x0eRegisterDevice\x12\x1f.house.v1.RegisterDeviceRequest\x1a\x1d.house.v1.RegisterDeviceReply\x12G\n" +
+	"\vListDevices\x12\x1c.house.v1.ListDevicesRequest\x1a\x1a.house.v1.ListDevicesReply\x12J\n" +
+	"\fDeleteDevice\x12\x1d.house.v1.DeleteDeviceRequest\x1a\x1b.house.v1.DeleteDeviceReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
 
 var (
 	file_proto_house_v1_house_proto_rawDescOnce sync.Once
@@ -1456,7 +1912,7 @@ func file_proto_house_v1_house_proto_rawDescGZIP() []byte {
 	return file_proto_house_v1_house_proto_rawDescData
 }
 
-var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_proto_house_v1_house_proto_goTypes = []any{
 	(*HouseInfo)(nil),                 // 0: house.v1.HouseInfo
 	(*HouseRecommendRequest)(nil),     // 1: house.v1.HouseRecommendRequest
@@ -1476,6 +1932,13 @@ var file_proto_house_v1_house_proto_goTypes = []any{
 	(*PushRequest)(nil),               // 15: house.v1.PushRequest
 	(*PushReply)(nil),                 // 16: house.v1.PushReply
 	(*PushResult)(nil),                // 17: house.v1.PushResult
+	(*Device)(nil),                    // 18: house.v1.Device
+	(*RegisterDeviceRequest)(nil),     // 19: house.v1.RegisterDeviceRequest
+	(*RegisterDeviceReply)(nil),       // 20: house.v1.RegisterDeviceReply
+	(*ListDevicesRequest)(nil),        // 21: house.v1.ListDevicesRequest
+	(*ListDevicesReply)(nil),          // 22: house.v1.ListDevicesReply
+	(*DeleteDeviceRequest)(nil),       // 23: house.v1.DeleteDeviceRequest
+	(*DeleteDeviceReply)(nil),         // 24: house.v1.DeleteDeviceReply
 }
 var file_proto_house_v1_house_proto_depIdxs = []int32{
 	0,  // 0: house.v1.HouseRecommendReply.houses:type_name -> house.v1.HouseInfo
@@ -1483,31 +1946,39 @@ var file_proto_house_v1_house_proto_depIdxs = []int32{
 	6,  // 2: house.v1.ReservationReply.reservation:type_name -> house.v1.Reservation
 	6,  // 3: house.v1.ListReservationsReply.reservations:type_name -> house.v1.Reservation
 	17, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
-	1,  // 5: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
-	2,  // 6: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
-	4,  // 7: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
-	7,  // 8: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
-	8,  // 9: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
-	9,  // 10: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
-	11, // 11: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
-	13, // 12: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
-	10, // 13: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
-	15, // 14: house.v1.House.Push:input_type -> house.v1.PushRequest
-	3,  // 15: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
-	3,  // 16: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
-	5,  // 17: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
-	12, // 18: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
-	12, // 19: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
-	12, // 20: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
-	12, // 21: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
-	14, // 22: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
-	12, // 23: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
-	16, // 24: house.v1.House.Push:output_type -> house.v1.PushReply
-	15, // [15:25] is the sub-list for method output_type
-	5,  // [5:15] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	18, // 5: house.v1.RegisterDeviceReply.device:type_name -> house.v1.Device
+	18, // 6: house.v1.ListDevicesReply.devices:type_name -> house.v1.Device
+	1,  // 7: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
+	2,  // 8: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
+	4,  // 9: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
+	7,  // 10: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
+	8,  // 11: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
+	9,  // 12: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
+	11, // 13: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
+	13, // 14: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
+	10, // 15: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
+	15, // 16: house.v1.House.Push:input_type -> house.v1.PushRequest
+	19, // 17: house.v1.House.RegisterDevice:input_type -> house.v1.RegisterDeviceRequest
+	21, // 18: house.v1.House.ListDevices:input_type -> house.v1.ListDevicesRequest
+	23, // 19: house.v1.House.DeleteDevice:input_type -> house.v1.DeleteDeviceRequest
+	3,  // 20: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
+	3,  // 21: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
+	5,  // 22: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
+	12, // 23: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
+	12, // 24: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
+	12, // 25: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
+	12, // 26: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
+	14, // 27: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
+	12, // 28: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
+	16, // 29: house.v1.House.Push:output_type -> house.v1.PushReply
+	20, // 30: house.v1.House.RegisterDevice:output_type -> house.v1.RegisterDeviceReply
+	22, // 31: house.v1.House.ListDevices:output_type -> house.v1.ListDevicesReply
+	24, // 32: house.v1.House.DeleteDevice:output_type -> house.v1.DeleteDeviceReply
+	20, // [20:33] is the sub-list for method output_type
+	7,  // [7:20] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_proto_house_v1_house_proto_init() }
@@ -1521,7 +1992,7 @@ func file_proto_house_v1_house_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_house_v1_house_proto_rawDesc), len(file_proto_house_v1_house_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,9 @@ const (
 	House_ListReservations_FullMethodName      = "/house.v1.House/ListReservations"
 	House_RemindReservation_FullMethodName     = "/house.v1.House/RemindReservation"
 	House_Push_FullMethodName                  = "/house.v1.House/Push"
+	House_RegisterDevice_FullMethodName        = "/house.v1.House/RegisterDevice"
+	House_ListDevices_FullMethodName           = "/house.v1.House/ListDevices"
+	House_DeleteDevice_FullMethodName          = "/house.v1.House/DeleteDevice"
 )
 
 // HouseClient is the client API for House service.
@@ -71,6 +74,20 @@ type HouseClient interface {
 	// PERMISSION_DENIED. On UNAVAILABLE some users may have their copy
 	// already; a retry creates new message ids, so retry only on error.
 	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (*PushReply, error)
+	// RegisterDevice registers a device that receives the user's mobile
+	// push, or registers its token again: a token belongs to one user at a
+	// time and moves (same id) to the user who registers it last. Beyond the
+	// gateway's bound of devices per user the least recently registered are
+	// removed. The user is the token's subject (jwt mode), user_id (insecure
+	// mode), or user_id with the server API key, which may manage any user's
+	// devices (in both modes).
+	RegisterDevice(ctx context.Context, in *RegisterDeviceRequest, opts ...grpc.CallOption) (*RegisterDeviceReply, error)
+	// ListDevices returns one user's devices, oldest registration first.
+	// The user is resolved as in RegisterDevice.
+	ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesReply, error)
+	// DeleteDevice removes one of the user's devices; NOT_FOUND when the
+	// device is not the user's. The user is resolved as in RegisterDevice.
+	DeleteDevice(ctx context.Context, in *DeleteDeviceRequest, opts ...grpc.CallOption) (*DeleteDeviceReply, error)
 }
 
 type houseClient struct {
@@ -181,6 +198,36 @@ func (c *houseClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *houseClient) RegisterDevice(ctx context.Context, in *RegisterDeviceRequest, opts ...grpc.CallOption) (*RegisterDeviceReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegisterDeviceReply)
+	err := c.cc.Invoke(ctx, House_RegisterDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *houseClient) ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDevicesReply)
+	err := c.cc.Invoke(ctx, House_ListDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *houseClient) DeleteDevice(ctx context.Context, in *DeleteDeviceRequest, opts ...grpc.CallOption) (*DeleteDeviceReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteDeviceReply)
+	err := c.cc.Invoke(ctx, House_DeleteDevice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseServer is the server API for House service.
 // All implementations must embed UnimplementedHouseServer
 // for forward compatibility.
@@ -221,6 +268,20 @@ type HouseServer interface {
 	// PERMISSION_DENIED. On UNAVAILABLE some users may have their copy
 	// already; a retry creates new message ids, so retry only on error.
 	Push(context.Context, *PushRequest) (*PushReply, error)
+	// RegisterDevice registers a device that receives the user's mobile
+	// push, or registers its token again: a token belongs to one user at a
+	// time and moves (same id) to the user who registers it last. Beyond the
+	// gateway's bound of devices per user the least recently registered are
+	// removed. The user is the token's subject (jwt mode), user_id (insecure
+	// mode), or user_id with the server API key, which may manage any user's
+	// devices (in both modes).
+	RegisterDevice(context.Context, *RegisterDeviceRequest) (*RegisterDeviceReply, error)
+	// ListDevices returns one user's devices, oldest registration first.
+	// The user is resolved as in RegisterDevice.
+	ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesReply, error)
+	// DeleteDevice removes one of the user's devices; NOT_FOUND when the
+	// device is not the user's. The user is resolved as in RegisterDevice.
+	DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceReply, error)
 	mustEmbedUnimplementedHouseServer()
 }
 
@@ -260,6 +321,15 @@ func (UnimplementedHouseServer) RemindReservation(context.Context, *RemindReserv
 }
 func (UnimplementedHouseServer) Push(context.Context, *PushRequest) (*PushReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Push not implemented")
+}
+func (UnimplementedHouseServer) RegisterDevice(context.Context, *RegisterDeviceRequest) (*RegisterDeviceReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegisterDevice not implemented")
+}
+func (UnimplementedHouseServer) ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDevices not implemented")
+}
+func (UnimplementedHouseServer) DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteDevice not implemented")
 }
 func (UnimplementedHouseServer) mustEmbedUnimplementedHouseServer() {}
 func (UnimplementedHouseServer) testEmbeddedByValue()               {}
@@ -462,6 +532,60 @@ func _House_Push_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _House_RegisterDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegisterDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).RegisterDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_RegisterDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).RegisterDevice(ctx, req.(*RegisterDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _House_ListDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).ListDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_ListDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).ListDevices(ctx, req.(*ListDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _House_DeleteDevice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteDeviceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).DeleteDevice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_DeleteDevice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).DeleteDevice(ctx, req.(*DeleteDeviceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // House_ServiceDesc is the grpc.ServiceDesc for House service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -508,6 +632,18 @@ var House_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Push",
 			Handler:    _House_Push_Handler,
+		},
+		{
+			MethodName: "RegisterDevice",
+			Handler:    _House_RegisterDevice_Handler,
+		},
+		{
+			MethodName: "ListDevices",
+			Handler:    _House_ListDevices_Handler,
+		},
+		{
+			MethodName: "DeleteDevice",
+			Handler:    _House_DeleteDevice_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
