@@ -17,6 +17,7 @@ import (
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reminder"
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
@@ -32,6 +33,7 @@ var (
 	_ reservation.Metrics  = (*metrics.Metrics)(nil)
 	_ reminder.Metrics     = (*metrics.Metrics)(nil)
 	_ webhook.Metrics      = (*metrics.Metrics)(nil)
+	_ devicepush.Metrics   = (*metrics.Metrics)(nil)
 	_ metrics.Subscriber   = (*subscribe.Subscriber)(nil)
 )
 
