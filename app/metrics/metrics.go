@@ -322,4 +322,6 @@ func (m *Metrics) PushRun(result string) { m.pushRuns.WithLabelValues(result).In
 func (m *Metrics) PushDevice(result string) { m.pushDevices.WithLabelValues(result).Inc() }
 
 // PushSend implements devicepush.Metrics.
-func (m *Metrics) PushSend(provider, result string) { m.pushSends.WithLabelValues(provider, result).Inc() }
+func (m *Metrics) PushSend(provider, result string) {
+	m.pushSends.WithLabelValues(provider, result).Inc()
+}

@@ -11,13 +11,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reminder"
-	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/reservation"
 	"github.com/houseview/gateway/app/webhook"
 	"github.com/houseview/gateway/app/ws"
