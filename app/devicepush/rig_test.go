@@ -35,10 +35,10 @@ type counts struct {
 
 func (c *counts) add(k string) { c.mu.Lock(); c.m[k]++; c.mu.Unlock() }
 
-func (c *counts) PushTask(r string)         { c.add("task:" + r) }
-func (c *counts) PushRun(r string)          { c.add("run:" + r) }
-func (c *counts) PushDevice(r string)       { c.add("device:" + r) }
-func (c *counts) PushSend(p, r string)      { c.add("send:" + p + ":" + r) }
+func (c *counts) PushTask(r string)        { c.add("task:" + r) }
+func (c *counts) PushRun(r string)         { c.add("run:" + r) }
+func (c *counts) PushDevice(r string)      { c.add("device:" + r) }
+func (c *counts) PushSend(p, r string)     { c.add("send:" + p + ":" + r) }
 func (c *counts) snapshot() map[string]int { c.mu.Lock(); defer c.mu.Unlock(); return clone(c.m) }
 
 func clone(m map[string]int) map[string]int {
