@@ -3,7 +3,7 @@
 // *Metrics implements the small metrics interfaces the other packages
 // declare (ws.Metrics, redis.PublishMetrics, subscribe.Metrics,
 // coord.LimitMetrics, httpapi.Metrics, grpcapi.Metrics, reservation.Metrics,
-// reminder.Metrics and webhook.Metrics) without them importing this package. They are the
+// reminder.Metrics, webhook.Metrics and devicepush.Metrics) without them importing this package. They are the
 // only counters: no package keeps its own.
 package metrics
 
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/app/redis/subscribe"
 	"github.com/houseview/gateway/app/reservation"
@@ -53,6 +54,11 @@ type Metrics struct {
 	webhookTasks *prometheus.CounterVec
 	webhookRuns  *prometheus.CounterVec
 	webhookPosts prometheus.Histogram
+
+	pushTasks   *prometheus.CounterVec
+	pushRuns    *prometheus.CounterVec
+	pushDevices *prometheus.CounterVec
+	pushSends   *prometheus.CounterVec
 
 	sourceFailures *prometheus.CounterVec
 	limited        *prometheus.CounterVec
@@ -171,6 +177,31 @@ func (m *Metrics) jobs() {
 			"asynq (the reminder queues in Redis), outbox (MySQL).", "source", []string{"asynq", "outbox"})
 	m.reg.MustRegister(m.transitions, m.remindersScheduled, m.remindersFired, m.remindersSkipped,
 		m.webhookTasks, m.webhookRuns, m.webhookPosts, m.sourceFailures)
+	m.devicePush()
+}
+
+// devicePush makes the collectors of the mobile push to users' devices.
+func (m *Metrics) devicePush() {
+	m.pushTasks = counterVec("gateway_push_tasks_total",
+		"Device push grace tasks of published messages whose type opts in (push.types): scheduled (enqueued), duplicate "+
+			"(the message id has its task already: a republish, another node), failed (the enqueue failed).", "result", webhook.TaskResults)
+	m.pushRuns = counterVec("gateway_push_runs_total",
+		"Device push grace task runs: fanned_out (a task per device enqueued), skipped (a live session received the message), "+
+			"retry (Redis or MySQL failed; retried), archived (a bad payload or the last retry).", "result", devicepush.RunResults)
+	m.pushDevices = counterVec("gateway_push_devices_total",
+		"Devices of the grace task runs that fanned out: enqueued (a device task), duplicate (it had one), no_provider (no "+
+			"provider configured for its platform: nothing sent), failed (the enqueue failed); and stale: device tasks that "+
+			"found their device removed or its token moved to another user or changed.", "result", devicepush.DeviceResults)
+	m.pushSends = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_push_sends_total",
+		Help: "Sends to a push provider (fcm, apns, jpush) by outcome: sent (accepted), retry (a transient failure: " +
+			"retried after a backoff), permanent (refused for good: archived), dead_token (the device was removed)."},
+		[]string{"provider", "result"})
+	for _, p := range devicepush.ProviderNames {
+		for _, r := range devicepush.SendResults {
+			m.pushSends.WithLabelValues(p, r)
+		}
+	}
+	m.reg.MustRegister(m.pushTasks, m.pushRuns, m.pushDevices, m.pushSends)
 }
 
 // Handler serves the registry in the Prometheus exposition formats.
@@ -280,3 +311,17 @@ func (m *Metrics) WebhookRun(result string) { m.webhookRuns.WithLabelValues(resu
 
 // WebhookPost implements webhook.Metrics.
 func (m *Metrics) WebhookPost(d time.Duration) { m.webhookPosts.Observe(d.Seconds()) }
+
+// PushTask implements devicepush.Metrics.
+func (m *Metrics) PushTask(result string) { m.pushTasks.WithLabelValues(result).Inc() }
+
+// PushRun implements devicepush.Metrics.
+func (m *Metrics) PushRun(result string) { m.pushRuns.WithLabelValues(result).Inc() }
+
+// PushDevice implements devicepush.Metrics.
+func (m *Metrics) PushDevice(result string) { m.pushDevices.WithLabelValues(result).Inc() }
+
+// PushSend implements devicepush.Metrics.
+func (m *Metrics) PushSend(provider, result string) {
+	m.pushSends.WithLabelValues(provider, result).Inc()
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/metrics"
@@ -32,6 +33,7 @@ var (
 	_ reservation.Metrics  = (*metrics.Metrics)(nil)
 	_ reminder.Metrics     = (*metrics.Metrics)(nil)
 	_ webhook.Metrics      = (*metrics.Metrics)(nil)
+	_ devicepush.Metrics   = (*metrics.Metrics)(nil)
 	_ metrics.Subscriber   = (*subscribe.Subscriber)(nil)
 )
 

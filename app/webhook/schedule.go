@@ -32,6 +32,17 @@ type SchedulerOptions struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	Metrics     Metrics // nil: not counted
+
+	// TaskType and TaskID name the tasks (TaskType and TaskID when unset):
+	// the device push (app/devicepush) schedules its grace tasks with a
+	// Scheduler of its own.
+	TaskType string
+	TaskID   func(msgID string) string
+	// Count, when set, counts each schedule's result (TaskScheduled,
+	// TaskDuplicate, TaskFailed) instead of Metrics.WebhookTask.
+	Count func(result string)
+	// Target names what is scheduled in log lines ("webhook" when unset).
+	Target string
 }
 
 // runSlack is how much longer than one post a task run may take: the
@@ -62,6 +73,11 @@ func NewScheduler(q Enqueuer, opts SchedulerOptions) *Scheduler {
 		opts.Now = time.Now
 	}
 	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	opts.TaskType = cmp.Or(opts.TaskType, TaskType)
+	if opts.TaskID == nil {
+		opts.TaskID = TaskID
+	}
+	opts.Target = cmp.Or(opts.Target, "webhook")
 	return &Scheduler{q: q, opts: opts}
 }
 
@@ -78,13 +94,13 @@ func (s *Scheduler) Schedule(ctx context.Context, m app.Message, pos app.Positio
 	}
 	b, err := json.Marshal(Task{ID: m.ID, UserID: m.UserID, Type: m.Type(), Epoch: pos.Epoch, Seq: pos.Seq, Body: m.Payload})
 	if err != nil {
-		return fmt.Errorf("webhook task of %s: %w", m.ID, err)
+		return fmt.Errorf("%s task of %s: %w", s.opts.Target, m.ID, err)
 	}
 	due := s.opts.Now().Add(grace)
 	if t := due.Truncate(time.Second); t.Before(due) {
 		due = t.Add(time.Second)
 	}
-	_, err = s.q.EnqueueContext(ctx, asynq.NewTask(TaskType, b), asynq.TaskID(TaskID(m.ID)), asynq.Queue(s.opts.Queue),
+	_, err = s.q.EnqueueContext(ctx, asynq.NewTask(s.opts.TaskType, b), asynq.TaskID(s.opts.TaskID(m.ID)), asynq.Queue(s.opts.Queue),
 		asynq.ProcessAt(due), asynq.MaxRetry(s.opts.MaxRetry), asynq.Retention(s.opts.Retention),
 		asynq.Timeout(s.opts.PostTimeout+runSlack))
 	switch {
@@ -96,15 +112,15 @@ func (s *Scheduler) Schedule(ctx context.Context, m app.Message, pos app.Positio
 		return nil
 	}
 	s.count(TaskFailed)
-	s.opts.Logger.WarnContext(ctx, "scheduling the webhook failed", "msg_id", m.ID, "user_id", m.UserID, "err", err)
-	return fmt.Errorf("%w: %w", app.Errorf(app.EUnavailable, "webhook of message %s not scheduled; retry", m.ID), err)
+	s.opts.Logger.WarnContext(ctx, "scheduling the "+s.opts.Target+" failed", "msg_id", m.ID, "user_id", m.UserID, "err", err)
+	return fmt.Errorf("%w: %w", app.Errorf(app.EUnavailable, "%s of message %s not scheduled; retry", s.opts.Target, m.ID), err)
 }
 
 // ScheduleAll schedules each of msgs, published at the positions of the
 // same index, a few at once, and returns the first error.
 func (s *Scheduler) ScheduleAll(ctx context.Context, msgs []app.Message, positions []app.Position) error {
 	if len(positions) != len(msgs) {
-		return fmt.Errorf("webhook: %d positions for %d messages", len(positions), len(msgs))
+		return fmt.Errorf("%s: %d positions for %d messages", s.opts.Target, len(positions), len(msgs))
 	}
 	var (
 		wg    sync.WaitGroup
@@ -131,7 +147,9 @@ func (s *Scheduler) ScheduleAll(ctx context.Context, msgs []app.Message, positio
 }
 
 func (s *Scheduler) count(result string) {
-	if s.opts.Metrics != nil {
+	if s.opts.Count != nil {
+		s.opts.Count(result)
+	} else if s.opts.Metrics != nil {
 		s.opts.Metrics.WebhookTask(result)
 	}
 }
@@ -158,22 +176,64 @@ const (
 	KeepPublish
 )
 
+// Target schedules the offline work of published messages: a Scheduler
+// (the webhook's, the device push's), or Targets.
+type Target interface {
+	// Schedule schedules the work of m, published at pos, if any.
+	Schedule(ctx context.Context, m app.Message, pos app.Position) error
+	// ScheduleAll schedules the work of msgs, published at the positions
+	// of the same index.
+	ScheduleAll(ctx context.Context, msgs []app.Message, positions []app.Position) error
+}
+
+var _ Target = (*Scheduler)(nil)
+
+// Targets schedule with each of their targets in turn (the webhook, the
+// device push): each target is scheduled even when another failed, and
+// the first error is returned.
+type Targets []Target
+
+var _ Target = Targets(nil)
+
+// Schedule schedules m with every target.
+func (ts Targets) Schedule(ctx context.Context, m app.Message, pos app.Position) error {
+	var first error
+	for _, t := range ts {
+		if err := t.Schedule(ctx, m, pos); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ScheduleAll schedules msgs with every target.
+func (ts Targets) ScheduleAll(ctx context.Context, msgs []app.Message, positions []app.Position) error {
+	var first error
+	for _, t := range ts {
+		if err := t.ScheduleAll(ctx, msgs, positions); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Publisher publishes through an Inner publisher, then schedules the
-// webhook task of each message published (Scheduler). It implements the
+// offline work of each message published (a Target: the webhook's
+// Scheduler, the device push's, or both as Targets). It implements the
 // publishers that reservation.Service, reservation.Relay and push.Service
 // declare.
 type Publisher struct {
 	inner  Inner
-	sched  *Scheduler
+	sched  Target
 	policy OnScheduleError
 }
 
 // NewPublisher returns a Publisher over inner, scheduling with sched.
-func NewPublisher(inner Inner, sched *Scheduler, policy OnScheduleError) *Publisher {
+func NewPublisher(inner Inner, sched Target, policy OnScheduleError) *Publisher {
 	return &Publisher{inner: inner, sched: sched, policy: policy}
 }
 
-// Publish publishes m, then schedules its webhook task.
+// Publish publishes m, then schedules its offline work.
 func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, error) {
 	pos, err := p.inner.Publish(ctx, m)
 	if err != nil {
@@ -185,7 +245,7 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 	return pos, nil
 }
 
-// PublishBatch publishes msgs, then schedules their webhook tasks. When
+// PublishBatch publishes msgs, then schedules their offline work. When
 // the publish fails nothing is scheduled: the caller's retry (with the
 // same ids) does it.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error) {

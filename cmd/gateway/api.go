@@ -8,8 +8,10 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/grpcapi"
 	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"
@@ -104,21 +106,35 @@ func (n *node) hub(streams *redis.Streams, sub *subscribe.Subscriber, presence *
 	})
 }
 
-// worker builds the asynq worker that fires reminders and posts webhooks.
-func (n *node) worker(svc *reservation.Service) {
+// worker builds the asynq worker that fires reminders, posts webhooks and
+// pushes to devices.
+func (n *node) worker(svc *reservation.Service, store *mysql.Store, tasks *asynq.Client) {
 	cfg, log := n.cfg, n.log
 	handler := reminder.NewHandler(svc, n.metrics, log).WithClock(reminder.RedisClock(n.rdb), 0)
+	pushDelay := devicepush.RetryDelay(cfg.Push.Backoff, cfg.Push.MaxBackoff)
 	srv, mux := reminder.NewWorker(n.rdb, handler, reminder.WorkerOptions{
 		Queues: cfg.Worker.Queues, Concurrency: cfg.Worker.Concurrency, PollInterval: cfg.Worker.PollInterval,
 		ShutdownTimeout: cfg.Shutdown.Timeout, Logger: log,
-		TaskRetryDelay: map[string]asynq.RetryDelayFunc{webhook.TaskType: webhook.RetryDelay(cfg.Webhook.Backoff)},
+		TaskRetryDelay: map[string]asynq.RetryDelayFunc{webhook.TaskType: webhook.RetryDelay(cfg.Webhook.Backoff),
+			devicepush.TaskType: pushDelay, devicepush.DeviceTaskType: pushDelay},
 	})
+	deliveries := redis.NewDeliveries(n.conn, 0)
 	// Every worker runs webhook tasks: one without webhook.url fails them,
-	// to be retried by a node that has it.
-	mux.Handle(webhook.TaskType, webhook.NewHandler(redis.NewDeliveries(n.conn, 0), webhook.HandlerOptions{
+	// to be retried by a node that has it. Likewise device tasks of a
+	// platform whose provider this node lacks.
+	mux.Handle(webhook.TaskType, webhook.NewHandler(deliveries, webhook.HandlerOptions{
 		URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret), Format: cfg.Webhook.Format, Timeout: cfg.Webhook.Timeout, Logger: log, Metrics: n.metrics,
 	}))
+	providers, perr := cfg.PushProviders() // an error was refused by the settings' checks first
+	p := cfg.Push
+	opts := devicepush.HandlerOptions{Providers: providers, Queue: p.Queue, MaxRetry: p.MaxRetry, Retention: p.Retention,
+		Timeout: p.Timeout, Logger: log, Metrics: n.metrics}
+	mux.Handle(devicepush.TaskType, devicepush.NewHandler(deliveries, store, tasks, opts))
+	mux.Handle(devicepush.DeviceTaskType, devicepush.NewDeviceHandler(deliveries, store, opts))
 	n.add(servers, lifecycle.Hooks(func(context.Context) error {
+		if perr != nil {
+			return fmt.Errorf("push providers: %w", perr)
+		}
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("asynq worker: %w", err)
 		}

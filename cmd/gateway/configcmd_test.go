@@ -82,7 +82,7 @@ func TestConfigPrintSources(t *testing.T) {
 		"auth.mode":       {"insecure", "file"},
 		"reminder.leads":  {"24h,1h", "file"},
 		"ws.pong_wait":    {"1m", "default"},
-		"worker.queues":   {"reminders:10,webhooks:5", "default"},
+		"worker.queues":   {"push:5,reminders:10,webhooks:5", "default"},
 		"webhook.secret":  {config.Redacted, "env"},
 		"webhook.types":   {"confirmed:1m,reminder", "file"},
 		"webhook.grace":   {"30s", "default"},

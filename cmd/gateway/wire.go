@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/mysql"
@@ -35,7 +36,7 @@ func (n *node) wire() {
 	tasks := asynq.NewClientFromRedisClient(n.rdb)
 	pub := redis.NewPublisher(n.conn, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
-	outboxPub, pushPub := n.webhookPublishers(pub, tasks)
+	outboxPub, pushPub := n.offlinePublishers(pub, tasks)
 	svc := n.reservations(store, outboxPub, tasks)
 	if cfg.Runtime.ReleaseIdleMemory {
 		n.add(loops, lifecycle.Loop(n.trimMemory))
@@ -50,7 +51,7 @@ func (n *node) wire() {
 		engine = httpapi.NewHandler(nil, opts)
 	}
 	if cfg.Worker.Enabled {
-		n.worker(svc)
+		n.worker(svc, store, tasks)
 	}
 	operator := httpapi.Operator(n.auth, log)
 	if cfg.UI.Enabled {
@@ -91,20 +92,31 @@ func (n *node) reservations(store *mysql.Store, pub reservation.Publisher, tasks
 		Logger: log, Reminders: sched, Metrics: n.metrics, Cleaner: cleaner, Limiter: n.limiter})
 }
 
-// webhookPublishers return the publishers of the outbox (reservation
-// events and reminders) and of pushes: pub itself without webhook.url,
-// else pub scheduling the webhook tasks through tasks. An outbox publish
-// whose task cannot be enqueued fails, so that the outbox retries it (a
-// republish delivers nothing twice); a push's is logged and counted, as a
-// retry without an idempotency key would deliver the push twice.
-func (n *node) webhookPublishers(pub *redis.Publisher, tasks *asynq.Client) (reservation.Publisher, push.Publisher) {
-	w := n.cfg.Webhook
-	if w.URL == "" {
-		return pub, pub
+// offlinePublishers return the publishers of the outbox (reservation
+// events and reminders) and of pushes: pub itself when neither the
+// webhook (webhook.url) nor the device push (a push provider) is on, else
+// pub scheduling the tasks of those that are through tasks. An outbox
+// publish whose task cannot be enqueued fails, so that the outbox retries
+// it (a republish delivers nothing twice); a push's is logged and counted,
+// as a retry without an idempotency key would deliver the push twice.
+func (n *node) offlinePublishers(pub *redis.Publisher, tasks *asynq.Client) (reservation.Publisher, push.Publisher) {
+	w, p := n.cfg.Webhook, n.cfg.Push
+	var targets webhook.Targets
+	if w.URL != "" {
+		targets = append(targets, webhook.NewScheduler(tasks, webhook.SchedulerOptions{Types: w.Types, Grace: w.Grace, Queue: w.Queue,
+			MaxRetry: w.MaxRetry, Retention: w.Retention, PostTimeout: w.Timeout, Logger: n.log, Metrics: n.metrics}))
 	}
-	sched := webhook.NewScheduler(tasks, webhook.SchedulerOptions{Types: w.Types, Grace: w.Grace, Queue: w.Queue,
-		MaxRetry: w.MaxRetry, Retention: w.Retention, PostTimeout: w.Timeout, Logger: n.log, Metrics: n.metrics})
-	return webhook.NewPublisher(pub, sched, webhook.FailPublish), webhook.NewPublisher(pub, sched, webhook.KeepPublish)
+	if n.cfg.PushEnabled() {
+		targets = append(targets, devicepush.NewScheduler(tasks, devicepush.SchedulerOptions{Types: p.Types, Grace: p.Grace,
+			Queue: p.Queue, MaxRetry: p.MaxRetry, Retention: p.Retention, Logger: n.log, Metrics: n.metrics}))
+	}
+	switch len(targets) {
+	case 0:
+		return pub, pub
+	case 1:
+		return webhook.NewPublisher(pub, targets[0], webhook.FailPublish), webhook.NewPublisher(pub, targets[0], webhook.KeepPublish)
+	}
+	return webhook.NewPublisher(pub, targets, webhook.FailPublish), webhook.NewPublisher(pub, targets, webhook.KeepPublish)
 }
 
 // trimMemory gives idle memory back to the OS when the node goes quiet.

@@ -3,6 +3,7 @@ package settings
 import (
 	"time"
 
+	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/push"
@@ -39,10 +40,13 @@ func Defaults() Config {
 			SlowTimeout: ws.DefaultSlowTimeout, DrainWindow: 10 * time.Second,
 			ReconnectBase: ms(protocol.DefaultReconnect.BaseMS), ReconnectMax: ms(protocol.DefaultReconnect.MaxMS)},
 		Presence: PresenceConfig{Heartbeat: coord.DefaultHeartbeat, TTL: coord.DefaultPresenceTTL},
-		Push:     PushConfig{MaxBatch: push.DefaultMaxBatch, MaxDevicesPerUser: devices.DefaultMaxPerUser},
-		API:      APIConfig{Enabled: true},
+		Push: PushConfig{MaxBatch: push.DefaultMaxBatch, MaxDevicesPerUser: devices.DefaultMaxPerUser, Types: webhook.DefaultTypes(), Grace: devicepush.DefaultGrace,
+			Queue: devicepush.DefaultQueue, MaxRetry: devicepush.DefaultMaxRetry, Backoff: devicepush.DefaultBackoff,
+			MaxBackoff: devicepush.MaxBackoff, Timeout: devicepush.DefaultTimeout, Retention: devicepush.DefaultRetention,
+			APNs: APNsPushConfig{Environment: "production"}},
+		API: APIConfig{Enabled: true},
 		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
-			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5}},
+			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5, devicepush.DefaultQueue: 5}},
 		Reservation: ReservationConfig{CancelGrace: reservation.DefaultCancelGrace},
 		Reminder: ReminderConfig{Leads: []time.Duration{24 * time.Hour, time.Hour}, Queue: reminder.DefaultQueue,
 			MaxRetry: reminder.DefaultMaxRetry, Retention: reminder.DefaultRetention},

@@ -23,6 +23,7 @@ func (c *Config) validate(p *config.Problems) {
 		p.Add("worker.queues", "must include reminder.queue %q, or this node's worker never runs reminders", c.Reminder.Queue)
 	}
 	c.validateWebhook(p)
+	c.validatePush(p)
 	if p.OK("api.enabled", "worker.enabled") && !c.API.Enabled && !c.Worker.Enabled {
 		p.Add("api.enabled", "api and worker are both disabled: the node would do nothing")
 	}

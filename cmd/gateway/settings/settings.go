@@ -143,11 +143,53 @@ type PresenceConfig struct {
 	TTL       time.Duration `key:"ttl" doc:"A node silent this long is gone with its users. More than twice presence.heartbeat."`
 }
 
-// PushConfig is server push (POST /api/push, gRPC Push) and the devices
-// that receive users' mobile push (/api/devices).
+// PushConfig is server push (POST /api/push, gRPC Push) and the mobile
+// push to users' devices (README "Mobile push"): a notification that no
+// live session of its user received within the grace period goes to each
+// of the user's devices through the provider of its platform. Off until a
+// provider is configured.
 type PushConfig struct {
-	MaxBatch          int `key:"max_batch" min:"1" max:"100000" doc:"Most user ids in one POST /api/push or gRPC Push."`
-	MaxDevicesPerUser int `key:"max_devices_per_user" min:"1" max:"1000" doc:"Most devices (app installations receiving mobile push) one user may have registered (POST /api/devices, gRPC RegisterDevice); registering one more removes the user's least recently registered."`
+	MaxBatch          int             `key:"max_batch" min:"1" max:"100000" doc:"Most user ids in one POST /api/push or gRPC Push."`
+	MaxDevicesPerUser int             `key:"max_devices_per_user" min:"1" max:"1000" doc:"Most devices (app installations receiving mobile push) one user may have registered (POST /api/devices, gRPC RegisterDevice); registering one more removes the user's least recently registered."`
+	Types             webhook.Types   `key:"types" doc:"The notification types pushed to devices, comma-separated, each optionally with its own grace: created, confirmed, cancelled, reminder, rejected, push (e.g. \"confirmed,reminder:10s,push\"). push sends only the pushes that ask for the offline fallback (\"webhook\": true)."`
+	Grace             time.Duration   `key:"grace" doc:"How long a notification waits for a live session of its user to receive (or acknowledge) it before it is pushed to the user's devices; types may have their own (push.types)."`
+	Queue             string          `key:"queue" required:"true" doc:"The asynq queue of device push tasks (its own, for the UI, metrics and alerts); must be in worker.queues when a provider is configured, and differ from reminder.queue and webhook.queue."`
+	MaxRetry          int             `key:"max_retry" min:"0" max:"100" doc:"Retries of a send to one device after its first attempt (a provider's 5xx, 429, timeouts, no answer); then the task is archived (visible in the UI). A permanent refusal is archived at once; a dead token removes the device."`
+	Backoff           time.Duration   `key:"backoff" doc:"Wait before the first retry of a send, doubling with each retry up to push.max_backoff (plus up to 10% jitter); a longer Retry-After of the provider wins."`
+	MaxBackoff        time.Duration   `key:"max_backoff" doc:"Longest wait before a retry of a send, a provider's Retry-After included."`
+	Timeout           time.Duration   `key:"timeout" doc:"Time one send to a provider may take; longer counts as a failure (retried)."`
+	Retention         time.Duration   `key:"retention" doc:"Finished device push tasks stay visible in the asynq UI this long, and keep their message id taken: a notification published again within it is not pushed twice."`
+	FCM               FCMPushConfig   `key:"fcm"`
+	APNs              APNsPushConfig  `key:"apns"`
+	JPush             JPushPushConfig `key:"jpush"`
+}
+
+// FCMPushConfig is Firebase Cloud Messaging (HTTP v1), for devices of
+// platform fcm.
+type FCMPushConfig struct {
+	Credentials string `key:"credentials" secret:"true" doc:"The Firebase service-account key (its JSON, as downloaded from the Firebase console: Project settings, Service accounts). Set: devices of platform fcm get pushes. Give it as a file with GATEWAY_PUSH_FCM_CREDENTIALS_FILE."`
+	ProjectID   string `key:"project_id" doc:"The Firebase project; empty: the key's project_id."`
+	Endpoint    string `key:"endpoint" check:"http_url" example:"https://fcm.googleapis.com" doc:"The FCM API base URL; empty: https://fcm.googleapis.com. For tests and proxies."`
+	TokenURL    string `key:"token_url" check:"http_url" example:"https://oauth2.googleapis.com/token" doc:"The OAuth2 token endpoint; empty: the key's token_uri. For tests and proxies."`
+}
+
+// APNsPushConfig is Apple Push Notification service with token (.p8)
+// auth, for devices of platform apns.
+type APNsPushConfig struct {
+	Key         string `key:"key" secret:"true" doc:"The APNs auth key (.p8 file's content, a PKCS#8 P-256 key) from the Apple developer account. Set: devices of platform apns get pushes, and push.apns.key_id, push.apns.team_id and push.apns.topic are required. Give it as a file with GATEWAY_PUSH_APNS_KEY_FILE."`
+	KeyID       string `key:"key_id" doc:"The auth key's 10-character Key ID."`
+	TeamID      string `key:"team_id" doc:"The Apple developer Team ID."`
+	Topic       string `key:"topic" doc:"The app's bundle ID (apns-topic)."`
+	Environment string `key:"environment" oneof:"sandbox production" doc:"sandbox (development builds) or production (App Store and TestFlight builds): which APNs the pushes go to."`
+	Endpoint    string `key:"endpoint" check:"http_url" example:"https://api.push.apple.com" doc:"The APNs base URL (https, HTTP/2); empty: Apple's for push.apns.environment. For tests and proxies."`
+}
+
+// JPushPushConfig is JPush (REST v3), for devices of platform jpush.
+type JPushPushConfig struct {
+	AppKey       string `key:"app_key" doc:"The JPush app's AppKey. Set with push.jpush.master_secret: devices of platform jpush get pushes."`
+	MasterSecret string `key:"master_secret" secret:"true" doc:"The JPush app's Master Secret. Give it as a file with GATEWAY_PUSH_JPUSH_MASTER_SECRET_FILE."`
+	Production   bool   `key:"production" doc:"JPush's iOS deliveries go to APNs production (options.apns_production); false: sandbox."`
+	Endpoint     string `key:"endpoint" check:"http_url" example:"https://api.jpush.cn" doc:"The JPush API base URL; empty: https://api.jpush.cn. For tests and proxies."`
 }
 
 // APIConfig switches the API side of a node.
@@ -158,8 +200,8 @@ type APIConfig struct {
 // WorkerConfig is the asynq worker that fires reminders.
 type WorkerConfig struct {
 	Enabled      bool           `key:"enabled" doc:"Run the asynq worker that fires reminders. false makes an API-only node."`
-	Concurrency  int            `key:"concurrency" min:"1" max:"1000" doc:"Tasks (reminders and webhook posts) run at once per node. A webhook post holds its slot up to webhook.timeout."`
-	Queues       map[string]int `key:"queues" doc:"asynq queues this worker serves, with priorities: \"name:prio,...\". Must include reminder.queue, and webhook.queue when webhook.url is set."`
+	Concurrency  int            `key:"concurrency" min:"1" max:"1000" doc:"Tasks (reminders, webhook posts, device pushes) run at once per node. A webhook post holds its slot up to webhook.timeout, a device push up to push.timeout."`
+	Queues       map[string]int `key:"queues" doc:"asynq queues this worker serves, with priorities: \"name:prio,...\". Must include reminder.queue, webhook.queue when webhook.url is set, and push.queue when a push provider is configured."`
 	PollInterval time.Duration  `key:"poll_interval" doc:"How often scheduled tasks are moved to their queue and idle workers look for work: bounds how late a reminder fires (asynq's default 5 s would make it up to 6 s late)."`
 }
 

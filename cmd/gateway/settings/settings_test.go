@@ -102,6 +102,15 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"metrics port out of range", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_METRICS_ADDR": ":65536"}, "", []string{"metrics.addr", "GATEWAY_METRICS_ADDR", `":65536"`}},
 		{"dsn without a database", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_MYSQL_DSN": "root:@tcp(db:3306)/"}, "", []string{"mysql.dsn", "GATEWAY_MYSQL_DSN", "no database name"}},
 		{"webhook queue is the reminder queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_WEBHOOK_QUEUE": "reminders"}, "", []string{"webhook.queue", "GATEWAY_WEBHOOK_QUEUE", "reminder.queue"}},
+		{"fcm key not json", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_FCM_CREDENTIALS": "{not json"}, "", []string{"push.fcm.credentials", "GATEWAY_PUSH_FCM_CREDENTIALS", "service-account key"}},
+		{"apns key not pem", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_APNS_KEY": "nope", "GATEWAY_PUSH_APNS_KEY_ID": "K",
+			"GATEWAY_PUSH_APNS_TEAM_ID": "T", "GATEWAY_PUSH_APNS_TOPIC": "com.x"}, "", []string{"push.apns.key", "GATEWAY_PUSH_APNS_KEY", "auth key"}},
+		{"apns without topic", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_APNS_KEY": "nope", "GATEWAY_PUSH_APNS_KEY_ID": "K",
+			"GATEWAY_PUSH_APNS_TEAM_ID": "T"}, "", []string{"push.apns.topic", "GATEWAY_PUSH_APNS_TOPIC"}},
+		{"jpush without secret", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_JPUSH_APP_KEY": "k"}, "", []string{"push.jpush.master_secret", "GATEWAY_PUSH_JPUSH_MASTER_SECRET"}},
+		{"queues lack the push queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_JPUSH_APP_KEY": "k", "GATEWAY_PUSH_JPUSH_MASTER_SECRET": "s",
+			"GATEWAY_WORKER_QUEUES": "reminders:1,webhooks:1"}, "", []string{"worker.queues", `"push"`}},
+		{"push queue is the webhook queue", map[string]string{"GATEWAY_AUTH_MODE": "insecure", "GATEWAY_PUSH_QUEUE": "webhooks"}, "", []string{"push.queue", "GATEWAY_PUSH_QUEUE", "webhook.queue"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
