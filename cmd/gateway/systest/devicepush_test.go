@@ -140,7 +140,8 @@ func TestDevicePushOnceAcrossNodesAndResets(t *testing.T) {
 		t.Errorf("Authorization: fcm %q, apns %q", f[0].Header.Get("Authorization"), ap[0].Header.Get("Authorization"))
 	}
 
-	online(t, a, store, ts, rdb, keys)
+	online(t, a, store, ts, rdb, keys, 1002, true)
+	online(t, b, store, ts, rdb, keys, 1004, false)
 	downThenUp(t, b, store, p, ts)
 	scheduled, sent := 0, 0
 	for _, n := range []*testenv.Gateway{a, b} {
@@ -148,8 +149,8 @@ func TestDevicePushOnceAcrossNodesAndResets(t *testing.T) {
 		scheduled += metricValue(page, `gateway_push_tasks_total{result="scheduled"}`)
 		sent += metricValue(page, `gateway_push_sends_total{provider="fcm",result="sent"}`)
 	}
-	if scheduled != 3 || sent != 1 {
-		t.Errorf("the nodes scheduled %d grace tasks and sent %d FCM pushes; want 3 and 1", scheduled, sent)
+	if scheduled != 4 || sent != 1 {
+		t.Errorf("the nodes scheduled %d grace tasks and sent %d FCM pushes; want 4 and 1", scheduled, sent)
 	}
 	code, out := call(t, "GET", a.HTTPURL+"/asynq/api/queues", "", "")
 	if fmt.Sprint(out["queues"]) == "" || code != 200 || !strings.Contains(fmt.Sprint(out["queues"]), "queue:push") {
@@ -157,18 +158,20 @@ func TestDevicePushOnceAcrossNodesAndResets(t *testing.T) {
 	}
 }
 
-// online: a push to a user with a live session is not sent to the user's
-// device.
-func online(t *testing.T, n *testenv.Gateway, store *mysql.Store, ts pushTasks, rdb *goredis.Client, keys redis.Keys) {
+// online: a push to a user with a live session that received it (noAck:
+// a session that does not acknowledge) or acknowledged it (an acking
+// session, counted only once it acks) within the grace is not sent to
+// the user's device.
+func online(t *testing.T, n *testenv.Gateway, store *mysql.Store, ts pushTasks, rdb *goredis.Client, keys redis.Keys, user int64, noAck bool) {
 	t.Helper()
-	d := register(t, store, 1002, app.PlatformFCM, "fcm-token-1002")
-	got := collect(MustDialClient(t, client.Options{URLs: []string{n.HTTPURL}, UserID: 1002}))
-	id := pushREST(t, n.HTTPURL, `{"user_ids":[1002],"title":"t","content":"live","webhook":true}`)[0]["id"].(string)
+	d := register(t, store, user, app.PlatformFCM, fmt.Sprintf("fcm-token-%d", user))
+	got := collect(MustDialClient(t, client.Options{URLs: []string{n.HTTPURL}, UserID: user, NoAck: noAck, AckEach: !noAck}))
+	id := pushREST(t, n.HTTPURL, fmt.Sprintf(`{"user_ids":[%d],"title":"t","content":"live","webhook":true}`, user))[0]["id"].(string)
 	got.count(t, 1)
 	// The client may read a frame a moment before its node records it as
-	// written: wait until the delivery is in Redis.
+	// written (or acknowledged): wait until the delivery is in Redis.
 	testenv.Eventually(t, 30*time.Second, "the delivery recorded", func() bool {
-		c, _ := rdb.HGet(context.Background(), keys.Stream(1002), redis.StreamCursor).Int64()
+		c, _ := rdb.HGet(context.Background(), keys.Stream(user), redis.StreamCursor).Int64()
 		return c >= 1
 	})
 	ts.run(t, id)

@@ -62,6 +62,7 @@ type Plan struct {
 	Users, Batch, Concurrency int
 	Step                      func(k int) (Step, bool)
 	Compact                   bool
+	Fallback                  bool // the pushes ask for the offline fallback ("webhook": true)
 	Body                      func(ids []int64) []byte
 }
 
@@ -190,7 +191,7 @@ func (p *Pusher) do(ctx context.Context, j job) {
 	if p.plan.Body != nil {
 		body = p.plan.Body(ids)
 	} else {
-		body = pushBody(ids, "load "+strconv.Itoa(j.index), j.due.UnixNano(), sent.UnixNano(), j.step)
+		body = pushBody(ids, "load "+strconv.Itoa(j.index), j.due.UnixNano(), sent.UnixNano(), j.step, p.plan.Fallback)
 	}
 	got, err := post(ctx, p.client, p.plan.Nodes[j.index%len(p.plan.Nodes)], p.plan.APIKey, body, len(ids))
 	answered := time.Now()
@@ -308,7 +309,7 @@ func (p *Pusher) Report() Report {
 
 // pushBody is the JSON of one push request, written by hand: the pusher
 // must not be the slow part.
-func pushBody(ids []int64, title string, schedNS, sentNS int64, step int) []byte {
+func pushBody(ids []int64, title string, schedNS, sentNS int64, step int, fallback bool) []byte {
 	b := append(make([]byte, 0, 160+len(ids)*8), `{"user_ids":[`...)
 	for i, id := range ids {
 		if i > 0 {
@@ -320,6 +321,9 @@ func pushBody(ids []int64, title string, schedNS, sentNS int64, step int) []byte
 	b = strconv.AppendInt(append(b, `,"content":"loadgen message","detail":{"sched_ns":`...), schedNS, 10)
 	b = strconv.AppendInt(append(b, `,"sent_ns":`...), sentNS, 10)
 	b = strconv.AppendInt(append(b, `,"step":`...), int64(step), 10)
+	if fallback {
+		return append(b, `},"webhook":true}`...)
+	}
 	return append(b, "}}"...)
 }
 

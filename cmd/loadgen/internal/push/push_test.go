@@ -16,23 +16,22 @@ import (
 )
 
 func TestPushBodyIsTheAPIsJSON(t *testing.T) {
-	var got struct {
-		UserIDs []int64        `json:"user_ids"`
-		Title   string         `json:"title"`
-		Content string         `json:"content"`
-		Detail  map[string]any `json:"detail"`
+	type body struct {
+		UserIDs  []int64        `json:"user_ids"`
+		Title    string         `json:"title"`
+		Content  string         `json:"content"`
+		Detail   map[string]any `json:"detail"`
+		Fallback bool           `json:"webhook"`
 	}
-	if err := json.Unmarshal(pushBody([]int64{3, 4}, `load "7"`, 11, 12, 2), &got); err != nil {
-		t.Fatal(err)
-	}
-	want := struct {
-		UserIDs []int64        `json:"user_ids"`
-		Title   string         `json:"title"`
-		Content string         `json:"content"`
-		Detail  map[string]any `json:"detail"`
-	}{[]int64{3, 4}, `load "7"`, "loadgen message", map[string]any{"sched_ns": 11.0, "sent_ns": 12.0, "step": 2.0}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("pushBody (-want +got):\n%s", diff)
+	for _, fallback := range []bool{false, true} {
+		var got body
+		if err := json.Unmarshal(pushBody([]int64{3, 4}, `load "7"`, 11, 12, 2, fallback), &got); err != nil {
+			t.Fatal(err)
+		}
+		want := body{[]int64{3, 4}, `load "7"`, "loadgen message", map[string]any{"sched_ns": 11.0, "sent_ns": 12.0, "step": 2.0}, fallback}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("pushBody, fallback %v (-want +got):\n%s", fallback, diff)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ func (o *orch) startLoad(ctx context.Context, c loadConfig, cc clients.Config, s
 	fmt.Fprintf(o.out, "  %d users connected in %.2fs\n", c.users, took.Seconds())
 	r := &loadRun{nodes: nodes, cps: cps, took: took, meter: &loadMeter{nodes: nodes, o: o, cps: cps},
 		p: push.New(push.Plan{Nodes: urlsOf(nodes), APIKey: o.apiKey, Users: c.users, Batch: c.batch, Concurrency: c.concurrency,
-			Step: step, Compact: cc.Compact})}
+			Step: step, Compact: cc.Compact, Fallback: c.fallback})}
 	r.s0, r.self0, r.clients0 = r.meter.sample(), measure.CPUSeconds(os.Getpid()), cps.CPU()
 	go r.p.Run(ctx)
 	<-r.p.Started

@@ -110,6 +110,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type loadConfig struct {
 	nodes, users, procs, batch, concurrency int
 	deliverTimeout                          time.Duration
+	fallback                                bool
 }
 
 func (c *loadConfig) register(fs *flag.FlagSet, users int) {
@@ -119,6 +120,7 @@ func (c *loadConfig) register(fs *flag.FlagSet, users int) {
 	fs.IntVar(&c.batch, "batch", 1, "users per push request (the rate counts messages)")
 	fs.IntVar(&c.concurrency, "concurrency", 128, "push requests in flight at most")
 	fs.DurationVar(&c.deliverTimeout, "deliver-timeout", time.Minute, "after the last push, wait this long for the accepted messages")
+	fs.BoolVar(&c.fallback, "fallback", false, "pushes ask for the offline fallback (\"webhook\": true): each message schedules the nodes' grace tasks (webhook, mobile push) when those are configured, e.g. with -node-env")
 }
 
 func (c *loadConfig) check() error {
