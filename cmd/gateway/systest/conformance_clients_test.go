@@ -196,6 +196,10 @@ func startGoClient(tb testing.TB, spec confSpec, o *observed) confClient {
 		opts.LastSeq, opts.Epoch = spec.LastSeq, spec.Epoch
 	}
 	g := &goClient{c: MustDialClient(tb, opts)}
+	// The client closes its events before its notifications; the events
+	// reader may still hold the last ones (the close that stopped it) when
+	// the notifications end: it is given up only once both are read.
+	eventsRead := make(chan struct{})
 	go func() {
 		for n := range g.c.Notifications() {
 			if d := time.Until(time.Unix(0, g.stall.Load())); d > 0 {
@@ -203,11 +207,13 @@ func startGoClient(tb testing.TB, spec confSpec, o *observed) confClient {
 			}
 			o.note(note{n.Epoch, n.Seq, n.Content})
 		}
+		<-eventsRead
 		if g.c.Err() != nil {
 			o.gaveUp()
 		}
 	}()
 	go func() {
+		defer close(eventsRead)
 		for e := range g.c.Events() {
 			switch e.Kind {
 			case client.Connected:
