@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -233,4 +234,16 @@ func (p *Preferences) QuietUntil(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Date(y, mo, d+days, end/60, end%60, 0, 0, p.Location()), true
+}
+
+// ReservationOf returns the "reservation_id" of a notification's JSON
+// payload, or 0 when it has none.
+func ReservationOf(payload []byte) int64 {
+	var n struct {
+		ReservationID int64 `json:"reservation_id"`
+	}
+	if json.Unmarshal(payload, &n) != nil {
+		return 0
+	}
+	return n.ReservationID
 }

@@ -121,3 +121,18 @@ func (s *Store) SetPreferences(ctx context.Context, p app.Preferences) error {
 	}
 	return nil
 }
+
+// UsersWithPreferences returns those of users who have preferences stored.
+func (s *Store) UsersWithPreferences(ctx context.Context, users []int64) ([]int64, error) {
+	var out []int64
+	for len(users) > 0 {
+		n := min(len(users), 1000)
+		var ids []int64
+		if err := s.db.WithContext(ctx).Model(&preferencesRow{}).Where("user_id IN ?", users[:n]).Pluck("user_id", &ids).Error; err != nil {
+			return nil, dbError("find users with preferences", err)
+		}
+		out = append(out, ids...)
+		users = users[n:]
+	}
+	return out, nil
+}
