@@ -207,11 +207,15 @@ func (p *Preferences) channel(t MessageType, reservation int64) ChannelPreferenc
 
 // InApp reports whether a message of type t (about reservation, 0 for
 // none) goes to the user's stream.
-func (p *Preferences) InApp(t MessageType, reservation int64) bool { return p.channel(t, reservation).InApp }
+func (p *Preferences) InApp(t MessageType, reservation int64) bool {
+	return p.channel(t, reservation).InApp
+}
 
 // Push reports whether a message of type t (about reservation, 0 for none)
 // goes to the user's mobile devices.
-func (p *Preferences) Push(t MessageType, reservation int64) bool { return p.channel(t, reservation).Push }
+func (p *Preferences) Push(t MessageType, reservation int64) bool {
+	return p.channel(t, reservation).Push
+}
 
 // QuietUntil reports whether now falls in p's quiet hours, read in p's
 // time zone, and when they end: the instant mobile pushes may go out.
