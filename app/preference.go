@@ -22,11 +22,7 @@ var messageTypeNames = [...]string{
 
 // MessageTypeNames are the names of the message types, in type order.
 func MessageTypeNames() []string {
-	out := make([]string, 0, len(messageTypeNames)-1)
-	for _, n := range messageTypeNames[1:] {
-		out = append(out, n)
-	}
-	return out
+	return append([]string(nil), messageTypeNames[1:]...)
 }
 
 // Name is the name of t ("created", ..., "push"), or "" for an unknown one.
