@@ -14,6 +14,7 @@ import (
 	"github.com/houseview/gateway/app/mysql"
 	"github.com/houseview/gateway/app/preferences"
 	"github.com/houseview/gateway/app/redis"
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // prefsRig is a rig whose handlers apply the preferences of svc, read with
@@ -88,26 +89,29 @@ func TestPushPreferences(t *testing.T) {
 }
 
 // TestQuietHoursAcrossTimeZones: a user in Tokyo with quiet hours 22:00 to
-// 07:00 gets a push published at 06:59:57 Tokyo time (21:59:57 UTC the day
+// 07:00 gets a push published at 06:59:55 Tokyo time (21:59:55 UTC the day
 // before, outside those hours read in UTC) only at 07:00 Tokyo time; the
 // device task waits scheduled meanwhile, then goes out. A user in UTC with
-// the same hours gets it at once.
+// the same hours gets it at once. A user who turns push off while theirs
+// is held gets nothing.
 func TestQuietHoursAcrossTimeZones(t *testing.T) {
 	ctx := context.Background()
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	start := time.Date(2030, 1, 1, 6, 59, 57, 0, tokyo)
+	start := time.Date(2030, 1, 1, 6, 59, 55, 0, tokyo)
 	r, prefs, began := prefsRig(t, start)
-	quietEnd := began.Add(3 * time.Second) // 07:00:00 Tokyo on the rig's clock
+	quietEnd := began.Add(5 * time.Second) // 07:00:00 Tokyo on the rig's clock
 	sleeper := r.device(t, 1001, app.PlatformFCM, "fcm-tokyo", "en")
 	awake := r.device(t, 1002, app.PlatformFCM, "fcm-utc", "en")
-	for user, zone := range map[int64]string{1001: "Asia/Tokyo", 1002: "UTC"} {
+	changed := r.device(t, 1003, app.PlatformFCM, "fcm-changed", "en")
+	for user, zone := range map[int64]string{1001: "Asia/Tokyo", 1002: "UTC", 1003: "Asia/Tokyo"} {
 		if _, err := prefs.Update(ctx, app.Preferences{UserID: user, TimeZone: zone, QuietStart: "22:00", QuietEnd: "07:00"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	held, now := confirmation(t, 1001), confirmation(t, 1002)
+	held, now, cancelled := confirmation(t, 1001), confirmation(t, 1002), confirmation(t, 1003)
 	r.publish(t, held)
 	r.publish(t, now)
+	r.publish(t, cancelled)
 
 	// The grace (1 s) passes: the UTC user's push goes out, the Tokyo
 	// user's device task waits for the end of the quiet hours.
@@ -124,17 +128,33 @@ func TestQuietHoursAcrossTimeZones(t *testing.T) {
 	if info.NextProcessAt.Before(quietEnd.Truncate(time.Second)) {
 		t.Errorf("device task due %v, before the end of the quiet hours %v", info.NextProcessAt, quietEnd)
 	}
+	// User 1003 turns push off for confirmations while theirs is held: it
+	// is not sent when the quiet hours end.
+	testenv.Eventually(t, 5*time.Second, "user 1003's device task held", func() bool {
+		_, err := r.insp.GetTaskInfo(queue, devicepush.DeviceTaskID(cancelled.ID, changed.ID))
+		return err == nil
+	})
+	if _, err := prefs.Update(ctx, app.Preferences{UserID: 1003, TimeZone: "Asia/Tokyo", QuietStart: "22:00", QuietEnd: "07:00",
+		Types: map[string]app.ChannelPreference{"confirmed": {InApp: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if info := r.final(t, devicepush.DeviceTaskID(cancelled.ID, changed.ID)); info.State != asynq.TaskStateCompleted {
+		t.Errorf("user 1003's device task %v (%s), want completed without a send", info.State, info.LastErr)
+	}
 	if info := r.final(t, devicepush.DeviceTaskID(held.ID, sleeper.ID)); info.State != asynq.TaskStateCompleted {
 		t.Fatalf("Tokyo user's device task %v (%s), want completed", info.State, info.LastErr)
 	}
 	var heldAt time.Time
 	for _, req := range r.fcm.Requests() {
-		if req.Body["message"].(map[string]any)["token"] == "fcm-tokyo" {
+		switch req.Body["message"].(map[string]any)["token"] {
+		case "fcm-tokyo":
 			heldAt = req.Time
+		case "fcm-changed":
+			t.Error("user 1003 turned push off while the push was held, and got it")
 		}
 	}
 	if heldAt.IsZero() || heldAt.Before(quietEnd) {
 		t.Errorf("Tokyo user pushed at %v, %v after the start; want after the quiet end, %v after", heldAt, heldAt.Sub(began), quietEnd.Sub(began))
 	}
-	t.Logf("Tokyo user's push went out %v after 06:59:57 Tokyo (quiet end: 3s)", heldAt.Sub(began))
+	t.Logf("Tokyo user's push went out %v after 06:59:55 Tokyo (quiet end: 5s)", heldAt.Sub(began))
 }
