@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -41,38 +40,14 @@ func (reminderOptOutRow) TableName() string { return "reminder_opt_outs" }
 // Preferences returns user's notification preferences, checked (see
 // app.Preferences.Check): the defaults when none are stored.
 func (s *Store) Preferences(ctx context.Context, user int64) (app.Preferences, error) {
-	p := app.DefaultPreferences(user)
-	db := s.db.WithContext(ctx)
-	var row preferencesRow
-	err := db.Take(&row, user).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	stored, err := s.PreferencesOf(ctx, []int64{user})
+	if err != nil {
+		return app.Preferences{}, err
+	}
+	if p, ok := stored[user]; ok {
 		return p, nil
-	case err != nil:
-		return app.Preferences{}, dbError(fmt.Sprintf("get the preferences of user %d", user), err)
 	}
-	p.TimeZone = row.TimeZone
-	if row.QuietStart != nil && row.QuietEnd != nil {
-		p.QuietStart, p.QuietEnd = app.FormatClock(*row.QuietStart), app.FormatClock(*row.QuietEnd)
-	}
-	var types []typePreferenceRow
-	if err := db.Where("user_id = ?", user).Find(&types).Error; err != nil {
-		return app.Preferences{}, dbError(fmt.Sprintf("get the type preferences of user %d", user), err)
-	}
-	p.Types = map[string]app.ChannelPreference{}
-	for _, t := range types {
-		if name := app.MessageType(t.MsgType).Name(); name != "" {
-			p.Types[name] = app.ChannelPreference{InApp: t.InApp, Push: t.Push}
-		}
-	}
-	if err := db.Model(&reminderOptOutRow{}).Where("user_id = ?", user).Order("reservation_id").
-		Pluck("reservation_id", &p.RemindersMutedFor).Error; err != nil {
-		return app.Preferences{}, dbError(fmt.Sprintf("get the reminder opt-outs of user %d", user), err)
-	}
-	if err := p.Check(); err != nil {
-		return app.Preferences{}, fmt.Errorf("stored preferences of user %d: %w", user, err)
-	}
-	return p, nil
+	return app.DefaultPreferences(user), nil
 }
 
 // SetPreferences replaces p.UserID's preferences with p, which Check has
@@ -122,17 +97,57 @@ func (s *Store) SetPreferences(ctx context.Context, p app.Preferences) error {
 	return nil
 }
 
-// UsersWithPreferences returns those of users who have preferences stored.
-func (s *Store) UsersWithPreferences(ctx context.Context, users []int64) ([]int64, error) {
-	var out []int64
+// PreferencesOf returns the preferences of each of users who has some
+// stored, checked, by user; the others have the defaults. Three queries
+// per 1000 users.
+func (s *Store) PreferencesOf(ctx context.Context, users []int64) (map[int64]app.Preferences, error) {
+	out := make(map[int64]app.Preferences)
+	db := s.db.WithContext(ctx)
 	for len(users) > 0 {
-		n := min(len(users), 1000)
-		var ids []int64
-		if err := s.db.WithContext(ctx).Model(&preferencesRow{}).Where("user_id IN ?", users[:n]).Pluck("user_id", &ids).Error; err != nil {
-			return nil, dbError("find users with preferences", err)
+		chunk := users[:min(len(users), 1000)]
+		users = users[len(chunk):]
+		var rows []preferencesRow
+		if err := db.Where("user_id IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, dbError("get preferences", err)
 		}
-		out = append(out, ids...)
-		users = users[n:]
+		if len(rows) == 0 {
+			continue
+		}
+		found := make([]int64, len(rows))
+		for i, row := range rows {
+			found[i] = row.UserID
+			p := app.DefaultPreferences(row.UserID)
+			p.TimeZone, p.Types = row.TimeZone, map[string]app.ChannelPreference{}
+			if row.QuietStart != nil && row.QuietEnd != nil {
+				p.QuietStart, p.QuietEnd = app.FormatClock(*row.QuietStart), app.FormatClock(*row.QuietEnd)
+			}
+			out[row.UserID] = p
+		}
+		var types []typePreferenceRow
+		if err := db.Where("user_id IN ?", found).Find(&types).Error; err != nil {
+			return nil, dbError("get type preferences", err)
+		}
+		for _, t := range types {
+			if name := app.MessageType(t.MsgType).Name(); name != "" {
+				out[t.UserID].Types[name] = app.ChannelPreference{InApp: t.InApp, Push: t.Push}
+			}
+		}
+		var optOuts []reminderOptOutRow
+		if err := db.Where("user_id IN ?", found).Order("user_id, reservation_id").Find(&optOuts).Error; err != nil {
+			return nil, dbError("get reminder opt-outs", err)
+		}
+		for _, o := range optOuts {
+			p := out[o.UserID]
+			p.RemindersMutedFor = append(p.RemindersMutedFor, o.ReservationID)
+			out[o.UserID] = p
+		}
+		for _, u := range found {
+			p := out[u]
+			if err := p.Check(); err != nil {
+				return nil, fmt.Errorf("stored preferences of user %d: %w", u, err)
+			}
+			out[u] = p
+		}
 	}
 	return out, nil
 }

@@ -54,6 +54,15 @@ func TestPreferencesStore(t *testing.T) {
 		t.Errorf("user 8 = %+v, %v; want the defaults", other, err)
 	}
 
+	// Several users at once: only those with preferences stored.
+	many, err := s.PreferencesOf(ctx, []int64{7, 8, 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]app.Preferences{7: want}, many, opts); diff != "" {
+		t.Errorf("PreferencesOf (-want +got):\n%s", diff)
+	}
+
 	// A full replacement: back to everything on, no quiet hours.
 	back := app.Preferences{UserID: 7, TimeZone: "Europe/Paris"}
 	if err := back.Check(); err != nil {

@@ -40,9 +40,9 @@ type Store interface {
 	Preferences(ctx context.Context, user int64) (app.Preferences, error)
 	// SetPreferences replaces p.UserID's preferences with p (checked).
 	SetPreferences(ctx context.Context, p app.Preferences) error
-	// UsersWithPreferences returns those of users who have preferences
-	// stored (the others have the defaults).
-	UsersWithPreferences(ctx context.Context, users []int64) ([]int64, error)
+	// PreferencesOf returns the preferences of those of users who have
+	// some stored, checked, by user (the others have the defaults).
+	PreferencesOf(ctx context.Context, users []int64) (map[int64]app.Preferences, error)
 }
 
 // Options configure a Service.
@@ -98,9 +98,9 @@ func (s *Service) Get(ctx context.Context, user int64) (app.Preferences, error) 
 	return p, nil
 }
 
-// GetMany returns the preferences of each of users (positive ids) by user:
-// one store query for those not cached, plus one read per user among
-// them who has preferences stored. The results are read-only, as Get's.
+// GetMany returns the preferences of each of users (positive ids) by user,
+// reading those not cached in one store call (PreferencesOf). The results
+// are read-only, as Get's.
 func (s *Service) GetMany(ctx context.Context, users []int64) (map[int64]app.Preferences, error) {
 	now := s.opts.Now()
 	out := make(map[int64]app.Preferences, len(users))
@@ -116,23 +116,17 @@ func (s *Service) GetMany(ctx context.Context, users []int64) (map[int64]app.Pre
 		return out, nil
 	}
 	gen := s.cache.generation(0)
-	stored, err := s.store.UsersWithPreferences(ctx, missed)
+	stored, err := s.store.PreferencesOf(ctx, missed)
 	if err != nil {
 		return nil, err
-	}
-	has := make(map[int64]bool, len(stored))
-	for _, u := range stored {
-		has[u] = true
 	}
 	for _, u := range missed {
 		if _, done := out[u]; done {
 			continue
 		}
-		p := app.DefaultPreferences(u)
-		if has[u] {
-			if p, err = s.store.Preferences(ctx, u); err != nil {
-				return nil, err
-			}
+		p, ok := stored[u]
+		if !ok {
+			p = app.DefaultPreferences(u)
 		}
 		out[u] = p
 		s.cache.put(u, p, gen, now.Add(s.opts.TTL))
