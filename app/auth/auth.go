@@ -70,6 +70,8 @@ const (
 	RegisterDevice    Operation = "register_device" // a device of a user's that receives mobile push
 	ListDevices       Operation = "list_devices"
 	DeleteDevice      Operation = "delete_device"
+	GetPreferences    Operation = "get_preferences"    // a user's notification preferences
+	UpdatePreferences Operation = "update_preferences" // replace them
 )
 
 // Policy is the access each operation needs: the one table that every
@@ -94,6 +96,8 @@ var Policy = map[Operation]Access{
 	RegisterDevice:    UserOrServer,
 	ListDevices:       UserOrServer,
 	DeleteDevice:      UserOrServer,
+	GetPreferences:    UserOrServer,
+	UpdatePreferences: UserOrServer,
 }
 
 // Options configure an Authenticator.

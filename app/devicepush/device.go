@@ -57,6 +57,17 @@ func (h *DeviceHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if h.opts.Preferences != nil {
+		// The user may have turned push off while the task waited (quiet hours).
+		prefs, err := h.opts.Preferences.Get(ctx, task.UserID)
+		if err != nil {
+			return err
+		}
+		if !pushed(&prefs, task.Task) {
+			log.DebugContext(ctx, "device push muted by the user's preferences")
+			return nil
+		}
+	}
 	if retried > 0 {
 		delivered, err := h.deliveries.Delivered(ctx, task.UserID, task.ID, app.Position{Epoch: task.Epoch, Seq: task.Seq})
 		if err != nil {

@@ -10,7 +10,9 @@
 // (Deliveries): a message that a live session received, or that an acking
 // session acknowledged, is skipped. Otherwise it enqueues one device task
 // per device of the user whose platform has a provider (DeviceTaskType,
-// DeviceTaskID): one attempt per message and device across nodes. The
+// DeviceTaskID): one attempt per message and device across nodes, due at
+// once or, in the user's quiet hours, when they end (in the user's time
+// zone). The
 // DeviceHandler re-reads the device before each attempt (a device removed,
 // or whose token moved to another user or changed, gets nothing), builds
 // the push (Content) and sends it: a Retry failure is retried after a
@@ -89,6 +91,12 @@ type Store interface {
 	RemoveDeadDevice(ctx context.Context, id int64, token string) (bool, error)
 }
 
+// Preferences read users' notification preferences (preferences.Service).
+type Preferences interface {
+	// Get returns user's preferences (the defaults when none are stored).
+	Get(ctx context.Context, user int64) (app.Preferences, error)
+}
+
 // Providers are the configured push providers by platform; a platform
 // without one gets no push.
 type Providers map[app.Platform]mobilepush.Provider
@@ -114,6 +122,7 @@ type Metrics interface {
 const (
 	RunFannedOut = "fanned_out" // the message went to the user's devices (none, maybe)
 	RunSkipped   = "skipped"    // a live session received the message: nothing pushed
+	RunMuted     = "muted"      // the user turned mobile push off for the message (its type, its reservation's reminders)
 	RunRetry     = "retry"      // failed (Redis, MySQL); asynq retries it
 	RunArchived  = "archived"   // a bad payload or the last retry
 )
@@ -137,7 +146,7 @@ const (
 
 // The label values of Metrics.
 var (
-	RunResults    = []string{RunFannedOut, RunSkipped, RunRetry, RunArchived}
+	RunResults    = []string{RunFannedOut, RunSkipped, RunMuted, RunRetry, RunArchived}
 	DeviceResults = []string{DeviceEnqueued, DeviceDuplicate, DeviceNoProvider, DeviceFailed, DeviceStale}
 	SendResults   = []string{SendSent, SendRetry, SendPermanent, SendDeadToken}
 	ProviderNames = []string{string(app.PlatformFCM), string(app.PlatformAPNs), string(app.PlatformJPush)}

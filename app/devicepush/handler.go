@@ -25,6 +25,11 @@ type HandlerOptions struct {
 	Timeout   time.Duration // bounds one send (DefaultTimeout)
 	Logger    *slog.Logger
 	Metrics   Metrics // nil: not counted
+	// Preferences, when set, apply each user's push preference and quiet
+	// hours (nil: every message pushed at once).
+	Preferences Preferences
+	// Now is the clock quiet hours are read with (time.Now).
+	Now func() time.Time
 }
 
 func (o HandlerOptions) withDefaults() HandlerOptions {
@@ -32,6 +37,9 @@ func (o HandlerOptions) withDefaults() HandlerOptions {
 	o.Retention = app.OrDefault(o.Retention, DefaultRetention)
 	o.Timeout = app.OrDefault(o.Timeout, DefaultTimeout)
 	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.Metrics == nil {
 		o.Metrics = nopMetrics{}
 	}
@@ -76,8 +84,25 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		log.DebugContext(ctx, "device push skipped: a live session received the message")
 		return nil
 	}
+	var hold time.Duration
+	if err == nil && h.opts.Preferences != nil {
+		var prefs app.Preferences
+		prefs, err = h.opts.Preferences.Get(ctx, task.UserID)
+		if err == nil && !pushed(&prefs, task) {
+			h.opts.Metrics.PushRun(RunMuted)
+			log.DebugContext(ctx, "device push muted by the user's preferences")
+			return nil
+		}
+		if err == nil {
+			now := h.opts.Now()
+			if until, quiet := prefs.QuietUntil(now); quiet {
+				hold = until.Sub(now)
+				log.DebugContext(ctx, "device push held back: the user's quiet hours", "until", until)
+			}
+		}
+	}
 	if err == nil {
-		err = h.fanOut(ctx, log, task)
+		err = h.fanOut(ctx, log, task, hold)
 	}
 	if err != nil {
 		retried, _ := asynq.GetRetryCount(ctx)
@@ -94,9 +119,32 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
+// due is when a device task held back for hold may run: hold from now on
+// the real clock (asynq's), rounded up to a whole second (asynq keeps
+// whole seconds and must not run it early).
+func due(hold time.Duration) time.Time {
+	at := time.Now().Add(hold)
+	if hold <= 0 {
+		return at
+	}
+	if t := at.Truncate(time.Second); t.Before(at) {
+		at = t.Add(time.Second)
+	}
+	return at
+}
+
+// pushed reports whether prefs let task's message go to the devices.
+func pushed(prefs *app.Preferences, task webhook.Task) bool {
+	var reservation int64
+	if task.Type == app.MsgReservationReminder {
+		reservation = app.ReservationOf(task.Body)
+	}
+	return prefs.Push(task.Type, reservation)
+}
+
 // fanOut enqueues the device task of each of the user's devices whose
-// platform has a provider.
-func (h *Handler) fanOut(ctx context.Context, log *slog.Logger, task webhook.Task) error {
+// platform has a provider, due after hold (quiet hours).
+func (h *Handler) fanOut(ctx context.Context, log *slog.Logger, task webhook.Task, hold time.Duration) error {
 	devices, err := h.store.Devices(ctx, task.UserID)
 	if err != nil {
 		return err
@@ -114,7 +162,7 @@ func (h *Handler) fanOut(ctx context.Context, log *slog.Logger, task webhook.Tas
 		}
 		_, err = h.q.EnqueueContext(ctx, asynq.NewTask(DeviceTaskType, b), asynq.TaskID(DeviceTaskID(task.ID, d.ID)),
 			asynq.Queue(h.opts.Queue), asynq.MaxRetry(h.opts.MaxRetry), asynq.Retention(h.opts.Retention),
-			asynq.Timeout(h.opts.Timeout+runSlack))
+			asynq.Timeout(h.opts.Timeout+runSlack), asynq.ProcessAt(due(hold)))
 		switch {
 		case err == nil:
 			h.opts.Metrics.PushDevice(DeviceEnqueued)

@@ -65,7 +65,11 @@ type rig struct {
 	publisher *webhook.Publisher
 }
 
-func newRig(tb testing.TB) *rig {
+func newRig(tb testing.TB) *rig { return newRigWith(tb, nil, nil) }
+
+// newRigWith is newRig whose handlers apply prefs (over the rig's store
+// when prefs is nil and now is set) with the clock now.
+func newRigWith(tb testing.TB, prefs func(*mysql.Store, goredis.UniversalClient, redis.Keys) devicepush.Preferences, now func() time.Time) *rig {
 	tb.Helper()
 	db, rdb := testenv.MustRedisDB(tb)
 	keys := redis.NewKeys(testenv.RandomName("dp"), db)
@@ -79,7 +83,10 @@ func newRig(tb testing.TB) *rig {
 	r.publisher = webhook.NewPublisher(redis.NewPublisher(conn, redis.PublisherOptions{HistoryTTL: time.Hour}), sched, webhook.FailPublish)
 
 	deliveries := redis.NewDeliveries(conn, time.Second)
-	opts := devicepush.HandlerOptions{Providers: r.providers(tb), Queue: queue, MaxRetry: 5, Timeout: 5 * time.Second, Metrics: r.metrics}
+	opts := devicepush.HandlerOptions{Providers: r.providers(tb), Queue: queue, MaxRetry: 5, Timeout: 5 * time.Second, Metrics: r.metrics, Now: now}
+	if prefs != nil {
+		opts.Preferences = prefs(r.store, rdb, keys)
+	}
 	delay := devicepush.RetryDelay(500*time.Millisecond, 5*time.Second)
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Queues: map[string]int{queue: 1}, Concurrency: 8,

@@ -15,8 +15,9 @@ import (
 type house struct {
 	housev1.UnimplementedHouseServer
 	svc     app.ReservationService
-	push    PushService   // nil: Push is UNAVAILABLE
-	devices DeviceService // nil: the device methods are UNAVAILABLE
+	push    PushService       // nil: Push is UNAVAILABLE
+	devices DeviceService     // nil: the device methods are UNAVAILABLE
+	prefs   PreferenceService // nil: the preference methods are UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {
@@ -204,7 +205,7 @@ func (h *house) Push(ctx context.Context, req *housev1.PushRequest) (*housev1.Pu
 	}
 	reply := &housev1.PushReply{Results: make([]*housev1.PushResult, len(results))}
 	for i, r := range results {
-		reply.Results[i] = &housev1.PushResult{UserId: r.UserID, Seq: r.Seq, Id: r.ID, Epoch: r.Epoch}
+		reply.Results[i] = &housev1.PushResult{UserId: r.UserID, Seq: r.Seq, Id: r.ID, Epoch: r.Epoch, Muted: r.Muted}
 	}
 	return reply, nil
 }

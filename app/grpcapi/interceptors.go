@@ -40,6 +40,8 @@ var operations = map[string]auth.Operation{
 	housev1.House_RegisterDevice_FullMethodName:        auth.RegisterDevice,
 	housev1.House_ListDevices_FullMethodName:           auth.ListDevices,
 	housev1.House_DeleteDevice_FullMethodName:          auth.DeleteDevice,
+	housev1.House_GetPreferences_FullMethodName:        auth.GetPreferences,
+	housev1.House_UpdatePreferences_FullMethodName:     auth.UpdatePreferences,
 }
 
 // Operations returns the operation of every House method (full method

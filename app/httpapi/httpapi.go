@@ -42,6 +42,8 @@ type Options struct {
 	Sessions Disconnector
 	// Devices serves /api/devices (nil: 503).
 	Devices DeviceService
+	// Preferences serves /api/preferences (nil: 503).
+	Preferences PreferenceService
 }
 
 // handler holds what every route needs.
@@ -129,6 +131,8 @@ func (h *handler) routes() []route {
 		{"POST", "/api/devices", auth.RegisterDevice, do(h.devicesReady, h.registerDevice)},
 		{"GET", "/api/devices", auth.ListDevices, do(h.devicesReady, h.listDevices)},
 		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(h.devicesReady, h.deleteDevice)},
+		{"GET", "/api/preferences", auth.GetPreferences, do(h.preferencesReady, h.getPreferences)},
+		{"PUT", "/api/preferences", auth.UpdatePreferences, do(h.preferencesReady, h.putPreferences)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
 		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
 		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},

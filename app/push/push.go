@@ -26,7 +26,9 @@ const (
 )
 
 // Publisher stores and delivers messages, as redis.Publisher does:
-// positions in the order of msgs, each message idempotent per id.
+// positions in the order of msgs, each message idempotent per id. A zero
+// position (seq 0) is a message that its user muted in the app
+// (preferences.Publisher): not stored, not delivered.
 type Publisher interface {
 	PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error)
 }
@@ -64,6 +66,10 @@ type Result struct {
 	Seq    int64  `json:"seq"`
 	Epoch  string `json:"epoch"`
 	ID     string `json:"id"`
+	// Muted: the user turned generic pushes off in the app, so the message
+	// was neither stored nor delivered to the user's sessions (seq 0, no
+	// epoch). The offline targets (webhook, device push) still apply.
+	Muted bool `json:"muted,omitempty"`
 }
 
 // Service sends generic pushes.
@@ -139,7 +145,7 @@ func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 	}
 	out := make([]Result, len(msgs))
 	for i, m := range msgs {
-		out[i] = Result{UserID: m.UserID, Seq: positions[i].Seq, Epoch: positions[i].Epoch, ID: m.ID}
+		out[i] = Result{UserID: m.UserID, Seq: positions[i].Seq, Epoch: positions[i].Epoch, ID: m.ID, Muted: positions[i].Seq == 0}
 	}
 	return out, nil
 }

@@ -49,6 +49,11 @@ func (k Keys) Messages(user int64) string { return k.user(user) + ":msgs" }
 // Channel is the user's pub/sub channel.
 func (k Keys) Channel(user int64) string { return k.user(user) + ":ch" }
 
+// Preferences is the channel on which a node announces that a user's
+// notification preferences changed (the payload is the user id): every
+// node drops its cached copy (app/preferences).
+func (k Keys) Preferences() string { return "{" + k.ns + "}:prefs" }
+
 // Presence keys share the hash tag {ns:presence} so that one node may read
 // them together on a Redis Cluster too.
 func (k Keys) presence() string { return "{" + k.ns + ":presence}" }

@@ -18,7 +18,7 @@ import (
 	"github.com/houseview/gateway/app/webhook"
 )
 
-// snippetCase is one request a README snippet verifies.
+// snippetCase is one request a docs snippet (docs/api.md, Offline webhook) verifies.
 type snippetCase struct {
 	Name    string            `json:"name"`
 	Secret  string            `json:"secret"`
@@ -26,17 +26,17 @@ type snippetCase struct {
 	Body    []byte            `json:"body"`    // base64 in JSON
 }
 
-// readmeSnippet returns the code block of lang under the README's
+// readmeSnippet returns the code block of lang under docs/api.md's
 // "## Offline webhook".
 func readmeSnippet(tb testing.TB, lang string) string {
 	tb.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)## Offline webhook\n.*?```" + lang + "\n(.*?)```").FindSubmatch(b)
 	if m == nil {
-		tb.Fatalf("README.md has no %s block under ## Offline webhook", lang)
+		tb.Fatalf("docs/api.md has no %s block under ## Offline webhook", lang)
 	}
 	return string(m[1])
 }
@@ -103,7 +103,7 @@ func runSnippet(tb testing.TB, cmd *exec.Cmd, cases []snippetCase) []bool {
 	return got
 }
 
-// TestREADMEVerifiersNode runs the README's Node verifier (with the
+// TestREADMEVerifiersNode runs the Node verifier of docs/api.md (with the
 // standardwebhooks package from npm) on a request the gateway sent and on
 // altered copies.
 func TestREADMEVerifiersNode(t *testing.T) {
@@ -124,7 +124,7 @@ process.stdin.on('end', () => {
 	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "standardwebhooks@1.1.1")
 	install.Dir = dir
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install standardwebhooks (the README's verifier library): %v\n%s", err, out)
+		t.Fatalf("npm install standardwebhooks (the verifier library of docs/api.md): %v\n%s", err, out)
 	}
 	path := filepath.Join(dir, "verify.js")
 	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
@@ -136,7 +136,7 @@ process.stdin.on('end', () => {
 	}
 }
 
-// TestREADMEVerifiersGo compiles the README's Go verifier (with the
+// TestREADMEVerifiersGo compiles the Go verifier of docs/api.md (with the
 // imports its comment lists, and the Standard Webhooks library) and runs
 // it on the same requests.
 func TestREADMEVerifiersGo(t *testing.T) {
@@ -148,7 +148,7 @@ func TestREADMEVerifiersGo(t *testing.T) {
 	snippet := readmeSnippet(t, "go")
 	m := regexp.MustCompile(`// import: (.*)`).FindStringSubmatch(snippet)
 	if m == nil {
-		t.Fatal("the README's Go verifier does not list its imports (// import: ...)")
+		t.Fatal("the Go verifier of docs/api.md does not list its imports (// import: ...)")
 	}
 	var imports []string
 	for _, p := range strings.Split(m[1], ",") {

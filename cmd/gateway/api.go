@@ -43,6 +43,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	hub := n.hub(streams, sub, presence)
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
 	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics, Devices: opts.Devices,
+		Preferences:   opts.Preferences,
 		ServerOptions: grpcapi.Bounds(cfg.GRPC.MaxRecvMsgBytes, cfg.GRPC.KeepaliveMinTime, cfg.GRPC.KeepaliveTime, cfg.GRPC.KeepaliveTimeout)})
 
 	n.add(feeds, lifecycle.Hooks(func(ctx context.Context) error { return sub.Start(ctx, hub) },
@@ -128,7 +129,7 @@ func (n *node) worker(svc *reservation.Service, store *mysql.Store, tasks *asynq
 	providers, perr := cfg.PushProviders() // an error was refused by the settings' checks first
 	p := cfg.Push
 	opts := devicepush.HandlerOptions{Providers: providers, Queue: p.Queue, MaxRetry: p.MaxRetry, Retention: p.Retention,
-		Timeout: p.Timeout, Logger: log, Metrics: n.metrics}
+		Timeout: p.Timeout, Logger: log, Metrics: n.metrics, Preferences: n.prefs}
 	mux.Handle(devicepush.TaskType, devicepush.NewHandler(deliveries, store, tasks, opts))
 	mux.Handle(devicepush.DeviceTaskType, devicepush.NewDeviceHandler(deliveries, store, opts))
 	n.add(servers, lifecycle.Hooks(func(context.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/houseview/gateway/app/auth"
 	"github.com/houseview/gateway/app/metrics"
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/app/preferences"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"
 	"github.com/houseview/gateway/cmd/gateway/settings"
@@ -38,6 +39,7 @@ type node struct {
 	auth     *auth.Authenticator
 	revoked  *coord.Revocations
 	limiter  *coord.RateLimiter
+	prefs    *preferences.Service // users' notification preferences, cached
 	metrics  *metrics.Metrics
 	httpL    net.Listener
 	grpcL    net.Listener // on API nodes

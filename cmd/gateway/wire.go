@@ -14,6 +14,7 @@ import (
 	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
 	"github.com/houseview/gateway/app/mysql"
+	"github.com/houseview/gateway/app/preferences"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"
@@ -36,14 +37,20 @@ func (n *node) wire() {
 	tasks := asynq.NewClientFromRedisClient(n.rdb)
 	pub := redis.NewPublisher(n.conn, redis.PublisherOptions{HistorySize: cfg.History.Size, HistoryTTL: cfg.History.TTL,
 		BatchWait: cfg.Redis.PublishBatchWait, Metrics: n.metrics})
-	outboxPub, pushPub := n.offlinePublishers(pub, tasks)
+	// Users' preferences: the in-app mute filters what is published (below
+	// the offline targets, which still see every message); the device push
+	// applies the push preference and quiet hours.
+	n.prefs = preferences.New(store, n.conn.Client(), n.conn.Keys().Preferences(), preferences.Options{
+		CacheSize: cfg.Preferences.CacheSize, TTL: cfg.Preferences.CacheTTL, Logger: log})
+	n.add(loops, lifecycle.Loop(n.prefs.Run))
+	outboxPub, pushPub := n.offlinePublishers(preferences.NewPublisher(pub, n.prefs, log), tasks)
 	svc := n.reservations(store, outboxPub, tasks)
 	if cfg.Runtime.ReleaseIdleMemory {
 		n.add(loops, lifecycle.Loop(n.trimMemory))
 	}
 	gin.SetMode(gin.ReleaseMode)
 	opts := httpapi.Options{Auth: n.auth, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Ready: n.ready, Logger: log, Metrics: n.metrics,
-		Devices: devices.New(store, devices.Options{MaxPerUser: cfg.Push.MaxDevicesPerUser, Logger: log})}
+		Devices: devices.New(store, devices.Options{MaxPerUser: cfg.Push.MaxDevicesPerUser, Logger: log}), Preferences: n.prefs}
 	var engine *gin.Engine
 	if cfg.API.Enabled {
 		engine = n.api(svc, pushPub, opts)
@@ -99,7 +106,7 @@ func (n *node) reservations(store *mysql.Store, pub reservation.Publisher, tasks
 // publish whose task cannot be enqueued fails, so that the outbox retries
 // it (a republish delivers nothing twice); a push's is logged and counted,
 // as a retry without an idempotency key would deliver the push twice.
-func (n *node) offlinePublishers(pub *redis.Publisher, tasks *asynq.Client) (reservation.Publisher, push.Publisher) {
+func (n *node) offlinePublishers(pub *preferences.Publisher, tasks *asynq.Client) (reservation.Publisher, push.Publisher) {
 	w, p := n.cfg.Webhook, n.cfg.Push
 	var targets webhook.Targets
 	if w.URL != "" {

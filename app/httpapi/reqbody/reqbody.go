@@ -52,6 +52,38 @@ type Device struct {
 	Locale   string `json:"locale"`
 }
 
+// Preferences is the body of PUT /api/preferences: the full document
+// (app.Preferences). UserID names the user as in Device.
+type Preferences struct {
+	UserID            int64                        `json:"user_id"`
+	Types             map[string]ChannelPreference `json:"types"`
+	TimeZone          string                       `json:"time_zone"`
+	QuietStart        string                       `json:"quiet_start"`
+	QuietEnd          string                       `json:"quiet_end"`
+	RemindersMutedFor []int64                      `json:"reminders_muted_for"`
+}
+
+// ChannelPreference is one type's entry of Preferences: a channel left out
+// is on.
+type ChannelPreference struct {
+	InApp *bool `json:"in_app"`
+	Push  *bool `json:"push"`
+}
+
+// Preferences returns b as app.Preferences, unchecked, for user.
+func (b *Preferences) Preferences(user int64) app.Preferences {
+	on := func(v *bool) bool { return v == nil || *v }
+	p := app.Preferences{UserID: user, TimeZone: b.TimeZone, QuietStart: b.QuietStart, QuietEnd: b.QuietEnd,
+		RemindersMutedFor: b.RemindersMutedFor}
+	if b.Types != nil {
+		p.Types = make(map[string]app.ChannelPreference, len(b.Types))
+		for name, c := range b.Types {
+			p.Types[name] = app.ChannelPreference{InApp: on(c.InApp), Push: on(c.Push)}
+		}
+	}
+	return p
+}
+
 // Decode decodes body, read whole, into dst. An empty (or blank) body
 // leaves dst untouched when allowEmpty, and is an error otherwise. A body
 // that is not valid UTF-8 is refused naming the field that holds the first

@@ -6,6 +6,7 @@ import (
 	"github.com/houseview/gateway/app/devicepush"
 	"github.com/houseview/gateway/app/devices"
 	"github.com/houseview/gateway/app/httpapi"
+	"github.com/houseview/gateway/app/preferences"
 	"github.com/houseview/gateway/app/push"
 	"github.com/houseview/gateway/app/redis"
 	"github.com/houseview/gateway/app/redis/coord"
@@ -44,7 +45,8 @@ func Defaults() Config {
 			Queue: devicepush.DefaultQueue, MaxRetry: devicepush.DefaultMaxRetry, Backoff: devicepush.DefaultBackoff,
 			MaxBackoff: devicepush.MaxBackoff, Timeout: devicepush.DefaultTimeout, Retention: devicepush.DefaultRetention,
 			APNs: APNsPushConfig{Environment: "production"}},
-		API: APIConfig{Enabled: true},
+		Preferences: PreferencesConfig{CacheSize: preferences.DefaultCacheSize, CacheTTL: preferences.DefaultTTL},
+		API:         APIConfig{Enabled: true},
 		Worker: WorkerConfig{Enabled: true, Concurrency: 10, PollInterval: reminder.DefaultPollInterval,
 			Queues: map[string]int{reminder.DefaultQueue: 10, webhook.DefaultQueue: 5, devicepush.DefaultQueue: 5}},
 		Reservation: ReservationConfig{CancelGrace: reservation.DefaultCancelGrace},

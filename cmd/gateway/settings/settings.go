@@ -34,6 +34,7 @@ type Config struct {
 	WS          WSConfig          `key:"ws"`
 	Presence    PresenceConfig    `key:"presence"`
 	Push        PushConfig        `key:"push"`
+	Preferences PreferencesConfig `key:"preferences"`
 	API         APIConfig         `key:"api"`
 	Worker      WorkerConfig      `key:"worker"`
 	Reservation ReservationConfig `key:"reservation"`
@@ -190,6 +191,13 @@ type JPushPushConfig struct {
 	MasterSecret string `key:"master_secret" secret:"true" doc:"The JPush app's Master Secret. Give it as a file with GATEWAY_PUSH_JPUSH_MASTER_SECRET_FILE."`
 	Production   bool   `key:"production" doc:"JPush's iOS deliveries go to APNs production (options.apns_production); false: sandbox."`
 	Endpoint     string `key:"endpoint" check:"http_url" example:"https://api.jpush.cn" doc:"The JPush API base URL; empty: https://api.jpush.cn. For tests and proxies."`
+}
+
+// PreferencesConfig is the cache of users' notification preferences
+// (GET/PUT /api/preferences) that every node keeps for the publish path.
+type PreferencesConfig struct {
+	CacheSize int           `key:"cache_size" min:"1" max:"100000000" doc:"Users whose notification preferences a node keeps in memory (least recently used dropped first); a miss reads MySQL."`
+	CacheTTL  time.Duration `key:"cache_ttl" doc:"Longest a node trusts a cached copy of a user's preferences. A change reaches every node at once through Redis pub/sub; this bounds how long a node may miss one (its subscription down)."`
 }
 
 // APIConfig switches the API side of a node.

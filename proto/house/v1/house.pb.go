@@ -1256,7 +1256,11 @@ type PushResult struct {
 	// The message id.
 	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	// The epoch of the user's stream the seq belongs to.
-	Epoch         string `protobuf:"bytes,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Epoch string `protobuf:"bytes,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// True when the user turned generic pushes off in the app: the message
+	// was not stored nor delivered to the user's sessions (seq 0, no
+	// epoch); the offline targets (webhook, device push) still apply.
+	Muted         bool `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1319,6 +1323,298 @@ func (x *PushResult) GetEpoch() string {
 	return ""
 }
 
+func (x *PushResult) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+// ChannelPreference says where a user gets the messages of one type.
+type ChannelPreference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The app: the user's stream (live sessions and the stored list).
+	InApp bool `protobuf:"varint,1,opt,name=in_app,json=inApp,proto3" json:"in_app,omitempty"`
+	// Mobile push to the user's devices.
+	Push          bool `protobuf:"varint,2,opt,name=push,proto3" json:"push,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelPreference) Reset() {
+	*x = ChannelPreference{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelPreference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelPreference) ProtoMessage() {}
+
+func (x *ChannelPreference) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelPreference.ProtoReflect.Descriptor instead.
+func (*ChannelPreference) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ChannelPreference) GetInApp() bool {
+	if x != nil {
+		return x.InApp
+	}
+	return false
+}
+
+func (x *ChannelPreference) GetPush() bool {
+	if x != nil {
+		return x.Push
+	}
+	return false
+}
+
+// Preferences mirror the public preferences JSON object field for field.
+type Preferences struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// By type name: created, confirmed, cancelled, reminder, rejected, push.
+	// Answers hold all six; in an update a type not named is on.
+	Types map[string]*ChannelPreference `protobuf:"bytes,2,rep,name=types,proto3" json:"types,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// An IANA time zone name ("Asia/Shanghai"); empty in an update: UTC.
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Quiet hours for mobile push, local "HH:MM" (both, or neither): pushes
+	// are held back until quiet_end. They may cross midnight.
+	QuietStart string `protobuf:"bytes,4,opt,name=quiet_start,json=quietStart,proto3" json:"quiet_start,omitempty"`
+	QuietEnd   string `protobuf:"bytes,5,opt,name=quiet_end,json=quietEnd,proto3" json:"quiet_end,omitempty"`
+	// Reservations whose viewing reminders the user does not want (in the
+	// app nor by push). Muting the reminder type does not mute these.
+	RemindersMutedFor []int64 `protobuf:"varint,6,rep,packed,name=reminders_muted_for,json=remindersMutedFor,proto3" json:"reminders_muted_for,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Preferences) Reset() {
+	*x = Preferences{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Preferences) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Preferences) ProtoMessage() {}
+
+func (x *Preferences) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Preferences.ProtoReflect.Descriptor instead.
+func (*Preferences) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Preferences) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *Preferences) GetTypes() map[string]*ChannelPreference {
+	if x != nil {
+		return x.Types
+	}
+	return nil
+}
+
+func (x *Preferences) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Preferences) GetQuietStart() string {
+	if x != nil {
+		return x.QuietStart
+	}
+	return ""
+}
+
+func (x *Preferences) GetQuietEnd() string {
+	if x != nil {
+		return x.QuietEnd
+	}
+	return ""
+}
+
+func (x *Preferences) GetRemindersMutedFor() []int64 {
+	if x != nil {
+		return x.RemindersMutedFor
+	}
+	return nil
+}
+
+// GetPreferencesRequest names the user.
+type GetPreferencesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required in insecure mode and with the API key; with a user's token,
+	// absent or the token's user.
+	UserId        int64 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPreferencesRequest) Reset() {
+	*x = GetPreferencesRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPreferencesRequest) ProtoMessage() {}
+
+func (x *GetPreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPreferencesRequest.ProtoReflect.Descriptor instead.
+func (*GetPreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetPreferencesRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// UpdatePreferencesRequest carries the full document; its user_id names
+// the user as in GetPreferencesRequest.
+type UpdatePreferencesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Preferences   *Preferences           `protobuf:"bytes,1,opt,name=preferences,proto3" json:"preferences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePreferencesRequest) Reset() {
+	*x = UpdatePreferencesRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePreferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePreferencesRequest) ProtoMessage() {}
+
+func (x *UpdatePreferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePreferencesRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePreferencesRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpdatePreferencesRequest) GetPreferences() *Preferences {
+	if x != nil {
+		return x.Preferences
+	}
+	return nil
+}
+
+// PreferencesReply carries the preferences as stored.
+type PreferencesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Preferences   *Preferences           `protobuf:"bytes,1,opt,name=preferences,proto3" json:"preferences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreferencesReply) Reset() {
+	*x = PreferencesReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreferencesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreferencesReply) ProtoMessage() {}
+
+func (x *PreferencesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreferencesReply.ProtoReflect.Descriptor instead.
+func (*PreferencesReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PreferencesReply) GetPreferences() *Preferences {
+	if x != nil {
+		return x.Preferences
+	}
+	return nil
+}
+
 // Device mirrors the public device JSON object field for field.
 type Device struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1340,7 +1636,7 @@ type Device struct {
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	mi := &file_proto_house_v1_house_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1352,7 +1648,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[18]
+	mi := &file_proto_house_v1_house_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1365,7 +1661,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{18}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Device) GetId() int64 {
@@ -1446,7 +1742,7 @@ type RegisterDeviceRequest struct {
 
 func (x *RegisterDeviceRequest) Reset() {
 	*x = RegisterDeviceRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	mi := &file_proto_house_v1_house_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1754,7 @@ func (x *RegisterDeviceRequest) String() string {
 func (*RegisterDeviceRequest) ProtoMessage() {}
 
 func (x *RegisterDeviceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[19]
+	mi := &file_proto_house_v1_house_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1767,7 @@ func (x *RegisterDeviceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDeviceRequest.ProtoReflect.Descriptor instead.
 func (*RegisterDeviceRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{19}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterDeviceRequest) GetUserId() int64 {
@@ -1522,7 +1818,7 @@ type RegisterDeviceReply struct {
 
 func (x *RegisterDeviceReply) Reset() {
 	*x = RegisterDeviceReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	mi := &file_proto_house_v1_house_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1830,7 @@ func (x *RegisterDeviceReply) String() string {
 func (*RegisterDeviceReply) ProtoMessage() {}
 
 func (x *RegisterDeviceReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[20]
+	mi := &file_proto_house_v1_house_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1843,7 @@ func (x *RegisterDeviceReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDeviceReply.ProtoReflect.Descriptor instead.
 func (*RegisterDeviceReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{20}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterDeviceReply) GetDevice() *Device {
@@ -1574,7 +1870,7 @@ type ListDevicesRequest struct {
 
 func (x *ListDevicesRequest) Reset() {
 	*x = ListDevicesRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	mi := &file_proto_house_v1_house_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1882,7 @@ func (x *ListDevicesRequest) String() string {
 func (*ListDevicesRequest) ProtoMessage() {}
 
 func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[21]
+	mi := &file_proto_house_v1_house_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1895,7 @@ func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
 func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{21}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListDevicesRequest) GetUserId() int64 {
@@ -1619,7 +1915,7 @@ type ListDevicesReply struct {
 
 func (x *ListDevicesReply) Reset() {
 	*x = ListDevicesReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	mi := &file_proto_house_v1_house_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1927,7 @@ func (x *ListDevicesReply) String() string {
 func (*ListDevicesReply) ProtoMessage() {}
 
 func (x *ListDevicesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[22]
+	mi := &file_proto_house_v1_house_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1940,7 @@ func (x *ListDevicesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesReply.ProtoReflect.Descriptor instead.
 func (*ListDevicesReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{22}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListDevicesReply) GetDevices() []*Device {
@@ -1665,7 +1961,7 @@ type DeleteDeviceRequest struct {
 
 func (x *DeleteDeviceRequest) Reset() {
 	*x = DeleteDeviceRequest{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[23]
+	mi := &file_proto_house_v1_house_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1973,7 @@ func (x *DeleteDeviceRequest) String() string {
 func (*DeleteDeviceRequest) ProtoMessage() {}
 
 func (x *DeleteDeviceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[23]
+	mi := &file_proto_house_v1_house_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1986,7 @@ func (x *DeleteDeviceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDeviceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDeviceRequest) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{23}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteDeviceRequest) GetDeviceId() int64 {
@@ -1716,7 +2012,7 @@ type DeleteDeviceReply struct {
 
 func (x *DeleteDeviceReply) Reset() {
 	*x = DeleteDeviceReply{}
-	mi := &file_proto_house_v1_house_proto_msgTypes[24]
+	mi := &file_proto_house_v1_house_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +2024,7 @@ func (x *DeleteDeviceReply) String() string {
 func (*DeleteDeviceReply) ProtoMessage() {}
 
 func (x *DeleteDeviceReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_house_v1_house_proto_msgTypes[24]
+	mi := &file_proto_house_v1_house_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +2037,7 @@ func (x *DeleteDeviceReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDeviceReply.ProtoReflect.Descriptor instead.
 func (*DeleteDeviceReply) Descriptor() ([]byte, []int) {
-	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{24}
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{29}
 }
 
 var File_proto_house_v1_house_proto protoreflect.FileDescriptor
@@ -1850,13 +2146,35 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x18\n" +
 	"\awebhook\x18\x06 \x01(\bR\awebhook\";\n" +
 	"\tPushReply\x12.\n" +
-	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"]\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.house.v1.PushResultR\aresults\"s\n" +
 	"\n" +
 	"PushResult\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x14\n" +
-	"\x05epoch\x18\x04 \x01(\tR\x05epoch\"\xcb\x01\n" +
+	"\x05epoch\x18\x04 \x01(\tR\x05epoch\x12\x14\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\">\n" +
+	"\x11ChannelPreference\x12\x15\n" +
+	"\x06in_app\x18\x01 \x01(\bR\x05inApp\x12\x12\n" +
+	"\x04push\x18\x02 \x01(\bR\x04push\"\xc0\x02\n" +
+	"\vPreferences\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x126\n" +
+	"\x05types\x18\x02 \x03(\v2 .house.v1.Preferences.TypesEntryR\x05types\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12\x1f\n" +
+	"\vquiet_start\x18\x04 \x01(\tR\n" +
+	"quietStart\x12\x1b\n" +
+	"\tquiet_end\x18\x05 \x01(\tR\bquietEnd\x12.\n" +
+	"\x13reminders_muted_for\x18\x06 \x03(\x03R\x11remindersMutedFor\x1aU\n" +
+	"\n" +
+	"TypesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.house.v1.ChannelPreferenceR\x05value:\x028\x01\"0\n" +
+	"\x15GetPreferencesRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\"S\n" +
+	"\x18UpdatePreferencesRequest\x127\n" +
+	"\vpreferences\x18\x01 \x01(\v2\x15.house.v1.PreferencesR\vpreferences\"K\n" +
+	"\x10PreferencesReply\x127\n" +
+	"\vpreferences\x18\x01 \x01(\v2\x15.house.v1.PreferencesR\vpreferences\"\xcb\x01\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1a\n" +
@@ -1884,7 +2202,7 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x13DeleteDeviceRequest\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\x03R\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\x13\n" +
-	"\x11DeleteDeviceReply2\x98\b\n" +
+	"\x11DeleteDeviceReply2\xbc\t\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +
@@ -1898,7 +2216,9 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x04Push\x12\x15.house.v1.PushRequest\x1a\x13.house.v1.PushReply\x12P\n" +
 	"\x0eRegisterDevice\x12\x1f.house.v1.RegisterDeviceRequest\x1a\x1d.house.v1.RegisterDeviceReply\x12G\n" +
 	"\vListDevices\x12\x1c.house.v1.ListDevicesRequest\x1a\x1a.house.v1.ListDevicesReply\x12J\n" +
-	"\fDeleteDevice\x12\x1d.house.v1.DeleteDeviceRequest\x1a\x1b.house.v1.DeleteDeviceReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
+	"\fDeleteDevice\x12\x1d.house.v1.DeleteDeviceRequest\x1a\x1b.house.v1.DeleteDeviceReply\x12M\n" +
+	"\x0eGetPreferences\x12\x1f.house.v1.GetPreferencesRequest\x1a\x1a.house.v1.PreferencesReply\x12S\n" +
+	"\x11UpdatePreferences\x12\".house.v1.UpdatePreferencesRequest\x1a\x1a.house.v1.PreferencesReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
 
 var (
 	file_proto_house_v1_house_proto_rawDescOnce sync.Once
@@ -1912,7 +2232,7 @@ func file_proto_house_v1_house_proto_rawDescGZIP() []byte {
 	return file_proto_house_v1_house_proto_rawDescData
 }
 
-var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_proto_house_v1_house_proto_goTypes = []any{
 	(*HouseInfo)(nil),                 // 0: house.v1.HouseInfo
 	(*HouseRecommendRequest)(nil),     // 1: house.v1.HouseRecommendRequest
@@ -1932,13 +2252,19 @@ var file_proto_house_v1_house_proto_goTypes = []any{
 	(*PushRequest)(nil),               // 15: house.v1.PushRequest
 	(*PushReply)(nil),                 // 16: house.v1.PushReply
 	(*PushResult)(nil),                // 17: house.v1.PushResult
-	(*Device)(nil),                    // 18: house.v1.Device
-	(*RegisterDeviceRequest)(nil),     // 19: house.v1.RegisterDeviceRequest
-	(*RegisterDeviceReply)(nil),       // 20: house.v1.RegisterDeviceReply
-	(*ListDevicesRequest)(nil),        // 21: house.v1.ListDevicesRequest
-	(*ListDevicesReply)(nil),          // 22: house.v1.ListDevicesReply
-	(*DeleteDeviceRequest)(nil),       // 23: house.v1.DeleteDeviceRequest
-	(*DeleteDeviceReply)(nil),         // 24: house.v1.DeleteDeviceReply
+	(*ChannelPreference)(nil),         // 18: house.v1.ChannelPreference
+	(*Preferences)(nil),               // 19: house.v1.Preferences
+	(*GetPreferencesRequest)(nil),     // 20: house.v1.GetPreferencesRequest
+	(*UpdatePreferencesRequest)(nil),  // 21: house.v1.UpdatePreferencesRequest
+	(*PreferencesReply)(nil),          // 22: house.v1.PreferencesReply
+	(*Device)(nil),                    // 23: house.v1.Device
+	(*RegisterDeviceRequest)(nil),     // 24: house.v1.RegisterDeviceRequest
+	(*RegisterDeviceReply)(nil),       // 25: house.v1.RegisterDeviceReply
+	(*ListDevicesRequest)(nil),        // 26: house.v1.ListDevicesRequest
+	(*ListDevicesReply)(nil),          // 27: house.v1.ListDevicesReply
+	(*DeleteDeviceRequest)(nil),       // 28: house.v1.DeleteDeviceRequest
+	(*DeleteDeviceReply)(nil),         // 29: house.v1.DeleteDeviceReply
+	nil,                               // 30: house.v1.Preferences.TypesEntry
 }
 var file_proto_house_v1_house_proto_depIdxs = []int32{
 	0,  // 0: house.v1.HouseRecommendReply.houses:type_name -> house.v1.HouseInfo
@@ -1946,39 +2272,47 @@ var file_proto_house_v1_house_proto_depIdxs = []int32{
 	6,  // 2: house.v1.ReservationReply.reservation:type_name -> house.v1.Reservation
 	6,  // 3: house.v1.ListReservationsReply.reservations:type_name -> house.v1.Reservation
 	17, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
-	18, // 5: house.v1.RegisterDeviceReply.device:type_name -> house.v1.Device
-	18, // 6: house.v1.ListDevicesReply.devices:type_name -> house.v1.Device
-	1,  // 7: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
-	2,  // 8: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
-	4,  // 9: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
-	7,  // 10: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
-	8,  // 11: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
-	9,  // 12: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
-	11, // 13: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
-	13, // 14: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
-	10, // 15: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
-	15, // 16: house.v1.House.Push:input_type -> house.v1.PushRequest
-	19, // 17: house.v1.House.RegisterDevice:input_type -> house.v1.RegisterDeviceRequest
-	21, // 18: house.v1.House.ListDevices:input_type -> house.v1.ListDevicesRequest
-	23, // 19: house.v1.House.DeleteDevice:input_type -> house.v1.DeleteDeviceRequest
-	3,  // 20: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
-	3,  // 21: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
-	5,  // 22: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
-	12, // 23: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
-	12, // 24: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
-	12, // 25: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
-	12, // 26: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
-	14, // 27: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
-	12, // 28: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
-	16, // 29: house.v1.House.Push:output_type -> house.v1.PushReply
-	20, // 30: house.v1.House.RegisterDevice:output_type -> house.v1.RegisterDeviceReply
-	22, // 31: house.v1.House.ListDevices:output_type -> house.v1.ListDevicesReply
-	24, // 32: house.v1.House.DeleteDevice:output_type -> house.v1.DeleteDeviceReply
-	20, // [20:33] is the sub-list for method output_type
-	7,  // [7:20] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	30, // 5: house.v1.Preferences.types:type_name -> house.v1.Preferences.TypesEntry
+	19, // 6: house.v1.UpdatePreferencesRequest.preferences:type_name -> house.v1.Preferences
+	19, // 7: house.v1.PreferencesReply.preferences:type_name -> house.v1.Preferences
+	23, // 8: house.v1.RegisterDeviceReply.device:type_name -> house.v1.Device
+	23, // 9: house.v1.ListDevicesReply.devices:type_name -> house.v1.Device
+	18, // 10: house.v1.Preferences.TypesEntry.value:type_name -> house.v1.ChannelPreference
+	1,  // 11: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
+	2,  // 12: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
+	4,  // 13: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
+	7,  // 14: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
+	8,  // 15: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
+	9,  // 16: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
+	11, // 17: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
+	13, // 18: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
+	10, // 19: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
+	15, // 20: house.v1.House.Push:input_type -> house.v1.PushRequest
+	24, // 21: house.v1.House.RegisterDevice:input_type -> house.v1.RegisterDeviceRequest
+	26, // 22: house.v1.House.ListDevices:input_type -> house.v1.ListDevicesRequest
+	28, // 23: house.v1.House.DeleteDevice:input_type -> house.v1.DeleteDeviceRequest
+	20, // 24: house.v1.House.GetPreferences:input_type -> house.v1.GetPreferencesRequest
+	21, // 25: house.v1.House.UpdatePreferences:input_type -> house.v1.UpdatePreferencesRequest
+	3,  // 26: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
+	3,  // 27: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
+	5,  // 28: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
+	12, // 29: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
+	12, // 30: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
+	12, // 31: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
+	12, // 32: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
+	14, // 33: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
+	12, // 34: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
+	16, // 35: house.v1.House.Push:output_type -> house.v1.PushReply
+	25, // 36: house.v1.House.RegisterDevice:output_type -> house.v1.RegisterDeviceReply
+	27, // 37: house.v1.House.ListDevices:output_type -> house.v1.ListDevicesReply
+	29, // 38: house.v1.House.DeleteDevice:output_type -> house.v1.DeleteDeviceReply
+	22, // 39: house.v1.House.GetPreferences:output_type -> house.v1.PreferencesReply
+	22, // 40: house.v1.House.UpdatePreferences:output_type -> house.v1.PreferencesReply
+	26, // [26:41] is the sub-list for method output_type
+	11, // [11:26] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_proto_house_v1_house_proto_init() }
@@ -1992,7 +2326,7 @@ func file_proto_house_v1_house_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_house_v1_house_proto_rawDesc), len(file_proto_house_v1_house_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

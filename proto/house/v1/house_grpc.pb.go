@@ -32,6 +32,8 @@ const (
 	House_RegisterDevice_FullMethodName        = "/house.v1.House/RegisterDevice"
 	House_ListDevices_FullMethodName           = "/house.v1.House/ListDevices"
 	House_DeleteDevice_FullMethodName          = "/house.v1.House/DeleteDevice"
+	House_GetPreferences_FullMethodName        = "/house.v1.House/GetPreferences"
+	House_UpdatePreferences_FullMethodName     = "/house.v1.House/UpdatePreferences"
 )
 
 // HouseClient is the client API for House service.
@@ -88,6 +90,15 @@ type HouseClient interface {
 	// DeleteDevice removes one of the user's devices; NOT_FOUND when the
 	// device is not the user's. The user is resolved as in RegisterDevice.
 	DeleteDevice(ctx context.Context, in *DeleteDeviceRequest, opts ...grpc.CallOption) (*DeleteDeviceReply, error)
+	// GetPreferences returns one user's notification preferences (the
+	// defaults when none are stored: every type in the app and by push, time
+	// zone UTC, no quiet hours). The user is resolved as in RegisterDevice.
+	GetPreferences(ctx context.Context, in *GetPreferencesRequest, opts ...grpc.CallOption) (*PreferencesReply, error)
+	// UpdatePreferences replaces one user's preferences with the full
+	// document given (types it does not name are on); INVALID_ARGUMENT for
+	// an unknown type, a bad time zone or time of day. Every node applies it
+	// within a second. The user is resolved as in RegisterDevice.
+	UpdatePreferences(ctx context.Context, in *UpdatePreferencesRequest, opts ...grpc.CallOption) (*PreferencesReply, error)
 }
 
 type houseClient struct {
@@ -228,6 +239,26 @@ func (c *houseClient) DeleteDevice(ctx context.Context, in *DeleteDeviceRequest,
 	return out, nil
 }
 
+func (c *houseClient) GetPreferences(ctx context.Context, in *GetPreferencesRequest, opts ...grpc.CallOption) (*PreferencesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreferencesReply)
+	err := c.cc.Invoke(ctx, House_GetPreferences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *houseClient) UpdatePreferences(ctx context.Context, in *UpdatePreferencesRequest, opts ...grpc.CallOption) (*PreferencesReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreferencesReply)
+	err := c.cc.Invoke(ctx, House_UpdatePreferences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseServer is the server API for House service.
 // All implementations must embed UnimplementedHouseServer
 // for forward compatibility.
@@ -282,6 +313,15 @@ type HouseServer interface {
 	// DeleteDevice removes one of the user's devices; NOT_FOUND when the
 	// device is not the user's. The user is resolved as in RegisterDevice.
 	DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceReply, error)
+	// GetPreferences returns one user's notification preferences (the
+	// defaults when none are stored: every type in the app and by push, time
+	// zone UTC, no quiet hours). The user is resolved as in RegisterDevice.
+	GetPreferences(context.Context, *GetPreferencesRequest) (*PreferencesReply, error)
+	// UpdatePreferences replaces one user's preferences with the full
+	// document given (types it does not name are on); INVALID_ARGUMENT for
+	// an unknown type, a bad time zone or time of day. Every node applies it
+	// within a second. The user is resolved as in RegisterDevice.
+	UpdatePreferences(context.Context, *UpdatePreferencesRequest) (*PreferencesReply, error)
 	mustEmbedUnimplementedHouseServer()
 }
 
@@ -330,6 +370,12 @@ func (UnimplementedHouseServer) ListDevices(context.Context, *ListDevicesRequest
 }
 func (UnimplementedHouseServer) DeleteDevice(context.Context, *DeleteDeviceRequest) (*DeleteDeviceReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteDevice not implemented")
+}
+func (UnimplementedHouseServer) GetPreferences(context.Context, *GetPreferencesRequest) (*PreferencesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPreferences not implemented")
+}
+func (UnimplementedHouseServer) UpdatePreferences(context.Context, *UpdatePreferencesRequest) (*PreferencesReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePreferences not implemented")
 }
 func (UnimplementedHouseServer) mustEmbedUnimplementedHouseServer() {}
 func (UnimplementedHouseServer) testEmbeddedByValue()               {}
@@ -586,6 +632,42 @@ func _House_DeleteDevice_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _House_GetPreferences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPreferencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).GetPreferences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_GetPreferences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).GetPreferences(ctx, req.(*GetPreferencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _House_UpdatePreferences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePreferencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).UpdatePreferences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_UpdatePreferences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).UpdatePreferences(ctx, req.(*UpdatePreferencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // House_ServiceDesc is the grpc.ServiceDesc for House service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -644,6 +726,14 @@ var House_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteDevice",
 			Handler:    _House_DeleteDevice_Handler,
+		},
+		{
+			MethodName: "GetPreferences",
+			Handler:    _House_GetPreferences_Handler,
+		},
+		{
+			MethodName: "UpdatePreferences",
+			Handler:    _House_UpdatePreferences_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,4 @@
+package preferences
+
+// CacheLen is the number of users s has cached.
+func CacheLen(s *Service) int { return s.cache.len() }
