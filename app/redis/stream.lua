@@ -1,8 +1,8 @@
 -- Shared by the scripts that read or write a user's stream. The caller's
 -- KEYS are: [1] the stream hash, [2] the message list. The hash holds the
 -- fields epoch, seq (the newest), cursor (delivered), exp (the unix second
--- both keys expire at), rid (checked modes, below) and, for each stored
--- message, "#<id>" -> its seq.
+-- both keys expire at), rid (checked modes, below), for each stored
+-- message, "#<id>" -> its seq, and the inbox states (inbox below).
 --
 -- stream(epoch, id, check) returns the stream's epoch, newest seq,
 -- delivered cursor, expiry and the seq of message id (false when not
@@ -85,4 +85,26 @@ local function expire(now, exp, ttl, slack)
   redis.call('HSET', KEYS[1], 'exp', exp)
   redis.call('EXPIREAT', KEYS[1], exp)
   redis.call('EXPIREAT', KEYS[2], exp)
+end
+
+-- The inbox states of the stored messages live in the same hash, so that
+-- they expire, are trimmed and are lost with the messages. Every stored
+-- seq up to a watermark has that state: seen, read, archived (read
+-- implies seen, archived implies both, so seen >= read >= archived).
+-- Above them, a message marked on its own has a field "!<seq>" -> the
+-- bits of its states the watermarks do not imply (1 seen, 2 read, 4
+-- archived); nseen and nread count the flags with bit 1 and 2, nflag the
+-- flags. The stored seqs are (head - LLEN, head].
+--
+-- inbox(head, len, f) returns the unseen and unread counts from f, the
+-- values of the fields seen, read, archived, nseen, nread, nflag.
+local function inbox(head, len, f)
+  local lo = head - len
+  local unseen = head - math.max(tonumber(f[1] or '0'), lo) - tonumber(f[4] or '0')
+  local unread = head - math.max(tonumber(f[2] or '0'), lo) - tonumber(f[5] or '0')
+  return math.max(unseen, 0), math.max(unread, 0)
+end
+
+local function inboxFields()
+  return redis.call('HMGET', KEYS[1], 'seen', 'read', 'archived', 'nseen', 'nread', 'nflag')
 end

@@ -179,13 +179,17 @@ type frame struct {
 	Message      string `json:"message"`
 	Limit        string `json:"limit"`
 	RetryAfterMS int64  `json:"retry_after_ms"`
+	Unseen       int64  `json:"unseen"`
+	Unread       int64  `json:"unread"`
 }
 
-// client is a WebSocket client that reads into a channel.
+// client is a WebSocket client that reads into a channel: inbox frames
+// into one of their own, the others into frames.
 type client struct {
-	conn   *websocket.Conn
-	frames chan frame
-	closed chan error // the read error that ended the connection
+	conn    *websocket.Conn
+	frames  chan frame
+	inboxes chan frame
+	closed  chan error // the read error that ended the connection
 }
 
 func dial(tb testing.TB, url string) *client {
@@ -198,7 +202,7 @@ func dial(tb testing.TB, url string) *client {
 		}
 		tb.Fatalf("dial %s: %v (status %d)", url, err, status)
 	}
-	c := &client{conn: conn, frames: make(chan frame, 100000), closed: make(chan error, 1)}
+	c := &client{conn: conn, frames: make(chan frame, 100000), inboxes: make(chan frame, 100000), closed: make(chan error, 1)}
 	go func() {
 		for {
 			_, b, err := conn.ReadMessage()
@@ -210,6 +214,10 @@ func dial(tb testing.TB, url string) *client {
 			if err := json.Unmarshal(b, &f); err != nil {
 				c.closed <- fmt.Errorf("bad frame %q: %w", b, err)
 				return
+			}
+			if f.Event == "inbox" {
+				c.inboxes <- f
+				continue
 			}
 			c.frames <- f
 		}
