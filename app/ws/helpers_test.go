@@ -116,7 +116,7 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	sub := subscribe.New(redis.New(rdb, c.keys), subscribe.Options{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
 	streams := redis.NewStreams(redis.New(rdb, c.keys), redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second,
-		Metrics: newRecordMetrics()}
+		Metrics: newRecordMetrics(), Inbox: redis.NewInbox(redis.New(rdb, c.keys))}
 	if tune != nil {
 		tune(&opts)
 	}
