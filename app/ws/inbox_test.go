@@ -1,11 +1,8 @@
 package ws_test
 
 import (
-	"errors"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/houseview/gateway/app/ws"
 	"github.com/houseview/gateway/pkg/protocol"
@@ -143,37 +140,26 @@ func TestMarkingEveryMessageIsNeverLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.inboxUntil(t, 0, 0)
-	cl.mark(t, map[string]any{"state": "read", "all": true}) // raises to the head, changes nothing: free
+	cl.mark(t, map[string]any{"state": "read", "all": true}) // changes nothing: charged, within the rate
 	cl.quiet(t, 200*time.Millisecond)
 	if n := a.metrics.count("limited:" + ws.LimitFrames); n != 0 {
 		t.Fatalf("the frame limit refused %d frames of an honest client", n)
 	}
 	// The flood: the same mark again and again is told to wait once, then
 	// closed.
+	repeat := map[string]any{"action": "mark", "state": "read", "seq": 7}
+	for range 6 {
+		cl.send(t, repeat)
+	}
+	if f := cl.next(t); f.Event != "error" || f.Limit != protocol.LimitFrames {
+		t.Fatalf("flood: %+v, want the frame limit's error", f)
+	}
 	for range 30 {
-		if err := cl.conn.WriteJSON(map[string]any{"action": "mark", "state": "read", "seq": 7}); err != nil {
+		if err := cl.conn.WriteJSON(repeat); err != nil {
 			break // closed already
 		}
 	}
-	var errs []frame
-	var end error
-	for end == nil {
-		select {
-		case f := <-cl.frames:
-			errs = append(errs, f)
-		case end = <-cl.closed:
-		case <-time.After(wait):
-			t.Fatal("the flood was not closed")
-		}
-	}
-	for len(cl.frames) > 0 {
-		errs = append(errs, <-cl.frames)
-	}
-	if len(errs) != 1 || errs[0].Event != "error" || errs[0].Limit != protocol.LimitFrames {
-		t.Errorf("frames answering the flood: %+v, want one error of the frame limit", errs)
-	}
-	var ce *websocket.CloseError
-	if !errors.As(end, &ce) || ce.Code != protocol.CloseRateLimited {
-		t.Errorf("the flood ended with %v, want close %d", end, protocol.CloseRateLimited)
+	if code, _ := cl.closedWith(t); code != protocol.CloseRateLimited {
+		t.Errorf("the flood closed with %d, want %d", code, protocol.CloseRateLimited)
 	}
 }
