@@ -64,6 +64,18 @@ func (m InboxMark) Check() error {
 	return CheckEpoch(m.Epoch)
 }
 
+// GivenSeq reads an optional seq of a mark's request: 0 when not given,
+// -1 when given and not positive (which Check refuses).
+func GivenSeq(n *int64) int64 {
+	switch {
+	case n == nil:
+		return 0
+	case *n <= 0:
+		return -1
+	}
+	return *n
+}
+
 // Marked is the inbox after a mark.
 type Marked struct {
 	Epoch string

@@ -70,6 +70,9 @@ const (
 	RegisterDevice    Operation = "register_device" // a device of a user's that receives mobile push
 	ListDevices       Operation = "list_devices"
 	DeleteDevice      Operation = "delete_device"
+	ListInbox         Operation = "list_inbox"   // a user's stored messages with their states
+	MarkInbox         Operation = "mark_inbox"   // mark a user's messages seen, read or archived
+	InboxCounts       Operation = "inbox_counts" // a user's unseen and unread counts
 )
 
 // Policy is the access each operation needs: the one table that every
@@ -94,6 +97,9 @@ var Policy = map[Operation]Access{
 	RegisterDevice:    UserOrServer,
 	ListDevices:       UserOrServer,
 	DeleteDevice:      UserOrServer,
+	ListInbox:         UserOrServer,
+	MarkInbox:         UserOrServer,
+	InboxCounts:       UserOrServer,
 }
 
 // Options configure an Authenticator.

@@ -42,6 +42,8 @@ type Options struct {
 	Sessions Disconnector
 	// Devices serves /api/devices (nil: 503).
 	Devices DeviceService
+	// Inbox serves /api/inbox (nil: 503).
+	Inbox app.Inbox
 }
 
 // handler holds what every route needs.
@@ -129,6 +131,9 @@ func (h *handler) routes() []route {
 		{"POST", "/api/devices", auth.RegisterDevice, do(h.devicesReady, h.registerDevice)},
 		{"GET", "/api/devices", auth.ListDevices, do(h.devicesReady, h.listDevices)},
 		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(h.devicesReady, h.deleteDevice)},
+		{"GET", "/api/inbox", auth.ListInbox, do(h.inboxReady, h.listInbox)},
+		{"POST", "/api/inbox/mark", auth.MarkInbox, do(h.inboxReady, h.markInbox)},
+		{"GET", "/api/inbox/counts", auth.InboxCounts, do(h.inboxReady, h.inboxCounts)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
 		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
 		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},

@@ -602,7 +602,7 @@ func (c *conn) onMark(f protocol.ClientFrame) {
 		top = last
 	}
 	if top <= c.markHigh[i] && !c.charge() {
-		return
+		return // dropped before it costs Redis anything
 	}
 	if c.h.opts.Inbox == nil {
 		c.refuse(app.Errorf(app.EUnavailable, "the inbox is not available on this node"))

@@ -44,17 +44,7 @@ func decodeFrame(msg []byte) (protocol.ClientFrame, error) {
 			return f, err
 		}
 	case protocol.ActionMark:
-		m := app.InboxMark{State: f.State, Epoch: f.Epoch, All: f.All}
-		given := func(n *int64) int64 { // a seq given that is not positive reads -1
-			switch {
-			case n == nil:
-				return 0
-			case *n <= 0:
-				return -1
-			}
-			return *n
-		}
-		m.Seq, m.UpTo = given(f.Seq), given(f.UpTo)
+		m := app.InboxMark{State: f.State, Epoch: f.Epoch, All: f.All, Seq: app.GivenSeq(f.Seq), UpTo: app.GivenSeq(f.UpTo)}
 		if err := m.Check(); err != nil {
 			return f, err
 		}

@@ -61,7 +61,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 
 	n.metrics.WatchSubscriber(sub)
 	n.metrics.WatchSessions(hub.Connections)
-	opts.Push, opts.Presence, opts.Messages, opts.Sessions = pusher, presence, streams, n.revoked
+	opts.Push, opts.Presence, opts.Messages, opts.Sessions, opts.Inbox = pusher, presence, streams, n.revoked, inbox
 	engine := httpapi.NewHandler(svc, opts)
 	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, hub)))
 	httpapi.MountWeb(engine, web.Files)
