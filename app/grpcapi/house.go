@@ -17,6 +17,7 @@ type house struct {
 	svc     app.ReservationService
 	push    PushService   // nil: Push is UNAVAILABLE
 	devices DeviceService // nil: the device methods are UNAVAILABLE
+	inbox   app.Inbox     // nil: the inbox methods are UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {

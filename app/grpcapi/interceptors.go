@@ -40,6 +40,9 @@ var operations = map[string]auth.Operation{
 	housev1.House_RegisterDevice_FullMethodName:        auth.RegisterDevice,
 	housev1.House_ListDevices_FullMethodName:           auth.ListDevices,
 	housev1.House_DeleteDevice_FullMethodName:          auth.DeleteDevice,
+	housev1.House_ListInbox_FullMethodName:             auth.ListInbox,
+	housev1.House_MarkInbox_FullMethodName:             auth.MarkInbox,
+	housev1.House_InboxCounts_FullMethodName:           auth.InboxCounts,
 }
 
 // Operations returns the operation of every House method (full method

@@ -40,6 +40,8 @@ type Options struct {
 	// Devices serves RegisterDevice, ListDevices and DeleteDevice (nil:
 	// UNAVAILABLE).
 	Devices DeviceService
+	// Inbox serves ListInbox, MarkInbox and InboxCounts (nil: UNAVAILABLE).
+	Inbox app.Inbox
 	// ServerOptions are passed to grpc.NewServer after the interceptors
 	// (e.g. credentials or keepalive settings).
 	ServerOptions []grpc.ServerOption
@@ -77,7 +79,7 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 		serverCodec(),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
-	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push, devices: opts.Devices})
+	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push, devices: opts.Devices, inbox: opts.Inbox})
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -44,6 +44,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	hub := n.hub(streams, sub, presence, inbox)
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
 	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics, Devices: opts.Devices,
+		Inbox:         inbox,
 		ServerOptions: grpcapi.Bounds(cfg.GRPC.MaxRecvMsgBytes, cfg.GRPC.KeepaliveMinTime, cfg.GRPC.KeepaliveTime, cfg.GRPC.KeepaliveTimeout)})
 
 	n.add(feeds, lifecycle.Hooks(func(ctx context.Context) error { return sub.Start(ctx, hub) },
