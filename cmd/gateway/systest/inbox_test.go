@@ -2,9 +2,14 @@ package systest
 
 import (
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/houseview/gateway/pkg/client"
+	"github.com/houseview/gateway/pkg/protocol"
+	"github.com/houseview/gateway/pkg/testenv"
 )
 
 // inboxUntil reads inbox frames until one has the counts, within d.
@@ -105,4 +110,57 @@ func TestInboxAcrossNodes(t *testing.T) {
 	pushTo(t, b.HTTPURL, []int64{user}, keys("after", 0, 1))
 	re.inboxUntil(t, 1, 1, 5*time.Second)
 	pb.inboxUntil(t, 1, 1, 5*time.Second)
+}
+
+// TestGoClientInbox: the Go client follows the counts (connected, then an
+// Inbox event per change) of two devices on two nodes, and its marks reach
+// the other device; a bad mark comes back as an Error event.
+func TestGoClientInbox(t *testing.T) {
+	env := sharedEnv(t)
+	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
+	const user = 1311
+	pushTo(t, a.HTTPURL, []int64{user}, keys("before", 0, 2))
+	phone := MustDialClient(t, client.Options{URLs: []string{a.HTTPURL}, UserID: user, LastSeq: 2})
+	laptop := MustDialClient(t, client.Options{URLs: []string{b.HTTPURL}, UserID: user, LastSeq: 2})
+	for _, c := range []*client.Client{phone, laptop} {
+		if got := c.Counts(); got != (client.Counts{Unseen: 2, Unread: 2}) {
+			t.Fatalf("counts after connecting: %+v", got)
+		}
+	}
+	pushTo(t, a.HTTPURL, []int64{user}, keys("after", 0, 1))
+	n := <-phone.Notifications()
+	<-laptop.Notifications()
+	waitCounts(t, laptop, client.Counts{Unseen: 3, Unread: 3})
+	if err := phone.MarkRead(n); err != nil {
+		t.Fatal(err)
+	}
+	waitCounts(t, laptop, client.Counts{Unseen: 2, Unread: 2})
+	if err := laptop.Mark(client.Mark{State: protocol.StateSeen, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitCounts(t, phone, client.Counts{Unseen: 0, Unread: 2})
+	if err := phone.Mark(client.Mark{State: protocol.StateRead}); err == nil {
+		t.Error("a mark without a target was sent")
+	}
+	if err := phone.Mark(client.Mark{State: protocol.StateRead, Seq: 99}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-phone.Events():
+			if e.Kind == client.Error && strings.Contains(e.Err.Error(), "not_found") {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no error event for a mark of a seq that is not stored")
+		}
+	}
+}
+
+// waitCounts waits until the client's counts are want (an Inbox event
+// brings them).
+func waitCounts(t *testing.T, c *client.Client, want client.Counts) {
+	t.Helper()
+	testenv.Eventually(t, 5*time.Second, fmt.Sprintf("counts %+v", want), func() bool { return c.Counts() == want })
 }
