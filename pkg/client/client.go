@@ -192,8 +192,8 @@ type Client struct {
 	live     *liveSession // the open session (nil: none)
 	counts   Counts       // the newest inbox counts the gateway sent
 	err      error        // why the client stopped by itself
-	pos      Position // the last notification handed over
-	known    bool     // pos comes from a frame or the store (else: none yet)
+	pos      Position     // the last notification handed over
+	known    bool         // pos comes from a frame or the store (else: none yet)
 	user     int64
 	advice   protocol.Reconnect
 	attempt  int
