@@ -431,3 +431,58 @@ func contains(s []int64, v int64) bool {
 	}
 	return false
 }
+
+// TestInboxFootprint measures what the states cost in Redis: a message
+// marked on its own (the worst case: a field each), and a user whose
+// messages are all marked (watermarks and counters: a few fields).
+func TestInboxFootprint(t *testing.T) {
+	for _, c := range []struct{ users, each int64 }{{200, 50}, {10, redis.DefaultHistorySize}} {
+		t.Run(fmt.Sprintf("%d stored", c.each), func(t *testing.T) { inboxFootprint(t, c.users, c.each) })
+	}
+}
+
+func inboxFootprint(t *testing.T, users, each int64) {
+	ctx := context.Background()
+	env := newInboxEnv(t, int(each))
+	for u := int64(1); u <= users; u++ {
+		env.publish(t, u, int(each))
+	}
+	// The stream hashes' own memory (MEMORY USAGE), not the server's: other
+	// tests share it.
+	used := func() int64 {
+		var n int64
+		for u := int64(1); u <= users; u++ {
+			m, err := env.rdb.MemoryUsage(ctx, env.keys.Stream(u), 0).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += m
+		}
+		return n
+	}
+	base := used()
+	for u := int64(1); u <= users; u++ {
+		for s := int64(1); s <= each; s++ {
+			if _, err := env.inbox.Mark(ctx, u, app.InboxMark{State: app.StateSeen, Seq: s}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	flagged := used()
+	for u := int64(1); u <= users; u++ {
+		if _, err := env.inbox.Mark(ctx, u, app.InboxMark{State: app.StateRead, All: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marked := used()
+	perFlag := float64(flagged-base) / float64(users*each)
+	perUser := float64(marked-base) / float64(users)
+	t.Logf("Redis memory: %.1f B per message marked on its own, %.1f B per user once all are marked (watermarks; a hash "+
+		"that grew for the flags keeps its buckets)", perFlag, perUser)
+	// A flag is one hash field; marking all leaves three watermarks, three
+	// counters and, in a large hash, the bucket array the flags grew (8 B
+	// per bucket, up to two per stored message).
+	if perFlag > 64 || perUser > float64(512+16*each) {
+		t.Errorf("states cost %.1f B per flagged message, %.1f B per user", perFlag, perUser)
+	}
+}
