@@ -191,7 +191,7 @@ func TestInboxTrimDropsStates(t *testing.T) {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
 	h, _ := env.rdb.HGetAll(ctx, env.keys.Stream(1)).Result()
-	if _, ok := h["!1"]; ok || h["!2"] != "" || h["nflag"] != "1" || h["nseen"] != "1" || h["nread"] != "1" {
+	if _, ok := h["!1"]; ok || h["!2"] != "" || h["!3"] != "7" || h["inbox"] != "0 0 0 1 1 1" {
 		t.Errorf("stream hash after the trim: %v", h)
 	}
 	if c, _ := env.inbox.Counts(ctx, 1); c != (app.InboxCounts{Unseen: 2, Unread: 2}) {

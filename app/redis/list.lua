@@ -19,7 +19,7 @@ local before = tonumber(ARGV[1])
 if before > 0 then
   top = math.min(before - 1, head)
 end
-local out = {h[1], head, unseen, unread, tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0'), top, lo + 1}
+local out = {h[1], head, unseen, unread, f[1], f[2], f[3], top, lo + 1}
 local n = math.min(tonumber(ARGV[2]), top - lo)
 if n <= 0 then
   return out
@@ -32,7 +32,7 @@ for i = #msgs, 1, -1 do
   fields[#fields + 1] = '!' .. (top - #msgs + i)
 end
 local flags = {}
-if tonumber(f[6] or '0') > 0 then
+if f[6] > 0 then
   flags = redis.call('HMGET', KEYS[1], unpack(fields))
 end
 for i = 1, #fields do

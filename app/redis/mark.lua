@@ -22,8 +22,8 @@ local epoch, head = h[1], tonumber(h[2] or '0')
 local len = redis.call('LLEN', KEYS[2])
 local lo = head - len
 local f = inboxFields()
-local w = {tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0')}
-local nseen, nread, nflag = tonumber(f[4] or '0'), tonumber(f[5] or '0'), tonumber(f[6] or '0')
+local w = {f[1], f[2], f[3]}
+local nseen, nread, nflag = f[4], f[5], f[6]
 local mask = tonumber(ARGV[2])
 local changed = 0
 
@@ -93,14 +93,14 @@ else
         s = last + 1
       end
     end
-    redis.call('HSET', KEYS[1], 'seen', nw[1], 'read', nw[2], 'archived', nw[3])
     w = nw
   end
 end
+local state = {w[1], w[2], w[3], nseen, nread, nflag}
 if changed == 1 then
-  redis.call('HSET', KEYS[1], 'nseen', nseen, 'nread', nread, 'nflag', nflag)
+  saveInbox(state)
 end
-local unseen, unread = inbox(head, len, {w[1], w[2], w[3], nseen, nread})
+local unseen, unread = inbox(head, len, state)
 if changed == 1 then
   redis.call(ARGV[6], ARGV[5], '{"control":"inbox","unseen":' .. unseen .. ',"unread":' .. unread .. '}')
 end

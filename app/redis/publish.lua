@@ -14,7 +14,7 @@
 -- of trimmed messages are deleted with them (stream.lua). The published
 -- copy is followed by a line the subscriber strips, the user's inbox
 -- counts after the message: "\n{"unseen":N,"unread":M}".
-local epoch, head, _, exp, known = stream(ARGV[7], ARGV[2], ARGV[9])
+local epoch, head, _, exp, known, _, f = stream(ARGV[7], ARGV[2], ARGV[9])
 if known then
   return {tonumber(known), 0, epoch}
 end
@@ -25,7 +25,6 @@ local ts = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 local msg = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","ts":' .. ts .. ',' .. string.sub(ARGV[3], 2)
 local len = redis.call('RPUSH', KEYS[2], msg)
 local over = len - tonumber(ARGV[4])
-local f = inboxFields()
 if over > 0 then
   for _, old in ipairs(redis.call('LPOP', KEYS[2], over)) do
     local id = string.match(old, '"id":"([^"]*)"')
@@ -33,22 +32,19 @@ if over > 0 then
       redis.call('HDEL', KEYS[1], '#' .. id)
     end
   end
-  local nflag = tonumber(f[6] or '0')
-  if nflag > 0 then
-    local first, arch = seq - len + 1, tonumber(f[3] or '0')
-    local nseen, nread = tonumber(f[4] or '0'), tonumber(f[5] or '0')
-    for s = math.max(first, arch + 1), first + over - 1 do
+  if f[6] > 0 then
+    local first = seq - len + 1
+    for s = math.max(first, f[3] + 1), first + over - 1 do
       local b = redis.call('HGET', KEYS[1], '!' .. s)
       if b then
         b = tonumber(b)
         redis.call('HDEL', KEYS[1], '!' .. s)
-        nflag = nflag - 1
-        if bit.band(b, 1) ~= 0 then nseen = nseen - 1 end
-        if bit.band(b, 2) ~= 0 then nread = nread - 1 end
+        f[6] = f[6] - 1
+        if bit.band(b, 1) ~= 0 then f[4] = f[4] - 1 end
+        if bit.band(b, 2) ~= 0 then f[5] = f[5] - 1 end
       end
     end
-    redis.call('HSET', KEYS[1], 'nflag', nflag, 'nseen', nseen, 'nread', nread)
-    f[4], f[5] = nseen, nread
+    saveInbox(f)
   end
   len = len - over
 end

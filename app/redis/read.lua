@@ -18,12 +18,11 @@
 -- truncated is 1 when some wanted messages were trimmed or expired (the
 -- page then starts at the oldest stored one). after says where the page
 -- really starts.
-local epoch, head, cursor, exp, _, created = stream(ARGV[5], 'epoch', ARGV[8])
+local epoch, head, cursor, exp, _, created, f = stream(ARGV[5], 'epoch', ARGV[8])
 if created then
   expire(tonumber(redis.call('TIME')[1]), exp, tonumber(ARGV[6]), tonumber(ARGV[7]))
 end
 local len = redis.call('LLEN', KEYS[2])
-local f = inboxFields()
 local unseen, unread = inbox(head, len, f)
 local after = tonumber(ARGV[3])
 local reset = 0
@@ -47,8 +46,7 @@ local truncated = 0
 if head > after and head - after > len then
   after, truncated = head - len, 1
 end
-local out = {epoch, head, after, truncated, reset, unseen, unread, tonumber(f[1] or '0'), tonumber(f[2] or '0'),
-  tonumber(f[3] or '0')}
+local out = {epoch, head, after, truncated, reset, unseen, unread, f[1], f[2], f[3]}
 local n = head - after
 if n <= 0 then
   return out
@@ -67,7 +65,7 @@ if ARGV[11] == '1' then
     fields[i] = '!' .. (after + i)
   end
   local flags = {}
-  if tonumber(f[6] or '0') > 0 then
+  if f[6] > 0 then
     flags = redis.call('HMGET', KEYS[1], unpack(fields))
   end
   for i = 1, #msgs do
