@@ -163,3 +163,28 @@ func TestMarkingEveryMessageIsNeverLimited(t *testing.T) {
 		t.Errorf("the flood closed with %d, want %d", code, protocol.CloseRateLimited)
 	}
 }
+
+// TestInboxStatesGoWithALostStream: Redis losing a user's stream loses
+// its states with it: the session's reset frame carries the new epoch's
+// counts, and a mark of the old epoch is refused.
+func TestInboxStatesGoWithALostStream(t *testing.T) {
+	c := newCluster(t)
+	a := startNode(t, c, "a", nil)
+	cl := dial(t, a.url("user_id=1001"))
+	old := cl.connected(t).Epoch
+	c.push(t, 1001, 2)
+	cl.seqs(t, 2)
+	cl.mark(t, map[string]any{"state": "read", "all": true})
+	cl.inboxUntil(t, 0, 0)
+	c.rdb.Del(t.Context(), c.keys.Stream(1001), c.keys.Messages(1001)) // lost: expired, evicted, flushed
+	c.push(t, 1001, 1)
+	f := cl.next(t)
+	if f.Event != "reset" || f.Epoch == old || f.Unseen != 1 || f.Unread != 1 {
+		t.Fatalf("after the loss: %+v, want a reset with 1 unseen 1 unread", f)
+	}
+	cl.seqs(t, 1)
+	cl.mark(t, map[string]any{"state": "read", "seq": 1, "epoch": old})
+	if f := cl.next(t); f.Event != "error" || f.Code != "failed_precondition" {
+		t.Errorf("mark of the old epoch: %+v", f)
+	}
+}
