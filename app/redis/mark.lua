@@ -43,14 +43,48 @@ if ARGV[3] == 'seq' then
   end
   local field = '!' .. s
   local old = tonumber(redis.call('HGET', KEYS[1], field) or '0')
-  local imp = implied(w, s)
-  local new = bit.band(bit.bor(old, mask), bit.bnot(imp))
+  local want = bit.band(bit.bor(old, mask), bit.bnot(implied(w, s)))
+  -- A state marked on the message that follows its watermark (the stored
+  -- ones below it all have it) raises the watermark instead, through the
+  -- flags of that state after it: a client that marks messages in order
+  -- leaves no flags.
+  for i, b in ipairs({1, 2, 4}) do
+    if bit.band(want, b) ~= 0 and s == math.max(w[i], lo) + 1 then
+      local x = s
+      while true do
+        local next = '!' .. (x + 1)
+        local v = tonumber(redis.call('HGET', KEYS[1], next) or '0')
+        if bit.band(v, b) == 0 then
+          break
+        end
+        x = x + 1
+        v = bit.band(v, bit.bnot(b))
+        if b == 1 then nseen = nseen - 1 elseif b == 2 then nread = nread - 1 end
+        if v == 0 then
+          redis.call('HDEL', KEYS[1], next)
+          nflag = nflag - 1
+        else
+          redis.call('HSET', KEYS[1], next, v)
+        end
+      end
+      w[i] = x
+      changed = 1
+    end
+  end
+  local new = bit.band(bit.bor(old, mask), bit.bnot(implied(w, s)))
   if new ~= old then
     changed = 1
-    redis.call('HSET', KEYS[1], field, new)
-    if old == 0 then nflag = nflag + 1 end
-    if bit.band(new, 1) ~= 0 and bit.band(old, 1) == 0 then nseen = nseen + 1 end
-    if bit.band(new, 2) ~= 0 and bit.band(old, 2) == 0 then nread = nread + 1 end
+    if new == 0 then
+      redis.call('HDEL', KEYS[1], field)
+      nflag = nflag - 1
+    else
+      redis.call('HSET', KEYS[1], field, new)
+      if old == 0 then nflag = nflag + 1 end
+    end
+    for _, b in ipairs({1, 2}) do
+      local d = (bit.band(new, b) ~= 0 and 1 or 0) - (bit.band(old, b) ~= 0 and 1 or 0)
+      if b == 1 then nseen = nseen + d else nread = nread + d end
+    end
   end
 else
   local upto = head
