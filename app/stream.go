@@ -28,6 +28,10 @@ type Envelope struct {
 	Seq    int64
 	TS     int64  // publish time, unix milliseconds (the Redis server's clock)
 	Raw    []byte // the JSON frame: {"seq":N,"epoch":"E","ts":MS,...notification}
+	// Counts are the user's inbox counts right after this message was
+	// published, when HasCounts (a live copy; a stored one has none).
+	Counts    InboxCounts
+	HasCounts bool
 }
 
 // Resume is where a reader of a user's stream starts: after a position,
@@ -56,6 +60,11 @@ type StreamPage struct {
 	Reset bool
 	// Messages follow After, oldest first, at most the page size.
 	Messages []*Envelope
+	// Counts are the user's inbox counts.
+	Counts InboxCounts
+	// States are the inbox states of Messages, one each, when the read
+	// asked for them (nil otherwise).
+	States []InboxStates
 }
 
 // SessionCheck is what a WebSocket session that starts learns with its

@@ -106,6 +106,25 @@ export interface ConnectedEvent {
   exp?: number;
   /** The /ws URL of this connection. */
   url: string;
+  /** The user's inbox counts: stored messages not seen, not read. */
+  unseen: number;
+  unread: number;
+}
+
+/** The user's inbox counts (after connected, reset, and every change: a mark on any device, a new message). */
+export interface InboxCounts {
+  unseen: number;
+  unread: number;
+}
+
+/** A mark: the state (with the states it implies) and exactly one of seq, upTo, all. */
+export interface Mark {
+  state: 'seen' | 'read' | 'archived';
+  seq?: number;
+  upTo?: number;
+  all?: true;
+  /** The epoch the seqs belong to (a notification's); default: the session's. */
+  epoch?: string;
 }
 
 export interface DisconnectedEvent {
@@ -150,6 +169,7 @@ export interface ClientEvents {
   connected: ConnectedEvent;
   disconnected: DisconnectedEvent;
   reset: ResetEvent;
+  inbox: InboxCounts;
   error: GatewayError | Error;
 }
 
@@ -170,6 +190,15 @@ export interface GatewayClient {
   /** The node of the last connected frame. */
   readonly nodeId: string | null;
   readonly userId: string | null;
+  /** The inbox counts the gateway sent last. */
+  readonly counts: InboxCounts;
+  /**
+   * Marks messages of the user's inbox on every device: returns false when no session is open (mark
+   * again after connected). A bad mark comes back as an error event (not_found: the seq is not stored).
+   */
+  mark(mark: Mark): boolean;
+  /** Marks a notification read. */
+  markRead(notification: Notification): boolean;
 }
 
 /** Opens a client that stays connected, resuming where it left off, until close(). */

@@ -70,7 +70,8 @@ const DEFAULT_ADVICE = Object.freeze({ base_ms: 500, max_ms: 30000, jitter: 0.5 
 const REFRESH_LEAD_MS = 30000;
 const MIN_REFRESH_LEFT_MS = 1000;
 // </protocol:tables>
-const EVENTS = ['notification', 'connected', 'disconnected', 'reset', 'error'];
+const EVENTS = ['notification', 'connected', 'disconnected', 'reset', 'inbox', 'error'];
+const STATES = ['seen', 'read', 'archived'];
 const ACK_BATCH = 100; // ack at once when this many notifications wait for an ack
 const MAX_TIMER = 2 ** 31 - 1; // setTimeout's largest delay
 
@@ -173,6 +174,7 @@ export function connect(options = {}) {
   let retryTimer, watchTimer, ackTimer, refreshTimer, ackDueAt = 0;
   let sessionExp = 0; // unix s the session's token expires at (0: none announced)
   let refreshing = null; // the token of a refresh sent and not answered yet
+  let counts = { unseen: 0, unread: 0 }; // the inbox counts the gateway sent last
 
   if (o.lastSeq != null) {
     pos = { epoch: o.epoch || '', lastSeq: o.lastSeq };
@@ -432,6 +434,7 @@ export function connect(options = {}) {
     switch (f.event) {
       case 'connected': return onConnected(f);
       case 'reset': return onReset(f);
+      case 'inbox': return onCounts(f);
       case 'refreshed':
         refreshing = null;
         return scheduleRefresh(f.exp);
@@ -467,8 +470,10 @@ export function connect(options = {}) {
     emit('connected', {
       nodeId, userId: f.user_id, epoch: f.epoch, lastSeq: f.last_seq, headSeq: f.head_seq,
       truncated: !!f.truncated, reset, exp: f.exp, url: urls[urlIndex % urls.length],
+      unseen: Number(f.unseen) || 0, unread: Number(f.unread) || 0,
     });
     if (reset) emit('reset', { epoch: f.epoch, previousEpoch: previous, lastSeq: f.last_seq, headSeq: f.head_seq, truncated: !!f.truncated });
+    onCounts(f);
     scheduleRefresh(f.exp);
     flushAck();
   }
@@ -479,6 +484,26 @@ export function connect(options = {}) {
     sessionMax = f.last_seq;
     save();
     emit('reset', { epoch: f.epoch, previousEpoch: previous, lastSeq: f.last_seq, headSeq: f.head_seq, truncated: !!f.truncated });
+    if (typeof f.unseen === 'number') onCounts(f);
+  }
+
+  // onCounts takes the inbox counts of a connected, reset or inbox frame.
+  function onCounts(f) {
+    counts = { unseen: Number(f.unseen) || 0, unread: Number(f.unread) || 0 };
+    emit('inbox', { ...counts });
+  }
+
+  // mark sends a mark frame; false when no session is open.
+  function mark(m = {}) {
+    if (!STATES.includes(m.state)) throw new TypeError(`gateway-client: mark state must be one of ${STATES.join(', ')}`);
+    const given = [m.seq != null, m.upTo != null, m.all === true].filter(Boolean).length;
+    if (given !== 1) throw new TypeError('gateway-client: a mark needs exactly one of seq, upTo and all');
+    const frame = { action: 'mark', state: m.state };
+    if (m.seq != null) frame.seq = m.seq;
+    if (m.upTo != null) frame.up_to = m.upTo;
+    if (m.all === true) frame.all = true;
+    if (m.epoch) frame.epoch = m.epoch;
+    return send(frame);
   }
 
   function onNotification(m) {
@@ -568,6 +593,9 @@ export function connect(options = {}) {
     get state() { return state; },
     get nodeId() { return nodeId; },
     get userId() { return user; },
+    get counts() { return { ...counts }; },
+    mark,
+    markRead(n) { return mark({ state: 'read', seq: n.seq, epoch: n.epoch }); },
   };
 }
 

@@ -72,6 +72,9 @@ const (
 	DeleteDevice      Operation = "delete_device"
 	GetPreferences    Operation = "get_preferences"    // a user's notification preferences
 	UpdatePreferences Operation = "update_preferences" // replace them
+	ListInbox         Operation = "list_inbox"         // a user's stored messages with their states
+	MarkInbox         Operation = "mark_inbox"         // mark a user's messages seen, read or archived
+	InboxCounts       Operation = "inbox_counts"       // a user's unseen and unread counts
 )
 
 // Policy is the access each operation needs: the one table that every
@@ -98,6 +101,9 @@ var Policy = map[Operation]Access{
 	DeleteDevice:      UserOrServer,
 	GetPreferences:    UserOrServer,
 	UpdatePreferences: UserOrServer,
+	ListInbox:         UserOrServer,
+	MarkInbox:         UserOrServer,
+	InboxCounts:       UserOrServer,
 }
 
 // Options configure an Authenticator.

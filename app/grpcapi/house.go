@@ -18,6 +18,7 @@ type house struct {
 	push    PushService       // nil: Push is UNAVAILABLE
 	devices DeviceService     // nil: the device methods are UNAVAILABLE
 	prefs   PreferenceService // nil: the preference methods are UNAVAILABLE
+	inbox   app.Inbox         // nil: the inbox methods are UNAVAILABLE
 }
 
 func (h *house) RecommendList(ctx context.Context, req *housev1.HouseRecommendRequest) (*housev1.HouseRecommendReply, error) {

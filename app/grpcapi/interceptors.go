@@ -42,6 +42,9 @@ var operations = map[string]auth.Operation{
 	housev1.House_DeleteDevice_FullMethodName:          auth.DeleteDevice,
 	housev1.House_GetPreferences_FullMethodName:        auth.GetPreferences,
 	housev1.House_UpdatePreferences_FullMethodName:     auth.UpdatePreferences,
+	housev1.House_ListInbox_FullMethodName:             auth.ListInbox,
+	housev1.House_MarkInbox_FullMethodName:             auth.MarkInbox,
+	housev1.House_InboxCounts_FullMethodName:           auth.InboxCounts,
 }
 
 // Operations returns the operation of every House method (full method

@@ -43,6 +43,8 @@ type Options struct {
 	// Preferences serves GetPreferences and UpdatePreferences (nil:
 	// UNAVAILABLE).
 	Preferences PreferenceService
+	// Inbox serves ListInbox, MarkInbox and InboxCounts (nil: UNAVAILABLE).
+	Inbox app.Inbox
 	// ServerOptions are passed to grpc.NewServer after the interceptors
 	// (e.g. credentials or keepalive settings).
 	ServerOptions []grpc.ServerOption
@@ -80,7 +82,7 @@ func NewServer(svc app.ReservationService, opts Options) *Server {
 		serverCodec(),
 	}, opts.ServerOptions...)
 	gs := grpc.NewServer(sopts...)
-	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push, devices: opts.Devices, prefs: opts.Preferences})
+	housev1.RegisterHouseServer(gs, &house{svc: svc, push: opts.Push, devices: opts.Devices, prefs: opts.Preferences, inbox: opts.Inbox})
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

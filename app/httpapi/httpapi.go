@@ -44,6 +44,8 @@ type Options struct {
 	Devices DeviceService
 	// Preferences serves /api/preferences (nil: 503).
 	Preferences PreferenceService
+	// Inbox serves /api/inbox (nil: 503).
+	Inbox app.Inbox
 }
 
 // handler holds what every route needs.
@@ -133,6 +135,9 @@ func (h *handler) routes() []route {
 		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(h.devicesReady, h.deleteDevice)},
 		{"GET", "/api/preferences", auth.GetPreferences, do(h.preferencesReady, h.getPreferences)},
 		{"PUT", "/api/preferences", auth.UpdatePreferences, do(h.preferencesReady, h.putPreferences)},
+		{"GET", "/api/inbox", auth.ListInbox, do(h.inboxReady, h.listInbox)},
+		{"POST", "/api/inbox/mark", auth.MarkInbox, do(h.inboxReady, h.markInbox)},
+		{"GET", "/api/inbox/counts", auth.InboxCounts, do(h.inboxReady, h.inboxCounts)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
 		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
 		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},

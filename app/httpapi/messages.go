@@ -14,8 +14,9 @@ import (
 
 // MessageReader reads users' stored streams (see redis.Streams).
 type MessageReader interface {
-	// Read returns up to limit stored messages of user from a resume point.
-	Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error)
+	// ReadStates returns up to limit stored messages of user from a resume
+	// point, with their inbox states.
+	ReadStates(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error)
 	// Advance raises user's delivered cursor to pos.
 	Advance(user int64, pos app.Position)
 }
@@ -74,7 +75,7 @@ func (h *handler) messages(c *gin.Context) {
 		h.fail(c, err) // a revoked user polls no more than it connects
 		return
 	}
-	page, err := h.opts.Messages.Read(c.Request.Context(), user, app.Resume{After: from}, limit)
+	page, err := h.opts.Messages.ReadStates(c.Request.Context(), user, app.Resume{After: from}, limit)
 	if err != nil {
 		if c.Request.Context().Err() == nil {
 			h.log.WarnContext(c.Request.Context(), "stored messages read failed", "err", err.Error())
@@ -90,7 +91,7 @@ func (h *handler) messages(c *gin.Context) {
 }
 
 // messagesReply encodes a page; the messages are the stored frames as
-// they are (no decoding and encoding again).
+// they are (no decoding and encoding again) with their inbox states added.
 func messagesReply(user int64, p app.StreamPage) []byte {
 	last := p.After
 	if n := len(p.Messages); n > 0 {
@@ -98,13 +99,17 @@ func messagesReply(user int64, p app.StreamPage) []byte {
 	}
 	var b bytes.Buffer
 	// The epoch is letters and digits only: nothing to escape.
-	fmt.Fprintf(&b, `{"user_id":%d,"epoch":"%s","head_seq":%d,"after":%d,"truncated":%t,"reset":%t,"more":%t,"messages":[`,
-		user, p.Epoch, p.Head, p.After, p.Truncated, p.Reset, last < p.Head)
+	fmt.Fprintf(&b, `{"user_id":%d,"epoch":"%s","head_seq":%d,"after":%d,"truncated":%t,"reset":%t,"more":%t,"unseen":%d,"unread":%d,"messages":[`,
+		user, p.Epoch, p.Head, p.After, p.Truncated, p.Reset, last < p.Head, p.Counts.Unseen, p.Counts.Unread)
 	for i, m := range p.Messages {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(m.Raw)
+		if i < len(p.States) {
+			writeWithStates(&b, m.Raw, p.States[i])
+		} else {
+			b.Write(m.Raw)
+		}
 	}
 	b.WriteString("]}")
 	return b.Bytes()

@@ -42,6 +42,17 @@ func mustDecode(tb testing.TB, s string) app.Notification {
 	return n
 }
 
+// published returns the message of a published copy: what precedes the
+// line of inbox counts the publish script appends.
+func published(tb testing.TB, payload string) string {
+	tb.Helper()
+	env, ok := redis.ParseEnvelope(0, payload)
+	if !ok || !env.HasCounts {
+		tb.Fatalf("published %q: no envelope with inbox counts", payload)
+	}
+	return string(env.Raw)
+}
+
 // seqsOf returns the seqs of positions.
 func seqsOf(positions []app.Position) []int64 {
 	seqs := make([]int64, len(positions))
@@ -100,7 +111,7 @@ func TestPublishBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := mustDecode(t, m.Payload)
+		n := mustDecode(t, published(t, m.Payload))
 		live = append(live, fmt.Sprintf("%d:%s#%d", n.UserID, n.Content, n.Seq))
 	}
 	if diff := cmp.Diff([]string{"1:a1#2", "2:b1#1", "1:a2#3", "2:b2#2", "1:a3#4"}, live); diff != "" {

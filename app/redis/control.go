@@ -26,6 +26,9 @@ const (
 	ControlEvict      = "evict"      // close the session named Session (too many sessions)
 	ControlFlush      = "flush"      // write the user's pending cursor advance now; answer 1 (0: it failed) on Reply
 	ControlPositions  = "positions"  // answer the JSON array of the user's app.SessionPosition on this node on Reply
+	// ControlInbox carries the user's inbox counts after a mark (mark.lua
+	// publishes it, in order with the user's messages).
+	ControlInbox = "inbox"
 )
 
 // Control is a control message on a user's channel.
@@ -33,6 +36,9 @@ type Control struct {
 	Control string `json:"control"`
 	Reply   string `json:"reply,omitempty"`   // the id of the Replies list to answer on
 	Session string `json:"session,omitempty"` // a session id (coord.SessionRegistry)
+	// Unseen and Unread are the counts of an inbox message.
+	Unseen int64 `json:"unseen,omitempty"`
+	Unread int64 `json:"unread,omitempty"`
 }
 
 // IsControl reports whether payload is a control message.

@@ -2,14 +2,25 @@ package redis
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/houseview/gateway/app"
 )
 
 // ParseEnvelope reads the prefix that the publish script writes on every
 // stored and published message of user, {"seq":N,"epoch":"E","ts":MS,...,
-// once, into an Envelope whose Raw holds the message's bytes.
+// once, into an Envelope whose Raw holds the message's bytes. A published
+// copy ends with a line of inbox counts (publish.lua), which goes to
+// Counts: Raw is the message as stored.
 func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
+	var counts app.InboxCounts
+	hasCounts := false
+	if nl := strings.LastIndexByte(msg, '\n'); nl >= 0 {
+		if !parseCounts(msg[nl+1:], &counts) {
+			return nil, false
+		}
+		msg, hasCounts = msg[:nl], true
+	}
 	seq, i, ok := leadingInt(msg, `{"seq":`, 0)
 	if !ok || seq <= 0 || msg[i] != ',' {
 		return nil, false
@@ -30,7 +41,22 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg)}, true
+	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg), Counts: counts,
+		HasCounts: hasCounts}, true
+}
+
+// parseCounts reads {"unseen":N,"unread":M}, as the scripts write it.
+func parseCounts(s string, c *app.InboxCounts) bool {
+	unseen, i, ok := leadingInt(s, `{"unseen":`, 0)
+	if !ok {
+		return false
+	}
+	unread, j, ok := leadingInt(s, `,"unread":`, i)
+	if !ok || j != len(s)-1 || s[j] != '}' {
+		return false
+	}
+	*c = app.InboxCounts{Unseen: unseen, Unread: unread}
+	return true
 }
 
 // maxEpochLen bounds an epoch's length when parsing (Token makes at most

@@ -28,8 +28,10 @@ func (k Keys) Namespace() string { return k.ns }
 
 func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
 
-// Stream is the user's stream hash: the fields below and "#<id>" -> seq
-// per stored message, so that a message published again keeps its seq.
+// Stream is the user's stream hash: the fields below, "#<id>" -> seq per
+// stored message, so that a message published again keeps its seq, and
+// "!<seq>" -> the inbox states of a stored message marked on its own
+// (stream.lua).
 // It and Messages expire history TTL (plus expirySlack) after the user's
 // last message, or after a read created them (stream.lua).
 func (k Keys) Stream(user int64) string { return k.user(user) + ":stream" }
@@ -40,6 +42,9 @@ const (
 	StreamSeq    = "seq"    // the newest seq given in this epoch
 	StreamCursor = "cursor" // the highest seq delivered to, or acknowledged by, a live session
 	StreamExpiry = "exp"    // the unix second both keys expire at
+	// StreamInbox holds the inbox watermarks and counters: "seen read
+	// archived nseen nread nflag" (stream.lua).
+	StreamInbox = "inbox"
 )
 
 // Messages is the user's capped list of stored messages, oldest first: the

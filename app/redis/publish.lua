@@ -10,8 +10,11 @@
 -- message is {"seq":N,"epoch":"E","ts":MS,...payload}: ts is the Redis
 -- server's time of the publish in unix milliseconds. The ids of the stored
 -- messages are kept in the hash and trimmed with the list; both keys live
--- ttl (to ttl + slack) seconds after the last message.
-local epoch, head, _, exp, known = stream(ARGV[7], ARGV[2], ARGV[9])
+-- ttl (to ttl + slack) seconds after the last message. The inbox flags
+-- of trimmed messages are deleted with them (stream.lua). The published
+-- copy is followed by a line the subscriber strips, the user's inbox
+-- counts after the message: "\n{"unseen":N,"unread":M}".
+local epoch, head, _, exp, known, _, f = stream(ARGV[7], ARGV[2], ARGV[9])
 if known then
   return {tonumber(known), 0, epoch}
 end
@@ -20,7 +23,8 @@ redis.call('HSET', KEYS[1], 'seq', seq, ARGV[2], seq)
 local t = redis.call('TIME')
 local ts = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 local msg = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","ts":' .. ts .. ',' .. string.sub(ARGV[3], 2)
-local over = redis.call('RPUSH', KEYS[2], msg) - tonumber(ARGV[4])
+local len = redis.call('RPUSH', KEYS[2], msg)
+local over = len - tonumber(ARGV[4])
 if over > 0 then
   for _, old in ipairs(redis.call('LPOP', KEYS[2], over)) do
     local id = string.match(old, '"id":"([^"]*)"')
@@ -28,7 +32,23 @@ if over > 0 then
       redis.call('HDEL', KEYS[1], '#' .. id)
     end
   end
+  if f[6] > 0 then
+    local first = seq - len + 1
+    for s = math.max(first, f[3] + 1), first + over - 1 do
+      local b = redis.call('HGET', KEYS[1], '!' .. s)
+      if b then
+        b = tonumber(b)
+        redis.call('HDEL', KEYS[1], '!' .. s)
+        f[6] = f[6] - 1
+        if bit.band(b, 1) ~= 0 then f[4] = f[4] - 1 end
+        if bit.band(b, 2) ~= 0 then f[5] = f[5] - 1 end
+      end
+    end
+    saveInbox(f)
+  end
+  len = len - over
 end
 expire(tonumber(t[1]), exp, tonumber(ARGV[5]), tonumber(ARGV[6]))
-redis.call(ARGV[8], ARGV[1], msg)
+local unseen, unread = inbox(seq, len, f)
+redis.call(ARGV[8], ARGV[1], msg .. '\n{"unseen":' .. unseen .. ',"unread":' .. unread .. '}')
 return {seq, 1, epoch}

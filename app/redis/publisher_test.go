@@ -45,7 +45,7 @@ func TestPublishAssignsSeqStoresAndPublishes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n app.Notification
-		if err := json.Unmarshal([]byte(msg.Payload), &n); err != nil {
+		if err := json.Unmarshal([]byte(published(t, msg.Payload)), &n); err != nil {
 			t.Fatalf("published %q: %v", msg.Payload, err)
 		}
 		if n.Seq != int64(i) || n.Content != fmt.Sprint(i) {
@@ -119,7 +119,7 @@ func TestNamespacesIsolateDeployments(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n app.Notification
-	_ = json.Unmarshal([]byte(msg.Payload), &n)
+	_ = json.Unmarshal([]byte(published(t, msg.Payload)), &n)
 	if n.Content != "for B" || n.Seq != 1 {
 		t.Errorf("B's subscriber got %q seq %d, want B's own first message", n.Content, n.Seq)
 	}

@@ -7,7 +7,10 @@
 -- ARGV[4] page size, ARGV[5] the epoch of a stream created now, ARGV[6] ttl
 -- seconds, ARGV[7] expiry slack seconds (a stream created now expires),
 -- ARGV[8] "1" to check the stream's replication id (stream.lua).
--- Returns {epoch, head, after, truncated, reset, msg...}: the messages are
+-- ARGV[11] "1" to return the messages' inbox states (stream.lua).
+-- Returns {epoch, head, after, truncated, reset, unseen, unread, seen,
+-- read, archived, msg..., flag...}: the inbox counts and watermarks, the
+-- messages and, with ARGV[11], each message's flag bits. The messages are
 -- those with seq > after, oldest first, at most a page. The list holds
 -- consecutive seqs ending at head, so they are its last head-after
 -- entries. reset is 1 when the position asked for is of another epoch or
@@ -15,10 +18,12 @@
 -- truncated is 1 when some wanted messages were trimmed or expired (the
 -- page then starts at the oldest stored one). after says where the page
 -- really starts.
-local epoch, head, cursor, exp, _, created = stream(ARGV[5], 'epoch', ARGV[8])
+local epoch, head, cursor, exp, _, created, f = stream(ARGV[5], 'epoch', ARGV[8])
 if created then
   expire(tonumber(redis.call('TIME')[1]), exp, tonumber(ARGV[6]), tonumber(ARGV[7]))
 end
+local len = redis.call('LLEN', KEYS[2])
+local unseen, unread = inbox(head, len, f)
 local after = tonumber(ARGV[3])
 local reset = 0
 if ARGV[1] == 'cursor' then
@@ -37,17 +42,13 @@ if ARGV[1] == 'cursor' then
 elseif (ARGV[2] ~= '' and ARGV[2] ~= epoch) or after > head then
   after, reset = 0, 1
 end
-if head <= after then
-  return {epoch, head, after, 0, reset}
-end
-local len = redis.call('LLEN', KEYS[2])
 local truncated = 0
-if head - after > len then
+if head > after and head - after > len then
   after, truncated = head - len, 1
 end
+local out = {epoch, head, after, truncated, reset, unseen, unread, f[1], f[2], f[3]}
 local n = head - after
-local out = {epoch, head, after, truncated, reset}
-if n == 0 then
+if n <= 0 then
   return out
 end
 local stop = -n + tonumber(ARGV[4]) - 1
@@ -57,5 +58,18 @@ end
 local msgs = redis.call('LRANGE', KEYS[2], -n, stop)
 for i = 1, #msgs do
   out[#out + 1] = msgs[i]
+end
+if ARGV[11] == '1' then
+  local fields = {}
+  for i = 1, #msgs do
+    fields[i] = '!' .. (after + i)
+  end
+  local flags = {}
+  if f[6] > 0 then
+    flags = redis.call('HMGET', KEYS[1], unpack(fields))
+  end
+  for i = 1, #msgs do
+    out[#out + 1] = tonumber(flags[i] or '0')
+  end
 end
 return out

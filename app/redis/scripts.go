@@ -23,10 +23,16 @@ var (
 	readSrc string
 	//go:embed cursor.lua
 	cursorSrc string
+	//go:embed mark.lua
+	markSrc string
+	//go:embed list.lua
+	listSrc string
 
 	publishScript = goredis.NewScript(streamSrc + publishSrc)
 	readScript    = goredis.NewScript(streamSrc + readSrc)
 	cursorScript  = goredis.NewScript(cursorSrc)
+	markScript    = goredis.NewScript(streamSrc + markSrc)
+	listScript    = goredis.NewScript(streamSrc + listSrc)
 )
 
 // RunScripts runs script n times in one pipeline (EVALSHA), args(i) giving

@@ -49,11 +49,28 @@ func NewStreams(c *Conn, opts StreamsOptions) *Streams {
 // counting the advances not written yet. A missing stream is created (with
 // a new epoch), so that a page names the epoch of the next messages.
 func (s *Streams) Read(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
-	res, err := s.c.RunScript(ctx, readScript, s.c.keys.streamKeys(user), s.readArgs(user, from, limit)...).Slice()
+	return s.read(ctx, user, from, limit, false)
+}
+
+// ReadStates is Read with the inbox states of the messages (page.States).
+func (s *Streams) ReadStates(ctx context.Context, user int64, from app.Resume, limit int) (app.StreamPage, error) {
+	return s.read(ctx, user, from, limit, true)
+}
+
+func (s *Streams) read(ctx context.Context, user int64, from app.Resume, limit int, states bool) (app.StreamPage, error) {
+	args := append(s.readArgs(user, from, limit), boolArg(states))
+	res, err := s.c.RunScript(ctx, readScript, s.c.keys.streamKeys(user), args...).Slice()
 	if err != nil {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: %w", user, err)
 	}
-	return pageOf(user, res)
+	return pageOf(user, res, states)
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // readArgs are read.lua's arguments: in cursor mode with the advances not
@@ -71,8 +88,11 @@ func (s *Streams) readArgs(user int64, from app.Resume, limit int) []any {
 		other.Epoch, other.Seq}
 }
 
-func pageOf(user int64, res []any) (app.StreamPage, error) {
-	if len(res) < 5 {
+// pageHeader is how many values read.lua returns before the messages.
+const pageHeader = 10
+
+func pageOf(user int64, res []any, states bool) (app.StreamPage, error) {
+	if len(res) < pageHeader {
 		return app.StreamPage{}, fmt.Errorf("read stream of user %d: short reply %v", user, res)
 	}
 	epoch, _ := res[0].(string)
@@ -80,9 +100,16 @@ func pageOf(user int64, res []any) (app.StreamPage, error) {
 	after, _ := res[2].(int64)
 	truncated, _ := res[3].(int64)
 	reset, _ := res[4].(int64)
+	unseen, _ := res[5].(int64)
+	unread, _ := res[6].(int64)
+	msgs := res[pageHeader:]
+	var flags []any
+	if states {
+		msgs, flags = msgs[:len(msgs)/2], msgs[len(msgs)/2:]
+	}
 	page := app.StreamPage{Epoch: epoch, Head: head, After: after, Truncated: truncated == 1, Reset: reset == 1,
-		Messages: make([]*app.Envelope, 0, len(res)-5)}
-	for _, m := range res[5:] {
+		Counts: app.InboxCounts{Unseen: unseen, Unread: unread}, Messages: make([]*app.Envelope, 0, len(msgs))}
+	for _, m := range msgs {
 		s, _ := m.(string)
 		env, ok := ParseEnvelope(user, s)
 		if !ok {
@@ -90,7 +117,36 @@ func pageOf(user int64, res []any) (app.StreamPage, error) {
 		}
 		page.Messages = append(page.Messages, env)
 	}
+	if states {
+		w := watermarks(res[7:10])
+		page.States = make([]app.InboxStates, len(page.Messages))
+		for i, env := range page.Messages {
+			bits, _ := flags[i].(int64)
+			page.States[i] = w.states(env.Seq, bits)
+		}
+	}
 	return page, nil
+}
+
+// marks are an inbox's watermarks: every seq up to seen is seen, and so
+// on (stream.lua).
+type marks struct{ seen, read, archived int64 }
+
+func watermarks(v []any) marks {
+	seen, _ := v[0].(int64)
+	read, _ := v[1].(int64)
+	archived, _ := v[2].(int64)
+	return marks{seen, read, archived}
+}
+
+// states are the states of seq with flag bits (1 seen, 2 read, 4
+// archived) under the watermarks.
+func (w marks) states(seq, bits int64) app.InboxStates {
+	return app.InboxStates{
+		Seen:     seq <= w.seen || bits&1 != 0,
+		Read:     seq <= w.read || bits&2 != 0,
+		Archived: seq <= w.archived || bits&4 != 0,
+	}
 }
 
 // Advance raises user's delivered cursor to pos. It never blocks on Redis.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/houseview/gateway/app"
+	"github.com/houseview/gateway/app/redis"
 )
 
 // arrivals records when type-4 messages reach the users' channels.
@@ -31,7 +32,8 @@ func listen(tb testing.TB, f *fixture) *arrivals {
 		for m := range ps.Channel() {
 			now := time.Now()
 			var n app.Notification
-			if json.Unmarshal([]byte(m.Payload), &n) != nil || n.Type != app.MsgReservationReminder {
+			env, ok := redis.ParseEnvelope(0, m.Payload) // the published copy ends with a line of inbox counts
+			if !ok || json.Unmarshal(env.Raw, &n) != nil || n.Type != app.MsgReservationReminder {
 				continue
 			}
 			a.mu.Lock()

@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -16,11 +17,19 @@ import (
 // over by the subscription reaching a user's open sessions on the node
 // (melody send buffer, socket write, client read). 100 users with 2 devices
 // each; every op is one message to one user, so two frames.
-func BenchmarkFanoutLocal(b *testing.B) {
+func BenchmarkFanoutLocal(b *testing.B) { fanout(b, false) }
+
+// BenchmarkFanoutLocalWithCounts is BenchmarkFanoutLocal with the inbox
+// counts a published message carries: each session also gets an inbox
+// frame after a message (fewer when its socket lags: the newest counts
+// replace older ones waiting).
+func BenchmarkFanoutLocalWithCounts(b *testing.B) { fanout(b, true) }
+
+func fanout(b *testing.B, counts bool) {
 	const users, devices = 100, 2
 	c := newCluster(b)
 	n := startNode(b, c, "bench", func(o *ws.Options) { o.BufferSize = 4096 })
-	var received atomic.Int64
+	var received, inboxes atomic.Int64
 	for u := 1; u <= users; u++ {
 		for range devices {
 			conn, _, err := websocket.DefaultDialer.Dial(n.url(fmt.Sprintf("user_id=%d", u)), nil)
@@ -33,10 +42,15 @@ func BenchmarkFanoutLocal(b *testing.B) {
 			}
 			go func() {
 				for {
-					if _, _, err := conn.ReadMessage(); err != nil {
+					_, msg, err := conn.ReadMessage()
+					if err != nil {
 						return
 					}
-					received.Add(1)
+					if bytes.HasPrefix(msg, []byte(`{"seq"`)) {
+						received.Add(1)
+					} else {
+						inboxes.Add(1)
+					}
 				}
 			}()
 		}
@@ -53,7 +67,8 @@ func BenchmarkFanoutLocal(b *testing.B) {
 	envelope := func(u int, s int64) *app.Envelope {
 		raw := fmt.Appendf(nil, `{"seq":%d,"epoch":"%s","ts":1,"id":"bench","type":6,"user_id":%d,"title":"t","content":"c","timestamp":1}`,
 			s, epochs[u], u)
-		return &app.Envelope{UserID: int64(u), Epoch: epochs[u], Seq: s, TS: 1, Raw: raw}
+		return &app.Envelope{UserID: int64(u), Epoch: epochs[u], Seq: s, TS: 1, Raw: raw, HasCounts: counts,
+			Counts: app.InboxCounts{Unseen: s, Unread: s}}
 	}
 	b.ResetTimer()
 	start := time.Now()
@@ -72,4 +87,5 @@ func BenchmarkFanoutLocal(b *testing.B) {
 		b.Fatalf("received %d frames, want %d", got, want)
 	}
 	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "frames/s")
+	b.ReportMetric(float64(inboxes.Load())/float64(want), "inbox/msg")
 }

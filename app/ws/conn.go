@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,16 @@ type conn struct {
 	token    uint64      // tokenSum of the token that set expires (0: none)
 	repeated bool        // a refresh sent that token again (answered once for free)
 	expiry   *time.Timer // closes the session at expires (nil without a token)
+	// At most one inbox frame is in the send buffer (inboxOut); newer
+	// counts wait in inboxNext, replaced by newer ones still, and go out
+	// when it is sent (or once the connected frame is out).
+	inboxOut  bool
+	inboxNext []byte
+
+	// The read goroutine's: the highest seq each state was marked up to by
+	// this session in markEpoch (a mark that raises it is free).
+	markEpoch string
+	markHigh  [3]int64
 }
 
 // started is the ready channel of a session whose connected frame is out.
@@ -144,7 +155,8 @@ func (c *conn) open(ctx context.Context) (app.StreamPage, bool) {
 func (c *conn) sendConnected(page app.StreamPage) bool {
 	hello := protocol.Connected{Event: protocol.EventConnected, NodeID: c.h.opts.NodeID, UserID: c.user, Epoch: page.Epoch,
 		LastSeq: page.After, HeadSeq: page.Head, Truncated: page.Truncated, Reset: page.Reset,
-		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect}
+		HeartbeatMS: c.h.opts.PingPeriod.Milliseconds(), Reconnect: c.h.opts.Reconnect,
+		Unseen: page.Counts.Unseen, Unread: page.Counts.Unread}
 	if page.Reset {
 		c.h.opts.Metrics.StreamReset()
 	}
@@ -162,6 +174,10 @@ func (c *conn) sendConnected(page app.StreamPage) bool {
 		close(c.ready)
 	}
 	c.ready = started
+	if next := c.inboxNext; next != nil && err == nil {
+		c.inboxNext = nil
+		c.writeInbox(next)
+	}
 	return err == nil && c.state != closed
 }
 
@@ -206,6 +222,30 @@ func (c *conn) offer(env *app.Envelope) {
 	}
 }
 
+// inbox takes an inbox frame of the user's counts. It never blocks: one
+// frame at most waits in the send buffer, the newest counts after it.
+func (c *conn) inbox(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.state == closed:
+	case c.ready != started || c.inboxOut:
+		c.inboxNext = frame // the newest counts replace older ones
+	default:
+		c.writeInbox(frame)
+	}
+}
+
+// inboxPrefix starts every inbox frame.
+var inboxPrefix = []byte(`{"event":"` + protocol.EventInbox + `"`)
+
+// writeInbox hands an inbox frame to the send buffer. c.mu is held.
+func (c *conn) writeInbox(frame []byte) {
+	if c.s.Write(frame) == nil {
+		c.inboxOut = true
+	}
+}
+
 // missedLive makes the session read the stored stream: messages may have
 // been lost on the wire (the subscription was restored).
 func (c *conn) missedLive() {
@@ -247,6 +287,13 @@ func (c *conn) sent(frame []byte) {
 	c.mu.Lock()
 	env := c.inflight.pop(frame)
 	closing, acked := c.state == closed, c.acked
+	if env == nil && bytes.HasPrefix(frame, inboxPrefix) {
+		c.inboxOut = false
+		if next := c.inboxNext; next != nil && !closing {
+			c.inboxNext = nil
+			c.writeInbox(next)
+		}
+	}
 	c.mu.Unlock()
 	if env == nil {
 		return // a control frame
@@ -392,7 +439,7 @@ func (c *conn) settle() settled {
 // old epoch is void. It reports whether the session is still open.
 func (c *conn) resync(page app.StreamPage) bool {
 	b := mustJSON(protocol.Reset{Event: protocol.EventReset, Epoch: page.Epoch, LastSeq: page.After, HeadSeq: page.Head,
-		Truncated: page.Truncated})
+		Truncated: page.Truncated, Unseen: page.Counts.Unseen, Unread: page.Counts.Unread})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == closed {
@@ -522,6 +569,67 @@ func (c *conn) onAck(epoch string, seq int64) {
 		c.reject("ack of a seq that was not sent")
 	}
 }
+
+// onMark marks messages of the user's inbox (the seqs of the session's
+// epoch unless the frame names one). A mark that raises the highest seq
+// this session marked with that state in that epoch (up_to and all: the
+// newest) is free, so that a client marking every message as it shows it
+// is never limited; the others are charged, and one over the frame rate
+// is dropped before it reaches Redis. A mark that raises but changes
+// nothing was a free Redis call: at most one per stored seq and state.
+// A refused mark is answered with an error frame; the new counts reach
+// every session of the user through the subscription (Hub.Inbox).
+func (c *conn) onMark(f protocol.ClientFrame) {
+	m := app.InboxMark{State: f.State, Epoch: f.Epoch, All: f.All}
+	if f.Seq != nil {
+		m.Seq = *f.Seq
+	}
+	if f.UpTo != nil {
+		m.UpTo = *f.UpTo
+	}
+	c.mu.Lock()
+	if m.Epoch == "" {
+		m.Epoch = c.epoch
+	}
+	last := c.last
+	c.mu.Unlock()
+	if c.markEpoch != m.Epoch {
+		c.markEpoch, c.markHigh = m.Epoch, [3]int64{}
+	}
+	i := markIndex[m.State]
+	top := max(m.Seq, m.UpTo)
+	if m.All {
+		top = last
+	}
+	if top <= c.markHigh[i] && !c.charge() {
+		return // dropped before it costs Redis anything
+	}
+	if c.h.opts.Inbox == nil {
+		c.refuse(app.Errorf(app.EUnavailable, "the inbox is not available on this node"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.h.ctx, 5*time.Second)
+	res, err := c.h.opts.Inbox.Mark(ctx, c.user, m)
+	cancel()
+	if err != nil {
+		if app.ErrorCode(err) == "" || app.ErrorCode(err) == app.EInternal {
+			c.h.log.Warn("inbox mark failed", "user_id", c.user, "err", err)
+			err = app.Errorf(app.EUnavailable, "the inbox is unavailable; send the mark again later")
+		}
+		if top > c.markHigh[i] && !c.charge() {
+			return
+		}
+		c.refuse(err)
+		return
+	}
+	if m.All {
+		top = res.Head
+	}
+	c.markHigh[i] = max(c.markHigh[i], top)
+}
+
+// markIndex is a state's slot in conn.markHigh (decodeFrame checked it).
+var markIndex = map[string]int{protocol.StateSeen: 0, protocol.StateRead: 1, protocol.StateArchived: 2}
 
 // onRefresh extends the session to the expiry of a new token of its user.
 // The token the session has already (a caching token source hands it

@@ -26,8 +26,9 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// decodeFrame parses and checks a client frame: a known action, and for
-// an ack a positive seq and an epoch that could be one. Its errors are
+// decodeFrame parses and checks a client frame: a known action, for an
+// ack a positive seq and an epoch that could be one, for a mark a known
+// state and exactly one of seq, up_to and all. Its errors are
 // invalid_argument, with the text of the error frame.
 func decodeFrame(msg []byte) (protocol.ClientFrame, error) {
 	var f protocol.ClientFrame
@@ -42,9 +43,15 @@ func decodeFrame(msg []byte) (protocol.ClientFrame, error) {
 		if err := app.CheckEpoch(f.Epoch); err != nil {
 			return f, err
 		}
+	case protocol.ActionMark:
+		m := app.InboxMark{State: f.State, Epoch: f.Epoch, All: f.All, Seq: app.GivenSeq(f.Seq), UpTo: app.GivenSeq(f.UpTo)}
+		if err := m.Check(); err != nil {
+			return f, err
+		}
 	case protocol.ActionRefresh, protocol.ActionPing:
 	default:
-		return f, app.Errorf(app.EInvalidArgument, `unknown action; the client frames are {"action":"ack","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
+		return f, app.Errorf(app.EInvalidArgument, `unknown action; the client frames are {"action":"ack","seq":N}, `+
+			`{"action":"mark","state":"read","seq":N}, {"action":"refresh","token":"JWT"} and {"action":"ping"}`)
 	}
 	return f, nil
 }

@@ -116,7 +116,7 @@ func startNodeWith(tb testing.TB, c *cluster, id string, tune func(*ws.Options),
 	sub := subscribe.New(redis.New(rdb, c.keys), subscribe.Options{NodeID: id, ProbeInterval: 100 * time.Millisecond, StaleAfter: time.Second})
 	streams := redis.NewStreams(redis.New(rdb, c.keys), redis.StreamsOptions{FlushInterval: 50 * time.Millisecond, HistoryTTL: time.Hour})
 	opts := ws.Options{NodeID: id, Auth: apptest.NewAuth(app.AuthInsecure, nil, ""), SlowTimeout: time.Second,
-		Metrics: newRecordMetrics()}
+		Metrics: newRecordMetrics(), Inbox: redis.NewInbox(redis.New(rdb, c.keys))}
 	if tune != nil {
 		tune(&opts)
 	}
@@ -179,13 +179,17 @@ type frame struct {
 	Message      string `json:"message"`
 	Limit        string `json:"limit"`
 	RetryAfterMS int64  `json:"retry_after_ms"`
+	Unseen       int64  `json:"unseen"`
+	Unread       int64  `json:"unread"`
 }
 
-// client is a WebSocket client that reads into a channel.
+// client is a WebSocket client that reads into a channel: inbox frames
+// into one of their own, the others into frames.
 type client struct {
-	conn   *websocket.Conn
-	frames chan frame
-	closed chan error // the read error that ended the connection
+	conn    *websocket.Conn
+	frames  chan frame
+	inboxes chan frame
+	closed  chan error // the read error that ended the connection
 }
 
 func dial(tb testing.TB, url string) *client {
@@ -198,7 +202,7 @@ func dial(tb testing.TB, url string) *client {
 		}
 		tb.Fatalf("dial %s: %v (status %d)", url, err, status)
 	}
-	c := &client{conn: conn, frames: make(chan frame, 100000), closed: make(chan error, 1)}
+	c := &client{conn: conn, frames: make(chan frame, 100000), inboxes: make(chan frame, 100000), closed: make(chan error, 1)}
 	go func() {
 		for {
 			_, b, err := conn.ReadMessage()
@@ -210,6 +214,10 @@ func dial(tb testing.TB, url string) *client {
 			if err := json.Unmarshal(b, &f); err != nil {
 				c.closed <- fmt.Errorf("bad frame %q: %w", b, err)
 				return
+			}
+			if f.Event == "inbox" {
+				c.inboxes <- f
+				continue
 			}
 			c.frames <- f
 		}

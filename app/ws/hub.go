@@ -378,6 +378,8 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 		if c.charge() {
 			_ = c.s.Write(pongFrame)
 		}
+	case protocol.ActionMark:
+		c.onMark(f)
 	}
 }
 
@@ -395,11 +397,33 @@ func frameFrom(s *melody.Session) *conn {
 // Deliver offers a message published on its user's channel to the user's
 // sessions on this node. It never blocks.
 func (h *Hub) Deliver(env *app.Envelope) {
+	var counts []byte
+	if env.HasCounts {
+		counts = inboxFrame(env.Counts)
+	}
 	h.mu.RLock()
 	for _, c := range h.users[env.UserID] {
 		c.offer(env)
+		if counts != nil {
+			c.inbox(counts)
+		}
 	}
 	h.mu.RUnlock()
+}
+
+// Inbox tells user's sessions on this node the user's inbox counts (after
+// a mark), with one inbox frame encoded once. It never blocks.
+func (h *Hub) Inbox(user int64, counts app.InboxCounts) {
+	frame := inboxFrame(counts)
+	h.mu.RLock()
+	for _, c := range h.users[user] {
+		c.inbox(frame)
+	}
+	h.mu.RUnlock()
+}
+
+func inboxFrame(counts app.InboxCounts) []byte {
+	return mustJSON(protocol.Inbox{Event: protocol.EventInbox, Unseen: counts.Unseen, Unread: counts.Unread})
 }
 
 // read reads a page of user's stream, at most MaxReads at once on the

@@ -55,6 +55,12 @@ type History interface {
 	Advance(user int64, pos app.Position)
 }
 
+// Inbox marks messages of users' inboxes (redis.Inbox); the new counts
+// reach every session of the user through the subscription (Hub.Inbox).
+type Inbox interface {
+	Mark(ctx context.Context, user int64, m app.InboxMark) (app.Marked, error)
+}
+
 // Subscriptions keeps the node subscribed to the channels of users it has
 // sessions of.
 type Subscriptions interface {
@@ -148,6 +154,7 @@ const (
 type Options struct {
 	NodeID         string
 	Auth           *auth.Authenticator // who a handshake speaks for (required)
+	Inbox          Inbox               // takes mark frames (nil: refused as unavailable)
 	AllowedOrigins []string            // besides the request's own host; "*" allows any
 
 	MaxMessageSize int64              // largest client frame (default 4096 B); larger closes with 1009

@@ -40,10 +40,12 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 	presence.SetInfo("http_addr", n.httpL.Addr().String())
 	presence.SetInfo("grpc_addr", n.grpcAddr)
 	presence.SetInfo("version", version)
-	hub := n.hub(streams, sub, presence)
+	inbox := redis.NewInbox(n.conn)
+	hub := n.hub(streams, sub, presence, inbox)
 	pusher := push.New(pub, push.Options{MaxBatch: cfg.Push.MaxBatch})
 	grpcSrv := grpcapi.NewServer(svc, grpcapi.Options{Auth: n.auth, Logger: log, Push: pusher, Metrics: n.metrics, Devices: opts.Devices,
 		Preferences:   opts.Preferences,
+		Inbox:         inbox,
 		ServerOptions: grpcapi.Bounds(cfg.GRPC.MaxRecvMsgBytes, cfg.GRPC.KeepaliveMinTime, cfg.GRPC.KeepaliveTime, cfg.GRPC.KeepaliveTimeout)})
 
 	n.add(feeds, lifecycle.Hooks(func(ctx context.Context) error { return sub.Start(ctx, hub) },
@@ -61,7 +63,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 
 	n.metrics.WatchSubscriber(sub)
 	n.metrics.WatchSessions(hub.Connections)
-	opts.Push, opts.Presence, opts.Messages, opts.Sessions = pusher, presence, streams, n.revoked
+	opts.Push, opts.Presence, opts.Messages, opts.Sessions, opts.Inbox = pusher, presence, streams, n.revoked, inbox
 	engine := httpapi.NewHandler(svc, opts)
 	engine.GET("/ws", gin.WrapH(httpapi.ForwardedHost(cfg.HTTP.TrustedProxies, hub)))
 	httpapi.MountWeb(engine, web.Files)
@@ -83,7 +85,7 @@ func (n *node) api(svc *reservation.Service, pub push.Publisher, opts httpapi.Op
 
 // hub builds the WebSocket hub, and the session registry that holds each
 // user to limits.sessions_per_user over every node (none for 0).
-func (n *node) hub(streams *redis.Streams, sub *subscribe.Subscriber, presence *coord.Presence) *ws.Hub {
+func (n *node) hub(streams *redis.Streams, sub *subscribe.Subscriber, presence *coord.Presence, inbox ws.Inbox) *ws.Hub {
 	cfg := n.cfg
 	var sessions ws.SessionRegistry
 	if cfg.Limits.SessionsPerUser > 0 {
@@ -97,7 +99,7 @@ func (n *node) hub(streams *redis.Streams, sub *subscribe.Subscriber, presence *
 	}
 	w := cfg.WS
 	return ws.New(streams, sub, presence, ws.Options{
-		NodeID: cfg.NodeID, Auth: n.auth, AllowedOrigins: w.AllowedOrigins,
+		NodeID: cfg.NodeID, Auth: n.auth, Inbox: inbox, AllowedOrigins: w.AllowedOrigins,
 		MaxMessageSize: w.MaxMessageBytes, BufferSize: w.BufferSize, PingPeriod: w.PingPeriod,
 		PongWait: w.PongWait, WriteWait: w.WriteWait, SlowTimeout: w.SlowTimeout,
 		Reconnect: protocol.Reconnect{BaseMS: w.ReconnectBase.Milliseconds(), MaxMS: w.ReconnectMax.Milliseconds(),

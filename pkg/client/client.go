@@ -126,6 +126,7 @@ const (
 	Reset        EventKind = "reset"        // the stream was recreated: positions of the old epoch are void
 	Truncated    EventKind = "truncated"    // messages between the position and Info.LastSeq were trimmed
 	Refreshed    EventKind = "refreshed"    // the token was refreshed in-band (Info.Exp)
+	Inbox        EventKind = "inbox"        // the user's inbox counts changed (Counts)
 	Error        EventKind = "error"        // a refused handshake or an error frame (Err)
 )
 
@@ -135,6 +136,27 @@ type Event struct {
 	Info ConnectedInfo // connected, reset, truncated, refreshed
 	Code int           // disconnected: the close code (0: none)
 	Err  error
+	// Counts are the user's inbox counts (inbox, and connected and reset,
+	// which carry them too).
+	Counts Counts
+}
+
+// Counts are the user's inbox counts: stored messages not seen, not read.
+type Counts struct {
+	Unseen int64 `json:"unseen"`
+	Unread int64 `json:"unread"`
+}
+
+// Mark marks messages of the user's inbox with State (protocol.StateSeen,
+// StateRead or StateArchived, with the states each implies): the message
+// Seq, every stored one up to UpTo, or All of them (exactly one). Epoch is
+// the epoch the seqs belong to (a notification's; "": the session's).
+type Mark struct {
+	State string
+	Seq   int64
+	UpTo  int64
+	All   bool
+	Epoch string
 }
 
 // ConnectedInfo is what a connected (or reset) frame said.
@@ -149,6 +171,7 @@ type ConnectedInfo struct {
 	Exp         int64
 	HeartbeatMS int64
 	Reconnect   protocol.Reconnect
+	Counts      Counts // the inbox counts (connected, reset)
 }
 
 // Client is a session with the gateway that reconnects until Close.
@@ -166,9 +189,11 @@ type Client struct {
 	delivered, duplicates, connects atomic.Int64
 
 	mu       sync.Mutex
-	err      error    // why the client stopped by itself
-	pos      Position // the last notification handed over
-	known    bool     // pos comes from a frame or the store (else: none yet)
+	live     *liveSession // the open session (nil: none)
+	counts   Counts       // the newest inbox counts the gateway sent
+	err      error        // why the client stopped by itself
+	pos      Position     // the last notification handed over
+	known    bool         // pos comes from a frame or the store (else: none yet)
 	user     int64
 	advice   protocol.Reconnect
 	attempt  int
@@ -256,6 +281,47 @@ func (c *Client) Position() Position {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pos
+}
+
+// Counts returns the user's inbox counts as the gateway last sent them
+// (connected, reset and inbox frames; an Inbox event tells each change).
+func (c *Client) Counts() Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts
+}
+
+// ErrNotConnected: Mark was called while no session is open (the client
+// is reconnecting); mark again once Connected.
+var ErrNotConnected = errors.New("client: no session is open")
+
+// Mark sends a mark frame on the open session. The gateway answers a bad
+// one with an error frame (an Error event, e.g. not_found for a seq that is
+// not stored any more); a mark that changes something reaches every
+// session of the user as new counts (an Inbox event).
+func (c *Client) Mark(m Mark) error {
+	n := 0
+	for _, set := range []bool{m.Seq > 0, m.UpTo > 0, m.All} {
+		if set {
+			n++
+		}
+	}
+	if m.State == "" || n != 1 {
+		return errors.New("client: a mark needs a state and exactly one of Seq, UpTo and All")
+	}
+	c.mu.Lock()
+	s := c.live
+	c.mu.Unlock()
+	if s == nil {
+		return ErrNotConnected
+	}
+	return s.write(mustJSON(protocol.Mark{Action: protocol.ActionMark, State: m.State, Seq: m.Seq, UpTo: m.UpTo, All: m.All,
+		Epoch: m.Epoch}))
+}
+
+// MarkRead marks notification n read on every device of the user.
+func (c *Client) MarkRead(n Notification) error {
+	return c.Mark(Mark{State: protocol.StateRead, Seq: n.Seq, Epoch: n.Epoch})
 }
 
 // Stats counts what the client did since Dial.

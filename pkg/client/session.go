@@ -26,7 +26,8 @@ type frame struct {
 
 func (f *frame) info() ConnectedInfo {
 	return ConnectedInfo{NodeID: f.NodeID, UserID: f.UserID, Epoch: f.Epoch, LastSeq: f.LastSeq, HeadSeq: f.HeadSeq,
-		Truncated: f.Truncated, Reset: f.Reset, Exp: f.Exp, HeartbeatMS: f.HeartbeatMS, Reconnect: f.Reconnect}
+		Truncated: f.Truncated, Reset: f.Reset, Exp: f.Exp, HeartbeatMS: f.HeartbeatMS, Reconnect: f.Reconnect,
+		Counts: Counts{Unseen: f.Unseen, Unread: f.Unread}}
 }
 
 // HandshakeError is a handshake the gateway refused, with its answer.
@@ -178,6 +179,12 @@ func (s *liveSession) handle(f *frame, raw []byte) bool {
 		s.connected(f.info())
 	case protocol.EventReset:
 		s.reset(f.info())
+	case protocol.EventInbox:
+		counts := Counts{Unseen: f.Unseen, Unread: f.Unread}
+		c.mu.Lock()
+		c.counts = counts
+		c.mu.Unlock()
+		c.emit(Event{Kind: Inbox, Counts: counts})
 	case protocol.EventRefreshed:
 		s.refreshed(f.Exp)
 		c.emit(Event{Kind: Refreshed, Info: ConnectedInfo{Exp: f.Exp}})
@@ -254,14 +261,15 @@ func (s *liveSession) connected(info ConnectedInfo) {
 	}
 	c.pos, c.known = Position{Epoch: info.Epoch, Seq: info.LastSeq}, true
 	s.acked = c.pos
+	c.counts, c.live = info.Counts, s
 	c.mu.Unlock()
 	if c.opts.PingInterval <= 0 && info.HeartbeatMS > 0 {
 		s.pingEvery = time.Duration(info.HeartbeatMS)*time.Millisecond + heartbeatMargin
 	}
 	s.save()
-	c.emit(Event{Kind: Connected, Info: info})
+	c.emit(Event{Kind: Connected, Info: info, Counts: info.Counts})
 	if kind != "" {
-		c.emit(Event{Kind: kind, Info: info})
+		c.emit(Event{Kind: kind, Info: info, Counts: info.Counts})
 	}
 	s.scheduleRefresh(info.Exp)
 }
@@ -271,9 +279,10 @@ func (s *liveSession) reset(info ConnectedInfo) {
 	c.mu.Lock()
 	c.pos, c.known = Position{Epoch: info.Epoch, Seq: info.LastSeq}, true
 	s.acked = c.pos
+	c.counts = info.Counts
 	c.mu.Unlock()
 	s.save()
-	c.emit(Event{Kind: Reset, Info: info})
+	c.emit(Event{Kind: Reset, Info: info, Counts: info.Counts})
 }
 
 // deliver hands a notification over once (a seq not above the position in
@@ -440,6 +449,11 @@ func (s *liveSession) write(b []byte) error {
 }
 
 func (s *liveSession) end() {
+	s.c.mu.Lock()
+	if s.c.live == s {
+		s.c.live = nil
+	}
+	s.c.mu.Unlock()
 	s.rmu.Lock()
 	refresh := s.refresh
 	s.exp = 0

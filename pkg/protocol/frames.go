@@ -19,6 +19,7 @@ const (
 	EventRefreshed = "refreshed" // answers a refresh
 	EventPong      = "pong"      // answers a ping
 	EventError     = "error"     // answers a frame the server does not accept
+	EventInbox     = "inbox"     // the user's inbox counts changed (a mark or a new message)
 )
 
 // The action of every frame a client may send ("action" field).
@@ -26,6 +27,15 @@ const (
 	ActionAck     = "ack"     // {"action":"ack","seq":N[,"epoch":E]}
 	ActionRefresh = "refresh" // {"action":"refresh","token":JWT}
 	ActionPing    = "ping"    // {"action":"ping"}
+	ActionMark    = "mark"    // {"action":"mark","state":S,"seq":N|"up_to":N|"all":true[,"epoch":E]}
+)
+
+// The inbox states a mark sets: read implies seen, archived implies seen
+// and read (an archived message leaves the inbox).
+const (
+	StateSeen     = "seen"
+	StateRead     = "read"
+	StateArchived = "archived"
 )
 
 // Reconnect is the backoff the server advises in its connected frame: wait
@@ -53,6 +63,10 @@ type Connected struct {
 	HeartbeatMS int64     `json:"heartbeat_ms"`
 	Reconnect   Reconnect `json:"reconnect"`
 	Exp         int64     `json:"exp,omitempty"` // unix seconds the session's token expires at (jwt mode)
+	// Unseen and Unread count the user's stored messages not seen and not
+	// read.
+	Unseen int64 `json:"unseen"`
+	Unread int64 `json:"unread"`
 }
 
 // Reset tells a live session that the user's stream was recreated under a
@@ -64,6 +78,16 @@ type Reset struct {
 	LastSeq   int64  `json:"last_seq"`
 	HeadSeq   int64  `json:"head_seq"`
 	Truncated bool   `json:"truncated"`
+	Unseen    int64  `json:"unseen"` // the new epoch's inbox counts
+	Unread    int64  `json:"unread"`
+}
+
+// Inbox tells every session of the user, on every node, the user's inbox
+// counts after a mark or a new message.
+type Inbox struct {
+	Event  string `json:"event"` // EventInbox
+	Unseen int64  `json:"unseen"`
+	Unread int64  `json:"unread"`
 }
 
 // Refreshed answers a refresh: the session now ends at Exp unless
@@ -123,6 +147,9 @@ type ServerFrame struct {
 	Exp         int64     `json:"exp"`
 	HeartbeatMS int64     `json:"heartbeat_ms"`
 	Reconnect   Reconnect `json:"reconnect"`
+	// connected, reset, inbox
+	Unseen int64 `json:"unseen"`
+	Unread int64 `json:"unread"`
 	// notifications (UserID and Epoch are also those of connected and reset)
 	Notification
 }
@@ -141,6 +168,19 @@ type Refresh struct {
 	Token  string `json:"token"`
 }
 
+// Mark marks messages of the user's inbox with State (and the states it
+// implies): the message Seq, every stored one up to UpTo, or All of them,
+// exactly one of the three. Epoch is the one the seqs belong to (omitted:
+// the session's). Every session of the user then gets an Inbox frame.
+type Mark struct {
+	Action string `json:"action"` // ActionMark
+	State  string `json:"state"`
+	Seq    int64  `json:"seq,omitempty"`
+	UpTo   int64  `json:"up_to,omitempty"`
+	All    bool   `json:"all,omitempty"`
+	Epoch  string `json:"epoch,omitempty"`
+}
+
 // Ping asks for a Pong.
 type Ping struct {
 	Action string `json:"action"` // ActionPing
@@ -153,4 +193,8 @@ type ClientFrame struct {
 	Seq    *int64 `json:"seq"`
 	Epoch  string `json:"epoch"`
 	Token  string `json:"token"`
+	// mark
+	State string `json:"state"`
+	UpTo  *int64 `json:"up_to"`
+	All   bool   `json:"all"`
 }

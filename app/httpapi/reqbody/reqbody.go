@@ -42,6 +42,17 @@ type Push struct {
 	Webhook bool `json:"webhook"`
 }
 
+// Mark is the body of POST /api/inbox/mark. UserID names the user in
+// insecure mode and for the server API key; a user's token names its own.
+type Mark struct {
+	UserID int64  `json:"user_id"`
+	State  string `json:"state"`
+	Seq    *int64 `json:"seq"`
+	UpTo   *int64 `json:"up_to"`
+	All    bool   `json:"all"`
+	Epoch  string `json:"epoch"`
+}
+
 // Device is the body of POST /api/devices. UserID names the user in
 // insecure mode and for the server API key; a user's token names its own.
 type Device struct {

@@ -2,6 +2,7 @@ package subscribe_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,5 +207,38 @@ func TestPositionsAskTheNodesHoldingTheUser(t *testing.T) {
 	want := []app.SessionPosition{{Session: "s1", NodeID: "recorder", Epoch: "e", Sent: 42}, {Session: "s1", NodeID: "recorder", Epoch: "e", Sent: 42}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Positions (-want +got):\n%s", diff)
+	}
+}
+
+// TestInboxCountsReachTheReceiver: a message hands its counts with it (its
+// Raw without them), and a mark's counts arrive as Inbox, in order.
+// (The recorder notes a message's counts in its inbox list too.)
+func TestInboxCountsReachTheReceiver(t *testing.T) {
+	ctx := context.Background()
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("inboxsub"), db)
+	sub, rec := startSubscriber(t, keys, db, "a", 1)
+	if err := sub.Acquire(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	c := redis.New(rdb, keys)
+	pub := redis.NewPublisher(c, redis.PublisherOptions{HistorySize: 10, HistoryTTL: time.Hour})
+	n := app.Notification{ID: app.NewMessageID(), Type: app.MsgGenericPush, UserID: 5, Title: "t", Content: "c", Timestamp: 1}
+	m, _ := n.Message()
+	if _, err := pub.Publish(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redis.NewInbox(c).Mark(ctx, 5, app.InboxMark{State: app.StateSeen, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, "the mark's counts", func() bool { return len(rec.inboxes()) == 2 })
+	if diff := cmp.Diff([]string{"message 5:1,1", "5:0,1"}, rec.inboxes()); diff != "" {
+		t.Errorf("Inbox calls (-want +got):\n%s", diff)
+	}
+	rec.mu.Lock()
+	raw := rec.msgs[5]
+	rec.mu.Unlock()
+	if len(raw) != 1 || raw[0][len(raw[0])-1] != '}' || strings.Contains(raw[0], "unseen") {
+		t.Errorf("delivered %q", raw)
 	}
 }

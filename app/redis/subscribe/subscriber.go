@@ -34,6 +34,9 @@ type Receiver interface {
 	// Positions returns where each of user's sessions on this node is in
 	// the user's stream. It must not block.
 	Positions(user int64) []app.SessionPosition
+	// Inbox tells user's sessions on this node the user's inbox counts
+	// after a mark (a message's counts come with it, in Envelope.Counts).
+	Inbox(user int64, counts app.InboxCounts)
 }
 
 // Metrics counts what the subscription drops. It must not block.
@@ -272,7 +275,8 @@ func (s *Subscriber) deliver(channel, payload string) {
 // the receiver closes sessions, and a disconnect is answered with how many
 // it closed; a flush writes the user's cursor (Options.Cursors) and is
 // answered once it is written: 1, or 0 when that failed; positions is
-// answered with the sessions' positions as JSON.
+// answered with the sessions' positions as JSON; inbox counts go to the
+// receiver.
 func (s *Subscriber) control(user int64, payload string) {
 	var m redis.Control
 	if err := json.Unmarshal([]byte(payload), &m); err != nil {
@@ -287,6 +291,8 @@ func (s *Subscriber) control(user int64, payload string) {
 		s.recv.Evict(user, m.Session)
 	case redis.ControlFlush:
 		go s.reply(user, m.Reply, func() any { return s.flushCursor(user) })
+	case redis.ControlInbox:
+		s.recv.Inbox(user, app.InboxCounts{Unseen: m.Unseen, Unread: m.Unread})
 	case redis.ControlPositions:
 		positions := s.recv.Positions(user)
 		go s.reply(user, m.Reply, func() any { b, _ := json.Marshal(positions); return string(b) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,19 @@ type recorder struct {
 	revoked  map[int64]int // Revoke calls by user
 	evicted  []string      // the sessions Evict was asked to close
 	dropped  int           // messages the subscriber dropped (SubscriberMetrics)
+	inbox    []string      // the inbox counts it was told, "user:unseen,unread"
+}
+
+func (r *recorder) Inbox(user int64, c app.InboxCounts) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inbox = append(r.inbox, fmt.Sprintf("%d:%d,%d", user, c.Unseen, c.Unread))
+}
+
+func (r *recorder) inboxes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.inbox)
 }
 
 func (r *recorder) revokes(user int64) int {
@@ -71,6 +85,9 @@ func (r *recorder) Deliver(env *app.Envelope) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs[env.UserID] = append(r.msgs[env.UserID], string(env.Raw))
+	if env.HasCounts {
+		r.inbox = append(r.inbox, fmt.Sprintf("message %d:%d,%d", env.UserID, env.Counts.Unseen, env.Counts.Unread))
+	}
 }
 
 func (r *recorder) Resubscribed(user int64) {

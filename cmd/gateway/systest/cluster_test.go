@@ -28,12 +28,19 @@ type wsFrame struct {
 	UserID int64  `json:"user_id"`
 	NodeID string `json:"node_id"`
 	Exp    int64  `json:"exp"`
+	Epoch  string `json:"epoch"`
+	Code   string `json:"code"`
+	Unseen int64  `json:"unseen"`
+	Unread int64  `json:"unread"`
 }
 
+// wsClient reads frames: inbox frames into inboxes, the others into
+// frames.
 type wsClient struct {
-	conn   *websocket.Conn
-	frames chan wsFrame
-	end    chan error
+	conn    *websocket.Conn
+	frames  chan wsFrame
+	inboxes chan wsFrame
+	end     chan error
 }
 
 func wsDial(tb testing.TB, base, query string) *wsClient {
@@ -54,7 +61,7 @@ func wsDialRaw(tb testing.TB, base, query string) *wsClient {
 	if err != nil {
 		tb.Fatalf("dial %s: %v", url, err)
 	}
-	c := &wsClient{conn: conn, frames: make(chan wsFrame, 10000), end: make(chan error, 1)}
+	c := &wsClient{conn: conn, frames: make(chan wsFrame, 10000), inboxes: make(chan wsFrame, 10000), end: make(chan error, 1)}
 	go func() {
 		for {
 			_, b, err := conn.ReadMessage()
@@ -65,6 +72,10 @@ func wsDialRaw(tb testing.TB, base, query string) *wsClient {
 			}
 			var f wsFrame
 			_ = json.Unmarshal(b, &f)
+			if f.Event == "inbox" {
+				c.inboxes <- f
+				continue
+			}
 			c.frames <- f
 		}
 	}()

@@ -2040,6 +2040,566 @@ func (*DeleteDeviceReply) Descriptor() ([]byte, []int) {
 	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{29}
 }
 
+// ListInboxRequest mirrors GET /api/inbox.
+type ListInboxRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// A previous reply's next_cursor; empty: from the newest message.
+	Before string `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	// 1 to 500; 0: 50.
+	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// "unseen", "unread", "read", "archived" or "all"; empty: not archived.
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// A message type (1 to 6); 0: every type.
+	Type          int32 `protobuf:"varint,5,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInboxRequest) Reset() {
+	*x = ListInboxRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInboxRequest) ProtoMessage() {}
+
+func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
+func (*ListInboxRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListInboxRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ListInboxRequest) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *ListInboxRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListInboxRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ListInboxRequest) GetType() int32 {
+	if x != nil {
+		return x.Type
+	}
+	return 0
+}
+
+// InboxMessage is one stored message with its states.
+type InboxMessage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Epoch string                 `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// Publish time, unix milliseconds.
+	Ts       int64  `protobuf:"varint,3,opt,name=ts,proto3" json:"ts,omitempty"`
+	Id       string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
+	Type     int32  `protobuf:"varint,5,opt,name=type,proto3" json:"type,omitempty"`
+	Title    string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	Content  string `protobuf:"bytes,7,opt,name=content,proto3" json:"content,omitempty"`
+	Seen     bool   `protobuf:"varint,8,opt,name=seen,proto3" json:"seen,omitempty"`
+	Read     bool   `protobuf:"varint,9,opt,name=read,proto3" json:"read,omitempty"`
+	Archived bool   `protobuf:"varint,10,opt,name=archived,proto3" json:"archived,omitempty"`
+	// The message as stored: the JSON object the WebSocket sends (with
+	// detail, when it has one).
+	Json          string `protobuf:"bytes,11,opt,name=json,proto3" json:"json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxMessage) Reset() {
+	*x = InboxMessage{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxMessage) ProtoMessage() {}
+
+func (x *InboxMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxMessage.ProtoReflect.Descriptor instead.
+func (*InboxMessage) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *InboxMessage) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *InboxMessage) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *InboxMessage) GetTs() int64 {
+	if x != nil {
+		return x.Ts
+	}
+	return 0
+}
+
+func (x *InboxMessage) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *InboxMessage) GetType() int32 {
+	if x != nil {
+		return x.Type
+	}
+	return 0
+}
+
+func (x *InboxMessage) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *InboxMessage) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *InboxMessage) GetSeen() bool {
+	if x != nil {
+		return x.Seen
+	}
+	return false
+}
+
+func (x *InboxMessage) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+func (x *InboxMessage) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
+func (x *InboxMessage) GetJson() string {
+	if x != nil {
+		return x.Json
+	}
+	return ""
+}
+
+// ListInboxReply is a page of the inbox, newest first.
+type ListInboxReply struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Epoch   string                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	HeadSeq int64                  `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	Unseen  int64                  `protobuf:"varint,3,opt,name=unseen,proto3" json:"unseen,omitempty"`
+	Unread  int64                  `protobuf:"varint,4,opt,name=unread,proto3" json:"unread,omitempty"`
+	// Continues the list in ListInboxRequest.before; empty when nothing
+	// older is stored.
+	NextCursor    string          `protobuf:"bytes,5,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	Messages      []*InboxMessage `protobuf:"bytes,6,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInboxReply) Reset() {
+	*x = ListInboxReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInboxReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInboxReply) ProtoMessage() {}
+
+func (x *ListInboxReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInboxReply.ProtoReflect.Descriptor instead.
+func (*ListInboxReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListInboxReply) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *ListInboxReply) GetHeadSeq() int64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *ListInboxReply) GetUnseen() int64 {
+	if x != nil {
+		return x.Unseen
+	}
+	return 0
+}
+
+func (x *ListInboxReply) GetUnread() int64 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+func (x *ListInboxReply) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListInboxReply) GetMessages() []*InboxMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// MarkInboxRequest mirrors POST /api/inbox/mark: a state and exactly one
+// of seq, up_to and all.
+type MarkInboxRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// "seen", "read" or "archived".
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Seq   *int64 `protobuf:"varint,3,opt,name=seq,proto3,oneof" json:"seq,omitempty"`
+	UpTo  *int64 `protobuf:"varint,4,opt,name=up_to,json=upTo,proto3,oneof" json:"up_to,omitempty"`
+	All   bool   `protobuf:"varint,5,opt,name=all,proto3" json:"all,omitempty"`
+	// The epoch the seqs belong to; empty: the stream's current one.
+	Epoch         string `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkInboxRequest) Reset() {
+	*x = MarkInboxRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkInboxRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkInboxRequest) ProtoMessage() {}
+
+func (x *MarkInboxRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkInboxRequest.ProtoReflect.Descriptor instead.
+func (*MarkInboxRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *MarkInboxRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *MarkInboxRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *MarkInboxRequest) GetSeq() int64 {
+	if x != nil && x.Seq != nil {
+		return *x.Seq
+	}
+	return 0
+}
+
+func (x *MarkInboxRequest) GetUpTo() int64 {
+	if x != nil && x.UpTo != nil {
+		return *x.UpTo
+	}
+	return 0
+}
+
+func (x *MarkInboxRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *MarkInboxRequest) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+// MarkInboxReply is the inbox after the mark.
+type MarkInboxReply struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Epoch   string                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	HeadSeq int64                  `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	Unseen  int64                  `protobuf:"varint,3,opt,name=unseen,proto3" json:"unseen,omitempty"`
+	Unread  int64                  `protobuf:"varint,4,opt,name=unread,proto3" json:"unread,omitempty"`
+	// False when the mark changed nothing (it was made already).
+	Changed       bool `protobuf:"varint,5,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkInboxReply) Reset() {
+	*x = MarkInboxReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkInboxReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkInboxReply) ProtoMessage() {}
+
+func (x *MarkInboxReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkInboxReply.ProtoReflect.Descriptor instead.
+func (*MarkInboxReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *MarkInboxReply) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *MarkInboxReply) GetHeadSeq() int64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *MarkInboxReply) GetUnseen() int64 {
+	if x != nil {
+		return x.Unseen
+	}
+	return 0
+}
+
+func (x *MarkInboxReply) GetUnread() int64 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+func (x *MarkInboxReply) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+// InboxCountsRequest names the user.
+type InboxCountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxCountsRequest) Reset() {
+	*x = InboxCountsRequest{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxCountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxCountsRequest) ProtoMessage() {}
+
+func (x *InboxCountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxCountsRequest.ProtoReflect.Descriptor instead.
+func (*InboxCountsRequest) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *InboxCountsRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// InboxCountsReply is the user's counts.
+type InboxCountsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Unseen        int64                  `protobuf:"varint,1,opt,name=unseen,proto3" json:"unseen,omitempty"`
+	Unread        int64                  `protobuf:"varint,2,opt,name=unread,proto3" json:"unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboxCountsReply) Reset() {
+	*x = InboxCountsReply{}
+	mi := &file_proto_house_v1_house_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboxCountsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboxCountsReply) ProtoMessage() {}
+
+func (x *InboxCountsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_house_v1_house_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboxCountsReply.ProtoReflect.Descriptor instead.
+func (*InboxCountsReply) Descriptor() ([]byte, []int) {
+	return file_proto_house_v1_house_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *InboxCountsReply) GetUnseen() int64 {
+	if x != nil {
+		return x.Unseen
+	}
+	return 0
+}
+
+func (x *InboxCountsReply) GetUnread() int64 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
 var File_proto_house_v1_house_proto protoreflect.FileDescriptor
 
 const file_proto_house_v1_house_proto_rawDesc = "" +
@@ -2202,7 +2762,54 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x13DeleteDeviceRequest\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\x03R\bdeviceId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\x13\n" +
-	"\x11DeleteDeviceReply2\xbc\t\n" +
+	"\x11DeleteDeviceReply\"\x83\x01\n" +
+	"\x10ListInboxRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x16\n" +
+	"\x06before\x18\x02 \x01(\tR\x06before\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\x05R\x04type\"\xf2\x01\n" +
+	"\fInboxMessage\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\tR\x05epoch\x12\x0e\n" +
+	"\x02ts\x18\x03 \x01(\x03R\x02ts\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\x05R\x04type\x12\x14\n" +
+	"\x05title\x18\x06 \x01(\tR\x05title\x12\x18\n" +
+	"\acontent\x18\a \x01(\tR\acontent\x12\x12\n" +
+	"\x04seen\x18\b \x01(\bR\x04seen\x12\x12\n" +
+	"\x04read\x18\t \x01(\bR\x04read\x12\x1a\n" +
+	"\barchived\x18\n" +
+	" \x01(\bR\barchived\x12\x12\n" +
+	"\x04json\x18\v \x01(\tR\x04json\"\xc6\x01\n" +
+	"\x0eListInboxReply\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x19\n" +
+	"\bhead_seq\x18\x02 \x01(\x03R\aheadSeq\x12\x16\n" +
+	"\x06unseen\x18\x03 \x01(\x03R\x06unseen\x12\x16\n" +
+	"\x06unread\x18\x04 \x01(\x03R\x06unread\x12\x1f\n" +
+	"\vnext_cursor\x18\x05 \x01(\tR\n" +
+	"nextCursor\x122\n" +
+	"\bmessages\x18\x06 \x03(\v2\x16.house.v1.InboxMessageR\bmessages\"\xac\x01\n" +
+	"\x10MarkInboxRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x15\n" +
+	"\x03seq\x18\x03 \x01(\x03H\x00R\x03seq\x88\x01\x01\x12\x18\n" +
+	"\x05up_to\x18\x04 \x01(\x03H\x01R\x04upTo\x88\x01\x01\x12\x10\n" +
+	"\x03all\x18\x05 \x01(\bR\x03all\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\tR\x05epochB\x06\n" +
+	"\x04_seqB\b\n" +
+	"\x06_up_to\"\x8b\x01\n" +
+	"\x0eMarkInboxReply\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\tR\x05epoch\x12\x19\n" +
+	"\bhead_seq\x18\x02 \x01(\x03R\aheadSeq\x12\x16\n" +
+	"\x06unseen\x18\x03 \x01(\x03R\x06unseen\x12\x16\n" +
+	"\x06unread\x18\x04 \x01(\x03R\x06unread\x12\x18\n" +
+	"\achanged\x18\x05 \x01(\bR\achanged\"-\n" +
+	"\x12InboxCountsRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\"B\n" +
+	"\x10InboxCountsReply\x12\x16\n" +
+	"\x06unseen\x18\x01 \x01(\x03R\x06unseen\x12\x16\n" +
+	"\x06unread\x18\x02 \x01(\x03R\x06unread2\x8b\v\n" +
 	"\x05House\x12O\n" +
 	"\rRecommendList\x12\x1f.house.v1.HouseRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12Z\n" +
 	"\x15PersonalRecommendList\x12\".house.v1.PersonalRecommendRequest\x1a\x1d.house.v1.HouseRecommendReply\x12J\n" +
@@ -2218,7 +2825,10 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\vListDevices\x12\x1c.house.v1.ListDevicesRequest\x1a\x1a.house.v1.ListDevicesReply\x12J\n" +
 	"\fDeleteDevice\x12\x1d.house.v1.DeleteDeviceRequest\x1a\x1b.house.v1.DeleteDeviceReply\x12M\n" +
 	"\x0eGetPreferences\x12\x1f.house.v1.GetPreferencesRequest\x1a\x1a.house.v1.PreferencesReply\x12S\n" +
-	"\x11UpdatePreferences\x12\".house.v1.UpdatePreferencesRequest\x1a\x1a.house.v1.PreferencesReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
+	"\x11UpdatePreferences\x12\".house.v1.UpdatePreferencesRequest\x1a\x1a.house.v1.PreferencesReply\x12A\n" +
+	"\tListInbox\x12\x1a.house.v1.ListInboxRequest\x1a\x18.house.v1.ListInboxReply\x12A\n" +
+	"\tMarkInbox\x12\x1a.house.v1.MarkInboxRequest\x1a\x18.house.v1.MarkInboxReply\x12G\n" +
+	"\vInboxCounts\x12\x1c.house.v1.InboxCountsRequest\x1a\x1a.house.v1.InboxCountsReplyB5Z3github.com/houseview/gateway/proto/house/v1;housev1b\x06proto3"
 
 var (
 	file_proto_house_v1_house_proto_rawDescOnce sync.Once
@@ -2232,7 +2842,7 @@ func file_proto_house_v1_house_proto_rawDescGZIP() []byte {
 	return file_proto_house_v1_house_proto_rawDescData
 }
 
-var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_proto_house_v1_house_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_proto_house_v1_house_proto_goTypes = []any{
 	(*HouseInfo)(nil),                 // 0: house.v1.HouseInfo
 	(*HouseRecommendRequest)(nil),     // 1: house.v1.HouseRecommendRequest
@@ -2264,7 +2874,14 @@ var file_proto_house_v1_house_proto_goTypes = []any{
 	(*ListDevicesReply)(nil),          // 27: house.v1.ListDevicesReply
 	(*DeleteDeviceRequest)(nil),       // 28: house.v1.DeleteDeviceRequest
 	(*DeleteDeviceReply)(nil),         // 29: house.v1.DeleteDeviceReply
-	nil,                               // 30: house.v1.Preferences.TypesEntry
+	(*ListInboxRequest)(nil),          // 30: house.v1.ListInboxRequest
+	(*InboxMessage)(nil),              // 31: house.v1.InboxMessage
+	(*ListInboxReply)(nil),            // 32: house.v1.ListInboxReply
+	(*MarkInboxRequest)(nil),          // 33: house.v1.MarkInboxRequest
+	(*MarkInboxReply)(nil),            // 34: house.v1.MarkInboxReply
+	(*InboxCountsRequest)(nil),        // 35: house.v1.InboxCountsRequest
+	(*InboxCountsReply)(nil),          // 36: house.v1.InboxCountsReply
+	nil,                               // 37: house.v1.Preferences.TypesEntry
 }
 var file_proto_house_v1_house_proto_depIdxs = []int32{
 	0,  // 0: house.v1.HouseRecommendReply.houses:type_name -> house.v1.HouseInfo
@@ -2272,47 +2889,54 @@ var file_proto_house_v1_house_proto_depIdxs = []int32{
 	6,  // 2: house.v1.ReservationReply.reservation:type_name -> house.v1.Reservation
 	6,  // 3: house.v1.ListReservationsReply.reservations:type_name -> house.v1.Reservation
 	17, // 4: house.v1.PushReply.results:type_name -> house.v1.PushResult
-	30, // 5: house.v1.Preferences.types:type_name -> house.v1.Preferences.TypesEntry
+	37, // 5: house.v1.Preferences.types:type_name -> house.v1.Preferences.TypesEntry
 	19, // 6: house.v1.UpdatePreferencesRequest.preferences:type_name -> house.v1.Preferences
 	19, // 7: house.v1.PreferencesReply.preferences:type_name -> house.v1.Preferences
 	23, // 8: house.v1.RegisterDeviceReply.device:type_name -> house.v1.Device
 	23, // 9: house.v1.ListDevicesReply.devices:type_name -> house.v1.Device
-	18, // 10: house.v1.Preferences.TypesEntry.value:type_name -> house.v1.ChannelPreference
-	1,  // 11: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
-	2,  // 12: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
-	4,  // 13: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
-	7,  // 14: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
-	8,  // 15: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
-	9,  // 16: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
-	11, // 17: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
-	13, // 18: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
-	10, // 19: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
-	15, // 20: house.v1.House.Push:input_type -> house.v1.PushRequest
-	24, // 21: house.v1.House.RegisterDevice:input_type -> house.v1.RegisterDeviceRequest
-	26, // 22: house.v1.House.ListDevices:input_type -> house.v1.ListDevicesRequest
-	28, // 23: house.v1.House.DeleteDevice:input_type -> house.v1.DeleteDeviceRequest
-	20, // 24: house.v1.House.GetPreferences:input_type -> house.v1.GetPreferencesRequest
-	21, // 25: house.v1.House.UpdatePreferences:input_type -> house.v1.UpdatePreferencesRequest
-	3,  // 26: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
-	3,  // 27: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
-	5,  // 28: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
-	12, // 29: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
-	12, // 30: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
-	12, // 31: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
-	12, // 32: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
-	14, // 33: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
-	12, // 34: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
-	16, // 35: house.v1.House.Push:output_type -> house.v1.PushReply
-	25, // 36: house.v1.House.RegisterDevice:output_type -> house.v1.RegisterDeviceReply
-	27, // 37: house.v1.House.ListDevices:output_type -> house.v1.ListDevicesReply
-	29, // 38: house.v1.House.DeleteDevice:output_type -> house.v1.DeleteDeviceReply
-	22, // 39: house.v1.House.GetPreferences:output_type -> house.v1.PreferencesReply
-	22, // 40: house.v1.House.UpdatePreferences:output_type -> house.v1.PreferencesReply
-	26, // [26:41] is the sub-list for method output_type
-	11, // [11:26] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	31, // 10: house.v1.ListInboxReply.messages:type_name -> house.v1.InboxMessage
+	18, // 11: house.v1.Preferences.TypesEntry.value:type_name -> house.v1.ChannelPreference
+	1,  // 12: house.v1.House.RecommendList:input_type -> house.v1.HouseRecommendRequest
+	2,  // 13: house.v1.House.PersonalRecommendList:input_type -> house.v1.PersonalRecommendRequest
+	4,  // 14: house.v1.House.ReserveHouse:input_type -> house.v1.ReserveHouseRequest
+	7,  // 15: house.v1.House.ConfirmReservation:input_type -> house.v1.ConfirmReservationRequest
+	8,  // 16: house.v1.House.RejectReservation:input_type -> house.v1.RejectReservationRequest
+	9,  // 17: house.v1.House.CancelReservation:input_type -> house.v1.CancelReservationRequest
+	11, // 18: house.v1.House.GetReservation:input_type -> house.v1.GetReservationRequest
+	13, // 19: house.v1.House.ListReservations:input_type -> house.v1.ListReservationsRequest
+	10, // 20: house.v1.House.RemindReservation:input_type -> house.v1.RemindReservationRequest
+	15, // 21: house.v1.House.Push:input_type -> house.v1.PushRequest
+	24, // 22: house.v1.House.RegisterDevice:input_type -> house.v1.RegisterDeviceRequest
+	26, // 23: house.v1.House.ListDevices:input_type -> house.v1.ListDevicesRequest
+	28, // 24: house.v1.House.DeleteDevice:input_type -> house.v1.DeleteDeviceRequest
+	20, // 25: house.v1.House.GetPreferences:input_type -> house.v1.GetPreferencesRequest
+	21, // 26: house.v1.House.UpdatePreferences:input_type -> house.v1.UpdatePreferencesRequest
+	30, // 27: house.v1.House.ListInbox:input_type -> house.v1.ListInboxRequest
+	33, // 28: house.v1.House.MarkInbox:input_type -> house.v1.MarkInboxRequest
+	35, // 29: house.v1.House.InboxCounts:input_type -> house.v1.InboxCountsRequest
+	3,  // 30: house.v1.House.RecommendList:output_type -> house.v1.HouseRecommendReply
+	3,  // 31: house.v1.House.PersonalRecommendList:output_type -> house.v1.HouseRecommendReply
+	5,  // 32: house.v1.House.ReserveHouse:output_type -> house.v1.ReserveHouseReply
+	12, // 33: house.v1.House.ConfirmReservation:output_type -> house.v1.ReservationReply
+	12, // 34: house.v1.House.RejectReservation:output_type -> house.v1.ReservationReply
+	12, // 35: house.v1.House.CancelReservation:output_type -> house.v1.ReservationReply
+	12, // 36: house.v1.House.GetReservation:output_type -> house.v1.ReservationReply
+	14, // 37: house.v1.House.ListReservations:output_type -> house.v1.ListReservationsReply
+	12, // 38: house.v1.House.RemindReservation:output_type -> house.v1.ReservationReply
+	16, // 39: house.v1.House.Push:output_type -> house.v1.PushReply
+	25, // 40: house.v1.House.RegisterDevice:output_type -> house.v1.RegisterDeviceReply
+	27, // 41: house.v1.House.ListDevices:output_type -> house.v1.ListDevicesReply
+	29, // 42: house.v1.House.DeleteDevice:output_type -> house.v1.DeleteDeviceReply
+	22, // 43: house.v1.House.GetPreferences:output_type -> house.v1.PreferencesReply
+	22, // 44: house.v1.House.UpdatePreferences:output_type -> house.v1.PreferencesReply
+	32, // 45: house.v1.House.ListInbox:output_type -> house.v1.ListInboxReply
+	34, // 46: house.v1.House.MarkInbox:output_type -> house.v1.MarkInboxReply
+	36, // 47: house.v1.House.InboxCounts:output_type -> house.v1.InboxCountsReply
+	30, // [30:48] is the sub-list for method output_type
+	12, // [12:30] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_proto_house_v1_house_proto_init() }
@@ -2320,13 +2944,14 @@ func file_proto_house_v1_house_proto_init() {
 	if File_proto_house_v1_house_proto != nil {
 		return
 	}
+	file_proto_house_v1_house_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_house_v1_house_proto_rawDesc), len(file_proto_house_v1_house_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

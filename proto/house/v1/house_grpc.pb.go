@@ -34,6 +34,9 @@ const (
 	House_DeleteDevice_FullMethodName          = "/house.v1.House/DeleteDevice"
 	House_GetPreferences_FullMethodName        = "/house.v1.House/GetPreferences"
 	House_UpdatePreferences_FullMethodName     = "/house.v1.House/UpdatePreferences"
+	House_ListInbox_FullMethodName             = "/house.v1.House/ListInbox"
+	House_MarkInbox_FullMethodName             = "/house.v1.House/MarkInbox"
+	House_InboxCounts_FullMethodName           = "/house.v1.House/InboxCounts"
 )
 
 // HouseClient is the client API for House service.
@@ -99,6 +102,20 @@ type HouseClient interface {
 	// an unknown type, a bad time zone or time of day. Every node applies it
 	// within a second. The user is resolved as in RegisterDevice.
 	UpdatePreferences(ctx context.Context, in *UpdatePreferencesRequest, opts ...grpc.CallOption) (*PreferencesReply, error)
+	// ListInbox returns a page of one user's inbox: the stored messages with
+	// their states (seen, read, archived), newest first. The user is
+	// resolved as in RegisterDevice.
+	ListInbox(ctx context.Context, in *ListInboxRequest, opts ...grpc.CallOption) (*ListInboxReply, error)
+	// MarkInbox marks messages of the user's inbox seen, read or archived
+	// (read implies seen; archived implies seen and read): one message, every
+	// stored one up to a seq, or all. Every WebSocket session of the user
+	// gets the new counts. INVALID_ARGUMENT for a bad mark, NOT_FOUND for a
+	// seq that is not stored, FAILED_PRECONDITION for another epoch than the
+	// stream's. The user is resolved as in RegisterDevice.
+	MarkInbox(ctx context.Context, in *MarkInboxRequest, opts ...grpc.CallOption) (*MarkInboxReply, error)
+	// InboxCounts returns the user's stored messages not seen and not read.
+	// The user is resolved as in RegisterDevice.
+	InboxCounts(ctx context.Context, in *InboxCountsRequest, opts ...grpc.CallOption) (*InboxCountsReply, error)
 }
 
 type houseClient struct {
@@ -259,6 +276,36 @@ func (c *houseClient) UpdatePreferences(ctx context.Context, in *UpdatePreferenc
 	return out, nil
 }
 
+func (c *houseClient) ListInbox(ctx context.Context, in *ListInboxRequest, opts ...grpc.CallOption) (*ListInboxReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInboxReply)
+	err := c.cc.Invoke(ctx, House_ListInbox_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *houseClient) MarkInbox(ctx context.Context, in *MarkInboxRequest, opts ...grpc.CallOption) (*MarkInboxReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkInboxReply)
+	err := c.cc.Invoke(ctx, House_MarkInbox_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *houseClient) InboxCounts(ctx context.Context, in *InboxCountsRequest, opts ...grpc.CallOption) (*InboxCountsReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InboxCountsReply)
+	err := c.cc.Invoke(ctx, House_InboxCounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HouseServer is the server API for House service.
 // All implementations must embed UnimplementedHouseServer
 // for forward compatibility.
@@ -322,6 +369,20 @@ type HouseServer interface {
 	// an unknown type, a bad time zone or time of day. Every node applies it
 	// within a second. The user is resolved as in RegisterDevice.
 	UpdatePreferences(context.Context, *UpdatePreferencesRequest) (*PreferencesReply, error)
+	// ListInbox returns a page of one user's inbox: the stored messages with
+	// their states (seen, read, archived), newest first. The user is
+	// resolved as in RegisterDevice.
+	ListInbox(context.Context, *ListInboxRequest) (*ListInboxReply, error)
+	// MarkInbox marks messages of the user's inbox seen, read or archived
+	// (read implies seen; archived implies seen and read): one message, every
+	// stored one up to a seq, or all. Every WebSocket session of the user
+	// gets the new counts. INVALID_ARGUMENT for a bad mark, NOT_FOUND for a
+	// seq that is not stored, FAILED_PRECONDITION for another epoch than the
+	// stream's. The user is resolved as in RegisterDevice.
+	MarkInbox(context.Context, *MarkInboxRequest) (*MarkInboxReply, error)
+	// InboxCounts returns the user's stored messages not seen and not read.
+	// The user is resolved as in RegisterDevice.
+	InboxCounts(context.Context, *InboxCountsRequest) (*InboxCountsReply, error)
 	mustEmbedUnimplementedHouseServer()
 }
 
@@ -376,6 +437,15 @@ func (UnimplementedHouseServer) GetPreferences(context.Context, *GetPreferencesR
 }
 func (UnimplementedHouseServer) UpdatePreferences(context.Context, *UpdatePreferencesRequest) (*PreferencesReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdatePreferences not implemented")
+}
+func (UnimplementedHouseServer) ListInbox(context.Context, *ListInboxRequest) (*ListInboxReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInbox not implemented")
+}
+func (UnimplementedHouseServer) MarkInbox(context.Context, *MarkInboxRequest) (*MarkInboxReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkInbox not implemented")
+}
+func (UnimplementedHouseServer) InboxCounts(context.Context, *InboxCountsRequest) (*InboxCountsReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method InboxCounts not implemented")
 }
 func (UnimplementedHouseServer) mustEmbedUnimplementedHouseServer() {}
 func (UnimplementedHouseServer) testEmbeddedByValue()               {}
@@ -668,6 +738,60 @@ func _House_UpdatePreferences_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _House_ListInbox_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInboxRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).ListInbox(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_ListInbox_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).ListInbox(ctx, req.(*ListInboxRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _House_MarkInbox_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkInboxRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).MarkInbox(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_MarkInbox_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).MarkInbox(ctx, req.(*MarkInboxRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _House_InboxCounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InboxCountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HouseServer).InboxCounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: House_InboxCounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HouseServer).InboxCounts(ctx, req.(*InboxCountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // House_ServiceDesc is the grpc.ServiceDesc for House service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -734,6 +858,18 @@ var House_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdatePreferences",
 			Handler:    _House_UpdatePreferences_Handler,
+		},
+		{
+			MethodName: "ListInbox",
+			Handler:    _House_ListInbox_Handler,
+		},
+		{
+			MethodName: "MarkInbox",
+			Handler:    _House_MarkInbox_Handler,
+		},
+		{
+			MethodName: "InboxCounts",
+			Handler:    _House_InboxCounts_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

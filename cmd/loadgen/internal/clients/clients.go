@@ -40,6 +40,7 @@ type Config struct {
 	Auth          string        // jwt or insecure
 	Secret        []byte        // jwt mode: each user's token is minted with it
 	Ack           string        // none, batch or each
+	MarkRead      bool          // mark every message read as it comes
 	Status        time.Duration // interval of the status lines
 	LateAfter     time.Duration // first receipts later than this from their schedule count as late
 	Compact       bool          // keep positions and counts, not every message (long runs)
@@ -324,6 +325,9 @@ func (g *group) hold(ctx context.Context, st *userState) {
 				return
 			}
 			g.take(st, n)
+			if g.cfg.MarkRead {
+				_ = c.MarkRead(n) // refused only while reconnecting: that message stays unread
+			}
 		case e, ok := <-c.Events():
 			if ok && !g.event(ctx, st, e, &fails) {
 				return
@@ -353,6 +357,8 @@ func (g *group) event(ctx context.Context, st *userState, e client.Event, fails 
 			return true
 		}
 		g.dialErrors.Add(1)
+	case client.Inbox:
+		return true // inbox counts: routine
 	default:
 		g.note(g.events, string(e.Kind))
 		return true

@@ -324,6 +324,7 @@ const readyTimeout = 3 * time.Minute
 func (o *orch) startClients(ctx context.Context, nodes []*gatewayNode, users, procs, firstUser int, cfg clients.Config) (clients.Procs, time.Duration, error) {
 	start, per := time.Now(), (users+procs-1)/procs
 	cfg.Nodes, cfg.Duration, cfg.Auth, cfg.Ack, cfg.Status = urlsOf(nodes), o.cfg.timeout, o.cfg.auth, o.cfg.ack, cmp.Or(cfg.Status, 250*time.Millisecond)
+	cfg.MarkRead = o.cfg.markRead
 	if o.cfg.auth == "jwt" {
 		cfg.Secret = []byte(o.jwtSecret)
 	}

@@ -47,7 +47,7 @@ var scenarios = map[string]func() scenarioConfig{
 // servers, how nodes run, time bounds and outputs.
 type commonConfig struct {
 	gateway, workdir, mysqlDSN, redisAddr, auth, ack, jsonOut string
-	keep, ownRedis, ownCluster                                bool
+	keep, ownRedis, ownCluster, markRead                      bool
 	redisDB                                                   int
 	nodeEnv                                                   listFlag
 	timeout, progress                                         time.Duration
@@ -70,6 +70,7 @@ func (c *commonConfig) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.BoolVar(&c.ownCluster, "own-redis-cluster", false, "start a private Redis Cluster of 3 masters (no replicas, no persistence) and run the nodes in redis.mode cluster; Redis CPU is the masters' sum, and each master's share is printed at the end")
 	fs.StringVar(&c.auth, "auth", "jwt", "node auth mode: jwt (the tool sets GATEWAY_JWT_SECRET and mints a token per user) or insecure (?user_id=)")
 	fs.StringVar(&c.ack, "ack", "none", "the clients' acknowledgements: none (a message counts as delivered when written), batch (ack=1, one ack frame a second) or each (an ack frame per message, the simplest honest client)")
+	fs.BoolVar(&c.markRead, "mark-read", false, "the clients mark every message read as they get it (a mark frame each: every session of the user then gets the inbox counts)")
 	fs.Var(&c.nodeEnv, "node-env", "extra KEY=VALUE for every node (repeatable), e.g. GATEWAY_WS_BUFFER_SIZE=64")
 	fs.DurationVar(&c.timeout, "timeout", 20*time.Minute, "bound of the whole run")
 	fs.DurationVar(&c.progress, "progress", time.Second, "interval of the progress line on stderr (at least 1s; 0: none)")
