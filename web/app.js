@@ -157,6 +157,7 @@ function start() {
   client.on('connected', onConnected);
   client.on('notification', onNotification);
   client.on('disconnected', onDisconnected);
+  client.on('inbox', showCounts);
   client.on('reset', (r) => log(`stream reset: epoch ${r.previousEpoch || '-'} is gone, now ${r.epoch}; replaying from ${r.lastSeq}`, 'WARN'));
   client.on('error', (err) => {
     log(`${err.code || 'error'}: ${err.message}`, err.fatal ? 'ERROR' : 'WARN');
@@ -171,6 +172,7 @@ function stop() {
 }
 
 function onConnected(ev) {
+  showCounts(ev);
   s.connects++;
   s.user = String(ev.userId);
   $('node-id').textContent = ev.nodeId;
@@ -227,6 +229,54 @@ function addMessage(m, live) {
   if (!s.messages.has(key)) s.messages.set(key, { ...m, live });
 }
 
+// ---- the inbox: the bell's unread count, the same in every window ----
+
+// showCounts shows the user's inbox counts (connected frames and inbox
+// events: a mark in any window of the user, on any node, or a new message).
+function showCounts(c) {
+  const unread = Number(c.unread) || 0;
+  $('unread').textContent = String(unread);
+  $('bell').classList.toggle('unread', unread > 0);
+  const shown = [...s.messages.values()].filter((m) => !m.read).length;
+  if (unread < shown) refreshStates(); // read in another window
+}
+
+// refreshStates re-reads the read state of the listed notifications (a
+// mark in another window changes the counts, not which ones were read).
+let statesTimer = 0;
+function refreshStates() {
+  clearTimeout(statesTimer);
+  statesTimer = setTimeout(async () => {
+    const c = s.client, listed = [...s.messages.values()];
+    if (!c || !listed.length) return;
+    const epoch = listed[0].epoch, after = Math.max(0, Math.min(...listed.map((m) => m.seq)) - 1);
+    const data = await api('GET', '/api/messages' + query({ after, epoch, limit: KEEP }, true));
+    if (c !== s.client || !data || !Array.isArray(data.messages)) return;
+    for (const m of data.messages) {
+      const mine = s.messages.get(`${m.epoch}:${m.seq}`);
+      if (mine) mine.read = !!m.read;
+    }
+    renderMessages();
+  }, 150);
+}
+
+// markRead marks one notification read on every device of the user.
+function markRead(m) {
+  if (!s.client || m.read) return;
+  if (s.client.markRead(m)) {
+    m.read = true;
+    renderMessages();
+  }
+}
+
+function markAllRead() {
+  if (!s.client) return;
+  if (s.client.mark({ state: 'read', all: true })) {
+    for (const m of s.messages.values()) m.read = true;
+    renderMessages();
+  }
+}
+
 const when = (m) => (typeof m.ts === 'number' ? m.ts : (m.timestamp || 0) * 1000);
 
 function renderMessages() {
@@ -235,8 +285,9 @@ function renderMessages() {
   const ul = $('messages');
   ul.textContent = '';
   for (const m of list.slice(0, KEEP)) {
-    const li = el('li', m.live ? 'live' : '');
+    const li = el('li', [m.live ? 'live' : '', m.read ? 'read' : 'unread'].join(' ').trim());
     li.dataset.seq = m.seq;
+    li.addEventListener('click', () => markRead(m));
     li.dataset.type = m.type;
     const head = el('div', 'msg-head');
     const t = localTime(when(m));
@@ -429,6 +480,8 @@ function applyRole() {
 
 $('connect-form').addEventListener('submit', (ev) => { ev.preventDefault(); start(); });
 $('disconnect').addEventListener('click', stop);
+$('bell').addEventListener('click', markAllRead);
+$('mark-all').addEventListener('click', markAllRead);
 $('role').addEventListener('change', () => {
   applyRole();
   if (!s.client || s.connects === 0) return;

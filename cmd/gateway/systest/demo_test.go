@@ -120,6 +120,58 @@ func TestDemoPage(t *testing.T) {
 	shots.Take(t, "done")
 }
 
+// TestDemoPageBell: one tenant in two windows, on two nodes. Two pushes
+// raise both windows' bells to 2; reading one notification in the first
+// window lowers both to 1 and shows it read in both; "mark all read" in
+// the second brings both to 0.
+func TestDemoPageBell(t *testing.T) {
+	env := sharedEnv(t, "GATEWAY_WS_ALLOWED_ORIGINS=*")
+	a, b := MustStart(t, withNode(env, "a")), MustStart(t, withNode(env, "b"))
+	browser := MustBrowser(t)
+	phone, laptop := browser.NewTab(t), browser.NewTab(t)
+	shots := newScreenshots(t, map[string]*browserPage{"phone": phone, "laptop": laptop})
+	both := []*browserPage{phone, laptop}
+	phone.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(a.HTTPURL+"/web/?user_id=1001&role=tenant"))
+	laptop.Do(t, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(b.HTTPURL+"/web/?user_id=1001&role=tenant"))
+	phone.Wait(t, `document.getElementById('node-id').textContent === 'a' && document.getElementById('state').className === 'open'`)
+	laptop.Wait(t, `document.getElementById('node-id').textContent === 'b' && document.getElementById('state').className === 'open'`)
+	bell := func(n int) string {
+		return fmt.Sprintf(`document.getElementById('unread').textContent === '%d' && document.getElementById('bell').classList.contains('unread') === %t`, n, n > 0)
+	}
+	for _, p := range both {
+		p.Wait(t, bell(0))
+	}
+	for _, content := range []string{"第一条 first", "第二条 second"} {
+		if code, out := call(t, "POST", a.HTTPURL+"/api/push", apiKey, fmt.Sprintf(`{"user_ids":[1001],"title":"系统通知","content":%q}`, content)); code != 200 {
+			t.Fatalf("push: %d %v", code, out)
+		}
+	}
+	for _, p := range both {
+		p.Wait(t, `document.querySelectorAll('#messages li.unread').length === 2`)
+		p.Wait(t, bell(2))
+	}
+	shots.Take(t, "two-unread")
+
+	phone.Do(t, chromedp.Click(chromedp.CSS(`#messages li[data-seq="1"]`)))
+	phone.Wait(t, `document.querySelector('#messages li[data-seq="1"]').classList.contains('read')`)
+	for _, p := range both {
+		p.Wait(t, bell(1))
+		p.Wait(t, `document.querySelector('#messages li[data-seq="1"]').classList.contains('read') &&
+			document.querySelector('#messages li[data-seq="2"]').classList.contains('unread')`)
+	}
+	shots.Take(t, "one-read")
+
+	laptop.Do(t, chromedp.Click(chromedp.ID("mark-all")))
+	for _, p := range both {
+		p.Wait(t, bell(0))
+		p.Wait(t, `document.querySelectorAll('#messages li.unread').length === 0`)
+	}
+	for _, p := range both {
+		p.NoExceptions(t)
+	}
+	shots.Take(t, "all-read")
+}
+
 // TestDemoPageJWT checks the page in jwt mode: a pasted token connects,
 // the houses load with it, and a booking from a card is the token's user's.
 func TestDemoPageJWT(t *testing.T) {
