@@ -63,6 +63,10 @@ type Message struct {
 	// asked (generic pushes) read it; the others post by configuration.
 	// It travels beside the payload, never in it.
 	Webhook bool
+	// Muted: its user turned its type off in the app and keeps such
+	// messages in the list (ChannelPreference.List). It is stored already
+	// seen and read, marked "muted":true, and delivered to no session.
+	Muted bool
 }
 
 // Type returns the "type" of m's payload, or 0 when it has none of the

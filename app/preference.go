@@ -56,6 +56,10 @@ const (
 type ChannelPreference struct {
 	InApp bool `json:"in_app"`
 	Push  bool `json:"push"`
+	// List keeps a message the user turned off in the app (InApp false)
+	// in the stored list: it is stored already seen and read, and no live
+	// session receives it. It does nothing when InApp is true.
+	List bool `json:"list"`
 }
 
 // Preferences are one user's notification preferences. With nothing
@@ -205,6 +209,13 @@ func (p *Preferences) channel(t MessageType, reservation int64) ChannelPreferenc
 // none) goes to the user's stream.
 func (p *Preferences) InApp(t MessageType, reservation int64) bool {
 	return p.channel(t, reservation).InApp
+}
+
+// List reports whether a message of type t (about reservation, 0 for
+// none) that InApp turns off is still stored in the user's stream, already
+// seen and read and delivered to no session.
+func (p *Preferences) List(t MessageType, reservation int64) bool {
+	return p.channel(t, reservation).List
 }
 
 // Push reports whether a message of type t (about reservation, 0 for none)

@@ -17,6 +17,10 @@ import (
 type Position struct {
 	Epoch string
 	Seq   int64
+	// Muted is set in a publish's answer for a message its user muted in
+	// the app (Message.Muted: stored for the list only; with Seq 0: not
+	// stored). It is no part of the position elsewhere.
+	Muted bool
 }
 
 // Envelope is one published notification as it travels to sessions: the
@@ -32,6 +36,10 @@ type Envelope struct {
 	// published, when HasCounts (a live copy; a stored one has none).
 	Counts    InboxCounts
 	HasCounts bool
+	// Muted: the user muted the message in the app and keeps it in the
+	// list ("muted":true after ts). It is stored already seen and read and
+	// never written to a session: a reader of the stream steps over it.
+	Muted bool
 }
 
 // Resume is where a reader of a user's stream starts: after a position,

@@ -50,7 +50,7 @@ func (h *house) UpdatePreferences(ctx context.Context, req *housev1.UpdatePrefer
 	if len(in.GetTypes()) > 0 {
 		p.Types = make(map[string]app.ChannelPreference, len(in.GetTypes()))
 		for name, c := range in.GetTypes() {
-			p.Types[name] = app.ChannelPreference{InApp: c.GetInApp(), Push: c.GetPush()}
+			p.Types[name] = app.ChannelPreference{InApp: c.GetInApp(), Push: c.GetPush(), List: c.GetList()}
 		}
 	}
 	p, err = h.prefs.Update(ctx, p)
@@ -65,7 +65,7 @@ func preferences(p app.Preferences) *housev1.Preferences {
 	out := &housev1.Preferences{UserId: p.UserID, TimeZone: p.TimeZone, QuietStart: p.QuietStart, QuietEnd: p.QuietEnd,
 		RemindersMutedFor: p.RemindersMutedFor, Types: make(map[string]*housev1.ChannelPreference, len(p.Types))}
 	for name, c := range p.Types {
-		out.Types[name] = &housev1.ChannelPreference{InApp: c.InApp, Push: c.Push}
+		out.Types[name] = &housev1.ChannelPreference{InApp: c.InApp, Push: c.Push, List: c.List}
 	}
 	return out
 }

@@ -26,6 +26,7 @@ type typePreferenceRow struct {
 	MsgType int   `gorm:"primaryKey;autoIncrement:false"`
 	InApp   bool
 	Push    bool
+	List    bool
 }
 
 func (typePreferenceRow) TableName() string { return "user_type_preferences" }
@@ -61,11 +62,11 @@ func (s *Store) SetPreferences(ctx context.Context, p app.Preferences) error {
 	var types []typePreferenceRow
 	for _, name := range app.MessageTypeNames() {
 		c, ok := p.Types[name]
-		if !ok || c.InApp && c.Push {
+		if !ok || c.InApp && c.Push && !c.List {
 			continue // the default
 		}
 		t, _ := app.ParseMessageTypeName(name)
-		types = append(types, typePreferenceRow{UserID: p.UserID, MsgType: int(t), InApp: c.InApp, Push: c.Push})
+		types = append(types, typePreferenceRow{UserID: p.UserID, MsgType: int(t), InApp: c.InApp, Push: c.Push, List: c.List})
 	}
 	optOuts := make([]reminderOptOutRow, len(p.RemindersMutedFor))
 	for i, id := range p.RemindersMutedFor {
@@ -129,7 +130,7 @@ func (s *Store) PreferencesOf(ctx context.Context, users []int64) (map[int64]app
 		}
 		for _, t := range types {
 			if name := app.MessageType(t.MsgType).Name(); name != "" {
-				out[t.UserID].Types[name] = app.ChannelPreference{InApp: t.InApp, Push: t.Push}
+				out[t.UserID].Types[name] = app.ChannelPreference{InApp: t.InApp, Push: t.Push, List: t.List}
 			}
 		}
 		var optOuts []reminderOptOutRow

@@ -28,7 +28,8 @@ const (
 // Publisher stores and delivers messages, as redis.Publisher does:
 // positions in the order of msgs, each message idempotent per id. A zero
 // position (seq 0) is a message that its user muted in the app
-// (preferences.Publisher): not stored, not delivered.
+// (preferences.Publisher): not stored, not delivered; one with Muted set
+// was muted and stored for the list only.
 type Publisher interface {
 	PublishBatch(ctx context.Context, msgs []app.Message) ([]app.Position, error)
 }
@@ -67,8 +68,10 @@ type Result struct {
 	Epoch  string `json:"epoch"`
 	ID     string `json:"id"`
 	// Muted: the user turned generic pushes off in the app, so the message
-	// was neither stored nor delivered to the user's sessions (seq 0, no
-	// epoch). The offline targets (webhook, device push) still apply.
+	// was delivered to none of the user's sessions. It was not stored
+	// either (seq 0, no epoch), unless the user keeps the type in the list:
+	// then it was stored already seen and read, at Seq of Epoch. The
+	// offline targets (webhook, device push) still apply.
 	Muted bool `json:"muted,omitempty"`
 }
 
@@ -145,7 +148,7 @@ func (s *Service) Push(ctx context.Context, req Request) ([]Result, error) {
 	}
 	out := make([]Result, len(msgs))
 	for i, m := range msgs {
-		out[i] = Result{UserID: m.UserID, Seq: positions[i].Seq, Epoch: positions[i].Epoch, ID: m.ID, Muted: positions[i].Seq == 0}
+		out[i] = Result{UserID: m.UserID, Seq: positions[i].Seq, Epoch: positions[i].Epoch, ID: m.ID, Muted: positions[i].Seq == 0 || positions[i].Muted}
 	}
 	return out, nil
 }

@@ -9,7 +9,9 @@ import (
 
 // ParseEnvelope reads the prefix that the publish script writes on every
 // stored and published message of user, {"seq":N,"epoch":"E","ts":MS,...,
-// once, into an Envelope whose Raw holds the message's bytes. A published
+// once, into an Envelope whose Raw holds the message's bytes, and
+// "muted":true right after ts (a message kept for the list only) into
+// Muted. A published
 // copy ends with a line of inbox counts (publish.lua), which goes to
 // Counts: Raw is the message as stored.
 func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
@@ -37,13 +39,17 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 	if end == start || end >= len(msg) || msg[end] != '"' {
 		return nil, false
 	}
-	ts, _, ok := leadingInt(msg, `,"ts":`, end+1)
+	ts, j, ok := leadingInt(msg, `,"ts":`, end+1)
 	if !ok {
 		return nil, false
 	}
 	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg), Counts: counts,
-		HasCounts: hasCounts}, true
+		HasCounts: hasCounts, Muted: hasAt(msg, mutedKey, j)}, true
 }
+
+// mutedKey follows ts in a message its user muted in the app but keeps in
+// the list (publish.lua).
+const mutedKey = `,"muted":true`
 
 // parseCounts reads {"unseen":N,"unread":M}, as the scripts write it.
 func parseCounts(s string, c *app.InboxCounts) bool {

@@ -73,7 +73,7 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 
 func (p *Publisher) args(m app.Message) []any {
 	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), Token(),
-		p.c.publishCommand(), p.c.failover()}
+		p.c.publishCommand(), p.c.failover(), muted(m.Muted)}
 }
 
 // published reads the publish script's reply {seq, fresh, epoch}.
@@ -93,7 +93,15 @@ func (p *Publisher) published(m app.Message, res []any, err error) (app.Position
 	if fresh == 1 && p.metrics != nil {
 		p.metrics.MessagePublished(MessageType(m.Payload))
 	}
-	return app.Position{Epoch: epoch, Seq: seq}, nil
+	return app.Position{Epoch: epoch, Seq: seq, Muted: m.Muted}, nil
+}
+
+// muted is the publish script's muted argument.
+func muted(m bool) string {
+	if m {
+		return "1"
+	}
+	return "0"
 }
 
 // Publishes that arrive together travel together: at most maxPipelines

@@ -213,6 +213,8 @@ func (c *conn) offer(env *app.Envelope) {
 		c.maxSeen = max(c.maxSeen, env.Seq)
 	case env.Seq <= c.last:
 		c.h.opts.Metrics.MessageDropped(DropDuplicate) // already written (replay raced the live copy)
+	case env.Muted && env.Seq == c.last+1:
+		c.last = env.Seq // never published; stepped over all the same
 	case env.Seq == c.last+1 && c.inflight.n < c.limit:
 		c.write(env)
 	default:
@@ -398,7 +400,13 @@ func (c *conn) replay(page *app.StreamPage) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if env.Seq == c.last+1 && c.write(env) {
+		switch {
+		case env.Seq != c.last+1:
+		case env.Muted:
+			// Kept for the list only: the session steps over it, and the
+			// client sees the gap in seqs.
+			c.last = env.Seq
+		case c.write(env):
 			c.h.opts.Metrics.MessageReplayed()
 		}
 		c.mu.Unlock()

@@ -1258,8 +1258,10 @@ type PushResult struct {
 	// The epoch of the user's stream the seq belongs to.
 	Epoch string `protobuf:"bytes,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	// True when the user turned generic pushes off in the app: the message
-	// was not stored nor delivered to the user's sessions (seq 0, no
-	// epoch); the offline targets (webhook, device push) still apply.
+	// was delivered to none of the user's sessions. Without the type's list
+	// preference it was not stored either (seq 0, no epoch); with it, it was
+	// stored already seen and read (its seq and epoch). The offline targets
+	// (webhook, device push) still apply.
 	Muted         bool `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1336,7 +1338,10 @@ type ChannelPreference struct {
 	// The app: the user's stream (live sessions and the stored list).
 	InApp bool `protobuf:"varint,1,opt,name=in_app,json=inApp,proto3" json:"in_app,omitempty"`
 	// Mobile push to the user's devices.
-	Push          bool `protobuf:"varint,2,opt,name=push,proto3" json:"push,omitempty"`
+	Push bool `protobuf:"varint,2,opt,name=push,proto3" json:"push,omitempty"`
+	// With in_app false: the message is still stored in the user's list,
+	// already seen and read, and no live session receives it.
+	List          bool `protobuf:"varint,3,opt,name=list,proto3" json:"list,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1381,6 +1386,13 @@ func (x *ChannelPreference) GetInApp() bool {
 func (x *ChannelPreference) GetPush() bool {
 	if x != nil {
 		return x.Push
+	}
+	return false
+}
+
+func (x *ChannelPreference) GetList() bool {
+	if x != nil {
+		return x.List
 	}
 	return false
 }
@@ -2713,10 +2725,11 @@ const file_proto_house_v1_house_proto_rawDesc = "" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x14\n" +
 	"\x05epoch\x18\x04 \x01(\tR\x05epoch\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\">\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"R\n" +
 	"\x11ChannelPreference\x12\x15\n" +
 	"\x06in_app\x18\x01 \x01(\bR\x05inApp\x12\x12\n" +
-	"\x04push\x18\x02 \x01(\bR\x04push\"\xc0\x02\n" +
+	"\x04push\x18\x02 \x01(\bR\x04push\x12\x12\n" +
+	"\x04list\x18\x03 \x01(\bR\x04list\"\xc0\x02\n" +
 	"\vPreferences\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x126\n" +
 	"\x05types\x18\x02 \x03(\v2 .house.v1.Preferences.TypesEntryR\x05types\x12\x1b\n" +
