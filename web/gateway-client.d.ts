@@ -153,7 +153,7 @@ export interface ResetEvent {
  * An error: the gateway's code for a refused handshake (status set) or an error frame
  * (invalid_argument, resource_exhausted, ...), the name of a close code that is an error
  * (CLOSE_CODES: frame_too_big, revoked, too_many_sessions, rate_limited, or token_expired without
- * getToken), or the client's own: get_token, storage, bad_frame, gap. `fatal` errors end the client.
+ * getToken), or the client's own: get_token, storage, bad_frame. `fatal` errors end the client.
  */
 export interface GatewayError extends Error {
   code: string;

@@ -512,10 +512,9 @@ export function connect(options = {}) {
       // Never without a reset frame before it; follow the new epoch anyway.
       onReset({ epoch: m.epoch, last_seq: m.seq - 1, head_seq: m.seq, truncated: false });
     }
-    if (pos.lastSeq !== null && m.seq <= pos.lastSeq) return; // a duplicate
-    if (pos.lastSeq !== null && m.seq > pos.lastSeq + 1) {
-      emit('error', fail('gap', `gateway-client: seq ${pos.lastSeq + 1}..${m.seq - 1} of epoch ${m.epoch} missing`));
-    }
+    // A duplicate. A seq beyond lastSeq + 1 is no error: the gateway
+    // steps over the messages the user muted in the app.
+    if (pos.lastSeq !== null && m.seq <= pos.lastSeq) return;
     pos = { epoch: m.epoch, lastSeq: m.seq };
     emit('notification', m);
     save();

@@ -3,6 +3,7 @@ package preferences_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -124,4 +125,130 @@ func ids(tb testing.TB, payloads []string) []string {
 		out = append(out, n.ID)
 	}
 	return out
+}
+
+// TestInAppMuteKeptInList: a type muted in the app with list on is stored
+// in the user's list, marked "muted":true, already seen and read (the
+// counts do not move, whether it follows the watermarks or not), is never
+// sent on the user's channel, and its position is the stored one with
+// Muted set; a type muted without list stays out of the list.
+func TestInAppMuteKeptInList(t *testing.T) {
+	ctx := context.Background()
+	store := mysql.NewStore(apptest.MustMySQL(t, testenv.MustDatabase(t)))
+	db, rdb := testenv.MustRedisDB(t)
+	keys := redis.NewKeys(testenv.RandomName("prefs"), db)
+	svc := node(t, store, db, keys, preferences.Options{})
+	conn := redis.New(rdb, keys)
+	pub := preferences.NewPublisher(redis.NewPublisher(conn, redis.PublisherOptions{HistoryTTL: time.Hour}), svc, nil)
+	inbox := redis.NewInbox(conn)
+	const user = 9
+	got, err := svc.Update(ctx, app.Preferences{UserID: user, Types: map[string]app.ChannelPreference{
+		"confirmed": {Push: true, List: true}, "push": {List: true}, "cancelled": {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got.Types["confirmed"]; c.InApp || !c.Push || !c.List {
+		t.Fatalf("updated confirmed = %+v, want push and list", c)
+	}
+	read, err := store.Preferences(ctx, user) // MySQL keeps list
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, p := read.Types["confirmed"], read.Types["push"]; c != (app.ChannelPreference{Push: true, List: true}) ||
+		p != (app.ChannelPreference{List: true}) || read.Types["created"] != (app.ChannelPreference{InApp: true, Push: true}) {
+		t.Fatalf("stored types = %+v", read.Types)
+	}
+	live := rdb.Subscribe(ctx, keys.Channel(user))
+	defer live.Close()
+	if _, err := live.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counts := func(want app.InboxCounts) {
+		t.Helper()
+		c, err := inbox.Counts(ctx, user)
+		if err != nil || c != want {
+			t.Fatalf("counts = %+v, %v; want %+v", c, err, want)
+		}
+	}
+	publish := func(m app.Message, seq int64, muted bool) {
+		t.Helper()
+		pos, err := pub.Publish(ctx, m)
+		if err != nil || pos.Seq != seq || pos.Muted != muted || (seq > 0) != (pos.Epoch != "") {
+			t.Fatalf("type %d: position %+v, %v; want seq %d muted=%v", m.Type(), pos, err, seq, muted)
+		}
+	}
+	created1 := note(t, app.MsgReservationCreated, user, 40)
+	publish(created1, 1, false)
+	counts(app.InboxCounts{Unseen: 1, Unread: 1})
+	publish(note(t, app.MsgReservationConfirmed, user, 40), 2, true) // above unread 1: a flag
+	counts(app.InboxCounts{Unseen: 1, Unread: 1})
+	publish(note(t, app.MsgReservationCancelled, user, 40), 0, true) // muted, not listed
+	if _, err := inbox.Mark(ctx, user, app.InboxMark{State: app.StateRead, All: true}); err != nil {
+		t.Fatal(err)
+	}
+	counts(app.InboxCounts{})
+	publish(note(t, app.MsgReservationConfirmed, user, 41), 3, true) // follows the watermarks: they rise
+	counts(app.InboxCounts{})
+	created4 := note(t, app.MsgReservationCreated, user, 41)
+	publish(created4, 4, false)
+	counts(app.InboxCounts{Unseen: 1, Unread: 1})
+	positions, err := pub.PublishBatch(ctx, []app.Message{note(t, app.MsgGenericPush, user, 0), note(t, app.MsgGenericPush, 8, 0)})
+	if err != nil || len(positions) != 2 || positions[0].Seq != 5 || !positions[0].Muted || positions[1].Seq != 1 || positions[1].Muted {
+		t.Fatalf("batch positions = %+v, %v; want 9's seq 5 muted, 8's seq 1", positions, err)
+	}
+	counts(app.InboxCounts{Unseen: 1, Unread: 1})
+
+	stored, err := rdb.LRange(ctx, keys.Messages(user), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 5 {
+		t.Fatalf("stored %d messages, want 5: %q", len(stored), stored)
+	}
+	for i, s := range stored {
+		env, ok := redis.ParseEnvelope(user, s)
+		muted := i == 1 || i == 2 || i == 4
+		if !ok || env.Seq != int64(i+1) || env.Muted != muted || strings.Contains(s, `"muted":true`) != muted {
+			t.Errorf("stored %q: envelope %+v (%v), want seq %d muted=%v", s, env, ok, i+1, muted)
+		}
+	}
+	page, err := inbox.List(ctx, user, app.InboxQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, it := range page.Items {
+		states = append(states, fmt.Sprintf("%d:%v/%v", it.Seq, it.Seen, it.Read))
+	}
+	if s := strings.Join(states, " "); s != "5:true/true 4:false/false 3:true/true 2:true/true 1:true/true" {
+		t.Errorf("inbox = %s", s)
+	}
+
+	// The channel carried 1 and 4 only (and the counts the mark sent).
+	var sent []string
+	for len(sent) < 2 {
+		msg, err := live.ReceiveTimeout(ctx, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := msg.(*goredis.Message); ok && !redis.IsControl(m.Payload) {
+			env, ok := redis.ParseEnvelope(user, m.Payload)
+			if !ok {
+				t.Fatalf("published %q: not a message", m.Payload)
+			}
+			sent = append(sent, ids(t, []string{string(env.Raw)})...)
+		}
+	}
+	if want := []string{created1.ID, created4.ID}; strings.Join(sent, ",") != strings.Join(want, ",") {
+		t.Errorf("live on the channel: %v, want %v", sent, want)
+	}
+	for {
+		msg, err := live.ReceiveTimeout(ctx, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		if m, ok := msg.(*goredis.Message); ok && !redis.IsControl(m.Payload) {
+			t.Errorf("the channel got %q after the delivered messages, want nothing", m.Payload)
+		}
+	}
 }
