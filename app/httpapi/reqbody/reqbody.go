@@ -75,10 +75,11 @@ type Preferences struct {
 }
 
 // ChannelPreference is one type's entry of Preferences: a channel left out
-// is on.
+// is on, list left out is off.
 type ChannelPreference struct {
 	InApp *bool `json:"in_app"`
 	Push  *bool `json:"push"`
+	List  bool  `json:"list"`
 }
 
 // Preferences returns b as app.Preferences, unchecked, for user.
@@ -89,7 +90,7 @@ func (b *Preferences) Preferences(user int64) app.Preferences {
 	if b.Types != nil {
 		p.Types = make(map[string]app.ChannelPreference, len(b.Types))
 		for name, c := range b.Types {
-			p.Types[name] = app.ChannelPreference{InApp: on(c.InApp), Push: on(c.Push)}
+			p.Types[name] = app.ChannelPreference{InApp: on(c.InApp), Push: on(c.Push), List: c.List}
 		}
 	}
 	return p
