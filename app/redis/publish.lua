@@ -35,10 +35,10 @@ if muted then
   mark = ',"muted":true,'
 end
 local msg = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","ts":' .. ts .. mark .. string.sub(ARGV[3], 2)
-local lo = head - redis.call('LLEN', KEYS[2])
 local len = redis.call('RPUSH', KEYS[2], msg)
 local dirty = false
 if muted then
+  local lo = seq - len -- the stored seqs before this one are (lo, head]
   -- Seen and read: a watermark that the message follows rises to it (the
   -- stored messages below it all have that state), else the message gets
   -- a flag with the bits of the states no watermark gives it.
