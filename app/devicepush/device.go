@@ -69,7 +69,7 @@ func (h *DeviceHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	if retried > 0 {
-		delivered, err := h.deliveries.Delivered(ctx, task.UserID, task.ID, app.Position{Epoch: task.Epoch, Seq: task.Seq})
+		delivered, err := task.Delivered(ctx, h.deliveries)
 		if err != nil {
 			return err
 		}

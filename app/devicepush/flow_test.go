@@ -98,6 +98,32 @@ func TestReceivedMessageGetsNoPush(t *testing.T) {
 	}
 }
 
+// TestMutedMessageIsPushedPastTheCursor: a message its user muted in the
+// app but keeps in the list is stored, never written to a session, so a
+// delivered cursor past it (a later message received) does not stop its
+// push; the same cursor does stop an unmuted one's.
+func TestMutedMessageIsPushedPastTheCursor(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.device(t, 1001, app.PlatformFCM, "fcm-token-1", "")
+	muted, plain := confirmation(t, 1001), confirmation(t, 1001)
+	muted.Muted = true
+	if pos := r.publish(t, muted); pos.Seq != 1 {
+		t.Fatalf("muted message stored at %+v, want seq 1", pos)
+	}
+	pos := r.publish(t, plain)
+	r.streams.Advance(1001, pos) // a session received the later message: the cursor passes the muted one
+	if err := r.streams.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.final(t, devicepush.TaskID(muted.ID))
+	r.final(t, devicepush.TaskID(plain.ID))
+	r.fcm.Wait(t, 1)
+	if got := r.metrics.snapshot(); got["run:skipped"] != 1 || got["run:fanned_out"] != 1 {
+		t.Errorf("runs %v, want the plain one skipped and the muted one fanned out", got)
+	}
+}
+
 // TestDeadTokenRemovesTheDevice: FCM's UNREGISTERED removes the device at
 // once, without a retry; the user's other device is kept.
 func TestDeadTokenRemovesTheDevice(t *testing.T) {

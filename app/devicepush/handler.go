@@ -78,7 +78,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("bad push payload %.80q: %v: %w", t.Payload(), err, asynq.SkipRetry)
 	}
 	log := h.opts.Logger.With("msg_id", task.ID, "user_id", task.UserID, "type", int(task.Type))
-	delivered, err := h.deliveries.Delivered(ctx, task.UserID, task.ID, app.Position{Epoch: task.Epoch, Seq: task.Seq})
+	delivered, err := task.Delivered(ctx, h.deliveries)
 	if err == nil && delivered {
 		h.opts.Metrics.PushRun(RunSkipped)
 		log.DebugContext(ctx, "device push skipped: a live session received the message")

@@ -91,7 +91,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if h.opts.URL == "" {
 		return failed(app.Errorf(app.EFailedPrecondition, "webhook.url is not set on this node"))
 	}
-	delivered, err := h.deliveries.Delivered(ctx, task.UserID, task.ID, app.Position{Epoch: task.Epoch, Seq: task.Seq})
+	delivered, err := task.Delivered(ctx, h.deliveries)
 	if err != nil {
 		return failed(err)
 	}

@@ -92,7 +92,8 @@ func (s *Scheduler) Schedule(ctx context.Context, m app.Message, pos app.Positio
 	if !ok {
 		return nil
 	}
-	b, err := json.Marshal(Task{ID: m.ID, UserID: m.UserID, Type: m.Type(), Epoch: pos.Epoch, Seq: pos.Seq, Body: m.Payload})
+	b, err := json.Marshal(Task{ID: m.ID, UserID: m.UserID, Type: m.Type(), Epoch: pos.Epoch, Seq: pos.Seq, Body: m.Payload,
+		Muted: m.Muted || pos.Muted})
 	if err != nil {
 		return fmt.Errorf("%s task of %s: %w", s.opts.Target, m.ID, err)
 	}

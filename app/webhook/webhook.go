@@ -46,6 +46,19 @@ type Task struct {
 	// Body is the notification as published (the JSON a session receives,
 	// without seq, epoch and ts): the request body.
 	Body json.RawMessage `json:"body"`
+	// Muted: its user turned its type off in the app, so no session ever
+	// gets it (stored for the list only, or not at all): it counts as
+	// undelivered whatever the delivered cursor says.
+	Muted bool `json:"muted,omitempty"`
+}
+
+// Delivered reports whether a live session received (or acknowledged) the
+// task's message: never for a muted one, else as d says.
+func (t Task) Delivered(ctx context.Context, d Deliveries) (bool, error) {
+	if t.Muted {
+		return false, nil
+	}
+	return d.Delivered(ctx, t.UserID, t.ID, app.Position{Epoch: t.Epoch, Seq: t.Seq})
 }
 
 // TaskID is the asynq task id of message id's webhook task: one task per
