@@ -27,14 +27,6 @@ type devicesReply struct {
 	Devices []app.Device `json:"devices"`
 }
 
-func (h *handler) devicesReady(c *gin.Context) {
-	if h.opts.Devices == nil {
-		h.fail(c, app.Errorf(app.EUnavailable, "the device registry is not available on this node"))
-		return
-	}
-	c.Next()
-}
-
 // registerDevice serves POST /api/devices: 201 with the device when its
 // token is new, 200 when the token was registered already (by this user
 // or another: it moves to this user).
@@ -64,7 +56,7 @@ func (h *handler) registerDevice(c *gin.Context) {
 
 // listDevices serves GET /api/devices: the user's devices, oldest first.
 func (h *handler) listDevices(c *gin.Context) {
-	user, err := deviceUser(c)
+	user, err := subjectUser(c)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -85,7 +77,7 @@ func (h *handler) deleteDevice(c *gin.Context) {
 		h.fail(c, app.Errorf(app.EInvalidArgument, "device id must be a positive integer, got %q", c.Param("id")))
 		return
 	}
-	user, err := deviceUser(c)
+	user, err := subjectUser(c)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -97,9 +89,9 @@ func (h *handler) deleteDevice(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// deviceUser resolves the user of a device route from the caller and the
-// optional user_id query parameter.
-func deviceUser(c *gin.Context) (int64, error) {
+// subjectUser resolves the user a per-user route (devices, preferences,
+// inbox) acts on, from the caller and the optional user_id query parameter.
+func subjectUser(c *gin.Context) (int64, error) {
 	var claimed int64
 	if v := c.Query("user_id"); v != "" {
 		var err error

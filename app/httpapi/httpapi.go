@@ -119,25 +119,30 @@ type route struct {
 // need nothing): the one place that says which operation each one is and
 // what serves it.
 func (h *handler) routes() []route {
+	presence := h.needs(h.opts.Presence != nil, "presence is not available")
+	messages := h.needs(h.opts.Messages != nil, "stored messages are not available on this node")
+	devices := h.needs(h.opts.Devices != nil, "the device registry is not available on this node")
+	preferences := h.needs(h.opts.Preferences != nil, "notification preferences are not available on this node")
+	inbox := h.needs(h.opts.Inbox != nil, "the inbox is not available on this node")
 	do := func(f ...gin.HandlerFunc) []gin.HandlerFunc { return f }
 	return []route{
 		{"GET", "/house/recommend", auth.Recommend, do(h.recommend)},
 		{"GET", "/house/personal-recommend", auth.PersonalRecommend, do(h.personalRecommend)},
 		{"POST", "/house/reserve", auth.Reserve, do(h.one(http.StatusCreated, h.reserve))},
 		{"POST", "/api/push", auth.Push, do(h.push)},
-		{"GET", "/api/websocket/online-users", auth.Presence, do(h.presenceReady, h.onlineUsers)},
-		{"GET", "/api/websocket/stats", auth.Presence, do(h.presenceReady, h.websocketStats)},
+		{"GET", "/api/websocket/online-users", auth.Presence, do(presence, h.onlineUsers)},
+		{"GET", "/api/websocket/stats", auth.Presence, do(presence, h.websocketStats)},
 		{"POST", "/api/users/:id/disconnect", auth.Disconnect, do(h.disconnect)},
 		{"DELETE", "/api/users/:id/revocation", auth.Disconnect, do(h.liftRevocation)},
-		{"GET", "/api/messages", auth.Messages, do(h.messagesReady, h.messages)},
-		{"POST", "/api/devices", auth.RegisterDevice, do(h.devicesReady, h.registerDevice)},
-		{"GET", "/api/devices", auth.ListDevices, do(h.devicesReady, h.listDevices)},
-		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(h.devicesReady, h.deleteDevice)},
-		{"GET", "/api/preferences", auth.GetPreferences, do(h.preferencesReady, h.getPreferences)},
-		{"PUT", "/api/preferences", auth.UpdatePreferences, do(h.preferencesReady, h.putPreferences)},
-		{"GET", "/api/inbox", auth.ListInbox, do(h.inboxReady, h.listInbox)},
-		{"POST", "/api/inbox/mark", auth.MarkInbox, do(h.inboxReady, h.markInbox)},
-		{"GET", "/api/inbox/counts", auth.InboxCounts, do(h.inboxReady, h.inboxCounts)},
+		{"GET", "/api/messages", auth.Messages, do(messages, h.messages)},
+		{"POST", "/api/devices", auth.RegisterDevice, do(devices, h.registerDevice)},
+		{"GET", "/api/devices", auth.ListDevices, do(devices, h.listDevices)},
+		{"DELETE", "/api/devices/:id", auth.DeleteDevice, do(devices, h.deleteDevice)},
+		{"GET", "/api/preferences", auth.GetPreferences, do(preferences, h.getPreferences)},
+		{"PUT", "/api/preferences", auth.UpdatePreferences, do(preferences, h.putPreferences)},
+		{"GET", "/api/inbox", auth.ListInbox, do(inbox, h.listInbox)},
+		{"POST", "/api/inbox/mark", auth.MarkInbox, do(inbox, h.markInbox)},
+		{"GET", "/api/inbox/counts", auth.InboxCounts, do(inbox, h.inboxCounts)},
 		{"GET", "/api/reservations", auth.ListReservations, do(h.list)},
 		{"GET", "/api/reservations/:id", auth.GetReservation, do(h.one(http.StatusOK, h.get))},
 		{"POST", "/api/reservations/:id/confirm", auth.Confirm, do(h.one(http.StatusOK, h.action(true, h.confirm)))},
@@ -173,4 +178,16 @@ func (h *handler) cancel(ctx context.Context, id, actor int64, reason string) (*
 
 func (h *handler) remind(ctx context.Context, id, actor int64, _ string) (*app.Reservation, error) {
 	return h.svc.RemindReservation(ctx, id, actor)
+}
+
+// needs answers 503 with message on a node without an optional service
+// (present false); otherwise it passes on.
+func (h *handler) needs(present bool, message string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !present {
+			h.fail(c, app.Errorf(app.EUnavailable, "%s", message))
+			return
+		}
+		c.Next()
+	}
 }

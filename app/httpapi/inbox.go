@@ -12,18 +12,10 @@ import (
 	"github.com/houseview/gateway/app/httpapi/reqbody"
 )
 
-func (h *handler) inboxReady(c *gin.Context) {
-	if h.opts.Inbox == nil {
-		h.fail(c, app.Errorf(app.EUnavailable, "the inbox is not available on this node"))
-		return
-	}
-	c.Next()
-}
-
 // listInbox serves GET /api/inbox?state=&type=&limit=&before=: the user's
 // stored messages with their states, newest first.
 func (h *handler) listInbox(c *gin.Context) {
-	user, err := deviceUser(c)
+	user, err := subjectUser(c)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -99,7 +91,7 @@ func (h *handler) markInbox(c *gin.Context) {
 
 // inboxCounts serves GET /api/inbox/counts.
 func (h *handler) inboxCounts(c *gin.Context) {
-	user, err := deviceUser(c)
+	user, err := subjectUser(c)
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -27,14 +27,6 @@ const (
 	MaxMessagesLimit     = 1000
 )
 
-func (h *handler) messagesReady(c *gin.Context) {
-	if h.opts.Messages == nil {
-		h.fail(c, app.Errorf(app.EUnavailable, "stored messages are not available on this node"))
-		return
-	}
-	c.Next()
-}
-
 // messages serves GET /api/messages?after=<seq>&epoch=<epoch>&limit=N: the
 // user's stored messages after a position, oldest first, as the WebSocket
 // sends them. after defaults to 0 (everything stored). Asking for messages

@@ -24,17 +24,9 @@ type preferencesReply struct {
 	Preferences app.Preferences `json:"preferences"`
 }
 
-func (h *handler) preferencesReady(c *gin.Context) {
-	if h.opts.Preferences == nil {
-		h.fail(c, app.Errorf(app.EUnavailable, "notification preferences are not available on this node"))
-		return
-	}
-	c.Next()
-}
-
 // getPreferences serves GET /api/preferences: the user's preferences.
 func (h *handler) getPreferences(c *gin.Context) {
-	user, err := deviceUser(c)
+	user, err := subjectUser(c)
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -24,15 +24,6 @@ type onlineReply struct {
 	Count int     `json:"count"`
 }
 
-// presenceReady answers 503 on a node without presence.
-func (h *handler) presenceReady(c *gin.Context) {
-	if h.opts.Presence == nil {
-		h.fail(c, app.Errorf(app.EUnavailable, "presence is not available"))
-		return
-	}
-	c.Next()
-}
-
 // onlineUsers serves GET /api/websocket/online-users.
 func (h *handler) onlineUsers(c *gin.Context) {
 	users, err := h.opts.Presence.Online(c.Request.Context())
