@@ -18,6 +18,7 @@ import (
 	"container/list"
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -98,37 +99,41 @@ func (s *Service) Get(ctx context.Context, user int64) (app.Preferences, error) 
 	return p, nil
 }
 
-// GetMany returns the preferences of each of users (positive ids) by user,
-// reading those not cached in one store call (PreferencesOf). The results
-// are read-only, as Get's.
-func (s *Service) GetMany(ctx context.Context, users []int64) (map[int64]app.Preferences, error) {
+// GetMany returns the preferences of each of users (positive ids), at
+// the same index, reading those not cached in one store call
+// (PreferencesOf). The results are read-only, as Get's.
+func (s *Service) GetMany(ctx context.Context, users []int64) ([]app.Preferences, error) {
 	now := s.opts.Now()
-	out := make(map[int64]app.Preferences, len(users))
-	var missed []int64
-	for _, u := range users {
+	out := make([]app.Preferences, len(users))
+	var missed []int64 // indexes into users
+	for i, u := range users {
 		if p, ok := s.cache.get(u, now); ok {
-			out[u] = p
-		} else if _, dup := out[u]; !dup && u > 0 {
-			missed = append(missed, u)
+			out[i] = p
+		} else if u > 0 {
+			missed = append(missed, int64(i))
 		}
 	}
 	if len(missed) == 0 {
 		return out, nil
 	}
+	ids := make([]int64, len(missed))
+	for k, i := range missed {
+		ids[k] = users[i]
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	gen := s.cache.generation(0)
-	stored, err := s.store.PreferencesOf(ctx, missed)
+	stored, err := s.store.PreferencesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range missed {
-		if _, done := out[u]; done {
-			continue
-		}
+	for _, i := range missed {
+		u := users[i]
 		p, ok := stored[u]
 		if !ok {
 			p = app.DefaultPreferences(u)
 		}
-		out[u] = p
+		out[i] = p
 		s.cache.put(u, p, gen, now.Add(s.opts.TTL))
 	}
 	return out, nil

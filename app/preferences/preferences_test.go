@@ -65,8 +65,9 @@ func TestUpdateAppliesOnEveryNode(t *testing.T) {
 
 	// GetMany reads through the same cache.
 	many, err := b.GetMany(ctx, []int64{7, 8, 7})
-	if err != nil || len(many) != 2 || many[7].Types["confirmed"].InApp || !many[8].Types["confirmed"].InApp {
-		t.Errorf("GetMany = %v, %v; want 7 muted, 8 the defaults", many, err)
+	if err != nil || len(many) != 3 || many[0].Types["confirmed"].InApp || !many[1].Types["confirmed"].InApp ||
+		many[2].UserID != 7 || many[2].Types["confirmed"].InApp {
+		t.Errorf("GetMany = %v, %v; want 7 muted, 8 the defaults, 7 muted", many, err)
 	}
 	if _, err := a.Update(ctx, app.Preferences{UserID: 8, TimeZone: "Nowhere/Else"}); app.ErrorCode(err) != app.EInvalidArgument {
 		t.Errorf("update with a bad zone: %v, want invalid_argument", err)

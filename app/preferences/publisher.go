@@ -16,7 +16,7 @@ type Inner interface {
 // Reader reads preferences through the cache (Service).
 type Reader interface {
 	Get(ctx context.Context, user int64) (app.Preferences, error)
-	GetMany(ctx context.Context, users []int64) (map[int64]app.Preferences, error)
+	GetMany(ctx context.Context, users []int64) ([]app.Preferences, error)
 }
 
 var _ Reader = (*Service)(nil)
@@ -114,8 +114,9 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []app.Message) ([]app
 	at := make([]int, 0, len(msgs))
 	out := make([]app.Position, len(msgs))
 	for i, m := range msgs {
-		if pr, ok := prefs[m.UserID]; ok {
-			if m, ok = apply(&pr, m); !ok {
+		if pr := &prefs[i]; pr.UserID == m.UserID {
+			var ok bool
+			if m, ok = apply(pr, m); !ok {
 				out[i].Muted = true
 				continue
 			}

@@ -40,7 +40,8 @@ type Conn struct {
 	waits   goredis.UniversalClient
 	keys    Keys
 	mode    Mode
-	owned   bool // Close closes rdb
+	owned   bool   // Close closes rdb
+	calls   *calls // RunScript's queue
 }
 
 // WaitPoolSize is the pool of the blocking waits' client (Ask): asks
@@ -84,7 +85,7 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 // close: cluster mode on a *goredis.ClusterClient, standalone otherwise.
 // Blocking waits share rdb's pool.
 func New(rdb goredis.UniversalClient, keys Keys) *Conn {
-	c := &Conn{rdb: rdb, waits: rdb, keys: keys, mode: ModeStandalone}
+	c := &Conn{rdb: rdb, waits: rdb, keys: keys, mode: ModeStandalone, calls: &calls{wake: make(chan struct{}, 1)}}
 	if c.cluster, _ = rdb.(*goredis.ClusterClient); c.cluster != nil {
 		c.mode = ModeCluster
 	}

@@ -5,7 +5,6 @@
 package redis
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -26,7 +25,7 @@ func NewKeys(namespace string, db int) Keys {
 // Namespace is the prefix every name starts with (after the brace).
 func (k Keys) Namespace() string { return k.ns }
 
-func (k Keys) user(user int64) string { return fmt.Sprintf("{%s:u:%d}", k.ns, user) }
+func (k Keys) user(user int64) string { return "{" + k.ns + ":u:" + strconv.FormatInt(user, 10) + "}" }
 
 // Stream is the user's stream hash: the fields below, "#<id>" -> seq per
 // stored message, so that a message published again keeps its seq, and

@@ -42,31 +42,52 @@ var (
 // the pipeline's error.
 func (c *Conn) RunScripts(ctx context.Context, script *goredis.Script, n int,
 	args func(i int) ([]string, []any)) ([]*goredis.Cmd, error) {
-	for attempt := 0; ; attempt++ {
-		pipe := c.rdb.Pipeline()
-		cmds := make([]*goredis.Cmd, n)
-		for i := range n {
-			keys, argv := args(i)
-			cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
-		}
-		_, err := pipe.Exec(ctx)
-		if attempt > 0 || !slices.ContainsFunc(cmds, func(c *goredis.Cmd) bool { return isNoScript(c.Err()) }) {
-			return cmds, err
-		}
-		if err := script.Load(ctx, c.rdb).Err(); err != nil {
-			err = fmt.Errorf("load script: %w", err)
-			for _, cmd := range cmds {
-				cmd.SetErr(err)
-			}
-			return cmds, err
-		}
-	}
+	return c.runScripts(ctx, n, func(i int) (*goredis.Script, []string, []any) {
+		keys, argv := args(i)
+		return script, keys, argv
+	})
 }
 
-// RunScript runs script once, as RunScripts does.
-func (c *Conn) RunScript(ctx context.Context, script *goredis.Script, keys []string, args ...any) *goredis.Cmd {
-	cmds, _ := c.RunScripts(ctx, script, 1, func(int) ([]string, []any) { return keys, args })
-	return cmds[0]
+// runScripts is RunScripts with a script of its own per run: on NOSCRIPT
+// it loads each script that Redis lacked and runs those runs once more.
+func (c *Conn) runScripts(ctx context.Context, n int,
+	run func(i int) (*goredis.Script, []string, []any)) ([]*goredis.Cmd, error) {
+	cmds := make([]*goredis.Cmd, n)
+	pipe := c.rdb.Pipeline()
+	for i := range n {
+		script, keys, argv := run(i)
+		cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
+	}
+	_, err := pipe.Exec(ctx)
+	var again []int // runs whose script Redis lacked
+	for i, cmd := range cmds {
+		if isNoScript(cmd.Err()) {
+			again = append(again, i)
+		}
+	}
+	if len(again) == 0 {
+		return cmds, err
+	}
+	var loaded []*goredis.Script
+	pipe = c.rdb.Pipeline()
+	for _, i := range again {
+		script, keys, argv := run(i)
+		if !slices.Contains(loaded, script) {
+			if lerr := script.Load(ctx, c.rdb).Err(); lerr != nil {
+				lerr = fmt.Errorf("load script: %w", lerr)
+				for _, i := range again {
+					cmds[i].SetErr(lerr)
+				}
+				return cmds, lerr
+			}
+			loaded = append(loaded, script)
+		}
+		cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
+	}
+	if _, err2 := pipe.Exec(ctx); err2 != nil || err == nil || isNoScript(err) {
+		err = err2
+	}
+	return cmds, err
 }
 
 func isNoScript(err error) bool {

@@ -258,11 +258,12 @@ func (s *Streams) flush(ctx context.Context, take func(dirty map[int64]pending) 
 		user int64
 		pos  app.Position
 	}
-	var writes []write
+	writes := make([]write, 0, len(batch))
 	for user, p := range batch {
-		for _, pos := range p.positions() {
-			writes = append(writes, write{user, pos})
+		if p.older != (app.Position{}) {
+			writes = append(writes, write{user, p.older})
 		}
+		writes = append(writes, write{user, p.newest})
 	}
 	_, err := s.c.RunScripts(ctx, cursorScript, len(writes), func(i int) ([]string, []any) {
 		return []string{s.c.keys.Stream(writes[i].user)}, []any{writes[i].pos.Epoch, writes[i].pos.Seq}

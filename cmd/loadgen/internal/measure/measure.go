@@ -162,10 +162,14 @@ func CPUSeconds(pid int) float64 {
 }
 
 // RSSKB reads VmRSS of /proc/PID/status, or -1.
-func RSSKB(pid int) int64 {
-	if f := strings.Fields(LineValue(proc(pid, "status"), "VmRSS:")); len(f) > 0 {
-		if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-			return n
+func RSSKB(pid int) int64 { return StatusKB(pid, "VmRSS:") }
+
+// StatusKB reads the field named by prefix (a size in kB, e.g. "VmHWM:")
+// of /proc/PID/status, or -1.
+func StatusKB(pid int, prefix string) int64 {
+	if f := strings.Fields(LineValue(proc(pid, "status"), prefix)); len(f) > 0 {
+		if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			return v
 		}
 	}
 	return -1

@@ -43,6 +43,7 @@ type idleNode struct {
 	Conns     int     `json:"connections"`
 	FDs       int     `json:"open_fds"`
 	KBPerConn float64 `json:"kb_per_conn"`
+	PeakKB    int64   `json:"rss_peak_kb"` // VmHWM: the highest RSS so far
 }
 
 // idleReport is the outcome of an idle run.
@@ -54,6 +55,7 @@ type idleReport struct {
 	RedisCPUPerCon float64         `json:"redis_cpu_ms_per_conn"`
 	RSSDeltaKB     int64           `json:"rss_delta_kb"`
 	KBPerConn      float64         `json:"rss_kb_per_conn"` // VmRSS after settling - before, / connections
+	PeakKBPerConn  float64         `json:"rss_peak_kb_per_conn"` // VmHWM (the peak, while connecting) - VmRSS before, / connections
 	WindowS        float64         `json:"idle_window_s"`
 	IdleCores      float64         `json:"idle_node_cores"` // node CPU over the window / its length
 	IdleRedisCores float64         `json:"idle_redis_cores"`
@@ -145,15 +147,19 @@ func (c *idleConfig) wait(ctx context.Context, o *orch, d time.Duration, what st
 // settling, and the clients' RSS.
 func (c *idleConfig) readMemory(o *orch, nodes []*gatewayNode, cps clients.Procs, rep *idleReport) {
 	conns := nodeConnections(o, nodes[0].HTTPURL)
+	var peak int64
 	for i, n := range nodes {
 		m := &rep.Nodes[i]
 		m.AfterKB, m.FDs, m.Conns = measure.RSSKB(n.Pid()), measure.OpenFDs(n.Pid()), conns[n.id]
+		m.PeakKB = measure.StatusKB(n.Pid(), "VmHWM:")
+		peak += m.PeakKB - m.BeforeKB
 		if m.Conns > 0 {
 			m.KBPerConn = measure.Round2(float64(m.AfterKB-m.BeforeKB) / float64(m.Conns))
 		}
 		rep.RSSDeltaKB += m.AfterKB - m.BeforeKB
 	}
 	rep.KBPerConn = measure.Round2(float64(rep.RSSDeltaKB) / float64(c.conns))
+	rep.PeakKBPerConn = measure.Round2(float64(peak) / float64(c.conns))
 	for _, cp := range cps {
 		rep.ClientRSSKB = append(rep.ClientRSSKB, measure.RSSKB(cp.Pid()))
 	}
