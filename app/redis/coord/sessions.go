@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -37,6 +36,10 @@ var (
 
 	sessionsScript       = goredis.NewScript(sessionsSrc)
 	sessionRefreshScript = goredis.NewScript(sessionRefreshSrc)
+	// sessionCheckScript reads a user's revocation and whether session
+	// ARGV[1] was evicted: a script, so that it shares the pipeline of the
+	// session's first history read (redis.Conn.RunScript).
+	sessionCheckScript = goredis.NewScript(`return {redis.call('GET', KEYS[1]), redis.call('ZSCORE', KEYS[2], ARGV[1])}`)
 )
 
 // SessionOptions configure a SessionRegistry.
@@ -150,21 +153,22 @@ func (r *SessionRegistry) limited() {
 // sessions the limit evicted, and until when the user is revoked (zero:
 // not), read in one round trip.
 func (r *SessionRegistry) Check(ctx context.Context, user int64, id string) (app.SessionCheck, error) {
-	pipe := r.rdb.Pipeline()
-	revoked := pipe.Get(ctx, r.keys.Revoked(user))
-	evicted := pipe.ZScore(ctx, r.keys.Evicted(user), id)
-	_, _ = pipe.Exec(ctx)
 	var check app.SessionCheck
-	var err error
-	if check.RevokedUntil, err = revokedUntil(revoked); err != nil {
-		return check, fmt.Errorf("read the revocation of user %d: %w", user, err)
+	res, err := r.c.RunScript(ctx, sessionCheckScript, []string{r.keys.Revoked(user), r.keys.Evicted(user)}, id).Slice()
+	if err != nil {
+		return check, fmt.Errorf("read the revocation and evictions of user %d: %w", user, err)
 	}
-	switch err := evicted.Err(); {
-	case err == nil:
-		check.Evicted = true
-	case !errors.Is(err, goredis.Nil):
-		return check, fmt.Errorf("read the evictions of user %d: %w", user, err)
+	if len(res) != 2 {
+		return check, fmt.Errorf("session check of user %d replied %v", user, res)
 	}
+	if revoked, ok := res[0].(string); ok {
+		sec, err := strconv.ParseInt(revoked, 10, 64)
+		if err != nil {
+			return check, fmt.Errorf("read the revocation of user %d: %q: %w", user, revoked, err)
+		}
+		check.RevokedUntil = time.Unix(sec, 0)
+	}
+	_, check.Evicted = res[1].(string)
 	return check, nil
 }
 
