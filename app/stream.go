@@ -31,7 +31,7 @@ type Envelope struct {
 	Epoch  string
 	Seq    int64
 	TS     int64  // publish time, unix milliseconds (the Redis server's clock)
-	Raw    []byte // the JSON frame: {"seq":N,"epoch":"E","ts":MS,...notification}
+	Raw    []byte // the JSON frame: {"seq":N,"epoch":"E","ts":MS,...notification}; read-only (it may share a string's bytes)
 	// Counts are the user's inbox counts right after this message was
 	// published, when HasCounts (a live copy; a stored one has none).
 	Counts    InboxCounts

@@ -3,6 +3,7 @@ package redis
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/houseview/gateway/app"
 )
@@ -43,7 +44,10 @@ func ParseEnvelope(user int64, msg string) (*app.Envelope, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: []byte(msg), Counts: counts,
+	// Raw shares msg's bytes instead of copying them: a string is never
+	// written to, and nothing writes to Raw (app.Envelope).
+	raw := unsafe.Slice(unsafe.StringData(msg), len(msg))
+	return &app.Envelope{UserID: user, Epoch: msg[start:end], Seq: seq, TS: ts, Raw: raw, Counts: counts,
 		HasCounts: hasCounts, Muted: hasAt(msg, mutedKey, j)}, true
 }
 

@@ -46,6 +46,7 @@ type Publisher struct {
 
 	batchWait time.Duration
 	work      chan struct{} // wakes an idle pipeline goroutine
+	fixed     [4]any        // the script's arguments that never change, boxed once: size, ttl, slack, command
 
 	mu        sync.Mutex
 	queue     []*publishJob // publishes waiting for a pipeline
@@ -56,9 +57,11 @@ type Publisher struct {
 
 // NewPublisher returns a Publisher on c.
 func NewPublisher(c *Conn, opts PublisherOptions) *Publisher {
-	return &Publisher{c: c, size: cmp.Or(max(opts.HistorySize, 0), DefaultHistorySize),
+	p := &Publisher{c: c, size: cmp.Or(max(opts.HistorySize, 0), DefaultHistorySize),
 		ttl:     int64(cmp.Or(max(opts.HistoryTTL, 0), DefaultHistoryTTL) / time.Second),
 		metrics: opts.Metrics, batchWait: opts.BatchWait, work: make(chan struct{}, 1)}
+	p.fixed = [4]any{p.size, p.ttl, expirySlack(p.ttl), c.publishCommand()}
+	return p
 }
 
 // Publish sends m to its recipient and returns the position it was given,
@@ -72,8 +75,8 @@ func (p *Publisher) Publish(ctx context.Context, m app.Message) (app.Position, e
 }
 
 func (p *Publisher) args(m app.Message) []any {
-	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.size, p.ttl, expirySlack(p.ttl), Token(),
-		p.c.publishCommand(), p.c.failover(), muted(m.Muted)}
+	return []any{p.c.keys.Channel(m.UserID), idField(m.ID), m.Payload, p.fixed[0], p.fixed[1], p.fixed[2], Token(),
+		p.fixed[3], p.c.failover(), muted(m.Muted)}
 }
 
 // published reads the publish script's reply {seq, fresh, epoch}.
