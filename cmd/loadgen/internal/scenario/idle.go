@@ -54,7 +54,7 @@ type idleReport struct {
 	NodeCPUPerConn float64         `json:"node_cpu_ms_per_conn"` // node CPU while connecting / connections
 	RedisCPUPerCon float64         `json:"redis_cpu_ms_per_conn"`
 	RSSDeltaKB     int64           `json:"rss_delta_kb"`
-	KBPerConn      float64         `json:"rss_kb_per_conn"` // VmRSS after settling - before, / connections
+	KBPerConn      float64         `json:"rss_kb_per_conn"`      // VmRSS after settling - before, / connections
 	PeakKBPerConn  float64         `json:"rss_peak_kb_per_conn"` // VmHWM (the peak, while connecting) - VmRSS before, / connections
 	WindowS        float64         `json:"idle_window_s"`
 	IdleCores      float64         `json:"idle_node_cores"` // node CPU over the window / its length
