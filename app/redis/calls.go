@@ -85,26 +85,39 @@ func (q *calls) enqueue(c *Conn, call *scriptCall) {
 }
 
 // send sends the queue in pipelines until idle for callsIdleExit.
-// Long-lived goroutines keep their grown stacks.
 func (q *calls) send(c *Conn) {
-	idle := time.NewTimer(callsIdleExit)
-	defer idle.Stop()
+	sendUntilIdle(q.take, c.runCalls, q.wake, callsIdleExit, func() bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if len(q.queue) > 0 {
+			return false
+		}
+		q.senders--
+		return true
+	})
+}
+
+// sendUntilIdle is the loop of a long-lived goroutine that sends a queue
+// in batches: it sends what take returns until that is nil, then waits
+// for wake; after idle without one it ends once leave agrees (the queue
+// is empty: leave then stops counting the goroutine). Long-lived
+// goroutines keep their grown stacks: a fresh one per burst would grow its
+// stack again.
+func sendUntilIdle[T any](take func() []T, send func([]T), wake <-chan struct{}, idle time.Duration, leave func() bool) {
+	t := time.NewTimer(idle)
+	defer t.Stop()
 	for {
-		if batch := q.take(); batch != nil {
-			c.runCalls(batch)
+		if batch := take(); batch != nil {
+			send(batch)
 			continue
 		}
-		idle.Reset(callsIdleExit)
+		t.Reset(idle)
 		select {
-		case <-q.wake:
-		case <-idle.C:
-			q.mu.Lock()
-			if len(q.queue) == 0 {
-				q.senders--
-				q.mu.Unlock()
+		case <-wake:
+		case <-t.C:
+			if leave() {
 				return
 			}
-			q.mu.Unlock()
 		}
 	}
 }

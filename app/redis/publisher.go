@@ -178,27 +178,15 @@ func (p *Publisher) enqueue(j *publishJob) {
 // Long-lived goroutines keep their grown stacks: a fresh one per burst
 // would grow its stack again.
 func (p *Publisher) sendQueued() {
-	idle := time.NewTimer(pipelineIdleExit)
-	defer idle.Stop()
-	for {
-		batch := p.take()
-		if batch != nil {
-			p.send(batch)
-			continue
+	sendUntilIdle(p.take, p.send, p.work, pipelineIdleExit, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.queue) > 0 {
+			return false
 		}
-		idle.Reset(pipelineIdleExit)
-		select {
-		case <-p.work:
-		case <-idle.C:
-			p.mu.Lock()
-			if len(p.queue) == 0 {
-				p.pipelines--
-				p.mu.Unlock()
-				return
-			}
-			p.mu.Unlock()
-		}
-	}
+		p.pipelines--
+		return true
+	})
 }
 
 // take removes the next pipeline's jobs from the queue (nil: none). Under
