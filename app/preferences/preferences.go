@@ -105,12 +105,12 @@ func (s *Service) Get(ctx context.Context, user int64) (app.Preferences, error) 
 func (s *Service) GetMany(ctx context.Context, users []int64) ([]app.Preferences, error) {
 	now := s.opts.Now()
 	out := make([]app.Preferences, len(users))
-	var missed []int64 // indexes into users
+	var missed []int // indexes into users
 	for i, u := range users {
 		if p, ok := s.cache.get(u, now); ok {
 			out[i] = p
 		} else if u > 0 {
-			missed = append(missed, int64(i))
+			missed = append(missed, i)
 		}
 	}
 	if len(missed) == 0 {

@@ -84,10 +84,18 @@ func (c *Conn) runScripts(ctx context.Context, n int,
 		}
 		cmds[i] = script.EvalSha(ctx, pipe, keys, argv...)
 	}
-	if _, err2 := pipe.Exec(ctx); err2 != nil || err == nil || isNoScript(err) {
-		err = err2
+	_, _ = pipe.Exec(ctx)
+	return cmds, firstErr(cmds)
+}
+
+// firstErr is the first error of cmds, as a pipeline's Exec reports it.
+func firstErr(cmds []*goredis.Cmd) error {
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
 	}
-	return cmds, err
+	return nil
 }
 
 func isNoScript(err error) bool {
