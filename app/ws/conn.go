@@ -37,7 +37,6 @@ type conn struct {
 	limit      int        // data messages allowed in the send buffer
 	openedMS   int64      // unix ms of the handshake
 	done       chan struct{}
-	upgraded   chan struct{} // closed once melody has the session
 	spaceFreed chan struct{} // a buffered message was written out
 	closeOne   sync.Once
 	reason     atomic.Pointer[string] // why the session closed (first cause wins)
@@ -74,7 +73,7 @@ var started = func() chan struct{} { c := make(chan struct{}); close(c); return 
 
 func newConn(h *Hub, user int64, resume app.Resume) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), upgraded: make(chan struct{}), spaceFreed: make(chan struct{}, 1),
+		done: make(chan struct{}), spaceFreed: make(chan struct{}, 1),
 		openedMS: time.Now().UnixMilli()}
 }
 

@@ -14,3 +14,15 @@ func StateMoves() map[string][]string {
 	}
 	return out
 }
+
+// TrackedSessions is how many melody sessions h can still find a conn for.
+func (h *Hub) TrackedSessions() int {
+	n := 0
+	for i := range h.conns.shards {
+		sh := &h.conns.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}

@@ -40,6 +40,7 @@ type Hub struct {
 	mu    sync.RWMutex
 	users map[int64][]*conn
 	count int
+	conns *sessionConns // melody session -> conn
 
 	draining atomic.Bool
 }
@@ -64,7 +65,7 @@ func New(history History, subs Subscriptions, presence Presence, opts Options) *
 
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{opts: opts, m: m, history: history, subs: subs, presence: presence, log: opts.Logger,
-		reads: make(chan struct{}, opts.MaxReads), ctx: ctx, cancel: cancel, users: map[int64][]*conn{}}
+		reads: make(chan struct{}, opts.MaxReads), ctx: ctx, cancel: cancel, users: map[int64][]*conn{}, conns: newSessionConns()}
 	m.HandleConnect(h.onConnect)
 	m.HandleDisconnect(h.onDisconnect)
 	m.HandleMessage(h.onMessage)
@@ -118,37 +119,38 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// goroutine and return once the upgrade is done: the HTTP handler's
 	// goroutine, its deep stack and net/http's per-connection buffers are
 	// then freed instead of held for the session's life (~20 KB per idle
-	// connection).
-	done := make(chan struct{})
+	// connection). onConnect finds c in the request's context.
+	up := &upgrading{c: c, done: make(chan struct{})}
+	r = r.WithContext(withUpgrading(r.Context(), up))
+	returned := make(chan struct{})
 	// w and r are arguments, not captures, so that nothing holds them once
 	// the upgrade is done.
-	go func(w http.ResponseWriter, r *http.Request, keys map[string]any) {
-		defer close(done)
-		if err := h.m.HandleRequestWithKeys(w, r, keys); err != nil {
+	go func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		if err := h.m.HandleRequest(w, r); err != nil {
 			// The upgrader has answered the client already.
 			h.log.Debug("websocket upgrade failed", "user_id", user, "err", err)
-			h.release(keys[connKey].(*conn))
+			h.release(c)
 		}
-	}(w, r, map[string]any{connKey: c})
+	}(w, r)
 	select {
-	case <-c.upgraded:
-	case <-done:
+	case <-up.done:
+	case <-returned:
 	}
 }
 
-const connKey = "conn"
-
-func connOf(s *melody.Session) *conn {
-	v, _ := s.Get(connKey)
-	c, _ := v.(*conn)
-	return c
-}
+// connOf is the conn of s: from onConnect until a while after
+// onDisconnect, since melody may report a frame sent (which advances the
+// delivered cursor) after it reported the session closed.
+func (h *Hub) connOf(s *melody.Session) *conn { return h.conns.get(s) }
 
 func (h *Hub) onConnect(s *melody.Session) {
-	c := connOf(s)
+	up := upgradingOf(s.Request.Context())
+	c := up.c
 	c.s = s
+	h.conns.add(s, c)
 	s.Request = nil // nothing reads it later; it would pin the headers for the session's life
-	close(c.upgraded)
+	close(up.done)
 	h.opts.Metrics.CatchUpStarted() // every session starts catching up
 	h.add(c)
 	h.opts.Metrics.SessionOpened()
@@ -157,13 +159,17 @@ func (h *Hub) onConnect(s *melody.Session) {
 }
 
 func (h *Hub) onDisconnect(s *melody.Session) {
-	c := connOf(s)
+	c := h.connOf(s)
 	if c == nil {
 		return
 	}
 	c.markClosed()
 	h.remove(c)
 	h.release(c)
+	// melody's writer may still report the frame it wrote as the session
+	// closed (at most one, right after its write returned): keep s's conn
+	// findable a write timeout longer.
+	time.AfterFunc(h.opts.WriteWait, func() { h.conns.forget(s) })
 	reason := ReasonError
 	if r := c.reason.Load(); r != nil {
 		reason = *r
@@ -172,13 +178,13 @@ func (h *Hub) onDisconnect(s *melody.Session) {
 }
 
 func (h *Hub) onSent(s *melody.Session, msg []byte) {
-	if c := connOf(s); c != nil {
+	if c := h.connOf(s); c != nil {
 		c.sent(msg)
 	}
 }
 
 func (h *Hub) onError(s *melody.Session, err error) {
-	c := connOf(s)
+	c := h.connOf(s)
 	if c == nil {
 		return
 	}
@@ -349,7 +355,7 @@ func (h *Hub) sessionsOf(user int64) []*conn {
 // onBinary answers a binary frame with an error frame: the protocol is
 // JSON text frames.
 func (h *Hub) onBinary(s *melody.Session, _ []byte) {
-	if c := frameFrom(s); c != nil && c.charge() {
+	if c := h.frameFrom(s); c != nil && c.charge() {
 		c.reject("binary frames are not accepted: send JSON text frames")
 	}
 }
@@ -358,7 +364,7 @@ func (h *Hub) onBinary(s *melody.Session, _ []byte) {
 // refresh with the session's own token cost nothing; every other frame is
 // charged against the frame rate (conn.charge), and one over it is dropped.
 func (h *Hub) onMessage(s *melody.Session, msg []byte) {
-	c := frameFrom(s)
+	c := h.frameFrom(s)
 	if c == nil {
 		return
 	}
@@ -386,8 +392,8 @@ func (h *Hub) onMessage(s *melody.Session, msg []byte) {
 // frameFrom returns the session's conn once its connected frame is out
 // (a frame read earlier waits for it, so that connected is always the
 // first frame the client gets), or nil when the session is closing.
-func frameFrom(s *melody.Session) *conn {
-	c := connOf(s)
+func (h *Hub) frameFrom(s *melody.Session) *conn {
+	c := h.connOf(s)
 	if c == nil || !c.waitStarted() || c.reason.Load() != nil {
 		return nil // closing: frames read meanwhile are ignored
 	}

@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -134,4 +135,36 @@ func TestStateMoves(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("moves (-want +got):\n%s", diff)
 	}
+}
+
+// TestClosedSessionsAreForgotten: the hub finds each open session's state
+// and lets go of it a write timeout after the session closed, whichever
+// side closed it.
+func TestClosedSessionsAreForgotten(t *testing.T) {
+	n := startMemNode(t, 100, func(o *ws.Options) { o.WriteWait = 200 * time.Millisecond })
+	var cls []*client
+	for u := range int64(40) {
+		cl := dial(t, n.url(fmt.Sprintf("user_id=%d", 1001+u)))
+		cl.connected(t)
+		cls = append(cls, cl)
+	}
+	if got := n.hub.TrackedSessions(); got != 40 {
+		t.Fatalf("tracked %d sessions, want 40", got)
+	}
+	n.publish(1001, 3)
+	if diff := cmp.Diff(span(1, 3), cls[0].seqs(t, 3)); diff != "" {
+		t.Errorf("seqs (-want +got):\n%s", diff)
+	}
+	for i, cl := range cls[:20] {
+		if i%2 == 0 {
+			cl.conn.Close() // the client goes away
+		}
+	}
+	n.hub.Revoke(1002) // and the node closes some
+	n.hub.Revoke(1004)
+	eventually(t, "closed sessions forgotten", func() bool { return n.hub.TrackedSessions() == 28 })
+	for _, cl := range cls {
+		cl.conn.Close()
+	}
+	eventually(t, "every session forgotten", func() bool { return n.hub.TrackedSessions() == 0 })
 }

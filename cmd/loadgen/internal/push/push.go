@@ -103,7 +103,6 @@ type Pusher struct {
 	Stop          func()              // no request is sent after it; those in flight finish
 
 	plan             Plan
-	client           *http.Client
 	sched            context.Context // ends with the schedule (Stop)
 	mu               sync.Mutex
 	steps            []*StepPush
@@ -119,9 +118,7 @@ type Pusher struct {
 // New returns a pusher of plan; Run sends it.
 func New(plan Plan) *Pusher {
 	p := &Pusher{plan: plan, Started: make(chan struct{}), Done: make(chan struct{}),
-		epochs: map[string]string{}, PerUser: map[int64]*PushedTo{}, reqHist: measure.Histogram{},
-		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: plan.Concurrency * 2, MaxIdleConnsPerHost: plan.Concurrency, IdleConnTimeout: time.Minute}}}
+		epochs: map[string]string{}, PerUser: map[int64]*PushedTo{}, reqHist: measure.Histogram{}}
 	p.sched, p.Stop = context.WithCancel(context.Background())
 	return p
 }
@@ -135,14 +132,21 @@ type job struct {
 // Run sends the schedule until its end, Stop or ctx; it closes Done when
 // every answer is in.
 func (p *Pusher) Run(ctx context.Context) {
-	defer p.client.CloseIdleConnections()
 	defer close(p.Done)
 	jobs := make(chan job)
 	var wg sync.WaitGroup
 	for range p.plan.Concurrency {
 		wg.Go(func() {
+			conns := make([]*wireConn, len(p.plan.Nodes)) // this worker's, one per node
+			defer func() {
+				for _, c := range conns {
+					if c != nil {
+						c.close()
+					}
+				}
+			}()
 			for j := range jobs {
-				p.do(ctx, j)
+				p.do(ctx, j, conns)
 			}
 		})
 	}
@@ -180,8 +184,9 @@ func (p *Pusher) Run(ctx context.Context) {
 	}
 }
 
-// do sends one request and records the answer.
-func (p *Pusher) do(ctx context.Context, j job) {
+// do sends one request on the worker's connection to its node and
+// records the answer.
+func (p *Pusher) do(ctx context.Context, j job, conns []*wireConn) {
 	ids := make([]int64, j.count)
 	for k := range ids {
 		ids[k] = int64(1 + (j.first+k)%p.plan.Users)
@@ -193,7 +198,7 @@ func (p *Pusher) do(ctx context.Context, j job) {
 	} else {
 		body = pushBody(ids, "load "+strconv.Itoa(j.index), j.due.UnixNano(), sent.UnixNano(), j.step, p.plan.Fallback)
 	}
-	got, err := post(ctx, p.client, p.plan.Nodes[j.index%len(p.plan.Nodes)], p.plan.APIKey, body, len(ids))
+	got, err := p.post(ctx, conns, j.index%len(p.plan.Nodes), body, len(ids))
 	answered := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -335,9 +340,18 @@ type answer struct {
 	ID     string `json:"id"`
 }
 
-// post sends a push request for n users and returns the results.
-func post(ctx context.Context, client *http.Client, node, apiKey string, body []byte, n int) ([]answer, error) {
-	status, b, err := Send(ctx, client, http.MethodPost, node+"/api/push", apiKey, body)
+// post sends a push request for n users to node i on the worker's
+// connection to it and returns the results.
+func (p *Pusher) post(ctx context.Context, conns []*wireConn, i int, body []byte, n int) ([]answer, error) {
+	node := p.plan.Nodes[i]
+	if conns[i] == nil {
+		c, err := newWireConn(node, "/api/push", p.plan.APIKey, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		conns[i] = c
+	}
+	status, b, err := conns[i].post(ctx, body)
 	var reply struct {
 		Results []answer `json:"results"`
 	}
