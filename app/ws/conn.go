@@ -37,7 +37,7 @@ type conn struct {
 	limit      int        // data messages allowed in the send buffer
 	openedMS   int64      // unix ms of the handshake
 	done       chan struct{}
-	spaceFreed chan struct{} // a buffered message was written out
+	spaceFreed chan struct{} // a buffered message was written out (made by the first waitRoom that waits; c.mu)
 	closeOne   sync.Once
 	reason     atomic.Pointer[string] // why the session closed (first cause wins)
 	frameTAT   int64                  // client frame rate: theoretical arrival time, unix ns (the read goroutine's)
@@ -73,7 +73,7 @@ var started = func() chan struct{} { c := make(chan struct{}); close(c); return 
 
 func newConn(h *Hub, user int64, resume app.Resume) *conn {
 	return &conn{h: h, user: user, resume: resume, limit: max(h.opts.BufferSize-controlSlots, 1),
-		done: make(chan struct{}), spaceFreed: make(chan struct{}, 1),
+		done:     make(chan struct{}),
 		openedMS: time.Now().UnixMilli()}
 }
 
@@ -287,7 +287,7 @@ func (c *conn) write(env *app.Envelope) bool {
 func (c *conn) sent(frame []byte) {
 	c.mu.Lock()
 	env := c.inflight.pop(frame)
-	closing, acked := c.state == closed, c.acked
+	closing, acked, freed := c.state == closed, c.acked, c.spaceFreed
 	if env == nil && bytes.HasPrefix(frame, inboxPrefix) {
 		c.inboxOut = false
 		if next := c.inboxNext; next != nil && !closing {
@@ -310,7 +310,7 @@ func (c *conn) sent(frame []byte) {
 		}
 	}
 	select {
-	case c.spaceFreed <- struct{}{}:
+	case freed <- struct{}{}: // nil (never blocks) until a catch-up waited for room
 	default:
 	}
 }
@@ -465,6 +465,12 @@ func (c *conn) waitRoom() bool {
 	for {
 		c.mu.Lock()
 		ok, closing := c.inflight.n < c.limit, c.state == closed
+		if !ok && c.spaceFreed == nil {
+			// Made when first needed (a session that never fills its
+			// buffer saves it), under the lock that sent takes to pop.
+			c.spaceFreed = make(chan struct{}, 1)
+		}
+		freed := c.spaceFreed
 		c.mu.Unlock()
 		if closing {
 			return false
@@ -473,7 +479,7 @@ func (c *conn) waitRoom() bool {
 			return true
 		}
 		select {
-		case <-c.spaceFreed:
+		case <-freed:
 			timer.Reset(c.h.opts.SlowTimeout) // since Go 1.23 no stale tick survives a Reset
 		case <-timer.C:
 			c.evictWith(protocol.CloseSlowConsumer, ReasonSlowConsumer)

@@ -37,6 +37,10 @@ type subscription struct {
 	restore bool          // the next confirmation restores a subscription: its sessions catch up
 }
 
+// closedReady is the ready channel of every subscription that is ready: a
+// closed channel kept per user would cost 96 bytes each.
+var closedReady = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // Acquire makes sure the node is subscribed to user's channel and returns
 // once Redis has confirmed the subscription: what is published after that
 // is delivered. Each Acquire needs one Release, except one that returned
@@ -98,6 +102,7 @@ func (s *Subscriber) confirmSubscribe(l *link, user int64) {
 			sub.restore, restored = false, sub.refs > 0
 		} else {
 			close(sub.ready)
+			sub.ready = closedReady // one closed channel for every ready subscription
 		}
 		delete(s.inflight, user)
 		if sub.refs == 0 {
